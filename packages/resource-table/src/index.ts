@@ -1,0 +1,2 @@
+export { AmpError, isAmpError } from "./errors.js";
+export type { AmpErrorCode } from "./errors.js";

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the conformance and end-to-end tests need, when missing.
+# Locally without root these tests skip with a message naming the missing tool; CI (root) installs.
+set -euo pipefail
+need=()
+for pair in "arm-none-eabi-gcc:gcc-arm-none-eabi" "aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu" \
+            "gdb-multiarch:gdb-multiarch" "qemu-system-arm:qemu-system-arm" "readelf:binutils" "gcc:gcc" "gdb:gdb"; do
+  tool=${pair%%:*}; pkg=${pair#*:}
+  command -v "$tool" >/dev/null 2>&1 || need+=("$pkg")
+done
+[ -f /usr/include/linux/virtio_ring.h ] || need+=(linux-libc-dev)
+if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
+if [ "$(id -u)" != 0 ]; then echo "system deps missing (${need[*]}); not root, tests that need them will skip"; exit 0; fi
+echo "system deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// The README's test command runs this: repository rules, then build, typecheck, lint and every
+// package's tests through turbo, then the packaging checks, and always the closing summary line
+// (also when an earlier step failed, so CI shows what passed). Exit code: non-zero if any step failed.
+import { spawnSync } from "node:child_process";
+import { rmSync, readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { ensurePnpmOnPath, root } from "./pnpm-path.mjs";
+
+ensurePnpmOnPath();
+
+// Stale reports from an earlier run must not be counted: turbo restores them on a cache hit.
+for (const group of ["packages", "examples"]) {
+  const dir = join(root, group);
+  if (!existsSync(dir)) continue;
+  for (const name of readdirSync(dir)) rmSync(join(dir, name, "test-results"), { recursive: true, force: true });
+}
+
+const steps = [
+  ["layering and dependency rules", ["node", "scripts/check-layers.mjs"]],
+  ["build, typecheck, lint, test", ["turbo", "run", "build", "typecheck", "lint", "test", "--output-logs=errors-only", "--continue"]],
+  ["package exports (publint, attw)", ["node", "scripts/check-packages.mjs"]],
+];
+let failedSteps = 0;
+for (const [title, [cmd, ...args]] of steps) {
+  console.log(`\n== ${title}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: process.env });
+  if (r.status !== 0) { failedSteps++; console.log(`!! step failed: ${title} (exit ${r.status ?? r.signal})`); }
+}
+console.log("\n== summary");
+const s = spawnSync("node", ["scripts/test-summary.mjs"], { cwd: root, stdio: "inherit" });
+if (failedSteps > 0 && s.status === 0) console.log(`${failedSteps} step(s) outside the test runner failed`);
+process.exit(failedSteps > 0 || s.status !== 0 ? 1 : 0);

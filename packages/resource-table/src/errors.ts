@@ -9,19 +9,25 @@ export type AmpErrorCode =
   | "ERR_LIMIT" // a configured limit was exceeded
   | "ERR_RANGE"; // a value does not fit (e.g. a 64-bit address past 2^53)
 
-/** The one error type of the package; `code` is stable, `offset` is the byte offset when known. */
-export class AmpError extends Error {
+/**
+ * The one error type of @amp: `code` is stable (switch on it), `offset` is the byte offset in
+ * the input when known. Upper packages reuse this shape with codes of their own (`C`).
+ */
+export class AmpError<C extends string = AmpErrorCode> extends Error {
   override readonly name = "AmpError";
-  readonly code: AmpErrorCode;
+  readonly code: C;
   readonly offset: number | undefined;
-  constructor(code: AmpErrorCode, message: string, options?: { offset?: number; cause?: unknown }) {
+  constructor(code: C, message: string, options?: { offset?: number; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.offset = options?.offset;
   }
 }
 
-/** True for an AmpError from any @amp package or copy of it (checks name and code, not instanceof). */
-export function isAmpError(e: unknown): e is AmpError {
+/**
+ * True for an AmpError from any @amp package or any copy of one: it checks `name` and `code`,
+ * not `instanceof`, so two installed copies of a package (the dual-package hazard) still agree.
+ */
+export function isAmpError(e: unknown): e is AmpError<string> {
   return e instanceof Error && e.name === "AmpError" && typeof (e as { code?: unknown }).code === "string";
 }

@@ -1,0 +1,68 @@
+// .symtab / .dynsym reading. A broken symbol table is a warning (the loader does not need it),
+// never a reason to read outside the file.
+import { diag, fail } from "../diagnostics.js";
+import { SectionType } from "../constants.js";
+import { FieldReader } from "./reader.js";
+import { readCString } from "./text.js";
+import type { ElfDiagnostic, ElfHeader, ElfSection, ElfSymbol } from "../types.js";
+
+/** sizeof(Elf32_Sym), sizeof(Elf64_Sym). */
+const SYM_SIZE = [16, 24] as const;
+
+function inFile(s: ElfSection, size: number): boolean {
+  return s.type !== SectionType.SHT_NOBITS && s.offset + s.size <= BigInt(size);
+}
+
+export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly ElfSection[], maxSymbols: number, diagnostics: ElfDiagnostic[]): ElfSymbol[] {
+  const is64 = h.elfClass === 64;
+  const entsize = SYM_SIZE[is64 ? 1 : 0];
+  const r = new FieldReader(bytes, h.littleEndian, is64);
+  const out: ElfSymbol[] = [];
+  // .symtab first (full names), then .dynsym.
+  const tables = [...sections.filter((s) => s.type === SectionType.SHT_SYMTAB), ...sections.filter((s) => s.type === SectionType.SHT_DYNSYM)];
+  for (const t of tables) {
+    if (t.entsize !== BigInt(entsize) || !inFile(t, bytes.length)) {
+      diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: sh_entsize ${t.entsize} (expected ${entsize}) or bytes past the end of the file; symbols skipped`));
+      continue;
+    }
+    const strtab = sections[t.link];
+    let strStart = 0;
+    let strEnd = 0;
+    if (strtab !== undefined && inFile(strtab, bytes.length)) {
+      strStart = Number(strtab.offset);
+      strEnd = strStart + Number(strtab.size);
+    } else {
+      diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: sh_link ${t.link} is not a readable string table; names empty`));
+    }
+    const count = Number(t.size) / entsize;
+    const whole = Math.floor(count);
+    if (out.length + whole > maxSymbols) fail("TOO_MANY_SYMBOLS", t.headerOffset, `${out.length + whole} symbols is more than the limit of ${maxSymbols}`);
+    const base = Number(t.offset);
+    let badName = false;
+    // Index 0 is the reserved null symbol.
+    for (let i = 1; i < whole; i++) {
+      const o = base + i * entsize;
+      const nameOff = r.u32(o);
+      let value: bigint, size: bigint, info: number, other: number, shndx: number;
+      if (is64) {
+        info = r.u8(o + 4);
+        other = r.u8(o + 5);
+        shndx = r.u16(o + 6);
+        value = r.u64(o + 8);
+        size = r.u64(o + 16);
+      } else {
+        value = BigInt(r.u32(o + 4));
+        size = BigInt(r.u32(o + 8));
+        info = r.u8(o + 12);
+        other = r.u8(o + 13);
+        shndx = r.u16(o + 14);
+      }
+      let name = "";
+      if (nameOff < strEnd - strStart) name = readCString(bytes, strStart + nameOff, strEnd).text;
+      else if (nameOff !== 0) badName = true;
+      out.push({ name, value, size, type: info & 0xf, bind: info >> 4, other, shndx, sectionIndex: t.index });
+    }
+    if (badName) diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: some st_name offsets are past the string table; those names are empty`));
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+// NUL-terminated strings from string tables, decoded as UTF-8 without TextDecoder (which is not
+// an ECMAScript built-in). Invalid sequences become U+FFFD, so any bytes give some string.
+
+/** Decodes bytes [start, end) as UTF-8. */
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  let out = "";
+  let i = start;
+  while (i < end) {
+    const b = bytes[i] ?? 0;
+    if (b < 0x80) {
+      out += String.fromCharCode(b);
+      i++;
+      continue;
+    }
+    const need = b >= 0xf8 ? -1 : b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : -1;
+    if (need < 0 || i + need >= end) {
+      out += "\ufffd";
+      i++;
+      continue;
+    }
+    let cp = b & (0x3f >> need);
+    let ok = true;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k] ?? 0;
+      if ((c & 0xc0) !== 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (!ok || cp > 0x10ffff) {
+      out += "\ufffd";
+      i++;
+      continue;
+    }
+    out += String.fromCodePoint(cp);
+    i += need + 1;
+  }
+  return out;
+}
+
+/**
+ * The NUL-terminated string at `start` inside the table [tableStart, tableEnd). Returns the
+ * string and whether a NUL was found before the table's end.
+ */
+export function readCString(bytes: Uint8Array, start: number, tableEnd: number): { text: string; terminated: boolean } {
+  let end = start;
+  while (end < tableEnd && bytes[end] !== 0) end++;
+  return { text: decodeUtf8(bytes, start, end), terminated: end < tableEnd };
+}
+
+/** Encodes a string as UTF-8 bytes (section and note names). */
+export function encodeUtf8(s: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  }
+  return Uint8Array.from(out);
+}

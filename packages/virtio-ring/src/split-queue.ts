@@ -1,0 +1,558 @@
+// Split virtqueue, both roles. Offsets and rules: wire-formats.md §4 (struct vring_desc,
+// vring_avail, vring_used; the event-index rule; barrier points). Everything the peer wrote is
+// read once into a local, checked, then used: no index or length from shared memory is trusted.
+import { AmpError } from "./errors.js";
+import type { VirtioErrorCode } from "./errors.js";
+import type { AddressSpace } from "./address-space.js";
+import type { Doorbell } from "./doorbell.js";
+import type { Memory } from "./memory.js";
+import {
+  VIRTIO_RING_F_EVENT_IDX,
+  VIRTIO_RING_F_INDIRECT_DESC,
+  VRING_AVAIL_F_NO_INTERRUPT,
+  VRING_DESC_F_INDIRECT,
+  VRING_DESC_F_NEXT,
+  VRING_DESC_F_WRITE,
+  VRING_USED_F_NO_NOTIFY,
+  hasFeature,
+} from "./constants.js";
+import { splitRingAreaSizes, splitRingLayout, vringNeedEvent, VRING_DESC_SIZE } from "./split-layout.js";
+import { DescriptorChain } from "./virtqueue.js";
+import type { BufferSegment, DriverQueueOptions, UsedBuffer, VirtqueueDevice, VirtqueueDriver, VirtqueueOptions } from "./virtqueue.js";
+import { checkInt } from "./internal/check.js";
+import { checkSegment, getAddr, resolveArea, setAddr } from "./internal/ring-area.js";
+import type { Area } from "./internal/ring-area.js";
+
+// struct vring_desc
+const D_ADDR = 0;
+const D_LEN = 8;
+const D_FLAGS = 12;
+const D_NEXT = 14;
+// struct vring_avail / vring_used headers
+const R_FLAGS = 0;
+const R_IDX = 2;
+const R_RING = 4;
+
+/**
+ * Device addresses of the three parts of a legacy contiguous vring at `da` (Linux remoteproc,
+ * OpenAMP, rpmsg-lite), for {@link VirtqueueOptions}.
+ * @throws RangeError unless num and align are powers of two.
+ */
+export function legacyQueueAddresses(da: number, num: number, align: number): { descAddr: number; driverAddr: number; deviceAddr: number } {
+  const l = splitRingLayout(num, align);
+  return { descAddr: da + l.desc, driverAddr: da + l.avail, deviceAddr: da + l.used };
+}
+
+interface Common {
+  size: number;
+  mask: number;
+  desc: Area;
+  avail: Area;
+  used: Area;
+  eventIdx: boolean;
+  indirect: boolean;
+  doorbell: Doorbell | undefined;
+  notifyId: number;
+  maxChain: number;
+}
+
+function common(o: VirtqueueOptions): Common {
+  const size = o.size;
+  const sizes = splitRingAreaSizes(size); // checks: power of two <= 32768
+  const features = o.features ?? 0n;
+  const maxChain = o.maxChain ?? size;
+  checkInt(maxChain, 1, size, "maxChain");
+  const notifyId = o.notifyId ?? 0;
+  checkInt(notifyId, 0, 0xffffffff, "notifyId");
+  return {
+    size,
+    mask: size - 1,
+    desc: resolveArea(o.space, o.descAddr, sizes.desc, 16, "descriptor table"),
+    avail: resolveArea(o.space, o.driverAddr, sizes.driver, 2, "available ring"),
+    used: resolveArea(o.space, o.deviceAddr, sizes.device, 4, "used ring"),
+    eventIdx: hasFeature(features, VIRTIO_RING_F_EVENT_IDX),
+    indirect: hasFeature(features, VIRTIO_RING_F_INDIRECT_DESC),
+    doorbell: o.doorbell,
+    notifyId,
+    maxChain,
+  };
+}
+
+/**
+ * Split virtqueue, driver role: the side that offers buffers (the Linux host for rpmsg).
+ *
+ * @example
+ * const q = new SplitVirtqueueDriver<number>({ size: 256, space, ...legacyQueueAddresses(da, 256, 4096) });
+ * q.addBuffer(bufDa, 512, true, 0); q.kick();
+ * @see wire-formats.md §4
+ */
+export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
+  readonly size: number;
+  private readonly c: Common;
+  private readonly descMem: Memory;
+  private readonly descOff: number;
+  private readonly availMem: Memory;
+  private readonly availOff: number;
+  private readonly usedMem: Memory;
+  private readonly usedOff: number;
+  private readonly indirectArea: Area | undefined;
+  private readonly indirectMax: number;
+  private readonly indirectDa: number;
+  /** Private free list and chain links: the device can scribble on the table, not on these. */
+  private readonly link: Uint16Array;
+  private readonly chainLen: Uint16Array;
+  private readonly offered: Float64Array;
+  private readonly live: Uint8Array;
+  private readonly tokens: (T | undefined)[];
+  private freeHead = 0;
+  private free: number;
+  private outstandingCount = 0;
+  private availIdx = 0;
+  private lastUsed = 0;
+  private added = 0;
+  private interruptsOn = true;
+  private fault: AmpError | undefined;
+
+  /** @throws RangeError for bad options; AmpError ERR_BAD_ADDRESS when a ring area is not mapped. */
+  constructor(options: DriverQueueOptions) {
+    this.c = common(options);
+    this.size = this.c.size;
+    this.descMem = this.c.desc.mem;
+    this.descOff = this.c.desc.off;
+    this.availMem = this.c.avail.mem;
+    this.availOff = this.c.avail.off;
+    this.usedMem = this.c.used.mem;
+    this.usedOff = this.c.used.off;
+    this.indirectMax = options.indirectMax ?? Math.min(16, this.size);
+    checkInt(this.indirectMax, 1, this.size, "indirectMax");
+    this.indirectArea =
+      options.indirectAddr === undefined || !this.c.indirect
+        ? undefined
+        : resolveArea(options.space, options.indirectAddr, this.size * this.indirectMax * VRING_DESC_SIZE, 16, "indirect tables");
+    this.indirectDa = options.indirectAddr ?? 0;
+    this.link = new Uint16Array(this.size);
+    this.chainLen = new Uint16Array(this.size);
+    this.offered = new Float64Array(this.size);
+    this.live = new Uint8Array(this.size);
+    this.tokens = new Array<T | undefined>(this.size).fill(undefined);
+    this.free = this.size;
+    this.initState();
+  }
+
+  get numFree(): number {
+    return this.free;
+  }
+  get outstanding(): number {
+    return this.outstandingCount;
+  }
+  get error(): Error | undefined {
+    return this.fault;
+  }
+
+  addBuffer(addr: number, len: number, writable: boolean, token: T): number {
+    this.checkUsable();
+    checkSegment(addr, len);
+    if (this.free === 0) return -1;
+    const head = this.freeHead;
+    this.freeHead = this.link[head] ?? 0;
+    this.free--;
+    const d = this.descOff + head * VRING_DESC_SIZE;
+    setAddr(this.descMem, d + D_ADDR, addr);
+    this.descMem.setU32(d + D_LEN, len);
+    this.descMem.setU16(d + D_FLAGS, writable ? VRING_DESC_F_WRITE : 0);
+    this.descMem.setU16(d + D_NEXT, 0);
+    this.chainLen[head] = 1;
+    this.publish(head, writable ? len : 0, token);
+    return head;
+  }
+
+  addChain(readable: readonly BufferSegment[], writable: readonly BufferSegment[], token: T): number {
+    this.checkUsable();
+    const n = readable.length + writable.length;
+    if (n === 0) throw new RangeError("a chain needs at least one segment");
+    if (n > this.c.maxChain) throw new RangeError(`chain of ${n} segments exceeds maxChain ${this.c.maxChain}`);
+    let offeredBytes = 0;
+    for (const s of readable) checkSegment(s.addr, s.len);
+    for (const s of writable) {
+      checkSegment(s.addr, s.len);
+      offeredBytes += s.len;
+    }
+    const ind = this.indirectArea;
+    if (ind !== undefined && n > 1 && n <= this.indirectMax) {
+      if (this.free === 0) return -1;
+      const head = this.freeHead;
+      this.freeHead = this.link[head] ?? 0;
+      this.free--;
+      const tableOff = ind.off + head * this.indirectMax * VRING_DESC_SIZE;
+      for (let i = 0; i < n; i++) {
+        const w = i >= readable.length;
+        const s = (w ? writable[i - readable.length] : readable[i]) as BufferSegment;
+        const d = tableOff + i * VRING_DESC_SIZE;
+        setAddr(ind.mem, d + D_ADDR, s.addr);
+        ind.mem.setU32(d + D_LEN, s.len);
+        ind.mem.setU16(d + D_FLAGS, (w ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+        ind.mem.setU16(d + D_NEXT, i + 1 < n ? i + 1 : 0);
+      }
+      const d = this.descOff + head * VRING_DESC_SIZE;
+      const tableDa = this.indirectDa + head * this.indirectMax * VRING_DESC_SIZE;
+      setAddr(this.descMem, d + D_ADDR, tableDa);
+      this.descMem.setU32(d + D_LEN, n * VRING_DESC_SIZE);
+      this.descMem.setU16(d + D_FLAGS, VRING_DESC_F_INDIRECT);
+      this.descMem.setU16(d + D_NEXT, 0);
+      this.chainLen[head] = 1;
+      this.publish(head, offeredBytes, token);
+      return head;
+    }
+    if (n > this.free) return -1;
+    const head = this.freeHead;
+    let idx = head;
+    for (let i = 0; i < n; i++) {
+      const w = i >= readable.length;
+      const s = (w ? writable[i - readable.length] : readable[i]) as BufferSegment;
+      const next = this.link[idx] ?? 0;
+      const d = this.descOff + idx * VRING_DESC_SIZE;
+      setAddr(this.descMem, d + D_ADDR, s.addr);
+      this.descMem.setU32(d + D_LEN, s.len);
+      this.descMem.setU16(d + D_FLAGS, (w ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+      this.descMem.setU16(d + D_NEXT, i + 1 < n ? next : 0);
+      if (i + 1 < n) idx = next;
+      else this.freeHead = next;
+    }
+    this.free -= n;
+    this.chainLen[head] = n;
+    this.publish(head, offeredBytes, token);
+    return head;
+  }
+
+  kickPrepare(): boolean {
+    if (this.added === 0) return false;
+    const added = this.added;
+    this.added = 0;
+    if (added >= 0xffff) return true; // the u16 window cannot tell; kick to be safe
+    // The release store of avail.idx and this load are both sequentially consistent on shared
+    // memory: the full barrier of wire-formats.md §4.5 step 5.
+    if (this.c.eventIdx) {
+      const event = this.usedMem.getU16Acquire(this.usedOff + R_RING + 8 * this.size);
+      return vringNeedEvent(event, this.availIdx, (this.availIdx - added) & 0xffff);
+    }
+    return (this.usedMem.getU16Acquire(this.usedOff + R_FLAGS) & VRING_USED_F_NO_NOTIFY) === 0;
+  }
+
+  kick(): boolean {
+    if (!this.kickPrepare()) return false;
+    this.c.doorbell?.notify(this.c.notifyId);
+    return true;
+  }
+
+  hasUsed(): boolean {
+    return this.usedMem.getU16Acquire(this.usedOff + R_IDX) !== this.lastUsed;
+  }
+
+  getUsed(out?: UsedBuffer<T>): UsedBuffer<T> | null {
+    this.checkUsable();
+    const usedIdx = this.usedMem.getU16Acquire(this.usedOff + R_IDX);
+    if (usedIdx === this.lastUsed) return null;
+    if (((usedIdx - this.lastUsed) & 0xffff) > this.outstandingCount) {
+      throw this.fail("ERR_BAD_INDEX", `used.idx ${usedIdx} runs ${(usedIdx - this.lastUsed) & 0xffff} ahead with ${this.outstandingCount} buffers outstanding`, this.usedOff + R_IDX);
+    }
+    const e = this.usedOff + R_RING + 8 * (this.lastUsed & this.c.mask);
+    const id = this.usedMem.getU32(e);
+    const len = this.usedMem.getU32(e + 4);
+    if (id >= this.size || this.live[id] !== 1) throw this.fail("ERR_BAD_USED", `used id ${id} is not an outstanding buffer`, e);
+    if (len > (this.offered[id] ?? 0)) throw this.fail("ERR_BAD_USED", `used len ${len} exceeds the ${this.offered[id] ?? 0} writable bytes offered`, e + 4);
+    this.lastUsed = (this.lastUsed + 1) & 0xffff;
+    const token = this.tokens[id] as T;
+    this.release(id);
+    if (this.c.eventIdx && this.interruptsOn) this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, this.lastUsed);
+    const r = out ?? ({ id, len, token });
+    r.id = id;
+    r.len = len;
+    r.token = token;
+    return r;
+  }
+
+  enableInterrupts(): boolean {
+    this.interruptsOn = true;
+    if (this.c.eventIdx) this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, this.lastUsed);
+    else this.availMem.setU16Release(this.availOff + R_FLAGS, 0);
+    return this.hasUsed();
+  }
+
+  disableInterrupts(): void {
+    this.interruptsOn = false;
+    // With EVENT_IDX avail.flags must stay 0; an event index just behind us is never crossed
+    // (the device can run at most `size` <= 32768 entries ahead).
+    if (this.c.eventIdx) this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, (this.lastUsed - 1) & 0xffff);
+    else this.availMem.setU16Release(this.availOff + R_FLAGS, VRING_AVAIL_F_NO_INTERRUPT);
+  }
+
+  reset(): T[] {
+    const tokens: T[] = [];
+    for (let i = 0; i < this.size; i++) if (this.live[i] === 1) tokens.push(this.tokens[i] as T);
+    this.descMem.fill(this.descOff, this.size * VRING_DESC_SIZE, 0);
+    const sizes = splitRingAreaSizes(this.size);
+    this.availMem.fill(this.availOff, sizes.driver, 0);
+    this.usedMem.fill(this.usedOff, sizes.device, 0);
+    this.live.fill(0);
+    this.tokens.fill(undefined);
+    this.initState();
+    return tokens;
+  }
+
+  private initState(): void {
+    for (let i = 0; i < this.size; i++) this.link[i] = i + 1 < this.size ? i + 1 : 0;
+    this.freeHead = 0;
+    this.free = this.size;
+    this.outstandingCount = 0;
+    this.availIdx = 0;
+    this.lastUsed = 0;
+    this.added = 0;
+    this.interruptsOn = true;
+    this.fault = undefined;
+  }
+
+  /** avail.ring[idx] = head, then publish idx (descriptors before index: release). */
+  private publish(head: number, offeredBytes: number, token: T): void {
+    this.live[head] = 1;
+    this.offered[head] = offeredBytes;
+    this.tokens[head] = token;
+    this.outstandingCount++;
+    this.availMem.setU16(this.availOff + R_RING + 2 * (this.availIdx & this.c.mask), head);
+    this.availIdx = (this.availIdx + 1) & 0xffff;
+    this.availMem.setU16Release(this.availOff + R_IDX, this.availIdx);
+    this.added++;
+  }
+
+  /** Returns a chain's descriptors to the private free list. */
+  private release(head: number): void {
+    const n = this.chainLen[head] ?? 1;
+    let last = head;
+    for (let i = 1; i < n; i++) last = this.link[last] ?? 0;
+    this.link[last] = this.freeHead;
+    this.freeHead = head;
+    this.free += n;
+    this.live[head] = 0;
+    this.tokens[head] = undefined;
+    this.outstandingCount--;
+  }
+
+  private checkUsable(): void {
+    if (this.fault !== undefined) throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
+  }
+
+  private fail(code: VirtioErrorCode, message: string, offset: number): AmpError {
+    this.fault = new AmpError(code, message, { offset });
+    return this.fault;
+  }
+}
+
+/** Device-role options. */
+export interface DeviceQueueOptions extends VirtqueueOptions {
+  /** Most descriptors in one indirect table (default: `maxChain`). */
+  maxIndirect?: number;
+}
+
+/**
+ * Split virtqueue, device role: the side that consumes buffers (the remote for rpmsg). Treats
+ * the driver as hostile: every head and descriptor index, chain length, flag combination,
+ * direction order, address and length is checked before a chain is handed out.
+ *
+ * @example
+ * const q = new SplitVirtqueueDevice({ size: 256, space, ...legacyQueueAddresses(da, 256, 4096) });
+ * const chain = q.getAvail();
+ * if (chain) { const n = chain.scatter(reply); q.pushUsed(chain.id, n); q.interrupt(); }
+ * @see wire-formats.md §4
+ */
+export class SplitVirtqueueDevice implements VirtqueueDevice {
+  readonly size: number;
+  private readonly c: Common;
+  private readonly space: AddressSpace;
+  private readonly descMem: Memory;
+  private readonly descOff: number;
+  private readonly availMem: Memory;
+  private readonly availOff: number;
+  private readonly usedMem: Memory;
+  private readonly usedOff: number;
+  private readonly maxIndirect: number;
+  private readonly scratch: DescriptorChain;
+  private readonly live: Uint8Array;
+  private readonly writable: Float64Array;
+  private lastAvail = 0;
+  private usedIdx = 0;
+  private added = 0;
+  private inFlightCount = 0;
+  private notificationsOn = true;
+  private fault: AmpError | undefined;
+
+  /** @throws RangeError for bad options; AmpError ERR_BAD_ADDRESS when a ring area is not mapped. */
+  constructor(options: DeviceQueueOptions) {
+    this.c = common(options);
+    this.size = this.c.size;
+    this.space = options.space;
+    this.descMem = this.c.desc.mem;
+    this.descOff = this.c.desc.off;
+    this.availMem = this.c.avail.mem;
+    this.availOff = this.c.avail.off;
+    this.usedMem = this.c.used.mem;
+    this.usedOff = this.c.used.off;
+    this.maxIndirect = options.maxIndirect ?? this.c.maxChain;
+    checkInt(this.maxIndirect, 1, this.c.maxChain, "maxIndirect");
+    this.scratch = new DescriptorChain(this.c.maxChain);
+    this.live = new Uint8Array(this.size);
+    this.writable = new Float64Array(this.size);
+  }
+
+  get error(): Error | undefined {
+    return this.fault;
+  }
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  hasAvail(): boolean {
+    return this.availMem.getU16Acquire(this.availOff + R_IDX) !== this.lastAvail;
+  }
+
+  getAvail(out?: DescriptorChain): DescriptorChain | null {
+    if (this.fault !== undefined) throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
+    if (out !== undefined && out.capacity < this.c.maxChain) throw new RangeError(`chain capacity ${out.capacity} < maxChain ${this.c.maxChain}`);
+    const availIdx = this.availMem.getU16Acquire(this.availOff + R_IDX);
+    if (availIdx === this.lastAvail) return null;
+    if (((availIdx - this.lastAvail) & 0xffff) > this.size) {
+      throw this.fail("ERR_BAD_INDEX", `avail.idx ${availIdx} runs more than ${this.size} ahead of ${this.lastAvail}`, this.availOff + R_IDX);
+    }
+    const slotOff = this.availOff + R_RING + 2 * (this.lastAvail & this.c.mask);
+    const head = this.availMem.getU16(slotOff);
+    if (head >= this.size) throw this.fail("ERR_BAD_INDEX", `avail ring head ${head} >= queue size ${this.size}`, slotOff);
+    if (this.live[head] === 1) throw this.fail("ERR_BAD_CHAIN", `head ${head} offered again while in flight`, slotOff);
+    const chain = out ?? this.scratch;
+    chain.clear();
+    chain.id = head;
+    this.walk(head, chain);
+    chain.slots = 1;
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    this.live[head] = 1;
+    this.writable[head] = chain.writableBytes;
+    this.inFlightCount++;
+    if (this.c.eventIdx && this.notificationsOn) this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, this.lastAvail);
+    return out ?? chain.copy();
+  }
+
+  pushUsed(id: number, len: number): void {
+    if (!(Number.isInteger(id) && id >= 0 && id < this.size && this.live[id] === 1)) throw new RangeError(`${id} is not a chain in flight`);
+    if (!(Number.isInteger(len) && len >= 0 && len <= 0xffffffff && len <= (this.writable[id] ?? 0))) {
+      throw new RangeError(`used len ${len} exceeds the ${this.writable[id] ?? 0} writable bytes of chain ${id}`);
+    }
+    const e = this.usedOff + R_RING + 8 * (this.usedIdx & this.c.mask);
+    this.usedMem.setU32(e, id);
+    this.usedMem.setU32(e + 4, len);
+    this.usedIdx = (this.usedIdx + 1) & 0xffff;
+    this.usedMem.setU16Release(this.usedOff + R_IDX, this.usedIdx);
+    this.live[id] = 0;
+    this.inFlightCount--;
+    this.added++;
+  }
+
+  interruptPrepare(): boolean {
+    if (this.added === 0) return false;
+    const added = this.added;
+    this.added = 0;
+    if (added >= 0xffff) return true;
+    if (this.c.eventIdx) {
+      const event = this.availMem.getU16Acquire(this.availOff + R_RING + 2 * this.size);
+      return vringNeedEvent(event, this.usedIdx, (this.usedIdx - added) & 0xffff);
+    }
+    return (this.availMem.getU16Acquire(this.availOff + R_FLAGS) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+  }
+
+  interrupt(): boolean {
+    if (!this.interruptPrepare()) return false;
+    this.c.doorbell?.notify(this.c.notifyId);
+    return true;
+  }
+
+  enableNotifications(): boolean {
+    this.notificationsOn = true;
+    if (this.c.eventIdx) this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, this.lastAvail);
+    else this.usedMem.setU16Release(this.usedOff + R_FLAGS, 0);
+    return this.hasAvail();
+  }
+
+  disableNotifications(): void {
+    this.notificationsOn = false;
+    if (this.c.eventIdx) this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, (this.lastAvail - 1) & 0xffff);
+    else this.usedMem.setU16Release(this.usedOff + R_FLAGS, VRING_USED_F_NO_NOTIFY);
+  }
+
+  reset(): void {
+    this.live.fill(0);
+    this.lastAvail = 0;
+    this.usedIdx = 0;
+    this.added = 0;
+    this.inFlightCount = 0;
+    this.notificationsOn = true;
+    this.fault = undefined;
+  }
+
+  /** Walks the chain at `head` into `chain`, checking everything; throws (and breaks) on a violation. */
+  private walk(head: number, chain: DescriptorChain): void {
+    let i = head;
+    let seen = 0;
+    for (;;) {
+      if (seen++ >= this.size) throw this.fail("ERR_BAD_CHAIN", `descriptor chain at head ${head} loops`, this.descOff + i * VRING_DESC_SIZE);
+      const d = this.descOff + i * VRING_DESC_SIZE;
+      const addr = getAddr(this.descMem, d + D_ADDR);
+      const len = this.descMem.getU32(d + D_LEN);
+      const flags = this.descMem.getU16(d + D_FLAGS);
+      const next = this.descMem.getU16(d + D_NEXT);
+      if ((flags & VRING_DESC_F_INDIRECT) !== 0) {
+        if (!this.c.indirect) throw this.fail("ERR_BAD_CHAIN", "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", d + D_FLAGS);
+        if ((flags & VRING_DESC_F_NEXT) !== 0) throw this.fail("ERR_BAD_CHAIN", "descriptor sets both INDIRECT and NEXT", d + D_FLAGS);
+        this.walkIndirect(addr, len, d, chain);
+        return;
+      }
+      this.addSegment(chain, addr, len, (flags & VRING_DESC_F_WRITE) !== 0, d);
+      if ((flags & VRING_DESC_F_NEXT) === 0) return;
+      if (next >= this.size) throw this.fail("ERR_BAD_INDEX", `descriptor next ${next} >= queue size ${this.size}`, d + D_NEXT);
+      i = next;
+    }
+  }
+
+  private walkIndirect(addr: number, len: number, d: number, chain: DescriptorChain): void {
+    if (len === 0 || len % VRING_DESC_SIZE !== 0) throw this.fail("ERR_BAD_CHAIN", `indirect table length ${len} is not a non-zero multiple of 16`, d + D_LEN);
+    const n = len / VRING_DESC_SIZE;
+    if (n > this.maxIndirect) throw this.fail("ERR_LIMIT", `indirect table of ${n} descriptors exceeds ${this.maxIndirect}`, d + D_LEN);
+    const r = addr < 0 ? undefined : this.space.find(addr, len);
+    if (r === undefined) throw this.fail("ERR_BAD_ADDRESS", `indirect table at 0x${addr.toString(16)} +${len} is not mapped`, d + D_ADDR);
+    const mem = r.memory;
+    const base = r.offset + (addr - r.da);
+    let j = 0;
+    let seen = 0;
+    for (;;) {
+      if (seen++ >= n) throw this.fail("ERR_BAD_CHAIN", "indirect chain loops", d + D_ADDR);
+      const e = base + j * VRING_DESC_SIZE;
+      const a = getAddr(mem, e + D_ADDR);
+      const l = mem.getU32(e + D_LEN);
+      const f = mem.getU16(e + D_FLAGS);
+      const nx = mem.getU16(e + D_NEXT);
+      if ((f & VRING_DESC_F_INDIRECT) !== 0) throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + D_ADDR);
+      this.addSegment(chain, a, l, (f & VRING_DESC_F_WRITE) !== 0, d);
+      if ((f & VRING_DESC_F_NEXT) === 0) return;
+      if (nx >= n) throw this.fail("ERR_BAD_INDEX", `indirect next ${nx} >= table size ${n}`, d + D_ADDR);
+      j = nx;
+    }
+  }
+
+  private addSegment(chain: DescriptorChain, addr: number, len: number, writable: boolean, d: number): void {
+    if (chain.count >= this.c.maxChain) throw this.fail("ERR_LIMIT", `chain longer than ${this.c.maxChain} descriptors`, d);
+    if (!writable && chain.count > chain.readable) throw this.fail("ERR_BAD_CHAIN", "device-readable descriptor after a device-writable one", d + D_FLAGS);
+    const r = addr < 0 ? undefined : this.space.find(addr, len);
+    if (r === undefined) throw this.fail("ERR_BAD_ADDRESS", `buffer 0x${addr < 0 ? "(>2^53)" : addr.toString(16)} +${len} is not inside one mapped range`, d + D_ADDR);
+    chain.push(addr, len, writable, r.memory, r.offset + (addr - r.da));
+  }
+
+  private fail(code: VirtioErrorCode, message: string, offset: number): AmpError {
+    this.fault = new AmpError(code, message, { offset });
+    return this.fault;
+  }
+}

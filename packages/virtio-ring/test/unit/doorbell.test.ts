@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { ArrayBufferMemory, AtomicsDoorbell, CallbackDoorbell, LocalDoorbell, PollingDoorbell, isAmpError } from "@amp/virtio-ring";
+import type { Scheduler } from "@amp/virtio-ring";
+
+const scheduler: Scheduler = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+
+function drain(r: { poll(f: (q: number) => void): number }): number[] {
+  const qs: number[] = [];
+  r.poll((q) => qs.push(q));
+  return qs;
+}
+
+describe("CallbackDoorbell", () => {
+  it("calls through", () => {
+    const got: number[] = [];
+    new CallbackDoorbell((q) => got.push(q)).notify(3);
+    expect(got).toEqual([3]);
+  });
+});
+
+describe("LocalDoorbell", () => {
+  it("collapses rings per queue and drains", async () => {
+    const d = new LocalDoorbell({ queues: 40 });
+    d.notify(1);
+    d.notify(1);
+    d.notify(33);
+    expect(d.pending()).toBe(true);
+    expect(drain(d)).toEqual([1, 33]);
+    expect(d.pending()).toBe(false);
+    const w = d.wait();
+    d.notify(2);
+    await w;
+    expect(drain(d)).toEqual([2]);
+    expect(() => d.notify(40)).toThrow(RangeError);
+  });
+
+  it("aborts and times out with AmpError", async () => {
+    const d = new LocalDoorbell();
+    const ac = new AbortController();
+    const p = d.wait({ signal: ac.signal });
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ code: "ERR_ABORTED" });
+    await expect(d.wait({ timeoutMs: 5, scheduler })).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
+    expect(() => d.wait({ timeoutMs: 5 })).toThrow(TypeError);
+  });
+});
+
+describe("AtomicsDoorbell", () => {
+  it("two views of one SharedArrayBuffer see each other's rings", async () => {
+    const sab = new SharedArrayBuffer(AtomicsDoorbell.byteLength(70) + 8);
+    const a = new AtomicsDoorbell(sab, 8, { queues: 70 });
+    const b = new AtomicsDoorbell(sab, 8, { queues: 70 });
+    a.notify(0);
+    a.notify(69);
+    expect(b.waitSync(0)).toBe(true);
+    expect(drain(b)).toEqual([0, 69]);
+    expect(b.waitSync(0)).toBe(false);
+    const w = b.wait();
+    a.notify(5);
+    await w;
+    expect(drain(b)).toEqual([5]);
+    expect(() => new AtomicsDoorbell(sab, 2)).toThrow(RangeError);
+  });
+
+  it("wakes a waiting worker-style waitSync through Atomics.notify", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const sab = new SharedArrayBuffer(AtomicsDoorbell.byteLength(1));
+    const bell = new AtomicsDoorbell(sab, 0, { queues: 1 });
+    // The worker rings once it runs; we block in waitSync until then.
+    const w = new Worker(
+      `const { workerData } = require("node:worker_threads"); const i = new Int32Array(workerData, 0, 2);
+       Atomics.or(i, 1, 1); Atomics.add(i, 0, 1); Atomics.notify(i, 0);`,
+      { eval: true, workerData: sab },
+    );
+    let woke = false;
+    for (let i = 0; i < 100 && !woke; i++) woke = bell.waitSync(100);
+    await w.terminate();
+    expect(woke).toBe(true);
+    expect(drain(bell)).toEqual([0]);
+  });
+
+  it("aborts a pending async wait", async () => {
+    const bell = new AtomicsDoorbell(new SharedArrayBuffer(AtomicsDoorbell.byteLength(1)), 0, { queues: 1 });
+    const ac = new AbortController();
+    const p = bell.wait({ signal: ac.signal });
+    ac.abort(new Error("stop"));
+    const e: unknown = await p.catch((x: unknown) => x);
+    expect(isAmpError(e) && e.code).toBe("ERR_ABORTED");
+  });
+});
+
+describe("PollingDoorbell", () => {
+  it("works over any Memory with one counter per queue", async () => {
+    const mem = new ArrayBufferMemory(new ArrayBuffer(64));
+    const tx = new PollingDoorbell(mem, 16, { queues: 3 });
+    const rx = new PollingDoorbell(mem, 16, { queues: 3, scheduler });
+    expect(rx.pending()).toBe(false);
+    tx.notify(2);
+    tx.notify(2);
+    expect(drain(rx)).toEqual([2]);
+    const w = rx.wait();
+    tx.notify(0);
+    await w;
+    expect(drain(rx)).toEqual([0]);
+    expect(mem.getU32(16 + 8)).toBe(2);
+    expect(() => new PollingDoorbell(mem, 60, { queues: 2 })).toThrow(RangeError);
+  });
+});

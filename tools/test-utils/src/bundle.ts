@@ -24,7 +24,7 @@ export async function bundleToString(entry: string, options: BundleOptions = {})
     format: options.format ?? "esm",
     ...(options.globalName === undefined ? {} : { globalName: options.globalName }),
     platform: options.platform ?? "neutral",
-    target: "es2020",
+    target: options.format === "iife" ? "es2020" : "es2022",
     conditions: ["@amp/source"],
     mainFields: ["module", "main"],
     minify: options.minify ?? false,

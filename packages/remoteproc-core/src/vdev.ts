@@ -1,0 +1,250 @@
+import { AddressSpace, LocalDoorbell, splitRingLayout } from "@amp/virtio-ring";
+import type { DoorbellReceiver, QueueConfig, VirtioTransport } from "@amp/virtio-ring";
+import { AmpError, type RemoteprocErrorCode } from "./errors.js";
+import type { MemoryWindow } from "./memory.js";
+import { FW_RSC_ADDR_ANY } from "./memory.js";
+import { VDEV_GFEATURES, VDEV_STATUS, VDEV_VRINGS, VRING_DA, VRING_SIZE, type TableWindow } from "./internal/table.js";
+
+/** One vring of a vdev, allocated by the core before the remote starts. */
+export interface VringInfo {
+  /** Index inside the vdev (0 = host rx / remote tx, 1 = host tx / remote rx for rpmsg). */
+  readonly index: number;
+  /** Queue size (`num`). */
+  readonly num: number;
+  /** Legacy used-ring alignment. */
+  readonly align: number;
+  /** Device address of the ring (written into the table before start). */
+  readonly da: number;
+  /** Notify id assigned by the host (Linux: from 0 upward in table order). */
+  readonly notifyId: number;
+  /** The ring's memory (`vring_size(num, align)` bytes, zeroed when the vdev starts). */
+  readonly window: MemoryWindow;
+}
+
+/**
+ * A virtio driver that binds to vdevs by virtio device id (rpmsg = 7, i2c = 34, ...). The core
+ * calls `probe` when a matching vdev starts (the remote is already running, as Linux registers
+ * the virtio device in the vdev subdevice's start) and `remove` of what it returned when the vdev
+ * stops, with `crashed` true during recovery. Nothing in the core knows about rpmsg.
+ */
+export interface VirtioDriver {
+  /** A name for events and errors. */
+  readonly name?: string;
+  /** Virtio device ids this driver handles. */
+  readonly deviceIds: readonly number[];
+  /** Set the device up (negotiate features over `vdev.transport`, set DRIVER_OK, post buffers). Throw to fail the start. */
+  probe(vdev: RprocVdev): VirtioDriverBinding | undefined | Promise<VirtioDriverBinding | undefined>;
+}
+
+/** What {@link VirtioDriver.probe} returns: how to undo it. */
+export interface VirtioDriverBinding {
+  /** The vdev is stopping (`crashed`: the remote crashed; its buffers may be garbage). */
+  remove?(crashed: boolean): void | Promise<void>;
+}
+
+/** @internal what the core gives a vdev. */
+export interface VdevHost {
+  readonly rprocName: string;
+  /** The table the host currently writes (cached or installed). */
+  table(): TableWindow | undefined;
+  kick(notifyId: number): void;
+  translate(da: number, length: number): MemoryWindow | undefined;
+  allocate(what: string, size: number, align: number): MemoryWindow;
+}
+
+const MAX_NOTIFY_QUEUES = 1 << 16;
+
+/**
+ * A virtio device described by a `RSC_VDEV` entry, exposed to virtio drivers while the remote
+ * runs. Its {@link transport} reads and writes the vdev entry of the table the remote sees
+ * (the installed copy): status, dfeatures/gfeatures (legacy, 32-bit), config space, vrings.
+ */
+export class RprocVdev {
+  /** Index among the table's vdevs (`vdev<index>vring<j>` names its rings). */
+  readonly index: number;
+  /** Virtio device id (`id` of struct fw_rsc_vdev). */
+  readonly id: number;
+  /** Offset of the vdev entry (its type word) in the resource table. */
+  readonly entryOffset: number;
+  /** The vrings, in table order. */
+  readonly vrings: readonly VringInfo[];
+  /** The `vdev<index>buffer` memory region, when the platform has one (rpmsg buffers go there). */
+  readonly buffer: MemoryWindow | undefined;
+  /** Device addresses of the vrings, the buffer region and every {@link allocate}d window. */
+  readonly addressSpace: AddressSpace;
+  /** The transport over the vdev entry. */
+  readonly transport: VirtioTransport;
+  /** Remote -> host notifications, by notify id (see {@link Remoteproc.handleInterrupt}). */
+  readonly interrupts: DoorbellReceiver;
+  private readonly bell: LocalDoorbell;
+  private readonly listeners = new Set<(vringIndex: number) => void>();
+  private readonly host: VdevHost;
+  private alive = true;
+
+  /** @internal created by the core when the vdev subdevice starts. */
+  constructor(host: VdevHost, index: number, id: number, entryOffset: number, configLength: number, vrings: readonly VringInfo[], buffer: MemoryWindow | undefined) {
+    this.host = host;
+    this.index = index;
+    this.id = id;
+    this.entryOffset = entryOffset;
+    this.vrings = vrings;
+    this.buffer = buffer;
+    this.addressSpace = new AddressSpace();
+    for (const v of vrings) this.addressSpace.map(v.da, v.window.memory, { offset: v.window.offset, length: v.window.size, name: `vdev${index}vring${v.index}` });
+    if (buffer !== undefined) this.addressSpace.map(buffer.da, buffer.memory, { offset: buffer.offset, length: buffer.size, name: `vdev${index}buffer` });
+    const maxId = vrings.reduce((m, v) => Math.max(m, v.notifyId), 0);
+    this.bell = new LocalDoorbell({ queues: Math.min(MAX_NOTIFY_QUEUES, maxId + 1) });
+    this.interrupts = this.bell;
+    this.transport = new VdevTransport(this, configLength);
+  }
+
+  /** False once the vdev stopped: the transport then refuses every access. */
+  get active(): boolean {
+    return this.alive;
+  }
+
+  /** Name of the remote processor this vdev belongs to. */
+  get rprocName(): string {
+    return this.host.rprocName;
+  }
+
+  /** Kicks vring `vringIndex` (the driver's `kick(notifyId)`). */
+  kick(vringIndex: number): void {
+    const v = this.vrings[vringIndex];
+    if (v === undefined) throw new RangeError(`vdev${this.index} has no vring ${vringIndex}`);
+    this.checkAlive();
+    this.host.kick(v.notifyId);
+  }
+
+  /** Calls `listener(vringIndex)` for every remote -> host notification of this vdev; returns an unsubscribe function. */
+  onInterrupt(listener: (vringIndex: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  /**
+   * Allocates `size` bytes of shared memory (rpmsg buffers when there is no `vdev<N>buffer`
+   * region) from the platform's pool; mapped into {@link addressSpace}, freed when the vdev stops.
+   * @throws AmpError ERR_NO_MEMORY
+   */
+  allocate(size: number, align = 8): MemoryWindow {
+    this.checkAlive();
+    const w = this.host.allocate(`vdev${this.index} allocation`, size, align);
+    this.addressSpace.map(w.da, w.memory, { offset: w.offset, length: w.size, name: `vdev${this.index} allocation` });
+    return w;
+  }
+
+  /** Translates a device address range through the remote's memory (carveouts, regions). */
+  translate(da: number, length: number): MemoryWindow | undefined {
+    return this.host.translate(da, length);
+  }
+
+  /** @internal the core dispatches a notification. */
+  deliver(notifyId: number): boolean {
+    const v = this.vrings.find((r) => r.notifyId === notifyId);
+    if (v === undefined || !this.alive) return false;
+    this.bell.notify(notifyId);
+    for (const l of [...this.listeners]) l(v.index);
+    return true;
+  }
+
+  /** @internal */
+  table(): TableWindow {
+    this.checkAlive();
+    const t = this.host.table();
+    if (t === undefined) throw new AmpError<RemoteprocErrorCode>("ERR_STATE", `vdev${this.index}: no resource table`);
+    return t;
+  }
+
+  /** @internal the vdev stopped. */
+  dispose(): void {
+    this.alive = false;
+    this.listeners.clear();
+  }
+
+  private checkAlive(): void {
+    if (!this.alive) throw new AmpError<RemoteprocErrorCode>("ERR_STATE", `vdev${this.index} of ${this.host.rprocName} is stopped`);
+  }
+}
+
+/** Legacy virtio transport over a `fw_rsc_vdev` entry (Linux remoteproc_virtio.c config ops). */
+class VdevTransport implements VirtioTransport {
+  readonly deviceId: number;
+  readonly legacy = true;
+  readonly configLength: number;
+  readonly queueCount: number;
+  private readonly vdev: RprocVdev;
+
+  constructor(vdev: RprocVdev, configLength: number) {
+    this.vdev = vdev;
+    this.deviceId = vdev.id;
+    this.configLength = configLength;
+    this.queueCount = vdev.vrings.length;
+  }
+  private get base(): number {
+    return this.vdev.entryOffset;
+  }
+  getStatus(): number {
+    return this.vdev.table().getU8(this.base + VDEV_STATUS);
+  }
+  setStatus(status: number): void {
+    if (!Number.isInteger(status) || status < 0 || status > 0xff) throw new RangeError("status must be a byte");
+    this.vdev.table().setU8Release(this.base + VDEV_STATUS, status);
+  }
+  getDeviceFeatures(): bigint {
+    return BigInt(this.vdev.table().getU32(this.base + 12));
+  }
+  setDeviceFeatures(features: bigint): void {
+    this.vdev.table().setU32(this.base + 12, checkLegacy(features, "device"));
+  }
+  getDriverFeatures(): bigint {
+    return BigInt(this.vdev.table().getU32(this.base + VDEV_GFEATURES));
+  }
+  setDriverFeatures(features: bigint): void {
+    this.vdev.table().setU32(this.base + VDEV_GFEATURES, checkLegacy(features, "driver"));
+  }
+  private configOffset(offset: number, length: number): number {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset > this.configLength || length > this.configLength - offset) {
+      throw new RangeError(`config access ${offset}+${length} outside ${this.configLength} bytes`);
+    }
+    return this.base + VDEV_VRINGS + VRING_SIZE * this.queueCount + offset;
+  }
+  readConfig(offset: number, length: number): Uint8Array {
+    return this.vdev.table().read(this.configOffset(offset, length), length);
+  }
+  writeConfig(offset: number, bytes: Uint8Array): void {
+    this.vdev.table().write(this.configOffset(offset, bytes.length), bytes);
+  }
+  getQueue(index: number): QueueConfig {
+    const v = this.vring(index);
+    const da = this.vdev.table().getU32(this.base + VDEV_VRINGS + VRING_SIZE * index + VRING_DA);
+    const layout = splitRingLayout(v.num, v.align);
+    return { size: v.num, maxSize: v.num, descAddr: da, driverAddr: da + layout.avail, deviceAddr: da + layout.used, align: v.align, ready: da !== FW_RSC_ADDR_ANY, notifyId: v.notifyId };
+  }
+  setQueue(index: number, config: Partial<QueueConfig>): void {
+    const v = this.vring(index);
+    if (config.size !== undefined && config.size !== v.num) throw new RangeError(`vring ${index}: a legacy queue keeps its size ${v.num}`);
+    if (config.descAddr !== undefined) {
+      const da = config.descAddr;
+      const layout = splitRingLayout(v.num, v.align);
+      if ((config.driverAddr !== undefined && config.driverAddr !== da + layout.avail) || (config.deviceAddr !== undefined && config.deviceAddr !== da + layout.used)) {
+        throw new RangeError(`vring ${index}: a legacy queue is contiguous`);
+      }
+      if (!Number.isInteger(da) || da < 0 || da > 0xffffffff) throw new RangeError("vring da must be a u32");
+      this.vdev.table().setU32(this.base + VDEV_VRINGS + VRING_SIZE * index + VRING_DA, da);
+    }
+  }
+  notify(index: number): void {
+    this.vdev.kick(index);
+  }
+  private vring(index: number): VringInfo {
+    const v = this.vdev.vrings[index];
+    if (v === undefined) throw new RangeError(`vdev${this.vdev.index} has no vring ${index}`);
+    return v;
+  }
+}
+
+function checkLegacy(features: bigint, who: string): number {
+  if (features < 0n || features > 0xffffffffn) throw new RangeError(`${who} features 0x${features.toString(16)}: a resource-table vdev carries 32 feature bits`);
+  return Number(features);
+}

@@ -1,0 +1,168 @@
+// Bench worker: one role per worker. "ping"/"pong" is the ceiling (a bare SharedArrayBuffer
+// round trip with Atomics.wait/notify, the same wake-up mechanism as the doorbells); "device-*"
+// lends an I2C bus + SPI flash; "driver-*" borrows them and times N operations.
+import { parentPort, workerData } from "node:worker_threads";
+import { performance } from "node:perf_hooks";
+import { setImmediate } from "node:timers";
+const queueMicrotask = (fn) => void Promise.resolve().then(fn);
+import { AddressSpace, AtomicsDoorbell, SharedMemory, SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses } from "@amp/virtio-ring";
+import { createStaticHost, createStaticRemote, staticLinkLayout } from "@amp/rpmsg";
+import {
+  I2cBusServer, I2cClient, I2cTemperatureSensor, SpiBusServer, SpiClient, SpiNorCmd, SpiNorFlash,
+  VirtqueueChannel, VirtqueueDeviceRunner, connectOverRpmsg, serveOverRpmsg,
+} from "@amp/virtual-io";
+
+const { role, sab, n, op } = workerData;
+const i32 = new Int32Array(sab, 0, 4); // [0] ping-pong word, [1] stop flag
+const QSIZE = 64, RINGS = 8192, SLOT = 8192, POOL = 65536, BELLS = 1024;
+const rpmsgLayout = staticLinkLayout({ base: 0, numBuffers: 64, align: 16 });
+const RPMSG_BASE = 65536; // rpmsg link lives after the virtqueue area in the same buffer
+
+function space() {
+  return new AddressSpace().map(0, new SharedMemory(sab, 0, RINGS + 2 * SLOT + POOL));
+}
+function rpmsgSpace() {
+  return new AddressSpace().map(0, new SharedMemory(sab, RINGS + 2 * SLOT + POOL + RPMSG_BASE, rpmsgLayout.size));
+}
+const kick = new AtomicsDoorbell(sab, BELLS, { queues: 4 });
+const irq = new AtomicsDoorbell(sab, BELLS + 64, { queues: 4 });
+
+function devices() {
+  const bus = new I2cBusServer();
+  bus.attach(0x48, new I2cTemperatureSensor(25).target);
+  const spi = new SpiBusServer();
+  spi.attach(0, new SpiNorFlash({ size: 1 << 16 }));
+  return { bus, spi };
+}
+const stopped = () => Atomics.load(i32, 1) === 1;
+
+async function timeOps(run, pump) {
+  for (let i = 0; i < 1000; i++) await drive(run(), pump); // warm-up (JIT)
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await drive(run(), pump);
+  return performance.now() - t0;
+}
+// Runs the side's process() until `p` settles; blocks on the doorbell only when nothing moved
+// and the microtasks of what did move have run (a settled request needs a few to resolve `p`).
+async function drive(p, pump) {
+  let done = false;
+  p.then(() => (done = true), (e) => { throw e; });
+  while (!done) {
+    if (pump.process() > 0) {
+      for (let i = 0; i < 64 && !done; i++) await null;
+      continue;
+    }
+    for (let i = 0; i < 4 && !done; i++) await null;
+    if (!done) pump.wait();
+  }
+  return p;
+}
+
+async function main() {
+  switch (role) {
+    case "ping": {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        Atomics.store(i32, 0, 1);
+        Atomics.notify(i32, 0);
+        while (Atomics.load(i32, 0) === 1) Atomics.wait(i32, 0, 1, 100);
+      }
+      parentPort.postMessage({ ms: performance.now() - t0 });
+      Atomics.store(i32, 0, 2);
+      Atomics.notify(i32, 0);
+      return;
+    }
+    case "pong":
+      for (;;) {
+        while (Atomics.load(i32, 0) === 0) Atomics.wait(i32, 0, 0, 100);
+        if (Atomics.load(i32, 0) === 2) break;
+        Atomics.store(i32, 0, 0);
+        Atomics.notify(i32, 0);
+      }
+      parentPort.postMessage({ ms: 0 });
+      return;
+    case "device-vq": {
+      const server = op === "spi" ? devices().spi : devices().bus;
+      const sp = space();
+      const queues = [new SplitVirtqueueDevice({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: irq, notifyId: 0 })];
+      const runner = new VirtqueueDeviceRunner(server, { queues });
+      parentPort.postMessage({ ready: true });
+      while (!stopped()) {
+        kick.waitSync(50);
+        kick.poll(() => undefined);
+        runner.process();
+      }
+      parentPort.postMessage({ ms: 0 });
+      return;
+    }
+    case "driver-vq": {
+      const sp = space();
+      const queues = [new SplitVirtqueueDriver({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: kick, notifyId: 0 })];
+      const ch = new VirtqueueChannel({ queues, space: sp, bufferAddr: RINGS + 2 * SLOT, bufferSize: POOL, features: 1n });
+      const pump = { process: () => ch.process(), wait: () => { irq.waitSync(50); irq.poll(() => undefined); } };
+      parentPort.postMessage({ ms: await timeOps(operation(ch), pump) });
+      Atomics.store(i32, 1, 1);
+      return;
+    }
+    case "inthread-vq": {
+      // both sides in this worker, doorbells as microtasks: the CPU cost without any wake-up
+      const { bus, spi } = devices();
+      const sp = space();
+      const h = {};
+      const dq = new SplitVirtqueueDevice({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: { notify: () => queueMicrotask(() => h.ch.process()) }, notifyId: 0 });
+      const runner = new VirtqueueDeviceRunner(op === "spi" ? spi : bus, { queues: [dq] });
+      const q = new SplitVirtqueueDriver({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: { notify: () => queueMicrotask(() => runner.process()) }, notifyId: 0 });
+      h.ch = new VirtqueueChannel({ queues: [q], space: sp, bufferAddr: RINGS + 2 * SLOT, bufferSize: POOL, features: 1n });
+      const run = operation(h.ch);
+      for (let i = 0; i < 2000; i++) await run(); // warm-up (JIT)
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await run();
+      parentPort.postMessage({ ms: performance.now() - t0 });
+      return;
+    }
+    case "device-rpmsg": {
+      const { bus, spi } = devices();
+      const remote = createStaticRemote({ layout: rpmsgLayout, space: rpmsgSpace(), doorbell: irq });
+      serveOverRpmsg(remote, bus, { name: "bench-i2c" });
+      serveOverRpmsg(remote, spi, { name: "bench-spi" });
+      parentPort.postMessage({ ready: true });
+      while (!stopped()) {
+        if (remote.process() === 0) {
+          kick.waitSync(50);
+          kick.poll(() => undefined);
+        }
+        await Promise.resolve();
+      }
+      parentPort.postMessage({ ms: 0 });
+      return;
+    }
+    case "driver-rpmsg": {
+      const host = createStaticHost({ layout: rpmsgLayout, space: rpmsgSpace(), doorbell: kick });
+      host.start();
+      const pump = { process: () => host.process(), wait: () => { irq.waitSync(50); irq.poll(() => undefined); } };
+      const chP = connectOverRpmsg(host, { name: op === "spi" ? "bench-spi" : "bench-i2c" });
+      let ch;
+      chP.then((c) => (ch = c));
+      while (ch === undefined) {
+        if (pump.process() === 0) pump.wait();
+        await new Promise((r) => setImmediate(r));
+      }
+      parentPort.postMessage({ ms: await timeOps(operation(ch), pump) });
+      Atomics.store(i32, 1, 1);
+      return;
+    }
+  }
+}
+
+function operation(ch) {
+  if (op === "spi") {
+    const spi = new SpiClient(ch);
+    const cmd = Uint8Array.of(SpiNorCmd.READ, 0, 0, 0);
+    return () => spi.writeThenRead(0, cmd, 256);
+  }
+  const i2c = new I2cClient(ch);
+  const reg = Uint8Array.of(0);
+  return () => i2c.writeRead(0x48, reg, 2);
+}
+
+void main();

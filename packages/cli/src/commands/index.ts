@@ -1,0 +1,12 @@
+// Every command of `amp`, in the order `amp --help` lists them.
+import type { Command } from "../internal/command.js";
+import { coredumpCommand } from "./coredump.js";
+import { demoCommand } from "./demo.js";
+import { firmwareBuildCommand } from "./firmware-build.js";
+import { inspectCommand } from "./inspect.js";
+import { rscCommands } from "./rsc.js";
+import { runCommand } from "./run.js";
+import { signCommands } from "./sign.js";
+
+/** All commands. */
+export const COMMANDS: readonly Command[] = [demoCommand, inspectCommand, ...rscCommands, firmwareBuildCommand, runCommand, coredumpCommand, ...signCommands];

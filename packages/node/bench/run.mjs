@@ -1,0 +1,86 @@
+/* global performance, URL */
+// Benchmark (not a test): echo round trip through the whole stack (rpmsg host in this thread,
+// the echo JS firmware on the worker-thread processor, remoteproc-core in between), beside the
+// physical ceiling measured in the same run: a raw SharedArrayBuffer ping-pong between this
+// thread and a worker with the same wake-up mechanism (Atomics.waitAsync here, Atomics.wait
+// there). Run: npx tsc -p tsconfig.build.json && node bench/run.mjs
+import { build } from "esbuild";
+import console from "node:console";
+import process from "node:process";
+import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { createMemoryFirmwareSource } from "@amp/remoteproc-core";
+import { buildJsFirmware, createWorkerRemote } from "@amp/node";
+
+const ROUNDS = Number(process.env.AMP_BENCH_ROUNDS ?? 3000);
+const SIZES = [16, 64, 256, 496];
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+  return { median: at(50), p99: at(99) };
+}
+const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
+
+async function ceiling(rounds) {
+  const sab = new SharedArrayBuffer(8);
+  const w = new Int32Array(sab);
+  const worker = new Worker(
+    `const { workerData } = require("node:worker_threads"); const w = new Int32Array(workerData);
+     for (let seq = 1;; seq += 2) { Atomics.wait(w, 0, seq - 1); if (Atomics.load(w, 1) === 1) break; Atomics.store(w, 0, seq + 1); Atomics.notify(w, 0); }`,
+    { eval: true, workerData: sab },
+  );
+  const samples = [];
+  for (let i = 0, seq = 0; i < rounds; i++, seq += 2) {
+    const t = performance.now();
+    Atomics.store(w, 0, seq + 1);
+    Atomics.notify(w, 0);
+    while (Atomics.load(w, 0) !== seq + 2) {
+      const r = Atomics.waitAsync(w, 0, seq + 1);
+      if (r.async) await r.value;
+    }
+    samples.push(performance.now() - t);
+  }
+  Atomics.store(w, 1, 1);
+  Atomics.store(w, 0, -1);
+  Atomics.notify(w, 0);
+  await worker.terminate();
+  return stats(samples);
+}
+
+async function stack(size, rounds, remote, ep) {
+  const it = ep.messages();
+  const payload = new Uint8Array(size).fill(7);
+  const samples = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    await ep.send(payload, { timeoutMs: 10_000 });
+    await it.next();
+    samples.push(performance.now() - t);
+  }
+  return stats(samples);
+}
+
+const fixture = fileURLToPath(new URL("../test/fixtures/echo-firmware.ts", import.meta.url));
+const bundled = await build({ entryPoints: [fixture], bundle: true, write: false, format: "esm", platform: "neutral", target: "es2020", mainFields: ["module", "main"], logLevel: "silent" });
+const elf = buildJsFirmware({
+  program: bundled.outputFiles[0].text,
+  resourceTable: { entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 256 }, { align: 4096, num: 256 }] }, { kind: "trace", da: 0xffffffff, len: 4096, name: "trace" }] },
+});
+const remote = createWorkerRemote({ firmware: "echo.elf", firmwareSource: createMemoryFirmwareSource({ "echo.elf": elf }) });
+await remote.rproc.boot();
+const host = remote.rpmsg;
+const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
+const ep = host.createEndpoint({ dst: svc.addr });
+
+await ceiling(300); // warm-up
+const ceil = await ceiling(ROUNDS);
+console.log(`ceiling  raw SAB ping-pong main<->worker (Atomics.waitAsync/Atomics.wait): median ${us(ceil.median)}, p99 ${us(ceil.p99)}`);
+console.log("| payload | echo RTT median | p99 | median / ceiling |");
+console.log("|---|---|---|---|");
+await stack(64, 300, remote, ep); // warm-up
+for (const size of SIZES) {
+  const r = await stack(size, ROUNDS, remote, ep);
+  console.log(`| ${size} B | ${us(r.median)} | ${us(r.p99)} | ${(r.median / ceil.median).toFixed(1)}x |`);
+}
+await remote.close();

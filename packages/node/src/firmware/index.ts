@@ -1,0 +1,10 @@
+// "@amp/node/firmware": the firmware-side runtime of the worker-thread processor. Bundled into
+// every JS firmware, so it uses ECMAScript built-ins and @amp packages only (no node: modules).
+
+// The program's view of its processor
+export { defineFirmware, Firmware } from "./runtime.js";
+export type { Cpu, FirmwareMain } from "./runtime.js";
+export { ProcessorBus, CpuState } from "./bus.js";
+export { TraceWriter } from "./trace-writer.js";
+export { RemoteVdevTransport } from "./vdev-transport.js";
+export type { FirmwareRpmsgOptions, FirmwareRunOptions } from "./runtime.js";

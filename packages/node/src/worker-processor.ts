@@ -1,0 +1,217 @@
+// A remote processor whose CPU is a worker thread: the platform driver that remoteproc-core
+// drives (start, stop, kick, device-address translation) plus crash detection.
+import { Worker, type ResourceLimits } from "node:worker_threads";
+import { CrashType, type CrashTypeName, type MemoryRegion, type MemoryWindow, type RemoteprocDriver } from "@amp/remoteproc-core";
+import { SharedMemory } from "@amp/virtio-ring";
+import { CpuState, ProcessorBus } from "./firmware/bus.js";
+import { DEFAULT_DDR_SIZE, DEFAULT_SRAM_SIZE } from "./firmware/memory-map.js";
+
+/** Options of {@link WorkerProcessor}. */
+export interface WorkerProcessorOptions {
+  /** Size of the firmware area at device address 0 (default 4 MiB). */
+  readonly sramSize?: number;
+  /** Size of the host-allocated pool after it (default 4 MiB). */
+  readonly ddrSize?: number;
+  /**
+   * The CPU's worker script. Default: the compiled `internal/cpu-worker.js` next to this module.
+   * Tests that run from TypeScript sources pass a bundled copy.
+   */
+  readonly workerEntry?: string | URL;
+  /** How often the watchdog word is checked, in ms (default 50). */
+  readonly watchdogPollMs?: number;
+  /** V8 heap limits of the worker (a runaway firmware cannot eat the host's memory). */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+/** A crash the processor detected. */
+export interface ProcessorCrash {
+  readonly type: CrashTypeName;
+  /** What happened, e.g. the firmware's exception message. */
+  readonly detail: string;
+}
+
+const MAX_MEMORY = 1024 * 1024 * 1024;
+
+function checkSize(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 0x10000 || v > MAX_MEMORY || v % 4096 !== 0) {
+    throw new RangeError(`${what} must be a multiple of 4096 between 64 KiB and 1 GiB, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * A simulated remote processor: memory is a SharedArrayBuffer (device address = offset),
+ * doorbells and watchdog are Atomics words, and `start(bootAddr)` runs a worker thread that
+ * receives only the memory, the control block and the boot address.
+ *
+ * Crash detection: the program throwing, rejecting or exiting reports a "fatal error"; an armed
+ * watchdog that is not kicked for its timeout reports "watchdog". `stop()` terminates the worker.
+ */
+export class WorkerProcessor implements RemoteprocDriver {
+  /** The whole physical memory. */
+  readonly memory: SharedMemory;
+  /** The control block shared with the CPU. */
+  readonly bus: ProcessorBus;
+  /** "sram" (firmware, at 0) and "ddr" (pool) regions for remoteproc-core. */
+  readonly regions: readonly MemoryRegion[];
+  private readonly sab: SharedArrayBuffer;
+  private readonly entry: string | URL;
+  private readonly pollMs: number;
+  private readonly limits: ResourceLimits | undefined;
+  private worker: Worker | undefined;
+  private stopping = false;
+  private crashed = false;
+  private watchdogTimer: ReturnType<typeof setInterval> | undefined;
+  private irqAbort: AbortController | undefined;
+  private readonly crashListeners: ((c: ProcessorCrash) => void)[] = [];
+  private readonly irqListeners: ((notifyId: number) => void)[] = [];
+
+  constructor(options: WorkerProcessorOptions = {}) {
+    const sram = checkSize(options.sramSize ?? DEFAULT_SRAM_SIZE, "sramSize");
+    const ddr = checkSize(options.ddrSize ?? DEFAULT_DDR_SIZE, "ddrSize");
+    this.sab = new SharedArrayBuffer(sram + ddr);
+    this.memory = new SharedMemory(this.sab);
+    this.bus = new ProcessorBus();
+    this.regions = [
+      { name: "sram", da: 0, size: sram, memory: this.memory },
+      { name: "ddr", da: sram, size: ddr, memory: this.memory, offset: sram, pool: true },
+    ];
+    this.entry = options.workerEntry ?? new URL("./internal/cpu-worker.js", import.meta.url);
+    this.pollMs = options.watchdogPollMs ?? 50;
+    this.limits = options.resourceLimits;
+  }
+
+  /** True while the CPU runs (between start and stop or a crash). */
+  get running(): boolean {
+    return this.worker !== undefined && !this.crashed;
+  }
+
+  /** Calls `listener` when the processor detects a crash. Returns an unsubscribe function. */
+  onCrash(listener: (crash: ProcessorCrash) => void): () => void {
+    this.crashListeners.push(listener);
+    return () => {
+      const i = this.crashListeners.indexOf(listener);
+      if (i >= 0) this.crashListeners.splice(i, 1);
+    };
+  }
+
+  /** Calls `listener` for every remote -> host doorbell (vring interrupt). Returns an unsubscribe function. */
+  onInterrupt(listener: (notifyId: number) => void): () => void {
+    this.irqListeners.push(listener);
+    return () => {
+      const i = this.irqListeners.indexOf(listener);
+      if (i >= 0) this.irqListeners.splice(i, 1);
+    };
+  }
+
+  /** Releases the CPU from reset at `bootAddr`: a new worker runs the program stored there. */
+  async start(bootAddr: bigint): Promise<void> {
+    if (this.worker !== undefined) throw new Error("the processor is already running: stop it first");
+    if (bootAddr < 0n || bootAddr >= BigInt(this.sab.byteLength)) {
+      throw new RangeError(`boot address 0x${bootAddr.toString(16)} is outside the processor's memory`);
+    }
+    this.bus.reset();
+    this.stopping = false;
+    this.crashed = false;
+    const worker = new Worker(this.entry, {
+      workerData: { memory: this.sab, control: this.bus.buffer, bootAddress: Number(bootAddr) },
+      stdout: false,
+      stderr: false,
+      ...(this.limits === undefined ? {} : { resourceLimits: this.limits }),
+    });
+    this.worker = worker;
+    worker.on("error", (e: unknown) => {
+      this.reportCrash(CrashType.FATAL_ERROR, e instanceof Error ? e.message : String(e));
+    });
+    worker.on("exit", (code) => {
+      if (this.worker === worker && !this.stopping) {
+        const halted = this.bus.cpuState === CpuState.HALTED;
+        this.reportCrash(CrashType.FATAL_ERROR, halted ? "the firmware program returned" : `the CPU stopped (exit code ${code})`);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: unknown): void => {
+        worker.off("online", ok);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      };
+      const ok = (): void => {
+        worker.off("error", fail);
+        resolve();
+      };
+      worker.once("online", ok);
+      worker.once("error", fail);
+    });
+    this.startInterrupts();
+    this.startWatchdog();
+  }
+
+  /** Halts the CPU: terminates the worker. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopWatchdog();
+    this.irqAbort?.abort();
+    this.irqAbort = undefined;
+    const w = this.worker;
+    this.worker = undefined;
+    if (w !== undefined) await w.terminate();
+    this.bus.cpuState = CpuState.RESET;
+  }
+
+  /** Host -> remote doorbell for vring `notifyId`. */
+  kick(notifyId: number): void {
+    this.bus.toRemote.notify(notifyId);
+  }
+
+  /** Device address = offset in the one memory. */
+  translate(da: number, length: number): MemoryWindow | undefined {
+    if (da < 0 || length < 0 || da > this.sab.byteLength || length > this.sab.byteLength - da) return undefined;
+    return { da, size: length, memory: this.memory, offset: da };
+  }
+
+  private reportCrash(type: CrashTypeName, detail: string): void {
+    if (this.crashed || this.stopping) return;
+    this.crashed = true;
+    this.stopWatchdog();
+    for (const l of [...this.crashListeners]) l({ type, detail });
+  }
+
+  private startInterrupts(): void {
+    const ac = new AbortController();
+    this.irqAbort = ac;
+    const loop = async (): Promise<void> => {
+      while (!ac.signal.aborted) {
+        try {
+          await this.bus.toHost.wait({ signal: ac.signal });
+        } catch {
+          return; // aborted by stop()
+        }
+        this.bus.toHost.poll((q) => {
+          for (const l of [...this.irqListeners]) l(q);
+        });
+      }
+    };
+    void loop();
+  }
+
+  private startWatchdog(): void {
+    let lastCount = this.bus.watchdogCount;
+    let lastChange = Date.now();
+    this.watchdogTimer = setInterval(() => {
+      const timeout = this.bus.watchdogTimeout;
+      const count = this.bus.watchdogCount;
+      const now = Date.now();
+      if (count !== lastCount) {
+        lastCount = count;
+        lastChange = now;
+      } else if (timeout > 0 && now - lastChange > timeout) {
+        this.reportCrash(CrashType.WATCHDOG, `watchdog not kicked for ${now - lastChange} ms (timeout ${timeout} ms)`);
+      }
+    }, this.pollMs);
+    this.watchdogTimer.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdogTimer !== undefined) clearInterval(this.watchdogTimer);
+    this.watchdogTimer = undefined;
+  }
+}

@@ -1,0 +1,36 @@
+// Shared set-up of the QEMU end-to-end tests: build the firmware once per run, temp RAM files.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const FIRMWARE_DIR = join(PKG_DIR, "firmware", "qemu");
+export const BUILD_DIR = join(PKG_DIR, "fixtures-build", "qemu");
+
+/** Builds firmware/qemu/amp-echo.elf with arm-none-eabi-gcc (once per test process) and returns its bytes. */
+export function buildFirmware(): { path: string; bytes: Uint8Array } {
+  const out = join(BUILD_DIR, "amp-echo.elf");
+  const newest = Math.max(...["echo.c", "amp-qemu.h", "mps2-an386.ld", "build.sh"].map((f) => statSync(join(FIRMWARE_DIR, f)).mtimeMs));
+  if (!existsSync(out) || statSync(out).mtimeMs < newest) {
+    mkdirSync(BUILD_DIR, { recursive: true });
+    execFileSync("sh", [join(FIRMWARE_DIR, "build.sh"), BUILD_DIR], { stdio: ["ignore", "pipe", "pipe"] });
+  }
+  return { path: out, bytes: new Uint8Array(readFileSync(out)) };
+}
+
+/** Polls `cond` every `everyMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, cond: () => T | undefined | false, timeoutMs = 10_000, everyMs = 2): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A directory for RAM files: /dev/shm when it exists (tmpfs, as qemu-remote.md measured), else the temp dir. */
+export function ramDir(): string {
+  return existsSync("/dev/shm") ? "/dev/shm" : (process.env["TMPDIR"] ?? "/tmp");
+}

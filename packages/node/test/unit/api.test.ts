@@ -1,0 +1,14 @@
+import { expect, it } from "vitest";
+
+it("the public API of @amp/node (worker processor part) is what the README lists", async () => {
+  const names = Object.keys(await import("@amp/node")).sort();
+  for (const n of [
+    "CONTROL_BLOCK_SIZE", "CpuState", "DEFAULT_DDR_SIZE", "DEFAULT_SRAM_SIZE", "DOORBELL_QUEUES", "JS_FIRMWARE_FLAGS",
+    "JS_FIRMWARE_LOAD_ADDRESS", "JS_FIRMWARE_MACHINE", "PROGRAM_HEADER_SIZE", "PROGRAM_MAGIC", "ProcessorBus", "WorkerProcessor",
+    "buildJsFirmware", "createDirectoryFirmwareSource", "createFileCoredumpSink", "createWorkerRemote", "decodeProgramHeader", "followTrace",
+  ]) expect(names).toContain(n);
+});
+
+it("the firmware runtime entry exports only the firmware-side names", async () => {
+  expect(Object.keys(await import("@amp/node/firmware")).sort()).toEqual(["CpuState", "Firmware", "ProcessorBus", "RemoteVdevTransport", "TraceWriter", "defineFirmware"]);
+});

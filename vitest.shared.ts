@@ -9,7 +9,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
-    testTimeout: 60_000,
+    // A hang guard, not a timing assertion: generous because CI shares two cores between tasks.
+    testTimeout: 180_000,
     hookTimeout: 120_000,
     pool: "forks",
   },

@@ -18,7 +18,7 @@ for (const group of ["packages", "examples"]) {
 
 const steps = [
   ["layering and dependency rules", ["node", "scripts/check-layers.mjs"]],
-  ["build, typecheck, lint, test", ["turbo", "run", "build", "typecheck", "lint", "test", "--output-logs=errors-only", "--continue"]],
+  ["build, typecheck, lint, test", ["turbo", "run", "build", "typecheck", "lint", "test", "--output-logs=errors-only", "--continue", "--concurrency=2"]],
   ["package exports (publint, attw)", ["node", "scripts/check-packages.mjs"]],
 ];
 let failedSteps = 0;

@@ -1,0 +1,216 @@
+// Benchmark of @amp/rpmsg (run `npx tsc -p tsconfig.build.json` first; `pnpm bench`).
+// Host in the main thread, remote in a worker, over SharedArrayBuffer:
+//   - echo round trip (median, p99) for 16/64/256/496-byte payloads, busy-poll and doorbell
+//     (Atomics.wait) modes, copy and zero-copy sends;
+//   - one-way throughput (messages/s, MB/s), busy-poll (trySend spin) and doorbell (async send +
+//     host.serve on an Atomics doorbell), copy and zero-copy;
+//   - ceilings measured in the same run between the same two threads: a raw SharedArrayBuffer
+//     ping-pong (spin and Atomics.wait/notify), a raw one-way ring of 512-byte slots, and
+//     memory-copy bandwidth.
+// Writes bench-results/rpmsg.json and prints a markdown table. Not a test.
+import { Worker } from "node:worker_threads";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { createStaticHost } from "@amp/rpmsg";
+import console from "node:console";
+import process from "node:process";
+import { performance } from "node:perf_hooks";
+import { setTimeout, clearTimeout } from "node:timers";
+import { AddressSpace, AtomicsDoorbell, SharedMemory } from "@amp/virtio-ring";
+import { CTRL_BYTES, IRQ_AT, KICK_AT, layout, RAW_RING_AT, WORDS_AT } from "./common.mjs";
+
+const scheduler = { setTimeout, clearTimeout };
+
+/** The link memory, both doorbells and the control words over the two SharedArrayBuffers. */
+function attach(sab, ctrl) {
+  const mem = new SharedMemory(sab);
+  return {
+    mem,
+    space: new AddressSpace().map(0, mem),
+    kick: new AtomicsDoorbell(ctrl, KICK_AT, { queues: 2 }),
+    irq: new AtomicsDoorbell(ctrl, IRQ_AT, { queues: 2 }),
+    words: new Int32Array(ctrl, WORDS_AT, 16),
+  };
+}
+
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SIZES = [16, 64, 256, 496];
+const RTT_N = Number(process.env.AMP_BENCH_RTT ?? 3000);
+const TPUT_N = Number(process.env.AMP_BENCH_TPUT ?? 40000);
+const STOP = 0, COUNT = 1, PING = 3, PONG = 4, HEAD = 5, TAIL = 6;
+const now = () => performance.now();
+const noop = () => undefined;
+
+function stats(samples) {
+  const s = Float64Array.from(samples).sort();
+  return { median: s[Math.floor(s.length / 2)], p99: s[Math.floor(s.length * 0.99)] };
+}
+
+async function start(scenario, opts = {}) {
+  const sab = new SharedArrayBuffer(layout.size);
+  const ctrl = new SharedArrayBuffer(CTRL_BYTES);
+  const w = new Worker(join(here, "remote-worker.mjs"), { workerData: { sab, ctrl, scenario, ...opts } });
+  await new Promise((r, j) => { w.once("message", r); w.once("error", j); });
+  const a = attach(sab, ctrl);
+  const stop = async () => { Atomics.store(a.words, STOP, 1); a.kick.notify(0); Atomics.notify(a.words, PING); await w.terminate(); };
+  return { ...a, stop };
+}
+
+async function rpmsgLink(scenario, opts) {
+  const r = await start(scenario, opts);
+  const host = createStaticHost({ layout, space: r.space, doorbell: r.kick, scheduler, maxBatch: 256 });
+  host.start();
+  const deadline = now() + 5000;
+  const name = scenario;
+  while (host.remoteServices.length === 0 && now() < deadline) {
+    if (opts.wait === "bell") r.irq.waitSync(10);
+    r.irq.poll(noop);
+    host.process();
+  }
+  return { ...r, host, name };
+}
+
+async function echo(size, wait, zeroCopy) {
+  const l = await rpmsgLink("echo", { wait, zeroCopy });
+  let got = 0;
+  const ep = l.host.createEndpoint({ name: "echo", onMessage: () => { got++; } });
+  const data = new Uint8Array(size).fill(7);
+  const samples = [];
+  for (let i = -200; i < RTT_N; i++) {
+    const want = got + 1;
+    const t0 = now();
+    if (zeroCopy) {
+      const b = ep.tryGetTxBuffer();
+      b.payload[0] = i & 255;
+      b.send(size);
+    } else if (!ep.trySend(data)) throw new Error("no tx buffer in a ping-pong");
+    while (got < want) {
+      if (wait === "bell" && !l.irq.pending()) l.irq.waitSync(1000);
+      l.irq.poll(noop);
+      l.host.process();
+    }
+    if (i >= 0) samples.push((now() - t0) * 1000);
+  }
+  await l.stop();
+  return stats(samples);
+}
+
+async function throughput(size, wait, zeroCopy) {
+  const l = await rpmsgLink("sink", { wait });
+  const ep = l.host.createEndpoint({ name: "sink" });
+  const data = new Uint8Array(size).fill(1);
+  const t0 = now();
+  if (wait === "busy") {
+    for (let i = 0; i < TPUT_N; i++) {
+      for (;;) {
+        if (zeroCopy) {
+          const b = ep.tryGetTxBuffer();
+          if (b !== undefined) { b.payload[0] = i & 255; b.send(size); break; }
+        } else if (ep.trySend(data)) break;
+        l.host.process();
+      }
+    }
+  } else {
+    const ac = new globalThis.AbortController();
+    const serving = l.host.serve(l.irq, { signal: ac.signal });
+    for (let i = 0; i < TPUT_N; i++) {
+      if (zeroCopy) {
+        const b = await ep.getTxBuffer();
+        b.payload[0] = i & 255;
+        b.send(size);
+      } else await ep.send(data);
+    }
+    while (Atomics.load(l.words, COUNT) < TPUT_N) await new Promise((r) => setTimeout(r, 0));
+    ac.abort();
+    l.irq.notify(0);
+    await serving;
+  }
+  while (Atomics.load(l.words, COUNT) < TPUT_N) l.host.process();
+  const secs = (now() - t0) / 1000;
+  const count = Atomics.load(l.words, COUNT);
+  await l.stop();
+  return { msgsPerSec: count / secs, MBps: (count * size) / secs / 1e6 };
+}
+
+async function rawPingPong(wait) {
+  const r = await start("raw-pingpong", { wait });
+  const samples = [];
+  for (let i = 1; i <= RTT_N + 200; i++) {
+    const t0 = now();
+    Atomics.store(r.words, PING, i);
+    if (wait === "bell") Atomics.notify(r.words, PING);
+    while (Atomics.load(r.words, PONG) !== i) if (wait === "bell") Atomics.wait(r.words, PONG, i - 1, 1000);
+    if (i > 200) samples.push((now() - t0) * 1000);
+  }
+  await r.stop();
+  return stats(samples);
+}
+
+async function rawRing(size) {
+  const r = await start("raw-ring", {});
+  const ctrl = r.words.buffer;
+  const slots = new Uint8Array(ctrl, RAW_RING_AT, 256 * 512);
+  const data = new Uint8Array(size).fill(3);
+  let head = 0;
+  const t0 = now();
+  for (let i = 0; i < TPUT_N; i++) {
+    while (head - Atomics.load(r.words, TAIL) >= 256) { /* ring full: spin */ }
+    const off = (head & 255) * 512;
+    slots[off] = size & 255;
+    slots[off + 1] = size >> 8;
+    slots.set(data, off + 2);
+    head = (head + 1) | 0;
+    Atomics.store(r.words, HEAD, head);
+  }
+  while (Atomics.load(r.words, COUNT) < TPUT_N) { /* drain */ }
+  const secs = (now() - t0) / 1000;
+  await r.stop();
+  return { msgsPerSec: TPUT_N / secs, MBps: (TPUT_N * size) / secs / 1e6 };
+}
+
+function memcpyBandwidth() {
+  const a = new Uint8Array(1 << 16).fill(5);
+  const b = new Uint8Array(1 << 16);
+  const rounds = 20000;
+  const t0 = now();
+  for (let i = 0; i < rounds; i++) b.set(a);
+  return { MBps: (rounds * a.length) / ((now() - t0) / 1000) / 1e6 };
+}
+
+const results = { node: process.version, date: new Date().toISOString(), rtt: [], throughput: [], ceilings: {} };
+results.ceilings.memcpy = memcpyBandwidth();
+// Machines running other work make spinning measurements drift: each case gets its ceilings
+// measured right before it, between the same two threads, so the ratios compare like with like.
+for (const wait of ["busy", "bell"]) {
+  for (const zeroCopy of [false, true]) {
+    for (const size of SIZES) {
+      const tag = `${wait}/${zeroCopy ? "zero-copy" : "copy"}/${size}`;
+      process.stderr.write(`${tag}: ceilings`);
+      const rawRtt = await rawPingPong(wait);
+      const ring = await rawRing(size);
+      process.stderr.write(" echo");
+      const r = await echo(size, wait, zeroCopy);
+      process.stderr.write(" one-way\n");
+      const t = await throughput(size, wait, zeroCopy);
+      results.rtt.push({ name: `Rpmsg/echo/${tag}`, size, wait, zeroCopy, medianUs: r.median, p99Us: r.p99, rawPingPongMedianUs: rawRtt.median });
+      results.throughput.push({ name: `Rpmsg/one-way/${tag}`, size, wait, zeroCopy, ...t, rawRingMsgsPerSec: ring.msgsPerSec });
+    }
+  }
+}
+
+mkdirSync(join(here, "..", "bench-results"), { recursive: true });
+writeFileSync(join(here, "..", "bench-results", "rpmsg.json"), JSON.stringify(results, null, 2));
+
+const f = (x, d = 1) => x.toFixed(d);
+const c = results.ceilings;
+console.log(`\n@amp/rpmsg benchmark (${results.node}); host = main thread, remote = worker; RTT n=${RTT_N}, one-way n=${TPUT_N}`);
+console.log(`memcpy bandwidth (64 KiB Uint8Array.set): ${f(c.memcpy.MBps / 1000, 2)} GB/s\n`);
+console.log("| case | payload B | RTT median µs | RTT p99 µs | raw SAB ping-pong µs | RTT / raw | one-way msg/s | one-way MB/s | raw ring msg/s | msg/s / raw |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
+for (let i = 0; i < results.rtt.length; i++) {
+  const r = results.rtt[i];
+  const t = results.throughput[i];
+  console.log(`| ${r.wait} ${r.zeroCopy ? "zero-copy" : "copy"} | ${r.size} | ${f(r.medianUs, 2)} | ${f(r.p99Us, 2)} | ${f(r.rawPingPongMedianUs, 2)} | ${f(r.medianUs / r.rawPingPongMedianUs)}× | ${f(t.msgsPerSec, 0)} | ${f(t.MBps, 1)} | ${f(t.rawRingMsgsPerSec, 0)} | ${f(t.msgsPerSec / t.rawRingMsgsPerSec, 2)} |`);
+}

@@ -1,0 +1,23 @@
+// Errors of @amp/rpmsg: the one AmpError class of @amp (from @amp/virtio-ring, re-exported),
+// with rpmsg's own stable codes. Caller misuse throws TypeError/RangeError instead.
+import { AmpError, isAmpError } from "@amp/virtio-ring";
+
+export { AmpError, isAmpError };
+
+/** Stable error codes of @amp/rpmsg (switch on `error.code`). */
+export type RpmsgErrorCode =
+  | "ERR_MALFORMED" // bytes from the peer are wrong (e.g. an NS message that is not 40 bytes)
+  | "ERR_MSG_SIZE" // payload larger than the buffer can carry (Linux: -EMSGSIZE); never truncated
+  | "ERR_TIMEOUT" // a blocking call ran out of time (per-call timeoutMs)
+  | "ERR_ABORTED" // the caller's AbortSignal fired (reason in `cause`)
+  | "ERR_LINK_DOWN" // the virtio link is not up, or went down (device reset, NEEDS_RESET, remote gone)
+  | "ERR_CLOSED" // the endpoint was destroyed
+  | "ERR_NOT_BOUND" // no destination: the peer has not announced or sent to this endpoint yet
+  | "ERR_ADDR_IN_USE" // an explicit endpoint address is taken
+  | "ERR_LIMIT" // a configured limit was reached (endpoints, queued messages)
+  | "ERR_PROTOCOL"; // the peer broke the ring or transport protocol; the link is taken down
+
+/** Builds an AmpError with an rpmsg code. */
+export function rpmsgError(code: RpmsgErrorCode, message: string, options?: { offset?: number; cause?: unknown }): AmpError<RpmsgErrorCode> {
+  return new AmpError<RpmsgErrorCode>(code, message, options);
+}

@@ -1,0 +1,276 @@
+// The host role: the virtio driver, as Linux's virtio_rpmsg_bus is. It owns the buffer pool
+// (one region: rx buffers first, tx buffers after), posts every rx buffer on vring 0 before
+// DRIVER_OK, and sends on vring 1. wire-formats.md §7.2, §7.3, §7.5; behaviour §1.17.
+import {
+  driverNegotiate,
+  driverReady,
+  featureBit,
+  hasFeature,
+  legacyQueueAddresses,
+  splitRingLayout,
+  SplitVirtqueueDriver,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+  VIRTIO_RING_F_EVENT_IDX,
+  type AddressSpace,
+  type UsedBuffer,
+  type VirtioTransport,
+} from "@amp/virtio-ring";
+import {
+  RPMSG_BUF_SIZE,
+  RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET,
+  RPMSG_DEFAULT_NUM_BUFS,
+  RPMSG_HDR_SIZE,
+  RPMSG_MAX_BUF_SIZE,
+  RPMSG_VRING_HOST_RX,
+  RPMSG_VRING_HOST_TX,
+  VIRTIO_RPMSG_F_AMP_BUFSZ,
+  VIRTIO_RPMSG_F_NS,
+} from "./constants.js";
+import { RpmsgDevice, type RpmsgDeviceOptions } from "./device.js";
+import { rpmsgError } from "./errors.js";
+import type { RxPort, Slot, TxPort } from "./internal/ports.js";
+
+/** Options of {@link RpmsgHost}. */
+export interface RpmsgHostOptions extends RpmsgDeviceOptions {
+  /** The virtio device (status, features, config, queues, notify): a resource-table vdev, a fixed layout, ... */
+  readonly transport: VirtioTransport;
+  /** Device addresses → memory, for the vrings and the buffer pool. */
+  readonly space: AddressSpace;
+  /** Device address of the buffer pool: `2 × numBuffers × bufferSize` bytes (rx half first, then tx). */
+  readonly poolAddr: number;
+  /**
+   * Where to place the two vrings (legacy contiguous layout, vring 1 right after vring 0 at the
+   * next `align` boundary) when the transport has no queue addresses yet. Default: use the
+   * addresses the transport already holds (a resource-table vdev whose vrings were allocated).
+   */
+  readonly rings?: { readonly addr: number; readonly align?: number };
+  /** Buffer size in bytes (header included). Default 512, what Linux and OpenAMP use. */
+  readonly bufferSize?: number;
+  /** Buffers per direction; at most the vring size. Default 256 (Linux: min(vring num, 256)). */
+  readonly numBuffers?: number;
+  /**
+   * Opt-in big buffers between two @amp peers: `bufferSize` is used only when the device offers
+   * VIRTIO_RPMSG_F_AMP_BUFSZ (capped at the size it publishes); otherwise 512. Default false,
+   * which uses `bufferSize` as given (both sides must agree out of band, as OpenAMP's compile option).
+   */
+  readonly negotiateBufferSize?: boolean;
+  /** Accept VIRTIO_RING_F_EVENT_IDX when the device offers it. Default true. */
+  readonly eventIdx?: boolean;
+  /** Accept the name service (VIRTIO_RPMSG_F_NS) when offered. Default true. */
+  readonly nameService?: boolean;
+}
+
+/** The pool geometry chosen at `start()`. */
+export interface RpmsgHostGeometry {
+  readonly bufferSize: number;
+  readonly numRxBuffers: number;
+  readonly numTxBuffers: number;
+  /** Device address of the first rx buffer (= poolAddr) and of the first tx buffer. */
+  readonly rxAddr: number;
+  readonly txAddr: number;
+  readonly features: bigint;
+}
+
+/**
+ * The rpmsg host (virtio driver role).
+ *
+ * @example
+ * const host = new RpmsgHost({ transport, space, poolAddr: 0x10000, rings: { addr: 0 } });
+ * host.start(); // posts rx buffers, sets DRIVER_OK
+ * const svc = await host.waitForService("rpmsg-tty"); // keep calling host.process() on interrupts
+ */
+export class RpmsgHost extends RpmsgDevice {
+  protected readonly announceByDefault = false;
+  private readonly opts: RpmsgHostOptions;
+  private geo: RpmsgHostGeometry | undefined;
+  private started = false;
+
+  /** @throws RangeError/TypeError for bad options. Nothing touches the device before `start()`. */
+  constructor(options: RpmsgHostOptions) {
+    super(options);
+    const bs = options.bufferSize ?? RPMSG_BUF_SIZE;
+    if (!Number.isInteger(bs) || bs <= RPMSG_HDR_SIZE || bs > RPMSG_MAX_BUF_SIZE) throw new RangeError(`bufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${bs}`);
+    const nb = options.numBuffers ?? RPMSG_DEFAULT_NUM_BUFS;
+    if (!Number.isInteger(nb) || nb < 1 || nb > 32768) throw new RangeError(`numBuffers must be in [1, 32768], got ${nb}`);
+    if (!Number.isSafeInteger(options.poolAddr) || options.poolAddr < 0) throw new RangeError("poolAddr must be a device address");
+    this.opts = options;
+  }
+
+  /** Pool geometry of the current link (undefined before `start()`). */
+  get geometry(): RpmsgHostGeometry | undefined {
+    return this.geo;
+  }
+
+  /**
+   * Brings the link up, in Linux's order: reset, ACKNOWLEDGE|DRIVER, features, vrings (zeroed),
+   * every rx buffer posted on vring 0, tx-complete interrupts off, DRIVER_OK, then a kick.
+   * Calling it again restarts the link (after a stop, a reset or a peer crash).
+   * @throws AmpError (from @amp/virtio-ring) when the device refuses the features or a ring is
+   *   not mapped; RangeError when the pool does not fit the address space.
+   */
+  start(): void {
+    this.stop("restarting");
+    const t = this.opts.transport;
+    const wanted = featureBit(VIRTIO_RPMSG_F_NS) * ((this.opts.nameService ?? true) ? 1n : 0n)
+      | ((this.opts.eventIdx ?? true) ? featureBit(VIRTIO_RING_F_EVENT_IDX) : 0n)
+      | ((this.opts.negotiateBufferSize ?? false) ? featureBit(VIRTIO_RPMSG_F_AMP_BUFSZ) : 0n);
+    const features = driverNegotiate(t, { features: wanted });
+    let bufferSize = this.opts.bufferSize ?? RPMSG_BUF_SIZE;
+    if (this.opts.negotiateBufferSize === true) {
+      if (hasFeature(features, VIRTIO_RPMSG_F_AMP_BUFSZ) && t.configLength >= RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET + 4) {
+        const c = t.readConfig(RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET, 4);
+        const devMax = ((c[0] ?? 0) | ((c[1] ?? 0) << 8) | ((c[2] ?? 0) << 16) | ((c[3] ?? 0) << 24)) >>> 0;
+        bufferSize = Math.max(RPMSG_BUF_SIZE, Math.min(bufferSize, devMax, RPMSG_MAX_BUF_SIZE));
+      } else {
+        bufferSize = RPMSG_BUF_SIZE;
+      }
+    }
+    const space = this.opts.space;
+    const doorbell = (i: number) => ({ notify: () => { t.notify(i); } });
+    const queues = [RPMSG_VRING_HOST_RX, RPMSG_VRING_HOST_TX].map((i) => {
+      let q = t.getQueue(i);
+      if (this.opts.rings !== undefined) {
+        const align = this.opts.rings.align ?? 4096;
+        // vring 1 starts at the next `align` boundary after vring 0 (Linux PAGE_ALIGNs each).
+        const addr = this.opts.rings.addr + (i === 0 ? 0 : alignUp(splitRingLayout(t.getQueue(0).size, align).size, align));
+        t.setQueue(i, { ...legacyQueueAddresses(addr, q.size, align), align, ready: true });
+        q = t.getQueue(i);
+      }
+      const vq = new SplitVirtqueueDriver<number>({
+        size: q.size, space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr,
+        features, doorbell: doorbell(i), notifyId: q.notifyId, maxChain: 1,
+      });
+      vq.reset(); // the driver owns the rings: zero them, as Linux's allocation does
+      return vq;
+    });
+    const rxq = queues[0] as SplitVirtqueueDriver<number>;
+    const txq = queues[1] as SplitVirtqueueDriver<number>;
+    const n = this.opts.numBuffers ?? RPMSG_DEFAULT_NUM_BUFS;
+    const numRx = Math.min(n, rxq.size);
+    const numTx = Math.min(n, txq.size);
+    const pool = this.opts.poolAddr;
+    const txAddr = pool + numRx * bufferSize;
+    const rxSlots = makeSlots(space, pool, numRx, bufferSize);
+    const txSlots = makeSlots(space, txAddr, numTx, bufferSize);
+    this.geo = { bufferSize, numRxBuffers: numRx, numTxBuffers: numTx, rxAddr: pool, txAddr, features };
+    const rx = new HostRx(rxq, rxSlots, bufferSize);
+    for (const s of rxSlots) rx.post(s);
+    const tx = new HostTx(txq, txSlots);
+    txq.disableInterrupts(); // Linux: tx-complete callbacks only while a sender waits
+    const kick = rxq.kickPrepare();
+    driverReady(t);
+    this.started = true;
+    this.linkUp(tx, rx, bufferSize, bufferSize - RPMSG_HDR_SIZE, hasFeature(features, VIRTIO_RPMSG_F_NS));
+    if (kick) t.notify(RPMSG_VRING_HOST_RX);
+  }
+
+  /**
+   * Takes the link down: every endpoint closes with ERR_LINK_DOWN (`reason`), pending sends
+   * fail. With `reset` (default true) the device is reset (status 0); pass false when the remote
+   * is already gone (crash) and the transport must not be touched. `start()` brings it back.
+   */
+  stop(reason = "stopped by the host", options: { reset?: boolean } = {}): void {
+    if (!this.started) return;
+    this.started = false;
+    if (options.reset ?? true) this.opts.transport.setStatus(0);
+    this.linkDown(rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${reason}`));
+  }
+
+  protected poll(): void {
+    if (!this.started) return;
+    const s = this.opts.transport.getStatus();
+    if ((s & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) this.stop("the device needs a reset (NEEDS_RESET)", { reset: false });
+    else if ((s & VIRTIO_CONFIG_S_FAILED) !== 0) this.stop("the device status is FAILED", { reset: false });
+    else if ((s & VIRTIO_CONFIG_S_DRIVER_OK) === 0) this.stop("the device was reset", { reset: false });
+  }
+
+  protected override onProtocolError(): void {
+    this.started = false; // the link goes down; the next start() resets the device
+  }
+}
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+function makeSlots(space: AddressSpace, base: number, n: number, size: number): Slot[] {
+  const out: Slot[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = base + i * size;
+    const r = space.find(da, size);
+    if (r === undefined) throw new RangeError(`buffer pool: 0x${da.toString(16)} +${size} is not inside one mapped range`);
+    out.push({ head: i, da, memory: r.memory, offset: r.offset + (da - r.da), length: size });
+  }
+  return out;
+}
+
+/** Host rx: vring 0, every buffer posted device-writable with len = bufferSize. */
+class HostRx implements RxPort {
+  private readonly used: UsedBuffer<number> = { id: 0, len: 0, token: 0 };
+  private readonly q: SplitVirtqueueDriver<number>;
+  private readonly slots: Slot[];
+  private readonly size: number;
+  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], size: number) {
+    this.q = q;
+    this.slots = slots;
+    this.size = size;
+  }
+  post(s: Slot): void {
+    s.length = this.size;
+    this.q.addBuffer(s.da, this.size, true, s.head);
+  }
+  next(): Slot | undefined {
+    const u = this.q.getUsed(this.used);
+    if (u === null) return undefined;
+    const s = this.slots[u.token] as Slot;
+    s.length = u.len; // checked by the ring: <= the 512 (bufferSize) offered
+    return s;
+  }
+  recycle(s: Slot): void {
+    this.post(s);
+  }
+  flush(): void {
+    this.q.kick();
+  }
+}
+
+/** Host tx: vring 1; fresh buffers first (Linux last_sbuf), then ones the remote returned. */
+class HostTx implements TxPort {
+  private readonly used: UsedBuffer<number> = { id: 0, len: 0, token: 0 };
+  private readonly q: SplitVirtqueueDriver<number>;
+  private readonly slots: Slot[];
+  private readonly free: number[] = [];
+  private fresh = 0;
+  private interrupts = false;
+  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[]) {
+    this.q = q;
+    this.slots = slots;
+  }
+  acquire(): Slot | undefined {
+    let i = this.free.pop();
+    if (i === undefined && this.fresh < this.slots.length) i = this.fresh++;
+    if (i === undefined) {
+      const u = this.q.getUsed(this.used);
+      if (u !== null) i = u.token;
+    }
+    return i === undefined ? undefined : this.slots[i];
+  }
+  submit(s: Slot, length: number): void {
+    this.q.addBuffer(s.da, length, false, s.head);
+  }
+  giveBack(s: Slot): void {
+    this.free.push(s.head);
+  }
+  wantCompletions(on: boolean): boolean {
+    if (on === this.interrupts) return false;
+    this.interrupts = on;
+    if (on) return this.q.enableInterrupts();
+    this.q.disableInterrupts();
+    return false;
+  }
+  flush(): void {
+    this.q.kick();
+  }
+}

@@ -1,0 +1,41 @@
+// What the rpmsg core needs from the two vrings, independent of the role. The host implements
+// these over a driver-role split virtqueue, the remote over a device-role one.
+import type { Memory } from "@amp/virtio-ring";
+
+/** A buffer in shared memory: `capacity` bytes at `offset` of `memory` (device address `da`). */
+export interface Slot {
+  /** Ring token: descriptor head (both roles). */
+  readonly head: number;
+  readonly da: number;
+  readonly memory: Memory;
+  readonly offset: number;
+  /** Tx: bytes the buffer can hold. Rx: bytes the peer declared (used len / descriptor len). Set by the port. */
+  length: number;
+}
+
+/** Sending side of the link. */
+export interface TxPort {
+  /** A free buffer to fill, or undefined when none is available right now. */
+  acquire(): Slot | undefined;
+  /** Hands a filled buffer (`length` bytes: header + payload) to the peer. Notification is deferred to `flush`. */
+  submit(slot: Slot, length: number): void;
+  /** Takes back an acquired but unsent buffer; it is reused first. */
+  giveBack(slot: Slot): void;
+  /**
+   * Ask (or stop asking) the peer to notify when it returns tx buffers (host only; Linux does
+   * the same). Returns true when turning them on found buffers already returned: the peer saw
+   * them suppressed and will not notify, so the caller must look again (virtio's enable_cb rule).
+   */
+  wantCompletions(on: boolean): boolean;
+  /** Sends the notification that `submit` calls made necessary. */
+  flush(): void;
+}
+
+/** Receiving side of the link. */
+export interface RxPort {
+  /** The next buffer the peer filled, or undefined. */
+  next(): Slot | undefined;
+  /** Returns a consumed buffer to the peer. Notification is deferred to `flush`. */
+  recycle(slot: Slot): void;
+  flush(): void;
+}

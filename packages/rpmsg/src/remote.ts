@@ -1,0 +1,239 @@
+// The remote role: the virtio device, as OpenAMP and rpmsg-lite remotes are. It waits for
+// DRIVER_OK before touching the rings, never re-initialises them, sends by filling buffers the
+// host posted on vring 0 and receives on vring 1. wire-formats.md §7.3, §7.5, §12 facts 2 and 7.
+import {
+  deviceAcceptedFeatures,
+  deviceNeedsReset,
+  DescriptorChain,
+  featureBit,
+  hasFeature,
+  isDriverOk,
+  SplitVirtqueueDevice,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+  VIRTIO_RING_F_EVENT_IDX,
+  type AddressSpace,
+  type Doorbell,
+  type VirtioTransport,
+} from "@amp/virtio-ring";
+import {
+  RPMSG_BUF_SIZE,
+  RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET,
+  RPMSG_HDR_SIZE,
+  RPMSG_MAX_BUF_SIZE,
+  RPMSG_VRING_HOST_RX,
+  RPMSG_VRING_HOST_TX,
+  VIRTIO_RPMSG_F_AMP_BUFSZ,
+  VIRTIO_RPMSG_F_NS,
+} from "./constants.js";
+import { RpmsgDevice, type RpmsgDeviceOptions } from "./device.js";
+import { rpmsgError } from "./errors.js";
+import type { RxPort, Slot, TxPort } from "./internal/ports.js";
+
+/** Options of {@link RpmsgRemote}. */
+export interface RpmsgRemoteOptions extends RpmsgDeviceOptions {
+  /** The virtio device as the remote sees it (status and queue addresses written by the host). */
+  readonly transport: VirtioTransport;
+  /** Device addresses → memory: every descriptor address is translated and bounds-checked here. */
+  readonly space: AddressSpace;
+  /** Rung with a vring's notifyId to interrupt the host (used buffers on vring 0 or 1). */
+  readonly doorbell?: Doorbell;
+  /**
+   * Write the offered features into the transport at construction (`dfeatures`): name service,
+   * plus the options below. Default true; false when the feature word is fixed elsewhere
+   * (a resource table built into the firmware).
+   */
+  readonly setDeviceFeatures?: boolean;
+  /** Offer the name service (VIRTIO_RPMSG_F_NS). Default true. */
+  readonly nameService?: boolean;
+  /** Offer VIRTIO_RING_F_EVENT_IDX. Default false. */
+  readonly eventIdx?: boolean;
+  /**
+   * Largest buffer (header included) this side reads or fills; the MTU is this − 16. Default
+   * 512 (Linux, OpenAMP). Larger only with `offerBigBuffers` or when the host is known to use
+   * larger buffers (e.g. OpenAMP built with a bigger RPMSG_BUFFER_SIZE).
+   */
+  readonly maxBufferSize?: number;
+  /**
+   * Offer @amp big buffers (VIRTIO_RPMSG_F_AMP_BUFSZ) and publish `maxBufferSize` in config
+   * space (needs 4 bytes of it). Default false: Linux and OpenAMP hosts use 512 regardless.
+   */
+  readonly offerBigBuffers?: boolean;
+}
+
+/** Chains longer than this are refused (rpmsg buffers are always one descriptor). */
+const MAX_CHAIN = 4;
+
+/**
+ * The rpmsg remote (virtio device role). Call `process()` from its main loop or kick handler:
+ * it notices DRIVER_OK (link up, endpoints announced), resets (link down) and messages.
+ *
+ * @example
+ * const remote = new RpmsgRemote({ transport, space, doorbell });
+ * const ep = remote.createEndpoint({ name: "rpmsg-tty", onMessage: (m, e) => void e.trySend(m.data) });
+ * // loop: remote.process();
+ */
+export class RpmsgRemote extends RpmsgDevice {
+  protected readonly announceByDefault = true;
+  private readonly opts: RpmsgRemoteOptions;
+  private readonly maxBuf: number;
+  private up = false;
+  /** Features the driver accepted on the current link. */
+  private accepted = 0n;
+
+  /** @throws RangeError for bad options. */
+  constructor(options: RpmsgRemoteOptions) {
+    super(options);
+    this.opts = options;
+    const mb = options.maxBufferSize ?? RPMSG_BUF_SIZE;
+    if (!Number.isInteger(mb) || mb <= RPMSG_HDR_SIZE || mb > RPMSG_MAX_BUF_SIZE) throw new RangeError(`maxBufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${mb}`);
+    this.maxBuf = mb;
+    if (options.setDeviceFeatures ?? true) {
+      const t = options.transport;
+      let f = 0n;
+      if (options.nameService ?? true) f |= featureBit(VIRTIO_RPMSG_F_NS);
+      if (options.eventIdx ?? false) f |= featureBit(VIRTIO_RING_F_EVENT_IDX);
+      if (options.offerBigBuffers ?? false) {
+        if (t.configLength < RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET + 4) throw new RangeError("offerBigBuffers needs 4 bytes of config space");
+        t.writeConfig(RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET, Uint8Array.of(mb & 0xff, (mb >>> 8) & 0xff, (mb >>> 16) & 0xff, mb >>> 24));
+        f |= featureBit(VIRTIO_RPMSG_F_AMP_BUFSZ);
+      }
+      t.setDeviceFeatures(f);
+    }
+  }
+
+  /** Features the host accepted on the current link (0n while down). */
+  get features(): bigint {
+    return this.up ? this.accepted : 0n;
+  }
+
+  protected poll(): void {
+    const t = this.opts.transport;
+    const s = t.getStatus();
+    if (this.up) {
+      if (!isDriverOk(s)) {
+        this.up = false;
+        const why = s === 0 ? "the host reset the device" : (s & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0 ? "the device needs a reset (NEEDS_RESET)" : `device status 0x${s.toString(16)}`;
+        this.linkDown(rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${why}`));
+      }
+      return;
+    }
+    if (!isDriverOk(s)) return;
+    let tx: RemoteTx;
+    let rx: RemoteRx;
+    let mtu: number;
+    try {
+      this.accepted = deviceAcceptedFeatures(t);
+      const mk = (i: number): SplitVirtqueueDevice => {
+        const q = t.getQueue(i);
+        // The host zeroed the rings and posted rx buffers; the device only maps them.
+        return new SplitVirtqueueDevice({
+          size: q.size, space: this.opts.space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr,
+          features: this.accepted, notifyId: q.notifyId, maxChain: Math.min(MAX_CHAIN, q.size),
+          ...(this.opts.doorbell === undefined ? {} : { doorbell: this.opts.doorbell }),
+        });
+      };
+      const txq = mk(RPMSG_VRING_HOST_RX); // the host's rx is our tx
+      const rxq = mk(RPMSG_VRING_HOST_TX);
+      // Buffers are as large as the host's descriptors say, capped at maxBufferSize (512 by
+      // default: Linux's size; larger only with big buffers or an out-of-band agreement).
+      const cap = this.maxBuf;
+      const stats = this.stats;
+      const onBad = (): void => { stats.dropped.badBuffer++; };
+      tx = new RemoteTx(txq, cap, onBad);
+      rx = new RemoteRx(rxq, onBad);
+      mtu = cap - RPMSG_HDR_SIZE;
+    } catch (e) {
+      // Bad features or unmapped rings from the host: report NEEDS_RESET and wait for a reset.
+      if (!isAmp(e)) throw e;
+      this.stats.protocolErrors++;
+      deviceNeedsReset(t);
+      return;
+    }
+    this.up = true;
+    this.linkUp(tx, rx, this.maxBuf, mtu, hasFeature(this.accepted, VIRTIO_RPMSG_F_NS));
+  }
+
+  protected override onProtocolError(): void {
+    this.up = false;
+    deviceNeedsReset(this.opts.transport);
+  }
+}
+
+function isAmp(e: unknown): boolean {
+  return e instanceof Error && e.name === "AmpError";
+}
+
+/** Turns a one-segment chain into a slot, or undefined for anything else. */
+function chainSlot(c: DescriptorChain, writable: boolean): Slot | undefined {
+  if (c.count !== 1 || c.isWritable(0) !== writable) return undefined;
+  return { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length: c.len(0) };
+}
+
+/** Remote tx: vring 0; buffers the host posted (device-writable). */
+class RemoteTx implements TxPort {
+  private readonly q: SplitVirtqueueDevice;
+  private readonly chain = new DescriptorChain(MAX_CHAIN);
+  private readonly spare: Slot[] = [];
+  private readonly cap: number;
+  private readonly onBad: () => void;
+  constructor(q: SplitVirtqueueDevice, cap: number, onBad: () => void) {
+    this.q = q;
+    this.cap = cap;
+    this.onBad = onBad;
+  }
+  acquire(): Slot | undefined {
+    const s = this.spare.pop();
+    if (s !== undefined) return s;
+    for (;;) {
+      const c = this.q.getAvail(this.chain);
+      if (c === null) return undefined;
+      const slot = chainSlot(c, true);
+      if (slot !== undefined && slot.length >= RPMSG_HDR_SIZE) {
+        slot.length = Math.min(slot.length, this.cap);
+        return slot;
+      }
+      this.onBad();
+      this.q.pushUsed(c.id, 0); // not an rpmsg buffer: hand it straight back unused
+    }
+  }
+  submit(s: Slot, length: number): void {
+    this.q.pushUsed(s.head, length);
+  }
+  giveBack(s: Slot): void {
+    this.spare.push(s);
+  }
+  wantCompletions(): boolean {
+    // The host re-posts rx buffers and kicks vring 0 after each batch (Linux does).
+    return false;
+  }
+  flush(): void {
+    this.q.interrupt();
+  }
+}
+
+/** Remote rx: vring 1; buffers the host filled (device-readable, len = 16 + payload from Linux). */
+class RemoteRx implements RxPort {
+  private readonly q: SplitVirtqueueDevice;
+  private readonly chain = new DescriptorChain(MAX_CHAIN);
+  private readonly onBad: () => void;
+  constructor(q: SplitVirtqueueDevice, onBad: () => void) {
+    this.q = q;
+    this.onBad = onBad;
+  }
+  next(): Slot | undefined {
+    for (;;) {
+      const c = this.q.getAvail(this.chain);
+      if (c === null) return undefined;
+      const slot = chainSlot(c, false);
+      if (slot !== undefined) return slot;
+      this.onBad();
+      this.q.pushUsed(c.id, 0);
+    }
+  }
+  recycle(s: Slot): void {
+    this.q.pushUsed(s.head, 0);
+  }
+  flush(): void {
+    this.q.interrupt();
+  }
+}

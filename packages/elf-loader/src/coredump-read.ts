@@ -65,8 +65,14 @@ export function readCoredump(bytes: Uint8Array, options: ParseElfOptions = {}): 
   const size = BigInt(bytes.length);
   const notes: ElfNote[] = [];
   const regions: CoredumpSegment[] = [];
-  const nameAt = (da: bigint, off: bigint): string | undefined =>
-    elf.sections.find((s) => s.type === SectionType.SHT_PROGBITS && s.addr === da && s.offset === off && s.name !== "")?.name;
+  // The first named PROGBITS section at each (address, file offset): one pass, so a core with
+  // thousands of segments and sections stays linear.
+  const named = new Map<string, string>();
+  for (const s of elf.sections) {
+    const key = `${s.addr.toString(16)}/${s.offset.toString(16)}`;
+    if (s.type === SectionType.SHT_PROGBITS && s.name !== "" && !named.has(key)) named.set(key, s.name);
+  }
+  const nameAt = (da: bigint, off: bigint): string | undefined => named.get(`${da.toString(16)}/${off.toString(16)}`);
   const readNotes = (offset: bigint, length: bigint, align: bigint, where: number): void => {
     if (offset + length > size) {
       diagnostics.push(diag("SEGMENT_PAST_EOF", "error", where, `notes [${hex(offset)}, ${hex(offset + length)}) are past the end of the core (${size} bytes)`));

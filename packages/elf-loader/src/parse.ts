@@ -4,7 +4,7 @@
 import { diag, fail } from "./diagnostics.js";
 import { SectionIndex, SectionType } from "./constants.js";
 import { FieldReader, hex } from "./internal/reader.js";
-import { readCString } from "./internal/text.js";
+import { NameReader } from "./internal/text.js";
 import { readSymbols } from "./internal/symtab.js";
 import type { ElfDiagnostic, ElfFile, ElfHeader, ElfProgramHeader, ElfSection, ParseElfOptions } from "./types.js";
 
@@ -195,6 +195,8 @@ export function parseElfInternal(bytes: Uint8Array, options: ParseInternalOption
   const r = new FieldReader(bytes, h.littleEndian, h.elfClass === 64);
   const size = bytes.length;
   const wantSections = options.sections !== false;
+  // One budget for every section and symbol name of the file (see NameReader).
+  const names = new NameReader(size);
 
   // Section 0 carries the real counts when they do not fit the 16-bit header fields.
   let section0: RawSection | undefined;
@@ -223,18 +225,18 @@ export function parseElfInternal(bytes: Uint8Array, options: ParseInternalOption
       const raw: RawSection[] = [];
       for (let i = 0; i < count; i++) raw.push(readSectionHeader(r, base + i * h.shentsize));
       shstrndx = h.shstrndx === SectionIndex.SHN_XINDEX && section0 !== undefined ? section0.link : h.shstrndx;
-      sections = nameSections(bytes, raw, shstrndx, E_SHSTRNDX[c], diagnostics);
+      sections = nameSections(bytes, raw, shstrndx, E_SHSTRNDX[c], names, diagnostics);
     }
   } else if (wantSections && h.shnum !== 0) {
     diagnostics.push(diag("NO_SECTION_HEADERS", "warning", E_SHNUM[c], `e_shnum is ${h.shnum} but e_shoff is 0: no section headers`));
   }
 
-  const symbols = options.symbols === false || sections.length === 0 ? [] : readSymbols(bytes, h, sections, maxSym, diagnostics);
+  const symbols = options.symbols === false || sections.length === 0 ? [] : readSymbols(bytes, h, sections, maxSym, names, diagnostics);
   return { bytes, header: h, programHeaders, sections, shstrndx, symbols, diagnostics };
 }
 
 /** Resolves section names through the section-header string table, bounds-checking each. */
-function nameSections(bytes: Uint8Array, raw: RawSection[], shstrndx: number, field: number, diagnostics: ElfDiagnostic[]): ElfSection[] {
+function nameSections(bytes: Uint8Array, raw: RawSection[], shstrndx: number, field: number, names: NameReader, diagnostics: ElfDiagnostic[]): ElfSection[] {
   let strStart = 0;
   let strEnd = 0;
   let haveNames = false;
@@ -254,6 +256,7 @@ function nameSections(bytes: Uint8Array, raw: RawSection[], shstrndx: number, fi
       }
     }
   }
+  let budgetSpent = false;
   return raw.map((s, index) => {
     let name = "";
     if (haveNames) {
@@ -262,9 +265,14 @@ function nameSections(bytes: Uint8Array, raw: RawSection[], shstrndx: number, fi
           diagnostics.push(diag("SECTION_NAME_OUT_OF_RANGE", "error", s.headerOffset, `section ${index}: sh_name ${s.nameOffset} is past the end of the string table (${strEnd - strStart} bytes)`));
         }
       } else {
-        const t = readCString(bytes, strStart + s.nameOffset, strEnd);
-        if (!t.terminated) diagnostics.push(diag("NAME_UNTERMINATED", "warning", s.headerOffset, `section ${index}: name is not NUL-terminated inside the string table`));
-        name = t.text;
+        const t = names.read(bytes, strStart + s.nameOffset, strEnd);
+        if (t === undefined) {
+          if (!budgetSpent) diagnostics.push(diag("NAME_UNTERMINATED", "warning", s.headerOffset, `section ${index} and later: names left empty, the string table's names overlap far more than a real file's (name budget spent)`));
+          budgetSpent = true;
+        } else {
+          if (!t.terminated) diagnostics.push(diag("NAME_UNTERMINATED", "warning", s.headerOffset, `section ${index}: name is not NUL-terminated inside the string table`));
+          name = t.text;
+        }
       }
     }
     return { index, headerOffset: s.headerOffset, name, nameOffset: s.nameOffset, type: s.type, flags: s.flags, addr: s.addr, offset: s.offset, size: s.size, link: s.link, info: s.info, addralign: s.addralign, entsize: s.entsize };

@@ -97,6 +97,7 @@ export function deviceNeedsReset(t: VirtioTransport): void {
  * rings before: wire-formats.md §12 fact 2), then return the accepted features.
  * @throws AmpError ERR_STATUS when the driver sets FAILED; ERR_FEATURES as
  *   {@link deviceAcceptedFeatures}; ERR_ABORTED / ERR_TIMEOUT from the options.
+ * @throws RangeError for an `intervalMs` that is not positive or a `timeoutMs` that is negative / NaN.
  */
 export async function deviceWaitDriverOk(t: VirtioTransport, options: WaitOptions & { intervalMs?: number }): Promise<bigint> {
   const { scheduler, signal } = options;
@@ -104,6 +105,9 @@ export async function deviceWaitDriverOk(t: VirtioTransport, options: WaitOption
   const deadline = options.timeoutMs;
   let waited = 0;
   const interval = options.intervalMs ?? 1;
+  // A zero, negative or NaN interval (or a NaN deadline) would make the deadline unreachable.
+  if (!(Number.isFinite(interval) && interval > 0)) throw new RangeError(`intervalMs must be a positive number, got ${interval}`);
+  if (deadline !== undefined && !(deadline >= 0)) throw new RangeError(`timeoutMs must be a non-negative number, got ${deadline}`);
   for (;;) {
     const s = t.getStatus();
     if ((s & VIRTIO_CONFIG_S_FAILED) !== 0) throw new AmpError("ERR_STATUS", "driver set FAILED");

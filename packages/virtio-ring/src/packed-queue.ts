@@ -7,8 +7,6 @@ import type { VirtioErrorCode } from "./errors.js";
 import type { AddressSpace } from "./address-space.js";
 import type { Memory } from "./memory.js";
 import {
-  VIRTIO_RING_F_EVENT_IDX,
-  VIRTIO_RING_F_INDIRECT_DESC,
   VRING_DESC_F_INDIRECT,
   VRING_DESC_F_NEXT,
   VRING_DESC_F_WRITE,
@@ -17,16 +15,16 @@ import {
   VRING_PACKED_EVENT_FLAG_DESC,
   VRING_PACKED_EVENT_FLAG_DISABLE,
   VRING_PACKED_EVENT_FLAG_ENABLE,
-  hasFeature,
 } from "./constants.js";
 import { VRING_DESC_SIZE, checkPackedSize, vringNeedEvent } from "./split-layout.js";
 import { DescriptorChain } from "./virtqueue.js";
 import type { BufferSegment, DriverQueueOptions, UsedBuffer, VirtqueueDevice, VirtqueueDriver, VirtqueueOptions } from "./virtqueue.js";
 import type { DeviceQueueOptions } from "./split-queue.js";
-import type { Doorbell } from "./doorbell.js";
 import { checkInt } from "./internal/check.js";
 import { checkSegment, getAddr, resolveArea, setAddr } from "./internal/ring-area.js";
 import type { Area } from "./internal/ring-area.js";
+import { appendSegment, checkChainArgs, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
+import type { Fail, QueueBasics } from "./internal/queue-checks.js";
 
 // struct vring_packed_desc
 const P_ADDR = 0;
@@ -63,35 +61,22 @@ export function packedRingLayout(size: number): PackedRingLayout {
   return { size, desc: 0, driver, device: driver + 4, byteLength: driver + 8 };
 }
 
-interface Common {
+interface Common extends QueueBasics {
   size: number;
   desc: Area;
   driverArea: Area;
   deviceArea: Area;
-  eventIdx: boolean;
-  indirect: boolean;
-  doorbell: Doorbell | undefined;
-  notifyId: number;
-  maxChain: number;
 }
 
 function common(o: VirtqueueOptions): Common {
   checkPackedSize(o.size);
-  const features = o.features ?? 0n;
-  const maxChain = o.maxChain ?? o.size;
-  checkInt(maxChain, 1, o.size, "maxChain");
-  const notifyId = o.notifyId ?? 0;
-  checkInt(notifyId, 0, 0xffffffff, "notifyId");
+  const basics = queueBasics(o);
   return {
+    ...basics,
     size: o.size,
     desc: resolveArea(o.space, o.descAddr, VRING_DESC_SIZE * o.size, 16, "descriptor ring"),
     driverArea: resolveArea(o.space, o.driverAddr, 4, 4, "driver event suppression"),
     deviceArea: resolveArea(o.space, o.deviceAddr, 4, 4, "device event suppression"),
-    eventIdx: hasFeature(features, VIRTIO_RING_F_EVENT_IDX),
-    indirect: hasFeature(features, VIRTIO_RING_F_INDIRECT_DESC),
-    doorbell: o.doorbell,
-    notifyId,
-    maxChain,
   };
 }
 
@@ -191,15 +176,7 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
 
   addChain(readable: readonly BufferSegment[], writable: readonly BufferSegment[], token: T): number {
     this.checkUsable();
-    const n = readable.length + writable.length;
-    if (n === 0) throw new RangeError("a chain needs at least one segment");
-    if (n > this.c.maxChain) throw new RangeError(`chain of ${n} segments exceeds maxChain ${this.c.maxChain}`);
-    let offeredBytes = 0;
-    for (const s of readable) checkSegment(s.addr, s.len);
-    for (const s of writable) {
-      checkSegment(s.addr, s.len);
-      offeredBytes += s.len;
-    }
+    const { n, offeredBytes } = checkChainArgs(readable, writable, this.c.maxChain);
     const ind = this.indirectArea;
     const useIndirect = ind !== undefined && n > 1 && n <= this.indirectMax;
     const slots = useIndirect ? 1 : n;
@@ -390,6 +367,7 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
   private inFlightCount = 0;
   private notificationsOn = true;
   private fault: AmpError | undefined;
+  private readonly failFn: Fail = (code, message, offset) => this.fail(code, message, offset);
 
   /** @throws RangeError for bad options; AmpError ERR_BAD_ADDRESS when a ring area is not mapped. */
   constructor(options: DeviceQueueOptions) {
@@ -448,7 +426,7 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
         this.walkIndirect(addr, len, d, chain);
         break;
       }
-      this.addSegment(chain, addr, len, (flags & VRING_DESC_F_WRITE) !== 0, d);
+      appendSegment(chain, this.space, this.c.maxChain, addr, len, (flags & VRING_DESC_F_WRITE) !== 0, d, d + P_FLAGS, this.failFn);
       if ((flags & VRING_DESC_F_NEXT) === 0) break;
     }
     if (id >= this.size) throw this.fail("ERR_BAD_INDEX", `buffer id ${id} >= queue size ${this.size}`, firstOff + P_ID);
@@ -466,10 +444,7 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
   }
 
   pushUsed(id: number, len: number): void {
-    if (!(Number.isInteger(id) && id >= 0 && id < this.size && this.live[id] === 1)) throw new RangeError(`${id} is not a chain in flight`);
-    if (!(Number.isInteger(len) && len >= 0 && len <= 0xffffffff && len <= (this.writable[id] ?? 0))) {
-      throw new RangeError(`used len ${len} exceeds the ${this.writable[id] ?? 0} writable bytes of chain ${id}`);
-    }
+    checkPushUsed(id, len, this.size, this.live, this.writable);
     const d = this.ringOff + this.nextUsed * VRING_DESC_SIZE;
     this.ring.setU16(d + P_ID, id);
     this.ring.setU32(d + P_LEN, len);
@@ -530,26 +505,13 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
   }
 
   private walkIndirect(addr: number, len: number, d: number, chain: DescriptorChain): void {
-    if (len === 0 || len % VRING_DESC_SIZE !== 0) throw this.fail("ERR_BAD_CHAIN", `indirect table length ${len} is not a non-zero multiple of 16`, d + P_LEN);
-    const n = len / VRING_DESC_SIZE;
-    if (n > this.maxIndirect) throw this.fail("ERR_LIMIT", `indirect table of ${n} descriptors exceeds ${this.maxIndirect}`, d + P_LEN);
-    const r = addr < 0 ? undefined : this.space.find(addr, len);
-    if (r === undefined) throw this.fail("ERR_BAD_ADDRESS", `indirect table at 0x${addr.toString(16)} +${len} is not mapped`, d + P_ADDR);
-    const base = r.offset + (addr - r.da);
+    const { memory, base, n } = indirectTable(this.space, addr, len, this.maxIndirect, d + P_ADDR, d + P_LEN, this.failFn);
     for (let j = 0; j < n; j++) {
       const e = base + j * VRING_DESC_SIZE;
-      const f = r.memory.getU16(e + P_FLAGS);
+      const f = memory.getU16(e + P_FLAGS);
       if ((f & VRING_DESC_F_INDIRECT) !== 0) throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + P_ADDR);
-      this.addSegment(chain, getAddr(r.memory, e + P_ADDR), r.memory.getU32(e + P_LEN), (f & VRING_DESC_F_WRITE) !== 0, d);
+      appendSegment(chain, this.space, this.c.maxChain, getAddr(memory, e + P_ADDR), memory.getU32(e + P_LEN), (f & VRING_DESC_F_WRITE) !== 0, d, d + P_FLAGS, this.failFn);
     }
-  }
-
-  private addSegment(chain: DescriptorChain, addr: number, len: number, writable: boolean, d: number): void {
-    if (chain.count >= this.c.maxChain) throw this.fail("ERR_LIMIT", `chain longer than ${this.c.maxChain} descriptors`, d);
-    if (!writable && chain.count > chain.readable) throw this.fail("ERR_BAD_CHAIN", "device-readable descriptor after a device-writable one", d + P_FLAGS);
-    const r = addr < 0 ? undefined : this.space.find(addr, len);
-    if (r === undefined) throw this.fail("ERR_BAD_ADDRESS", `buffer 0x${addr < 0 ? "(>2^53)" : addr.toString(16)} +${len} is not inside one mapped range`, d + P_ADDR);
-    chain.push(addr, len, writable, r.memory, r.offset + (addr - r.da));
   }
 
   private writeDeviceEvent(flags: number): void {

@@ -4,24 +4,16 @@
 import { AmpError } from "./errors.js";
 import type { VirtioErrorCode } from "./errors.js";
 import type { AddressSpace } from "./address-space.js";
-import type { Doorbell } from "./doorbell.js";
 import type { Memory } from "./memory.js";
-import {
-  VIRTIO_RING_F_EVENT_IDX,
-  VIRTIO_RING_F_INDIRECT_DESC,
-  VRING_AVAIL_F_NO_INTERRUPT,
-  VRING_DESC_F_INDIRECT,
-  VRING_DESC_F_NEXT,
-  VRING_DESC_F_WRITE,
-  VRING_USED_F_NO_NOTIFY,
-  hasFeature,
-} from "./constants.js";
+import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY } from "./constants.js";
 import { splitRingAreaSizes, splitRingLayout, vringNeedEvent, VRING_DESC_SIZE } from "./split-layout.js";
 import { DescriptorChain } from "./virtqueue.js";
 import type { BufferSegment, DriverQueueOptions, UsedBuffer, VirtqueueDevice, VirtqueueDriver, VirtqueueOptions } from "./virtqueue.js";
 import { checkInt } from "./internal/check.js";
 import { checkSegment, getAddr, resolveArea, setAddr } from "./internal/ring-area.js";
 import type { Area } from "./internal/ring-area.js";
+import { appendSegment, checkChainArgs, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
+import type { Fail, QueueBasics } from "./internal/queue-checks.js";
 
 // struct vring_desc
 const D_ADDR = 0;
@@ -43,38 +35,25 @@ export function legacyQueueAddresses(da: number, num: number, align: number): { 
   return { descAddr: da + l.desc, driverAddr: da + l.avail, deviceAddr: da + l.used };
 }
 
-interface Common {
+interface Common extends QueueBasics {
   size: number;
   mask: number;
   desc: Area;
   avail: Area;
   used: Area;
-  eventIdx: boolean;
-  indirect: boolean;
-  doorbell: Doorbell | undefined;
-  notifyId: number;
-  maxChain: number;
 }
 
 function common(o: VirtqueueOptions): Common {
   const size = o.size;
   const sizes = splitRingAreaSizes(size); // checks: power of two <= 32768
-  const features = o.features ?? 0n;
-  const maxChain = o.maxChain ?? size;
-  checkInt(maxChain, 1, size, "maxChain");
-  const notifyId = o.notifyId ?? 0;
-  checkInt(notifyId, 0, 0xffffffff, "notifyId");
+  const basics = queueBasics(o);
   return {
+    ...basics,
     size,
     mask: size - 1,
     desc: resolveArea(o.space, o.descAddr, sizes.desc, 16, "descriptor table"),
     avail: resolveArea(o.space, o.driverAddr, sizes.driver, 2, "available ring"),
     used: resolveArea(o.space, o.deviceAddr, sizes.device, 4, "used ring"),
-    eventIdx: hasFeature(features, VIRTIO_RING_F_EVENT_IDX),
-    indirect: hasFeature(features, VIRTIO_RING_F_INDIRECT_DESC),
-    doorbell: o.doorbell,
-    notifyId,
-    maxChain,
   };
 }
 
@@ -168,15 +147,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
 
   addChain(readable: readonly BufferSegment[], writable: readonly BufferSegment[], token: T): number {
     this.checkUsable();
-    const n = readable.length + writable.length;
-    if (n === 0) throw new RangeError("a chain needs at least one segment");
-    if (n > this.c.maxChain) throw new RangeError(`chain of ${n} segments exceeds maxChain ${this.c.maxChain}`);
-    let offeredBytes = 0;
-    for (const s of readable) checkSegment(s.addr, s.len);
-    for (const s of writable) {
-      checkSegment(s.addr, s.len);
-      offeredBytes += s.len;
-    }
+    const { n, offeredBytes } = checkChainArgs(readable, writable, this.c.maxChain);
     const ind = this.indirectArea;
     if (ind !== undefined && n > 1 && n <= this.indirectMax) {
       if (this.free === 0) return -1;
@@ -383,6 +354,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   private inFlightCount = 0;
   private notificationsOn = true;
   private fault: AmpError | undefined;
+  private readonly failFn: Fail = (code, message, offset) => this.fail(code, message, offset);
 
   /** @throws RangeError for bad options; AmpError ERR_BAD_ADDRESS when a ring area is not mapped. */
   constructor(options: DeviceQueueOptions) {
@@ -439,10 +411,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   }
 
   pushUsed(id: number, len: number): void {
-    if (!(Number.isInteger(id) && id >= 0 && id < this.size && this.live[id] === 1)) throw new RangeError(`${id} is not a chain in flight`);
-    if (!(Number.isInteger(len) && len >= 0 && len <= 0xffffffff && len <= (this.writable[id] ?? 0))) {
-      throw new RangeError(`used len ${len} exceeds the ${this.writable[id] ?? 0} writable bytes of chain ${id}`);
-    }
+    checkPushUsed(id, len, this.size, this.live, this.writable);
     const e = this.usedOff + R_RING + 8 * (this.usedIdx & this.c.mask);
     this.usedMem.setU32(e, id);
     this.usedMem.setU32(e + 4, len);
@@ -511,7 +480,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
         this.walkIndirect(addr, len, d, chain);
         return;
       }
-      this.addSegment(chain, addr, len, (flags & VRING_DESC_F_WRITE) !== 0, d);
+      appendSegment(chain, this.space, this.c.maxChain, addr, len, (flags & VRING_DESC_F_WRITE) !== 0, d, d + D_FLAGS, this.failFn);
       if ((flags & VRING_DESC_F_NEXT) === 0) return;
       if (next >= this.size) throw this.fail("ERR_BAD_INDEX", `descriptor next ${next} >= queue size ${this.size}`, d + D_NEXT);
       i = next;
@@ -519,13 +488,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   }
 
   private walkIndirect(addr: number, len: number, d: number, chain: DescriptorChain): void {
-    if (len === 0 || len % VRING_DESC_SIZE !== 0) throw this.fail("ERR_BAD_CHAIN", `indirect table length ${len} is not a non-zero multiple of 16`, d + D_LEN);
-    const n = len / VRING_DESC_SIZE;
-    if (n > this.maxIndirect) throw this.fail("ERR_LIMIT", `indirect table of ${n} descriptors exceeds ${this.maxIndirect}`, d + D_LEN);
-    const r = addr < 0 ? undefined : this.space.find(addr, len);
-    if (r === undefined) throw this.fail("ERR_BAD_ADDRESS", `indirect table at 0x${addr.toString(16)} +${len} is not mapped`, d + D_ADDR);
-    const mem = r.memory;
-    const base = r.offset + (addr - r.da);
+    const { memory: mem, base, n } = indirectTable(this.space, addr, len, this.maxIndirect, d + D_ADDR, d + D_LEN, this.failFn);
     let j = 0;
     let seen = 0;
     for (;;) {
@@ -536,19 +499,11 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
       const f = mem.getU16(e + D_FLAGS);
       const nx = mem.getU16(e + D_NEXT);
       if ((f & VRING_DESC_F_INDIRECT) !== 0) throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + D_ADDR);
-      this.addSegment(chain, a, l, (f & VRING_DESC_F_WRITE) !== 0, d);
+      appendSegment(chain, this.space, this.c.maxChain, a, l, (f & VRING_DESC_F_WRITE) !== 0, d, d + D_FLAGS, this.failFn);
       if ((f & VRING_DESC_F_NEXT) === 0) return;
       if (nx >= n) throw this.fail("ERR_BAD_INDEX", `indirect next ${nx} >= table size ${n}`, d + D_ADDR);
       j = nx;
     }
-  }
-
-  private addSegment(chain: DescriptorChain, addr: number, len: number, writable: boolean, d: number): void {
-    if (chain.count >= this.c.maxChain) throw this.fail("ERR_LIMIT", `chain longer than ${this.c.maxChain} descriptors`, d);
-    if (!writable && chain.count > chain.readable) throw this.fail("ERR_BAD_CHAIN", "device-readable descriptor after a device-writable one", d + D_FLAGS);
-    const r = addr < 0 ? undefined : this.space.find(addr, len);
-    if (r === undefined) throw this.fail("ERR_BAD_ADDRESS", `buffer 0x${addr < 0 ? "(>2^53)" : addr.toString(16)} +${len} is not inside one mapped range`, d + D_ADDR);
-    chain.push(addr, len, writable, r.memory, r.offset + (addr - r.da));
   }
 
   private fail(code: VirtioErrorCode, message: string, offset: number): AmpError {

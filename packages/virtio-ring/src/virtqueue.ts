@@ -1,5 +1,6 @@
 // What both ring formats (split and packed) offer each role, so that rpmsg and virtual-io can
 // drive either, and the descriptor chain that the device side walks.
+import { AmpError } from "./errors.js";
 import type { AddressSpace } from "./address-space.js";
 import type { Doorbell } from "./doorbell.js";
 import type { Memory } from "./memory.js";
@@ -204,9 +205,19 @@ export class DescriptorChain {
     }
     return n;
   }
-  /** The whole readable part as one new array. */
+  /**
+   * The whole readable part as one new array. The peer chooses `readableBytes` (several
+   * descriptors may point at the same large buffer): check it against a limit of your own
+   * first, or use {@link gather} into a buffer you own.
+   * @throws AmpError ERR_LIMIT when an array of `readableBytes` cannot be allocated.
+   */
   readAll(): Uint8Array {
-    const out = new Uint8Array(this.readableBytes);
+    let out: Uint8Array;
+    try {
+      out = new Uint8Array(this.readableBytes);
+    } catch (e) {
+      throw new AmpError("ERR_LIMIT", `chain ${this.id}: cannot allocate its ${this.readableBytes} readable bytes`, { cause: e });
+    }
     this.gather(out);
     return out;
   }

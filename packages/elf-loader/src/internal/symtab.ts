@@ -3,7 +3,7 @@
 import { diag, fail } from "../diagnostics.js";
 import { SectionType } from "../constants.js";
 import { FieldReader } from "./reader.js";
-import { readCString } from "./text.js";
+import type { NameReader } from "./text.js";
 import type { ElfDiagnostic, ElfHeader, ElfSection, ElfSymbol } from "../types.js";
 
 /** sizeof(Elf32_Sym), sizeof(Elf64_Sym). */
@@ -13,7 +13,7 @@ function inFile(s: ElfSection, size: number): boolean {
   return s.type !== SectionType.SHT_NOBITS && s.offset + s.size <= BigInt(size);
 }
 
-export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly ElfSection[], maxSymbols: number, diagnostics: ElfDiagnostic[]): ElfSymbol[] {
+export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly ElfSection[], maxSymbols: number, names: NameReader, diagnostics: ElfDiagnostic[]): ElfSymbol[] {
   const is64 = h.elfClass === 64;
   const entsize = SYM_SIZE[is64 ? 1 : 0];
   const r = new FieldReader(bytes, h.littleEndian, is64);
@@ -39,6 +39,7 @@ export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly 
     if (out.length + whole > maxSymbols) fail("TOO_MANY_SYMBOLS", t.headerOffset, `${out.length + whole} symbols is more than the limit of ${maxSymbols}`);
     const base = Number(t.offset);
     let badName = false;
+    let budgetSpent = false;
     // Index 0 is the reserved null symbol.
     for (let i = 1; i < whole; i++) {
       const o = base + i * entsize;
@@ -58,10 +59,14 @@ export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly 
         shndx = r.u16(o + 14);
       }
       let name = "";
-      if (nameOff < strEnd - strStart) name = readCString(bytes, strStart + nameOff, strEnd).text;
-      else if (nameOff !== 0) badName = true;
+      if (nameOff < strEnd - strStart) {
+        const str = names.read(bytes, strStart + nameOff, strEnd);
+        if (str === undefined) budgetSpent = true;
+        else name = str.text;
+      } else if (nameOff !== 0) badName = true;
       out.push({ name, value, size, type: info & 0xf, bind: info >> 4, other, shndx, sectionIndex: t.index });
     }
+    if (budgetSpent) diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: names left empty, they overlap far more than a real file's (name budget spent)`));
     if (badName) diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: some st_name offsets are past the string table; those names are empty`));
   }
   return out;

@@ -39,14 +39,36 @@ export function decodeUtf8(bytes: Uint8Array, start: number, end: number): strin
   return out;
 }
 
+/** Name bytes one file may make us scan: this many times its size, plus NAME_BUDGET_BASE. */
+const NAME_BUDGET_FACTOR = 8;
+const NAME_BUDGET_BASE = 1 << 20;
+
 /**
- * The NUL-terminated string at `start` inside the table [tableStart, tableEnd). Returns the
- * string and whether a NUL was found before the table's end.
+ * Reads NUL-terminated names out of string tables under one budget of bytes scanned for the
+ * whole file. Every sh_name / st_name may point into the same long run without a NUL, which
+ * would make decoding quadratic in time and memory (a 2 MB file could ask for gigabytes of
+ * strings); the budget bounds that linearly. A real file reads each string table about once,
+ * far below the budget.
  */
-export function readCString(bytes: Uint8Array, start: number, tableEnd: number): { text: string; terminated: boolean } {
-  let end = start;
-  while (end < tableEnd && bytes[end] !== 0) end++;
-  return { text: decodeUtf8(bytes, start, end), terminated: end < tableEnd };
+export class NameReader {
+  private left: number;
+
+  constructor(fileSize: number) {
+    this.left = NAME_BUDGET_FACTOR * fileSize + NAME_BUDGET_BASE;
+  }
+
+  /**
+   * The NUL-terminated string at `start` inside a table ending at `tableEnd`, and whether a NUL
+   * was found before the table's end; undefined once the budget is spent.
+   */
+  read(bytes: Uint8Array, start: number, tableEnd: number): { text: string; terminated: boolean } | undefined {
+    const limit = Math.min(tableEnd, start + this.left);
+    let end = start;
+    while (end < limit && bytes[end] !== 0) end++;
+    this.left -= end - start;
+    if (end < tableEnd && bytes[end] !== 0) return undefined;
+    return { text: decodeUtf8(bytes, start, end), terminated: end < tableEnd };
+  }
 }
 
 /** Encodes a string as UTF-8 bytes (section and note names). */

@@ -7,9 +7,19 @@
 // commands that exist to demonstrate crash handling:
 //   "crash!"  the firmware throws (a fatal-error crash)
 //   "hang!"   the firmware stops kicking its watchdog (a watchdog crash)
+//
+// It also lends two devices it "owns" to the host with @amp/virtual-io, each on its own rpmsg
+// channel carrying virtio device messages: an I2C bus with a TMP102-style temperature sensor at
+// 0x48 ("amp-i2c") and a bank of 8 GPIO lines, line 0 named "led0" ("amp-gpio"). When the host
+// drives an output line, the firmware writes the new level to its trace log.
 import { defineFirmware } from "@amp/node/firmware";
+import { GpioBank, GpioServer, I2cBusServer, I2cTemperatureSensor, serveOverRpmsg } from "@amp/virtual-io";
 
 const SERVICE = "rpmsg-amp-echo";
+/** What the simulated sensor measures (°C); `amp demo` reads it across the link. */
+const SENSOR_CELSIUS = 23.25;
+const SENSOR_ADDRESS = 0x48;
+const GPIO_NAMES = ["led0", "button0"];
 
 function isCommand(data: Uint8Array, command: string): boolean {
   if (data.length !== command.length) return false;
@@ -43,6 +53,17 @@ export default defineFirmware(async (fw) => {
       if (echoed % 250 === 0) fw.trace(`echo: ${echoed} messages echoed`);
     },
   });
+
+  const bus = new I2cBusServer();
+  bus.attach(SENSOR_ADDRESS, new I2cTemperatureSensor(SENSOR_CELSIUS).target);
+  serveOverRpmsg(rpmsg, bus, { name: "amp-i2c" });
+  const bank = new GpioBank({ ngpio: 8, names: GPIO_NAMES });
+  bank.onOutput((line, level) => {
+    fw.trace(`gpio: line ${line} (${GPIO_NAMES[line] ?? "unnamed"}) driven ${level ? "high" : "low"} by the host`);
+  });
+  serveOverRpmsg(rpmsg, new GpioServer(bank), { name: "amp-gpio" });
+  fw.trace(`vio: lending i2c (sensor at 0x${SENSOR_ADDRESS.toString(16)}) on "amp-i2c", 8 gpio lines on "amp-gpio"`);
+
   await fw.run(rpmsg, { onTick: () => { if (hung) spinForever(); } });
 });
 

@@ -160,8 +160,10 @@ function recordingLoader(inner: FirmwareLoader, onRange: (da: number, size: numb
         ...fw,
         async loadSegments(target) {
           const ranges: [number, number][] = [];
-          // Lengths arrive as number or bigint depending on the loader: normalise both.
-          const note = (da: bigint, length: number | bigint): void => {
+          // Device addresses and lengths are bigint (SegmentTarget = elf-loader's LoadSink); the
+          // core's target refuses anything beyond 32 bits, so after it accepted a range the
+          // conversion to number is exact.
+          const note = (da: bigint, length: bigint): void => {
             const start = Number(da);
             const len = Number(length);
             const last = ranges[ranges.length - 1];
@@ -171,7 +173,7 @@ function recordingLoader(inner: FirmwareLoader, onRange: (da: number, size: numb
           await fw.loadSegments({
             write(da, bytes) {
               target.write(da, bytes);
-              note(da, bytes.length);
+              note(da, BigInt(bytes.length));
             },
             fill(da, length, value) {
               target.fill(da, length, value);

@@ -23,7 +23,7 @@ export function createElfLoader(options: ElfLoaderOptions = {}): FirmwareLoader 
       let resourceTable: LoadedFirmware["resourceTable"];
       if (rsc !== undefined) {
         if (rsc.address > 0xffffffffn) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `.resource_table sh_addr 0x${rsc.address.toString(16)} is beyond 32 bits`, { offset: rsc.section.headerOffset });
-        resourceTable = { bytes: rsc.bytes.slice(), da: Number(rsc.address) };
+        resourceTable = { bytes: new Uint8Array(rsc.bytes), da: Number(rsc.address) }; // a real copy, also for a Buffer input
       }
       return {
         bootAddr: elf.header.entry,

@@ -40,16 +40,16 @@ export function createMemoryFirmwareSource(initial: Record<string, Uint8Array> =
   const source: MemoryFirmwareSource = {
     get(name) {
       const img = images.get(name);
-      return img === undefined ? undefined : img.slice();
+      return img === undefined ? undefined : new Uint8Array(img);
     },
     set(name, image) {
       if (typeof name !== "string" || name === "") throw new TypeError("firmware name must be a non-empty string");
       if (!(image instanceof Uint8Array)) throw new TypeError("firmware image must be a Uint8Array");
-      images.set(name, image.slice());
+      images.set(name, new Uint8Array(image)); // a real copy, also for a Node Buffer
       const set = waiters.get(name);
       if (set === undefined) return;
       waiters.delete(name);
-      for (const wake of set) wake(image.slice());
+      for (const wake of set) wake(new Uint8Array(image));
     },
     delete(name) {
       return images.delete(name);
@@ -60,7 +60,7 @@ export function createMemoryFirmwareSource(initial: Record<string, Uint8Array> =
     waitFor(name, options = {}) {
       const { signal } = options;
       const now = images.get(name);
-      if (now !== undefined) return Promise.resolve(now.slice());
+      if (now !== undefined) return Promise.resolve(new Uint8Array(now));
       if (signal?.aborted === true) return Promise.reject(aborted(name, signal));
       return new Promise<Uint8Array>((resolve, reject) => {
         let set = waiters.get(name);

@@ -11,11 +11,12 @@ import { createControlSurface, type ControlSurface } from "./control.js";
 import { concat } from "./internal/concat.js";
 import { allocateResources, amendResources, installTable, parseTable, registerTable, rewriteHostFields, tableToCached, type ResourceContext } from "./internal/resources.js";
 import { streamCoredump } from "./internal/coredump-writer.js";
+import { planDumpSegments } from "./internal/dump-plan.js";
 import { Emitter } from "./internal/emitter.js";
 import { checkRequest, isU32 } from "./internal/requests.js";
 import { cachedWindow, newSession, type Failures, type Session, type VdevState } from "./internal/session.js";
 import type { CarveoutInfo, ResourceRequest } from "./resources.js";
-import { RegionSet, hex } from "./internal/allocator.js";
+import { RegionSet, hex, type Allocation } from "./internal/allocator.js";
 import { TableWindow, VDEV_STATUS, VDEV_VRINGS, VRING_DA, VRING_NOTIFYID, VRING_SIZE } from "./internal/table.js";
 import type { FirmwareLoader, SegmentTarget } from "./loader.js";
 import { createElfLoader } from "./elf-loader.js";
@@ -59,7 +60,7 @@ export interface RemoteprocOptions {
   readonly coredumpSink?: CoredumpSink;
   /** ELF class/machine for coredumps when the loader reports none. */
   readonly coredumpElf?: CoredumpElfInfo;
-  /** Extra coredump segments beside the carveouts. */
+  /** Extra coredump segments beside the allocated regions (which are clipped around them). */
   readonly coredumpSegments?: readonly CoredumpSegmentSpec[];
   /** On a crash of an attached remote, re-attach instead of rebooting (Linux RPROC_FEAT_ATTACH_ON_RECOVERY). */
   readonly attachOnRecovery?: boolean;
@@ -317,7 +318,10 @@ export class Remoteproc {
     this.programResources.push(request);
   }
 
-  /** Adds a coredump segment beside the carveouts (Linux `rproc_coredump_add_custom_segment`). */
+  /**
+   * Adds a coredump segment beside the allocated regions (Linux `rproc_coredump_add_custom_segment`).
+   * Allocated regions that overlap it are clipped, so each byte is dumped once.
+   */
   addCoredumpSegment(segment: CoredumpSegmentSpec): void {
     if (!isU32(segment.da) || !Number.isSafeInteger(segment.size) || segment.size < 0) throw new RangeError("coredump segment needs a u32 da and a size");
     this.dumpSegments.push(segment);
@@ -708,6 +712,7 @@ export class Remoteproc {
         }
         await this.unprepareSubdevs(s, failures);
         await this.maybeCrashDump(s);
+        this.freeRetired(s);
         if (s.live !== undefined && s.clean !== undefined) {
           step = "register resources";
           rewriteHostFields(s, s.live);
@@ -735,6 +740,7 @@ export class Remoteproc {
       await this.unprepareSubdevs(s, failures);
       step = "coredump";
       await this.maybeCrashDump(s);
+      this.freeRetired(s);
       step = "firmware";
       const bytes = await this.fetchFirmware();
       step = "release";
@@ -915,7 +921,9 @@ export class Remoteproc {
     } catch {
       // the table is unreachable; nothing to reset
     }
-    for (const a of v.extra) this.regions.free(a);
+    const s = this.session;
+    if (crashed && s !== undefined && s.held) s.retired.push(...v.extra.map((alloc) => ({ vdev: v.index, alloc })));
+    else for (const a of v.extra) this.regions.free(a);
     v.extra = [];
     vdev.dispose();
     v.live = undefined;
@@ -967,6 +975,7 @@ export class Remoteproc {
       if (v.buffer !== undefined) this.regions.free(v.buffer);
       v.buffer = undefined;
     }
+    this.freeRetired(s);
     for (const c of s.carveouts) {
       if (c.alloc !== undefined) this.regions.free(c.alloc);
       c.alloc = undefined;
@@ -1036,14 +1045,43 @@ export class Remoteproc {
       this.report("coredump", new AmpError<RemoteprocErrorCode>("ERR_UNSUPPORTED", "no coredump: the ELF class is not set (pass coredumpElf)"));
       return undefined;
     }
-    const specs: CoredumpSegmentSpec[] = [];
-    for (const c of s.carveouts) if (c.alloc !== undefined) specs.push({ da: c.alloc.da, size: c.alloc.size, name: c.name });
-    specs.push(...this.dumpSegments);
+    const specs = planDumpSegments(this.allocatedRegions(s), this.dumpSegments);
     const size = await streamCoredump({ elf, entry: s.bootAddr, segments: specs, translate: (da, len) => this.translate(da, len) }, (chunk) => sink.write(chunk));
     const info: CoredumpInfo = { reason, mode, size, segments: specs.length, ...(reason === "crash" && s.crashType !== undefined ? { crashType: s.crashType } : {}) };
     if (mode === "inline") await sink.close?.(info);
     this.emitter.emit("coredump", info, (e) => { this.report("listener", e); });
     return info;
+  }
+
+  /**
+   * Every region held for the remote, as Linux's default dump (all carveouts, vrings and vdev
+   * buffers among them): carveouts, then per vdev its vrings, buffer region and allocations
+   * (live, or kept after a crash), then allocated trace buffers, then fixed-address trace buffers
+   * that are backed by memory.
+   */
+  private allocatedRegions(s: Session): CoredumpSegmentSpec[] {
+    const out: CoredumpSegmentSpec[] = [];
+    const add = (a: Allocation | undefined, name: string): void => {
+      if (a !== undefined) out.push({ da: a.da, size: a.size, name });
+    };
+    for (const c of s.carveouts) add(c.alloc, c.name);
+    for (const v of s.vdevs) {
+      for (const r of v.vrings) add(r.alloc, `vdev${v.index}vring${r.index}`);
+      add(v.buffer, `vdev${v.index}buffer`);
+      for (const a of v.extra) add(a, `vdev${v.index} allocation`);
+    }
+    for (const r of s.retired) add(r.alloc, `vdev${r.vdev} allocation`);
+    for (const t of s.traces) add(t.alloc, t.name);
+    for (const t of s.traces) {
+      if (t.alloc === undefined && t.reqDa !== undefined && this.translate(t.reqDa, t.len) !== undefined) out.push({ da: t.reqDa, size: t.len, name: t.name });
+    }
+    return out;
+  }
+
+  /** Frees the vdev allocations kept for a crash coredump. */
+  private freeRetired(s: Session): void {
+    for (const r of s.retired) this.regions.free(r.alloc);
+    s.retired = [];
   }
 
   private snapshotWindow(s: Session): SnapshotWindow {

@@ -46,7 +46,7 @@ export function createByteAccessor(bytes: Uint8Array): ByteAccessor {
     read: (offset, length) => {
       if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bad length ${length}`);
       check(offset, length);
-      return bytes.slice(offset, offset + length);
+      return new Uint8Array(bytes.subarray(offset, offset + length)); // a copy even for a Node Buffer
     },
   };
 }

@@ -9,7 +9,11 @@ export { RpmsgRemote } from "./remote.js";
 export type { RpmsgRemoteOptions } from "./remote.js";
 /** The core both roles share: endpoints, name service, process(), link state, stats. */
 export { RpmsgDevice } from "./device.js";
-export type { RpmsgDeviceOptions, NsEvent, RemoteService, RpmsgStats, RpmsgDropStats } from "./device.js";
+export type { RpmsgDeviceOptions } from "./device.js";
+/** Name-service events and the peer's announced services. */
+export type { NsEvent, RemoteService } from "./name-service.js";
+/** Counters: traffic, drops by reason, callback and protocol errors, link changes. */
+export type { RpmsgStats, RpmsgDropStats } from "./stats.js";
 /** rpmsg-only mode: a fixed agreed layout in shared memory, no life-cycle manager (rpmsg-lite style). */
 export { staticLinkLayout, createStaticHost, createStaticRemote } from "./static-link.js";
 export type { StaticLinkLayout, StaticLinkLayoutOptions, StaticLinkOptions } from "./static-link.js";

@@ -63,7 +63,7 @@
 #define AMPQ_CRASH_SIZE 0x40u
 #define AMPQ_CRASH_MAGIC 0xdeadc0deu
 #define AMPQ_CRASH_REASON_HARDFAULT 1u
-#define AMPQ_CRASH_REASON_WATCHDOG 2u /* the CMSDK watchdog (1 s, kicked by the main loop) raised NMI */
+#define AMPQ_CRASH_REASON_WATCHDOG 2u /* the CMSDK watchdog (3 s, kicked by the main loop) raised NMI */
 
 /* Doorbell bytes on UART1. Host -> fw: any byte (the vring notifyid by convention).
  * Fw -> host: the notifyid (< 0x7f) of the vring with new used entries, AMPQ_DB_PONG or AMPQ_DB_CRASH. */

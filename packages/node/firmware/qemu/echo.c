@@ -554,7 +554,7 @@ int main(void) {
   REG32(SYST_CVR) = 0;
   REG32(SYST_CSR) = 7u; /* enable, interrupt, processor clock */
   REG32(WDOG + WDOG_LOCK) = WDOG_UNLOCK_KEY;
-  REG32(WDOG + WDOG_LOAD) = SYSCLK_HZ; /* 1 s */
+  REG32(WDOG + WDOG_LOAD) = 3u * SYSCLK_HZ; /* 3 s: generous, so that a starved host CPU is not taken for a hang */
   REG32(WDOG + WDOG_INTCLR) = 1;
   REG32(WDOG + WDOG_CONTROL) = WDOG_CONTROL_INTEN | WDOG_CONTROL_RESEN;
 

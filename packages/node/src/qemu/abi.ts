@@ -70,7 +70,7 @@ export const AmpqCrash = {
 export const AMPQ_CRASH_MAGIC = 0xdead_c0de;
 /** Crash reason: HardFault (every fault escalates there in this firmware). */
 export const AMPQ_CRASH_REASON_HARDFAULT = 1;
-/** Crash reason: the watchdog (1 s, kicked by the firmware's main loop) raised NMI. */
+/** Crash reason: the watchdog (3 s, kicked by the firmware's main loop) raised NMI. */
 export const AMPQ_CRASH_REASON_WATCHDOG = 2;
 
 /** Byte the firmware writes on the doorbell UART after updating PONG (irq mode). */

@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readCoredump } from "@amp/elf-loader";
-import { createMemoryFirmwareSource } from "@amp/remoteproc-core";
+import { readCoredump, readCoredumpMemory } from "@amp/elf-loader";
+import { createMemoryFirmwareSource, type FirmwareLoader } from "@amp/remoteproc-core";
 import { createFileCoredumpSink, createWorkerRemote, followTrace, type WorkerRemote } from "@amp/node";
 import { makeTempDir } from "@amp/test-utils";
 import { cpuWorkerEntry, echoFirmware, inlineFirmware, until } from "../helpers.ts";
@@ -73,6 +73,7 @@ describe("worker-thread remote processor", () => {
     remote.rproc.on("crash", (c) => crashes.push(c.type));
     await remote.rproc.boot();
     await echoOnce(remote, "before").catch(() => "");
+    const vringDas = remote.rproc.vdevs[0]!.vrings.map((v) => v.da);
     const host = remote.rpmsg!;
     const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
     const ep = host.createEndpoint({ dst: svc.addr });
@@ -81,9 +82,18 @@ describe("worker-thread remote processor", () => {
     expect(crashes).toEqual(["fatal error"]);
     expect(await echoOnce(remote, "after recovery")).toBe("after recovery");
     await until(() => existsSync(core), 5000, "core file");
-    const summary = readCoredump(new Uint8Array(readFileSync(core)));
+    const bytes = new Uint8Array(readFileSync(core));
+    const summary = readCoredump(bytes);
     expect(summary.elfClass).toBe(32);
-    expect(summary.regions.length).toBeGreaterThan(0);
+    // Beside the firmware segments: the vrings (pool-allocated) and the rpmsg buffers.
+    for (const da of vringDas) expect(summary.regions.some((r) => r.da === BigInt(da))).toBe(true);
+    // vring0 carries the host's rx buffers: its avail index (at num * 16 + 2) moved.
+    const availIdx = readCoredumpMemory(bytes, summary, BigInt(vringDas[0]! + 256 * 16 + 2), 2)!;
+    expect(availIdx[0]! | (availIdx[1]! << 8)).toBeGreaterThan(0);
+    // The last message the host sent is still in its tx buffer in the dumped rpmsg buffer pool.
+    const pool = summary.regions.filter((r) => r.da >= 0x100000n && !vringDas.some((da) => r.da === BigInt(da)));
+    const text = pool.map((r) => Buffer.from(readCoredumpMemory(bytes, summary, r.da, Number(r.size))!).toString("latin1")).join("");
+    expect(text).toContain("crash!");
   });
 
   it("reports a watchdog crash when the firmware stops kicking", async () => {
@@ -107,6 +117,32 @@ describe("worker-thread remote processor", () => {
     await remote.rproc.boot();
     await until(() => details.length > 0, 10_000, "crash");
     expect(details[0]).toMatch(/^fatal error: the firmware program returned/);
+  });
+
+  it("dumps what the loader wrote and zero-filled (bigint SegmentTarget lengths) as one firmware segment", async () => {
+    const loader: FirmwareLoader = {
+      loadAndVerify: () => ({
+        bootAddr: 0x2000n,
+        resourceTable: undefined,
+        elf: { elfClass: 32, machine: 0 },
+        loadSegments: (t) => {
+          t.write(0x2000n, new Uint8Array(16).fill(0x77));
+          t.fill(0x2010n, 0x30n, 0);
+        },
+      }),
+      release: () => undefined,
+    };
+    const remote = make(new Uint8Array(0), { recovery: "disabled", loader });
+    const crashes: string[] = [];
+    remote.onCrash((c) => crashes.push(c.type));
+    await remote.rproc.boot();
+    await until(() => remote.rproc.state === "crashed", 10_000, "crash at a boot address without a program");
+    const chunks: Uint8Array[] = [];
+    await remote.rproc.coredump({ write: (c) => { chunks.push(c.slice()); } });
+    const bytes = Uint8Array.from(chunks.flatMap((c) => [...c]));
+    const summary = readCoredump(bytes);
+    expect(summary.regions.map((r) => [r.da, r.size])).toContainEqual([0x2000n, 0x40n]);
+    expect([...readCoredumpMemory(bytes, summary, 0x200en, 4)!]).toEqual([0x77, 0x77, 0, 0]);
   });
 
   it("reports a crash when the boot address holds no program", async () => {

@@ -72,6 +72,11 @@ export interface Session {
   preparedSubdevs: number;
   startedSubdevs: number;
   running: boolean;
+  /**
+   * Vdev allocations (e.g. rpmsg buffers) of vdevs stopped by a crash: held until the crash
+   * coredump has been taken (or the session is released), so the dump still holds them.
+   */
+  retired: { readonly vdev: number; readonly alloc: Allocation }[];
   bootAddr: bigint;
   crashType?: CrashTypeName;
 }
@@ -80,11 +85,15 @@ export interface Session {
 export type Failures = { step: LifecycleStep; error: unknown }[];
 
 export function newSession(mode: "boot" | "attach"): Session {
-  return { mode, prepared: false, generated: false, held: false, carveouts: [], traces: [], vdevs: [], devmems: [], mapped: [], subdevs: [], preparedSubdevs: 0, startedSubdevs: 0, running: false, bootAddr: 0n };
+  return { mode, prepared: false, generated: false, held: false, carveouts: [], traces: [], vdevs: [], devmems: [], mapped: [], subdevs: [], preparedSubdevs: 0, startedSubdevs: 0, running: false, retired: [], bootAddr: 0n };
 }
 
-/** A cached table: a private copy of `bytes`. */
+/**
+ * A cached table: a private copy of `bytes` in an ArrayBuffer of its own. `new Uint8Array(view)`
+ * always copies; `view.slice()` does not when the caller passed a Node Buffer (a view into a
+ * shared pool whose offset 0 holds unrelated bytes).
+ */
 export function cachedWindow(bytes: Uint8Array): TableWindow {
-  const copy = bytes.slice();
+  const copy = new Uint8Array(bytes);
   return new TableWindow(new ArrayBufferMemory(copy.buffer), 0, copy.length);
 }

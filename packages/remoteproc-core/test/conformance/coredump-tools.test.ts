@@ -21,7 +21,7 @@ async function crashDump(): Promise<string> {
 }
 
 describe.skipIf(requireTools("readelf"))("readelf reads our crash coredump", () => {
-  it("shows an ARM ET_CORE with one RWX PT_LOAD per carveout and custom segment", async () => {
+  it("shows an ARM ET_CORE with one RWX PT_LOAD per carveout, vring, trace buffer and custom segment", async () => {
     const core = await crashDump();
     const h = run("readelf", ["-hW", core]);
     expect(h).toMatch(/Type:\s+CORE/);
@@ -29,9 +29,14 @@ describe.skipIf(requireTools("readelf"))("readelf reads our crash coredump", () 
     expect(h).toMatch(/Entry point address:\s+0x101/);
     const l = run("readelf", ["-lW", core]);
     const loads = l.split("\n").filter((x) => x.trim().startsWith("LOAD"));
-    expect(loads).toHaveLength(2);
-    expect(loads[0]).toMatch(/0x10000000 0x10000000 0x04000 0x04000 RWE/);
-    expect(loads[1]).toMatch(/0x00000100 0x00000100 0x00040 0x00040 RWE/);
+    // In address order: the custom segment, the trace buffer, the ddr carveout, the two
+    // pool-allocated vrings (carveouts in Linux too).
+    expect(loads).toHaveLength(5);
+    expect(loads[0]).toMatch(/0x00000100 0x00000100 0x00040 0x00040 RWE/);
+    expect(loads[1]).toMatch(/0x00009000 0x00009000 0x00100 0x00100 RWE/);
+    expect(loads[2]).toMatch(/0x10000000 0x10000000 0x04000 0x04000 RWE/);
+    expect(loads[3]).toMatch(/0x10004000 0x10004000 0x01000 0x01000 RWE/);
+    expect(loads[4]).toMatch(/0x10005000 0x10005000 0x01000 0x01000 RWE/);
   });
 });
 

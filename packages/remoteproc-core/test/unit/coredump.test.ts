@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readCoredump, readCoredumpMemory } from "@amp/elf-loader";
-import type { CoredumpInfo, CoredumpSink } from "@amp/remoteproc-core";
-import { SRAM_DA, makePlatform } from "../helpers/fixture.ts";
+import type { CoredumpInfo, CoredumpSink, MemoryWindow } from "@amp/remoteproc-core";
+import { SRAM_DA, TRACE_DA, TRACE_LEN, makePlatform } from "../helpers/fixture.ts";
 
 function collector() {
   const chunks: Uint8Array[] = [];
@@ -9,6 +9,10 @@ function collector() {
   const sink: CoredumpSink = { write: (c) => { chunks.push(c.slice()); }, close: (i) => { closed = i; } };
   const bytes = () => Uint8Array.from(chunks.flatMap((c) => [...c]));
   return { sink, chunks, bytes, closed: () => closed };
+}
+
+function pattern(n: number, seed: number): Uint8Array {
+  return new Uint8Array(n).map((_, i) => (seed + i * 7) & 0xff);
 }
 
 async function flush(): Promise<void> {
@@ -40,10 +44,11 @@ describe("coredump", () => {
     expect(summary.elfClass).toBe(32);
     expect(summary.machine).toBe(40);
     expect(summary.entry).toBe(0x101n);
-    expect(summary.regions.map((r) => [Number(r.da), Number(r.size)])).toEqual([[SRAM_DA, 0x4000], [0x100, 64]]);
+    // In address order: the custom segment, the fixed-address trace buffer, the ddr carveout, the two pool-allocated vrings.
+    expect(summary.regions.map((r) => [Number(r.da), Number(r.size)])).toEqual([[0x100, 64], [TRACE_DA, TRACE_LEN], [SRAM_DA, 0x4000], [SRAM_DA + 0x4000, 0x1000], [SRAM_DA + 0x5000, 0x1000]]);
     expect([...readCoredumpMemory(core, summary, BigInt(SRAM_DA), 4)!]).toEqual([0xde, 0xad, 0xbe, 0xef]);
     expect([...readCoredumpMemory(core, summary, 0x100n, 4)!]).toEqual([1, 2, 3, 4]);
-    expect(seen[0]).toMatchObject({ reason: "crash", crashType: "watchdog", mode: "default", segments: 2, size: core.length });
+    expect(seen[0]).toMatchObject({ reason: "crash", crashType: "watchdog", mode: "default", segments: 5, size: core.length });
     expect(c.closed()).toMatchObject({ size: core.length });
   });
 
@@ -73,10 +78,10 @@ describe("coredump", () => {
     const a = collector();
     const info = await p.rproc.coredump(a.sink);
     expect(info?.reason).toBe("manual");
-    expect(readCoredump(a.bytes()).regions).toHaveLength(1);
+    expect(readCoredump(a.bytes()).regions.map((r) => Number(r.da))).toEqual([TRACE_DA, SRAM_DA, SRAM_DA + 0x4000, SRAM_DA + 0x5000]);
     const b = collector();
     await p.rproc.shutdown({ beforeRelease: async (w) => { await w.coredump(b.sink); expect(w.carveouts.map((x) => x.name)).toEqual(["ddr"]); } });
-    expect(readCoredump(b.bytes()).regions).toHaveLength(1);
+    expect(readCoredump(b.bytes()).regions).toHaveLength(4);
   });
 
   it("without an ELF class there is no dump (as Linux), reported on the error event", async () => {
@@ -99,5 +104,74 @@ describe("coredump", () => {
     await p.rproc.coredump(c.sink);
     const core = c.bytes();
     expect([...readCoredumpMemory(core, readCoredump(core), 0x7000_0000n, 8)!]).toEqual(new Array(8).fill(0xff));
+  });
+  it("a crash dump holds the vrings and the vdev's allocations (rpmsg buffers) at their device addresses", async () => {
+    const c = collector();
+    const p = makePlatform({ coredump: "default", coredumpSink: c.sink });
+    let pool: MemoryWindow | undefined;
+    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { pool = v.allocate(0x800, 16); return undefined; } });
+    await p.rproc.boot();
+    const vdev = p.rproc.vdevs[0]!;
+    const [ring0, ring1] = vdev.vrings;
+    // What a driver and the remote leave in shared memory before the crash.
+    ring0!.window.memory.write(ring0!.window.offset + 0x10, pattern(32, 0x40));
+    ring1!.window.memory.write(ring1!.window.offset, pattern(16, 0x80));
+    pool!.memory.write(pool!.offset + 0x7f0, pattern(16, 0xc0));
+    const held = p.rproc.allocatedBytes;
+    await p.rproc.reportCrash("fatal error");
+    await flush();
+    expect(p.rproc.state).toBe("running");
+    expect(p.errors).toEqual([]);
+    const core = c.bytes();
+    const summary = readCoredump(core);
+    expect([...readCoredumpMemory(core, summary, BigInt(ring0!.da + 0x10), 32)!]).toEqual([...pattern(32, 0x40)]);
+    expect([...readCoredumpMemory(core, summary, BigInt(ring1!.da), 16)!]).toEqual([...pattern(16, 0x80)]);
+    expect([...readCoredumpMemory(core, summary, BigInt(pool!.da + 0x7f0), 16)!]).toEqual([...pattern(16, 0xc0)]);
+    const ranges = summary.regions.map((r) => [Number(r.da), Number(r.da + r.size)] as const);
+    // in ascending address order, none overlapping
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBeGreaterThanOrEqual(ranges[i - 1]![1]);
+    expect(ranges.some(([a, b]) => a <= pool!.da && pool!.da + 0x800 <= b)).toBe(true);
+    // The crashed vdev's allocation was kept for the dump only: after recovery the pool holds the same.
+    expect(p.rproc.allocatedBytes).toBe(held);
+    await p.rproc.shutdown();
+    expect(p.rproc.allocatedBytes).toBe(0);
+  });
+
+  it("with recovery disabled the crashed vdev's allocations stay dumpable until shutdown releases them", async () => {
+    const p = makePlatform({ recovery: "disabled" });
+    let pool: MemoryWindow | undefined;
+    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { pool = v.allocate(0x100); return undefined; } });
+    await p.rproc.boot();
+    pool!.memory.write(pool!.offset, pattern(8, 1));
+    await p.rproc.reportCrash();
+    expect(p.rproc.state).toBe("crashed");
+    const c = collector();
+    await p.rproc.coredump(c.sink);
+    const core = c.bytes();
+    expect([...readCoredumpMemory(core, readCoredump(core), BigInt(pool!.da), 8)!]).toEqual([...pattern(8, 1)]);
+    await p.rproc.recover();
+    await p.rproc.shutdown();
+    expect(p.rproc.allocatedBytes).toBe(0);
+  });
+
+  it("an explicit segment inside a carveout is dumped once: the carveout keeps only the bytes around it", async () => {
+    const c = collector();
+    const custom = { da: SRAM_DA + 0x1000, size: 0x100, name: "custom", read: (_off: number, out: Uint8Array) => { out.fill(0x5a); return true; } };
+    const p = makePlatform({ coredumpSegments: [custom, { da: SRAM_DA + 0x3f00, size: 0x200, name: "straddles" }] });
+    await p.rproc.boot();
+    await p.rproc.coredump(c.sink);
+    const core = c.bytes();
+    const summary = readCoredump(core);
+    const ranges = summary.regions.map((r) => [Number(r.da), Number(r.size)]);
+    expect(ranges).toEqual([
+      [TRACE_DA, TRACE_LEN],
+      [SRAM_DA, 0x1000],
+      [SRAM_DA + 0x1000, 0x100],
+      [SRAM_DA + 0x1100, 0x2e00],
+      [SRAM_DA + 0x3f00, 0x200],
+      [SRAM_DA + 0x4100, 0xf00],
+      [SRAM_DA + 0x5000, 0x1000],
+    ]);
+    expect([...readCoredumpMemory(core, summary, BigInt(SRAM_DA + 0x1000), 4)!]).toEqual([0x5a, 0x5a, 0x5a, 0x5a]);
   });
 });

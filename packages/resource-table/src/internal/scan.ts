@@ -257,7 +257,7 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
     // Opaque entries run to the next entry or the end of the table.
     const end = extentEnd(off);
     haveBytes(off, end - off);
-    const data = bytes.slice(off + FW_RSC_HDR_SIZE, end);
+    const data = new Uint8Array(bytes.subarray(off + FW_RSC_HDR_SIZE, end)); // own copy, also for a Buffer
     if (isVendorType(type)) {
       if (opts.decodeVendor === undefined) return { kind: "vendor", type, offset: off, data };
       let value: unknown;
@@ -316,7 +316,7 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
     }
     return {
       kind: "vdev", type: RSC_VDEV, offset: off, id, notifyId, dfeatures, gfeatures, configLen, status, numOfVrings, reserved, vrings,
-      config: bytes.slice(configStart, configStart + configLen),
+      config: new Uint8Array(bytes.subarray(configStart, configStart + configLen)),
     };
   }
 

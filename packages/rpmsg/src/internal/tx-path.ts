@@ -1,0 +1,242 @@
+// The tx path: queued name-service messages first, then senders waiting for a buffer in FIFO
+// order, tx-complete interrupts on only while someone waits (Linux), and every ring violation
+// turned into a link down (the caller sees ERR_LINK_DOWN, never a virtio-ring error).
+import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_NS_ADDR, RpmsgNsFlags } from "../constants.js";
+import type { RpmsgEndpoint } from "../endpoint.js";
+import { rpmsgError, type AmpError, type RpmsgErrorCode } from "../errors.js";
+import { RpmsgHdrOffsets } from "../header.js";
+import type { TxBuffer } from "../message.js";
+import { encodeRpmsgNsMessage } from "../ns-message.js";
+import type { RpmsgStats } from "../stats.js";
+import type { Link } from "./link.js";
+import type { Slot } from "./ports.js";
+import { makeTxBuffer, type TxBufferHost } from "./tx-buffer.js";
+import { remove } from "./util.js";
+import { createWaiter, type Scheduler, type WaitOptions, type Waiter } from "./wait.js";
+
+/** What the tx path needs from the device core. */
+export interface TxPathHost {
+  readonly stats: RpmsgStats;
+  readonly scheduler: Scheduler | undefined;
+  current(): Link | undefined;
+  /** Peer broke the ring protocol: count it and take the link down (rethrows anything else). */
+  ringFailure(e: unknown): void;
+  checkDst(dst: number): void;
+}
+
+interface OutNs {
+  readonly src: number;
+  readonly payload: Uint8Array;
+  /** The endpoint a queued CREATE announces (so its destroy can cancel exactly that one). */
+  readonly creator: RpmsgEndpoint | undefined;
+}
+
+/** The send side of one device. */
+export class TxPath {
+  private readonly host: TxPathHost;
+  private readonly bufferHost: TxBufferHost;
+  private readonly outbox: OutNs[] = [];
+  private readonly txWaiters: Waiter<Slot>[] = [];
+
+  constructor(host: TxPathHost) {
+    this.host = host;
+    this.bufferHost = {
+      stats: host.stats,
+      current: () => host.current(),
+      checkDst: (dst) => { host.checkDst(dst); },
+      downError: () => this.downError(),
+      ringFailure: (e) => { host.ringFailure(e); },
+      pump: () => { this.safePump(); },
+    };
+  }
+
+  /** Link down: queued NS messages are dropped, waiting senders fail with `reason`. */
+  clear(reason: AmpError<RpmsgErrorCode>): void {
+    this.outbox.length = 0;
+    for (const w of this.txWaiters.splice(0)) w.reject(reason);
+  }
+
+  /** Removes `ep`'s CREATE if it is still queued (the peer never heard of it); true if it was. */
+  cancelCreate(ep: RpmsgEndpoint): boolean {
+    const pending = this.outbox.findIndex((m) => m.creator === ep);
+    if (pending < 0) return false;
+    this.outbox.splice(pending, 1);
+    return true;
+  }
+
+  /** `pump()` outside `process()`: a ring violation takes the link down instead of escaping. */
+  safePump(): void {
+    try {
+      this.pump();
+    } catch (e) {
+      this.host.ringFailure(e);
+    }
+  }
+
+  /** Sends queued NS messages, serves waiting senders, sends notifications. */
+  pump(): void {
+    const link = this.host.current();
+    if (link === undefined) return;
+    for (;;) {
+      while (this.outbox.length > 0) {
+        const slot = link.tx.acquire();
+        if (slot === undefined) break;
+        const m = this.outbox.shift();
+        if (m === undefined) { link.tx.giveBack(slot); break; }
+        if (slot.length - RPMSG_HDR_SIZE < m.payload.length) {
+          // A peer buffer too small for a 40-byte NS message: never write past it. Counted.
+          this.host.stats.dropped.badBuffer++;
+          link.tx.giveBack(slot);
+          continue;
+        }
+        this.fill(link, slot, m.src, RPMSG_NS_ADDR, m.payload);
+      }
+      while (this.txWaiters.length > 0 && this.outbox.length === 0) {
+        const w = this.txWaiters[0];
+        if (w === undefined || w.settled) { this.txWaiters.shift(); continue; }
+        const slot = link.tx.acquire();
+        if (slot === undefined) break;
+        w.resolve(slot); // unlinks itself
+      }
+      // Turning completions on can find buffers the peer returned while they were off (it did
+      // not notify then): serve again, or that wake-up would be lost for good.
+      if (!link.tx.wantCompletions(this.txWaiters.length > 0 || this.outbox.length > 0)) break;
+    }
+    link.tx.flush();
+  }
+
+  queueNs(ep: RpmsgEndpoint, flags: number): void {
+    const payload = encodeRpmsgNsMessage({ name: ep.name, addr: ep.addr, flags });
+    this.outbox.push({ src: ep.addr, payload, creator: flags === RpmsgNsFlags.CREATE ? ep : undefined });
+  }
+
+  /** Checks that a send may go ahead; returns the link. */
+  private precheck(ep: RpmsgEndpoint, dst: number, len: number): Link {
+    if (ep.closed) throw ep.closedError();
+    const link = this.host.current();
+    if (link === undefined) throw rpmsgError("ERR_LINK_DOWN", "the rpmsg link is down");
+    if (dst === RPMSG_ADDR_ANY) throw rpmsgError("ERR_NOT_BOUND", `endpoint ${ep.addr} has no destination yet (no announcement or message from the peer)`);
+    if (len > link.mtu) throw rpmsgError("ERR_MSG_SIZE", `payload of ${len} bytes exceeds the MTU of ${link.mtu}`);
+    return link;
+  }
+
+  /** Writes header + payload into `slot` and submits it. */
+  private fill(link: Link, slot: Slot, src: number, dst: number, data: Uint8Array): void {
+    const mem = slot.memory;
+    const o = slot.offset;
+    mem.setU32(o + RpmsgHdrOffsets.SRC, src);
+    mem.setU32(o + RpmsgHdrOffsets.DST, dst);
+    mem.setU32(o + RpmsgHdrOffsets.RESERVED, 0);
+    mem.setU16(o + RpmsgHdrOffsets.LEN, data.length);
+    mem.setU16(o + RpmsgHdrOffsets.FLAGS, 0);
+    mem.write(o + RPMSG_HDR_SIZE, data);
+    link.tx.submit(slot, RPMSG_HDR_SIZE + data.length);
+    this.host.stats.txMessages++;
+    this.host.stats.txBytes += data.length;
+  }
+
+  /** Sends on an acquired slot, or gives it back and throws. */
+  private sendOnSlot(link: Link, slot: Slot, ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array): void {
+    if (slot.length - RPMSG_HDR_SIZE < data.length) {
+      link.tx.giveBack(slot);
+      throw rpmsgError("ERR_MSG_SIZE", `payload of ${data.length} bytes does not fit the ${slot.length}-byte buffer the peer provided (endpoint ${ep.addr})`);
+    }
+    try {
+      this.fill(link, slot, src, dst, data);
+      link.tx.flush();
+    } catch (e) {
+      this.host.ringFailure(e);
+      throw this.downError();
+    }
+  }
+
+  trySendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array): boolean {
+    const link = this.precheck(ep, dst, data.length);
+    if (this.txWaiters.length > 0 || this.outbox.length > 0) return false; // FIFO: others wait first
+    let slot: Slot | undefined;
+    try {
+      slot = link.tx.acquire();
+    } catch (e) {
+      this.host.ringFailure(e);
+      throw this.downError();
+    }
+    if (slot === undefined) return false;
+    this.sendOnSlot(link, slot, ep, src, dst, data);
+    return true;
+  }
+
+  async sendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void> {
+    this.checkWait(wait);
+    this.precheck(ep, dst, data.length);
+    const slot = await this.acquireSlot(wait);
+    const link = this.host.current();
+    if (link?.generation !== slot.gen) throw this.downError();
+    if (ep.closeReason !== undefined) { link.tx.giveBack(slot.slot); this.safePump(); throw ep.closedError(); }
+    this.sendOnSlot(link, slot.slot, ep, src, dst, data);
+  }
+
+  /** Misuse of the wait options is reported even when no wait turns out to be needed. */
+  private checkWait(wait: WaitOptions | undefined): void {
+    if (wait?.timeoutMs !== undefined && this.host.scheduler === undefined) {
+      throw new TypeError("timeoutMs needs a `scheduler` option ({ setTimeout, clearTimeout }) on the device");
+    }
+  }
+
+  downError(): AmpError<RpmsgErrorCode> {
+    return rpmsgError("ERR_LINK_DOWN", "the rpmsg link is down");
+  }
+
+  /** A tx slot now, or after waiting in FIFO order. */
+  private async acquireSlot(wait: WaitOptions | undefined): Promise<{ slot: Slot; gen: number }> {
+    const link = this.host.current();
+    if (link === undefined) throw this.downError();
+    if (this.txWaiters.length === 0 && this.outbox.length === 0) {
+      let slot: Slot | undefined;
+      try {
+        slot = link.tx.acquire();
+      } catch (e) {
+        this.host.ringFailure(e);
+        throw this.downError();
+      }
+      if (slot !== undefined) return { slot, gen: link.generation };
+    }
+    const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.host.scheduler, (x) => { remove(this.txWaiters, x); });
+    if (!w.settled) {
+      this.txWaiters.push(w);
+      this.safePump(); // turns completions on, and re-checks (a buffer may have come back meanwhile)
+    }
+    const slot = await w.promise;
+    return { slot, gen: link.generation };
+  }
+
+  tryTxBuffer(ep: RpmsgEndpoint): TxBuffer | undefined {
+    if (ep.closed) throw ep.closedError();
+    const link = this.host.current();
+    if (link === undefined) throw this.downError();
+    if (this.txWaiters.length > 0 || this.outbox.length > 0) return undefined;
+    let slot: Slot | undefined;
+    try {
+      slot = link.tx.acquire();
+    } catch (e) {
+      this.host.ringFailure(e);
+      throw this.downError();
+    }
+    return slot === undefined ? undefined : this.makeTxBuffer(ep, slot, link.generation);
+  }
+
+  async txBuffer(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<TxBuffer> {
+    this.checkWait(wait);
+    if (ep.closed) throw ep.closedError();
+    const s = await this.acquireSlot(wait);
+    if (ep.closeReason !== undefined) {
+      const link = this.host.current();
+      if (link?.generation === s.gen) { link.tx.giveBack(s.slot); this.safePump(); }
+      throw ep.closedError();
+    }
+    return this.makeTxBuffer(ep, s.slot, s.gen);
+  }
+
+  private makeTxBuffer(ep: RpmsgEndpoint, slot: Slot, gen: number): TxBuffer {
+    return makeTxBuffer(this.bufferHost, ep, slot, gen);
+  }
+}

@@ -130,8 +130,9 @@ export abstract class RpmsgDevice implements EndpointCore {
     // Endpoints created while the link was down announce themselves now.
     if (ns) for (const ep of this.endpoints.values()) if (ep.announce) this.tx.queueNs(ep, RpmsgNsFlags.CREATE);
     for (const w of this.linkWaiters.splice(0)) w.resolve(undefined);
-    for (const l of this.linkListeners.slice()) l(true, undefined);
+    const failure = this.notifyLink(true, undefined);
     this.safePump();
+    if (failure !== undefined) throw failure.e;
   }
 
   /**
@@ -151,8 +152,25 @@ export abstract class RpmsgDevice implements EndpointCore {
     const eps = [...this.endpoints.values()];
     this.endpoints.clear();
     this.addrs.clear();
-    for (const ep of eps) ep.close(reason);
-    for (const l of this.linkListeners.slice()) l(false, reason);
+    // User code (onClose, listeners) runs last, each one even when an earlier one throws; the
+    // first exception is rethrown once the device is consistent (or goes to onError).
+    let failure: CallbackFailure | undefined;
+    for (const ep of eps) {
+      const f = this.callUser(() => { ep.close(reason); });
+      failure ??= f;
+    }
+    const lf = this.notifyLink(false, reason);
+    failure ??= lf;
+    if (failure !== undefined) throw failure.e;
+  }
+
+  private notifyLink(up: boolean, reason: AmpError<RpmsgErrorCode> | undefined): CallbackFailure | undefined {
+    let failure: CallbackFailure | undefined;
+    for (const l of this.linkListeners.slice()) {
+      const f = this.callUser(() => { l(up, reason); });
+      failure ??= f;
+    }
+    return failure;
   }
 
   // ---------------------------------------------------------------------------------------

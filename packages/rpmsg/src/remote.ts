@@ -184,7 +184,9 @@ class RemoteTx implements TxPort {
   acquire(): Slot | undefined {
     const s = this.spare.pop();
     if (s !== undefined) return s;
-    for (;;) {
+    // Bad buffers go straight back; at most one ring's worth per call, so a host that keeps
+    // posting them cannot keep us here.
+    for (let i = 0; i < this.q.size; i++) {
       const c = this.q.getAvail(this.chain);
       if (c === null) return undefined;
       const slot = chainSlot(c, true);
@@ -195,6 +197,7 @@ class RemoteTx implements TxPort {
       this.onBad();
       this.q.pushUsed(c.id, 0); // not an rpmsg buffer: hand it straight back unused
     }
+    return undefined;
   }
   submit(s: Slot, length: number): void {
     this.q.pushUsed(s.head, length);
@@ -221,7 +224,8 @@ class RemoteRx implements RxPort {
     this.onBad = onBad;
   }
   next(): Slot | undefined {
-    for (;;) {
+    // As in RemoteTx.acquire: at most one ring's worth of bad buffers per call.
+    for (let i = 0; i < this.q.size; i++) {
       const c = this.q.getAvail(this.chain);
       if (c === null) return undefined;
       const slot = chainSlot(c, false);
@@ -229,6 +233,7 @@ class RemoteRx implements RxPort {
       this.onBad();
       this.q.pushUsed(c.id, 0);
     }
+    return undefined;
   }
   recycle(s: Slot): void {
     this.q.pushUsed(s.head, 0);

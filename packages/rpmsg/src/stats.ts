@@ -22,7 +22,10 @@ export interface RpmsgDropStats {
   nsOverflow: number;
   /** Message dropped because an endpoint's iterator queue was full. */
   queueOverflow: number;
-  /** A ring buffer that is not one descriptor of the expected direction (handed back unused). */
+  /**
+   * A ring buffer that is not one descriptor of the expected direction (handed back unused), or
+   * a tx buffer too small for a name-service message (that NS message is dropped).
+   */
   badBuffer: number;
 }
 

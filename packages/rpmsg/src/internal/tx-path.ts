@@ -84,7 +84,9 @@ export class TxPath {
         const m = this.outbox.shift();
         if (m === undefined) { link.tx.giveBack(slot); break; }
         if (slot.length - RPMSG_HDR_SIZE < m.payload.length) {
-          // A peer buffer too small for a 40-byte NS message: never write past it. Counted.
+          // A buffer too small for the 40-byte NS message (a hostile or misconfigured peer, or
+          // bufferSize < 56): never write past it; the message is dropped and counted. Bounded
+          // by the outbox length, and the buffer stays usable for small sends.
           this.host.stats.dropped.badBuffer++;
           link.tx.giveBack(slot);
           continue;

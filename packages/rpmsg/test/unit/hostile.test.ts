@@ -61,19 +61,105 @@ describe("hostile remote against the host", () => {
     expect(got).toEqual([496]);
   });
 
-  it("used length larger than the buffer: a ring violation, the link goes down with a reason", () => {
+  it("used length larger than the buffer: dropped (oversize) and counted, buffer re-posted, link stays up", () => {
+    const { p, r, got } = setup();
+    const ep = p.host.createEndpoint({});
+    r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
+    // Rewrite the used element's len behind the queue's back (a device queue refuses to).
+    const l = splitRingLayout(NUM, ALIGN);
+    p.mem.setU32(RINGS_ADDR + l.used + 4 + 4, 513);
+    r.send((m, o) => { hdr(m, o, 5, 1024, 3); return 19; });
+    p.mem.setU32(RINGS_ADDR + l.used + 4 + 8 + 4, 0xffff_ffff);
+    r.send((m, o) => { hdr(m, o, 5, 1024, 2); return 18; });
+    expect(() => p.host.process()).not.toThrow();
+    expect(p.host.stats.dropped.oversize).toBe(2);
+    expect(got).toEqual([2]); // the messages after it still arrive
+    expect(p.host.isLinkUp).toBe(true);
+    expect(p.host.stats.protocolErrors).toBe(0);
+    expect(ep.closed).toBe(false);
+    // Linux leaks such a buffer; we re-post it: all NUM rx buffers are available again.
+    let posted = 0;
+    while (r.q.hasAvail()) { r.send((m, o) => { hdr(m, o, 5, 1024, 0); return 16; }); posted++; }
+    expect(posted).toBe(NUM);
+  });
+
+  it("a used element with a bad id is still a ring violation: the link goes down with a reason", () => {
     const { p, r } = setup();
     const ep = p.host.createEndpoint({});
     r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
-    // Rewrite the used element's len behind the queue's back.
     const l = splitRingLayout(NUM, ALIGN);
-    p.mem.setU32(RINGS_ADDR + l.used + 4 + 4, 513);
+    p.mem.setU32(RINGS_ADDR + l.used + 4, NUM + 3);
     expect(() => p.host.process()).not.toThrow();
     expect(p.host.isLinkUp).toBe(false);
     expect(p.host.stats.protocolErrors).toBe(1);
     expect(ep.closeReason?.code).toBe("ERR_PROTOCOL");
     p.host.start(); // and it can come back
     expect(p.host.isLinkUp).toBe(true);
+  });
+
+  it("reserved and flags carry no meaning: a message with garbage in both is delivered", () => {
+    const { p, r, got } = setup();
+    r.send((m, o) => { hdr(m, o, 5, 1024, 4); m.setU32(o + 8, 0xdead_beef); m.setU16(o + 14, 0xffff); return 20; });
+    p.host.process();
+    expect(got).toEqual([4]);
+  });
+
+  it("a throwing name-service handler or onUnbind (even with an AmpError) is a callback error, not a ring violation", () => {
+    const { p, r } = setup();
+    const boom = Object.assign(new Error("user bug"), { name: "AmpError", code: "ERR_LIMIT" });
+    const seen: string[] = [];
+    p.host.onNameService((e) => { seen.push(`a:${e.type}`); throw boom; });
+    p.host.onNameService((e) => { seen.push(`b:${e.type}`); });
+    const ns = (name: string, addr: number, flags: number): void => {
+      r.send((m, o) => { hdr(m, o, addr, 53, 40); m.write(o + 16, encodeRpmsgNsMessage({ name, addr, flags })); return 56; });
+    };
+    ns("svc", 3000, 0);
+    expect(() => p.host.process()).toThrow(boom);
+    expect(seen).toEqual(["a:create", "b:create"]); // every handler still ran
+    expect(p.host.isLinkUp).toBe(true);
+    expect(p.host.stats.protocolErrors).toBe(0);
+    expect(p.host.stats.callbackErrors).toBe(1);
+    // With onError, nothing escapes; onUnbind throwing is treated the same way.
+    const errors: unknown[] = [];
+    const q = makePair({ num: NUM, host: { onError: (e) => { errors.push(e); } } });
+    q.host.start();
+    q.host.createEndpoint({ name: "svc", onUnbind: () => { throw boom; } });
+    const rq = hostileRemote(q);
+    for (const flags of [0, 1]) rq.send((m, o) => { hdr(m, o, 3000, 53, 40); m.write(o + 16, encodeRpmsgNsMessage({ name: "svc", addr: 3000, flags })); return 56; });
+    expect(() => q.host.process()).not.toThrow();
+    expect(errors).toEqual([boom]);
+    expect(q.host.isLinkUp).toBe(true);
+    expect(q.host.stats.protocolErrors).toBe(0);
+  });
+
+  it("a transport that fails with an AmpError (a stopped vdev) takes the link down instead of throwing", () => {
+    const { p } = setup();
+    const ep = p.host.createEndpoint({});
+    const t = p.hostTransport;
+    const orig = t.getStatus.bind(t);
+    t.getStatus = () => { throw Object.assign(new Error("vdev0 is stopped"), { name: "AmpError", code: "ERR_STATE" }); };
+    expect(() => p.host.process()).not.toThrow();
+    expect(p.host.isLinkUp).toBe(false);
+    expect(ep.closeReason?.code).toBe("ERR_LINK_DOWN");
+    t.getStatus = orig;
+  });
+
+  it("a throwing onClose or link listener during a link down: every endpoint still closes, the first exception surfaces once", () => {
+    const { p } = setup();
+    const boom = new Error("onClose bug");
+    const closed: number[] = [];
+    const a = p.host.createEndpoint({ onClose: () => { closed.push(1); throw boom; } });
+    const b = p.host.createEndpoint({ onClose: () => { closed.push(2); } });
+    const downs: boolean[] = [];
+    p.host.onLinkChange((up) => { downs.push(up); throw new Error("listener bug"); });
+    p.hostTransport.setStatus(0x40 | 7); // NEEDS_RESET: the next process() takes the link down
+    expect(() => p.host.process()).toThrow(boom);
+    expect(closed).toEqual([1, 2]);
+    expect([a.closed, b.closed]).toEqual([true, true]);
+    expect(downs).toEqual([false]);
+    expect(p.host.isLinkUp).toBe(false);
+    expect(p.host.stats.callbackErrors).toBe(2);
+    expect(() => p.host.process()).not.toThrow(); // nothing left over
   });
 
   it("unknown destination: dropped (noRecipient)", () => {
@@ -200,6 +286,28 @@ describe("hostile host against the remote", () => {
     let returned = 0;
     while (tx.getUsed() !== null) returned++;
     expect(returned).toBe(4); // every buffer went back
+  });
+
+  it("an rx buffer too small for an NS message: the announcement is dropped and counted, nothing written past it", () => {
+    const p = makePair({ num: NUM });
+    const t = p.hostTransport;
+    t.setStatus(0);
+    t.setDriverFeatures(1n);
+    const stride = ringsBytes(NUM, ALIGN) / 2;
+    for (const i of [0, 1]) t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
+    const rx = new SplitVirtqueueDriver<number>({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN) });
+    rx.addBuffer(p.poolAddr, 20, true, 0); // room for the header and 4 bytes only
+    p.mem.fill(p.poolAddr + 20, 64, 0xa5); // a canary right behind it
+    t.setStatus(7);
+    p.remote.process();
+    const ep = p.remote.createEndpoint({ name: "svc", dst: 7 });
+    p.remote.createEndpoint({ name: "announced" }); // queues an NS CREATE
+    p.remote.process();
+    expect(p.remote.stats.dropped.badBuffer).toBe(1);
+    expect([...p.mem.view(p.poolAddr + 20, 64)].every((b) => b === 0xa5)).toBe(true);
+    expect(ep.trySend(new Uint8Array([1, 2, 3, 4]))).toBe(true); // the small buffer still serves small sends
+    const u = rx.getUsed();
+    expect(u?.len).toBe(20);
   });
 
   it("a device-writable or chained buffer on the tx ring is handed back unused (badBuffer)", () => {

@@ -972,7 +972,7 @@ export class Remoteproc {
           }
         }
       }
-      if (v.buffer !== undefined) this.regions.free(v.buffer);
+      if (v.buffer !== undefined && v.bufferShared !== true) this.regions.free(v.buffer);
       v.buffer = undefined;
     }
     this.freeRetired(s);
@@ -1067,7 +1067,7 @@ export class Remoteproc {
     for (const c of s.carveouts) add(c.alloc, c.name);
     for (const v of s.vdevs) {
       for (const r of v.vrings) add(r.alloc, `vdev${v.index}vring${r.index}`);
-      add(v.buffer, `vdev${v.index}buffer`);
+      if (v.bufferShared !== true) add(v.buffer, `vdev${v.index}buffer`);
       for (const a of v.extra) add(a, `vdev${v.index} allocation`);
     }
     for (const r of s.retired) add(r.alloc, `vdev${r.vdev} allocation`);

@@ -134,9 +134,17 @@ export async function allocateResources(ctx: ResourceContext, s: Session): Promi
       r.alloc = ctx.regions.claimNamed(name, r.reqDa, size) ?? ctx.regions.allocate(name, size, ctx.pageSize, r.reqDa);
       if (table !== undefined) table.setU32(v.entryOffset + VDEV_VRINGS + VRING_SIZE * r.index + VRING_DA, r.alloc.da);
     }
+    // Linux finds the vdev's buffer pool by name (rproc_find_carveout_by_name "vdev%dbuffer"):
+    // a firmware carveout of that name, itself placed in a same-named platform region if there is
+    // one, is the pool; otherwise a platform region of that name is.
     const bufName = `vdev${v.index}buffer`;
-    const region = ctx.regions.regions.find((x) => x.name === bufName);
-    if (region !== undefined) v.buffer = ctx.regions.claimNamed(bufName, undefined, region.size);
+    const carveout = s.carveouts.find((c) => c.name === bufName && c.alloc !== undefined);
+    v.bufferShared = carveout !== undefined;
+    if (carveout !== undefined) v.buffer = carveout.alloc;
+    else {
+      const region = ctx.regions.regions.find((x) => x.name === bufName);
+      if (region !== undefined) v.buffer = ctx.regions.claimNamed(bufName, undefined, region.size);
+    }
   }
   for (let i = 0; i < s.traces.length; i++) {
     const t = s.traces[i];

@@ -43,6 +43,8 @@ export interface VdevState {
   readonly configLen: number;
   readonly vrings: VringState[];
   buffer?: Allocation | undefined;
+  /** The buffer is a firmware carveout named `vdev<N>buffer`, owned (freed, dumped) by that carveout. */
+  bufferShared?: boolean;
   live?: RprocVdev | undefined;
   binding?: VirtioDriverBinding | undefined;
   extra: Allocation[];

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseResourceTable } from "@amp/resource-table";
 import { VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK } from "@amp/virtio-ring";
 import { isAmpError, type RprocVdev, type VirtioDriver } from "@amp/remoteproc-core";
-import { RSC_DA, SRAM_DA, makePlatform } from "../helpers/fixture.ts";
+import { RSC_DA, SRAM_DA, defaultTable, firmware, makePlatform } from "../helpers/fixture.ts";
 
 function liveTable(p: ReturnType<typeof makePlatform>) {
   const loc = p.rproc.resourceTableLocation!;
@@ -88,6 +88,34 @@ describe("vdevs", () => {
     expect(() => t.readConfig(0, 1)).toThrow(RangeError);
     expect(() => t.readConfig(0xfffffff0, 0x20)).toThrow(RangeError);
     expect(() => t.setDriverFeatures(1n << 32n)).toThrow(RangeError);
+  });
+
+  it("a firmware carveout named vdev0buffer is the vdev's buffer pool, in the same-named platform region", async () => {
+    const base = makePlatform();
+    const mem = base.memory;
+    const p = makePlatform({
+      fw: firmware({ table: defaultTable([{ kind: "carveout", name: "vdev0buffer", len: 0x2000 }]) }),
+      regions: [...base.regions, { name: "vdev0buffer", da: 0x3000_0000, size: 0x2000, memory: mem, offset: 0x20000 - 0x2000 }],
+    });
+    await p.rproc.boot();
+    const vdev = p.rproc.vdevs[0]!;
+    expect(vdev.buffer?.da).toBe(0x3000_0000);
+    const carveout = liveTable(p).entries.find((e) => e.kind === "carveout" && e.name === "vdev0buffer");
+    expect(carveout?.kind === "carveout" ? [carveout.da, carveout.len] : undefined).toEqual([0x3000_0000, 0x2000]);
+    await p.rproc.shutdown();
+    expect(p.rproc.allocatedBytes).toBe(0);
+    await p.rproc.boot(); // nothing was freed twice or left claimed
+    expect(p.rproc.vdevs[0]!.buffer?.da).toBe(0x3000_0000);
+    await p.rproc.shutdown();
+  });
+
+  it("a firmware carveout named vdev0buffer from the pool is the vdev's buffer too", async () => {
+    const p = makePlatform({ fw: firmware({ table: defaultTable([{ kind: "carveout", name: "vdev0buffer", len: 0x2000 }]) }) });
+    await p.rproc.boot();
+    const carveout = p.rproc.carveouts.find((c) => c.name === "vdev0buffer")!;
+    expect(p.rproc.vdevs[0]!.buffer?.da).toBe(carveout.da);
+    await p.rproc.shutdown();
+    expect(p.rproc.allocatedBytes).toBe(0);
   });
 
   it("vrings are zeroed at start and use named regions when the platform has them", async () => {

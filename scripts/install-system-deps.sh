@@ -13,5 +13,10 @@ if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "system deps missing (${need[*]}); not root, tests that need them will skip"; exit 0; fi
 echo "system deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# A mirror hiccup should not fail a CI run: three tries, a short pause between them.
+for try in 1 2 3; do
+  if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; then exit 0; fi
+  echo "system deps: apt-get failed (try $try of 3)"; sleep $((try * 5))
+done
+echo "system deps: could not install ${need[*]}" >&2
+exit 1

@@ -214,7 +214,7 @@ function makeSlots(space: AddressSpace, base: number, n: number, size: number): 
     const da = base + i * size;
     const r = space.find(da, size);
     if (r === undefined) throw new RangeError(`buffer pool: 0x${da.toString(16)} +${size} is not inside one mapped range`);
-    out.push({ head: i, da, memory: r.memory, offset: r.offset + (da - r.da), length: size });
+    out.push({ head: i, da, memory: r.memory, offset: r.offset + (da - r.da), length: size, txView: undefined });
   }
   return out;
 }

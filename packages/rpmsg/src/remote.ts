@@ -166,7 +166,23 @@ function isAmp(e: unknown): boolean {
 /** Turns a one-segment chain into a slot, or undefined for anything else. */
 function chainSlot(c: DescriptorChain, writable: boolean): Slot | undefined {
   if (c.count !== 1 || c.isWritable(0) !== writable) return undefined;
-  return { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length: c.len(0) };
+  return { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length: c.len(0), txView: undefined };
+}
+
+/**
+ * `chainSlot` for tx with the length capped at `cap`, reusing the slot (and the payload view it
+ * caches) that the same head had last time when the host posted exactly the same buffer again,
+ * which it normally does. A pooled slot is never changed, so a duplicate head from a hostile host
+ * cannot alter a slot someone still holds.
+ */
+function pooledTxSlot(c: DescriptorChain, pool: (Slot | undefined)[], cap: number): Slot | undefined {
+  if (c.count !== 1 || !c.isWritable(0)) return undefined;
+  const length = Math.min(c.len(0), cap);
+  const prev = pool[c.id];
+  if (prev?.da === c.addr(0) && prev.memory === c.memory(0) && prev.offset === c.offset(0) && prev.length === length) return prev;
+  const slot: Slot = { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length, txView: undefined };
+  pool[c.id] = slot;
+  return slot;
 }
 
 /** Remote tx: vring 0; buffers the host posted (device-writable). */
@@ -174,6 +190,8 @@ class RemoteTx implements TxPort {
   private readonly q: SplitVirtqueueDevice;
   private readonly chain = new DescriptorChain(MAX_CHAIN);
   private readonly spare: Slot[] = [];
+  /** The last slot seen for each descriptor head (see `pooledTxSlot`). */
+  private readonly pool: (Slot | undefined)[] = [];
   private readonly cap: number;
   private readonly onBad: () => void;
   constructor(q: SplitVirtqueueDevice, cap: number, onBad: () => void) {
@@ -189,11 +207,8 @@ class RemoteTx implements TxPort {
     for (let i = 0; i < this.q.size; i++) {
       const c = this.q.getAvail(this.chain);
       if (c === null) return undefined;
-      const slot = chainSlot(c, true);
-      if (slot !== undefined && slot.length >= RPMSG_HDR_SIZE) {
-        slot.length = Math.min(slot.length, this.cap);
-        return slot;
-      }
+      const slot = pooledTxSlot(c, this.pool, this.cap);
+      if (slot !== undefined && slot.length >= RPMSG_HDR_SIZE) return slot;
       this.onBad();
       this.q.pushUsed(c.id, 0); // not an rpmsg buffer: hand it straight back unused
     }

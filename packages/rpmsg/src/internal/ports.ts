@@ -11,6 +11,11 @@ export interface Slot {
   readonly offset: number;
   /** Tx: bytes the buffer can hold. Rx: bytes the peer declared (used len / descriptor len). Set by the port. */
   length: number;
+  /**
+   * Tx: the payload view `makeTxBuffer` made for this buffer, reused while its length still fits
+   * (one view per buffer, not one per message). Undefined until first used.
+   */
+  txView: Uint8Array | undefined;
 }
 
 /** Sending side of the link. */

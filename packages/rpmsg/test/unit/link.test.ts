@@ -188,6 +188,54 @@ describe("host and remote in one thread", () => {
     expect(b2.done).toBe(true);
   });
 
+  it("zero-copy tx: one payload view per buffer slot, reused; a stale handle stays done", () => {
+    const p = makePair({ num: 4 });
+    p.host.start();
+    const got: number[][] = [];
+    const remoteViews = new Set<Uint8Array>();
+    p.remote.createEndpoint({ addr: 100, onMessage: (m, ep) => {
+      got.push([...m.data]);
+      const r = ep.tryGetTxBuffer()!; // the remote's zero-copy path too
+      remoteViews.add(r.payload);
+      r.payload[0] = m.data[0]! + 100;
+      r.send(1, m.src);
+    } });
+    const replies: number[] = [];
+    p.settle();
+    const hep = p.host.createEndpoint({ dst: 100, onMessage: (m) => { replies.push(m.data[0]!); } });
+    const b1 = hep.tryGetTxBuffer()!;
+    const view = b1.payload;
+    b1.release();
+    const b2 = hep.tryGetTxBuffer()!; // the buffer b1 gave back is reused first
+    expect(b2).not.toBe(b1);
+    expect(b2.payload).toBe(view); // same slot, same view: no new view per message
+    expect(b1.done).toBe(true);
+    expect(b2.done).toBe(false);
+    expect(() => { b1.send(1); }).toThrow(TypeError); // the old handle cannot send b2's buffer
+    b1.release(); // no-op: must not give b2's buffer back
+    const b3 = hep.tryGetTxBuffer()!;
+    expect(b3.payload).not.toBe(view);
+    b3.release();
+    b2.payload[0] = 1;
+    b2.send(1);
+    p.settle();
+    expect(got).toEqual([[1]]);
+    expect(replies).toEqual([101]);
+    // Many rounds over 4 buffers: the views seen on either side stay one per buffer slot.
+    const hostViews = new Set<Uint8Array>();
+    for (let i = 2; i < 20; i++) {
+      const b = hep.tryGetTxBuffer()!;
+      hostViews.add(b.payload);
+      b.payload[0] = i;
+      b.send(1);
+      p.settle();
+    }
+    expect(hostViews.size).toBeLessThanOrEqual(4);
+    expect(remoteViews.size).toBeLessThanOrEqual(4); // the host re-posts the same buffers
+    expect(got.length).toBe(19);
+    expect(replies).toEqual(Array.from({ length: 19 }, (_, i) => i + 101));
+  });
+
   it("holding an rx buffer past the callback keeps it from the peer until release", () => {
     const p = makePair({ num: 4 });
     p.host.start();

@@ -78,7 +78,7 @@ const ceil = await ceiling(ROUNDS);
 console.log(`ceiling  raw SAB ping-pong main<->worker (Atomics.waitAsync/Atomics.wait): median ${us(ceil.median)}, p99 ${us(ceil.p99)}`);
 console.log("| payload | echo RTT median | p99 | median / ceiling |");
 console.log("|---|---|---|---|");
-await stack(64, 300, remote, ep); // warm-up
+await stack(64, 2500, remote, ep); // warm-up: V8 compiles the path over the first few thousand round trips
 for (const size of SIZES) {
   const r = await stack(size, ROUNDS, remote, ep);
   console.log(`| ${size} B | ${us(r.median)} | ${us(r.p99)} | ${(r.median / ceil.median).toFixed(1)}x |`);

@@ -90,7 +90,7 @@ describe("amp demo", () => {
     const r = spawnAmp(["demo", "--messages", "200", "--coredump", core]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/channel "rpmsg-amp-echo" announced/);
-    expect(r.stdout).toMatch(/echo {3}warm-up: 20 messages, first round trip \d+ µs, slowest \d+ µs \(not in the statistics below\)/);
+    expect(r.stdout).toMatch(/echo {3}warm-up: 2500 messages, first round trip \d+ µs, slowest \d+ µs \(not in the statistics below\)/);
     expect(r.stdout).toMatch(/echo {3}200 messages of 64 bytes echoed and verified .* median \d+ µs, p90 \d+ µs, p99 \d+ µs, max \d+ µs/);
     expect(r.stdout).toMatch(/echo {3}(no round trip above 1 ms|\d+ of 200 round trips above 1 ms, from #\d+ to #\d+, slowest #\d+)/);
     expect(r.stdout).toMatch(/trace {2}echo: firmware started/);

@@ -79,6 +79,32 @@ describe("AtomicsDoorbell", () => {
     expect(drain(bell)).toEqual([0]);
   });
 
+  it("does not lose a ring that lands after the waiter checked and before it sleeps", async () => {
+    // The waiter loads the counter, finds nothing pending, then sleeps on that counter value. A
+    // peer's ring in that window must end the wait at once. (A waiter that read the counter after
+    // the check would sleep on the new value and never wake: this test then times out.)
+    const sab = new SharedArrayBuffer(AtomicsDoorbell.byteLength(4));
+    const peer = new AtomicsDoorbell(sab, 0, { queues: 4 });
+    class RingAfterCheck extends AtomicsDoorbell {
+      rings = 1;
+      override pending(): boolean {
+        const seen = super.pending();
+        if (this.rings > 0) {
+          this.rings--;
+          peer.notify(3); // the peer, interleaved right after this check
+        }
+        return seen;
+      }
+    }
+    const waiter = new RingAfterCheck(sab, 0, { queues: 4 });
+    await waiter.wait();
+    expect(drain(waiter)).toEqual([3]);
+    // Same for a ring that lands while the check runs: the bit is seen, the wait ends at once.
+    peer.notify(1);
+    await waiter.wait();
+    expect(drain(waiter)).toEqual([1]);
+  });
+
   it("aborts a pending async wait", async () => {
     const bell = new AtomicsDoorbell(new SharedArrayBuffer(AtomicsDoorbell.byteLength(1)), 0, { queues: 1 });
     const ac = new AbortController();

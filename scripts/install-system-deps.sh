@@ -9,6 +9,11 @@ for pair in "arm-none-eabi-gcc:gcc-arm-none-eabi" "aarch64-linux-gnu-gcc:gcc-aar
   command -v "$tool" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ -f /usr/include/linux/virtio_ring.h ] || need+=(linux-libc-dev)
+# The C peers (scripts/peers/): OpenAMP's libmetal wants cmake and libsysfs; bare-metal
+# firmware against newlib-nano wants the cross C library.
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+[ -f /usr/include/sysfs/libsysfs.h ] || need+=(libsysfs-dev)
+[ -f /usr/lib/arm-none-eabi/newlib/libc_nano.a ] || [ -f /usr/lib/arm-none-eabi/lib/libc_nano.a ] || need+=(libnewlib-arm-none-eabi)
 if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "system deps missing (${need[*]}); not root, tests that need them will skip"; exit 0; fi
 echo "system deps: installing ${need[*]}"

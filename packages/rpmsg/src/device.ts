@@ -223,7 +223,8 @@ export abstract class RpmsgDevice implements EndpointCore {
     if (!isAmpError(e)) throw e;
     this.stats.protocolErrors++;
     this.onProtocolError();
-    this.linkDown(rpmsgError("ERR_PROTOCOL", `peer violated the virtio protocol: ${e.message}`, { cause: e }));
+    // A layout disagreement is reported as itself: its message says what to compare.
+    this.linkDown(e.code === "ERR_LAYOUT" ? (e as AmpError<RpmsgErrorCode>) : rpmsgError("ERR_PROTOCOL", `peer violated the virtio protocol: ${e.message}`, { cause: e }));
   }
 
   /** Role hook: e.g. the remote sets DEVICE_NEEDS_RESET. */

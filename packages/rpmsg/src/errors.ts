@@ -15,6 +15,7 @@ export type RpmsgErrorCode =
   | "ERR_NOT_BOUND" // no destination: the peer has not announced or sent to this endpoint yet
   | "ERR_ADDR_IN_USE" // an explicit endpoint address is taken
   | "ERR_LIMIT" // a configured limit was reached (endpoints, queued messages)
+  | "ERR_LAYOUT" // rpmsg-only mode: the two sides disagree on the shared-memory layout (see the message)
   | "ERR_PROTOCOL"; // the peer broke the ring or transport protocol; the link is taken down
 
 /** Builds an AmpError with an rpmsg code. */

@@ -15,7 +15,6 @@ import {
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_RING_F_EVENT_IDX,
   type AddressSpace,
-  type Memory,
   type UsedBuffer,
   type VirtioTransport,
 } from "@amp/virtio-ring";
@@ -33,6 +32,7 @@ import {
 import { RpmsgDevice, type RpmsgDeviceOptions } from "./device.js";
 import { rpmsgError } from "./errors.js";
 import type { RxPort, Slot, TxPort } from "./internal/ports.js";
+import type { RpmsgStats } from "./stats.js";
 
 /** Options of {@link RpmsgHost}. */
 export interface RpmsgHostOptions extends RpmsgDeviceOptions {
@@ -157,12 +157,9 @@ export class RpmsgHost extends RpmsgDevice {
     const rxSlots = makeSlots(space, pool, numRx, bufferSize);
     const txSlots = makeSlots(space, txAddr, numTx, bufferSize);
     this.geo = { bufferSize, numRxBuffers: numRx, numTxBuffers: numTx, rxAddr: pool, txAddr, features };
-    const q0 = t.getQueue(RPMSG_VRING_HOST_RX);
-    const usedArea = space.find(q0.deviceAddr, USED_RING_HEADER + USED_ELEM_SIZE * rxq.size);
-    if (usedArea === undefined) throw new RangeError("vring 0: the used ring is not mapped"); // the queue itself checked this already
-    const rx = new HostRx(rxq, rxSlots, bufferSize, usedArea.memory, usedArea.offset + (q0.deviceAddr - usedArea.da));
+    const rx = new HostRx(rxq, rxSlots, bufferSize);
     for (const s of rxSlots) rx.post(s);
-    const tx = new HostTx(txq, txSlots);
+    const tx = new HostTx(txq, txSlots, this.stats);
     txq.disableInterrupts(); // Linux: tx-complete callbacks only while a sender waits
     const kick = rxq.kickPrepare();
     driverReady(t);
@@ -219,60 +216,35 @@ function makeSlots(space: AddressSpace, base: number, n: number, size: number): 
   return out;
 }
 
-// struct vring_used: flags, idx, then ring[num] of { u32 id; u32 len } (wire-formats.md §4.1).
-const USED_RING_HEADER = 4;
-const USED_ELEM_SIZE = 8;
-const USED_IDX = 2;
-const USED_ELEM_LEN = 4;
-
 /**
  * Host rx: vring 0, every buffer posted device-writable with len = bufferSize.
  *
  * A used length larger than the buffer is a message to drop, not a reason to take the link down
  * (Linux drops it as "inbound msg too big"; it also leaks the buffer, which we do not). The
- * driver queue would refuse such an element and break for good, so before taking an element we
- * look at its `len` ourselves: if it exceeds the buffer we clamp it in place (the element is
- * already published and the device does not write it again until the buffer is re-posted), and
- * report the declared length so that the core counts the message as `oversize` and re-posts the
- * buffer. Every other violation (bad id, used.idx running ahead) is still caught by the queue.
+ * queue clamps it to what was offered and keeps the declared value: the slot carries the
+ * declared length so that the core counts the message as `oversize` and re-posts the buffer.
+ * Every other violation (bad id, used.idx running ahead) is still caught by the queue.
  */
 class HostRx implements RxPort {
-  private readonly used: UsedBuffer<number> = { id: 0, len: 0, token: 0 };
+  private readonly used: UsedBuffer<number> = { id: 0, len: 0, declaredLen: 0, token: 0 };
   private readonly q: SplitVirtqueueDriver<number>;
   private readonly slots: Slot[];
   private readonly size: number;
-  private readonly usedMem: Memory;
-  private readonly usedOff: number;
-  /** Our copy of the queue's last_used_idx (one step per element taken). */
-  private lastUsed = 0;
-  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], size: number, usedMem: Memory, usedOff: number) {
+  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], size: number) {
     this.q = q;
     this.slots = slots;
     this.size = size;
-    this.usedMem = usedMem;
-    this.usedOff = usedOff;
   }
   post(s: Slot): void {
     s.length = this.size;
     this.q.addBuffer(s.da, this.size, true, s.head);
   }
   next(): Slot | undefined {
-    const declared = this.clampOversize();
     const u = this.q.getUsed(this.used);
     if (u === null) return undefined;
-    this.lastUsed = (this.lastUsed + 1) & 0xffff;
     const s = this.slots[u.token] as Slot;
-    s.length = declared ?? u.len; // u.len <= the bufferSize offered (checked by the ring)
+    s.length = u.declaredLen; // > size: dropped as oversize by the core, never read past size
     return s;
-  }
-  /** The declared used len of the next element when it exceeds the buffer (then clamped), else undefined. */
-  private clampOversize(): number | undefined {
-    if (this.usedMem.getU16Acquire(this.usedOff + USED_IDX) === this.lastUsed) return undefined;
-    const at = this.usedOff + USED_RING_HEADER + USED_ELEM_SIZE * (this.lastUsed & (this.q.size - 1)) + USED_ELEM_LEN;
-    const len = this.usedMem.getU32(at);
-    if (len <= this.size) return undefined;
-    this.usedMem.setU32(at, this.size);
-    return len;
   }
   recycle(s: Slot): void {
     this.post(s);
@@ -284,22 +256,28 @@ class HostRx implements RxPort {
 
 /** Host tx: vring 1; fresh buffers first (Linux last_sbuf), then ones the remote returned. */
 class HostTx implements TxPort {
-  private readonly used: UsedBuffer<number> = { id: 0, len: 0, token: 0 };
+  private readonly used: UsedBuffer<number> = { id: 0, len: 0, declaredLen: 0, token: 0 };
   private readonly q: SplitVirtqueueDriver<number>;
   private readonly slots: Slot[];
+  private readonly stats: RpmsgStats;
   private readonly free: number[] = [];
   private fresh = 0;
   private interrupts = false;
-  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[]) {
+  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], stats: RpmsgStats) {
     this.q = q;
     this.slots = slots;
+    this.stats = stats;
   }
   acquire(): Slot | undefined {
     let i = this.free.pop();
     if (i === undefined && this.fresh < this.slots.length) i = this.fresh++;
     if (i === undefined) {
       const u = this.q.getUsed(this.used);
-      if (u !== null) i = u.token;
+      if (u !== null) {
+        // OpenAMP and rpmsg-lite remotes write the descriptor length here; Linux ignores it, so do we.
+        if (u.declaredLen !== 0) this.stats.usedLenIgnored++;
+        i = u.token;
+      }
     }
     return i === undefined ? undefined : this.slots[i];
   }

@@ -15,8 +15,8 @@ export type { NsEvent, RemoteService } from "./name-service.js";
 /** Counters: traffic, drops by reason, callback and protocol errors, link changes. */
 export type { RpmsgStats, RpmsgDropStats } from "./stats.js";
 /** rpmsg-only mode: a fixed agreed layout in shared memory, no life-cycle manager (rpmsg-lite style). */
-export { staticLinkLayout, createStaticHost, createStaticRemote } from "./static-link.js";
-export type { StaticLinkLayout, StaticLinkLayoutOptions, StaticLinkOptions } from "./static-link.js";
+export { staticLinkLayout, rpmsgLiteLayout, createStaticHost, createStaticRemote } from "./static-link.js";
+export type { StaticLinkLayout, StaticLinkLayoutOptions, StaticLinkOptions, RpmsgLiteConfig } from "./static-link.js";
 
 // Endpoints and messages
 /** A local endpoint: send / sendTo / sendOffchannel, trySend*, zero-copy tx, callback or async iterator. */

@@ -58,6 +58,21 @@ export interface RpmsgRemoteOptions extends RpmsgDeviceOptions {
    * space (needs 4 bytes of it). Default false: Linux and OpenAMP hosts use 512 regardless.
    */
   readonly offerBigBuffers?: boolean;
+  /**
+   * Where every buffer the host posts must lie (device addresses). A buffer outside is a layout
+   * disagreement (ERR_LAYOUT) and takes the link down, instead of messages vanishing into memory
+   * the host never reads. rpmsg-only mode sets it from the agreed layout; with a resource table
+   * the host places its pool where it likes, so the default is no check.
+   */
+  readonly bufferPool?: { readonly da: number; readonly size: number };
+  /**
+   * Accept what the rpmsg-lite master does on the wire (rpmsg-only mode sets it): tx
+   * descriptors flagged device-writable on vring 1, vring 1's used ring pre-loaded by the master
+   * (used.idx continues from memory), and VRING_AVAIL_F_NO_INTERRUPT set although it waits for
+   * interrupts. None of these reach memory outside the buffers offered. Default false: a Linux or
+   * OpenAMP host gets the strict checks.
+   */
+  readonly rpmsgLiteMaster?: boolean;
 }
 
 /** Chains longer than this are refused (rpmsg buffers are always one descriptor). */
@@ -123,12 +138,14 @@ export class RpmsgRemote extends RpmsgDevice {
     let mtu: number;
     try {
       this.accepted = deviceAcceptedFeatures(t);
+      const lite = this.opts.rpmsgLiteMaster ?? false;
       const mk = (i: number): SplitVirtqueueDevice => {
         const q = t.getQueue(i);
         // The host zeroed the rings and posted rx buffers; the device only maps them.
         return new SplitVirtqueueDevice({
           size: q.size, space: this.opts.space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr,
           features: this.accepted, notifyId: q.notifyId, maxChain: Math.min(MAX_CHAIN, q.size),
+          usedIdxFromMemory: lite, ignoreInterruptSuppression: lite,
           ...(this.opts.doorbell === undefined ? {} : { doorbell: this.opts.doorbell }),
         });
       };
@@ -139,8 +156,9 @@ export class RpmsgRemote extends RpmsgDevice {
       const cap = this.maxBuf;
       const stats = this.stats;
       const onBad = (): void => { stats.dropped.badBuffer++; };
-      tx = new RemoteTx(txq, cap, onBad);
-      rx = new RemoteRx(rxq, onBad);
+      const pool = this.opts.bufferPool;
+      tx = new RemoteTx(txq, cap, onBad, pool);
+      rx = new RemoteRx(rxq, onBad, pool, lite);
       mtu = cap - RPMSG_HDR_SIZE;
     } catch (e) {
       // Bad features or unmapped rings from the host: report NEEDS_RESET and wait for a reset.
@@ -163,10 +181,22 @@ function isAmp(e: unknown): boolean {
   return e instanceof Error && e.name === "AmpError";
 }
 
-/** Turns a one-segment chain into a slot, or undefined for anything else. */
-function chainSlot(c: DescriptorChain, writable: boolean): Slot | undefined {
-  if (c.count !== 1 || c.isWritable(0) !== writable) return undefined;
+/** Turns a one-segment chain into a slot (device-readable unless `anyDirection`), or undefined for anything else. */
+function chainSlot(c: DescriptorChain, anyDirection: boolean): Slot | undefined {
+  if (c.count !== 1 || (c.isWritable(0) && !anyDirection)) return undefined;
   return { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length: c.len(0), txView: undefined };
+}
+
+/** Throws ERR_LAYOUT when a one-segment chain lies outside the agreed pool (see `bufferPool`). */
+function checkInPool(c: DescriptorChain, pool: { readonly da: number; readonly size: number } | undefined, vring: number): void {
+  if (pool === undefined) return;
+  const da = c.addr(0);
+  if (da >= pool.da && da + c.len(0) <= pool.da + pool.size) return;
+  throw rpmsgError(
+    "ERR_LAYOUT",
+    `vring ${vring}: the host posted buffer 0x${da.toString(16)} +${c.len(0)}, outside the agreed pool 0x${pool.da.toString(16)} +${pool.size}: ` +
+      "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)",
+  );
 }
 
 /**
@@ -194,10 +224,12 @@ class RemoteTx implements TxPort {
   private readonly pool: (Slot | undefined)[] = [];
   private readonly cap: number;
   private readonly onBad: () => void;
-  constructor(q: SplitVirtqueueDevice, cap: number, onBad: () => void) {
+  private readonly poolRange: { readonly da: number; readonly size: number } | undefined;
+  constructor(q: SplitVirtqueueDevice, cap: number, onBad: () => void, pool: { readonly da: number; readonly size: number } | undefined) {
     this.q = q;
     this.cap = cap;
     this.onBad = onBad;
+    this.poolRange = pool;
   }
   acquire(): Slot | undefined {
     const s = this.spare.pop();
@@ -208,6 +240,7 @@ class RemoteTx implements TxPort {
       const c = this.q.getAvail(this.chain);
       if (c === null) return undefined;
       const slot = pooledTxSlot(c, this.pool, this.cap);
+      if (slot !== undefined) checkInPool(c, this.poolRange, RPMSG_VRING_HOST_RX);
       if (slot !== undefined && slot.length >= RPMSG_HDR_SIZE) return slot;
       this.onBad();
       this.q.pushUsed(c.id, 0); // not an rpmsg buffer: hand it straight back unused
@@ -229,29 +262,41 @@ class RemoteTx implements TxPort {
   }
 }
 
-/** Remote rx: vring 1; buffers the host filled (device-readable, len = 16 + payload from Linux). */
+/**
+ * Remote rx: vring 1; buffers the host filled (device-readable; len = 16 + payload from Linux,
+ * the whole buffer from OpenAMP; device-writable from the rpmsg-lite master, accepted only with
+ * `rpmsgLiteMaster`). Each goes back with its descriptor length as used.len (`pushConsumed`):
+ * OpenAMP's and rpmsg-lite's hosts take that number as the recycled buffer's capacity.
+ */
 class RemoteRx implements RxPort {
   private readonly q: SplitVirtqueueDevice;
   private readonly chain = new DescriptorChain(MAX_CHAIN);
   private readonly onBad: () => void;
-  constructor(q: SplitVirtqueueDevice, onBad: () => void) {
+  private readonly pool: { readonly da: number; readonly size: number } | undefined;
+  private readonly anyDirection: boolean;
+  constructor(q: SplitVirtqueueDevice, onBad: () => void, pool: { readonly da: number; readonly size: number } | undefined, anyDirection: boolean) {
     this.q = q;
     this.onBad = onBad;
+    this.pool = pool;
+    this.anyDirection = anyDirection;
   }
   next(): Slot | undefined {
     // As in RemoteTx.acquire: at most one ring's worth of bad buffers per call.
     for (let i = 0; i < this.q.size; i++) {
       const c = this.q.getAvail(this.chain);
       if (c === null) return undefined;
-      const slot = chainSlot(c, false);
-      if (slot !== undefined) return slot;
+      const slot = chainSlot(c, this.anyDirection);
+      if (slot !== undefined) {
+        checkInPool(c, this.pool, RPMSG_VRING_HOST_TX);
+        return slot;
+      }
       this.onBad();
       this.q.pushUsed(c.id, 0);
     }
     return undefined;
   }
   recycle(s: Slot): void {
-    this.q.pushUsed(s.head, 0);
+    this.q.pushConsumed(s.head);
   }
   flush(): void {
     this.q.interrupt();

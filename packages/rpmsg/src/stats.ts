@@ -37,6 +37,11 @@ export interface RpmsgStats {
   txBytes: number;
   /** NS messages whose 32-byte name had no NUL (accepted, cut at 31 bytes, as Linux does). */
   nsUnterminated: number;
+  /**
+   * Host: returned tx buffers whose used length was not 0. OpenAMP and rpmsg-lite remotes write
+   * the descriptor length there (the spec says 0); like Linux we ignore it: a count, not a drop.
+   */
+  usedLenIgnored: number;
   /** Exceptions thrown by user callbacks (`onMessage`, `onUnbind`, name-service handlers). */
   callbackErrors: number;
   /** Ring or transport violations by the peer (each one takes the link down). */
@@ -52,7 +57,7 @@ function zeroDrops(): RpmsgDropStats {
 
 /** @internal A zeroed counter set. */
 export function newStats(): RpmsgStats {
-  return { rxMessages: 0, rxBytes: 0, txMessages: 0, txBytes: 0, nsUnterminated: 0, callbackErrors: 0, protocolErrors: 0, linkUps: 0, linkDowns: 0, dropped: zeroDrops() };
+  return { rxMessages: 0, rxBytes: 0, txMessages: 0, txBytes: 0, nsUnterminated: 0, usedLenIgnored: 0, callbackErrors: 0, protocolErrors: 0, linkUps: 0, linkDowns: 0, dropped: zeroDrops() };
 }
 
 /** @internal Zeroes `s` in place (callers hold the live object). */
@@ -63,6 +68,7 @@ export function zeroStats(s: RpmsgStats): void {
   s.txMessages = 0;
   s.txBytes = 0;
   s.nsUnterminated = 0;
+  s.usedLenIgnored = 0;
   s.callbackErrors = 0;
   s.protocolErrors = 0;
   s.linkUps = 0;

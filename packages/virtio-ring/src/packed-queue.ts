@@ -23,7 +23,7 @@ import type { DeviceQueueOptions } from "./split-queue.js";
 import { checkInt } from "./internal/check.js";
 import { checkSegment, getAddr, resolveArea, setAddr } from "./internal/ring-area.js";
 import type { Area } from "./internal/ring-area.js";
-import { appendSegment, checkChainArgs, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
+import { appendSegment, checkChainArgs, checkInFlight, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
 import type { Fail, QueueBasics } from "./internal/queue-checks.js";
 
 // struct vring_packed_desc
@@ -125,6 +125,7 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
   private usedWrap = 1;
   private added = 0;
   private interruptsOn = true;
+  private overruns = 0;
   private fault: AmpError | undefined;
 
   /** @throws RangeError for bad options; AmpError ERR_BAD_ADDRESS when a ring area is not mapped. */
@@ -156,6 +157,9 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
   }
   get error(): Error | undefined {
     return this.fault;
+  }
+  get usedLenOverruns(): number {
+    return this.overruns;
   }
 
   addBuffer(addr: number, len: number, writable: boolean, token: T): number {
@@ -247,9 +251,14 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
     const flags = this.ring.getU16Acquire(d + P_FLAGS);
     if (!this.isUsed(flags)) return null;
     const id = this.ring.getU16(d + P_ID);
-    const len = this.ring.getU32(d + P_LEN);
+    const declaredLen = this.ring.getU32(d + P_LEN);
     if (id >= this.size || this.live[id] !== 1) throw this.fail("ERR_BAD_USED", `used buffer id ${id} is not outstanding`, d + P_ID);
-    if (len > (this.offered[id] ?? 0)) throw this.fail("ERR_BAD_USED", `used len ${len} exceeds the ${this.offered[id] ?? 0} writable bytes offered`, d + P_LEN);
+    const offered = this.offered[id] ?? 0;
+    let len = declaredLen;
+    if (len > offered) {
+      len = offered;
+      this.overruns++;
+    }
     const slots = this.slotCount[id] ?? 1;
     this.lastUsed += slots;
     if (this.lastUsed >= this.size) {
@@ -263,9 +272,10 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.freeIds[this.freeTop++] = id;
     this.outstandingCount--;
     if (this.c.eventIdx && this.interruptsOn) this.writeDriverEvent(VRING_PACKED_EVENT_FLAG_DESC);
-    const r = out ?? { id, len, token };
+    const r = out ?? { id, len, declaredLen, token };
     r.id = id;
     r.len = len;
+    r.declaredLen = declaredLen;
     r.token = token;
     return r;
   }
@@ -359,6 +369,8 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
   private readonly live: Uint8Array;
   private readonly slotCount: Uint16Array;
   private readonly writable: Float64Array;
+  /** Whole descriptor length of each buffer in flight (for `pushConsumed`). */
+  private readonly total: Float64Array;
   private nextAvail = 0;
   private availWrap = 1;
   private nextUsed = 0;
@@ -382,6 +394,7 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
     this.live = new Uint8Array(this.size);
     this.slotCount = new Uint16Array(this.size);
     this.writable = new Float64Array(this.size);
+    this.total = new Float64Array(this.size);
   }
 
   get error(): Error | undefined {
@@ -438,6 +451,7 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
     this.live[id] = 1;
     this.slotCount[id] = slots;
     this.writable[id] = chain.writableBytes;
+    this.total[id] = chain.readableBytes + chain.writableBytes;
     this.inFlightCount++;
     if (this.c.eventIdx && this.notificationsOn) this.writeDeviceEvent(VRING_PACKED_EVENT_FLAG_DESC);
     return out ?? chain.copy();
@@ -445,10 +459,20 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
 
   pushUsed(id: number, len: number): void {
     checkPushUsed(id, len, this.size, this.live, this.writable);
+    this.writeUsed(id, len, len > 0);
+  }
+
+  pushConsumed(id: number): void {
+    checkInFlight(id, this.size, this.live);
+    // Nothing was written, so no WRITE flag; len still reports the buffer's length (see the interface).
+    this.writeUsed(id, Math.min(this.total[id] ?? 0, 0xffffffff), false);
+  }
+
+  private writeUsed(id: number, len: number, wrote: boolean): void {
     const d = this.ringOff + this.nextUsed * VRING_DESC_SIZE;
     this.ring.setU16(d + P_ID, id);
     this.ring.setU32(d + P_LEN, len);
-    const flags = (this.usedWrap === 1 ? AVAIL_USED : 0) | (len > 0 ? VRING_DESC_F_WRITE : 0);
+    const flags = (this.usedWrap === 1 ? AVAIL_USED : 0) | (wrote ? VRING_DESC_F_WRITE : 0);
     const slots = this.slotCount[id] ?? 1;
     this.nextUsed += slots;
     if (this.nextUsed >= this.size) {

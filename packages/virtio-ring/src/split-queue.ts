@@ -12,7 +12,7 @@ import type { BufferSegment, DriverQueueOptions, UsedBuffer, VirtqueueDevice, Vi
 import { checkInt } from "./internal/check.js";
 import { checkSegment, getAddr, resolveArea, setAddr } from "./internal/ring-area.js";
 import type { Area } from "./internal/ring-area.js";
-import { appendSegment, checkChainArgs, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
+import { appendSegment, checkChainArgs, checkInFlight, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
 import type { Fail, QueueBasics } from "./internal/queue-checks.js";
 
 // struct vring_desc
@@ -90,6 +90,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   private lastUsed = 0;
   private added = 0;
   private interruptsOn = true;
+  private overruns = 0;
   private fault: AmpError | undefined;
 
   /** @throws RangeError for bad options; AmpError ERR_BAD_ADDRESS when a ring area is not mapped. */
@@ -126,6 +127,9 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   }
   get error(): Error | undefined {
     return this.fault;
+  }
+  get usedLenOverruns(): number {
+    return this.overruns;
   }
 
   addBuffer(addr: number, len: number, writable: boolean, token: T): number {
@@ -228,16 +232,22 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     }
     const e = this.usedOff + R_RING + 8 * (this.lastUsed & this.c.mask);
     const id = this.usedMem.getU32(e);
-    const len = this.usedMem.getU32(e + 4);
+    const declaredLen = this.usedMem.getU32(e + 4);
     if (id >= this.size || this.live[id] !== 1) throw this.fail("ERR_BAD_USED", `used id ${id} is not an outstanding buffer`, e);
-    if (len > (this.offered[id] ?? 0)) throw this.fail("ERR_BAD_USED", `used len ${len} exceeds the ${this.offered[id] ?? 0} writable bytes offered`, e + 4);
+    const offered = this.offered[id] ?? 0;
+    let len = declaredLen;
+    if (len > offered) {
+      len = offered;
+      this.overruns++;
+    }
     this.lastUsed = (this.lastUsed + 1) & 0xffff;
     const token = this.tokens[id] as T;
     this.release(id);
     if (this.c.eventIdx && this.interruptsOn) this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, this.lastUsed);
-    const r = out ?? ({ id, len, token });
+    const r = out ?? ({ id, len, declaredLen, token });
     r.id = id;
     r.len = len;
+    r.declaredLen = declaredLen;
     r.token = token;
     return r;
   }
@@ -321,6 +331,20 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
 export interface DeviceQueueOptions extends VirtqueueOptions {
   /** Most descriptors in one indirect table (default: `maxChain`). */
   maxIndirect?: number;
+  /**
+   * Continue used.idx from the value in ring memory instead of a private counter (split rings).
+   * The rpmsg-lite master writes its own tx ring's used ring at init (all tx buffers pre-loaded,
+   * used.idx = their count) and its remote re-reads used.idx each time; a device that restarts
+   * at 0 hides every recycled buffer from it. Only the driver is hurt if it scribbles on the
+   * index: entries land inside the ring either way. Default false.
+   */
+  usedIdxFromMemory?: boolean;
+  /**
+   * Interrupt after every batch of used buffers, whatever the driver's suppression flags or
+   * event index say. The rpmsg-lite master sets VRING_AVAIL_F_NO_INTERRUPT at init, never clears
+   * it, and still waits for interrupts. Default false.
+   */
+  ignoreInterruptSuppression?: boolean;
 }
 
 /**
@@ -348,6 +372,10 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   private readonly scratch: DescriptorChain;
   private readonly live: Uint8Array;
   private readonly writable: Float64Array;
+  /** Whole descriptor length of each chain in flight (for `pushConsumed`). */
+  private readonly total: Float64Array;
+  private readonly usedIdxFromMemory: boolean;
+  private readonly alwaysInterrupt: boolean;
   private lastAvail = 0;
   private usedIdx = 0;
   private added = 0;
@@ -372,6 +400,9 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.scratch = new DescriptorChain(this.c.maxChain);
     this.live = new Uint8Array(this.size);
     this.writable = new Float64Array(this.size);
+    this.total = new Float64Array(this.size);
+    this.usedIdxFromMemory = options.usedIdxFromMemory ?? false;
+    this.alwaysInterrupt = options.ignoreInterruptSuppression ?? false;
   }
 
   get error(): Error | undefined {
@@ -405,6 +436,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     this.live[head] = 1;
     this.writable[head] = chain.writableBytes;
+    this.total[head] = chain.readableBytes + chain.writableBytes;
     this.inFlightCount++;
     if (this.c.eventIdx && this.notificationsOn) this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, this.lastAvail);
     return out ?? chain.copy();
@@ -412,6 +444,16 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
 
   pushUsed(id: number, len: number): void {
     checkPushUsed(id, len, this.size, this.live, this.writable);
+    this.writeUsed(id, len);
+  }
+
+  pushConsumed(id: number): void {
+    checkInFlight(id, this.size, this.live);
+    this.writeUsed(id, Math.min(this.total[id] ?? 0, 0xffffffff));
+  }
+
+  private writeUsed(id: number, len: number): void {
+    if (this.usedIdxFromMemory) this.usedIdx = this.usedMem.getU16Acquire(this.usedOff + R_IDX);
     const e = this.usedOff + R_RING + 8 * (this.usedIdx & this.c.mask);
     this.usedMem.setU32(e, id);
     this.usedMem.setU32(e + 4, len);
@@ -426,7 +468,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     if (this.added === 0) return false;
     const added = this.added;
     this.added = 0;
-    if (added >= 0xffff) return true;
+    if (added >= 0xffff || this.alwaysInterrupt) return true;
     if (this.c.eventIdx) {
       const event = this.availMem.getU16Acquire(this.availOff + R_RING + 2 * this.size);
       return vringNeedEvent(event, this.usedIdx, (this.usedIdx - added) & 0xffff);

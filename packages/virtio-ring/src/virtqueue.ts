@@ -16,8 +16,18 @@ export interface BufferSegment {
 export interface UsedBuffer<T> {
   /** Head descriptor index (split) or buffer ID (packed). */
   id: number;
-  /** Bytes the device wrote into the device-writable part (checked <= what was offered). */
+  /**
+   * Bytes the device wrote into the device-writable part, bounded by what was offered: the
+   * smaller of `declaredLen` and the writable bytes, so it is always safe to read that many.
+   */
   len: number;
+  /**
+   * The used length exactly as the device wrote it. Real devices disagree with the spec here:
+   * OpenAMP and rpmsg-lite remotes report the descriptor length of buffers they only read (the
+   * spec says 0), so a larger value is not a protocol violation (Linux's virtio core accepts it
+   * too); the queue clamps `len` and counts it in `usedLenOverruns`.
+   */
+  declaredLen: number;
   /** What the driver passed when it added the buffer. */
   token: T;
 }
@@ -85,10 +95,13 @@ export interface VirtqueueDriver<T> {
   kick(): boolean;
   /** True when the device has returned a buffer that `getUsed` would take. */
   hasUsed(): boolean;
+  /** Used buffers whose declared length exceeded the writable bytes offered (then clamped). */
+  readonly usedLenOverruns: number;
   /**
-   * Takes the next used buffer, filling `out` when given (allocation-free), or null.
-   * @throws AmpError ERR_BAD_USED (id not outstanding, len > offered), ERR_BAD_INDEX (used idx
-   *   ran ahead), ERR_NEEDS_RESET (an earlier violation).
+   * Takes the next used buffer, filling `out` when given (allocation-free), or null. A used
+   * length beyond the writable bytes offered is clamped (see {@link UsedBuffer.declaredLen}).
+   * @throws AmpError ERR_BAD_USED (id not outstanding), ERR_BAD_INDEX (used idx ran ahead),
+   *   ERR_NEEDS_RESET (an earlier violation).
    */
   getUsed(out?: UsedBuffer<T>): UsedBuffer<T> | null;
   /** Asks for interrupts again; returns true when used buffers arrived meanwhile (poll again). */
@@ -120,6 +133,14 @@ export interface VirtqueueDevice {
    * @throws RangeError when `id` is not in flight or `len` exceeds the writable bytes.
    */
   pushUsed(id: number, len: number): void;
+  /**
+   * Returns a chain as used with used.len = its whole descriptor length (readable + writable
+   * bytes, capped at 2^32 - 1), for buffers the device consumed without writing. The spec says
+   * 0 there; OpenAMP and rpmsg-lite drivers read this number back as the recycled buffer's
+   * capacity, and Linux ignores it, so this is what works with all three.
+   * @throws RangeError when `id` is not in flight.
+   */
+  pushConsumed(id: number): void;
   /** Whether the driver must be interrupted for buffers used since the last decision. */
   interruptPrepare(): boolean;
   /** `interruptPrepare()` and ring the doorbell if needed; returns whether it rang. */

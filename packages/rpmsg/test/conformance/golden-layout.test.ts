@@ -1,7 +1,10 @@
 // Golden bytes: after a scripted exchange, the shared memory must hold exactly what Linux's
 // virtio_rpmsg_bus would have written as the host (rx buffers posted device-writable with
-// len 512, tx descriptors of 16 + payload, tx-complete interrupts off) and what an OpenAMP
-// remote returns (used len = bytes written). The rings are read back by a C program built on the
+// len 512, tx descriptors of 16 + payload, tx-complete interrupts off) and what the remote returns:
+// on vring 0 the bytes it wrote; on vring 1 the descriptor length of each consumed host-tx buffer,
+// which is what OpenAMP's and rpmsg-lite's remotes write and their hosts read back as the buffer's
+// capacity (the spec would say 0; Linux ignores it; measured against OpenAMP 1.10 and rpmsg-lite
+// 5.4 by the interop tests in @amp/node). The rings are read back by a C program built on the
 // kernel's own <linux/virtio_ring.h> (vring_init and the struct layouts), not by our code.
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
@@ -107,11 +110,11 @@ int main(int argc, char **argv) {
         "vring0 used0 id=0 len=56 hdr.src=1024 hdr.dst=53 hdr.len=40",
         "vring0 used1 id=1 len=19 hdr.src=1024 hdr.dst=1024 hdr.len=3",
         // host tx: tx-complete interrupts off (avail.flags = NO_INTERRUPT), one readable
-        // descriptor of 16 + payload, returned with used len 0
+        // descriptor of 16 + payload, returned with used len = that descriptor length
         "vring1 avail.flags=1 avail.idx=1 ring=0,",
         `vring1 desc0 addr=0x${tx.toString(16)} len=18 flags=0 next=0`,
         "vring1 used.flags=0 used.idx=1",
-        "vring1 used0 id=0 len=0 hdr.src=1024 hdr.dst=1024 hdr.len=2",
+        "vring1 used0 id=0 len=18 hdr.src=1024 hdr.dst=1024 hdr.len=2",
       ]);
     });
   });

@@ -6,8 +6,12 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { bundleToString } from "@amp/test-utils";
 
-/** Budget in bytes, minified + gzip (level 9). Measured 11.8 kB when set. */
-const REMOTE_BUDGET = 12_800;
+/**
+ * Budget in bytes, minified + gzip (level 9). Measured 11.8 kB when set; raised to 13.6 kB when
+ * the remote learned the conventions of real peers (descriptor-length used.len, the rpmsg-lite
+ * master's tolerances, the layout check of rpmsg-only mode): 13.2 kB measured then.
+ */
+const REMOTE_BUDGET = 13_600;
 
 describe("remote-side bundle size", () => {
   it(`stays under ${REMOTE_BUDGET} bytes minified + gzipped`, async () => {

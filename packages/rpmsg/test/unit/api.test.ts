@@ -9,7 +9,7 @@ describe("public API surface", () => {
       "RPMSG_VRING_HOST_TX", "RpmsgDevice", "RpmsgEndpoint", "RpmsgHdrOffsets", "RpmsgHost", "RpmsgNsFlags", "RpmsgRemote",
       "VIRTIO_ID_RPMSG", "VIRTIO_RPMSG_F_AMP_BUFSZ", "VIRTIO_RPMSG_F_NS", "createStaticHost", "createStaticRemote", "decodeName",
       "decodeRpmsgHeader", "decodeRpmsgNsMessage", "encodeName", "encodeRpmsgHeader", "encodeRpmsgNsMessage", "isAmpError",
-      "isNsDestroy", "nameBytes", "staticLinkLayout", "utf8Decode", "utf8Encode",
+      "isNsDestroy", "nameBytes", "rpmsgLiteLayout", "staticLinkLayout", "utf8Decode", "utf8Encode",
     ]);
   });
 

@@ -53,9 +53,14 @@ export function checkChainArgs(readable: readonly BufferSegment[], writable: rea
   return { n, offeredBytes };
 }
 
+/** Checks that `id` names a chain in flight (caller misuse otherwise: RangeError). */
+export function checkInFlight(id: number, size: number, live: Uint8Array): void {
+  if (!(Number.isInteger(id) && id >= 0 && id < size && live[id] === 1)) throw new RangeError(`${id} is not a chain in flight`);
+}
+
 /** Checks pushUsed's arguments against the chains in flight (`live`) and their writable bytes. */
 export function checkPushUsed(id: number, len: number, size: number, live: Uint8Array, writable: Float64Array): void {
-  if (!(Number.isInteger(id) && id >= 0 && id < size && live[id] === 1)) throw new RangeError(`${id} is not a chain in flight`);
+  checkInFlight(id, size, live);
   if (!(Number.isInteger(len) && len >= 0 && len <= 0xffffffff && len <= (writable[id] ?? 0))) {
     throw new RangeError(`used len ${len} exceeds the ${writable[id] ?? 0} writable bytes of chain ${id}`);
   }

@@ -42,7 +42,7 @@ describe("driver and device in two agents", () => {
     let done = 0;
     let nextExpected = 0;
     let errors = 0;
-    const used: UsedBuffer<number> = { id: 0, len: 0, token: 0 };
+    const used: UsedBuffer<number> = { id: 0, len: 0, declaredLen: 0, token: 0 };
     const mem = r.mem;
     while (done < PER_VARIANT) {
       while (sent < PER_VARIANT && freeSlots.length > 0) {

@@ -136,13 +136,19 @@ describe("split driver rejects", () => {
     used(ring, 0, 4, 2);
     expect(codeOf(() => drv.getUsed())).toBe("ERR_BAD_USED");
   });
-  it("a length beyond the writable bytes offered", () => {
+  it("clamps a length beyond the writable bytes offered, keeps the declared one, counts it (not a violation)", () => {
+    // OpenAMP and rpmsg-lite remotes return read-only buffers with the descriptor length.
     const { ring, drv } = driver();
-    used(ring, 1, 1); // "b" was device-readable only: 0 writable bytes
-    expect(codeOf(() => drv.getUsed())).toBe("ERR_BAD_USED");
+    used(ring, 1, 16); // "b" was device-readable only: 0 writable bytes
+    expect(drv.getUsed()).toEqual({ id: 1, len: 0, declaredLen: 16, token: "b" });
+    expect(drv.usedLenOverruns).toBe(1);
+    expect(drv.error).toBeUndefined();
     const d2 = driver();
-    used(d2.ring, 0, 17);
-    expect(codeOf(() => d2.drv.getUsed())).toBe("ERR_BAD_USED");
+    used(d2.ring, 0, 0xffff_ffff);
+    expect(d2.drv.getUsed()).toEqual({ id: 0, len: 16, declaredLen: 0xffff_ffff, token: "a" });
+    used(d2.ring, 1, 0, 2);
+    expect(d2.drv.getUsed()).toEqual({ id: 1, len: 0, declaredLen: 0, token: "b" });
+    expect(d2.drv.usedLenOverruns).toBe(1);
   });
   it("a used idx that runs ahead of what is outstanding", () => {
     const { ring, drv } = driver();
@@ -179,8 +185,18 @@ describe("packed", () => {
     }
   });
 
-  it("driver rejects a used id that is not outstanding and a used len beyond the offer", () => {
-    for (const [id, len, code] of [[3, 0, "ERR_BAD_USED"], [0, 99, "ERR_BAD_USED"], [N + 1, 0, "ERR_BAD_USED"]] as const) {
+  it("driver clamps a used len beyond the offer and counts it", () => {
+    const { ring, space } = env();
+    const drv = new PackedVirtqueueDriver<number>(opts(space));
+    expect(drv.addBuffer(BUF, 16, true, 7)).toBe(0);
+    pdesc(ring, 0, 0, 99, 0, A | VRING_PACKED_DESC_F_USED);
+    expect(drv.getUsed()).toEqual({ id: 0, len: 16, declaredLen: 99, token: 7 });
+    expect(drv.usedLenOverruns).toBe(1);
+    expect(drv.error).toBeUndefined();
+  });
+
+  it("driver rejects a used id that is not outstanding", () => {
+    for (const [id, len, code] of [[3, 0, "ERR_BAD_USED"], [N + 1, 0, "ERR_BAD_USED"]] as const) {
       const { ring, space } = env();
       const drv = new PackedVirtqueueDriver<number>(opts(space));
       expect(drv.addBuffer(BUF, 16, true, 7)).toBe(0);

@@ -50,7 +50,7 @@ describe.each(variants)("%s", (_name, features) => {
     const { drv, dev, bufMem } = setup(8, features);
     const out = new Uint8Array([1, 2, 3, 4, 5]);
     bufMem.write(0, out);
-    const used: UsedBuffer<number> = { id: 0, len: 0, token: 0 };
+    const used: UsedBuffer<number> = { id: 0, len: 0, declaredLen: 0, token: 0 };
     for (let round = 0; round < 50; round++) {
       const id = drv.addChain([{ addr: BUF_DA, len: 5 }], [{ addr: BUF_DA + 0x100, len: 3 }, { addr: BUF_DA + 0x200, len: 4 }], round);
       expect(id).toBeGreaterThanOrEqual(0);

@@ -119,7 +119,7 @@ export interface RpmsgLiteConfig {
  * The layout rpmsg-lite itself computes for a configuration: vring 0 at `base`, vring 1 at
  * base + VRING_SIZE, the buffers at base + 2 × VRING_SIZE (the master's rx half first).
  * @throws RangeError for values rpmsg-lite would not accept (count not a power of two, a
- *   VRING_SIZE too small for the ring, a payload that does not fit the 16-bit length).
+ *   VRING_SIZE too small for the ring) or that @amp cannot lay out as it does (VRING_ALIGN < 16).
  * @example rpmsgLiteLayout({ base: 0x2000_0000, RL_BUFFER_COUNT: 16, VRING_ALIGN: 0x1000, VRING_SIZE: 0x8000 }).pool // 0x2001_0000
  */
 export function rpmsgLiteLayout(config: RpmsgLiteConfig): StaticLinkLayout {
@@ -129,8 +129,13 @@ export function rpmsgLiteLayout(config: RpmsgLiteConfig): StaticLinkLayout {
   if (!Number.isInteger(payload) || payload < 1) throw new RangeError(`RL_BUFFER_PAYLOAD_SIZE must be a positive integer, got ${payload}`);
   if (config.base % 4 !== 0) throw new RangeError(`base 0x${config.base.toString(16)} must be word-aligned (rpmsg-lite aligns it)`);
   splitRingLayout(num, align); // checks both are powers of two
+  // rpmsg-lite's vring_init puts the used ring right after avail.ring[num], without the 2-byte
+  // used_event that virtio (and splitRingLayout) leave there; the two agree for every power-of-two
+  // count at an alignment of 16 or more, which every NXP platform uses.
+  if (align < 16) throw new RangeError(`VRING_ALIGN 0x${align.toString(16)}: below 0x10 rpmsg-lite's used ring sits 2 bytes off the virtio layout`);
   const up = (x: number): number => Math.ceil(x / align) * align;
-  const stride = config.VRING_SIZE ?? up(16 * num) + up(4 + 2 * num + 2) + up(4 + 8 * num + 2);
+  // The MCU headers' formula; their structs declare ring[1], so sizeof is 6 (avail) and 12 (used).
+  const stride = config.VRING_SIZE ?? up(16 * num) + up(6 + 2 * num + 2) + up(12 + 8 * num + 2);
   return staticLinkLayout({
     base: config.base, numBuffers: num, bufferSize: RPMSG_HDR_SIZE + payload, align, vringStride: stride,
     ...(config.linkId === undefined ? {} : { linkId: config.linkId }),

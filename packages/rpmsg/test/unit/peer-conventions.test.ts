@@ -63,7 +63,8 @@ describe("rpmsgLiteLayout: the numbers rpmsg-lite computes", () => {
     expect(staticLinkLayout({ base: 0x2000_0000, numBuffers: 16, align: 0x1000 }).vring1).toBe(0x2000_2000);
   });
   it("MCU platforms: three parts each aligned to VRING_ALIGN when VRING_SIZE is not a constant", () => {
-    // 2 buffers, align 0x10: desc 32 | avail 4 + 4 + 2 -> 16 | used 4 + 16 + 2 -> 32
+    // 2 buffers, align 0x10: desc 32 | avail 6 + 4 + 2 -> 16 | used 12 + 16 + 2 -> 32 (the headers'
+    // structs declare ring[1], so their sizeof includes one element)
     const l = rpmsgLiteLayout({ base: 0x100, VRING_ALIGN: 0x10 });
     expect([l.vringStride, l.vring1, l.pool, l.numBuffers]).toEqual([80, 0x150, 0x1a0, 2]);
     const l16 = rpmsgLiteLayout({ base: 0, RL_BUFFER_COUNT: 16, VRING_ALIGN: 0x10, linkId: 3 });
@@ -74,6 +75,8 @@ describe("rpmsgLiteLayout: the numbers rpmsg-lite computes", () => {
     expect(() => rpmsgLiteLayout({ base: 0, RL_BUFFER_COUNT: 256, VRING_ALIGN: 0x1000, VRING_SIZE: 0x1000 })).toThrow(RangeError);
     expect(() => rpmsgLiteLayout({ base: 0, VRING_ALIGN: 0x10, linkId: 0x8000 })).toThrow(RangeError);
     expect(() => rpmsgLiteLayout({ base: 2, VRING_ALIGN: 0x10 })).toThrow(RangeError);
+    // Below 16, rpmsg-lite's used ring (no used_event before it) is not where virtio puts it.
+    expect(() => rpmsgLiteLayout({ base: 0, RL_BUFFER_COUNT: 2, VRING_ALIGN: 8 })).toThrow(/VRING_ALIGN/);
   });
 });
 

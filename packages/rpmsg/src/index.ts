@@ -6,7 +6,7 @@ export { RpmsgHost } from "./host.js";
 export type { RpmsgHostOptions, RpmsgHostGeometry } from "./host.js";
 /** The remote (virtio device, OpenAMP's role): waits for DRIVER_OK, sends in host-posted buffers. */
 export { RpmsgRemote } from "./remote.js";
-export type { RpmsgRemoteOptions } from "./remote.js";
+export type { RpmsgRemoteOptions, BufferPool } from "./remote.js";
 /** The core both roles share: endpoints, name service, process(), link state, stats. */
 export { RpmsgDevice } from "./device.js";
 export type { RpmsgDeviceOptions } from "./device.js";

@@ -64,7 +64,7 @@ export interface RpmsgRemoteOptions extends RpmsgDeviceOptions {
    * the host never reads. rpmsg-only mode sets it from the agreed layout; with a resource table
    * the host places its pool where it likes, so the default is no check.
    */
-  readonly bufferPool?: { readonly da: number; readonly size: number };
+  readonly bufferPool?: BufferPool;
   /**
    * Accept what the rpmsg-lite master does on the wire (rpmsg-only mode sets it): tx
    * descriptors flagged device-writable on vring 1, vring 1's used ring pre-loaded by the master
@@ -73,6 +73,18 @@ export interface RpmsgRemoteOptions extends RpmsgDeviceOptions {
    * OpenAMP host gets the strict checks.
    */
   readonly rpmsgLiteMaster?: boolean;
+}
+
+/** Where the host's buffers must lie (see `RpmsgRemoteOptions.bufferPool`). */
+export interface BufferPool {
+  readonly da: number;
+  readonly size: number;
+  /**
+   * The first buffer taken from vring 0 on a link must be the pool's first one. rpmsg-lite's
+   * master and @amp's static host both post the pool in order from its start, so a first buffer
+   * elsewhere, even inside the pool, means the two sides placed the pool differently.
+   */
+  readonly startsAtFirstBuffer?: boolean;
 }
 
 /** Chains longer than this are refused (rpmsg buffers are always one descriptor). */
@@ -187,10 +199,20 @@ function chainSlot(c: DescriptorChain, anyDirection: boolean): Slot | undefined 
   return { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length: c.len(0), txView: undefined };
 }
 
-/** Throws ERR_LAYOUT when a one-segment chain lies outside the agreed pool (see `bufferPool`). */
-function checkInPool(c: DescriptorChain, pool: { readonly da: number; readonly size: number } | undefined, vring: number): void {
+/**
+ * Throws ERR_LAYOUT when a one-segment chain lies outside the agreed pool (see `bufferPool`), or
+ * when it is the first buffer of a link and the pool must start with it.
+ */
+function checkInPool(c: DescriptorChain, pool: BufferPool | undefined, vring: number, first: boolean): void {
   if (pool === undefined) return;
   const da = c.addr(0);
+  if (first && pool.startsAtFirstBuffer === true && da !== pool.da) {
+    throw rpmsgError(
+      "ERR_LAYOUT",
+      `vring ${vring}: the host's first buffer is at 0x${da.toString(16)}, the agreed pool starts at 0x${pool.da.toString(16)}: ` +
+        "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)",
+    );
+  }
   if (da >= pool.da && da + c.len(0) <= pool.da + pool.size) return;
   throw rpmsgError(
     "ERR_LAYOUT",
@@ -224,8 +246,9 @@ class RemoteTx implements TxPort {
   private readonly pool: (Slot | undefined)[] = [];
   private readonly cap: number;
   private readonly onBad: () => void;
-  private readonly poolRange: { readonly da: number; readonly size: number } | undefined;
-  constructor(q: SplitVirtqueueDevice, cap: number, onBad: () => void, pool: { readonly da: number; readonly size: number } | undefined) {
+  private readonly poolRange: BufferPool | undefined;
+  private first = true;
+  constructor(q: SplitVirtqueueDevice, cap: number, onBad: () => void, pool: BufferPool | undefined) {
     this.q = q;
     this.cap = cap;
     this.onBad = onBad;
@@ -240,7 +263,10 @@ class RemoteTx implements TxPort {
       const c = this.q.getAvail(this.chain);
       if (c === null) return undefined;
       const slot = pooledTxSlot(c, this.pool, this.cap);
-      if (slot !== undefined) checkInPool(c, this.poolRange, RPMSG_VRING_HOST_RX);
+      if (slot !== undefined) {
+        checkInPool(c, this.poolRange, RPMSG_VRING_HOST_RX, this.first);
+        this.first = false;
+      }
       if (slot !== undefined && slot.length >= RPMSG_HDR_SIZE) return slot;
       this.onBad();
       this.q.pushUsed(c.id, 0); // not an rpmsg buffer: hand it straight back unused
@@ -272,9 +298,9 @@ class RemoteRx implements RxPort {
   private readonly q: SplitVirtqueueDevice;
   private readonly chain = new DescriptorChain(MAX_CHAIN);
   private readonly onBad: () => void;
-  private readonly pool: { readonly da: number; readonly size: number } | undefined;
+  private readonly pool: BufferPool | undefined;
   private readonly anyDirection: boolean;
-  constructor(q: SplitVirtqueueDevice, onBad: () => void, pool: { readonly da: number; readonly size: number } | undefined, anyDirection: boolean) {
+  constructor(q: SplitVirtqueueDevice, onBad: () => void, pool: BufferPool | undefined, anyDirection: boolean) {
     this.q = q;
     this.onBad = onBad;
     this.pool = pool;
@@ -287,7 +313,7 @@ class RemoteRx implements RxPort {
       if (c === null) return undefined;
       const slot = chainSlot(c, this.anyDirection);
       if (slot !== undefined) {
-        checkInPool(c, this.pool, RPMSG_VRING_HOST_TX);
+        checkInPool(c, this.pool, RPMSG_VRING_HOST_TX, false);
         return slot;
       }
       this.onBad();

@@ -234,7 +234,9 @@ export function createStaticHost(options: StaticLinkOptions): RpmsgHost {
  * An rpmsg-only remote over a fixed layout. It comes up in `process()` once the host has posted
  * its rx buffers. It cannot see a host restart (rpmsg-lite cannot either): there is no status.
  * It accepts what an rpmsg-lite master does on the wire (see `RpmsgRemoteOptions.rpmsgLiteMaster`)
- * and takes the link down with ERR_LAYOUT when the host posts a buffer outside the layout's pool.
+ * and takes the link down with ERR_LAYOUT when the host posts a buffer outside the layout's pool,
+ * or a first buffer that is not the pool's first (both rpmsg-lite's master and `createStaticHost`
+ * post the pool in order).
  */
 export function createStaticRemote(options: StaticLinkOptions): RpmsgRemote {
   const features = (options.nameService ?? true) ? featureBit(VIRTIO_RPMSG_F_NS) : 0n;
@@ -249,6 +251,6 @@ export function createStaticRemote(options: StaticLinkOptions): RpmsgRemote {
   const lay = options.layout;
   return new RpmsgRemote({
     ...options, transport, setDeviceFeatures: false, maxBufferSize: lay.bufferSize,
-    bufferPool: { da: lay.pool, size: 2 * lay.numBuffers * lay.bufferSize }, rpmsgLiteMaster: true,
+    bufferPool: { da: lay.pool, size: 2 * lay.numBuffers * lay.bufferSize, startsAtFirstBuffer: true }, rpmsgLiteMaster: true,
   });
 }

@@ -155,6 +155,19 @@ describe("rpmsg-only remote against an rpmsg-lite master's conventions", () => {
     expect(remote.stats.protocolErrors).toBe(1);
   });
 
+  it("a first buffer inside the pool but not at its start is a layout disagreement too", () => {
+    // e.g. 256 buffers: the other side's pool starts further in, and its buffers still land in ours
+    const { mem, space } = shm();
+    masterInit(mem, layout.pool + 512);
+    const remote = createStaticRemote({ layout, space });
+    const reasons: string[] = [];
+    remote.onLinkChange((up, why) => { if (!up) reasons.push(`${why?.code ?? "?"} ${why?.message ?? ""}`); });
+    remote.createEndpoint({ name: "x", addr: 30, onMessage: () => undefined });
+    remote.process();
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toContain(`ERR_LAYOUT vring 0: the host's first buffer is at 0x${(layout.pool + 512).toString(16)}, the agreed pool starts at 0x${layout.pool.toString(16)}`);
+  });
+
   it("an @amp static host and remote still agree (the host gives read-only tx buffers)", () => {
     const { space } = shm();
     const hostRung: number[] = [];

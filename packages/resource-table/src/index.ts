@@ -58,6 +58,9 @@ export type {
 
 // --- decode and check ---
 export { parseResourceTable, validateResourceTable } from "./parse.js";
+/** How many bytes a table occupies, from its own header and entries (attach: reading it from memory). */
+export { resourceTableSize } from "./size.js";
+export type { ResourceTableSizeOptions } from "./size.js";
 
 // --- build and encode ---
 export { buildResourceTable, serializeResourceTable } from "./serialize.js";

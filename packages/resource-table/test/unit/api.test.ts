@@ -31,6 +31,7 @@ it("the public API is exactly this list", () => {
       "isAmpError",
       "parseResourceTable",
       "resourceTableFromJson",
+      "resourceTableSize",
       "resourceTableToJson",
       "serializeResourceTable",
       "validateResourceTable",

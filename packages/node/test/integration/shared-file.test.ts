@@ -1,0 +1,237 @@
+// The shared-file platform with @amp on both sides: the UNIX-socket doorbell, attach with a
+// polled doorbell to a remote in this process, and boot with `launch` of a remote process
+// (server-side socket), recovery-free crash reports, and the rpmsg pool-size rule.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { bundleToString, makeTempDir } from "@amp/test-utils";
+import {
+  FileMemory,
+  RemoteVdevTransport,
+  UnixSocketDoorbell,
+  buildJsFirmware,
+  createSharedFileRemoteproc,
+  type SharedFileCrashReport,
+  type SharedFileRemoteproc,
+} from "@amp/node";
+import { isAmpError, parseResourceTable, RSC_NOTIFY_ID_ANY, serializeResourceTable, type VdevResource } from "@amp/resource-table";
+import { RpmsgRemote, type RpmsgHost } from "@amp/rpmsg";
+import { AddressSpace } from "@amp/virtio-ring";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function waitUntil<T>(what: string, cond: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function echo(host: RpmsgHost, texts: readonly string[]): Promise<string[]> {
+  const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
+  const got: string[] = [];
+  const ep = host.createEndpoint({ dst: svc.addr, onMessage: (m) => { got.push(dec.decode(m.data)); } });
+  for (const t of texts) await ep.send(enc.encode(t), { timeoutMs: 5000 });
+  await waitUntil("the echoes", () => got.length === texts.length);
+  ep.destroy();
+  return got;
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+});
+
+describe("UnixSocketDoorbell", () => {
+  it("one byte per notification; 'any' bytes name no queue, 'byte' bytes are notify ids", async () => {
+    const path = join(makeTempDir("amp-bell-"), "bell.sock");
+    const serverP = UnixSocketDoorbell.listen(path, { timeoutMs: 5000 });
+    const client = await UnixSocketDoorbell.connect(path, { queueIds: "byte", timeoutMs: 5000 });
+    const server = await serverP;
+    cleanups.push(() => { client.close(); server.close(); });
+    expect([server.role, client.role]).toEqual(["server", "client"]);
+
+    const rings: number[] = [];
+    server.onRing((q) => rings.push(q));
+    client.notify(1);
+    client.notify(0x102); // low 8 bits on the wire
+    await server.wait({ timeoutMs: 5000 });
+    await waitUntil("two bytes", () => server.stats.received === 2);
+    expect(rings.every((q) => q === RSC_NOTIFY_ID_ANY)).toBe(true);
+    const polled: number[] = [];
+    expect(server.poll((q) => polled.push(q))).toBe(1);
+    expect(polled).toEqual([RSC_NOTIFY_ID_ANY]);
+    expect(server.pending()).toBe(false);
+
+    server.notify(5);
+    server.notify(7);
+    server.notify(5);
+    await waitUntil("three bytes", () => client.stats.received === 3);
+    const ids: number[] = [];
+    client.poll((q) => ids.push(q));
+    expect(ids).toEqual([5, 7]);
+    expect(client.stats.sent).toBe(2);
+
+    // Closing one end closes the other; waits then fail, notifications are dropped (counted).
+    const closed = new Promise<Error | undefined>((r) => server.onClose(r));
+    client.close();
+    expect(await closed).toBeUndefined();
+    await expect(server.wait()).rejects.toMatchObject({ code: "ERR_DOORBELL" });
+    server.notify(1);
+    expect(server.stats.dropped).toBe(1);
+  });
+
+  it("a client retries until the server listens; both give up with ERR_TIMEOUT", async () => {
+    const dir = makeTempDir("amp-bell-");
+    const path = join(dir, "late.sock");
+    const clientP = UnixSocketDoorbell.connect(path, { timeoutMs: 5000, retryMs: 5 });
+    await new Promise((r) => setTimeout(r, 50));
+    const server = await UnixSocketDoorbell.listen(path, { timeoutMs: 5000 });
+    const client = await clientP;
+    cleanups.push(() => { client.close(); server.close(); });
+    const e1 = await UnixSocketDoorbell.connect(join(dir, "nobody.sock"), { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(isAmpError(e1) && e1.code).toBe("ERR_TIMEOUT");
+    const e2 = await UnixSocketDoorbell.listen(join(dir, "lonely.sock"), { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(isAmpError(e2) && e2.code).toBe("ERR_TIMEOUT");
+    const ac = new AbortController();
+    const e3P = UnixSocketDoorbell.listen(join(dir, "aborted.sock"), { timeoutMs: 5000, signal: ac.signal }).catch((e: unknown) => e);
+    ac.abort();
+    const e3 = await e3P;
+    expect(isAmpError(e3) && e3.code).toBe("ERR_ABORTED");
+  });
+});
+
+describe("SharedFileDriver", () => {
+  it("attaches to a remote that polls (no doorbell): the table appears late, its size is read from it, rpmsg echoes", async () => {
+    const path = join(makeTempDir("amp-shf-"), "remote.mem");
+    // The remote: its table at 0x100 (written after the host started waiting), its own vrings.
+    const remoteMem = FileMemory.open(path, { size: 0x40000 });
+    cleanups.push(() => { remoteMem.close(); });
+    const table = serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
+      { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
+      { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
+    ] }] });
+    const remote = createSharedFileRemoteproc({
+      memoryPath: path,
+      doorbell: { kind: "poll", intervalMs: 1 },
+      resourceTable: { da: 0x100 },
+      regions: [
+        { name: "table-vrings", da: 0, size: 0x8000 },
+        { name: "vdev0buffer", da: 0x8000, size: 0x8000 }, // 2 x 32 x 512
+        { name: "pool", da: 0x10000, size: 0x30000, pool: true },
+      ],
+    });
+    cleanups.push(() => remote.close());
+    const hostP = new Promise<RpmsgHost>((r) => remote.onRpmsg(r));
+    const booting = remote.rproc.boot();
+    await new Promise((r) => setTimeout(r, 30));
+    remoteMem.write(0x100, table);
+    const vdev = parseResourceTable(table).entries[0] as VdevResource;
+    const rp = new RpmsgRemote({ transport: RemoteVdevTransport.forEntry(remoteMem, 0x100, vdev), space: new AddressSpace().map(0, remoteMem), setDeviceFeatures: false });
+    rp.createEndpoint({ name: "rpmsg-amp-echo", onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
+    const loop = setInterval(() => { rp.process(); }, 1);
+    cleanups.push(() => { clearInterval(loop); });
+    await booting;
+    expect(remote.rproc.state).toBe("attached");
+    expect(remote.rproc.resourceTableLocation).toEqual({ da: 0x100, size: table.length });
+    const host = await hostP;
+    expect(host.geometry?.rxAddr).toBe(0x8000);
+    expect(await echo(host, ["one", "two", "three"])).toEqual(["one", "two", "three"]);
+    await remote.rproc.detach();
+    expect(remote.rproc.state).toBe("detached");
+  });
+
+  it("says ERR_TIMEOUT when no table appears", async () => {
+    const path = join(makeTempDir("amp-shf-"), "empty.mem");
+    const remote = createSharedFileRemoteproc({ memoryPath: path, memorySize: 0x10000, doorbell: { kind: "poll" }, tableTimeoutMs: 50 });
+    cleanups.push(() => remote.close());
+    const e = await remote.rproc.boot().catch((x: unknown) => x);
+    expect(String(e)).toMatch(/no resource table appeared at 0x0/);
+    expect(remote.rproc.state).toBe("detached");
+  });
+
+  describe("boots a remote process it launches (server-side socket)", () => {
+    let remote: SharedFileRemoteproc;
+    const crashes: SharedFileCrashReport[] = [];
+
+    async function bootLaunched(): Promise<{ host: RpmsgHost; output: () => string }> {
+      const dir = makeTempDir("amp-shf-");
+      const script = join(dir, "remote.mjs");
+      writeFileSync(script, await bundleToString(fileURLToPath(new URL("../fixtures/shared-file-remote.ts", import.meta.url)), { platform: "node" }));
+      const memoryPath = join(dir, "remote.mem");
+      const socket = join(dir, "doorbell.sock");
+      const firmware = buildJsFirmware({
+        program: "export default async function main() {}", // not run: the process is the CPU
+        resourceTable: { entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] }] },
+      });
+      let output = "";
+      remote = createSharedFileRemoteproc({
+        memoryPath,
+        memorySize: 0x100000,
+        firmware,
+        regions: [
+          { name: "image", da: 0, size: 0x10000 },
+          { name: "vdev0buffer", da: 0x10000, size: 0x1000 }, // too small for 2 x 16 x 512: not used
+          { name: "pool", da: 0x20000, size: 0xe0000, pool: true },
+        ],
+        doorbell: { kind: "unix-socket", path: socket, role: "server", timeoutMs: 20_000 },
+        launch: { command: process.execPath, args: [script, memoryPath, "0x2000", socket, "client"], onOutput: (t) => { output += t; } },
+      });
+      cleanups.push(() => remote.close());
+      remote.onCrash((c) => crashes.push(c));
+      const hostP = new Promise<RpmsgHost>((r) => remote.onRpmsg(r));
+      await remote.rproc.boot();
+      return { host: await hostP, output: () => output };
+    }
+
+    it("loads the image, installs the table, starts the process, echoes, and stops it", async () => {
+      crashes.length = 0;
+      const { host, output } = await bootLaunched();
+      expect(remote.rproc.state).toBe("running");
+      // The pool-size rule: the 4 KiB vdev0buffer region is too small, so the pool came from "pool".
+      expect(host.geometry?.rxAddr).toBeGreaterThanOrEqual(0x20000);
+      expect(await echo(host, ["launched", "and", "echoing"])).toEqual(["launched", "and", "echoing"]);
+      const pid = remote.driver.process?.pid;
+      expect(pid).toBeGreaterThan(0);
+      await remote.rproc.shutdown();
+      expect(remote.rproc.state).toBe("offline");
+      expect(remote.driver.process).toBeUndefined();
+      expect(() => process.kill(pid!, 0)).toThrow(); // the process group is gone
+      expect(crashes).toEqual([]);
+      expect(output()).toContain("remote: doorbell open");
+    });
+
+    it("fails the boot at once when the process ends before opening its doorbell", async () => {
+      const dir = makeTempDir("amp-shf-");
+      const r = createSharedFileRemoteproc({
+        memoryPath: join(dir, "remote.mem"),
+        memorySize: 0x100000,
+        firmware: buildJsFirmware({ program: "export default async function main() {}", resourceTable: { entries: [] } }),
+        regions: [{ name: "image", da: 0, size: 0x100000, pool: true }],
+        doorbell: { kind: "unix-socket", path: join(dir, "doorbell.sock"), role: "server", timeoutMs: 60_000 },
+        launch: { command: process.execPath, args: ["-e", "console.error('no such remote'); process.exit(3)"] },
+      });
+      cleanups.push(() => r.close());
+      const started = Date.now();
+      const e = await r.rproc.boot().catch((x: unknown) => x);
+      expect(Date.now() - started).toBeLessThan(30_000); // not the doorbell's 60 s
+      expect(String(e)).toMatch(/ERR_SPAWN|ended before its doorbell opened/);
+      expect(String((e as { cause?: unknown }).cause)).toMatch(/no such remote/);
+      expect(r.rproc.state).toBe("offline");
+    });
+
+    it("reports the process ending on its own as a fatal-error crash", async () => {
+      crashes.length = 0;
+      await bootLaunched();
+      process.kill(remote.driver.process!.pid!, "SIGKILL");
+      await waitUntil("the crash", () => crashes.length > 0 && remote.rproc.state === "crashed");
+      expect(crashes[0]!.type).toBe("fatal error");
+      expect(crashes[0]!.message).toMatch(/exited \(SIGKILL\)|closed its doorbell/);
+    });
+  });
+});

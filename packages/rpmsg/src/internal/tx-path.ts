@@ -53,7 +53,10 @@ export class TxPath {
   /** Link down: queued NS messages are dropped, waiting senders fail with `reason`. */
   clear(reason: AmpError<RpmsgErrorCode>): void {
     this.outbox.length = 0;
-    for (const w of this.txWaiters.splice(0)) w.reject(reason);
+    // A waiting sender sees the same code as one that starts after the drop: ERR_LINK_DOWN, with
+    // the protocol or layout error that took the link down as its cause.
+    const down = reason.code === "ERR_LINK_DOWN" ? reason : rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${reason.message}`, { cause: reason });
+    for (const w of this.txWaiters.splice(0)) w.reject(down);
   }
 
   /** Removes `ep`'s CREATE if it is still queued (the peer never heard of it); true if it was. */

@@ -97,6 +97,21 @@ describe("hostile remote against the host", () => {
     expect(p.host.isLinkUp).toBe(true);
   });
 
+  it("a sender waiting for a tx buffer when a ring violation takes the link down gets ERR_LINK_DOWN, the violation as its cause", async () => {
+    const { p, r } = setup();
+    const ep = p.host.createEndpoint({});
+    for (let i = 0; i < NUM; i++) expect(ep.trySendTo(1024, Uint8Array.of(i))).toBe(true); // every tx buffer in flight
+    const waiting = ep.sendTo(1024, Uint8Array.of(9));
+    r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
+    const l = splitRingLayout(NUM, ALIGN);
+    p.mem.setU32(RINGS_ADDR + l.used + 4, NUM + 3);
+    p.host.process();
+    const e = await waiting.then(() => undefined, (x: unknown) => x as { code?: string; cause?: { code?: string } });
+    expect(e?.code).toBe("ERR_LINK_DOWN");
+    expect(e?.cause?.code).toBe("ERR_PROTOCOL");
+    expect(ep.closeReason?.code).toBe("ERR_PROTOCOL");
+  });
+
   it("reserved and flags carry no meaning: a message with garbage in both is delivered", () => {
     const { p, r, got } = setup();
     r.send((m, o) => { hdr(m, o, 5, 1024, 4); m.setU32(o + 8, 0xdead_beef); m.setU16(o + 14, 0xffff); return 20; });

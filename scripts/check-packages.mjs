@@ -9,6 +9,18 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const bin = (n) => join(root, "node_modules", ".bin", n);
 let failures = 0;
+// repository/homepage/bugs derived from the root package.json, distinct keywords, `workspace:^`
+// ranges, private tools (scripts/package-metadata.mjs; the placeholder URL is refused only at release).
+const meta = spawnSync(process.execPath, [join(root, "scripts", "package-metadata.mjs")], { encoding: "utf8" });
+console.log(`${meta.status === 0 ? "ok  " : "FAIL"} package metadata`);
+if (meta.status !== 0) { failures++; console.log(meta.stdout, meta.stderr); }
+// While the URL is the placeholder, the release check must refuse to publish (and say why).
+if (meta.stdout.includes("a placeholder")) {
+  const rel = spawnSync(process.execPath, [join(root, "scripts", "package-metadata.mjs"), "--release"], { encoding: "utf8" });
+  const refused = rel.status !== 0 && rel.stderr.includes("still the placeholder");
+  console.log(`${refused ? "ok  " : "FAIL"} publishing refused while the repository URL is a placeholder`);
+  if (!refused) { failures++; console.log(rel.stdout, rel.stderr); }
+}
 for (const name of readdirSync(join(root, "packages")).sort()) {
   const dir = join(root, "packages", name);
   if (!existsSync(join(dir, "package.json"))) continue;

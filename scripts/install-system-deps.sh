@@ -14,6 +14,17 @@ done
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 [ -f /usr/include/sysfs/libsysfs.h ] || need+=(libsysfs-dev)
 [ -f /usr/lib/arm-none-eabi/newlib/libc_nano.a ] || [ -f /usr/lib/arm-none-eabi/lib/libc_nano.a ] || need+=(libnewlib-arm-none-eabi)
+# A real Linux kernel as the driver of @amp's vhost-user devices (scripts/peers/build-uml-kernel.sh,
+# build-uml-initramfs.sh): Debian's kernel source, the kernel build tools, a static busybox for
+# the guest, and the static C library for our guest tools.
+[ -f /usr/src/linux-source-6.1.tar.xz ] || need+=(linux-source-6.1)
+for pair in "flex:flex" "bison:bison" "bc:bc" "cpio:cpio" "make:make" "patch:patch" "xz:xz-utils"; do
+  tool=${pair%%:*}; pkg=${pair#*:}
+  command -v "$tool" >/dev/null 2>&1 || need+=("$pkg")
+done
+# (static: `ldd` fails on a static executable; Debian's plain busybox package is dynamic)
+{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 && /bin/busybox --list 2>/dev/null | grep -x i2ctransfer >/dev/null; } || need+=(busybox-static)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
 if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "system deps missing (${need[*]}); not root, tests that need them will skip"; exit 0; fi
 echo "system deps: installing ${need[*]}"

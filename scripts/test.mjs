@@ -20,6 +20,8 @@ const steps = [
   ["layering and dependency rules", ["node", "scripts/check-layers.mjs"]],
   ["build, typecheck, lint, test", ["turbo", "run", "build", "typecheck", "lint", "test", "--output-logs=errors-only", "--continue", "--concurrency=2"]],
   ["package exports (publint, attw)", ["node", "scripts/check-packages.mjs"]],
+  ["packed tarballs: install, smoke, amp --help, consumer tsc", ["node", "scripts/check-install.mjs"]],
+  ["docs: links and API reference", ["node", "scripts/check-docs.mjs"]],
 ];
 let failedSteps = 0;
 for (const [title, [cmd, ...args]] of steps) {

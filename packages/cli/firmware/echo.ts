@@ -5,7 +5,7 @@
 //
 // Protocol on the "rpmsg-amp-echo" channel: every message comes back unchanged, except two
 // commands that exist to demonstrate crash handling:
-//   "crash!"  the firmware throws (a fatal-error crash)
+//   "crash!"  the firmware throws from its main loop (a fatal-error crash)
 //   "hang!"   the firmware stops kicking its watchdog (a watchdog crash)
 //
 // It also lends two devices it "owns" to the host with @amp/virtual-io, each on its own rpmsg
@@ -33,6 +33,7 @@ export default defineFirmware(async (fw) => {
   const rpmsg = fw.rpmsg();
   let echoed = 0;
   let hung = false;
+  let crashRequested = false;
   rpmsg.onLinkChange((up) => {
     fw.trace(up ? `echo: rpmsg link up, announcing "${SERVICE}"` : "echo: rpmsg link down");
   });
@@ -40,8 +41,11 @@ export default defineFirmware(async (fw) => {
     name: SERVICE,
     onMessage: (m, ep) => {
       if (isCommand(m.data, "crash!")) {
+        // Not a throw from here: the runtime's policy for callback errors ("continue") would
+        // count it and go on. The main loop faults instead, right after this message.
         fw.trace("echo: crash requested, faulting now");
-        throw new Error("injected fault: the host asked the echo firmware to crash");
+        crashRequested = true;
+        return;
       }
       if (isCommand(m.data, "hang!")) {
         fw.trace("echo: hang requested, watchdog will bite");
@@ -64,7 +68,12 @@ export default defineFirmware(async (fw) => {
   serveOverRpmsg(rpmsg, new GpioServer(bank), { name: "amp-gpio" });
   fw.trace(`vio: lending i2c (sensor at 0x${SENSOR_ADDRESS.toString(16)}) on "amp-i2c", 8 gpio lines on "amp-gpio"`);
 
-  await fw.run(rpmsg, { onTick: () => { if (hung) spinForever(); } });
+  await fw.run(rpmsg, {
+    onTick: () => {
+      if (crashRequested) throw new Error("injected fault: the host asked the echo firmware to crash");
+      if (hung) spinForever();
+    },
+  });
 });
 
 /** A stuck CPU: burns time without kicking the watchdog until the host stops it. */

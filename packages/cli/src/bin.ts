@@ -13,11 +13,21 @@ process.on("SIGINT", () => {
 process.on("SIGTERM", () => {
   controller.abort(new Error("terminated"));
 });
+// The reader of stdout went away (`amp demo --json | head -3`): stop writing and end the command
+// as Ctrl-C would (a clean shutdown), instead of dying on an unhandled EPIPE.
+let stdoutClosed = false;
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  stdoutClosed = true;
+  controller.abort(new Error("standard output closed"));
+});
 
 const code = await main(
   process.argv.slice(2),
   {
-    stdout: (d) => process.stdout.write(d),
+    stdout: (d) => {
+      if (!stdoutClosed) process.stdout.write(d);
+    },
     stderr: (d) => process.stderr.write(d),
     cwd: process.cwd(),
     interactive: process.stderr.isTTY,

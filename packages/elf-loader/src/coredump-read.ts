@@ -51,7 +51,8 @@ export function parseNotes(bytes: Uint8Array, littleEndian: boolean, options: { 
 /**
  * What a coredump holds: class, machine, entry, the dumped regions (with names when the core
  * has section headers) and the notes. Problems that still leave the core readable (a region
- * whose bytes are cut short, unreadable notes, e_type not ET_CORE) are in `diagnostics`.
+ * whose bytes are cut short, unreadable notes) are in `diagnostics`; so is an e_type other than
+ * ET_CORE (NOT_A_CORE): the file is then read as a core anyway, check `type` before trusting it.
  * @throws {AmpError} as parseElf when the file is not a readable ELF.
  * @example
  * const core = readCoredump(bytes);
@@ -61,7 +62,7 @@ export function readCoredump(bytes: Uint8Array, options: ParseElfOptions = {}): 
   const elf = parseElfInternal(bytes, { ...options, symbols: false });
   const h = elf.header;
   const diagnostics: ElfDiagnostic[] = [...elf.diagnostics];
-  if (h.type !== ElfType.ET_CORE) diagnostics.push(diag("NOT_EXECUTABLE", "warning", 16, `e_type is ${h.type}, not ET_CORE (4)`));
+  if (h.type !== ElfType.ET_CORE) diagnostics.push(diag("NOT_A_CORE", "warning", 16, `e_type is ${h.type}, not ET_CORE (4): this is not a core file`));
   const size = BigInt(bytes.length);
   const notes: ElfNote[] = [];
   const regions: CoredumpSegment[] = [];
@@ -101,7 +102,7 @@ export function readCoredump(bytes: Uint8Array, options: ParseElfOptions = {}): 
       regions.push({ index: s.index, da: s.addr, vaddr: s.addr, size: s.size, fileOffset: s.offset, fileSize: s.size, flags: 0, name: s.name });
     }
   }
-  return { elfClass: h.elfClass, littleEndian: h.littleEndian, machine: h.machine, entry: h.entry, format, regions, notes, diagnostics };
+  return { elfClass: h.elfClass, littleEndian: h.littleEndian, type: h.type, machine: h.machine, entry: h.entry, format, regions, notes, diagnostics };
 }
 
 /**

@@ -15,6 +15,7 @@ export type ElfDiagnosticCode =
   | "BAD_VERSION"
   | "EHSIZE_MISMATCH"
   | "NOT_EXECUTABLE"
+  | "NOT_A_CORE"
   | "PHENTSIZE_MISMATCH"
   | "SHENTSIZE_MISMATCH"
   | "NO_PROGRAM_HEADERS"
@@ -26,6 +27,7 @@ export type ElfDiagnosticCode =
   | "TOO_MANY_SECTIONS"
   | "TOO_MANY_SYMBOLS"
   | "SHSTRNDX_OUT_OF_RANGE"
+  | "SHSTRNDX_XINDEX_UNDEF"
   | "SHSTRTAB_PAST_EOF"
   | "SECTION_NAME_OUT_OF_RANGE"
   | "NAME_UNTERMINATED"
@@ -62,6 +64,8 @@ export const ElfDiagnosticCode: { readonly [K in ElfDiagnosticCode]: ElfErrorCod
   EHSIZE_MISMATCH: "ERR_MALFORMED",
   /** e_type is not ET_EXEC (warning: Linux does not check). */
   NOT_EXECUTABLE: "ERR_MALFORMED",
+  /** readCoredump: e_type is not ET_CORE (warning: the file is read as a core anyway). */
+  NOT_A_CORE: "ERR_MALFORMED",
   /** e_phentsize is not sizeof(Elf32_Phdr)/sizeof(Elf64_Phdr). */
   PHENTSIZE_MISMATCH: "ERR_MALFORMED",
   /** e_shentsize is not sizeof(Elf32_Shdr)/sizeof(Elf64_Shdr). */
@@ -84,6 +88,8 @@ export const ElfDiagnosticCode: { readonly [K in ElfDiagnosticCode]: ElfErrorCod
   TOO_MANY_SYMBOLS: "ERR_LIMIT",
   /** e_shstrndx (after SHN_XINDEX) is not a section index. */
   SHSTRNDX_OUT_OF_RANGE: "ERR_MALFORMED",
+  /** e_shstrndx is SHN_XINDEX and section 0's sh_link is 0: no section has a name (warning). */
+  SHSTRNDX_XINDEX_UNDEF: "ERR_MALFORMED",
   /** The section-header string table's bytes are not inside the file. */
   SHSTRTAB_PAST_EOF: "ERR_TRUNCATED",
   /** An sh_name offset is past the end of the string table. */
@@ -110,7 +116,7 @@ export const ElfDiagnosticCode: { readonly [K in ElfDiagnosticCode]: ElfErrorCod
   RESOURCE_TABLE_NOT_LOADED: "ERR_MALFORMED",
   /** The .resource_table file offset is not 4-byte aligned (warning: OP-TEE requires it). */
   RESOURCE_TABLE_UNALIGNED: "ERR_MALFORMED",
-  /** e_phnum is PN_XNUM in a stream: the real count is in a section header not yet seen. */
+  /** Not emitted any more (the streaming loader now reads section 0 for a PN_XNUM count); kept so code switching on it compiles. */
   UNSUPPORTED_IN_STREAM: "ERR_UNSUPPORTED",
 };
 

@@ -6,7 +6,7 @@ import { errorFor } from "./diagnostics.js";
 import { ProgramType } from "./constants.js";
 import { hex } from "./internal/reader.js";
 import { parseElfInternal } from "./parse.js";
-import { validateElf } from "./validate.js";
+import { loadChecks } from "./validate.js";
 import type { ElfDiagnostic, ElfFile, ElfProgramHeader, LoadedSegment, LoadResult, LoadSink, ValidateElfOptions } from "./types.js";
 
 /** Throws the first error diagnostic, returns the warnings. */
@@ -52,10 +52,12 @@ export function zeroFill(sink: LoadSink, p: ElfProgramHeader, pa: bigint): void 
 
 /**
  * Loads every PT_LOAD segment of an ELF image into `sink`: p_filesz file bytes at p_paddr, then
- * zeros up to p_memsz. The whole image is validated first (validateElf) and every segment's
- * range offered to `sink.accepts` before any byte is written, so a refused image leaves the
- * sink untouched. Segments with p_memsz = 0 are skipped; segments load in program header order,
- * as Linux does. Returns the boot address (e_entry). The sink is called synchronously.
+ * zeros up to p_memsz. The file header, program headers and segments are validated first (the
+ * load checks of validateElf) and every segment's range offered to `sink.accepts` before any
+ * byte is written, so a refused image leaves the sink untouched. Section headers are not read
+ * (only section 0, for a PN_XNUM count): damaged ones never stop a load, exactly as in
+ * loadElfFromChunks. Segments with p_memsz = 0 are skipped; segments load in program header
+ * order, as Linux does. Returns the boot address (e_entry). The sink is called synchronously.
  *
  * @throws {AmpError} the first error diagnostic's code (ERR_TRUNCATED, ERR_MALFORMED, ERR_RANGE,
  *   ERR_UNSUPPORTED, ERR_LIMIT; `cause` is the ElfDiagnostic), or ERR_SINK when the sink refuses
@@ -70,9 +72,10 @@ export function zeroFill(sink: LoadSink, p: ElfProgramHeader, pa: bigint): void 
  */
 export function loadElf(image: Uint8Array | ElfFile, sink: LoadSink, options: ValidateElfOptions = {}): LoadResult {
   checkSink(sink);
-  // Symbols play no part in loading: skip reading them unless the caller asks.
-  const elf = image instanceof Uint8Array ? parseElfInternal(image, { ...options, symbols: options.symbols ?? false }) : image;
-  const warnings = requireNoErrors(validateElf(elf, options));
+  // Section headers and symbols play no part in loading (README, "Which files load"): the
+  // streaming loader never sees them, and both loaders must accept the same files.
+  const elf = image instanceof Uint8Array ? parseElfInternal(image, { ...options, sections: false, symbols: false }) : image;
+  const warnings = requireNoErrors(loadChecks(elf, elf.bytes.length, options));
   const loads = elf.programHeaders.filter((p) => p.type === ProgramType.PT_LOAD && p.memsz > 0n);
   for (const p of loads) askSink(sink, p.index, p.paddr, p.memsz, p.headerOffset);
   const segments: LoadedSegment[] = [];

@@ -6,7 +6,7 @@ import { ProgramType, QCOM_MDT_RELOCATABLE, QCOM_MDT_TYPE_HASH, QCOM_MDT_TYPE_MA
 import { hex } from "./internal/reader.js";
 import { parseElfInternal } from "./parse.js";
 import { askSink, callSink, checkSink, zeroFill } from "./load.js";
-import type { ElfProgramHeader, FirmwareReader, LoadedSegment, LoadResult, LoadSink, MdtInfo, MdtLoadOptions, ParseElfOptions } from "./types.js";
+import type { ElfHeader, ElfProgramHeader, FirmwareReader, LoadedSegment, LoadResult, LoadSink, MdtInfo, MdtLoadOptions, ParseElfOptions } from "./types.js";
 
 const PAGE = 4096n;
 const DEFAULT_MAX_IMAGE = 256 * 1024 * 1024;
@@ -115,7 +115,9 @@ export async function loadMdt(mdt: Uint8Array, firmwareName: string, read: Firmw
 /**
  * Reassembles split firmware into one ELF image (what a single .mbn file would hold): the .mdt
  * bytes, then every segment that lies past them read from its .bNN file and placed at p_offset.
- * The result can go to loadElf or to tools such as readelf.
+ * A section header table that none of the files holds (splitting tools keep e_shoff pointing past
+ * the last segment) is dropped: e_shoff, e_shnum and e_shstrndx become 0. The result can go to
+ * parseElf, loadElf or to tools such as readelf.
  * @throws {AmpError} as loadMdt, and ERR_LIMIT when the image would exceed `maxImageSize`
  *   (default 256 MiB).
  */
@@ -132,7 +134,31 @@ export async function assembleMdt(mdt: Uint8Array, firmwareName: string, read: F
     if (p.filesz === 0n || p.offset + p.filesz <= BigInt(mdt.length)) continue;
     out.set(await segmentData(mdt, firmwareName, p, read), Number(p.offset));
   }
+  dropDanglingSectionHeaders(out, info.elf.header);
   return out;
+}
+
+// e_shoff, e_shnum, e_shstrndx: [ELF32, ELF64] offsets.
+const E_SHOFF = [32, 40] as const;
+const E_SHNUM = [48, 60] as const;
+const E_SHSTRNDX = [50, 62] as const;
+
+/**
+ * Splitting tools copy the ELF header verbatim, so e_shoff still points at the original file's
+ * section header table, which no split file carries when it lay past the last segment. The
+ * assembled image then says "no section headers" (e_shoff = e_shnum = e_shstrndx = 0) instead of
+ * pointing past its own end; a table that the split files do carry is kept.
+ */
+function dropDanglingSectionHeaders(out: Uint8Array, h: ElfHeader): void {
+  if (h.shoff === 0n) return;
+  const count = BigInt(Math.max(h.shnum, 1));
+  if (h.shoff + count * BigInt(h.shentsize) <= BigInt(out.length) && h.shentsize > 0) return;
+  const c = h.elfClass === 64 ? 1 : 0;
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  if (c === 1) v.setBigUint64(E_SHOFF[1], 0n, h.littleEndian);
+  else v.setUint32(E_SHOFF[0], 0, h.littleEndian);
+  v.setUint16(E_SHNUM[c], 0, h.littleEndian);
+  v.setUint16(E_SHSTRNDX[c], 0, h.littleEndian);
 }
 
 /**

@@ -225,6 +225,11 @@ export function parseElfInternal(bytes: Uint8Array, options: ParseInternalOption
       const raw: RawSection[] = [];
       for (let i = 0; i < count; i++) raw.push(readSectionHeader(r, base + i * h.shentsize));
       shstrndx = h.shstrndx === SectionIndex.SHN_XINDEX && section0 !== undefined ? section0.link : h.shstrndx;
+      if (h.shstrndx === SectionIndex.SHN_XINDEX && shstrndx === SectionIndex.SHN_UNDEF) {
+        // A plain e_shstrndx of 0 means "no names" on purpose; SHN_XINDEX pointing at 0 is a
+        // broken header, and without names the .resource_table is never found.
+        diagnostics.push(diag("SHSTRNDX_XINDEX_UNDEF", "warning", E_SHSTRNDX[c], "e_shstrndx is SHN_XINDEX but section 0's sh_link is 0: every section name is empty, so no .resource_table can be found"));
+      }
       sections = nameSections(bytes, raw, shstrndx, E_SHSTRNDX[c], names, diagnostics);
     }
   } else if (wantSections && h.shnum !== 0) {

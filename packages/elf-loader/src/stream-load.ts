@@ -5,12 +5,17 @@ import { AmpError } from "./errors.js";
 import { fail } from "./diagnostics.js";
 import { ProgramType } from "./constants.js";
 import { MAX_SAFE, hex } from "./internal/reader.js";
-import { EHDR_SIZE, PHDR_SIZE, DEFAULT_PARSE_LIMITS, readHeader, readProgramHeaders } from "./parse.js";
-import { checkHeader, checkSegments } from "./validate.js";
+import { EHDR_SIZE, PHDR_SIZE, SHDR_SIZE, DEFAULT_PARSE_LIMITS, parseElfInternal, readHeader } from "./parse.js";
+import { loadChecks } from "./validate.js";
 import { askSink, callSink, checkSink, requireNoErrors, zeroFill } from "./load.js";
 import type { ElfDiagnostic, ElfHeader, ElfProgramHeader, LoadedSegment, LoadResult, LoadSink, StreamLoadOptions } from "./types.js";
 
 const DEFAULT_MAX_HEADER_BYTES = 1 << 20;
+/** e_phnum value meaning "the count is in section 0's sh_info". */
+const PN_XNUM = 0xffff;
+/** Offset of sh_info in Elf32_Shdr / Elf64_Shdr. */
+const SH_INFO_32 = 28;
+const SH_INFO_64 = 44;
 
 interface Pending {
   readonly p: ElfProgramHeader;
@@ -29,8 +34,10 @@ interface Pending {
  * and from there on each chunk's bytes are written straight to the sink. Buffering is bounded:
  * chunks are not kept after `push` returns.
  *
- * Section headers are not read (they usually come last); find the resource table with
- * parseElf/findResourceTable when the file is available, or by symbol.
+ * Section headers are not read (they usually come last), except section 0 when e_phnum is
+ * PN_XNUM (buffered like the headers); find the resource table with parseElf/findResourceTable
+ * when the file is available, or by symbol. The same files load as with loadElf (README, "Which
+ * files load"), within the buffering limit.
  *
  * @throws {AmpError} from push/finish: as loadElf, plus ERR_LIMIT (headers beyond the buffering
  *   limit), ERR_TRUNCATED (the stream ended inside a segment), ERR_STATE (used after finishing
@@ -96,10 +103,9 @@ export class ElfStreamLoader {
     if (this.state === "done" || this.state === "failed") throw new AmpError("ERR_STATE", `finish after the loader ${this.state === "done" ? "finished" : "failed"}`);
     try {
       if (this.state === "header") {
-        // The stream ended inside the headers: let the header parser say what is missing.
-        const bytes = this.buf.subarray(0, this.buffered);
-        const h = readHeader(bytes, []);
-        readProgramHeaders(bytes, h, h.phnum, this.options.maxProgramHeaders ?? DEFAULT_PARSE_LIMITS.maxProgramHeaders);
+        // The stream ended inside the headers: what arrived is the whole file, so the
+        // whole-file parser says what is missing, in loadElf's words.
+        parseElfInternal(this.buf.subarray(0, this.buffered), this.headerParseOptions());
         fail("PHDRS_PAST_EOF", 0, "the stream ended before the program header table");
       }
       for (const s of this.pending) {
@@ -157,9 +163,15 @@ export class ElfStreamLoader {
     this.buffered = total;
   }
 
+  /** loadElf's parse: header and program headers only (section 0 for a PN_XNUM count). */
+  private headerParseOptions(): { sections: false; symbols: false; maxProgramHeaders: number } {
+    return { sections: false, symbols: false, maxProgramHeaders: this.options.maxProgramHeaders ?? DEFAULT_PARSE_LIMITS.maxProgramHeaders };
+  }
+
   /**
    * How many bytes the next parsing step needs: the 52-byte ELF32 header, the 64-byte ELF64
-   * header, then (final) the end of the program header table.
+   * header, section 0 when e_phnum is PN_XNUM (its sh_info holds the count), then (final) the
+   * end of the program header table. Every step stays within maxHeaderBytes.
    */
   private nextTarget(): { target: number; final: boolean } {
     const bytes = this.buf.subarray(0, this.buffered);
@@ -168,23 +180,34 @@ export class ElfStreamLoader {
     const c = bytes[4] === 2 ? 1 : 0;
     if (bytes.length < EHDR_SIZE[c]) return { target: EHDR_SIZE[c], final: false };
     const h = readHeader(bytes, []);
-    if (h.phnum === 0xffff) fail("UNSUPPORTED_IN_STREAM", c === 1 ? 56 : 44, "e_phnum is PN_XNUM: the program header count is in section 0, which a stream has not seen yet");
-    if (h.phnum === 0 || h.phentsize !== PHDR_SIZE[c]) return { target: EHDR_SIZE[c], final: true };
-    const end = h.phoff + BigInt(h.phnum) * BigInt(PHDR_SIZE[c]);
+    let count = h.phnum;
+    let need: number = EHDR_SIZE[c];
+    if (h.phnum === PN_XNUM && h.shoff !== 0n) {
+      // A wrong e_shentsize: the parser in start() refuses it as loadElf does.
+      if (h.shentsize !== SHDR_SIZE[c]) return { target: need, final: true };
+      const end0 = h.shoff + BigInt(SHDR_SIZE[c]);
+      if (end0 > BigInt(this.maxHeaderBytes)) {
+        throw new AmpError("ERR_LIMIT", `e_phnum is PN_XNUM and section 0 (which holds the count) ends at ${hex(end0)}, past the ${this.maxHeaderBytes}-byte header buffering limit`, { offset: c === 1 ? 40 : 32 });
+      }
+      need = Math.max(need, Number(end0));
+      if (bytes.length < need) return { target: need, final: false };
+      const info = Number(h.shoff) + (c === 1 ? SH_INFO_64 : SH_INFO_32);
+      count = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(info, h.littleEndian);
+    }
+    if (count === 0 || h.phentsize !== PHDR_SIZE[c]) return { target: need, final: true };
+    const end = h.phoff + BigInt(count) * BigInt(PHDR_SIZE[c]);
     if (end > BigInt(this.maxHeaderBytes)) {
       throw new AmpError("ERR_LIMIT", `the program header table ends at ${hex(end)}, past the ${this.maxHeaderBytes}-byte header buffering limit`, { offset: c === 1 ? 32 : 28 });
     }
-    return { target: Math.max(EHDR_SIZE[c], Number(end)), final: true };
+    return { target: Math.max(need, Number(end)), final: true };
   }
 
-  /** Parses and validates the headers, checks the sink, prepares the segment list. */
+  /** Parses and validates the headers (loadElf's checks), checks the sink, prepares the segment list. */
   private start(headerBytes: Uint8Array): void {
-    const diags: ElfDiagnostic[] = [];
-    const h = readHeader(headerBytes, diags);
-    const phdrs = readProgramHeaders(headerBytes, h, h.phnum, this.options.maxProgramHeaders ?? DEFAULT_PARSE_LIMITS.maxProgramHeaders);
-    checkHeader(h, phdrs.length, this.options, diags);
-    checkSegments(h, phdrs, this.options.totalSize, this.options, diags);
-    this.warnings = requireNoErrors(diags);
+    const elf = parseElfInternal(headerBytes, this.headerParseOptions());
+    const h = elf.header;
+    const phdrs = elf.programHeaders;
+    this.warnings = requireNoErrors(loadChecks(elf, this.options.totalSize, this.options));
     this.hdr = h;
     this.phdrs = phdrs;
     const loads = phdrs.filter((p) => p.type === ProgramType.PT_LOAD && p.memsz > 0n);

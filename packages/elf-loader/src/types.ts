@@ -335,6 +335,8 @@ export interface CoredumpSegment {
 export interface CoredumpSummary {
   readonly elfClass: 32 | 64;
   readonly littleEndian: boolean;
+  /** e_type: ET_CORE (4) for a core; anything else is not one (diagnostic NOT_A_CORE). */
+  readonly type: number;
   readonly machine: number;
   readonly entry: bigint;
   /** "segments": Linux format 1 (PT_LOAD); "sections": format 2 (SHT_PROGBITS, Qualcomm). */

@@ -79,6 +79,24 @@ export function checkSegments(h: ElfHeader, phdrs: readonly ElfProgramHeader[], 
   }
 }
 
+/**
+ * Diagnostics of the file header itself (readHeader). Everything else parseElf reports is about
+ * section headers, names or symbols, which loading never depends on.
+ */
+const HEADER_CODES: ReadonlySet<string> = new Set(["BAD_VERSION", "EHSIZE_MISMATCH"]);
+
+/**
+ * The checks that decide whether an image loads, the same for loadElf and the streaming loader:
+ * the file header, the program header table and the PT_LOAD segments (`fileSize` bounds their
+ * bytes when known). Section headers play no part (README, "Which files load").
+ */
+export function loadChecks(elf: Pick<ElfFile, "header" | "programHeaders" | "diagnostics">, fileSize: number | undefined, options: ValidateElfOptions): ElfDiagnostic[] {
+  const out = elf.diagnostics.filter((d) => HEADER_CODES.has(d.code));
+  checkHeader(elf.header, elf.programHeaders.length, options, out);
+  checkSegments(elf.header, elf.programHeaders, fileSize, options, out);
+  return out;
+}
+
 /** Most overlap diagnostics reported for one file (a hostile file could have millions). */
 const MAX_OVERLAP_REPORTS = 16;
 
@@ -115,9 +133,12 @@ function checkSections(elf: ElfFile, out: ElfDiagnostic[]): void {
 }
 
 /**
- * Every check the loader makes, as a list of diagnostics; never throws for bad bytes. Errors
- * are what loadElf refuses; warnings are suspicious but loadable (Linux would load them).
- * Given bytes, a file that cannot even be parsed yields that one error.
+ * Every check of the file, as a list of diagnostics; never throws for bad bytes. Errors in the
+ * file header, program headers and segments are what loadElf and loadElfFromChunks refuse;
+ * errors in the section headers (names, the string table, `.resource_table` placement) make the
+ * resource table unfindable or untrustworthy: the loaders still load the segments, a host that
+ * needs the table (remoteproc-core) refuses them. Warnings are suspicious but loadable (Linux
+ * would load them). Given bytes, a file that cannot even be parsed yields that one error.
  *
  * Checks: Linux's sanity check (size, magic, class, endianness when `endianness` is set, section
  * header table inside the file, e_phnum != 0, program header table inside the file) and segment

@@ -4,6 +4,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { mdtSegmentFileName, parseMdt } from "@amp/elf-loader";
 import { AmpError, type AbortSignalLike, type FirmwareSource, type RemoteprocErrorCode } from "@amp/remoteproc-core";
 
 /** Options of {@link createDirectoryFirmwareSource}. */
@@ -31,9 +32,30 @@ function checkName(name: string): void {
 }
 
 /**
+ * The `.bNN` companions a split `.mdt` image needs (name and exact size: p_filesz), in program
+ * header order; empty for anything else. Linux's mdt loader names them from the firmware name.
+ */
+function companionsOf(name: string, image: Uint8Array): { name: string; size: number }[] {
+  if (!name.toLowerCase().endsWith(".mdt")) return [];
+  let phdrs;
+  try {
+    phdrs = parseMdt(image).elf.programHeaders;
+  } catch {
+    return []; // not a readable .mdt: the loader will say why
+  }
+  const end = BigInt(image.length);
+  return phdrs.filter((p) => p.filesz > 0n && p.offset + p.filesz > end && p.filesz <= BigInt(Number.MAX_SAFE_INTEGER)).map((p) => ({ name: mdtSegmentFileName(name, p.index), size: Number(p.filesz) }));
+}
+
+/**
  * Serves firmware images by file name from `directory`. `get` reads the file (undefined when it
  * does not exist); `waitFor` resolves once the file exists and is complete (its size stopped
  * changing), watching the directory (with a polling fallback), until `signal` aborts.
+ *
+ * Split firmware (`x.mdt` whose segments are in `x.b00`, `x.b01`, ... beside it) is served file
+ * by file: the loader asks for each companion by name. `waitFor("x.mdt")` resolves only once the
+ * .mdt is complete and every companion it names exists with its full size (p_filesz), so a boot
+ * never starts on a half-copied set.
  * @example
  * const fw = createDirectoryFirmwareSource("/lib/firmware");
  * const image = await fw.waitFor("rproc-m4-fw", { signal: AbortSignal.timeout(10_000) });
@@ -90,16 +112,29 @@ export function createDirectoryFirmwareSource(directory: string, options: Direct
         finish(new AmpError<RemoteprocErrorCode>("ERR_ABORTED", `waiting for firmware "${name}" in ${dir} was aborted`, { cause: signal?.reason }));
       };
       // A file is taken once two checks in a row see the same size (a copy in progress grows).
+      // Names whose changes matter: the image, and its companions once the .mdt has been read.
+      const watched = new Set([name]);
+      const companionsComplete = async (image: Uint8Array): Promise<boolean> => {
+        const needed = companionsOf(name, image);
+        for (const c of needed) watched.add(c.name);
+        for (const c of needed) if ((await sizeOf(join(dir, c.name))) !== c.size) return false;
+        return true;
+      };
       const check = async (): Promise<void> => {
         if (done) return;
         const size = await sizeOf(path);
         if (size !== undefined && size === lastSize && size > 0) {
           try {
             const image = await get(name);
-            if (image !== undefined) finish(undefined, image);
+            if (image !== undefined && (await companionsComplete(image))) {
+              finish(undefined, image);
+              return;
+            }
           } catch (e) {
             finish(e);
+            return;
           }
+          if (!isDone()) timer = setTimeout(() => void check(), pollMs);
           return;
         }
         lastSize = size;
@@ -115,7 +150,7 @@ export function createDirectoryFirmwareSource(directory: string, options: Direct
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         watcher = watch(dir, { persistent: true }, (_event, file) => {
-          if (file === null || file === name) {
+          if (file === null || watched.has(file)) {
             if (timer !== undefined) clearTimeout(timer);
             void check();
           }

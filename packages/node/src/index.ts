@@ -3,7 +3,7 @@
 
 // Worker-thread remote processor
 export { WorkerProcessor } from "./worker-processor.js";
-export type { WorkerProcessorOptions, ProcessorCrash } from "./worker-processor.js";
+export type { WorkerProcessorOptions, ProcessorCrash, WorkerProcessorErrorCode } from "./worker-processor.js";
 export { ProcessorBus, CpuState, CONTROL_BLOCK_SIZE, DOORBELL_QUEUES } from "./firmware/bus.js";
 export { createWorkerRemote } from "./worker-remote.js";
 export type { WorkerRemote, WorkerRemoteOptions } from "./worker-remote.js";
@@ -29,6 +29,24 @@ export type { DirectoryFirmwareSource, DirectoryFirmwareSourceOptions } from "./
 export { createFileCoredumpSink, followTrace } from "./sinks.js";
 export type { FileCoredumpSink, TraceSource, FollowTraceOptions } from "./sinks.js";
 
+// rpmsg on remoteproc vdevs: the host role (Linux's virtio_rpmsg_bus) bound to a started vdev
+export { bindRpmsgHost, rpmsgHostDriver } from "./rpmsg-vdev.js";
+export type { RpmsgVdevOptions, RpmsgVdevBinding } from "./rpmsg-vdev.js";
+
+// A remote processor that is another process: its memory a shared file, an external doorbell
+// (OpenAMP's Linux machine, emulators that map a memory file)
+export { SharedFileDriver } from "./shared-file/driver.js";
+export type { SharedFileDriverOptions, SharedFileDoorbell, SharedFileRegionSpec, SharedFileLaunch, SharedFileCrashReport } from "./shared-file/driver.js";
+export { createSharedFileRemoteproc, deliverInterrupt } from "./shared-file/remoteproc.js";
+export type { SharedFileRemoteprocOptions, SharedFileRemoteproc } from "./shared-file/remoteproc.js";
+export { UnixSocketDoorbell } from "./shared-file/unix-socket-doorbell.js";
+export type { UnixSocketDoorbellOptions, UnixSocketDoorbellStats, DoorbellQueueIds } from "./shared-file/unix-socket-doorbell.js";
+export { OPENAMP_LINUX_MACHINE } from "./shared-file/presets.js";
+export type { SharedFileErrorCode } from "./shared-file/errors.js";
+// The remote side of a resource-table vdev over plain memory (also in "@amp/node/firmware")
+export { RemoteVdevTransport } from "./firmware/vdev-transport.js";
+export type { RemoteVdevTransportOptions } from "./firmware/vdev-transport.js";
+
 // --- qemu ---
 // File-backed memory (pread/pwrite on a file another process maps, e.g. QEMU's RAM)
 export { FileMemory } from "./file-memory.js";
@@ -41,6 +59,9 @@ export { QemuMachine, qemuArgs } from "./qemu/machine.js";
 export type { QemuArgsOptions, QemuLaunchOptions, QemuConnectOptions, QemuSocketPaths, QemuExit, Mps2Board } from "./qemu/machine.js";
 export { createQemuRemoteproc } from "./qemu/remoteproc.js";
 export type { QemuRemoteprocOptions, QemuRemoteproc } from "./qemu/remoteproc.js";
+// rpmsg-only mode on QEMU: firmware without a resource table for its link (e.g. NXP rpmsg-lite)
+export { createQemuStaticLink } from "./qemu/static-link.js";
+export type { QemuStaticLinkOptions, QemuStaticLink } from "./qemu/static-link.js";
 export { QmpClient } from "./qemu/qmp.js";
 export type { QmpEvent } from "./qemu/qmp.js";
 export { parseRegisters } from "./qemu/registers.js";
@@ -70,3 +91,15 @@ export {
 } from "./qemu/abi.js";
 export type { QemuErrorCode } from "./qemu/errors.js";
 // --- end qemu ---
+
+// --- vhost-user ---
+// vhost-user device backend: @amp devices served to a vhost-user frontend (User-Mode Linux's
+// virtio_uml, and others) over a UNIX socket
+export { VhostUserBackend } from "./vhost-user/backend.js";
+export type { VhostUserBackendOptions, VhostUserEvent, VhostUserReadiness, VhostUserStats } from "./vhost-user/backend.js";
+export { VhostUserTransport } from "./vhost-user/transport.js";
+export { serveVhostUserDevice, serveVhostUserRpmsg } from "./vhost-user/serve.js";
+export type { VhostUserServeOptions, VhostUserService, VhostUserRpmsgOptions, VhostUserRpmsgService } from "./vhost-user/serve.js";
+export { relayBinary as vhostUserRelayBinary } from "./vhost-user/relay.js";
+export type { VhostUserErrorCode } from "./vhost-user/errors.js";
+// --- end vhost-user ---

@@ -1,10 +1,21 @@
 // A remote processor whose CPU is a worker thread: the platform driver that remoteproc-core
 // drives (start, stop, kick, device-address translation) plus crash detection.
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
-import { CrashType, type CrashTypeName, type MemoryRegion, type MemoryWindow, type RemoteprocDriver } from "@amp/remoteproc-core";
+import { AmpError, CrashType, type CrashTypeName, type MemoryRegion, type MemoryWindow, type RemoteprocDriver } from "@amp/remoteproc-core";
 import { SharedMemory } from "@amp/virtio-ring";
 import { CpuState, ProcessorBus } from "./firmware/bus.js";
 import { DEFAULT_DDR_SIZE, DEFAULT_SRAM_SIZE } from "./firmware/memory-map.js";
+import { cpuBootRomUrl } from "./internal/boot-rom.js";
+
+/**
+ * Stable codes of `AmpError<WorkerProcessorErrorCode>` thrown by {@link WorkerProcessor}.
+ * Caller misuse (bad sizes, starting twice) throws TypeError/RangeError/Error instead.
+ */
+export type WorkerProcessorErrorCode =
+  | "ERR_WORKER_ENTRY"; // the workerEntry file does not exist (or is not a file): nothing was started
 
 /** Options of {@link WorkerProcessor}. */
 export interface WorkerProcessorOptions {
@@ -13,8 +24,11 @@ export interface WorkerProcessorOptions {
   /** Size of the host-allocated pool after it (default 4 MiB). */
   readonly ddrSize?: number;
   /**
-   * The CPU's worker script. Default: the compiled `internal/cpu-worker.js` next to this module.
-   * Tests that run from TypeScript sources pass a bundled copy.
+   * The CPU's worker script: a path (absolute, or relative to the working directory) or a
+   * `file:`/`data:` URL. Default: the built-in CPU, started from its source text, so no file
+   * has to be found at run time and a bundled application needs nothing beside its bundle.
+   * Give one to run a CPU of your own or a copy of `src/internal/cpu-worker.ts`; the file must
+   * exist when the processor starts, or `start` throws `ERR_WORKER_ENTRY`.
    */
   readonly workerEntry?: string | URL;
   /** How often the watchdog word is checked, in ms (default 50). */
@@ -40,6 +54,26 @@ function checkSize(v: number, what: string): number {
 }
 
 /**
+ * The given CPU script, checked: a missing file would otherwise surface only as a CPU that
+ * crashed at boot (the worker's "error" event, reported as the remote's fatal error and then as
+ * "rpmsg link down: the remote crashed"), far from the option that caused it.
+ */
+function checkWorkerEntry(entry: string | URL): string | URL {
+  const isUrl = typeof entry !== "string";
+  if (isUrl && entry.protocol !== "file:") return entry; // data: and others: no file to look for
+  const path = isUrl ? fileURLToPath(entry) : resolve(entry);
+  if (statSync(path, { throwIfNoEntry: false })?.isFile() !== true) {
+    throw new AmpError<WorkerProcessorErrorCode>(
+      "ERR_WORKER_ENTRY",
+      `the CPU worker script ${path} (processor option workerEntry) does not exist or is not a file; ` +
+        "ship that file with your application, point workerEntry at where it is, or leave workerEntry unset to use the built-in CPU",
+    );
+  }
+  // A string path goes to the worker resolved: Worker itself only accepts "./"-relative ones.
+  return isUrl ? entry : path;
+}
+
+/**
  * A simulated remote processor: memory is a SharedArrayBuffer (device address = offset),
  * doorbells and watchdog are Atomics words, and `start(bootAddr)` runs a worker thread that
  * receives only the memory, the control block and the boot address.
@@ -55,7 +89,7 @@ export class WorkerProcessor implements RemoteprocDriver {
   /** "sram" (firmware, at 0) and "ddr" (pool) regions for remoteproc-core. */
   readonly regions: readonly MemoryRegion[];
   private readonly sab: SharedArrayBuffer;
-  private readonly entry: string | URL;
+  private readonly entry: string | URL | undefined;
   private readonly pollMs: number;
   private readonly limits: ResourceLimits | undefined;
   private worker: Worker | undefined;
@@ -76,7 +110,7 @@ export class WorkerProcessor implements RemoteprocDriver {
       { name: "sram", da: 0, size: sram, memory: this.memory },
       { name: "ddr", da: sram, size: ddr, memory: this.memory, offset: sram, pool: true },
     ];
-    this.entry = options.workerEntry ?? new URL("./internal/cpu-worker.js", import.meta.url);
+    this.entry = options.workerEntry;
     this.pollMs = options.watchdogPollMs ?? 50;
     this.limits = options.resourceLimits;
   }
@@ -104,16 +138,21 @@ export class WorkerProcessor implements RemoteprocDriver {
     };
   }
 
-  /** Releases the CPU from reset at `bootAddr`: a new worker runs the program stored there. */
+  /**
+   * Releases the CPU from reset at `bootAddr`: a new worker runs the program stored there.
+   * @throws AmpError ERR_WORKER_ENTRY when `workerEntry` names a file that is not there (checked
+   * before any worker starts).
+   */
   async start(bootAddr: bigint): Promise<void> {
     if (this.worker !== undefined) throw new Error("the processor is already running: stop it first");
     if (bootAddr < 0n || bootAddr >= BigInt(this.sab.byteLength)) {
       throw new RangeError(`boot address 0x${bootAddr.toString(16)} is outside the processor's memory`);
     }
+    const entry = this.entry === undefined ? cpuBootRomUrl() : checkWorkerEntry(this.entry);
     this.bus.reset();
     this.stopping = false;
     this.crashed = false;
-    const worker = new Worker(this.entry, {
+    const worker = new Worker(entry, {
       workerData: { memory: this.sab, control: this.bus.buffer, bootAddress: Number(bootAddr) },
       stdout: false,
       stderr: false,
@@ -129,18 +168,32 @@ export class WorkerProcessor implements RemoteprocDriver {
         this.reportCrash(CrashType.FATAL_ERROR, halted ? "the firmware program returned" : `the CPU stopped (exit code ${code})`);
       }
     });
+    // Until "online", the worker can also fail or be stopped (stop() terminates it: "exit"
+    // without "online"); start must settle then too, or whoever awaits it (the core's boot or
+    // recovery, holding its lock) waits forever.
     await new Promise<void>((resolve, reject) => {
-      const fail = (e: unknown): void => {
+      const done = (): void => {
         worker.off("online", ok);
+        worker.off("error", fail);
+        worker.off("exit", exited);
+      };
+      const fail = (e: unknown): void => {
+        done();
         reject(e instanceof Error ? e : new Error(String(e)));
       };
+      const exited = (code: number): void => {
+        done();
+        reject(new Error(this.worker === worker ? `the CPU exited (code ${code}) before it came online` : "the processor was stopped before its CPU came online"));
+      };
       const ok = (): void => {
-        worker.off("error", fail);
+        done();
         resolve();
       };
       worker.once("online", ok);
       worker.once("error", fail);
+      worker.once("exit", exited);
     });
+    if (this.worker !== worker) throw new Error("the processor was stopped before its CPU came online");
     this.startInterrupts();
     this.startWatchdog();
   }
@@ -155,6 +208,19 @@ export class WorkerProcessor implements RemoteprocDriver {
     this.worker = undefined;
     if (w !== undefined) await w.terminate();
     this.bus.cpuState = CpuState.RESET;
+    this.releaseInterruptWait();
+  }
+
+  /**
+   * An Atomics.waitAsync cannot be cancelled: the aborted interrupt loop's wait stays registered
+   * in the engine, holding its closures, its AbortSignal and the abort error, until the host's
+   * doorbell rings again, which a CPU that crashes before it rings never does; every such
+   * crash/recovery cycle kept about 3 KiB. One ring (queue 0, drained at once: the CPU is stopped)
+   * releases it; the loop is gone, so nobody acts on it.
+   */
+  private releaseInterruptWait(): void {
+    this.bus.toHost.notify(0);
+    this.bus.toHost.poll(() => undefined);
   }
 
   /** Host -> remote doorbell for vring `notifyId`. */

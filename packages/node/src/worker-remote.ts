@@ -4,18 +4,15 @@
 import {
   createElfLoader,
   createRemoteproc,
+  isAmpError,
   type FirmwareLoader,
   type Remoteproc,
   type RemoteprocOptions,
   type RprocVdev,
-  type VirtioDriver,
 } from "@amp/remoteproc-core";
-import { RpmsgHost, type RpmsgHostOptions } from "@amp/rpmsg";
+import type { RpmsgHost, RpmsgHostOptions } from "@amp/rpmsg";
+import { trackRpmsgHosts } from "./internal/rpmsg-hosts.js";
 import { WorkerProcessor, type ProcessorCrash, type WorkerProcessorOptions } from "./worker-processor.js";
-
-/** VIRTIO_ID_RPMSG */
-const VIRTIO_ID_RPMSG = 7;
-const RPMSG_BUFFER_SIZE = 512;
 
 /** Options of {@link createWorkerRemote}: remoteproc-core's options without the driver and memory. */
 export interface WorkerRemoteOptions extends Omit<RemoteprocOptions, "driver" | "regions" | "name"> {
@@ -48,16 +45,13 @@ export interface WorkerRemote {
   onRpmsg(listener: (host: RpmsgHost, vdev: RprocVdev) => void): () => void;
   /** Calls `listener` with every crash the processor detects (before recovery runs). */
   onCrash(listener: (crash: ProcessorCrash) => void): () => void;
-  /** Shuts the remote down if it runs and stops the worker. Idempotent. */
+  /**
+   * Shuts the remote down if it runs and stops the worker; safe at any moment, a crash recovery
+   * in progress included (it waits for the recovery, then shuts down). A remote left crashed is
+   * released as `rproc.delete()` does. Idempotent: every call returns the same promise.
+   */
   close(): Promise<void>;
 }
-
-const nodeScheduler = {
-  setTimeout: (cb: () => void, ms: number): unknown => setTimeout(cb, ms),
-  clearTimeout: (h: unknown): void => {
-    clearTimeout(h as ReturnType<typeof setTimeout>);
-  },
-};
 
 /**
  * Creates a remote processor whose CPU is a worker thread. Boot it with `remote.rproc.boot()`;
@@ -85,67 +79,55 @@ export function createWorkerRemote(options: WorkerRemoteOptions): WorkerRemote {
         });
   const rproc = createRemoteproc({ ...rest, loader: effectiveLoader, name: name ?? "worker0", driver: processor, regions: processor.regions });
   ref.rproc = rproc;
-  let current: RpmsgHost | undefined;
-  const rpmsgListeners = new Set<(host: RpmsgHost, vdev: RprocVdev) => void>();
   const offs: (() => void)[] = [];
   offs.push(processor.onCrash((c) => void rproc.reportCrash(c.type)));
   offs.push(processor.onInterrupt((id) => { rproc.handleInterrupt(id); }));
+  const rpmsg = rpmsgOptions === false ? undefined : trackRpmsgHosts(rproc, rpmsgOptions ?? {});
 
-  if (rpmsgOptions !== false) {
-    const driver: VirtioDriver = {
-      name: "rpmsg",
-      deviceIds: [VIRTIO_ID_RPMSG],
-      probe(vdev) {
-        const n = rpmsgOptions?.numBuffers ?? Math.min(256, vdev.vrings[0]?.num ?? 256);
-        const size = rpmsgOptions?.bufferSize ?? RPMSG_BUFFER_SIZE;
-        const pool = vdev.buffer ?? vdev.allocate(2 * n * size, 4096);
-        const host = new RpmsgHost({ scheduler: nodeScheduler, ...rpmsgOptions, numBuffers: n, bufferSize: size, transport: vdev.transport, space: vdev.addressSpace, poolAddr: pool.da });
-        const off = vdev.onInterrupt(() => {
-          host.process();
-        });
-        host.start();
-        if (current === undefined) current = host;
-        for (const l of [...rpmsgListeners]) l(host, vdev);
-        host.process();
-        return {
-          remove(crashed: boolean) {
-            off();
-            host.stop(crashed ? "the remote crashed" : "the remote is shutting down", { reset: !crashed });
-            if (current === host) current = undefined;
-          },
-        };
-      },
-    };
-    void rproc.registerVirtioDriver(driver);
-  }
-
-  let closed = false;
+  let closing: Promise<void> | undefined;
   return {
     processor,
     rproc,
     get rpmsg() {
-      return current;
+      return rpmsg?.current;
     },
     onRpmsg(listener) {
-      rpmsgListeners.add(listener);
-      return () => {
-        rpmsgListeners.delete(listener);
-      };
+      return rpmsg?.onHost(listener) ?? (() => undefined);
     },
     onCrash(listener) {
       return processor.onCrash(listener);
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        if (rproc.state === "running" || rproc.state === "attached") await rproc.shutdown();
-      } finally {
-        for (const off of offs) off();
-        await processor.stop();
-      }
+    close() {
+      closing ??= closeRemote(rproc, processor, offs);
+      return closing;
     },
   };
+}
+
+/**
+ * WorkerRemote.close(), the way QEMU's close does it: first stop forwarding crashes (no new
+ * recovery), then let the core finish what it is doing (a recovery in progress holds its lock;
+ * shutdown() is queued behind it), shut a running remote down, release one left crashed or not
+ * stopped (delete), and only then stop the CPU. Stopping the worker first killed a CPU that a
+ * recovery was starting (the recovery then waited forever, holding the lock) or let the recovery
+ * start a new one after close, with its memory still allocated.
+ */
+async function closeRemote(rproc: Remoteproc, processor: WorkerProcessor, offs: readonly (() => void)[]): Promise<void> {
+  for (const off of offs) off();
+  let failure: Error | undefined;
+  try {
+    try {
+      await rproc.shutdown();
+    } catch (e) {
+      // ERR_STATE: nothing to shut down (offline, crashed, deleted); anything else is a real failure.
+      if (!(isAmpError(e) && e.code === "ERR_STATE")) failure = e instanceof Error ? e : new Error(String(e));
+    }
+    const s = rproc.state;
+    if (s !== "offline" && s !== "detached" && s !== "deleted") await rproc.delete();
+  } finally {
+    await processor.stop();
+  }
+  if (failure !== undefined) throw failure;
 }
 
 /**
@@ -161,7 +143,7 @@ function recordingLoader(inner: FirmwareLoader, onRange: (da: number, size: numb
         async loadSegments(target) {
           const ranges: [number, number][] = [];
           // Device addresses and lengths are bigint (SegmentTarget = elf-loader's LoadSink); the
-          // core's target refuses anything beyond 32 bits, so after it accepted a range the
+          // core's target refuses anything at or beyond 2^53, so after it accepted a range the
           // conversion to number is exact.
           const note = (da: bigint, length: bigint): void => {
             const start = Number(da);

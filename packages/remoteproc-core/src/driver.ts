@@ -2,7 +2,7 @@ import type { MemoryWindow } from "./memory.js";
 
 /** Where a running remote keeps its resource table (attach), or where to install one. */
 export interface TableLocation {
-  /** Device address of the table (u32). */
+  /** Device address of the table (any integer below 2^53: a 64-bit remote's table may lie above 4 GiB). */
   readonly da: number;
   /** Size in bytes. */
   readonly size: number;

@@ -14,7 +14,7 @@ export interface SegmentTarget {
 export interface ImageResourceTable {
   /** A copy of the table as stored in the image (`.resource_table`, `sh_size` bytes). */
   readonly bytes: Uint8Array;
-  /** Device address of the loaded copy (`sh_addr`), where the core installs its cached table. */
+  /** Device address of the loaded copy (`sh_addr`, below 2^53), where the core installs its cached table. */
   readonly da: number;
 }
 
@@ -49,4 +49,11 @@ export interface LoaderContext {
   readonly firmwareName: string;
   /** Name of the remote processor. */
   readonly rprocName: string;
+  /**
+   * Reads another file of the same firmware source by name (undefined when it does not exist):
+   * the `.bNN` companions of split `.mdt` firmware. The core always supplies it; a loader that
+   * authenticates its image (the signed loader) hides it from the loaders it wraps, since
+   * companion files are not covered by the signature.
+   */
+  readonly readCompanion?: (name: string) => Promise<Uint8Array | undefined>;
 }

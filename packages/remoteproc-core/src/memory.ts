@@ -16,7 +16,11 @@ import type { Memory } from "@amp/virtio-ring";
 export interface MemoryRegion {
   /** Name, matched against resource names (at most 31 bytes in a resource table). */
   readonly name: string;
-  /** Device address of the first byte (u32). */
+  /**
+   * Device address of the first byte: any integer below 2^53 (a 64-bit remote's memory above
+   * 4 GiB included). Resources whose da the resource table stores (carveouts, vrings and trace
+   * buffers of the table) are allocated only below 4 GiB, as the table's fields are u32.
+   */
   readonly da: number;
   /** Size in bytes. */
   readonly size: number;
@@ -24,7 +28,10 @@ export interface MemoryRegion {
   readonly memory: Memory;
   /** Offset of the region's first byte inside `memory` (default 0). */
   readonly offset?: number;
-  /** Physical address written back into carveout `pa` (default: the device address). */
+  /**
+   * Physical address written back into carveout `pa` (default: the device address). The table's
+   * `pa` field is a u32: a pa above 4 GiB is written as its low 32 bits, as Linux does.
+   */
   readonly pa?: number;
   /** Serves dynamic allocations (default false). */
   readonly pool?: boolean;

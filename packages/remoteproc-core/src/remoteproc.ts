@@ -13,12 +13,12 @@ import { allocateResources, amendResources, installTable, parseTable, registerTa
 import { streamCoredump } from "./internal/coredump-writer.js";
 import { planDumpSegments } from "./internal/dump-plan.js";
 import { Emitter } from "./internal/emitter.js";
-import { checkRequest, isU32 } from "./internal/requests.js";
+import { checkRequest } from "./internal/requests.js";
 import { cachedWindow, newSession, type Failures, type Session, type VdevState } from "./internal/session.js";
 import type { CarveoutInfo, ResourceRequest } from "./resources.js";
 import { RegionSet, hex, type Allocation } from "./internal/allocator.js";
 import { TableWindow, VDEV_STATUS, VDEV_VRINGS, VRING_DA, VRING_NOTIFYID, VRING_SIZE } from "./internal/table.js";
-import type { FirmwareLoader, SegmentTarget } from "./loader.js";
+import type { FirmwareLoader, LoaderContext, SegmentTarget } from "./loader.js";
 import { createElfLoader } from "./elf-loader.js";
 import type { MemoryRegion, MemoryWindow } from "./memory.js";
 import { CrashType, RprocState, type CoredumpMode, type CrashTypeName, type RecoveryMode, type RprocStateName } from "./state.js";
@@ -103,7 +103,6 @@ export interface ShutdownOptions {
 }
 
 const DEFAULT_PAGE = 4096;
-const U32 = 0x1_0000_0000;
 
 /**
  * Creates the manager of one remote processor.
@@ -323,7 +322,9 @@ export class Remoteproc {
    * Allocated regions that overlap it are clipped, so each byte is dumped once.
    */
   addCoredumpSegment(segment: CoredumpSegmentSpec): void {
-    if (!isU32(segment.da) || !Number.isSafeInteger(segment.size) || segment.size < 0) throw new RangeError("coredump segment needs a u32 da and a size");
+    if (!Number.isSafeInteger(segment.da) || segment.da < 0 || !Number.isSafeInteger(segment.size) || segment.size < 0 || segment.size > Number.MAX_SAFE_INTEGER - segment.da) {
+      throw new RangeError("coredump segment needs a da and a size whose end stays below 2^53");
+    }
     this.dumpSegments.push(segment);
   }
 
@@ -611,7 +612,7 @@ export class Remoteproc {
     try {
       const bytes = await this.fetchFirmware();
       step = "loadAndVerify";
-      s.firmware = await this.loader.loadAndVerify(bytes, { firmwareName: this.firmwareName, rprocName: this.name });
+      s.firmware = await this.loader.loadAndVerify(bytes, this.loaderContext());
       s.bootAddr = s.firmware.bootAddr;
       step = "prepare";
       await this.driver.prepare?.();
@@ -653,7 +654,7 @@ export class Remoteproc {
       const loc = await this.driver.getLoadedResourceTable?.();
       let parsed: ResourceTable | undefined;
       if (loc !== undefined) {
-        if (!isU32(loc.da) || !Number.isSafeInteger(loc.size) || loc.size <= 0) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", "getLoadedResourceTable returned a bad location");
+        if (!Number.isSafeInteger(loc.da) || loc.da < 0 || !Number.isSafeInteger(loc.size) || loc.size <= 0) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", "getLoadedResourceTable returned a bad location");
         if (loc.size > this.maxTableSize) throw new AmpError<RemoteprocErrorCode>("ERR_LIMIT", `loaded resource table of ${loc.size} bytes exceeds maxTableSize ${this.maxTableSize}`);
         const w = this.translate(loc.da, loc.size);
         if (w === undefined) throw new AmpError<RemoteprocErrorCode>("ERR_TRANSLATE", `loaded resource table at ${hex(loc.da)} (+${loc.size}) is not in device memory`);
@@ -750,7 +751,7 @@ export class Remoteproc {
         await this.loader.release(old);
       }
       step = "loadAndVerify";
-      s.firmware = await this.loader.loadAndVerify(bytes, { firmwareName: this.firmwareName, rprocName: this.name });
+      s.firmware = await this.loader.loadAndVerify(bytes, this.loaderContext());
       s.bootAddr = s.firmware.bootAddr;
       if (!s.generated) {
         const t = s.firmware.resourceTable;
@@ -836,6 +837,16 @@ export class Remoteproc {
   // ---------------------------------------------------------------------------------------
   // Steps
 
+  /** What a loader learns about a load; companions come from the same source as the image. */
+  private loaderContext(): LoaderContext {
+    const source = this.requireSource();
+    return {
+      firmwareName: this.firmwareName,
+      rprocName: this.name,
+      readCompanion: async (name) => source.get(name),
+    };
+  }
+
   private async fetchFirmware(): Promise<Uint8Array> {
     const src = this.requireSource();
     const bytes = await src.get(this.firmwareName);
@@ -845,8 +856,9 @@ export class Remoteproc {
 
   private segmentTarget(): SegmentTarget {
     const window = (da: bigint, length: number): MemoryWindow => {
-      if (da < 0n || da >= BigInt(U32) || !Number.isSafeInteger(length) || length < 0) {
-        throw new AmpError<RemoteprocErrorCode>("ERR_TRANSLATE", `segment at 0x${da.toString(16)} (+${length}) is outside the 32-bit device address space`);
+      // Device addresses are numbers (exact below 2^53, wider than any CPU's physical addresses).
+      if (da < 0n || da > BigInt(Number.MAX_SAFE_INTEGER) || !Number.isSafeInteger(length) || length < 0) {
+        throw new AmpError<RemoteprocErrorCode>("ERR_TRANSLATE", `segment at 0x${da.toString(16)} (+${length}) is beyond 2^53, outside every memory region`);
       }
       const w = this.translate(Number(da), length);
       if (w === undefined) throw new AmpError<RemoteprocErrorCode>("ERR_TRANSLATE", `bad segment da 0x${da.toString(16)} (+${length}): not in device memory`);
@@ -858,7 +870,7 @@ export class Remoteproc {
         w.memory.write(w.offset, bytes);
       },
       fill: (da, length, value) => {
-        if (length > BigInt(U32)) throw new AmpError<RemoteprocErrorCode>("ERR_TRANSLATE", `segment fill of 0x${length.toString(16)} bytes is too large`);
+        if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw new AmpError<RemoteprocErrorCode>("ERR_TRANSLATE", `segment fill of 0x${length.toString(16)} bytes is too large`);
         const n = Number(length);
         const w = window(da, n);
         w.memory.fill(w.offset, n, value);

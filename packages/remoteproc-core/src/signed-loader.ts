@@ -35,8 +35,10 @@ export function createSignedImageLoader(options: SignedImageLoaderOptions): Firm
         ...(options.maxImages === undefined ? {} : { maxImages: options.maxImages }),
       });
       const loaded: LoadedFirmware[] = [];
+      // Only the signed bytes are trusted: no companion files (split firmware) for the inner loader.
+      const innerContext: LoaderContext = { firmwareName: context.firmwareName, rprocName: context.rprocName };
       try {
-        for (const img of images) loaded.push(await inner.loadAndVerify(img.bytes, context));
+        for (const img of images) loaded.push(await inner.loadAndVerify(img.bytes, innerContext));
         const withTable = loaded.filter((l) => l.resourceTable !== undefined);
         if (withTable.length > 1) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `signed image: ${withTable.length} images carry a resource table; at most one may`);
         const first = loaded[0];

@@ -1,9 +1,8 @@
-import { AddressSpace, LocalDoorbell, splitRingLayout } from "@amp/virtio-ring";
+import { AddressSpace, LocalDoorbell, VIRTIO_CONFIG_S_NEEDS_RESET, splitRingLayout } from "@amp/virtio-ring";
 import type { DoorbellReceiver, QueueConfig, VirtioTransport } from "@amp/virtio-ring";
 import { AmpError, type RemoteprocErrorCode } from "./errors.js";
 import type { MemoryWindow } from "./memory.js";
-import { FW_RSC_ADDR_ANY } from "./memory.js";
-import { VDEV_GFEATURES, VDEV_STATUS, VDEV_VRINGS, VRING_DA, VRING_SIZE, type TableWindow } from "./internal/table.js";
+import { VDEV_DFEATURES, VDEV_GFEATURES, VDEV_STATUS, VDEV_VRINGS, VRING_DA, VRING_SIZE, type TableWindow } from "./internal/table.js";
 
 /** One vring of a vdev, allocated by the core before the remote starts. */
 export interface VringInfo {
@@ -167,41 +166,73 @@ export class RprocVdev {
   }
 }
 
-/** Legacy virtio transport over a `fw_rsc_vdev` entry (Linux remoteproc_virtio.c config ops). */
+/**
+ * Legacy virtio transport over a `fw_rsc_vdev` entry (Linux remoteproc_virtio.c config ops).
+ *
+ * The entry sits in the installed table, memory the remote can write while it runs. So for each
+ * field this transport decides whose copy is the truth, and never takes back from shared memory
+ * a value the host itself wrote (a remote must not steer the host through its own table):
+ * - vring da, num, align, notifyid: the host's. The core allocated and assigned them before the
+ *   remote started; {@link getQueue} answers from {@link VringInfo} (Linux keeps them in struct
+ *   rproc_vring and never reads them back), and {@link setQueue} cannot move a ring.
+ * - status: the host's copy of what the driver last wrote. From the table only NEEDS_RESET is
+ *   taken, the one bit a device may set (virtio 1.x "Device Status Field"); a remote that clears
+ *   DRIVER_OK or sets FAILED/FEATURES_OK changes nothing the driver sees. (Linux reads the whole
+ *   byte back; we do not, so a remote cannot feed bits into the driver's read-modify-writes.)
+ * - gfeatures: the host's copy (the driver writes them, the remote only reads them).
+ * - dfeatures: the device's offer, read from the table; the driver masks it with what it
+ *   supports, so a forged offer cannot make it accept anything it does not implement.
+ * - config space: the device's to write (and the driver's), read from the table; its length is
+ *   the config_len the host parsed before start, never re-read.
+ */
 class VdevTransport implements VirtioTransport {
   readonly deviceId: number;
   readonly legacy = true;
   readonly configLength: number;
   readonly queueCount: number;
   private readonly vdev: RprocVdev;
+  /** The driver's status bits, as last written by the host. */
+  private status: number;
+  /** The driver features, as last written by the host. */
+  private driverFeatures: number;
 
   constructor(vdev: RprocVdev, configLength: number) {
     this.vdev = vdev;
     this.deviceId = vdev.id;
     this.configLength = configLength;
     this.queueCount = vdev.vrings.length;
+    // Until the driver writes them: what the table holds when the host takes the vdev over (a
+    // driver resets the device first anyway, as Linux's register_virtio_device does).
+    const t = vdev.table();
+    this.status = t.getU8(this.base + VDEV_STATUS) & ~VIRTIO_CONFIG_S_NEEDS_RESET;
+    this.driverFeatures = t.getU32(this.base + VDEV_GFEATURES);
   }
   private get base(): number {
     return this.vdev.entryOffset;
   }
   getStatus(): number {
-    return this.vdev.table().getU8(this.base + VDEV_STATUS);
+    const device = this.vdev.table().getU8(this.base + VDEV_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET;
+    return this.status | device;
   }
   setStatus(status: number): void {
     if (!Number.isInteger(status) || status < 0 || status > 0xff) throw new RangeError("status must be a byte");
     this.vdev.table().setU8Release(this.base + VDEV_STATUS, status);
+    this.status = status & ~VIRTIO_CONFIG_S_NEEDS_RESET;
   }
   getDeviceFeatures(): bigint {
-    return BigInt(this.vdev.table().getU32(this.base + 12));
+    return BigInt(this.vdev.table().getU32(this.base + VDEV_DFEATURES));
   }
   setDeviceFeatures(features: bigint): void {
-    this.vdev.table().setU32(this.base + 12, checkLegacy(features, "device"));
+    this.vdev.table().setU32(this.base + VDEV_DFEATURES, checkLegacy(features, "device"));
   }
   getDriverFeatures(): bigint {
-    return BigInt(this.vdev.table().getU32(this.base + VDEV_GFEATURES));
+    this.vdev.table(); // a stopped vdev refuses every access
+    return BigInt(this.driverFeatures);
   }
   setDriverFeatures(features: bigint): void {
-    this.vdev.table().setU32(this.base + VDEV_GFEATURES, checkLegacy(features, "driver"));
+    const f = checkLegacy(features, "driver");
+    this.vdev.table().setU32(this.base + VDEV_GFEATURES, f);
+    this.driverFeatures = f;
   }
   private configOffset(offset: number, length: number): number {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset > this.configLength || length > this.configLength - offset) {
@@ -217,9 +248,9 @@ class VdevTransport implements VirtioTransport {
   }
   getQueue(index: number): QueueConfig {
     const v = this.vring(index);
-    const da = this.vdev.table().getU32(this.base + VDEV_VRINGS + VRING_SIZE * index + VRING_DA);
+    this.vdev.table(); // a stopped vdev refuses every access
     const layout = splitRingLayout(v.num, v.align);
-    return { size: v.num, maxSize: v.num, descAddr: da, driverAddr: da + layout.avail, deviceAddr: da + layout.used, align: v.align, ready: da !== FW_RSC_ADDR_ANY, notifyId: v.notifyId };
+    return { size: v.num, maxSize: v.num, descAddr: v.da, driverAddr: v.da + layout.avail, deviceAddr: v.da + layout.used, align: v.align, ready: true, notifyId: v.notifyId };
   }
   setQueue(index: number, config: Partial<QueueConfig>): void {
     const v = this.vring(index);
@@ -230,7 +261,9 @@ class VdevTransport implements VirtioTransport {
       if ((config.driverAddr !== undefined && config.driverAddr !== da + layout.avail) || (config.deviceAddr !== undefined && config.deviceAddr !== da + layout.used)) {
         throw new RangeError(`vring ${index}: a legacy queue is contiguous`);
       }
-      if (!Number.isInteger(da) || da < 0 || da > 0xffffffff) throw new RangeError("vring da must be a u32");
+      // The core allocated the ring (and mapped it into the vdev's address space) before the
+      // remote started; a driver can only confirm that address, which rewrites it into the table.
+      if (da !== v.da) throw new RangeError(`vring ${index} of vdev${this.vdev.index} is at 0x${v.da.toString(16)}, where the core allocated it; it cannot move to 0x${da.toString(16)}`);
       this.vdev.table().setU32(this.base + VDEV_VRINGS + VRING_SIZE * index + VRING_DA, da);
     }
   }

@@ -269,6 +269,11 @@ export interface ParseOptions {
   readonly maxEntries?: number;
   /** Called for each vendor entry (types 128..512). Its exceptions become ERR_MALFORMED. */
   readonly decodeVendor?: VendorDecoder;
+  /**
+   * Byte order of the table's integers (default "little"). The remote reads its table in its
+   * own byte order, so a big-endian firmware's table (ELF EI_DATA = ELFDATA2MSB) is "big".
+   */
+  readonly endianness?: "little" | "big";
 }
 
 /** Options of `validateResourceTable`: the parse options plus the hardening limits. */

@@ -6,7 +6,7 @@ import { isAmpError } from "@amp/virtio-ring";
 import type { DoorbellReceiver } from "@amp/virtio-ring";
 import { RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RpmsgNsFlags } from "./constants.js";
 import { RpmsgEndpoint, type EndpointCore, type EndpointOptions } from "./endpoint.js";
-import { rpmsgError, type AmpError, type RpmsgErrorCode } from "./errors.js";
+import { badAddressError, rpmsgError, type AmpError, type RpmsgErrorCode } from "./errors.js";
 import { AddressAllocator } from "./internal/addresses.js";
 import type { CallbackFailure, HeldRx, Link } from "./internal/link.js";
 import type { RxPort, TxPort } from "./internal/ports.js";
@@ -376,9 +376,11 @@ export abstract class RpmsgDevice implements EndpointCore {
     return entry.w.promise;
   }
 
-  /** @internal EndpointCore */
+  /** @internal EndpointCore: an address to send from or to (often taken off the wire, e.g. `m.src`). */
   checkDst(addr: number): void {
-    if (!isU32(addr) || addr === RPMSG_ADDR_ANY) throw new TypeError(`address must be a u32 other than RPMSG_ADDR_ANY, got ${String(addr)}`);
+    // Linux rpmsg_send_offchannel_raw refuses ANY with -EINVAL, OpenAMP with RPMSG_ERR_PARAM:
+    // a typed error the sender can catch, never a TypeError.
+    if (!isU32(addr) || addr === RPMSG_ADDR_ANY) throw badAddressError(addr);
   }
 
   // ---------------------------------------------------------------------------------------

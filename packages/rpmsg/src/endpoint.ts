@@ -1,7 +1,8 @@
 // An rpmsg endpoint: a local address, an optional name, a bound peer address, and the send and
 // receive API. All the work happens in the device core; this is the user-facing handle.
 import { RPMSG_ADDR_ANY } from "./constants.js";
-import { rpmsgError, type AmpError, type RpmsgErrorCode } from "./errors.js";
+import { badAddressError, rpmsgError, type AmpError, type RpmsgErrorCode } from "./errors.js";
+import { isU32 } from "./internal/util.js";
 import type { WaitOptions } from "./internal/wait.js";
 import type { ReceivedMessage, RpmsgMessage, TxBuffer } from "./message.js";
 
@@ -39,6 +40,11 @@ export interface EndpointCore {
   destroyEndpoint(ep: RpmsgEndpoint): void;
   waitBound(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<number>;
   checkDst(dst: number): void;
+}
+
+/** ERR_BAD_ADDRESS for an address nothing can be sent to or from (ANY, or not a u32), else undefined. */
+function addressError(addr: number): AmpError<RpmsgErrorCode> | undefined {
+  return isU32(addr) && addr !== RPMSG_ADDR_ANY ? undefined : badAddressError(addr);
 }
 
 interface Pull {
@@ -105,16 +111,21 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
     return this.core.sendRaw(this, this.addr, this.dstAddr, data, options);
   }
 
-  /** Sends `data` to `dst`, waiting for a tx buffer. @throws TypeError when `dst` is ANY; AmpError as `send`. */
+  /**
+   * Sends `data` to `dst`, waiting for a tx buffer. A `dst` of RPMSG_ADDR_ANY (e.g. the `src` of
+   * a message that came from ANY) or one that is not a u32 rejects with ERR_BAD_ADDRESS.
+   * @throws AmpError ERR_BAD_ADDRESS; otherwise as `send` (always through the promise).
+   */
   sendTo(dst: number, data: Uint8Array, options?: WaitOptions): Promise<void> {
-    this.core.checkDst(dst);
+    const bad = addressError(dst);
+    if (bad !== undefined) return Promise.reject(bad);
     return this.core.sendRaw(this, this.addr, dst, data, options);
   }
 
-  /** Sends with an explicit source address (Linux rpmsg_send_offchannel). @throws as `sendTo`. */
+  /** Sends with an explicit source address (Linux rpmsg_send_offchannel). @throws as `sendTo` (`src` too). */
   sendOffchannel(src: number, dst: number, data: Uint8Array, options?: WaitOptions): Promise<void> {
-    this.core.checkDst(src);
-    this.core.checkDst(dst);
+    const bad = addressError(src) ?? addressError(dst);
+    if (bad !== undefined) return Promise.reject(bad);
     return this.core.sendRaw(this, src, dst, data, options);
   }
 
@@ -123,16 +134,17 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
     return this.core.trySendRaw(this, this.addr, this.dstAddr, data);
   }
 
-  /** `trySend` to `dst`. */
+  /** `trySend` to `dst`. @throws AmpError ERR_BAD_ADDRESS for a `dst` of ANY or not a u32; otherwise as `trySend`. */
   trySendTo(dst: number, data: Uint8Array): boolean {
-    this.core.checkDst(dst);
+    const bad = addressError(dst);
+    if (bad !== undefined) throw bad;
     return this.core.trySendRaw(this, this.addr, dst, data);
   }
 
-  /** `trySend` with an explicit source. */
+  /** `trySend` with an explicit source. @throws as `trySendTo` (`src` too). */
   trySendOffchannel(src: number, dst: number, data: Uint8Array): boolean {
-    this.core.checkDst(src);
-    this.core.checkDst(dst);
+    const bad = addressError(src) ?? addressError(dst);
+    if (bad !== undefined) throw bad;
     return this.core.trySendRaw(this, src, dst, data);
   }
 

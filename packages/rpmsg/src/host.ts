@@ -14,7 +14,7 @@ import {
   VIRTIO_CONFIG_S_FAILED,
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_RING_F_EVENT_IDX,
-  type AddressSpace,
+  type AddressSpaceLike,
   type UsedBuffer,
   type VirtioTransport,
 } from "@amp/virtio-ring";
@@ -39,7 +39,7 @@ export interface RpmsgHostOptions extends RpmsgDeviceOptions {
   /** The virtio device (status, features, config, queues, notify): a resource-table vdev, a fixed layout, ... */
   readonly transport: VirtioTransport;
   /** Device addresses → memory, for the vrings and the buffer pool. */
-  readonly space: AddressSpace;
+  readonly space: AddressSpaceLike;
   /** Device address of the buffer pool: `2 × numBuffers × bufferSize` bytes (rx half first, then tx). */
   readonly poolAddr: number;
   /**
@@ -205,7 +205,7 @@ function alignUp(x: number, a: number): number {
   return Math.ceil(x / a) * a;
 }
 
-function makeSlots(space: AddressSpace, base: number, n: number, size: number): Slot[] {
+function makeSlots(space: AddressSpaceLike, base: number, n: number, size: number): Slot[] {
   const out: Slot[] = [];
   for (let i = 0; i < n; i++) {
     const da = base + i * size;

@@ -51,7 +51,7 @@ export interface TxBuffer {
   /**
    * Sends the first `length` payload bytes to `dst` (default: the endpoint's bound peer).
    * Ownership passes to the peer; on a thrown error the buffer stays yours (retry or release).
-   * @throws AmpError ERR_MSG_SIZE when `length` exceeds `payload.length`; ERR_NOT_BOUND, ERR_CLOSED, ERR_LINK_DOWN.
+   * @throws AmpError ERR_MSG_SIZE when `length` exceeds `payload.length`; ERR_BAD_ADDRESS for a `dst` of RPMSG_ADDR_ANY or not a u32; ERR_NOT_BOUND, ERR_CLOSED, ERR_LINK_DOWN.
    */
   send(length: number, dst?: number): void;
   /** Gives the buffer back unsent. Idempotent. */

@@ -11,7 +11,7 @@ import {
   SplitVirtqueueDevice,
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_RING_F_EVENT_IDX,
-  type AddressSpace,
+  type AddressSpaceLike,
   type Doorbell,
   type VirtioTransport,
 } from "@amp/virtio-ring";
@@ -34,7 +34,7 @@ export interface RpmsgRemoteOptions extends RpmsgDeviceOptions {
   /** The virtio device as the remote sees it (status and queue addresses written by the host). */
   readonly transport: VirtioTransport;
   /** Device addresses → memory: every descriptor address is translated and bounds-checked here. */
-  readonly space: AddressSpace;
+  readonly space: AddressSpaceLike;
   /** Rung with a vring's notifyId to interrupt the host (used buffers on vring 0 or 1). */
   readonly doorbell?: Doorbell;
   /**

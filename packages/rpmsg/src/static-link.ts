@@ -12,7 +12,7 @@ import {
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
-  type AddressSpace,
+  type AddressSpaceLike,
   type Doorbell,
   type QueueConfig,
   type VirtioTransport,
@@ -210,7 +210,7 @@ export interface StaticLinkOptions extends RpmsgDeviceOptions {
   /** The agreed layout (same on both sides). */
   readonly layout: StaticLinkLayout;
   /** Device addresses → memory; must map the whole layout. */
-  readonly space: AddressSpace;
+  readonly space: AddressSpaceLike;
   /** Rings the peer with the layout's notify ids: `(linkId << 1) | vring`. */
   readonly doorbell?: Doorbell;
   /** Use the name service (both sides must agree). Default true. */

@@ -36,6 +36,23 @@ export function toSafeNumber(x: bigint, what: string): number {
 }
 
 /**
+ * What the rings, rpmsg and virtual-io need of an address space: lookups, nothing else. Their
+ * options take this interface rather than the {@link AddressSpace} class, so an address space
+ * from another installed copy of this package (two versions side by side in node_modules) is
+ * accepted by the type checker too: a class with private members only matches its own
+ * declaration, an interface matches anything with these members.
+ */
+export interface AddressSpaceLike {
+  /** The range that holds all of `[da, da + length)`, or undefined (see {@link AddressSpace.find}). */
+  find(da: number, length: number): AddressRange | undefined;
+  /**
+   * Memory and offset of `[da, da + length)` (see {@link AddressSpace.translate}).
+   * @throws AmpError ERR_BAD_ADDRESS when no single range holds it; ERR_RANGE past 2^53.
+   */
+  translate(da: number | bigint, length: number): { memory: Memory; offset: number };
+}
+
+/**
  * Explicit translation from device addresses to memory. Ranges never overlap; a lookup succeeds
  * only when the whole `[da, da + length)` lies inside one range (a buffer that crosses a range
  * end is rejected even if the next range is adjacent: the bytes need not be contiguous).
@@ -44,7 +61,7 @@ export function toSafeNumber(x: bigint, what: string): number {
  * const space = new AddressSpace().map(0x1000_0000, mem);
  * space.translate(0x1000_0040, 16); // { memory: mem, offset: 0x40 }
  */
-export class AddressSpace {
+export class AddressSpace implements AddressSpaceLike {
   private list: AddressRange[] = [];
   private last: AddressRange | undefined;
 

@@ -1,7 +1,7 @@
 // Promise helpers over the synchronous, poll-driven queues: take the next buffer, waiting on a
 // doorbell with notifications re-armed first so that a wake-up cannot be missed.
 import type { DoorbellReceiver, WaitOptions } from "./doorbell.js";
-import type { DescriptorChain, UsedBuffer, VirtqueueDevice, VirtqueueDriver } from "./virtqueue.js";
+import type { DescriptorChainLike, UsedBuffer, VirtqueueDevice, VirtqueueDriver } from "./virtqueue.js";
 
 const ignore = (): void => undefined;
 
@@ -26,7 +26,7 @@ export async function nextUsed<T>(queue: VirtqueueDriver<T>, receiver: DoorbellR
  * when there is none. Re-enables notifications before it sleeps; drains `receiver` on wake-up.
  * @throws AmpError ERR_ABORTED / ERR_TIMEOUT (per wait) from `options`, and what getAvail throws.
  */
-export async function nextAvail(queue: VirtqueueDevice, receiver: DoorbellReceiver, options: WaitOptions = {}): Promise<DescriptorChain> {
+export async function nextAvail(queue: VirtqueueDevice, receiver: DoorbellReceiver, options: WaitOptions = {}): Promise<DescriptorChainLike> {
   for (;;) {
     const c = queue.getAvail();
     if (c !== null) return c;

@@ -246,11 +246,20 @@ export class AtomicsDoorbell implements Doorbell, DoorbellReceiver {
     if (waitAsync !== undefined) {
       return waitFor(options, (wake) => {
         let live = true;
+        let pending = false;
         const r = waitAsync(this.i32, 0, seq);
-        if (r.async) void (r.value as Promise<string>).then(() => { if (live) wake(); });
-        else wake();
-        // A pending waitAsync cannot be cancelled; `live` makes its late wake-up a no-op.
-        return () => { live = false; };
+        if (r.async) {
+          pending = true;
+          void (r.value as Promise<string>).then(() => { pending = false; if (live) wake(); });
+        } else wake();
+        // A pending waitAsync cannot be cancelled, and until it settles the engine keeps it and
+        // everything it closes over (an aborted wait on a remote that never rings again leaked
+        // ~3 KiB per crash/recovery cycle). Settle it with a notify: a spurious wake-up, which
+        // every receiver of this word already tolerates; `live` makes it a no-op here.
+        return () => {
+          live = false;
+          if (pending) Atomics.notify(this.i32, 0);
+        };
       });
     }
     return pollUntil(() => Atomics.load(this.i32, 0) !== seq || this.pending(), options);

@@ -68,12 +68,15 @@ export function driverFail(t: VirtioTransport): void {
 }
 
 /**
- * Device role: the features the driver accepted, checked against the offer.
+ * Device role: the features the driver accepted, checked against the offer. On a modern
+ * transport VIRTIO_F_VERSION_1 counts as offered whatever the device type set: the transport
+ * owns that bit (it offers it, as {@link driverNegotiate} accepts it for the driver), so a
+ * driver that accepts it is right.
  * @throws AmpError ERR_FEATURES when the driver accepted a bit the device did not offer, or a
  *   bit above 31 on a legacy transport.
  */
 export function deviceAcceptedFeatures(t: VirtioTransport): bigint {
-  const offered = t.getDeviceFeatures();
+  const offered = t.getDeviceFeatures() | (t.legacy ? 0n : featureBit(VIRTIO_F_VERSION_1));
   const accepted = t.getDriverFeatures();
   if ((accepted & ~offered) !== 0n) {
     throw new AmpError("ERR_FEATURES", `driver accepted features 0x${(accepted & ~offered).toString(16)} that were not offered`);

@@ -12,7 +12,7 @@ export { ArrayBufferMemory, SharedMemory, subMemory } from "./memory.js";
 export type { Memory } from "./memory.js";
 /** Device address (`da`) to memory translation, bounds-checked; checked u64 -> number. */
 export { AddressSpace, toSafeNumber } from "./address-space.js";
-export type { AddressRange, MapOptions } from "./address-space.js";
+export type { AddressRange, AddressSpaceLike, MapOptions } from "./address-space.js";
 
 // Doorbells
 /** "Queue N has work": callback, in-process, Atomics (SharedArrayBuffer) and polled-memory doorbells. */
@@ -63,7 +63,7 @@ export type { SplitRingLayout } from "./split-layout.js";
 // Virtqueues
 /** The role interfaces both ring formats implement, and the chain the device walks. */
 export { DescriptorChain } from "./virtqueue.js";
-export type { VirtqueueDriver, VirtqueueDevice, VirtqueueOptions, DriverQueueOptions, BufferSegment, UsedBuffer } from "./virtqueue.js";
+export type { VirtqueueDriver, VirtqueueDevice, VirtqueueOptions, DriverQueueOptions, BufferSegment, UsedBuffer, DescriptorChainLike } from "./virtqueue.js";
 /** Split virtqueue, driver and device roles; legacy contiguous addresses. */
 export { SplitVirtqueueDriver, SplitVirtqueueDevice, legacyQueueAddresses } from "./split-queue.js";
 export type { DeviceQueueOptions } from "./split-queue.js";

@@ -4,7 +4,7 @@
 // 32-bit): use it between two @amp sides or a modern virtio transport.
 import { AmpError } from "./errors.js";
 import type { VirtioErrorCode } from "./errors.js";
-import type { AddressSpace } from "./address-space.js";
+import type { AddressSpaceLike } from "./address-space.js";
 import type { Memory } from "./memory.js";
 import {
   VRING_DESC_F_INDIRECT,
@@ -361,7 +361,7 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
 export class PackedVirtqueueDevice implements VirtqueueDevice {
   readonly size: number;
   private readonly c: Common;
-  private readonly space: AddressSpace;
+  private readonly space: AddressSpaceLike;
   private readonly ring: Memory;
   private readonly ringOff: number;
   private readonly maxIndirect: number;

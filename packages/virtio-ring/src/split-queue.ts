@@ -3,7 +3,7 @@
 // read once into a local, checked, then used: no index or length from shared memory is trusted.
 import { AmpError } from "./errors.js";
 import type { VirtioErrorCode } from "./errors.js";
-import type { AddressSpace } from "./address-space.js";
+import type { AddressSpaceLike } from "./address-space.js";
 import type { Memory } from "./memory.js";
 import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY } from "./constants.js";
 import { splitRingAreaSizes, splitRingLayout, vringNeedEvent, VRING_DESC_SIZE } from "./split-layout.js";
@@ -361,7 +361,7 @@ export interface DeviceQueueOptions extends VirtqueueOptions {
 export class SplitVirtqueueDevice implements VirtqueueDevice {
   readonly size: number;
   private readonly c: Common;
-  private readonly space: AddressSpace;
+  private readonly space: AddressSpaceLike;
   private readonly descMem: Memory;
   private readonly descOff: number;
   private readonly availMem: Memory;

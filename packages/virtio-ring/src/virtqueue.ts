@@ -1,7 +1,7 @@
 // What both ring formats (split and packed) offer each role, so that rpmsg and virtual-io can
 // drive either, and the descriptor chain that the device side walks.
 import { AmpError } from "./errors.js";
-import type { AddressSpace } from "./address-space.js";
+import type { AddressSpaceLike } from "./address-space.js";
 import type { Doorbell } from "./doorbell.js";
 import type { Memory } from "./memory.js";
 import { checkInt } from "./internal/check.js";
@@ -36,8 +36,8 @@ export interface UsedBuffer<T> {
 export interface VirtqueueOptions {
   /** Queue size: a power of two <= 32768 for split rings, 1..32768 for packed. */
   size: number;
-  /** Translates the ring areas and every buffer address. */
-  space: AddressSpace;
+  /** Translates the ring areas and every buffer address (an {@link AddressSpace}, or anything with its lookups). */
+  space: AddressSpaceLike;
   /** Descriptor table (split, 16-aligned) / descriptor ring (packed, 16-aligned). */
   descAddr: number;
   /** Available ring (split, 2-aligned) / driver event suppression (packed, 4-aligned). */
@@ -124,10 +124,13 @@ export interface VirtqueueDevice {
   /**
    * Takes the next offered chain, walked and checked: every index, flag, direction, address and
    * length. Fills `out` when given (allocation-free; capacity >= maxChain), or null when none.
+   * `out` must be a {@link DescriptorChain} (from any installed copy of this package): the
+   * queues refill it through its own methods. Typed by the interface so that a queue from one
+   * copy satisfies this interface of another.
    * @throws AmpError ERR_BAD_INDEX, ERR_BAD_CHAIN, ERR_BAD_ADDRESS, ERR_LIMIT; ERR_NEEDS_RESET
    *   after an earlier violation.
    */
-  getAvail(out?: DescriptorChain): DescriptorChain | null;
+  getAvail(out?: DescriptorChainLike): DescriptorChainLike | null;
   /**
    * Returns a chain as used with `len` bytes written to its writable part.
    * @throws RangeError when `id` is not in flight or `len` exceeds the writable bytes.
@@ -154,10 +157,50 @@ export interface VirtqueueDevice {
 }
 
 /**
+ * The public face of a {@link DescriptorChain}, what {@link VirtqueueDevice.getAvail} returns.
+ * An interface, not the class, so that queues and chains from two installed copies of this
+ * package still type-check together (a class with private members matches only itself).
+ */
+export interface DescriptorChainLike {
+  /** Head index (split) or buffer ID (packed): pass it to `pushUsed`. */
+  readonly id: number;
+  /** Number of segments. */
+  readonly count: number;
+  /** Number of leading device-readable segments. */
+  readonly readable: number;
+  readonly readableBytes: number;
+  readonly writableBytes: number;
+  /** Ring slots the chain used (packed: how far the used index moves). */
+  readonly slots: number;
+  readonly capacity: number;
+  /** Device address of segment i. */
+  addr(i: number): number;
+  /** Length of segment i. */
+  len(i: number): number;
+  /** Whether segment i is device-writable. */
+  isWritable(i: number): boolean;
+  /** Memory that holds segment i. */
+  memory(i: number): Memory;
+  /** Offset of segment i in `memory(i)`. */
+  offset(i: number): number;
+  /** Segment i's bytes, zero-copy when the memory allows. */
+  view(i: number): Uint8Array;
+  /** Copies the readable part, from byte `from`, into `target`; returns the bytes copied. */
+  gather(target: Uint8Array, from?: number): number;
+  /**
+   * The whole readable part as one new array.
+   * @throws AmpError ERR_LIMIT when an array of `readableBytes` cannot be allocated.
+   */
+  readAll(): Uint8Array;
+  /** Copies `bytes` into the writable part, from byte `from` of it; returns the bytes copied. */
+  scatter(bytes: Uint8Array, from?: number): number;
+}
+
+/**
  * A descriptor chain as the device sees it, resolved to memory: segments `0 .. readable-1` are
  * device-readable, the rest device-writable. Reusable: `getAvail(chain)` refills it.
  */
-export class DescriptorChain {
+export class DescriptorChain implements DescriptorChainLike {
   /** Head index (split) or buffer ID (packed): pass it to `pushUsed`. */
   id = 0;
   /** Number of segments. */

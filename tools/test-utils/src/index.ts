@@ -4,3 +4,5 @@ export { fcParams } from "./fast-check.ts";
 export { bundleForWorker, bundleToString } from "./bundle.ts";
 export { runReadmeExample, extractReadmeExample } from "./readme.ts";
 export { which, requireTools, compileC, makeTempDir, run } from "./tools.ts";
+export { splitElf } from "./split-elf.ts";
+export type { SplitFiles } from "./split-elf.ts";

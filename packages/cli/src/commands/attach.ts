@@ -118,9 +118,6 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
     await link.close();
     out.emit("stop", `${why === "timeout" ? "time is up" : "interrupted"}: detached, the remote keeps running`, "stop", { reason: why });
     return 0;
-  } catch (e) {
-    out.error(e);
-    throw e;
   } finally {
     session?.close();
     await link?.close().catch(() => undefined);
@@ -155,5 +152,6 @@ export const attachCommand: Command = {
     timeout: { type: "string", value: "S", description: "Detach after S seconds (default: at Ctrl-C); the remote must be up by then (10 s without it)." },
   },
   positionals: [0, 0],
+  jsonLines: true,
   run: (args, io) => run(io, args),
 };

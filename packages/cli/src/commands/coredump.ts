@@ -9,6 +9,13 @@ import { readInput } from "../internal/files.js";
 import { columns, hex, toJson } from "../internal/format.js";
 
 const PREVIEW_BYTES = 16;
+const ET_CORE = 4;
+const ELF_TYPE_NAMES = ["ET_NONE", "ET_REL", "ET_EXEC", "ET_DYN", "ET_CORE"];
+
+function typeName(type: number): string {
+  const n = ELF_TYPE_NAMES[type];
+  return n === undefined ? String(type) : `${n} (${type})`;
+}
 
 function preview(core: Uint8Array, offset: bigint, size: bigint): string {
   if (offset >= BigInt(core.length)) return "";
@@ -81,13 +88,18 @@ export const coredumpCommand: Command = {
     const file = args.positionals[0] ?? "";
     const core = await readInput(io, file, "core file");
     if (core.length < 4 || core[0] !== 0x7f || core[1] !== 0x45 || core[2] !== 0x4c || core[3] !== 0x46) {
-      throw new CliError(`${file}: not an ELF core file (no \\x7fELF magic)`, "Pass a core file written by amp or Linux remoteproc.");
+      throw new CliError(`${file}: not an ELF core file (no \\x7fELF magic)`, "Pass a core file written by amp or Linux remoteproc.", 1, { code: "ERR_MALFORMED" });
     }
     let s: CoredumpSummary;
     try {
       s = readCoredump(core);
     } catch (e) {
-      throw new CliError(`${file}: unreadable core (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "The core file is damaged or not a coredump.");
+      throw new CliError(`${file}: unreadable core (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "The core file is damaged or not a coredump.", 1, { cause: e });
+    }
+    if (s.type !== ET_CORE) {
+      // readCoredump reads any ELF's program headers as regions; for a firmware image that
+      // would print a meaningless "core" (machine None, status 0).
+      throw new CliError(`${file}: not a core file (e_type is ${typeName(s.type)}, a coredump has ET_CORE)`, "Pass a core file written by amp or Linux remoteproc; use `amp inspect` for a firmware ELF.", 1, { code: "ERR_NOT_CORE" });
     }
     if (flag(args, "json")) {
       io.stdout(

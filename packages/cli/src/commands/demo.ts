@@ -2,8 +2,9 @@
 // boot, name-service announcement, an echo exchange with statistics, live trace, devices the
 // remote lends over rpmsg (an I2C temperature sensor and GPIO lines, @amp/virtual-io), an
 // injected crash with automatic recovery and a coredump, a clean shutdown. Every number is
-// measured.
-import { existsSync } from "node:fs";
+// measured. Two demos at once never share a coredump file: by default each writes into a new
+// directory of its own under the temp directory; --json gives the same story as JSON lines.
+import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,11 +12,12 @@ import { findResourceTable, parseElf } from "@amp/elf-loader";
 import { parseResourceTable } from "@amp/resource-table";
 import type { RpmsgEndpoint, RpmsgHost } from "@amp/rpmsg";
 import { GpioClient, I2cClient, TempSensorReg, connectOverRpmsg, decodeTemperature, type RpmsgChannel } from "@amp/virtual-io";
-import { numberOption, stringOption, type Command } from "../internal/command.js";
+import { flag, numberOption, stringOption, type Command } from "../internal/command.js";
 import { CliError } from "../internal/cli-error.js";
 import { readInput, resolvePath } from "../internal/files.js";
 import type { CliIo } from "../internal/io.js";
-import { createWorkerSessionRemote, startSession, type Session } from "../internal/session.js";
+import { hex } from "../internal/format.js";
+import { createWorkerSessionRemote, sessionOut, startSession, type Session } from "../internal/session.js";
 import { bootError } from "./run.js";
 
 const SERVICE = "rpmsg-amp-echo";
@@ -38,6 +40,19 @@ const LED_NAME = "led0";
 /** The example firmware built with the package (dist/firmware/echo.elf). */
 function bundledFirmware(): string {
   return fileURLToPath(new URL("../firmware/echo.elf", import.meta.url));
+}
+
+/**
+ * Where this demo's coredump goes. Default: a directory made for this run under the temp
+ * directory (mkdtemp: unique even when two demos start in the same millisecond). A directory
+ * given with --coredump gets a file named after this process and the time; a file path is
+ * taken as it is.
+ */
+function coredumpPath(io: CliIo, given: string | undefined): string {
+  if (given === undefined) return join(mkdtempSync(join(tmpdir(), `amp-demo-${process.pid}-`)), "demo.core");
+  const path = resolvePath(io, given);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) return join(path, `amp-demo-${process.pid}-${Date.now()}.core`);
+  return path;
 }
 
 /** Set by `demo()`: Ctrl-C ends every wait of the demo at once. */
@@ -97,28 +112,60 @@ async function echoRun(ep: RpmsgEndpoint, count: number, size: number): Promise<
   return rtts;
 }
 
-function statsLine(rtts: number[], size: number, seconds: number): string {
+/** Whole microseconds, for JSON. */
+function usInt(ms: number): number {
+  return Math.round(ms * 1000);
+}
+
+/** A measured echo run: one line of text, the same numbers as JSON fields. */
+function reportStats(session: Session, phase: "boot" | "recovery", rtts: number[], size: number, seconds: number): void {
   const sorted = [...rtts].sort((a, b) => a - b);
-  return `${rtts.length} messages of ${size} bytes echoed and verified in ${seconds.toFixed(2)} s: round trip median ${us(percentile(sorted, 50))}, p90 ${us(percentile(sorted, 90))}, p99 ${us(percentile(sorted, 99))}, max ${us(sorted[sorted.length - 1] ?? NaN)}`;
+  const median = percentile(sorted, 50);
+  const p90 = percentile(sorted, 90);
+  const p99 = percentile(sorted, 99);
+  const max = sorted[sorted.length - 1] ?? NaN;
+  const text = `${rtts.length} messages of ${size} bytes echoed and verified in ${seconds.toFixed(2)} s: round trip median ${us(median)}, p90 ${us(p90)}, p99 ${us(p99)}, max ${us(max)}`;
+  session.out.emit("echo", `${phase === "recovery" ? "after recovery: " : ""}${text}`, "echo", {
+    phase,
+    messages: rtts.length,
+    size,
+    seconds: Math.round(seconds * 1000) / 1000,
+    rttUs: { median: usInt(median), p90: usInt(p90), p99: usInt(p99), max: usInt(max) },
+  });
 }
 
 /** Where the slow round trips are: how many, and at which message numbers (1-based). */
-function tailLine(rtts: number[]): string {
+function reportTail(session: Session, rtts: number[]): void {
   const slow: number[] = [];
   rtts.forEach((r, i) => { if (r > SLOW_MS) slow.push(i + 1); });
   let worst = 0;
   rtts.forEach((r, i) => { if (r > (rtts[worst] ?? 0)) worst = i; });
-  if (slow.length === 0) return `no round trip above ${SLOW_MS} ms`;
-  return (
+  const fields = { thresholdMs: SLOW_MS, slow: slow.length, messages: rtts.length, first: slow[0] ?? null, last: slow[slow.length - 1] ?? null, slowest: rtts.length === 0 ? null : worst + 1 };
+  if (slow.length === 0) {
+    session.out.emit("echo", `no round trip above ${SLOW_MS} ms`, "echo-tail", fields);
+    return;
+  }
+  session.out.emit(
+    "echo",
     `${slow.length} of ${rtts.length} round trips above ${SLOW_MS} ms, from #${slow[0] ?? 0} to #${slow[slow.length - 1] ?? 0}, slowest #${worst + 1}; ` +
-    "host and remote are threads sharing this machine's CPUs, so the tail includes OS scheduling, garbage collection and JIT compilation"
+      "host and remote are threads sharing this machine's CPUs, so the tail includes OS scheduling, garbage collection and JIT compilation",
+    "echo-tail",
+    fields,
   );
 }
 
 /** The warm-up exchange, reported apart from the measured run. */
-async function warmUp(session: Session, ep: RpmsgEndpoint, size: number, label: string): Promise<void> {
+async function warmUp(session: Session, ep: RpmsgEndpoint, size: number, phase: "boot" | "recovery"): Promise<void> {
   const rtts = await echoRun(ep, WARMUP, size);
-  session.log(`echo   ${label}warm-up: ${rtts.length} messages, first round trip ${us(rtts[0] ?? NaN)}, slowest ${us(Math.max(...rtts))} (not in the statistics below)`);
+  const first = rtts[0] ?? NaN;
+  const slowest = Math.max(...rtts);
+  session.out.emit("echo", `${phase === "recovery" ? "after recovery: " : ""}warm-up: ${rtts.length} messages, first round trip ${us(first)}, slowest ${us(slowest)} (not in the statistics below)`, "warmup", {
+    phase,
+    messages: rtts.length,
+    size,
+    firstUs: usInt(first),
+    slowestUs: usInt(slowest),
+  });
 }
 
 /** `promise`, with a CliError naming `what` after TIMEOUT_MS. */
@@ -145,9 +192,13 @@ async function virtualIo(session: Session, host: RpmsgHost): Promise<void> {
     const raw = await step(i2c.writeRead(SENSOR_ADDRESS, Uint8Array.of(TempSensorReg.TEMPERATURE), 2), "the I2C read of the temperature sensor");
     const rtt = performance.now() - t;
     const reg = ((raw[0] ?? 0) << 8) | (raw[1] ?? 0);
-    session.log(
-      `vio    i2c: the remote's sensor at 0x${SENSOR_ADDRESS.toString(16)} read over rpmsg "${I2C_SERVICE}": register 0 = 0x${reg.toString(16).padStart(4, "0")}, ` +
-        `${decodeTemperature(reg)} °C (write-then-read transfer, ${us(rtt)})`,
+    const celsius = decodeTemperature(reg);
+    session.out.emit(
+      "vio",
+      `i2c: the remote's sensor at 0x${SENSOR_ADDRESS.toString(16)} read over rpmsg "${I2C_SERVICE}": register 0 = 0x${reg.toString(16).padStart(4, "0")}, ` +
+        `${celsius} °C (write-then-read transfer, ${us(rtt)})`,
+      "i2c",
+      { service: I2C_SERVICE, addr: hex(SENSOR_ADDRESS), register: 0, value: hex(reg), celsius, rttUs: usInt(rtt) },
     );
     const gpio = new GpioClient(gpioChannel);
     const names = await step(gpio.names(), "reading the GPIO line names");
@@ -157,7 +208,13 @@ async function virtualIo(session: Session, host: RpmsgHost): Promise<void> {
       if (level) await step(gpio.output(led, true), `driving ${LED_NAME}`);
       else await step(gpio.set(led, false), `driving ${LED_NAME}`);
       const back = await step(gpio.get(led), `reading ${LED_NAME} back`);
-      session.log(`vio    gpio: line ${led} ("${LED_NAME}") driven ${level ? "high" : "low"} over rpmsg "${GPIO_SERVICE}", reads back ${back ? "high" : "low"}`);
+      session.out.emit("vio", `gpio: line ${led} ("${LED_NAME}") driven ${level ? "high" : "low"} over rpmsg "${GPIO_SERVICE}", reads back ${back ? "high" : "low"}`, "gpio", {
+        service: GPIO_SERVICE,
+        line: led,
+        name: LED_NAME,
+        driven: level ? "high" : "low",
+        readBack: back ? "high" : "low",
+      });
     }
   } finally {
     for (const c of channels) c.close();
@@ -167,11 +224,11 @@ async function virtualIo(session: Session, host: RpmsgHost): Promise<void> {
 async function openEcho(session: Session, host: RpmsgHost): Promise<RpmsgEndpoint> {
   const svc = await within(host.waitForService(SERVICE, { timeoutMs: TIMEOUT_MS }), TIMEOUT_MS, () => new CliError(`the firmware did not announce "${SERVICE}"`, "Check that --firmware is an echo firmware."));
   const ep = host.createEndpoint({ dst: svc.addr });
-  session.log(`rpmsg  host endpoint 0x${ep.addr.toString(16)} talks to "${SERVICE}" at 0x${svc.addr.toString(16)}`);
+  session.out.emit("rpmsg", `host endpoint 0x${ep.addr.toString(16)} talks to "${SERVICE}" at 0x${svc.addr.toString(16)}`, "endpoint", { local: hex(ep.addr), service: SERVICE, remote: hex(svc.addr) });
   return ep;
 }
 
-async function demo(io: CliIo, firmware: string, messages: number, size: number, corePath: string): Promise<number> {
+async function demo(io: CliIo, firmware: string, messages: number, size: number, coredump: string | undefined, json: boolean): Promise<number> {
   interrupt = io.signal;
   const bytes = await readInput(io, firmware, "firmware file");
   const elf = parseElf(bytes);
@@ -179,14 +236,30 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
   const table = rsc === undefined ? undefined : parseResourceTable(rsc.bytes);
   const vdev = table?.entries.find((e) => e.kind === "vdev");
   const trace = table?.entries.find((e) => e.kind === "trace");
-  io.stdout("amp demo: the remoteproc life cycle on a simulated remote processor (a worker thread)\n");
-  io.stdout(
-    `firmware ${firmware}: ${bytes.length} bytes, ELF${elf.header.elfClass} JS firmware, entry 0x${elf.header.entry.toString(16)}; ` +
-      `resource table: ${vdev?.kind === "vdev" ? `rpmsg vdev with ${vdev.vrings.length} vrings of ${vdev.vrings[0]?.num ?? 0}` : "no vdev"}` +
-      `${trace?.kind === "trace" ? `, ${trace.len}-byte trace buffer at 0x${trace.da.toString(16)}` : ""}\n` +
-      "[time] is host time since start; trace lines are stamped when the host reads the remote's trace buffer (polled every 20 ms), so they can lag the events they describe\n\n",
-  );
-  const session = startSession(io, { ...createWorkerSessionRemote({ firmwarePath: resolvePath(io, firmware), recovery: true, coredumpPath: corePath }), coredumpPath: corePath });
+  // Only now that the firmware is there: a failed start leaves no empty directory behind.
+  const corePath = coredumpPath(io, coredump);
+  const out = sessionOut(io, json);
+  if (json) {
+    out.emit("", "", "firmware", {
+      file: firmware,
+      bytes: bytes.length,
+      class: `ELF${elf.header.elfClass}`,
+      entry: hex(elf.header.entry),
+      rpmsgVdev: vdev?.kind === "vdev" ? { vrings: vdev.vrings.length, num: vdev.vrings[0]?.num ?? 0 } : null,
+      trace: trace?.kind === "trace" ? { len: trace.len, da: hex(trace.da) } : null,
+      coredump: corePath,
+    });
+  } else {
+    io.stdout("amp demo: the remoteproc life cycle on a simulated remote processor (a worker thread)\n");
+    io.stdout(
+      `firmware ${firmware}: ${bytes.length} bytes, ELF${elf.header.elfClass} JS firmware, entry 0x${elf.header.entry.toString(16)}; ` +
+        `resource table: ${vdev?.kind === "vdev" ? `rpmsg vdev with ${vdev.vrings.length} vrings of ${vdev.vrings[0]?.num ?? 0}` : "no vdev"}` +
+        `${trace?.kind === "trace" ? `, ${trace.len}-byte trace buffer at 0x${trace.da.toString(16)}` : ""}\n` +
+        `coredump of the injected crash: ${corePath}\n` +
+        "[time] is host time since start; trace lines are stamped when the host reads the remote's trace buffer (polled every 20 ms), so they can lag the events they describe\n\n",
+    );
+  }
+  const session = startSession(io, { ...createWorkerSessionRemote({ firmwarePath: resolvePath(io, firmware), recovery: true, coredumpPath: corePath }), coredumpPath: corePath, out });
   const { rproc } = session.remote;
   try {
     // 1. Boot and wait for the announcement.
@@ -200,13 +273,19 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     const ep = await openEcho(session, host);
 
     // 2. Echo exchange with statistics, measured after a warm-up (WARMUP).
-    await warmUp(session, ep, size, "");
+    await warmUp(session, ep, size, "boot");
     const t = performance.now();
     const rtts = await echoRun(ep, messages, size);
-    session.log(`echo   ${statsLine(rtts, size, (performance.now() - t) / 1000)}`);
-    session.log(`echo   ${tailLine(rtts)}`);
+    reportStats(session, "boot", rtts, size, (performance.now() - t) / 1000);
+    reportTail(session, rtts);
     const st = host.stats;
-    session.log(`rpmsg  host totals so far (warm-up and name-service messages included): ${st.txMessages} sent, ${st.rxMessages} received, ${st.txBytes + st.rxBytes} payload bytes, ${(Object.values(st.dropped) as number[]).reduce((a, b) => a + b, 0)} dropped`);
+    const dropped = (Object.values(st.dropped) as number[]).reduce((a, b) => a + b, 0);
+    session.out.emit("rpmsg", `host totals so far (warm-up and name-service messages included): ${st.txMessages} sent, ${st.rxMessages} received, ${st.txBytes + st.rxBytes} payload bytes, ${dropped} dropped`, "rpmsg-totals", {
+      sent: st.txMessages,
+      received: st.rxMessages,
+      payloadBytes: st.txBytes + st.rxBytes,
+      dropped,
+    });
     await within(new Promise((r) => setTimeout(r, 100)), TIMEOUT_MS, () => new Error("unreachable")); // let the trace follower show the remote's lines
 
     // 3. Virtual I/O: devices the remote owns, used by the host across the link.
@@ -216,26 +295,33 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     // 4. Inject a crash; recovery reboots the firmware and a coredump is written.
     const crashCount = rproc.crashCount;
     const recovered = session.nextRpmsg();
-    session.log('inject sending "crash!": the firmware will throw');
+    session.out.emit("inject", 'sending "crash!": the firmware will throw', "inject", { message: "crash!" });
     await ep.send(new TextEncoder().encode("crash!"), { timeoutMs: TIMEOUT_MS });
     const host2 = await within(recovered, TIMEOUT_MS, () => new CliError(`no recovery within ${TIMEOUT_MS} ms`, "Recovery failed: rerun with AMP_DEBUG=1."));
-    if (ep.closed) session.log(`rpmsg  old endpoint closed: ${ep.closeReason?.message ?? "link down"}`);
+    if (ep.closed) {
+      const reason = ep.closeReason?.message ?? "link down";
+      session.out.emit("rpmsg", `old endpoint closed: ${reason}`, "endpoint-closed", { local: hex(ep.addr), reason });
+    }
     const ep2 = await openEcho(session, host2);
-    await warmUp(session, ep2, size, "after recovery: ");
+    await warmUp(session, ep2, size, "recovery");
     const t2 = performance.now();
     const after = Math.max(1, Math.min(messages, 100));
     const rtts2 = await echoRun(ep2, after, size);
-    session.log(`echo   after recovery: ${statsLine(rtts2, size, (performance.now() - t2) / 1000)}`);
+    reportStats(session, "recovery", rtts2, size, (performance.now() - t2) / 1000);
     await new Promise((r) => setTimeout(r, 100));
 
     // 5. Clean shutdown.
     await rproc.shutdown();
     const crashes = rproc.crashCount - crashCount;
-    io.stdout(
-      `\ndone: booted, echoed ${2 * WARMUP + rtts.length + rtts2.length} messages (${2 * WARMUP} of them warm-up), read a sensor and toggled a GPIO line the remote lends, ` +
-        `${crashes} crash${crashes === 1 ? "" : "es"} recovered automatically, shut down cleanly.\n` +
-        `coredump: ${corePath} (read it with \`amp coredump ${corePath}\`)\n`,
-    );
+    const echoed = 2 * WARMUP + rtts.length + rtts2.length;
+    if (json) out.emit("", "", "done", { messages: echoed, warmup: 2 * WARMUP, crashesRecovered: crashes, coredump: corePath });
+    else {
+      io.stdout(
+        `\ndone: booted, echoed ${echoed} messages (${2 * WARMUP} of them warm-up), read a sensor and toggled a GPIO line the remote lends, ` +
+          `${crashes} crash${crashes === 1 ? "" : "es"} recovered automatically, shut down cleanly.\n` +
+          `coredump: ${corePath} (read it with \`amp coredump ${corePath}\`)\n`,
+      );
+    }
     return 0;
   } finally {
     await session.close();
@@ -246,15 +332,30 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
 export const demoCommand: Command = {
   name: "demo",
   summary: "boot the bundled echo firmware: announcement, echo statistics, trace, lent I2C/GPIO, crash, recovery, coredump",
-  usage: "demo [--messages N] [--size BYTES] [--coredump FILE] [--firmware FILE]",
-  details: "Everything printed is measured during the run. Exit status 0 when every step worked.",
+  usage: "demo [--messages N] [--size BYTES] [--coredump PATH] [--firmware FILE] [--json]",
+  details: [
+    "Everything printed is measured during the run. Exit status 0 when every step worked.",
+    "",
+    "The coredump of the injected crash goes to a new directory of its own under the temp",
+    "directory (amp-demo-<pid>-XXXXXX/demo.core, printed at the start and the end), so demos",
+    "running at the same time never overwrite each other's; --coredump FILE chooses the file,",
+    "--coredump DIR a file amp-demo-<pid>-<time>.core in an existing directory.",
+    "",
+    "With --json, JSON lines, each with \"event\" and \"t\" (seconds): firmware {file, bytes, class,",
+    "entry, rpmsgVdev, trace, coredump}, the session's events (state, channel, trace, crash,",
+    "coredump, operation-error), endpoint, warmup and echo {phase, messages, size, rttUs},",
+    "echo-tail, rpmsg-totals, i2c, gpio, inject, endpoint-closed, done {messages, warmup,",
+    "crashesRecovered, coredump}; a failure is a last {\"event\":\"error\",\"error\":{...}}.",
+  ].join("\n"),
   options: {
     messages: { type: "string", value: "N", description: "Measured echo messages before the crash, after a 2500-message warm-up (default 1000)." },
     size: { type: "string", value: "BYTES", description: "Payload size, 1..496 (default 64)." },
-    coredump: { type: "string", value: "FILE", description: "Where the crash coredump goes (default: the temp directory)." },
+    coredump: { type: "string", value: "PATH", description: "Where the crash coredump goes: a file, or an existing directory (default: a new directory under the temp directory)." },
     firmware: { type: "string", value: "FILE", description: "Use another echo firmware than the bundled one." },
+    json: { type: "boolean", description: "JSON lines on standard output, one object per event." },
   },
   positionals: [0, 0],
+  jsonLines: true,
   async run(args, io) {
     const messages = numberOption("demo", args, "messages", 1, 1_000_000) ?? 1000;
     const size = numberOption("demo", args, "size", 1, 496) ?? 64;
@@ -262,7 +363,6 @@ export const demoCommand: Command = {
     if (stringOption(args, "firmware") === undefined && !existsSync(fw)) {
       throw new CliError("the example firmware is not built (dist/firmware/echo.elf is missing)", "Run `pnpm build` first, or pass --firmware <echo.elf>.");
     }
-    const core = stringOption(args, "coredump") ?? join(tmpdir(), "amp-demo.core");
-    return demo(io, fw, Math.floor(messages), Math.floor(size), resolvePath(io, core));
+    return demo(io, fw, Math.floor(messages), Math.floor(size), stringOption(args, "coredump"), flag(args, "json"));
   },
 };

@@ -6,6 +6,7 @@ import { flag, stringOption, type Command } from "../internal/command.js";
 import { CliError } from "../internal/cli-error.js";
 import { bundleFirmware } from "../internal/bundle.js";
 import { readInput, readTextInput, resolvePath, writeOutput } from "../internal/files.js";
+import { toJson } from "../internal/format.js";
 import { progress } from "../internal/io.js";
 import { jsonToTableInit } from "../internal/rsc-json.js";
 
@@ -21,13 +22,15 @@ export const DEFAULT_RPMSG_TABLE: ResourceTableInit = {
 export const firmwareBuildCommand: Command = {
   name: "firmware build",
   summary: "build a JS-firmware ELF for the simulated processor from a TS/JS entry point",
-  usage: "firmware build <entry.ts|entry.js> -o <firmware.elf> [--table table.json] [--bundled]",
+  usage: "firmware build <entry.ts|entry.js> -o <firmware.elf> [--table table.json] [--bundled] [--json]",
   details: [
     "The entry's default export is the firmware: `export default defineFirmware(async (fw) => ...)`",
     "(from @amp/node/firmware). It is bundled with esbuild (when installed) into one ES module,",
     "stored in the ELF's .text segment at the boot address 0x1000, next to a .resource_table.",
     "Without --table the usual rpmsg table is used: one rpmsg vdev (vrings of 256) and a 4 KiB",
     "trace buffer. A trace entry with da 0xffffffff gets its buffer placed by the builder.",
+    "",
+    "With --json, one JSON document on stdout: {entry, output, bytes, programBytes, tableEntries}.",
     "",
     "Example:",
     "  amp firmware build src/echo.ts -o echo.elf && amp run echo.elf",
@@ -37,6 +40,7 @@ export const firmwareBuildCommand: Command = {
     table: { type: "string", value: "FILE", description: "Resource table: JSON (as `amp rsc decode` prints) or binary." },
     bundled: { type: "boolean", description: "The entry is already one bundled ES module: do not run esbuild." },
     minify: { type: "boolean", description: "Minify the bundle." },
+    json: { type: "boolean", description: "Print what was built as one JSON document." },
   },
   positionals: [1, 1],
   async run(args, io) {
@@ -66,7 +70,8 @@ export const firmwareBuildCommand: Command = {
       throw new CliError(`cannot build the firmware: ${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)}`, "Check the resource table and the program size.");
     }
     await writeOutput(io, output, elf);
-    io.stderr(`wrote ${output}: ${elf.length} bytes (program ${program.length} bytes)\n`);
+    if (flag(args, "json")) io.stdout(toJson({ entry, output, bytes: elf.length, programBytes: program.length, tableEntries: table.entries.length }));
+    else io.stderr(`wrote ${output}: ${elf.length} bytes (program ${program.length} bytes)\n`);
     return 0;
   },
 };

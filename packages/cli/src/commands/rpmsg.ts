@@ -34,7 +34,7 @@ function opened(out: EventOut, what: string, c: ChannelLink, extra: Record<strin
 }
 
 /** Opens the channel, reporting Ctrl-C during the wait as exit 130. */
-async function withChannel(cmd: string, io: CliIo, args: ParsedArgs, out: EventOut, body: (c: ChannelLink) => Promise<number>): Promise<number> {
+async function withChannel(cmd: string, io: CliIo, args: ParsedArgs, body: (c: ChannelLink) => Promise<number>): Promise<number> {
   const name = args.positionals[0] ?? "";
   const ms = timeoutMs(cmd, args, DEFAULT_TIMEOUT_S) ?? DEFAULT_TIMEOUT_S * 1000;
   let channel: ChannelLink | undefined;
@@ -43,8 +43,7 @@ async function withChannel(cmd: string, io: CliIo, args: ParsedArgs, out: EventO
     return await body(channel);
   } catch (e) {
     if (e instanceof Interrupted) return 130;
-    out.error(e);
-    throw e;
+    throw e; // main() writes it, and with --json the stream's last line
   } finally {
     await channel?.close().catch(() => undefined);
   }
@@ -74,7 +73,7 @@ async function sendRun(io: CliIo, args: ParsedArgs): Promise<number> {
   const data = file !== undefined ? await readInput(io, file, "data file") : flag(args, "hex") ? parseHex("rpmsg send", text ?? "") : new TextEncoder().encode(text ?? "");
   // Before attaching: a remote's link comes up once per run, do not spend it on a message that cannot go.
   mtuCheck(data.length, EXPECTED_MTU, "the message");
-  return withChannel("rpmsg send", io, args, out, async (c) => {
+  return withChannel("rpmsg send", io, args, async (c) => {
     mtuCheck(data.length, c.mtu, "the message");
     await c.send(data);
     out.emit("sent", `${data.length} bytes to "${c.name}" at ${hex(c.remote)} (from ${hex(c.local)}, via ${c.via})`, "sent", { channel: c.name, remote: hex(c.remote), local: hex(c.local), length: data.length, via: c.via });
@@ -110,7 +109,7 @@ async function listenRun(io: CliIo, args: ParsedArgs): Promise<number> {
   const out = eventOut(io, jsonOutput(args), true);
   const count = numberOption("rpmsg listen", args, "count", 1, 1e9);
   const durationS = numberOption("rpmsg listen", args, "duration", 0.001, 86_400);
-  return withChannel("rpmsg listen", io, args, out, async (c) => {
+  return withChannel("rpmsg listen", io, args, async (c) => {
     opened(out, "listen", c, {}, `: ${count === undefined ? "" : `${count} message${count === 1 ? "" : "s"} or `}${durationS === undefined ? "Ctrl-C" : `${durationS} s`}`);
     let n = 0;
     let done: (why: string) => void = () => undefined;
@@ -169,7 +168,7 @@ async function echoRun(io: CliIo, args: ParsedArgs): Promise<number> {
   const sizes = parseSizes(stringOption(args, "size"));
   if (sizes !== undefined) mtuCheck(sizes[1], EXPECTED_MTU, `--size ${sizes[1]}`);
   const echoTimeoutMs = timeoutMs("rpmsg echo", args, DEFAULT_TIMEOUT_S) ?? DEFAULT_TIMEOUT_S * 1000;
-  return withChannel("rpmsg echo", io, args, out, async (c) => {
+  return withChannel("rpmsg echo", io, args, async (c) => {
     const [minSize, maxSize] = sizes ?? [1, c.mtu];
     mtuCheck(maxSize, c.mtu, `--size ${maxSize}`);
     const sizeText = minSize === maxSize ? `${minSize} bytes` : `${minSize}..${maxSize} bytes`;
@@ -228,6 +227,7 @@ export const rpmsgCommands: readonly Command[] = [
       file: { type: "string", value: "FILE", description: "Send the bytes of FILE." },
     },
     positionals: [1, 2],
+    jsonLines: true,
     run: (args, io) => sendRun(io, args),
   },
   {
@@ -253,6 +253,7 @@ export const rpmsgCommands: readonly Command[] = [
       duration: { type: "string", value: "S", description: "Exit after S seconds of listening." },
     },
     positionals: [1, 1],
+    jsonLines: true,
     run: (args, io) => listenRun(io, args),
   },
   {
@@ -278,6 +279,7 @@ export const rpmsgCommands: readonly Command[] = [
       window: { type: "string", value: "N", description: "Messages in flight at a time (default 1)." },
     },
     positionals: [1, 1],
+    jsonLines: true,
     run: (args, io) => echoRun(io, args),
   },
 ];

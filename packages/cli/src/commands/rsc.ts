@@ -9,7 +9,7 @@ import {
   type ResourceTable,
   type ResourceTableInit,
 } from "@amp/resource-table";
-import { flag, stringOption, type Command } from "../internal/command.js";
+import { flag, stringOption, type Command, type ParsedArgs } from "../internal/command.js";
 import { CliError } from "../internal/cli-error.js";
 import { readInput, writeOutput } from "../internal/files.js";
 import { hex, toJson } from "../internal/format.js";
@@ -39,18 +39,46 @@ function isJsonText(b: Uint8Array): boolean {
   return false;
 }
 
-/** The table bytes of an input: an ELF's .resource_table, or the raw bytes of a table file. */
-function tableBytesOf(file: string, bytes: Uint8Array): Uint8Array {
-  if (!isElf(bytes)) return bytes;
+/** Byte order of a raw table file (`--endian`); an ELF's table always has the ELF's. */
+type Endianness = "little" | "big";
+
+/**
+ * The table bytes of an input and their byte order: an ELF's .resource_table in the ELF's byte
+ * order (EI_DATA: the remote reads its table in its own), or the raw bytes of a table file in
+ * the order given by --endian.
+ */
+function tableBytesOf(file: string, bytes: Uint8Array, endianness: Endianness): { tableBytes: Uint8Array; byteOrder: Endianness } {
+  if (!isElf(bytes)) return { tableBytes: bytes, byteOrder: endianness };
   let section;
+  let elf;
   try {
-    section = findResourceTable(parseElf(bytes));
+    elf = parseElf(bytes);
+    section = findResourceTable(elf);
   } catch (e) {
     throw new CliError(`${file}: unreadable ELF (${e instanceof Error ? e.message : String(e)})`, "Rebuild or copy the firmware again.");
   }
   if (section === undefined) throw new CliError(`${file}: has no .resource_table section`, "This firmware declares no resources; nothing to decode.");
-  return section.bytes;
+  return { tableBytes: section.bytes, byteOrder: elf.header.littleEndian ? "little" : "big" };
 }
+
+/** True when the version word reads 1 in the other byte order only: the wrong --endian. */
+function looksSwapped(b: Uint8Array, byteOrder: Endianness): boolean {
+  if (b.length < 4) return false;
+  const v = new DataView(b.buffer, b.byteOffset, 4);
+  return v.getUint32(0, byteOrder === "little") !== 1 && v.getUint32(0, byteOrder !== "little") === 1;
+}
+
+function endiannessOption(args: ParsedArgs): Endianness {
+  const e = stringOption(args, "endian") ?? "little";
+  if (e !== "little" && e !== "big") throw new CliError(`--endian ${e}: must be little or big`, "Run `amp rsc --help` for usage.", 2);
+  return e;
+}
+
+const ENDIAN_OPTION = {
+  type: "string",
+  value: "little|big",
+  description: "Byte order of a raw table file (default little); an ELF's table is read in the ELF's byte order.",
+} as const;
 
 function firstError(diags: readonly Diagnostic[]): Diagnostic | undefined {
   return diags.find((d) => d.severity === "error");
@@ -63,25 +91,29 @@ function failOnErrors(file: string, diags: readonly Diagnostic[], hint: string):
   throw new CliError(`${file}: invalid resource table: ${e.code} at table offset ${hex(e.offset)}: ${e.message.replace(/\.$/, "")}${more > 0 ? ` (and ${more} more)` : ""}`, hint);
 }
 
-/** Decodes a binary or ELF input into a validated table. */
-function decodeTable(file: string, bytes: Uint8Array, force: boolean): { table: ResourceTable; diagnostics: readonly Diagnostic[] } {
-  const tableBytes = tableBytesOf(file, bytes);
-  const diagnostics = validateResourceTable(tableBytes);
-  if (!force) failOnErrors(file, diagnostics, "Fix the table, or pass --force to decode what can be read.");
+/**
+ * Decodes a binary or ELF input into a validated table. `hint` is what to tell the user when
+ * validation fails: only `rsc decode` has --force, so only it may suggest it.
+ */
+function decodeTable(file: string, bytes: Uint8Array, force: boolean, endianness: Endianness, hint: string): { table: ResourceTable; diagnostics: readonly Diagnostic[] } {
+  const { tableBytes, byteOrder } = tableBytesOf(file, bytes, endianness);
+  const options = { endianness: byteOrder };
+  const diagnostics = validateResourceTable(tableBytes, options);
+  if (!force) failOnErrors(file, diagnostics, looksSwapped(tableBytes, byteOrder) ? `The table looks ${byteOrder === "little" ? "big" : "little"}-endian: pass --endian ${byteOrder === "little" ? "big" : "little"}.` : hint);
   let table: ResourceTable;
   try {
-    table = parseResourceTable(tableBytes);
+    table = parseResourceTable(tableBytes, options);
   } catch (e) {
     throw new CliError(`${file}: cannot decode the resource table (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "The table is damaged: rebuild it.");
   }
   return { table, diagnostics };
 }
 
-/** Reads any input (JSON, ELF or binary) as builder input. */
-async function readTableInit(io: CliIo, file: string): Promise<ResourceTableInit> {
+/** Reads any input (JSON, ELF or binary) as builder input (for encode and c, which have no --force). */
+async function readTableInit(io: CliIo, file: string, endianness: Endianness): Promise<ResourceTableInit> {
   const bytes = await readInput(io, file, "resource table file");
   if (isJsonText(bytes)) return jsonToTableInit(new TextDecoder().decode(bytes), file);
-  return decodeTable(file, bytes, false).table;
+  return decodeTable(file, bytes, false, endianness, "Fix the table; `amp rsc decode --force` shows what can be read of it.").table;
 }
 
 function buildChecked(file: string, init: ResourceTableInit): Uint8Array {
@@ -98,17 +130,21 @@ function buildChecked(file: string, init: ResourceTableInit): Uint8Array {
 const decodeCommand: Command = {
   name: "rsc decode",
   summary: "print a resource table (from a firmware ELF or a raw table file) as JSON",
-  usage: "rsc decode <firmware.elf|table.bin> [--text] [--force]",
-  details: FORMAT_HELP,
+  usage: "rsc decode <firmware.elf|table.bin> [--json|--text] [--force] [--endian little|big]",
+  details: `${FORMAT_HELP}\n\nThe output is JSON by default; --json says so explicitly (and makes a failure a JSON\n{"error":{code, message, hint}} document too).`,
   options: {
+    json: { type: "boolean", description: "One JSON document (the default output; failures as JSON too)." },
     text: { type: "boolean", description: "Readable text instead of JSON." },
     force: { type: "boolean", description: "Decode even when validation finds errors (diagnostics go to stderr)." },
+    endian: ENDIAN_OPTION,
   },
   positionals: [1, 1],
   async run(args, io) {
     const file = args.positionals[0] ?? "";
+    if (flag(args, "json") && flag(args, "text")) throw new CliError("--json and --text exclude each other", "Pass one of them (JSON is the default).", 2);
+    const endianness = endiannessOption(args);
     const bytes = await readInput(io, file, "resource table file");
-    const { table, diagnostics } = decodeTable(file, bytes, flag(args, "force"));
+    const { table, diagnostics } = decodeTable(file, bytes, flag(args, "force"), endianness, "Fix the table, or pass --force to decode what can be read.");
     for (const d of diagnostics) io.stderr(`${d.severity}: ${d.code} at table offset ${hex(d.offset)}: ${d.message}\n`);
     if (flag(args, "text")) {
       const lines = [`resource table: version ${table.ver}, ${table.entries.length} entries, ${table.size} bytes`];
@@ -122,17 +158,23 @@ const decodeCommand: Command = {
 const encodeCommand: Command = {
   name: "rsc encode",
   summary: "build the binary resource table from JSON",
-  usage: "rsc encode <table.json> -o <table.bin>",
-  details: FORMAT_HELP,
-  options: { output: { type: "string", short: "o", value: "FILE", description: "Where to write the binary table (required)." } },
+  usage: "rsc encode <table.json> -o <table.bin> [--endian little|big] [--json]",
+  details: `${FORMAT_HELP}\n\nWith --json, one JSON document on stdout: {file, output, bytes, entries}.`,
+  options: {
+    output: { type: "string", short: "o", value: "FILE", description: "Where to write the binary table (required)." },
+    json: { type: "boolean", description: "Print what was written as one JSON document." },
+    endian: { ...ENDIAN_OPTION, description: "Byte order of a raw table file given as input (default little); the output is little-endian." },
+  },
   positionals: [1, 1],
   async run(args, io) {
     const file = args.positionals[0] ?? "";
     const output = stringOption(args, "output");
     if (output === undefined) throw new CliError("missing --output", "Pass -o <table.bin>: binary output is never written to the terminal.", 2);
-    const out = buildChecked(file, await readTableInit(io, file));
+    const init = await readTableInit(io, file, endiannessOption(args));
+    const out = buildChecked(file, init);
     await writeOutput(io, output, out);
-    io.stderr(`wrote ${output}: ${out.length} bytes\n`);
+    if (flag(args, "json")) io.stdout(toJson({ file, output, bytes: out.length, entries: init.entries.length }));
+    else io.stderr(`wrote ${output}: ${out.length} bytes\n`);
     return 0;
   },
 };
@@ -145,13 +187,14 @@ const cCommand: Command = {
   options: {
     name: { type: "string", value: "NAME", description: "C identifier of the table variable (default resource_table)." },
     output: { type: "string", short: "o", value: "FILE", description: "Write to a file instead of standard output." },
+    endian: { ...ENDIAN_OPTION, description: "Byte order of a raw table file given as input (default little)." },
   },
   positionals: [1, 1],
   async run(args, io) {
     const file = args.positionals[0] ?? "";
     const name = stringOption(args, "name") ?? "resource_table";
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CliError(`--name "${name}" is not a C identifier`, "Use letters, digits and underscores.", 2);
-    const init = await readTableInit(io, file);
+    const init = await readTableInit(io, file, endiannessOption(args));
     buildChecked(file, init); // validate first: never generate C for a table Linux rejects
     const generated = generateResourceTableC(init, { symbol: name });
     const source = generated.endsWith("\n") ? generated : `${generated}\n`;

@@ -8,7 +8,7 @@ import { CliError } from "../internal/cli-error.js";
 import { readInput, readTextInput, resolvePath } from "../internal/files.js";
 import { progress, type CliIo } from "../internal/io.js";
 import { importPublicKey } from "../internal/keys.js";
-import { createWorkerSessionRemote, startSession, type Session, type SessionOptions } from "../internal/session.js";
+import { createWorkerSessionRemote, sessionOut, startSession, type Session, type SessionOptions } from "../internal/session.js";
 
 /** Resolves when `signal` aborts, or after `ms` (undefined: never). */
 function waitForStop(signal: AbortSignal | undefined, ms: number | undefined): Promise<"signal" | "timeout"> {
@@ -32,14 +32,15 @@ export function bootError(file: string, e: unknown): CliError {
   const code = isAmpError(e) ? e.code : undefined;
   const cause = (e as { cause?: unknown }).cause;
   const causeCode = isAmpError(cause) ? cause.code : undefined;
-  if (code === "ERR_AUTH" || causeCode === "ERR_AUTH") return new CliError(`${file}: refused: ${msg}`, "The image is not signed by a trusted key: do not boot it, or pass the right --key.");
-  return new CliError(`${file}: boot failed: ${msg}`, "Check the firmware with `amp inspect`.", 1, { cause: e });
+  if (code === "ERR_AUTH" || causeCode === "ERR_AUTH") return new CliError(`${file}: refused: ${msg}`, "The image is not signed by a trusted key: do not boot it, or pass the right --key.", 1, { code: "ERR_AUTH" });
+  return new CliError(`${file}: boot failed: ${msg}`, "Check the firmware with `amp inspect`.", 1, { cause: e, code: "ERR_BOOT" });
 }
 
 async function run(io: CliIo, args: Parameters<Command["run"]>[0]): Promise<number> {
   const file = args.positionals[0] ?? "";
   const path = resolvePath(io, file);
   const wait = flag(args, "wait");
+  const out = sessionOut(io, flag(args, "json"));
   const machine = stringOption(args, "machine") ?? "worker";
   if (machine !== "worker" && machine !== "qemu") throw new CliError(`unknown machine "${machine}"`, "Use --machine worker (a worker thread, default) or --machine qemu (a Cortex-M4 under qemu-system-arm).", 2);
   if (!wait) await readInput(io, file, "firmware file"); // one clear error when it is missing
@@ -59,7 +60,7 @@ async function run(io: CliIo, args: Parameters<Command["run"]>[0]): Promise<numb
   if (machine === "qemu") {
     let bytes: Uint8Array;
     if (wait) {
-      io.stdout(`waiting for ${file} to appear (Ctrl-C to give up)\n`);
+      out.emit("wait", `for ${file} to appear (Ctrl-C to give up)`, "wait", { file });
       try {
         bytes = await createDirectoryFirmwareSource(dirname(path)).waitFor(basename(path), io.signal === undefined ? {} : { signal: io.signal });
       } catch (e) {
@@ -89,17 +90,18 @@ async function run(io: CliIo, args: Parameters<Command["run"]>[0]): Promise<numb
   }
   const session: Session = startSession(io, {
     ...target,
+    out,
     ...(coredumpPath === undefined ? {} : { coredumpPath }),
     ...(traceFile === undefined ? {} : { traceFile: resolvePath(io, traceFile) }),
   });
   try {
     if (wait && machine === "worker") {
-      session.log(`wait   for ${file} to appear (Ctrl-C to give up)`);
+      out.emit("wait", `for ${file} to appear (Ctrl-C to give up)`, "wait", { file });
       try {
         await session.remote.rproc.autoBoot(io.signal === undefined ? {} : { signal: io.signal });
       } catch (e) {
         if (isAmpError(e) && e.code === "ERR_ABORTED") {
-          session.log("stop   interrupted while waiting for the firmware");
+          out.emit("stop", "interrupted while waiting for the firmware", "stop", { reason: "interrupted" });
           return 0;
         }
         throw bootError(file, e);
@@ -112,12 +114,16 @@ async function run(io: CliIo, args: Parameters<Command["run"]>[0]): Promise<numb
         throw bootError(file, e);
       }
     }
-    session.log(`run    ${file} is running on ${machine === "qemu" ? "QEMU (mps2-an386, Cortex-M4)" : "a worker thread"}; ${durationS === undefined ? "press Ctrl-C to stop" : `stopping after ${durationS} s`}`);
+    out.emit("run", `${file} is running on ${machine === "qemu" ? "QEMU (mps2-an386, Cortex-M4)" : "a worker thread"}; ${durationS === undefined ? "press Ctrl-C to stop" : `stopping after ${durationS} s`}`, "run", {
+      file,
+      machine,
+      duration: durationS ?? null,
+    });
     const why = await waitForStop(io.signal, durationS === undefined ? undefined : durationS * 1000);
-    session.log(`stop   ${why === "signal" ? "interrupted" : "time is up"}: shutting down`);
+    out.emit("stop", `${why === "signal" ? "interrupted" : "time is up"}: shutting down`, "stop", { reason: why === "signal" ? "interrupted" : "duration" });
     const state = session.remote.rproc.state;
     if (state === "running") await session.remote.rproc.shutdown();
-    else if (state === "crashed") session.log("stop   the remote is crashed (recovery disabled): stopping the CPU");
+    else if (state === "crashed") out.emit("stop", "the remote is crashed (recovery disabled): stopping the CPU", "stop", { reason: "crashed" });
     return 0;
   } finally {
     await session.close();
@@ -128,10 +134,15 @@ async function run(io: CliIo, args: Parameters<Command["run"]>[0]): Promise<numb
 export const runCommand: Command = {
   name: "run",
   summary: "boot a firmware on a simulated processor (worker thread) and show what happens",
-  usage: "run <firmware> [--recovery] [--coredump FILE] [--wait] [--duration S] [--key PUB]",
+  usage: "run <firmware> [--recovery] [--coredump FILE] [--wait] [--duration S] [--key PUB] [--json]",
   details: [
     "Shows state changes, rpmsg channels as the remote announces them, and the remote's trace",
     "log live, until Ctrl-C (a clean shutdown) or --duration seconds.",
+    "",
+    "With --json, JSON lines, each with \"event\" and \"t\" (seconds): wait {file}, state {from, to},",
+    "channel {type, name, addr}, trace {line}, crash {type, detail}, coredump {path, size,",
+    "segments, reason, crashType}, operation-error {operation, message}, run {file, machine,",
+    "duration}, stop {reason}; a failure is a last {\"event\":\"error\",\"error\":{code, message, hint}}.",
     "",
     "Examples:",
     "  amp run echo.elf --recovery --coredump crash.core",
@@ -147,7 +158,9 @@ export const runCommand: Command = {
     key: { type: "string", value: "PUB", description: "The firmware is an @amp signed image: verify it with this public key." },
     "trace-file": { type: "string", value: "FILE", description: "Also append the remote's trace lines to FILE." },
     machine: { type: "string", value: "NAME", description: "Processor: worker (a worker thread, default) or qemu (Cortex-M4 on qemu-system-arm)." },
+    json: { type: "boolean", description: "JSON lines on standard output, one object per event." },
   },
   positionals: [1, 1],
+  jsonLines: true,
   run: (args, io) => run(io, args),
 };

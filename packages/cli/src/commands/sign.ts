@@ -1,10 +1,23 @@
 // amp keygen / sign / verify: the @amp signed-image format of @amp/remoteproc-core.
 import { signImage, verifySignedImage } from "@amp/remoteproc-core";
 import { chmod } from "node:fs/promises";
-import { numberOption, stringOption, type Command } from "../internal/command.js";
+import { flag, numberOption, stringOption, type Command } from "../internal/command.js";
 import { CliError } from "../internal/cli-error.js";
 import { readInput, readTextInput, resolvePath, writeOutput } from "../internal/files.js";
-import { generateKeyPair, importPrivateKey, importPublicKey, parseAlgorithm } from "../internal/keys.js";
+import { toJson } from "../internal/format.js";
+import { generateKeyPair, importPrivateKey, importPublicKey, parseAlgorithm, type KeyAlgorithm } from "../internal/keys.js";
+
+const JSON_OPTION = { type: "boolean", description: "Print the result as one JSON document." } as const;
+
+/** The algorithm as users type it (and as --json names it). */
+function algorithmName(a: KeyAlgorithm): string {
+  return a === "ED25519" ? "ed25519" : "p256";
+}
+
+/** The algorithm as people read it. */
+function algorithmText(a: KeyAlgorithm): string {
+  return a === "ED25519" ? "Ed25519" : "ECDSA P-256";
+}
 
 const FORMAT = [
   "The signed image (version 1, little-endian): a 32-byte header (magic \"AMPS\", algorithm,",
@@ -16,11 +29,12 @@ const FORMAT = [
 const keygenCommand: Command = {
   name: "keygen",
   summary: "create a signing key pair (PKCS#8 private key, SPKI public key, PEM)",
-  usage: "keygen -o <name> [--algorithm ed25519|p256]",
-  details: "Writes <name>.key (private: keep it secret) and <name>.pub (give it to verifiers).",
+  usage: "keygen -o <name> [--algorithm ed25519|p256] [--json]",
+  details: "Writes <name>.key (private: keep it secret) and <name>.pub (give it to verifiers).\nWith --json: {privateKey, publicKey, algorithm}.",
   options: {
     output: { type: "string", short: "o", value: "NAME", description: "Base name of the two files (required)." },
     algorithm: { type: "string", value: "ALG", description: "ed25519 (default) or p256." },
+    json: JSON_OPTION,
   },
   positionals: [0, 0],
   async run(args, io) {
@@ -31,7 +45,8 @@ const keygenCommand: Command = {
     await writeOutput(io, `${out}.key`, privatePem);
     await chmod(resolvePath(io, `${out}.key`), 0o600);
     await writeOutput(io, `${out}.pub`, publicPem);
-    io.stdout(`wrote ${out}.key (private, ${algorithm === "ED25519" ? "Ed25519" : "ECDSA P-256"}) and ${out}.pub (public)\n`);
+    if (flag(args, "json")) io.stdout(toJson({ privateKey: `${out}.key`, publicKey: `${out}.pub`, algorithm: algorithmName(algorithm) }));
+    else io.stdout(`wrote ${out}.key (private, ${algorithmText(algorithm)}) and ${out}.pub (public)\n`);
     return 0;
   },
 };
@@ -39,12 +54,13 @@ const keygenCommand: Command = {
 const signCommand: Command = {
   name: "sign",
   summary: "wrap firmware in an @amp signed image",
-  usage: "sign <firmware.elf>... --key <name.key> -o <signed.img> [--key-id N]",
-  details: FORMAT,
+  usage: "sign <firmware.elf>... --key <name.key> -o <signed.img> [--key-id N] [--json]",
+  details: `${FORMAT}\n\nWith --json: {output, images, bytes, algorithm, keyId}.`,
   options: {
     key: { type: "string", value: "FILE", description: "Private key (PEM, from `amp keygen`)." },
     output: { type: "string", short: "o", value: "FILE", description: "Signed image to write." },
     "key-id": { type: "string", value: "N", description: "Key id recorded in the header (default 0)." },
+    json: JSON_OPTION,
   },
   positionals: [1, 8],
   async run(args, io) {
@@ -58,7 +74,8 @@ const signCommand: Command = {
     for (const f of args.positionals) images.push(await readInput(io, f, "firmware file"));
     const signed = await signImage(images, { algorithm, privateKey: key, keyId });
     await writeOutput(io, out, signed);
-    io.stdout(`wrote ${out}: ${images.length} image${images.length === 1 ? "" : "s"}, ${signed.length} bytes, ${algorithm === "ED25519" ? "Ed25519" : "ECDSA P-256"} signature, key id ${keyId}\n`);
+    if (flag(args, "json")) io.stdout(toJson({ output: out, images: images.length, bytes: signed.length, algorithm: algorithmName(algorithm), keyId }));
+    else io.stdout(`wrote ${out}: ${images.length} image${images.length === 1 ? "" : "s"}, ${signed.length} bytes, ${algorithmText(algorithm)} signature, key id ${keyId}\n`);
     return 0;
   },
 };
@@ -66,11 +83,12 @@ const signCommand: Command = {
 const verifyCommand: Command = {
   name: "verify",
   summary: "check an @amp signed image against a public key (and extract its firmware)",
-  usage: "verify <signed.img> --key <name.pub> [-o firmware.elf]",
-  details: FORMAT,
+  usage: "verify <signed.img> --key <name.pub> [-o firmware.elf] [--json]",
+  details: `${FORMAT}\n\nWith --json: {file, verified, algorithm, images: [{type, bytes}], output}; a signature that\ndoes not verify is the error ERR_AUTH (exit 1).`,
   options: {
     key: { type: "string", value: "FILE", description: "Public key (PEM, from `amp keygen`)." },
     output: { type: "string", short: "o", value: "FILE", description: "Write the first verified image here." },
+    json: JSON_OPTION,
   },
   positionals: [1, 1],
   async run(args, io) {
@@ -84,16 +102,20 @@ const verifyCommand: Command = {
       images = await verifySignedImage(bytes, { keys: [{ algorithm, publicKey: key }] });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      if (code === "ERR_AUTH") throw new CliError(`${file}: signature does NOT verify with ${keyFile}`, "The image was modified or signed with another key: do not boot it.");
-      throw new CliError(`${file}: not a valid signed image (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "Pass a file written by `amp sign`.");
+      if (code === "ERR_AUTH") throw new CliError(`${file}: signature does NOT verify with ${keyFile}`, "The image was modified or signed with another key: do not boot it.", 1, { code: "ERR_AUTH", cause: e });
+      throw new CliError(`${file}: not a valid signed image (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "Pass a file written by `amp sign`.", 1, { code: "ERR_MALFORMED", cause: e });
     }
-    io.stdout(`${file}: signature OK (${algorithm === "ED25519" ? "Ed25519" : "ECDSA P-256"}), ${images.length} image${images.length === 1 ? "" : "s"}: ${images.map((i) => `${i.type === 1 ? "ELF" : `type ${i.type}`} ${i.bytes.length} bytes`).join(", ")}\n`);
+    const json = flag(args, "json");
+    if (!json) io.stdout(`${file}: signature OK (${algorithmText(algorithm)}), ${images.length} image${images.length === 1 ? "" : "s"}: ${images.map((i) => `${i.type === 1 ? "ELF" : `type ${i.type}`} ${i.bytes.length} bytes`).join(", ")}\n`);
     const out = stringOption(args, "output");
     const first = images[0];
-    if (out !== undefined && first !== undefined) {
+    const written = out !== undefined && first !== undefined;
+    if (written) {
       await writeOutput(io, out, first.bytes);
-      io.stdout(`wrote ${out}\n`);
+      if (!json) io.stdout(`wrote ${out}\n`);
     }
+    // One document, after the write: a failed write is then the only output (the error).
+    if (json) io.stdout(toJson({ file, verified: true, algorithm: algorithmName(algorithm), images: images.map((i) => ({ type: i.type, bytes: i.bytes.length })), output: written ? out : null }));
     return 0;
   },
 };

@@ -9,6 +9,7 @@ import { numberOption, stringOption, type Command, type ParsedArgs } from "../in
 import { CliError, usageError } from "../internal/cli-error.js";
 import { resolvePath } from "../internal/files.js";
 import type { CliIo } from "../internal/io.js";
+import { jsonLine } from "../internal/json-out.js";
 
 const NAME = "vhost-user";
 
@@ -42,8 +43,16 @@ interface Started {
 }
 
 async function run(io: CliIo, args: ParsedArgs): Promise<number> {
+  // --json: each log line as {"event": its first word, "t", "message": the rest} (json-out.ts).
+  const t0 = performance.now();
+  const json = args.values["json"] === true;
   const log = (line: string): void => {
-    io.stdout(`${line}\n`);
+    if (!json) {
+      io.stdout(`${line}\n`);
+      return;
+    }
+    const m = /^(\S+?)[;:]?(?:\s+|$)([\s\S]*)$/.exec(line);
+    io.stdout(jsonLine({ event: m?.[1] ?? "log", t: Math.round(performance.now() - t0) / 1000, message: m?.[2] ?? line }));
   };
   const verbose = args.values["verbose"] === true;
   const durationS = numberOption(NAME, args, "duration", 0, 86_400);
@@ -170,7 +179,7 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
 export const vhostUserCommand: Command = {
   name: NAME,
   summary: "serve simulated devices (rpmsg echo, I2C, GPIO, console) to a vhost-user frontend such as User-Mode Linux",
-  usage: "vhost-user [--rpmsg SOCK] [--i2c SOCK [--eeprom ADDR[:SIZE]] [--sensor ADDR[:C]]] [--gpio SOCK [--lines NAMES]] [--console SOCK]",
+  usage: "vhost-user [--rpmsg SOCK] [--i2c SOCK [--eeprom ADDR[:SIZE]] [--sensor ADDR[:C]]] [--gpio SOCK [--lines NAMES]] [--console SOCK] [--json]",
   details: [
     "One UNIX socket per device; a frontend connects to each (for User-Mode Linux:",
     "virtio_uml.device=<socket>:<virtio id> on its command line). A frontend that goes away",
@@ -194,7 +203,9 @@ export const vhostUserCommand: Command = {
     console: { type: "string", value: "SOCK", description: "A virtio-console (id 3) on SOCK: a loopback UART, what Linux writes is shown." },
     duration: { type: "string", value: "S", description: "Stop after S seconds instead of waiting for Ctrl-C." },
     verbose: { type: "boolean", short: "v", description: "Log every connection step and unexpected message." },
+    json: { type: "boolean", description: "JSON lines: {event, t, message} per line of the log." },
   },
   positionals: [0, 0],
+  jsonLines: true,
   run: (args, io) => run(io, args),
 };

@@ -34,11 +34,11 @@ export type AttachErrorCode =
 
 /** A failure of an attach or rpmsg command: one line with a stable code and what to do. */
 export class AttachError extends CliError {
-  readonly code: AttachErrorCode;
+  override readonly code: AttachErrorCode;
   /** The message without the code, for JSON error events. */
   readonly detail: string;
   constructor(code: AttachErrorCode, message: string, hint: string, cause?: unknown) {
-    super(`${message} [${code}]`, hint, 1, cause === undefined ? undefined : { cause });
+    super(`${message} [${code}]`, hint, 1, cause === undefined ? { code } : { cause, code });
     this.code = code;
     this.detail = message;
   }

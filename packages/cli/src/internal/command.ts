@@ -1,7 +1,8 @@
 // One shape for every command: options declared once, used both by the parser (node:util
 // parseArgs, strict) and by the generated `--help` text.
 import { parseArgs } from "node:util";
-import { usageError } from "./cli-error.js";
+import { CliError, usageError } from "./cli-error.js";
+import { didYouMean, suggest } from "./suggest.js";
 import type { CliIo } from "./io.js";
 
 /** One option of a command. */
@@ -30,6 +31,11 @@ export interface Command {
   /** Extra paragraphs for --help (examples, formats). */
   readonly details?: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /**
+   * With --json the command prints JSON lines (one object per event) rather than one JSON
+   * document; a failure is then the stream's last line. Only for commands with a `json` option.
+   */
+  readonly jsonLines?: boolean;
   /** Allowed number of positionals: [min, max]. */
   readonly positionals: readonly [number, number];
   readonly run: (args: ParsedArgs, io: CliIo) => Promise<number>;
@@ -66,7 +72,9 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): ParsedA
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] ?? e.message : String(e);
-    throw usageError(cmd.name, msg.replace(/\.\s*$/, "").replace(/^Unknown option/, "unknown option"));
+    const unknown = /^Unknown option '(-[^']*)'/.exec(msg)?.[1];
+    if (unknown !== undefined) throw unknownOption(cmd, unknown);
+    throw usageError(cmd.name, msg.replace(/\.\s*$/, ""));
   }
   if (parsed.values["help"] === true) return "help";
   const [min, max] = cmd.positionals;
@@ -74,6 +82,18 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): ParsedA
   if (n < min) throw usageError(cmd.name, `missing argument: usage is \`amp ${cmd.usage}\``);
   if (n > max) throw usageError(cmd.name, `unexpected argument "${parsed.positionals[max] ?? ""}"`);
   return { values: parsed.values as ParsedArgs["values"], positionals: parsed.positionals };
+}
+
+/**
+ * An option the command does not have, with the closest ones it does have: `--jsn` -> `--json`.
+ * Only long options get suggestions: one letter (`-x`) is too little to guess from.
+ */
+function unknownOption(cmd: Command, typed: string): CliError {
+  const names = [...Object.keys(cmd.options), "help"];
+  const long = typed.startsWith("--");
+  const bare = typed.replace(/^--?/, "").split("=")[0] ?? "";
+  const near = long ? suggest(bare, names).map((n) => `--${n}`) : [];
+  return new CliError(`unknown option "${typed}"`, `${didYouMean(near).trimStart()} Run \`amp ${cmd.name} --help\` for usage.`.trimStart(), 2);
 }
 
 /** A string option's value, or undefined. */

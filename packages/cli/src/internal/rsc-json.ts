@@ -66,7 +66,7 @@ class Reader {
     this.file = file;
   }
   fail(path: string, what: string): never {
-    throw new CliError(`${this.file}: ${path}: ${what}`, "Fix the JSON (see `amp rsc --help` for the format).");
+    throw new CliError(`${this.file}: ${path}: ${what}`, "Fix the JSON (see `amp rsc --help` for the format).", 1, { code: "ERR_MALFORMED" });
   }
   obj(v: Json | undefined, path: string): JsonObject {
     if (v === null || typeof v !== "object" || Array.isArray(v)) this.fail(path, "expected an object");
@@ -118,7 +118,7 @@ export function jsonToTableInit(text: string, file: string): ResourceTableInit {
   try {
     doc = JSON.parse(text) as Json;
   } catch (e) {
-    throw new CliError(`${file}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, "Fix the JSON syntax.");
+    throw new CliError(`${file}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, "Fix the JSON syntax.", 1, { code: "ERR_MALFORMED" });
   }
   let root = rd.obj(doc, "$");
   // Accept `amp inspect --json` output as well: its table lives under "resourceTable".

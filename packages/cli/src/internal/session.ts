@@ -1,10 +1,15 @@
 // A booted remote (worker thread or QEMU) as the CLI shows it: state changes, rpmsg channels as the
 // remote announces them, the remote's trace log live, crashes, recoveries and coredumps, each
-// as one timestamped line. Shared by `amp run` and `amp demo`.
+// as one timestamped line (or, with --json, one JSON line per event: `state` {from, to},
+// `channel` {type, name, addr}, `trace` {line}, `crash` {type, detail}, `coredump` {path, size,
+// segments, reason, crashType}, `operation-error` {operation, message}). Shared by `amp run`
+// and `amp demo`.
 import { basename, dirname } from "node:path";
 import { createDirectoryFirmwareSource, createFileCoredumpSink, createWorkerRemote, followTrace, type WorkerRemote } from "@amp/node";
 import type { FirmwareLoader, Remoteproc } from "@amp/remoteproc-core";
 import type { RpmsgHost } from "@amp/rpmsg";
+import { eventOut, type EventOut } from "./event-out.js";
+import { hex } from "./format.js";
 import type { CliIo } from "./io.js";
 
 /** What a session drives: a remote under remoteproc-core with rpmsg bound (worker or QEMU). */
@@ -25,21 +30,24 @@ export interface SessionOptions {
   readonly traceFile?: string;
   /** Print trace lines (default true). */
   readonly showTrace?: boolean;
+  /** Where events go (default: timestamped text lines on stdout). */
+  readonly out?: EventOut;
 }
 
 /** A running session. */
 export interface Session {
   readonly remote: ManagedRemote;
-  /** Timestamped line on stdout. */
-  log(text: string): void;
+  /** Where the session's events go; commands add theirs ({@link sessionOut}). */
+  readonly out: EventOut;
   /** Resolves with the next rpmsg host (after boot or recovery). */
   nextRpmsg(): Promise<RpmsgHost>;
   /** Stops following traces and closes the remote. */
   close(): Promise<void>;
 }
 
-function fmtMs(ms: number): string {
-  return `${(ms / 1000).toFixed(3).padStart(7)}s`;
+/** The session's event output: `[  1.234s] state  offline -> running`, or JSON lines. */
+export function sessionOut(io: CliIo, json: boolean): EventOut {
+  return eventOut(io, json, { timestamps: true, tagWidth: 7 });
 }
 
 /** Options of {@link createWorkerSessionRemote}. */
@@ -67,10 +75,7 @@ export function createWorkerSessionRemote(options: WorkerSessionOptions): { remo
 
 /** Wires every event of a remote to `io` (timestamped lines). Does not boot it. */
 export function startSession(io: CliIo, options: SessionOptions): Session {
-  const t0 = performance.now();
-  const log = (text: string): void => {
-    io.stdout(`[${fmtMs(performance.now() - t0)}] ${text}\n`);
-  };
+  const out = options.out ?? sessionOut(io, false);
   const { remote, coredumpPath } = options;
   const { rproc } = remote;
   let stopTrace: (() => void) | undefined;
@@ -78,34 +83,41 @@ export function startSession(io: CliIo, options: SessionOptions): Session {
     stopTrace?.();
     const trace = rproc.traces[0];
     if (trace === undefined || options.showTrace === false) return;
-    stopTrace = followTrace(trace, (line) => { log(`trace  ${line}`); }, { intervalMs: 20, ...(options.traceFile === undefined ? {} : { file: options.traceFile }) });
+    stopTrace = followTrace(trace, (line) => { out.emit("trace", line, "trace", { line }); }, { intervalMs: 20, ...(options.traceFile === undefined ? {} : { file: options.traceFile }) });
   };
   rproc.on("state", ({ from, to }) => {
-    log(`state  ${from} -> ${to}`);
+    out.emit("state", `${from} -> ${to}`, "state", { from, to });
     if (to === "running") follow();
   });
   options.onCrash((type, detail) => {
     // The last lines the remote wrote before it died.
     stopTrace?.();
     stopTrace = undefined;
-    log(`crash  ${type}: ${detail}`);
+    out.emit("crash", `${type}: ${detail}`, "crash", { type, detail });
   });
   rproc.on("coredump", (info) => {
-    log(`core   ${coredumpPath ?? "coredump"}: ${info.size} bytes, ${info.segments} segments (${info.reason}${info.crashType === undefined ? "" : `, ${info.crashType}`})`);
+    out.emit("core", `${coredumpPath ?? "coredump"}: ${info.size} bytes, ${info.segments} segments (${info.reason}${info.crashType === undefined ? "" : `, ${info.crashType}`})`, "coredump", {
+      path: coredumpPath ?? null,
+      size: info.size,
+      segments: info.segments,
+      reason: info.reason,
+      crashType: info.crashType ?? null,
+    });
   });
   rproc.on("error", ({ operation, error }) => {
-    log(`error  ${operation}: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    out.emit("error", `${operation}: ${message}`, "operation-error", { operation, message });
   });
   const waiters: ((h: RpmsgHost) => void)[] = [];
   remote.onRpmsg((host) => {
     host.onNameService((e) => {
-      log(`rpmsg  channel "${e.name}" ${e.type === "create" ? "announced" : "withdrawn"} by the remote at address 0x${e.addr.toString(16)}`);
+      out.emit("rpmsg", `channel "${e.name}" ${e.type === "create" ? "announced" : "withdrawn"} by the remote at address 0x${e.addr.toString(16)}`, "channel", { type: e.type, name: e.name, addr: hex(e.addr) });
     });
     for (const w of waiters.splice(0)) w(host);
   });
   return {
     remote,
-    log,
+    out,
     nextRpmsg: () => new Promise<RpmsgHost>((resolve) => waiters.push(resolve)),
     async close() {
       stopTrace?.();

@@ -48,6 +48,28 @@ describe("amp rsc", () => {
     expect(toHex(new Uint8Array(readFileSync(out)))).toBe(toHex(expected));
   });
 
+  it("encode and c refuse a bad binary table without suggesting a flag they do not take (issue 15 item 12)", async () => {
+    const bin = join(dir, "bad-ver.bin");
+    const b = serializeResourceTable(TABLE);
+    new DataView(b.buffer, b.byteOffset).setUint32(12, 1, true); // reserved[1] != 0: Linux rejects it
+    writeFileSync(bin, b);
+    for (const argv of [["rsc", "encode", bin, "-o", join(dir, "never.bin")], ["rsc", "c", bin]]) {
+      const r = await runAmp(argv);
+      expect(r.code).toBe(1);
+      expect(isOneLine(r.stderr)).toBe(true);
+      expect(r.stderr).toMatch(/RSC_HEADER_RESERVED_NONZERO/);
+      // The old hint was "pass --force", which encode and c reject as an unknown option.
+      expect(r.stderr).not.toMatch(/pass --force/);
+      expect(r.stderr).toMatch(/`amp rsc decode --force`/);
+      expect((await runAmp([...argv, "--force"])).stderr).toMatch(/unknown option "--force"/);
+    }
+    // decode does take --force, and says so.
+    const d = await runAmp(["rsc", "decode", bin]);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/pass --force/);
+    expect((await runAmp(["rsc", "decode", bin, "--force"])).code).toBe(0);
+  });
+
   it("prints readable text with --text", async () => {
     const bin = join(dir, "text.bin");
     writeFileSync(bin, serializeResourceTable(TABLE));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { QCOM_MDT_RELOCATABLE, QCOM_MDT_TYPE_HASH, assembleMdt, isAmpError, loadElf, loadMdt, mdtMetadata, mdtSegmentFileName, parseMdt } from "@amp/elf-loader";
+import { QCOM_MDT_RELOCATABLE, QCOM_MDT_TYPE_HASH, assembleMdt, isAmpError, loadElf, loadMdt, mdtMetadata, mdtSegmentFileName, parseElf, parseMdt, validateElf } from "@amp/elf-loader";
 import { toHex } from "@amp/test-utils";
 import { buildElf, bytesOf, memorySink } from "../helpers/elf-builder.ts";
 
@@ -80,6 +80,33 @@ describe("Qualcomm split firmware", () => {
     const b = memorySink(0x8000_0000n, 0x3000);
     await loadMdt(mdt, "modem.mdt", (n) => files.get(n), b.sink);
     expect(toHex(a.mem)).toBe(toHex(b.mem));
+  });
+
+  it("assembles a split whose section headers no file kept into an image that parses (issue 15 item 6)", async () => {
+    // As splitting tools do: the .mdt copies the ELF header, whose e_shoff points at a section
+    // header table after the last segment, which no .bNN file holds.
+    const full = buildElf({ elfClass: 32, entry: 0x1000n, segments: [{ paddr: 0x1000n, data: bytesOf(1, 2, 3, 4) }, { paddr: 0x2000n, data: bytesOf(5, 6) }], sections: [{ name: ".resource_table", type: 1, addr: 0x2000n, segment: 1, segmentOffset: 0, size: 2n }] });
+    const elf = parseElf(full);
+    const [p0, p1] = elf.programHeaders;
+    const mdt = full.slice(0, Number(p0!.offset));
+    const files = new Map([["fw.b00", full.slice(Number(p0!.offset), Number(p0!.offset + p0!.filesz))], ["fw.b01", full.slice(Number(p1!.offset), Number(p1!.offset + p1!.filesz))]]);
+    const image = await assembleMdt(mdt, "fw.mdt", (n) => files.get(n));
+    const back = parseElf(image);
+    expect(back.header).toMatchObject({ shoff: 0n, shnum: 0, shstrndx: 0 });
+    expect(back.sections).toEqual([]);
+    expect(validateElf(image).filter((d) => d.severity === "error")).toEqual([]);
+    // Every other byte is the original's.
+    const keep = (b: Uint8Array): string => toHex(Uint8Array.from(b.subarray(0, image.length), (x, i) => (i >= 32 && i < 36) || (i >= 48 && i < 52) ? 0 : x));
+    expect(keep(image)).toBe(keep(full));
+  });
+
+  it("keeps a section header table that the split files do carry", async () => {
+    const { mdt, files } = firmware();
+    const withShoff = mdt.slice();
+    new DataView(withShoff.buffer).setUint32(32, 52, true); // e_shoff inside the .mdt
+    new DataView(withShoff.buffer).setUint16(48, 1, true); // one (null) section header
+    const image = await assembleMdt(withShoff, "modem.mdt", (n) => files.get(n));
+    expect(parseElf(image).header.shoff).toBe(52n);
   });
 
   it("builds the authentication metadata: headers then the hash segment", async () => {

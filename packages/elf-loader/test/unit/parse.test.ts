@@ -106,6 +106,31 @@ describe("extended numbering", () => {
   });
 });
 
+describe("SHN_XINDEX resolving to section 0 (issue 15 item 8)", () => {
+  it("warns that no section has a name, so the resource table cannot be found", () => {
+    const bytes = buildElf({ elfClass: 32, segments: [{ paddr: 0n, data: bytesOf(1, 2, 3, 4) }], sections: [{ name: ".resource_table", type: 1, segment: 0, segmentOffset: 0, size: 4n }] });
+    const v = new DataView(bytes.buffer);
+    v.setUint16(50, 0xffff, true); // e_shstrndx = SHN_XINDEX; section 0's sh_link stays 0
+    const elf = parseElf(bytes);
+    expect(elf.shstrndx).toBe(0);
+    expect(elf.sections.every((s) => s.name === "")).toBe(true);
+    expect(findResourceTable(elf)).toBeUndefined();
+    const w = elf.diagnostics.filter((d) => d.code === "SHSTRNDX_XINDEX_UNDEF");
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatchObject({ severity: "warning", offset: 50 });
+    expect(w[0]?.message).toMatch(/sh_link is 0/);
+    expect(w[0]?.message).toMatch(/\.resource_table/);
+    // validateElf reports it too (a warning: the image still loads).
+    expect(validateElf(bytes).filter((d) => d.code === "SHSTRNDX_XINDEX_UNDEF").map((d) => d.severity)).toEqual(["warning"]);
+  });
+
+  it("stays silent for a plain e_shstrndx of 0 (no string table, on purpose)", () => {
+    const bytes = buildElf({ elfClass: 32, segments: [{ paddr: 0n, data: bytesOf(1) }], sections: [{ name: ".a", type: 1, data: bytesOf(7) }] });
+    new DataView(bytes.buffer).setUint16(50, 0, true);
+    expect(parseElf(bytes).diagnostics.map((d) => d.code)).toEqual([]);
+  });
+});
+
 describe("fatal errors", () => {
   it("rejects a wrong magic, a short file, a bad class", () => {
     const codeOf = (b: Uint8Array): string => {

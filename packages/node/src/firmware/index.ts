@@ -7,4 +7,5 @@ export type { Cpu, FirmwareMain } from "./runtime.js";
 export { ProcessorBus, CpuState } from "./bus.js";
 export { TraceWriter } from "./trace-writer.js";
 export { RemoteVdevTransport } from "./vdev-transport.js";
-export type { FirmwareRpmsgOptions, FirmwareRunOptions } from "./runtime.js";
+export type { RemoteVdevTransportOptions } from "./vdev-transport.js";
+export type { CallbackErrorPolicy, FirmwareRpmsgOptions, FirmwareRunOptions } from "./runtime.js";

@@ -5,16 +5,35 @@
 import { parseResourceTable, type ResourceTable } from "@amp/resource-table";
 import { RpmsgRemote, type RpmsgRemoteOptions } from "@amp/rpmsg";
 import { AddressSpace, isAmpError, SharedMemory, type Scheduler } from "@amp/virtio-ring";
-import { ProcessorBus } from "./bus.js";
-import { decodeProgramHeader } from "../js-firmware/format.js";
+import { DOORBELL_QUEUES, ProcessorBus } from "./bus.js";
+import { decodeProgramHeader, PROGRAM_HEADER_SIZE } from "../js-firmware/format.js";
+import { JS_FIRMWARE_LOAD_ADDRESS } from "./memory-map.js";
 import { TraceWriter } from "./trace-writer.js";
 import { RemoteVdevTransport } from "./vdev-transport.js";
 
 /** VIRTIO_ID_RPMSG */
 const VIRTIO_ID_RPMSG = 7;
 
+/**
+ * What the firmware does when one of its rpmsg callbacks (`onMessage`, `onLinkChange`, a
+ * name-service handler, `onClose`, ...) throws:
+ * - "continue" (the default): the exception is counted (`remote.stats.callbackErrors`), written
+ *   to the trace buffer, and the firmware goes on with the next message. A bug hit by one
+ *   message (or a forged message from the host) does not take the whole processor down.
+ * - "crash": written to the trace buffer, then `run()` ends with it: a fatal-error crash that
+ *   the host sees (and recovers from, when recovery is on).
+ */
+export type CallbackErrorPolicy = "continue" | "crash";
+
 /** Options of {@link Firmware.rpmsg}. */
-export type FirmwareRpmsgOptions = Omit<RpmsgRemoteOptions, "transport" | "space" | "doorbell" | "setDeviceFeatures">;
+export type FirmwareRpmsgOptions = Omit<RpmsgRemoteOptions, "transport" | "space" | "doorbell" | "setDeviceFeatures"> & {
+  /** What an exception from an rpmsg callback does (default "continue"); an `onError` option replaces this policy. */
+  readonly onCallbackError?: CallbackErrorPolicy;
+};
+
+/** Callback errors traced one by one; after that one line every {@link TRACE_EVERY} (a flood must not wipe the trace). */
+const TRACE_FIRST = 16;
+const TRACE_EVERY = 256;
 
 /** Options of {@link Firmware.run}. */
 export interface FirmwareRunOptions {
@@ -57,6 +76,8 @@ export class Firmware {
   readonly resourceTableAddress: number | undefined;
   readonly resourceTableSize: number;
   private traceWriter: TraceWriter | undefined;
+  /** Bytes of the program image at the boot address (header + code). */
+  private readonly imageSize: number;
 
   constructor(cpu: Cpu) {
     this.memory = new SharedMemory(cpu.memory);
@@ -65,6 +86,7 @@ export class Firmware {
     const header = decodeProgramHeader(new Uint8Array(cpu.memory), cpu.bootAddress);
     this.resourceTableAddress = header.resourceTableAddress;
     this.resourceTableSize = header.resourceTableSize;
+    this.imageSize = PROGRAM_HEADER_SIZE + header.codeLength;
     const table = this.readResourceTable();
     const trace = table?.entries.find((e) => e.kind === "trace");
     if (trace?.kind === "trace" && trace.len >= 2 && trace.da + trace.len <= this.memory.byteLength) {
@@ -94,14 +116,57 @@ export class Firmware {
     const table = this.readResourceTable();
     const vdev = table?.entries.find((e) => e.kind === "vdev" && e.id === VIRTIO_ID_RPMSG);
     if (vdev?.kind !== "vdev" || this.resourceTableAddress === undefined) throw new Error("the resource table has no rpmsg vdev (virtio id 7)");
-    const transport = new RemoteVdevTransport(this.memory, this.resourceTableAddress + vdev.offset, vdev.id, vdev.vrings.length, vdev.configLen);
-    const space = new AddressSpace().map(0, this.memory, { name: "memory" });
-    return new RpmsgRemote({ scheduler: hostScheduler(), ...options, transport, space, doorbell: this.bus.toHost, setDeviceFeatures: false });
+    // Notify ids the host assigns must fit the remote -> host doorbell (checked at link-up).
+    const transport = new RemoteVdevTransport(this.memory, this.resourceTableAddress + vdev.offset, vdev.id, vdev.vrings.length, vdev.configLen, { maxNotifyId: DOORBELL_QUEUES - 1 });
+    const space = this.sharedSpace(table);
+    const { onCallbackError, ...rest } = options;
+    // Firmware is often plain JavaScript: check the value, not only its type.
+    const given: unknown = onCallbackError ?? "continue";
+    if (given !== "continue" && given !== "crash") throw new RangeError(`onCallbackError must be "continue" or "crash", got ${String(given)}`);
+    const policy: CallbackErrorPolicy = given;
+    let remote: RpmsgRemote | undefined = undefined;
+    // The device counts the error (stats.callbackErrors) before calling onError; a throw from
+    // onError comes out of process(), which ends run(): the crash.
+    const onError = rest.onError ?? ((error: unknown): void => {
+      const n = remote?.stats.callbackErrors ?? 1;
+      if (policy === "crash" || n <= TRACE_FIRST || n % TRACE_EVERY === 0) {
+        this.trace(`rpmsg: callback error #${n}: ${describeError(error)}; ${policy === "crash" ? "crashing (onCallbackError: \"crash\")" : "message dropped, firmware continues"}`);
+      }
+      if (policy === "crash") throw error;
+    });
+    remote = new RpmsgRemote({ scheduler: hostScheduler(), ...rest, onError, transport, space, doorbell: this.bus.toHost, setDeviceFeatures: false });
+    return remote;
+  }
+
+  /**
+   * Where the host may place vrings and rpmsg buffers: all memory but the firmware's own parts
+   * (the guard page below the program, the program image, the resource table, the trace
+   * buffers). A host that points a ring or a buffer at one of them gets a refusal (NEEDS_RESET, or
+   * the buffer dropped and counted) instead of the remote writing over its own state.
+   */
+  private sharedSpace(table: ResourceTable | undefined): AddressSpace {
+    const own: [number, number][] = [[this.bootAddress, this.bootAddress + this.imageSize]];
+    if (this.bootAddress >= JS_FIRMWARE_LOAD_ADDRESS) own.push([0, JS_FIRMWARE_LOAD_ADDRESS]);
+    if (this.resourceTableAddress !== undefined) own.push([this.resourceTableAddress, this.resourceTableAddress + this.resourceTableSize]);
+    for (const e of table?.entries ?? []) if (e.kind === "trace" && e.len > 0) own.push([e.da, e.da + e.len]);
+    own.sort((a, b) => a[0] - b[0]);
+    const space = new AddressSpace();
+    const end = this.memory.byteLength;
+    let at = 0;
+    for (const [s, e] of own) {
+      if (s > at) space.map(at, this.memory, { offset: at, length: Math.min(s, end) - at, name: "shared memory" });
+      at = Math.max(at, Math.min(e, end));
+      if (at >= end) break;
+    }
+    if (at < end) space.map(at, this.memory, { offset: at, length: end - at, name: "shared memory" });
+    return space;
   }
 
   /**
    * The firmware's main loop: waits for host doorbells, runs `remote.process()` (messages, link
-   * changes) and kicks the watchdog, forever. Only a crash or the host stopping the CPU ends it.
+   * changes) and kicks the watchdog, forever. Only a crash or the host stopping the CPU ends it;
+   * an exception from an rpmsg callback is a crash only with `onCallbackError: "crash"` (see
+   * {@link CallbackErrorPolicy}), one from `onTick` always is.
    */
   async run(remote: RpmsgRemote | undefined, options: FirmwareRunOptions = {}): Promise<never> {
     const scheduler = hostScheduler();
@@ -128,6 +193,15 @@ export class Firmware {
   kickWatchdog(): void {
     this.bus.kickWatchdog();
   }
+}
+
+/** One line for the trace: "AmpError ERR_BAD_ADDRESS: ..." or "TypeError: ...". */
+function describeError(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return `${e.name}${typeof code === "string" ? ` ${code}` : ""}: ${e.message}`;
+  }
+  return `thrown ${typeof e}: ${String(e)}`;
 }
 
 /**

@@ -3,8 +3,9 @@
 // (@amp/rpmsg, Linux's role) bound to every rpmsg vdev (virtio id 7) the firmware declares, and
 // crash coredumps that hold the registers (gdb-multiarch fw.elf core; bt).
 import { createMemoryFirmwareSource, createRemoteproc, CrashType } from "@amp/remoteproc-core";
-import type { CoredumpMode, CoredumpSink, RecoveryMode, Remoteproc, RprocVdev, VirtioDriver } from "@amp/remoteproc-core";
-import { RpmsgHost, VIRTIO_ID_RPMSG } from "@amp/rpmsg";
+import type { CoredumpMode, CoredumpSink, RecoveryMode, Remoteproc } from "@amp/remoteproc-core";
+import type { RpmsgHost } from "@amp/rpmsg";
+import { trackRpmsgHosts } from "../internal/rpmsg-hosts.js";
 import { QemuDriver } from "./driver.js";
 import type { QemuCrashReport, QemuDriverOptions } from "./driver.js";
 import { checkImage } from "./image.js";
@@ -38,13 +39,6 @@ export interface QemuRemoteproc {
   close(): Promise<void>;
 }
 
-const NODE_SCHEDULER = {
-  setTimeout: (cb: () => void, ms: number): unknown => setTimeout(cb, ms),
-  clearTimeout: (h: unknown): void => {
-    clearTimeout(h as ReturnType<typeof setTimeout>);
-  },
-};
-
 /**
  * Creates a remote processor running `firmware` on QEMU mps2-an386. Call `rproc.boot()` to start
  * it (or, with `attach`, to attach to a running QEMU), then talk to it through `rpmsg`.
@@ -77,9 +71,7 @@ export function createQemuRemoteproc(options: QemuRemoteprocOptions): QemuRemote
     coredumpElf: { elfClass: 32, machine: 40 },
     ...(options.coredumpSink === undefined ? {} : { coredumpSink: options.coredumpSink }),
   });
-  const rpmsgListeners = new Set<(h: RpmsgHost) => void>();
   const crashListeners = new Set<(r: QemuCrashReport) => void>();
-  let current: RpmsgHost | undefined;
 
   driver.onInterrupt = (id) => {
     rproc.handleInterrupt(id);
@@ -89,44 +81,18 @@ export function createQemuRemoteproc(options: QemuRemoteprocOptions): QemuRemote
     void rproc.reportCrash(report.type === "watchdog" ? CrashType.WATCHDOG : CrashType.FATAL_ERROR);
   };
 
-  if (options.rpmsg ?? true) {
-    const rpmsgDriver: VirtioDriver = {
-      name: "rpmsg-host",
-      deviceIds: [VIRTIO_ID_RPMSG],
-      probe(vdev: RprocVdev) {
-        const ring = vdev.vrings[0];
-        const numBuffers = Math.min(ring?.num ?? 256, 256);
-        const poolSize = 2 * numBuffers * 512;
-        const poolAddr = vdev.buffer !== undefined && vdev.buffer.size >= poolSize ? vdev.buffer.da : vdev.allocate(poolSize, 4096).da;
-        const host = new RpmsgHost({ transport: vdev.transport, space: vdev.addressSpace, poolAddr, numBuffers, scheduler: NODE_SCHEDULER });
-        const off = vdev.onInterrupt(() => {
-          host.process();
-        });
-        host.start();
-        current = host;
-        for (const l of [...rpmsgListeners]) l(host);
-        host.process();
-        return {
-          remove(crashed: boolean) {
-            off();
-            host.stop(crashed ? "the remote crashed" : "the remote stopped", { reset: !crashed });
-            if (current === host) current = undefined;
-          },
-        };
-      },
-    };
-    rproc.registerVirtioDriver(rpmsgDriver);
-  }
+  const rpmsg = (options.rpmsg ?? true) ? trackRpmsgHosts(rproc) : undefined;
 
   return {
     rproc,
     driver,
     get rpmsg() {
-      return current;
+      return rpmsg?.current;
     },
     onRpmsg(listener) {
-      rpmsgListeners.add(listener);
-      return () => rpmsgListeners.delete(listener);
+      return rpmsg?.onHost((host) => {
+        listener(host);
+      }) ?? (() => undefined);
     },
     onCrash(listener) {
       crashListeners.add(listener);

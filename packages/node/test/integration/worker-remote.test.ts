@@ -72,7 +72,7 @@ describe("worker-thread remote processor", () => {
     const crashes: string[] = [];
     remote.rproc.on("crash", (c) => crashes.push(c.type));
     await remote.rproc.boot();
-    await echoOnce(remote, "before").catch(() => "");
+    expect(await echoOnce(remote, "before")).toBe("before");
     const vringDas = remote.rproc.vdevs[0]!.vrings.map((v) => v.da);
     const host = remote.rpmsg!;
     const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });

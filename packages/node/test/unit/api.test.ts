@@ -9,6 +9,14 @@ it("the public API of @amp/node (worker processor part) is what the README lists
   ]) expect(names).toContain(n);
 });
 
+it("the shared-file platform and the rpmsg vdev binding are public", async () => {
+  const names = Object.keys(await import("@amp/node")).sort();
+  for (const n of [
+    "OPENAMP_LINUX_MACHINE", "RemoteVdevTransport", "SharedFileDriver", "UnixSocketDoorbell",
+    "bindRpmsgHost", "createSharedFileRemoteproc", "deliverInterrupt", "rpmsgHostDriver",
+  ]) expect(names).toContain(n);
+});
+
 it("the firmware runtime entry exports only the firmware-side names", async () => {
   expect(Object.keys(await import("@amp/node/firmware")).sort()).toEqual(["CpuState", "Firmware", "ProcessorBus", "RemoteVdevTransport", "TraceWriter", "defineFirmware"]);
 });

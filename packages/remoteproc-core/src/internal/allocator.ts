@@ -20,6 +20,14 @@ interface RegionState {
 }
 
 const U32_LIMIT = 0x1_0000_0000;
+/**
+ * Device addresses are numbers: every address below 2^53 is exact, which covers the physical
+ * address width of every 64-bit CPU a remote runs on (AArch64: 52 bits).
+ */
+const ADDRESS_LIMIT = Number.MAX_SAFE_INTEGER + 1;
+
+/** End (exclusive) for allocations whose da goes into a u32 resource-table field. */
+export const TABLE_ADDRESS_LIMIT: number = U32_LIMIT;
 
 /**
  * The platform's memory regions with first-fit allocation, claims by name and address
@@ -34,15 +42,15 @@ export class RegionSet {
       if (typeof region.name !== "string" || region.name === "") throw new TypeError("a memory region needs a non-empty name");
       if (names.has(region.name)) throw new TypeError(`two memory regions are named "${region.name}"`);
       names.add(region.name);
-      checkU32(region.da, `region "${region.name}" da`);
-      if (!Number.isSafeInteger(region.size) || region.size <= 0 || region.size > U32_LIMIT - region.da) {
-        throw new RangeError(`region "${region.name}": size must be > 0 and da + size must stay within 32 bits`);
+      checkAddress(region.da, `region "${region.name}" da`);
+      if (!Number.isSafeInteger(region.size) || region.size <= 0 || region.size > ADDRESS_LIMIT - region.da) {
+        throw new RangeError(`region "${region.name}": size must be > 0 and da + size must stay below 2^53`);
       }
       const base = region.offset ?? 0;
       if (!Number.isSafeInteger(base) || base < 0 || base > region.memory.byteLength || region.size > region.memory.byteLength - base) {
         throw new RangeError(`region "${region.name}": offset + size exceed its memory (${region.memory.byteLength} bytes)`);
       }
-      if (region.pa !== undefined) checkU32(region.pa, `region "${region.name}" pa`);
+      if (region.pa !== undefined) checkAddress(region.pa, `region "${region.name}" pa`);
       return { region, base, used: [] };
     });
     for (let i = 0; i < this.states.length; i++) {
@@ -65,8 +73,9 @@ export class RegionSet {
   /**
    * Claims the region called `name` for a resource of `size` bytes. With a fixed `da` the range must
    * lie inside the region (Linux `rproc_check_carveout_da`); with ANY it starts at the region's start.
+   * `limit` (exclusive end) is TABLE_ADDRESS_LIMIT for a resource whose da the table stores.
    */
-  claimNamed(name: string, da: number | undefined, size: number): Allocation | undefined {
+  claimNamed(name: string, da: number | undefined, size: number, limit: number = ADDRESS_LIMIT): Allocation | undefined {
     const st = this.states.find((s) => s.region.name === name);
     if (st === undefined) return undefined;
     const r = st.region;
@@ -74,12 +83,19 @@ export class RegionSet {
     if (start < r.da || start - r.da > r.size || size > r.size - (start - r.da)) {
       throw new AmpError<RemoteprocErrorCode>("ERR_RESOURCE_CONFLICT", `"${name}": ${hex(size)} bytes at ${hex(start)} do not fit region ${hex(r.da)}+${hex(r.size)}`);
     }
+    if (start > limit || size > limit - start) {
+      throw new AmpError<RemoteprocErrorCode>("ERR_RESOURCE_CONFLICT", `"${name}": region "${name}" at ${hex(start)} (+${hex(size)}) is not below 4 GiB, but the resource table stores its da in 32 bits`);
+    }
     if (st.used.length > 0) throw new AmpError<RemoteprocErrorCode>("ERR_RESOURCE_CONFLICT", `region "${name}" is already in use (already associated)`);
     return this.take(st, r.da, r.size, true, start, size);
   }
 
-  /** Allocates `size` bytes: at the fixed `da` inside whichever region holds it, or first-fit in a pool region. */
-  allocate(what: string, size: number, align: number, da: number | undefined): Allocation {
+  /**
+   * Allocates `size` bytes: at the fixed `da` inside whichever region holds it, or first-fit in a
+   * pool region, ending at or below `limit` (TABLE_ADDRESS_LIMIT for a resource whose da goes into
+   * a u32 table field: a 64-bit platform's regions above 4 GiB are skipped for it).
+   */
+  allocate(what: string, size: number, align: number, da: number | undefined, limit: number = ADDRESS_LIMIT): Allocation {
     if (!Number.isSafeInteger(size) || size <= 0 || size > U32_LIMIT) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `${what}: size ${size} is not allocatable`);
     if (da !== undefined) {
       const st = this.states.find((s) => da >= s.region.da && da - s.region.da < s.region.size);
@@ -93,10 +109,11 @@ export class RegionSet {
     }
     for (const st of this.states) {
       if (st.region.pool !== true) continue;
-      const start = this.firstFit(st, size, align);
+      const start = this.firstFit(st, size, align, limit);
       if (start !== undefined) return this.take(st, start, size, false, start, size);
     }
-    throw new AmpError<RemoteprocErrorCode>("ERR_NO_MEMORY", `${what}: no pool region has ${hex(size)} free bytes (align ${hex(align)})`);
+    const where = limit < ADDRESS_LIMIT ? " below 4 GiB (the resource table stores its da in 32 bits)" : "";
+    throw new AmpError<RemoteprocErrorCode>("ERR_NO_MEMORY", `${what}: no pool region has ${hex(size)} free bytes${where} (align ${hex(align)})`);
   }
 
   free(a: Allocation): void {
@@ -126,9 +143,9 @@ export class RegionSet {
     return undefined;
   }
 
-  private firstFit(st: RegionState, size: number, align: number): number | undefined {
+  private firstFit(st: RegionState, size: number, align: number, limit: number): number | undefined {
     const r = st.region;
-    const end = r.da + r.size;
+    const end = Math.min(r.da + r.size, limit);
     let cursor = alignUp(r.da, align);
     for (const u of st.used) {
       if (cursor + size <= u.start) return cursor;
@@ -154,6 +171,6 @@ export function hex(x: number): string {
   return `0x${x.toString(16)}`;
 }
 
-function checkU32(x: number, what: string): void {
-  if (!Number.isSafeInteger(x) || x < 0 || x >= U32_LIMIT) throw new RangeError(`${what} must be a 32-bit unsigned integer`);
+function checkAddress(x: number, what: string): void {
+  if (!Number.isSafeInteger(x) || x < 0) throw new RangeError(`${what} must be an integer in 0 .. 2^53 - 1`);
 }

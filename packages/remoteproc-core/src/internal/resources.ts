@@ -9,8 +9,8 @@ import { AmpError, type RemoteprocErrorCode } from "../errors.js";
 import type { MemoryWindow } from "../memory.js";
 import type { ResourceRequest } from "../resources.js";
 import { TraceBuffer } from "../trace.js";
-import { alignUp, hex, type RegionSet } from "./allocator.js";
-import { isU32, toInit } from "./requests.js";
+import { TABLE_ADDRESS_LIMIT, alignUp, hex, type RegionSet } from "./allocator.js";
+import { toInit } from "./requests.js";
 import { cachedWindow, type Session } from "./session.js";
 import { CARVEOUT_DA, CARVEOUT_LEN, CARVEOUT_PA, TableWindow, VDEV_VRINGS, VRING_DA, VRING_NOTIFYID, VRING_SIZE } from "./table.js";
 import { FW_RSC_ADDR_ANY } from "../memory.js";
@@ -83,7 +83,7 @@ export async function amendResources(ctx: ResourceContext, s: Session, requests:
     s.generated = true;
     const da = ctx.driver.resourceTableLocation?.(bytes.length);
     if (da !== undefined) {
-      if (!isU32(da)) throw new RangeError("resourceTableLocation must return a u32 device address");
+      if (!Number.isSafeInteger(da) || da < 0) throw new RangeError("resourceTableLocation must return a device address (an integer in 0 .. 2^53 - 1)");
       s.location = { da, size: bytes.length };
     } else if (requests.some((r) => r.kind === "vdev")) {
       throw new AmpError<RemoteprocErrorCode>("ERR_UNSUPPORTED", "resource-less firmware with virtio devices needs driver.resourceTableLocation()");
@@ -119,11 +119,15 @@ export async function amendResources(ctx: ResourceContext, s: Session, requests:
 export async function allocateResources(ctx: ResourceContext, s: Session): Promise<void> {
   const table = s.live ?? s.cached;
   s.held = true;
+  // The table's da fields are u32 (a 64-bit remote's table is the same struct): whatever the host
+  // writes there is allocated below 4 GiB; platform-only resources may go anywhere.
+  const inTable = (entryOffset: number | undefined): number => (entryOffset !== undefined && table !== undefined ? TABLE_ADDRESS_LIMIT : Number.MAX_SAFE_INTEGER + 1);
   for (const c of s.carveouts) {
-    c.alloc = ctx.regions.claimNamed(c.name, c.reqDa, c.len) ?? ctx.regions.allocate(`carveout "${c.name}"`, c.len, ctx.pageSize, c.reqDa);
+    const limit = inTable(c.entryOffset);
+    c.alloc = ctx.regions.claimNamed(c.name, c.reqDa, c.len, limit) ?? ctx.regions.allocate(`carveout "${c.name}"`, c.len, ctx.pageSize, c.reqDa, limit);
     if (c.entryOffset !== undefined && table !== undefined) {
       table.setU32(c.entryOffset + CARVEOUT_DA, c.alloc.da);
-      table.setU32(c.entryOffset + CARVEOUT_PA, c.alloc.pa);
+      table.setU32(c.entryOffset + CARVEOUT_PA, tablePa(c.alloc.pa));
       table.setU32(c.entryOffset + CARVEOUT_LEN, c.alloc.size);
     }
   }
@@ -131,7 +135,7 @@ export async function allocateResources(ctx: ResourceContext, s: Session): Promi
     for (const r of v.vrings) {
       const name = `vdev${v.index}vring${r.index}`;
       const size = alignUp(vringSize(r.num, r.align), ctx.pageSize);
-      r.alloc = ctx.regions.claimNamed(name, r.reqDa, size) ?? ctx.regions.allocate(name, size, ctx.pageSize, r.reqDa);
+      r.alloc = ctx.regions.claimNamed(name, r.reqDa, size, TABLE_ADDRESS_LIMIT) ?? ctx.regions.allocate(name, size, ctx.pageSize, r.reqDa, TABLE_ADDRESS_LIMIT);
       if (table !== undefined) table.setU32(v.entryOffset + VDEV_VRINGS + VRING_SIZE * r.index + VRING_DA, r.alloc.da);
     }
     // Linux finds the vdev's buffer pool by name (rproc_find_carveout_by_name "vdev%dbuffer"):
@@ -151,7 +155,8 @@ export async function allocateResources(ctx: ResourceContext, s: Session): Promi
     if (t === undefined) continue;
     let da = t.reqDa;
     if (da === undefined) {
-      t.alloc = ctx.regions.claimNamed(t.name, undefined, t.len) ?? ctx.regions.allocate(`trace "${t.name}"`, t.len, 8, undefined);
+      const limit = inTable(t.entryOffset);
+      t.alloc = ctx.regions.claimNamed(t.name, undefined, t.len, limit) ?? ctx.regions.allocate(`trace "${t.name}"`, t.len, 8, undefined, limit);
       da = t.alloc.da;
       if (t.entryOffset !== undefined && table !== undefined) table.setU32(t.entryOffset + CARVEOUT_DA, da);
     }
@@ -195,7 +200,7 @@ export function rewriteHostFields(s: Session, table: TableWindow): void {
   for (const c of s.carveouts) {
     if (c.entryOffset !== undefined && c.alloc !== undefined) {
       table.setU32(c.entryOffset + CARVEOUT_DA, c.alloc.da);
-      table.setU32(c.entryOffset + CARVEOUT_PA, c.alloc.pa);
+      table.setU32(c.entryOffset + CARVEOUT_PA, tablePa(c.alloc.pa));
       table.setU32(c.entryOffset + CARVEOUT_LEN, c.alloc.size);
     }
   }
@@ -207,6 +212,15 @@ export function rewriteHostFields(s: Session, table: TableWindow): void {
   }
 }
 
+
+/**
+ * The carveout `pa` field is a u32 even on 64-bit platforms: a physical address above 4 GiB is
+ * written as its low 32 bits, as Linux does (rproc_alloc_carveout casts it with a warning). The
+ * remote uses da; pa is informational. MemoryRegion.pa documents this.
+ */
+function tablePa(pa: number): number {
+  return pa % 0x1_0000_0000;
+}
 
 function anyToUndefined(da: number): number | undefined {
   return da === FW_RSC_ADDR_ANY ? undefined : da;

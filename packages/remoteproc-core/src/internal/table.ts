@@ -9,6 +9,7 @@ export const CARVEOUT_DA = 4;
 export const CARVEOUT_PA = 8;
 export const CARVEOUT_LEN = 12;
 /** struct fw_rsc_vdev */
+export const VDEV_DFEATURES = 12;
 export const VDEV_GFEATURES = 16;
 export const VDEV_STATUS = 24;
 export const VDEV_VRINGS = 28;

@@ -1,9 +1,14 @@
-// Little-endian integer access on a Uint8Array without creating a DataView per call. Callers
+// Little- and big-endian integer access on a Uint8Array without creating a DataView per call. Callers
 // check bounds before reading: these helpers assume `o + 4 <= b.length`.
 
 /** Reads a little-endian u32 at `o`. */
 export function readU32(b: Uint8Array, o: number): number {
   return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
+}
+
+/** Reads a big-endian u32 at `o` (tables of big-endian firmware). */
+export function readU32BE(b: Uint8Array, o: number): number {
+  return (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
 }
 
 /** Writes `v` (a u32) little-endian at `o`. */

@@ -34,7 +34,7 @@ import type {
   ValidateOptions,
   VdevVring,
 } from "../types.js";
-import { hex, isPowerOf2, readU32 } from "./bytes.js";
+import { hex, isPowerOf2, readU32, readU32BE } from "./bytes.js";
 import { ENTRY_FIELDS as F } from "./fields.js";
 import { decodeName } from "./name.js";
 
@@ -69,13 +69,15 @@ class Fatal extends Error {
   }
 }
 
-function checkOptions(bytes: Uint8Array, opts: ValidateOptions): { size: number; maxEntries: number } {
+function checkOptions(bytes: Uint8Array, opts: ValidateOptions): { size: number; maxEntries: number; littleEndian: boolean } {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
+  const endianness: unknown = opts.endianness ?? "little";
+  if (endianness !== "little" && endianness !== "big") throw new TypeError(`endianness must be "little" or "big", got ${String(endianness)}`);
   const size = opts.regionSize ?? bytes.length;
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`regionSize must be a non-negative integer, got ${String(size)}`);
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a non-negative integer, got ${String(maxEntries)}`);
-  return { size, maxEntries };
+  return { size, maxEntries, littleEndian: endianness === "little" };
 }
 
 /**
@@ -83,7 +85,10 @@ function checkOptions(bytes: Uint8Array, opts: ValidateOptions): { size: number;
  * the semantic checks; "validate" never throws AmpError and reports everything.
  */
 export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse" | "validate"): ScanResult {
-  const { size, maxEntries } = checkOptions(bytes, opts);
+  const { size, maxEntries, littleEndian } = checkOptions(bytes, opts);
+  // Every field is a plain integer of the remote's CPU (no le32 on the wire, wire-formats §1):
+  // a big-endian remote's table is big-endian.
+  const u32 = littleEndian ? (o: number): number => readU32(bytes, o) : (o: number): number => readU32BE(bytes, o);
   const validate = mode === "validate";
   const maxVringNum = opts.maxVringNum ?? DEFAULT_MAX_VRING_NUM;
   const maxVringAlign = opts.maxVringAlign ?? DEFAULT_MAX_VRING_ALIGN;
@@ -113,12 +118,12 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
       throw fatal("RSC_TABLE_TRUNCATED", "ERR_TRUNCATED", 0, `table is ${size} bytes, smaller than its ${RESOURCE_TABLE_SIZE}-byte header`);
     }
     haveBytes(0, RESOURCE_TABLE_SIZE);
-    const ver = readU32(bytes, 0);
+    const ver = u32(0);
     if (ver !== RSC_TABLE_VERSION) {
       throw fatal("RSC_VERSION_UNSUPPORTED", "ERR_UNSUPPORTED", 0, `unsupported resource table version ${ver} (only ${RSC_TABLE_VERSION} exists)`);
     }
-    const num = readU32(bytes, 4);
-    const reserved: [number, number] = [readU32(bytes, 8), readU32(bytes, 12)];
+    const num = u32(4);
+    const reserved: [number, number] = [u32(8), u32(12)];
     if (reserved[0] !== 0 || reserved[1] !== 0) {
       note("RSC_HEADER_RESERVED_NONZERO", "error", 8, `header reserved words are ${hex(reserved[0])}, ${hex(reserved[1])}; Linux requires 0, 0`);
     }
@@ -132,7 +137,7 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
     const headerEnd = RESOURCE_TABLE_SIZE + 4 * num;
     haveBytes(RESOURCE_TABLE_SIZE, 4 * num);
     const offsets: number[] = [];
-    for (let i = 0; i < num; i++) offsets.push(readU32(bytes, RESOURCE_TABLE_SIZE + 4 * i));
+    for (let i = 0; i < num; i++) offsets.push(u32(RESOURCE_TABLE_SIZE + 4 * i));
     // An opaque entry extends to the next entry start (by offset) or the end of the table.
     starts = [...new Set(offsets)].filter((o) => o < size).sort((a, b) => a - b);
 
@@ -154,7 +159,7 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
         if (off % 4 !== 0) note("RSC_OFFSET_MISALIGNED", "warning", slot, `entry ${i} offset ${hex(off)} is not 4-byte aligned`);
         const avail = size - off - FW_RSC_HDR_SIZE;
         haveBytes(off, FW_RSC_HDR_SIZE);
-        const type = readU32(bytes, off);
+        const type = u32(off);
         const cached = decoded.get(off);
         const entry = cached ?? decodeEntry(i, off, type, avail);
         decoded.set(off, entry);
@@ -224,27 +229,29 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
     if (type === RSC_CARVEOUT || type === RSC_DEVMEM) {
       const isCarveout = type === RSC_CARVEOUT;
       need(index, off, isCarveout ? FW_RSC_CARVEOUT_SIZE : FW_RSC_DEVMEM_SIZE, avail, isCarveout ? "carveout" : "devmem");
-      const da = readU32(bytes, off + F.CARVEOUT_DA);
-      const pa = readU32(bytes, off + F.CARVEOUT_PA);
-      const len = readU32(bytes, off + F.CARVEOUT_LEN);
-      const flags = readU32(bytes, off + F.CARVEOUT_FLAGS);
-      const reserved = readU32(bytes, off + F.CARVEOUT_RESERVED);
+      const da = u32(off + F.CARVEOUT_DA);
+      const pa = u32(off + F.CARVEOUT_PA);
+      const len = u32(off + F.CARVEOUT_LEN);
+      const flags = u32(off + F.CARVEOUT_FLAGS);
+      const reserved = u32(off + F.CARVEOUT_RESERVED);
       if (reserved !== 0) note("RSC_RESERVED_NONZERO", "error", off + F.CARVEOUT_RESERVED, `entry ${index}: reserved is ${hex(reserved)}; Linux and OpenAMP require 0`);
       const n = name(off, F.CARVEOUT_NAME, index);
       checkRange(index, off + F.CARVEOUT_DA, da, len, "da");
+      // A carveout's pa is usually ANY (the host fills it in), but a fixed one that wraps is as
+      // wrong as a devmem's: the host would map or dump memory on both sides of 2^32.
+      checkRange(index, off + F.CARVEOUT_PA, pa, len, "pa");
       if (isCarveout) {
         if (len === 0) note("RSC_CARVEOUT_LEN_ZERO", "warning", off + F.CARVEOUT_LEN, `entry ${index}: carveout of length 0`);
         return { kind: "carveout", type: RSC_CARVEOUT, offset: off, da, pa, len, flags, reserved, name: n };
       }
-      checkRange(index, off + F.CARVEOUT_PA, pa, len, "pa");
       note("RSC_DEVMEM_NEEDS_IOMMU", "warning", off, `entry ${index}: devmem is mapped only by a host with an IOMMU (Linux fails without one; OpenAMP ignores it)`);
       return { kind: "devmem", type: RSC_DEVMEM, offset: off, da, pa, len, flags, reserved, name: n };
     }
     if (type === RSC_TRACE) {
       need(index, off, FW_RSC_TRACE_SIZE, avail, "trace");
-      const da = readU32(bytes, off + F.TRACE_DA);
-      const len = readU32(bytes, off + F.TRACE_LEN);
-      const reserved = readU32(bytes, off + F.TRACE_RESERVED);
+      const da = u32(off + F.TRACE_DA);
+      const len = u32(off + F.TRACE_LEN);
+      const reserved = u32(off + F.TRACE_RESERVED);
       if (reserved !== 0) note("RSC_RESERVED_NONZERO", "error", off + F.TRACE_RESERVED, `entry ${index}: reserved is ${hex(reserved)}; Linux and OpenAMP require 0`);
       const n = name(off, F.TRACE_NAME, index);
       if (da === FW_RSC_ADDR_ANY || len === 0) {
@@ -276,11 +283,11 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
 
   function decodeVdev(index: number, off: number, avail: number): Resource {
     need(index, off, FW_RSC_VDEV_SIZE, avail, "vdev");
-    const id = readU32(bytes, off + F.VDEV_ID);
-    const notifyId = readU32(bytes, off + F.VDEV_NOTIFYID);
-    const dfeatures = readU32(bytes, off + F.VDEV_DFEATURES);
-    const gfeatures = readU32(bytes, off + F.VDEV_GFEATURES);
-    const configLen = readU32(bytes, off + F.VDEV_CONFIG_LEN);
+    const id = u32(off + F.VDEV_ID);
+    const notifyId = u32(off + F.VDEV_NOTIFYID);
+    const dfeatures = u32(off + F.VDEV_DFEATURES);
+    const gfeatures = u32(off + F.VDEV_GFEATURES);
+    const configLen = u32(off + F.VDEV_CONFIG_LEN);
     const status = bytes[off + F.VDEV_STATUS] ?? 0;
     const numOfVrings = bytes[off + F.VDEV_NUM_OF_VRINGS] ?? 0;
     const reserved: [number, number] = [bytes[off + F.VDEV_RESERVED] ?? 0, bytes[off + F.VDEV_RESERVED + 1] ?? 0];
@@ -305,11 +312,11 @@ export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse
     for (let k = 0; k < numOfVrings; k++) {
       const v = off + F.VDEV_VRINGS + k * FW_RSC_VDEV_VRING_SIZE;
       const vring: VdevVring = {
-        da: readU32(bytes, v + F.VRING_DA),
-        align: readU32(bytes, v + F.VRING_ALIGN),
-        num: readU32(bytes, v + F.VRING_NUM),
-        notifyId: readU32(bytes, v + F.VRING_NOTIFYID),
-        pa: readU32(bytes, v + F.VRING_PA),
+        da: u32(v + F.VRING_DA),
+        align: u32(v + F.VRING_ALIGN),
+        num: u32(v + F.VRING_NUM),
+        notifyId: u32(v + F.VRING_NOTIFYID),
+        pa: u32(v + F.VRING_PA),
       };
       if (validate) checkVring(index, k, v, vring);
       vrings.push(vring);

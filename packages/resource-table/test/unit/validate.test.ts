@@ -110,6 +110,20 @@ describe("validateResourceTable: clean tables and behaviour", () => {
     expect(validateResourceTable(one({ kind: "devmem", da: 0x1000, pa: 0xffff_ff00, len: 0x1000 })).map((d) => d.code)).toContain("RSC_ADDRESS_RANGE_WRAPS");
   });
 
+  it("a carveout whose pa + len passes 2^32 is flagged like a devmem one (issue 15 item 10)", () => {
+    // pa = 0xffff_f000, len = 0x2000: [pa, pa + len) wraps; da is ANY so only pa is wrong.
+    const b = one({ kind: "carveout", da: FW_RSC_ADDR_ANY, len: 0x2000 });
+    u32le(b, 28, 0xffff_f000); // carveout.pa (entry at 20, pa at +8)
+    const d = validateResourceTable(b);
+    expect(d.map((x) => `${x.code}@${x.offset}:${x.severity}`)).toEqual(["RSC_ADDRESS_RANGE_WRAPS@28:error"]);
+    expect(d[0]?.message).toMatch(/pa 0xfffff000 \+ len 0x2000/);
+    // pa = ANY is "let the host choose" and never wraps; a pa ending exactly at 2^32 is fine.
+    u32le(b, 28, FW_RSC_ADDR_ANY);
+    expect(validateResourceTable(b)).toEqual([]);
+    u32le(b, 28, 0xffff_e000);
+    expect(validateResourceTable(b)).toEqual([]);
+  });
+
   it("trace with len 0 is unusable too", () => {
     expect(validateResourceTable(one({ kind: "trace", da: 0x1000, len: 0 })).map((d) => d.code)).toEqual(["RSC_TRACE_UNUSABLE"]);
   });

@@ -52,6 +52,10 @@ export function receiveMessage(host: RxHost, link: Link, slot: Slot): CallbackFa
   if (ep === undefined) { d.noRecipient++; link.rx.recycle(slot); return undefined; }
   stats.rxMessages++;
   stats.rxBytes += len;
+  // A src of RPMSG_ADDR_ANY is delivered all the same: Linux (rpmsg_recv_single) and OpenAMP
+  // (rpmsg_virtio_rx_callback) look the endpoint up by dst alone and hand src to the callback.
+  // It is never learnt as the peer below, and replying to it fails with ERR_BAD_ADDRESS (as
+  // Linux's -EINVAL), which the callback's error policy (onError) then sees.
   // OpenAMP: an unbound endpoint learns its peer from the first message.
   if (ep.dst === RPMSG_ADDR_ANY && src !== RPMSG_ADDR_ANY) host.bind(ep, src);
   const onMessage = ep.options.onMessage;

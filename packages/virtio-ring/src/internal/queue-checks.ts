@@ -3,7 +3,7 @@
 // the peer wrote (AmpError through the queue's `fail`, which also marks the queue broken).
 import type { AmpError } from "../errors.js";
 import type { VirtioErrorCode } from "../errors.js";
-import type { AddressSpace } from "../address-space.js";
+import type { AddressSpaceLike } from "../address-space.js";
 import type { Doorbell } from "../doorbell.js";
 import type { Memory } from "../memory.js";
 import { VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, hasFeature } from "../constants.js";
@@ -71,7 +71,7 @@ export function checkPushUsed(id: number, len: number, size: number, live: Uint8
  * order (no readable part after a writable one) and that the buffer lies in one mapped range.
  * `d` is the descriptor's offset (its address field is at `d`), `flagsAt` its flags field's.
  */
-export function appendSegment(chain: DescriptorChain, space: AddressSpace, maxChain: number, addr: number, len: number, writable: boolean, d: number, flagsAt: number, fail: Fail): void {
+export function appendSegment(chain: DescriptorChain, space: AddressSpaceLike, maxChain: number, addr: number, len: number, writable: boolean, d: number, flagsAt: number, fail: Fail): void {
   if (chain.count >= maxChain) throw fail("ERR_LIMIT", `chain longer than ${maxChain} descriptors`, d);
   if (!writable && chain.count > chain.readable) throw fail("ERR_BAD_CHAIN", "device-readable descriptor after a device-writable one", flagsAt);
   const r = addr < 0 ? undefined : space.find(addr, len);
@@ -83,7 +83,7 @@ export function appendSegment(chain: DescriptorChain, space: AddressSpace, maxCh
  * Resolves the indirect table a descriptor at `d` points to: its length must be a non-zero
  * multiple of 16, at most `maxIndirect` entries, and inside one mapped range.
  */
-export function indirectTable(space: AddressSpace, addr: number, len: number, maxIndirect: number, d: number, lenAt: number, fail: Fail): { memory: Memory; base: number; n: number } {
+export function indirectTable(space: AddressSpaceLike, addr: number, len: number, maxIndirect: number, d: number, lenAt: number, fail: Fail): { memory: Memory; base: number; n: number } {
   if (len === 0 || len % 16 !== 0) throw fail("ERR_BAD_CHAIN", `indirect table length ${len} is not a non-zero multiple of 16`, lenAt);
   const n = len / 16;
   if (n > maxIndirect) throw fail("ERR_LIMIT", `indirect table of ${n} descriptors exceeds ${maxIndirect}`, lenAt);

@@ -1,7 +1,7 @@
 // Resolving a ring area (device address + size) to memory once, when a queue is built, and the
 // u64 descriptor address split into two u32 halves so the hot path allocates no bigint.
 import { AmpError } from "../errors.js";
-import type { AddressSpace } from "../address-space.js";
+import type { AddressSpaceLike } from "../address-space.js";
 import type { Memory } from "../memory.js";
 
 export interface Area {
@@ -10,7 +10,7 @@ export interface Area {
 }
 
 /** The memory behind `[da, da + size)`, aligned to `align`. @throws AmpError ERR_BAD_ADDRESS */
-export function resolveArea(space: AddressSpace, da: number, size: number, align: number, what: string): Area {
+export function resolveArea(space: AddressSpaceLike, da: number, size: number, align: number, what: string): Area {
   if (!Number.isInteger(da) || da < 0) throw new RangeError(`${what} address must be a non-negative integer`);
   if (da % align !== 0) throw new AmpError("ERR_BAD_ADDRESS", `${what} at 0x${da.toString(16)} is not ${align}-byte aligned`);
   const r = space.find(da, size);

@@ -20,7 +20,7 @@ import {
   packedRingLayout,
   splitRingLayout,
 } from "@amp/virtio-ring";
-import type { BufferSegment, DescriptorChain, VirtqueueDevice, VirtqueueDriver } from "@amp/virtio-ring";
+import type { BufferSegment, DescriptorChainLike, VirtqueueDevice, VirtqueueDriver } from "@amp/virtio-ring";
 
 const IMG_SIZE = 1 << 20;
 const IND_BASE = 0x40000;
@@ -41,7 +41,7 @@ function expectedOutput(readable: Uint8Array, writableBytes: number): Uint8Array
   return w.subarray(0, Math.min(w.length, writableBytes));
 }
 
-function serve(chain: DescriptorChain): number {
+function serve(chain: DescriptorChainLike): number {
   const out = expectedOutput(chain.readAll(), chain.writableBytes);
   return chain.scatter(out);
 }

@@ -8,6 +8,7 @@ import {
   AddressSpace,
   ArrayBufferMemory,
   DescriptorChain,
+  type DescriptorChainLike,
   VIRTIO_F_RING_PACKED,
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
@@ -73,7 +74,7 @@ describe.each(variants)("%s", (_name, packed, extra) => {
         const dev = createDeviceQueue(opts);
         const chain = new DescriptorChain(SIZE);
         for (let step = 0; step < 3 * SIZE; step++) {
-          const box: { c: DescriptorChain | null } = { c: null };
+          const box: { c: DescriptorChainLike | null } = { c: null };
           if (!expectAmp(() => (box.c = dev.getAvail(chain)))) {
             expect(dev.error).toBeDefined();
             break;

@@ -16,7 +16,7 @@ import {
   packedRingLayout,
   vringSize,
 } from "@amp/virtio-ring";
-import type { DescriptorChain } from "@amp/virtio-ring";
+import type { DescriptorChainLike } from "@amp/virtio-ring";
 
 const variants: [string, boolean, boolean][] = [
   ["split", false, false],
@@ -37,7 +37,7 @@ describe.each(variants)("%s", (_name, packed, eventIdx) => {
         const addrs = packed ? { descAddr: 0, driverAddr: packedRingLayout(size).driver, deviceAddr: packedRingLayout(size).device } : legacyQueueAddresses(0, size, 16);
         const drv = createDriverQueue<number>({ size, space, ...addrs, features });
         const dev = createDeviceQueue({ size, space, ...addrs, features });
-        const held: DescriptorChain[] = [];
+        const held: DescriptorChainLike[] = [];
         let devAsleep = false;
         let drvAsleep = false;
         let addedWhileAsleep = 0;

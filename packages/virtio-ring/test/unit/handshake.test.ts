@@ -75,6 +75,19 @@ describe("handshake", () => {
     await expect(deviceWaitDriverOk(new InMemoryTransport({ deviceId: 7, deviceFeatures: 0n, queues: [] }), { scheduler, timeoutMs: 3 })).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
   });
 
+  it("device side: a modern transport owns VIRTIO_F_VERSION_1, so a driver that accepts it is right", () => {
+    // The device type offers only its own bits (rpmsg: NS); Linux over vhost-user accepts NS and VERSION_1.
+    const modern = new InMemoryTransport({ deviceId: 7, deviceFeatures: NS, queues: [4] });
+    modern.setDriverFeatures(NS | featureBit(VIRTIO_F_VERSION_1));
+    expect(deviceAcceptedFeatures(modern)).toBe(NS | featureBit(VIRTIO_F_VERSION_1));
+    modern.setDriverFeatures(NS | featureBit(VIRTIO_RING_F_EVENT_IDX));
+    expect(() => deviceAcceptedFeatures(modern)).toThrow(expect.objectContaining({ code: "ERR_FEATURES", message: expect.stringContaining("0x20000000") }));
+    // A legacy transport has no bit 32 at all.
+    const legacy = new InMemoryTransport({ deviceId: 7, deviceFeatures: NS, legacy: true, queues: [4] });
+    legacy.setDriverFeatures(NS);
+    expect(deviceAcceptedFeatures(legacy)).toBe(NS);
+  });
+
   it("in-memory transport: config space, queues, notify, reset", () => {
     const bell = new LocalDoorbell();
     const t = new InMemoryTransport({ deviceId: 3, deviceFeatures: 0n, config: new Uint8Array([1, 2, 3, 4]), queues: [16, 8], doorbell: bell });

@@ -15,7 +15,7 @@ import {
   vringSize,
 } from "@amp/virtio-ring";
 import type { UsedBuffer, VirtqueueDevice, VirtqueueDriver ,
-  DescriptorChain} from "@amp/virtio-ring";
+  DescriptorChainLike} from "@amp/virtio-ring";
 
 const RING_DA = 0x1000_0000;
 const BUF_DA = 0x2000_0000;
@@ -80,7 +80,7 @@ describe.each(variants)("%s", (_name, features) => {
     const ids: number[] = [];
     for (let i = 0; i < 8; i++) ids.push(drv.addBuffer(BUF_DA + i * 64, 64, true, i));
     expect(drv.addBuffer(BUF_DA, 1, true, 99)).toBe(-1);
-    const chains: DescriptorChain[] = [];
+    const chains: DescriptorChainLike[] = [];
     for (;;) {
       const c = dev.getAvail();
       if (c === null) break;

@@ -3,7 +3,7 @@
 // from the transport's queue configuration, and the config space. The driver side returns a
 // VirtqueueChannel, the device side a VirtqueueDeviceRunner; both are then driven by process().
 import { SplitVirtqueueDevice, SplitVirtqueueDriver, deviceWaitDriverOk, driverFail, driverNegotiate, driverReady, featureBit } from "@amp/virtio-ring";
-import type { AddressSpace, Doorbell, QueueConfig, Scheduler, VirtioTransport } from "@amp/virtio-ring";
+import type { AddressSpaceLike, Doorbell, QueueConfig, Scheduler, VirtioTransport } from "@amp/virtio-ring";
 import type { DeviceServer } from "../channel.js";
 import { vioError } from "../errors.js";
 import { VIRTIO_ID_CONSOLE, VIRTIO_ID_RPROC_SERIAL } from "../wire/console.js";
@@ -38,7 +38,7 @@ export interface QueuePlacement {
 /** Options of {@link openVirtioDriver}. */
 export interface VirtioDriverOptions extends ChannelOptions {
   /** Translates device addresses: the queues and the buffer region must be mapped. */
-  readonly space: AddressSpace;
+  readonly space: AddressSpaceLike;
   /** Device address and size of the region for request buffers. */
   readonly bufferAddr: number;
   readonly bufferSize: number;
@@ -88,7 +88,7 @@ export function openVirtioDriver(transport: VirtioTransport, options: VirtioDriv
 /** Options of {@link serveVirtioDevice}. */
 export interface VirtioDeviceOptions {
   /** Translates device addresses (queues and every buffer the driver offers). */
-  readonly space: AddressSpace;
+  readonly space: AddressSpaceLike;
   /** Rings the driver when buffers were used (the device → driver interrupt). */
   readonly doorbell: Doorbell;
   /** Timers to poll the status with while waiting for DRIVER_OK. */

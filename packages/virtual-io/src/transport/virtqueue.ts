@@ -4,7 +4,7 @@
 // the device returns it used. Device side: VirtqueueDeviceRunner takes chains, hands them to a
 // DeviceServer and returns them used with the bytes written. Both are poll-driven: call
 // process() when the doorbell rings (or in a loop).
-import type { AddressSpace, BufferSegment, VirtqueueDevice, VirtqueueDriver } from "@amp/virtio-ring";
+import type { AddressSpaceLike, BufferSegment, VirtqueueDevice, VirtqueueDriver } from "@amp/virtio-ring";
 import type { DeviceServer, RequestChannel } from "../channel.js";
 import { isAmpError, vioError } from "../errors.js";
 import { BufferPool } from "../internal/pool.js";
@@ -16,7 +16,7 @@ export interface VirtqueueChannelOptions extends ChannelOptions {
   /** The device's queues in the driver role; index = virtqueue number of the device type. */
   readonly queues: readonly VirtqueueDriver<number>[];
   /** Translates device addresses (the buffer region must be mapped in it). */
-  readonly space: AddressSpace;
+  readonly space: AddressSpaceLike;
   /** Device address and size of the region where request buffers are placed. */
   readonly bufferAddr: number;
   readonly bufferSize: number;
@@ -38,7 +38,7 @@ export class VirtqueueChannel implements RequestChannel {
   readonly features: bigint;
   readonly config: Uint8Array;
   private readonly queues: readonly VirtqueueDriver<number>[];
-  private readonly space: AddressSpace;
+  private readonly space: AddressSpaceLike;
   private readonly pool: BufferPool;
   private readonly pending: PendingTable<Uint8Array>;
   private readonly inFlight = new Map<number, InFlight>();

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// `pnpm bench:openamp`: OpenAMP's C and @amp side by side, measured in one run.
+//
+//   1. builds OpenAMP 1.10 natively from the pinned sources and our C benchmark program
+//      (scripts/peers/build-openamp-bench.sh; tools/peers/openamp-bench/openamp-bench.c) and
+//      @amp/rpmsg (turbo build);
+//   2. runs the two interleaved, C, @amp, C, @amp, C, @amp (AMP_BENCH_ROUNDS, default 3), each a
+//      child of this process: the C program (host and remote on two pinned threads) and @amp's
+//      own packages/rpmsg/bench/run.mjs (host on the main thread, remote in a worker, with the
+//      raw SharedArrayBuffer ceilings measured around every case), the latter under --trace-gc;
+//   3. prints, per case, the median over the rounds of both figures, their ratio, the p99s and
+//      the ceilings, and writes bench-results/openamp-vs-amp.json (every round's raw figures too).
+//
+// A C side that cannot be built (or a run that fails) ends this script with a non-zero status and
+// the failing step: there is no silent skip. Message counts follow AMP_BENCH_RTT, AMP_BENCH_TPUT
+// and AMP_BENCH_WARMUP (the @amp bench reads the same variables). Not a test: timings only here.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import console from "node:console";
+import process from "node:process";
+import { cpus, loadavg } from "node:os";
+import { ensurePnpmOnPath, root } from "./pnpm-path.mjs";
+
+const ROUNDS = Number(process.env.AMP_BENCH_ROUNDS ?? 3);
+const RTT = process.env.AMP_BENCH_RTT ?? "3000";
+const TPUT = process.env.AMP_BENCH_TPUT ?? "40000";
+const WARMUP = process.env.AMP_BENCH_WARMUP ?? "3000";
+const SIZES = [16, 64, 256, 496];
+const WAITS = [["poll", "busy"], ["bell", "bell"]]; // [C name, @amp name] of the same wait mode
+const CHILD_TIMEOUT_MS = 10 * 60 * 1000;
+
+function fail(step, detail) {
+  console.error(`\nbench:openamp FAILED at step: ${step}\n${detail ?? ""}`);
+  console.error("The OpenAMP side is required: fix the step above (scripts/install-system-deps.sh installs what the C build needs).");
+  process.exit(1);
+}
+
+/** Runs a child with a hard timeout; its stderr goes to ours, its stdout is returned. */
+function run(step, cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, {
+    cwd: root, encoding: "utf8", maxBuffer: 1 << 28, timeout: CHILD_TIMEOUT_MS, killSignal: "SIGKILL",
+    stdio: ["ignore", "pipe", "inherit"], ...opts,
+  });
+  if (r.error !== undefined) fail(step, String(r.error));
+  if (r.status !== 0) fail(step, `${cmd} ${args.join(" ")} exited with ${r.status ?? r.signal}\n${(r.stdout ?? "").slice(-2000)}`);
+  return r.stdout;
+}
+
+// ---- build --------------------------------------------------------------------------------
+ensurePnpmOnPath();
+process.stderr.write("bench:openamp: building OpenAMP and the C benchmark (cached)\n");
+let t0 = Date.now();
+const cBench = run("build the C side (scripts/peers/build-openamp-bench.sh)", join(root, "scripts/peers/build-openamp-bench.sh"), []).trim().split("\n").pop();
+const cBuildSecs = (Date.now() - t0) / 1000;
+process.stderr.write("bench:openamp: building @amp/rpmsg\n");
+run("build @amp/rpmsg (turbo run build --filter=@amp/rpmsg)", "turbo", ["run", "build", "--filter=@amp/rpmsg", "--output-logs=errors-only"], { stdio: ["ignore", "inherit", "inherit"] });
+
+// ---- interleaved rounds ---------------------------------------------------------------------
+// Spinning benchmarks on a shared machine measure the other work too: the load around the run is
+// recorded and a busy machine is called out next to the figures.
+const loadBefore = loadavg()[0];
+const ampResults = join(root, "packages/rpmsg/bench-results/rpmsg.json");
+const rounds = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: OpenAMP C\n`);
+  t0 = Date.now();
+  const cOut = run(`round ${round}: run ${cBench}`, cBench, ["--rtt", RTT, "--tput", TPUT, "--warmup", WARMUP]);
+  const c = JSON.parse(cOut);
+  const cSecs = (Date.now() - t0) / 1000;
+  process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: @amp (packages/rpmsg/bench/run.mjs --trace-gc)\n`);
+  t0 = Date.now();
+  const ampOut = run(`round ${round}: run packages/rpmsg/bench/run.mjs`, process.execPath, ["--trace-gc", join(root, "packages/rpmsg/bench/run.mjs")]);
+  const amp = JSON.parse(readFileSync(ampResults, "utf8"));
+  rounds.push({ c, cSecs, amp, ampSecs: (Date.now() - t0) / 1000, gc: gcCounts(ampOut) });
+}
+
+/** Counts --trace-gc lines per kind and per isolate (the main thread and each worker). */
+function gcCounts(out) {
+  const kinds = {};
+  const isolates = new Set();
+  for (const line of out.split("\n")) {
+    const m = /^\[\d+:(0x[0-9a-f]+)\]\s+[\d.]+ ms: ([A-Za-z -]+?)(?: \(|\s+[\d.]+ \()/.exec(line);
+    if (m === null) continue;
+    isolates.add(m[1]);
+    kinds[m[2]] = (kinds[m[2]] ?? 0) + 1;
+  }
+  return { kinds, total: Object.values(kinds).reduce((a, b) => a + b, 0), isolates: isolates.size };
+}
+
+// ---- medians --------------------------------------------------------------------------------
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const cCase = (r, wait, size, zc) => r.c.cases.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
+const ampRtt = (r, wait, size, zc) => r.amp.rtt.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
+const ampTput = (r, wait, size, zc) => r.amp.throughput.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
+const pick = (get, field) => median(rounds.map((r) => { const x = get(r); if (x === undefined) fail("read results", "a case is missing from a result file"); return x[field]; }));
+
+const cases = [];
+for (const [cWait, ampWait] of WAITS) {
+  for (const size of SIZES) {
+    for (const zeroCopy of [false, true]) {
+      cases.push({
+        wait: cWait, size, zeroCopy,
+        oneWay: {
+          openampMsgsPerSec: pick((r) => cCase(r, cWait, size, zeroCopy), "msgsPerSec"),
+          ampMsgsPerSec: pick((r) => ampTput(r, ampWait, size, zeroCopy), "msgsPerSec"),
+          rawRingMsgsPerSec: pick((r) => ampTput(r, ampWait, size, zeroCopy), "rawRingMsgsPerSec"),
+        },
+        echo: {
+          openampMedianUs: pick((r) => cCase(r, cWait, size, zeroCopy), "rttMedianUs"),
+          openampP99Us: pick((r) => cCase(r, cWait, size, zeroCopy), "rttP99Us"),
+          ampMedianUs: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "medianUs"),
+          ampP99Us: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "p99Us"),
+          rawPingPongMedianUs: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "rawPingPongMedianUs"),
+        },
+      });
+    }
+  }
+}
+for (const k of cases) {
+  k.oneWay.ratio = k.oneWay.ampMsgsPerSec / k.oneWay.openampMsgsPerSec;
+  k.echo.ratio = k.echo.ampMedianUs / k.echo.openampMedianUs; // > 1: @amp slower
+}
+const loadAfter = loadavg()[0];
+const memcpyMBps = median(rounds.map((r) => r.amp.ceilings.memcpy.MBps));
+const ampMessages = rounds[0].amp.rtt.length * 2 * (Number(RTT) + Number(WARMUP)) + rounds[0].amp.throughput.length * (Number(TPUT) + Number(WARMUP));
+const gc = {
+  perRound: rounds.map((r) => r.gc),
+  messagesPerRound: ampMessages,
+  note: "--trace-gc lines over a whole @amp bench process (main thread and every worker, set-up included); messagesPerRound counts each echo as two",
+};
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  openamp: rounds[0].c.openamp,
+  rounds: ROUNDS,
+  counts: { rtt: Number(RTT), oneWay: Number(TPUT), warmup: Number(WARMUP) },
+  cBuildSecs,
+  machine: { cpus: cpus().length, loadavg1Before: loadBefore, loadavg1After: loadAfter },
+  ceilings: { memcpyMBps },
+  cases,
+  gc,
+  raw: rounds,
+};
+mkdirSync(join(root, "bench-results"), { recursive: true });
+writeFileSync(join(root, "bench-results/openamp-vs-amp.json"), JSON.stringify(result, null, 2));
+
+// ---- tables -----------------------------------------------------------------------------------
+const f = (x, d = 2) => x.toFixed(d);
+const M = (x) => `${f(x / 1e6)} M`;
+const times = (r) => (r >= 1 ? `${f(r)}× slower` : `${f(1 / r)}× faster`);
+const label = (k) => `${k.wait}, ${k.zeroCopy ? "zero-copy" : "copy"}, ${k.size} B`;
+console.log(`\nOpenAMP ${result.openamp} (C, two pinned threads) vs @amp (main thread + worker), ${process.version}; medians of ${ROUNDS} interleaved rounds`);
+console.log(`counts: echo ${RTT} round trips, one-way ${TPUT} messages, ${WARMUP} warm-up of each; 256-entry vrings, 512-byte buffers`);
+console.log(`machine: ${cpus().length} cpus, 1-min load average ${f(loadBefore)} before the rounds, ${f(loadAfter)} after (the bench itself adds about 2)`);
+if (loadBefore > 0.5) console.log("WARNING: the machine was busy before the run started; spinning figures and their ratios are unreliable (rerun on an idle machine)");
+console.log(`memcpy ceiling (64 KiB Uint8Array.set): ${f(memcpyMBps / 1000)} GB/s\n`);
+console.log("| one-way | OpenAMP C msg/s | @amp msg/s | ratio (≥ 1: @amp ahead) | raw SAB ring msg/s |");
+console.log("|---|---:|---:|---:|---:|");
+for (const k of cases) console.log(`| ${label(k)} | ${M(k.oneWay.openampMsgsPerSec)} | ${M(k.oneWay.ampMsgsPerSec)} | ${f(k.oneWay.ratio)} | ${M(k.oneWay.rawRingMsgsPerSec)} |`);
+console.log("\n| echo round trip | OpenAMP C p50 µs | @amp p50 µs | @amp vs C (p50) | OpenAMP C p99 µs | @amp p99 µs | raw SAB ping-pong p50 µs |");
+console.log("|---|---:|---:|---:|---:|---:|---:|");
+for (const k of cases) console.log(`| ${label(k)} | ${f(k.echo.openampMedianUs)} | ${f(k.echo.ampMedianUs)} | ${times(k.echo.ratio)} | ${f(k.echo.openampP99Us)} | ${f(k.echo.ampP99Us)} | ${f(k.echo.rawPingPongMedianUs)} |`);
+console.log(`\n@amp GC over each bench process (${ampMessages} messages, set-up included): ${rounds.map((r) => `${r.gc.total} (${Object.entries(r.gc.kinds).map(([k, v]) => `${k} ${v}`).join(", ")})`).join("; ")}`);
+console.log(`run time per round: C ${rounds.map((r) => f(r.cSecs, 1)).join("/")} s, @amp ${rounds.map((r) => f(r.ampSecs, 1)).join("/")} s; written: bench-results/openamp-vs-amp.json`);

@@ -31,14 +31,14 @@ export type { FileCoredumpSink, TraceSource, FollowTraceOptions } from "./sinks.
 
 // rpmsg on remoteproc vdevs: the host role (Linux's virtio_rpmsg_bus) bound to a started vdev
 export { bindRpmsgHost, rpmsgHostDriver } from "./rpmsg-vdev.js";
-export type { RpmsgVdevOptions, RpmsgVdevBinding } from "./rpmsg-vdev.js";
+export type { RpmsgVdevOptions, RpmsgVdevBinding, RpmsgHostListener, RpmsgHostVirtioDriver } from "./rpmsg-vdev.js";
 
 // A remote processor that is another process: its memory a shared file, an external doorbell
 // (OpenAMP's Linux machine, emulators that map a memory file)
 export { SharedFileDriver } from "./shared-file/driver.js";
 export type { SharedFileDriverOptions, SharedFileDoorbell, SharedFileRegionSpec, SharedFileLaunch, SharedFileCrashReport } from "./shared-file/driver.js";
 export { createSharedFileRemoteproc, deliverInterrupt } from "./shared-file/remoteproc.js";
-export type { SharedFileRemoteprocOptions, SharedFileRemoteproc } from "./shared-file/remoteproc.js";
+export type { SharedFileRemoteprocOptions, SharedFileRemoteproc, InterruptTarget } from "./shared-file/remoteproc.js";
 export { UnixSocketDoorbell } from "./shared-file/unix-socket-doorbell.js";
 export type { UnixSocketDoorbellOptions, UnixSocketDoorbellStats, DoorbellQueueIds } from "./shared-file/unix-socket-doorbell.js";
 export { OPENAMP_LINUX_MACHINE } from "./shared-file/presets.js";

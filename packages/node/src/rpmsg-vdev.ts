@@ -1,8 +1,24 @@
 // The glue between remoteproc-core and @amp/rpmsg that every platform needs: an rpmsg host
 // (Linux's virtio_rpmsg_bus role) on a started rpmsg vdev. Linux does the same in
 // rpmsg_probe once remoteproc registered the virtio device (wire-formats.md §7.3, §7.5).
-import type { RprocVdev, VirtioDriver } from "@amp/remoteproc-core";
+import type { RprocVdevLike, VirtioDriver } from "@amp/remoteproc-core";
 import { RPMSG_BUF_SIZE, RpmsgHost, VIRTIO_ID_RPMSG, type RpmsgHostOptions } from "@amp/rpmsg";
+
+/**
+ * A listener for each new rpmsg host and the vdev it runs on. The vdev is typed structurally
+ * (`RprocVdevLike`), so a vdev of another installed copy of @amp/remoteproc-core fits; the
+ * listener is declared as a method so that its parameters are compared bivariantly, and a
+ * callback annotated with the `RprocVdev` class (what the core really passes) is accepted too.
+ */
+export type RpmsgHostListener = { bivariant(host: RpmsgHost, vdev: RprocVdevLike): void }["bivariant"];
+
+/**
+ * The `VirtioDriver` that {@link rpmsgHostDriver} returns, with `probe` typed structurally so
+ * that it registers on a `Remoteproc` of any installed copy of @amp/remoteproc-core.
+ */
+export interface RpmsgHostVirtioDriver extends Omit<VirtioDriver, "probe"> {
+  probe(vdev: RprocVdevLike): RpmsgVdevBinding;
+}
 
 /** Options of {@link bindRpmsgHost}: the rpmsg host's, without what the vdev provides. */
 export interface RpmsgVdevOptions
@@ -11,13 +27,13 @@ export interface RpmsgVdevOptions
    * Called with the new host once its link is up (DRIVER_OK set, rx buffers posted) and before
    * it has looked at any message: subscribe to the name service here to see every announcement.
    */
-  readonly onHost?: (host: RpmsgHost, vdev: RprocVdev) => void;
+  readonly onHost?: RpmsgHostListener;
 }
 
 /** What {@link bindRpmsgHost} returns: the host, and how to take it down (a `VirtioDriverBinding`). */
 export interface RpmsgVdevBinding {
   readonly host: RpmsgHost;
-  readonly vdev: RprocVdev;
+  readonly vdev: RprocVdevLike;
   /**
    * Takes the link down and stops listening to the vdev's interrupts. `crashed`: the remote
    * crashed, so the device is not reset (its memory may be garbage); otherwise status 0 is written.
@@ -52,7 +68,7 @@ const NODE_SCHEDULER = {
  *   probe: (vdev) => bindRpmsgHost(vdev, { onHost: (host) => host.onNameService((e) => console.log(e.name)) }),
  * });
  */
-export function bindRpmsgHost(vdev: RprocVdev, options: RpmsgVdevOptions = {}): RpmsgVdevBinding {
+export function bindRpmsgHost(vdev: RprocVdevLike, options: RpmsgVdevOptions = {}): RpmsgVdevBinding {
   const { onHost, ...hostOptions } = options;
   const numBuffers = options.numBuffers ?? Math.min(vdev.vrings[0]?.num ?? 256, 256);
   const bufferSize = options.bufferSize ?? RPMSG_BUF_SIZE;
@@ -100,7 +116,7 @@ export function bindRpmsgHost(vdev: RprocVdev, options: RpmsgVdevOptions = {}): 
  * A `VirtioDriver` that runs {@link bindRpmsgHost} on every rpmsg vdev (virtio id 7):
  * `rproc.registerVirtioDriver(rpmsgHostDriver({ onHost }))`.
  */
-export function rpmsgHostDriver(options: RpmsgVdevOptions = {}): VirtioDriver {
+export function rpmsgHostDriver(options: RpmsgVdevOptions = {}): RpmsgHostVirtioDriver {
   return {
     name: "rpmsg-host",
     deviceIds: [VIRTIO_ID_RPMSG],

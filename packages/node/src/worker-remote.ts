@@ -8,10 +8,10 @@ import {
   type FirmwareLoader,
   type Remoteproc,
   type RemoteprocOptions,
-  type RprocVdev,
 } from "@amp/remoteproc-core";
 import type { RpmsgHost, RpmsgHostOptions } from "@amp/rpmsg";
 import { trackRpmsgHosts } from "./internal/rpmsg-hosts.js";
+import type { RpmsgHostListener } from "./rpmsg-vdev.js";
 import { WorkerProcessor, type ProcessorCrash, type WorkerProcessorOptions } from "./worker-processor.js";
 
 /** Options of {@link createWorkerRemote}: remoteproc-core's options without the driver and memory. */
@@ -42,7 +42,7 @@ export interface WorkerRemote {
   /** The rpmsg host of the running firmware's first rpmsg vdev (undefined while none runs). */
   readonly rpmsg: RpmsgHost | undefined;
   /** Calls `listener` with each new rpmsg host (every boot and every recovery makes one). */
-  onRpmsg(listener: (host: RpmsgHost, vdev: RprocVdev) => void): () => void;
+  onRpmsg(listener: RpmsgHostListener): () => void;
   /** Calls `listener` with every crash the processor detects (before recovery runs). */
   onCrash(listener: (crash: ProcessorCrash) => void): () => void;
   /**

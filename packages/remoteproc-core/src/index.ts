@@ -45,7 +45,7 @@ export type { SignedImageLoaderOptions } from "./signed-loader.js";
 /** Subdevices; vdevs exposed to virtio drivers (rpmsg or any other). */
 export type { Subdevice } from "./subdevice.js";
 export { RprocVdev } from "./vdev.js";
-export type { VirtioDriver, VirtioDriverBinding, VringInfo } from "./vdev.js";
+export type { RprocVdevLike, VirtioDriver, VirtioDriverBinding, VringInfo } from "./vdev.js";
 
 // --- trace and coredump ---
 /** Trace buffer readers and coredump sinks. */

@@ -1,5 +1,5 @@
 import { AddressSpace, LocalDoorbell, VIRTIO_CONFIG_S_NEEDS_RESET, splitRingLayout } from "@amp/virtio-ring";
-import type { DoorbellReceiver, QueueConfig, VirtioTransport } from "@amp/virtio-ring";
+import type { AddressSpaceLike, DoorbellReceiver, QueueConfig, VirtioTransport } from "@amp/virtio-ring";
 import { AmpError, type RemoteprocErrorCode } from "./errors.js";
 import type { MemoryWindow } from "./memory.js";
 import { VDEV_DFEATURES, VDEV_GFEATURES, VDEV_STATUS, VDEV_VRINGS, VRING_DA, VRING_SIZE, type TableWindow } from "./internal/table.js";
@@ -18,6 +18,28 @@ export interface VringInfo {
   readonly notifyId: number;
   /** The ring's memory (`vring_size(num, align)` bytes, zeroed when the vdev starts). */
   readonly window: MemoryWindow;
+}
+
+/**
+ * What a virtio driver outside this package needs of a started vdev (an rpmsg host binding:
+ * the rings, the buffer region, allocations, the transport, the address space, interrupts),
+ * as an interface. {@link RprocVdev} is a class with private members, so with two copies of
+ * this package installed (a library built against one version, the app on another) one copy's
+ * vdev is not assignable to the other's class (TS2322); it is to this interface.
+ */
+export interface RprocVdevLike {
+  /** The vrings, in vdev order. */
+  readonly vrings: readonly VringInfo[];
+  /** The platform's `vdev<N>buffer` region, if it has one. */
+  readonly buffer: MemoryWindow | undefined;
+  /** The remote's memory as the device sees it (vrings and buffers are read through it). */
+  readonly addressSpace: AddressSpaceLike;
+  /** The device's virtio transport over the vdev entry of the table. */
+  readonly transport: VirtioTransport;
+  /** Allocates `size` bytes from the platform's pool regions (freed when the vdev stops). */
+  allocate(size: number, align?: number): MemoryWindow;
+  /** Calls `listener` with the vring index on each interrupt of this vdev; returns the unsubscribe function. */
+  onInterrupt(listener: (vringIndex: number) => void): () => void;
 }
 
 /**
@@ -58,7 +80,7 @@ const MAX_NOTIFY_QUEUES = 1 << 16;
  * runs. Its {@link transport} reads and writes the vdev entry of the table the remote sees
  * (the installed copy): status, dfeatures/gfeatures (legacy, 32-bit), config space, vrings.
  */
-export class RprocVdev {
+export class RprocVdev implements RprocVdevLike {
   /** Index among the table's vdevs (`vdev<index>vring<j>` names its rings). */
   readonly index: number;
   /** Virtio device id (`id` of struct fw_rsc_vdev). */

@@ -303,7 +303,7 @@ export async function attachLink(target: AttachTarget, options: AttachLinkOption
   await waitForSocketFile(target, deadline, signal);
 
   const remaining = Math.max(1, deadline - Date.now());
-  const doorbell = target.doorbell.kind === "unix-socket" ? { ...target.doorbell, timeoutMs: target.doorbell.role === "client" ? Math.min(REFUSED_GRACE_MS, remaining) : remaining } : target.doorbell;
+  const doorbell = target.doorbell.kind === "unix-socket" ? { ...target.doorbell, timeoutMs: remaining, refusedGraceMs: Math.min(REFUSED_GRACE_MS, remaining) } : target.doorbell;
   let remote: SharedFileRemoteproc;
   try {
     remote = createSharedFileRemoteproc({
@@ -313,6 +313,7 @@ export async function attachLink(target: AttachTarget, options: AttachLinkOption
       regions,
       doorbell,
       resourceTable: { da: target.tableDa, size: found.size },
+      ...(signal === undefined ? {} : { signal }), // Ctrl-C also ends the driver's own waits
     });
   } catch (e) {
     throw attachFailure(target, e);

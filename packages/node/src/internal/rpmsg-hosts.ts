@@ -1,22 +1,22 @@
 // The rpmsg hosts of one Remoteproc, as the platform bundles (worker, QEMU, shared file) expose
 // them: `current` (the first live rpmsg vdev's host) and a listener for every new one (each
 // boot, attach and recovery makes new hosts).
-import type { Remoteproc, RprocVdev } from "@amp/remoteproc-core";
+import type { Remoteproc } from "@amp/remoteproc-core";
 import type { RpmsgHost } from "@amp/rpmsg";
-import { bindRpmsgHost, type RpmsgVdevOptions } from "../rpmsg-vdev.js";
+import { bindRpmsgHost, type RpmsgHostListener, type RpmsgVdevOptions } from "../rpmsg-vdev.js";
 
 /** @internal */
 export interface RpmsgHostTracker {
   /** The host of the first rpmsg vdev that is running, if any. */
   readonly current: RpmsgHost | undefined;
   /** Calls `listener` with each new host; returns the unsubscribe function. */
-  onHost(listener: (host: RpmsgHost, vdev: RprocVdev) => void): () => void;
+  onHost(listener: RpmsgHostListener): () => void;
 }
 
 /** @internal Registers a virtio driver binding an rpmsg host to every rpmsg vdev of `rproc`. */
 export function trackRpmsgHosts(rproc: Remoteproc, options: RpmsgVdevOptions = {}): RpmsgHostTracker {
   const live: RpmsgHost[] = [];
-  const listeners = new Set<(host: RpmsgHost, vdev: RprocVdev) => void>();
+  const listeners = new Set<RpmsgHostListener>();
   rproc.registerVirtioDriver({
     name: "rpmsg-host",
     deviceIds: [7], // VIRTIO_ID_RPMSG

@@ -17,6 +17,7 @@ import type { MemoryRegion, RemoteprocDriver, TableLocation } from "@amp/remotep
 import { AmpError, isAmpError, resourceTableSize, RSC_NOTIFY_ID_ANY } from "@amp/resource-table";
 import { FileMemory } from "../file-memory.js";
 import type { SharedFileErrorCode } from "./errors.js";
+import { regionsFromTable } from "./regions.js";
 import { UnixSocketDoorbell, type DoorbellQueueIds } from "./unix-socket-doorbell.js";
 
 /** One named piece of the file for the core (a `MemoryRegion`: carveouts, vrings, the rpmsg pool). */
@@ -44,6 +45,11 @@ export type SharedFileDoorbell =
       readonly queueIds?: DoorbellQueueIds;
       /** How long to wait for the peer to listen or connect (default 10 s). */
       readonly timeoutMs?: number;
+      /**
+       * Client: how long an existing socket file may refuse connections before the wait ends
+       * with ERR_DOORBELL_REFUSED (default 1000 ms), rather than waiting the whole `timeoutMs`.
+       */
+      readonly refusedGraceMs?: number;
     }
   | {
       readonly kind: "poll";
@@ -68,16 +74,28 @@ export interface SharedFileDriverOptions {
   /** The memory file both processes map, e.g. "/dev/shm/openamp.shm". */
   readonly memoryPath: string;
   /**
-   * Size of the memory in bytes. Given: the file is created (or extended) to it, as the remote's
-   * own `ftruncate` would. Omitted: the file must exist, and its size is used.
+   * Size of the memory in bytes. Given (and `createMemory` not false): the file is created (or
+   * extended) to it, as the remote's own `ftruncate` would. Omitted: the file must exist, and
+   * its size is used.
    */
   readonly memorySize?: number;
+  /**
+   * Whether the driver may create or extend the memory file (default true; only with
+   * `memorySize`). An attach must not: the running remote made the file, and a file the host
+   * created would never receive a table. False: the file is used as it is, and a missing file
+   * is AmpError ERR_NO_MEMORY_FILE. `createSharedFileRemoteproc` passes false when attaching.
+   */
+  readonly createMemory?: boolean;
   /** Device address of the file's first byte (default 0: OpenAMP's Linux machine uses file offsets). */
   readonly memoryDa?: number;
   /**
-   * How the file is split into regions for the core (non-overlapping). Default: the whole file
-   * as one pool region named "memory". The pool allocator knows nothing of what the remote
-   * placed itself (its table, its own data), so give regions when the host allocates anything.
+   * How the file is split into regions for the core (non-overlapping). Default: derived from
+   * the resource table found in the file when the driver is created: the table, each vring and
+   * carveout (trace, devmem) with a fixed address stay out of the pool, every gap between them
+   * is a pool region. When the file holds no table yet, the whole file is one region that is
+   * not a pool and the attach fails with ERR_NO_REGIONS (create the driver once the remote wrote
+   * its table, or give regions). Booting needs explicit regions (the firmware image's own
+   * memory is not in any table).
    */
   readonly regions?: readonly SharedFileRegionSpec[];
   readonly doorbell: SharedFileDoorbell;
@@ -90,6 +108,8 @@ export interface SharedFileDriverOptions {
   readonly tableTimeoutMs?: number;
   /** Boot: how to start the remote's process (without it, `start` only opens the doorbell). */
   readonly launch?: SharedFileLaunch;
+  /** Ends the waits of attach and boot (the doorbell's peer, the resource table) with ERR_ABORTED. */
+  readonly signal?: AbortSignal;
 }
 
 /** What the driver saw when the remote went away while running. */
@@ -103,6 +123,17 @@ export interface SharedFileCrashReport {
 }
 
 const MAX_TABLE_READ = 65536;
+
+/** Opens the memory file; creates or extends it only when that is allowed. */
+function openMemory(options: SharedFileDriverOptions): FileMemory {
+  const create = options.createMemory !== false && options.memorySize !== undefined;
+  try {
+    return FileMemory.open(options.memoryPath, create ? { size: options.memorySize } : { create: false });
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== "ENOENT") throw e;
+    throw new AmpError<SharedFileErrorCode>("ERR_NO_MEMORY_FILE", `no memory file ${options.memoryPath}: start the remote first (it creates the file), or pass the path it maps`, { cause: e });
+  }
+}
 
 /**
  * A {@link RemoteprocDriver} for a remote processor that is a process sharing a memory file.
@@ -141,12 +172,14 @@ export class SharedFileDriver implements RemoteprocDriver {
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private crashed = false;
+  /** Why no regions could be derived (no `regions` given and no table in the file yet). */
+  private regionsMissing: string | undefined;
 
   /**
-   * Opens the memory file (creating it when `memorySize` is given). Nothing else happens until
-   * the core attaches or starts.
-   * @throws RangeError for a bad size, device address or region; the fs error when the file
-   *   cannot be opened.
+   * Opens the memory file (creating it when `memorySize` is given and `createMemory` is not
+   * false) and finds the regions. Nothing else happens until the core attaches or starts.
+   * @throws RangeError for a bad size, device address or region; AmpError ERR_NO_MEMORY_FILE
+   *   when the file does not exist and may not be created; the fs error when it cannot be opened.
    */
   constructor(options: SharedFileDriverOptions) {
     const da = options.memoryDa ?? 0;
@@ -156,11 +189,11 @@ export class SharedFileDriver implements RemoteprocDriver {
     if (d.kind === "unix-socket" && d.role !== "client" && d.role !== "server") throw new TypeError(`doorbell.role must be "client" or "server"`);
     this.options = options;
     this.memoryDa = da;
-    this.memory = FileMemory.open(options.memoryPath, options.memorySize === undefined ? { create: false } : { size: options.memorySize });
+    this.memory = openMemory(options);
     try {
       const size = this.memory.byteLength;
       if (size > 0x1_0000_0000 - da) throw new RangeError(`memory at 0x${da.toString(16)} of ${size} bytes passes the 32-bit address space`);
-      const specs = options.regions ?? [{ name: "memory", da, size, pool: true }];
+      const specs = options.regions ?? this.derivedRegions(size);
       this.regions = specs.map((r) => {
         if (!Number.isSafeInteger(r.da) || !Number.isSafeInteger(r.size) || r.size <= 0 || r.da < da || r.da - da > size - r.size) {
           throw new RangeError(`region "${r.name}" (0x${r.da.toString(16)} +0x${r.size.toString(16)}) is not inside the memory file (0x${da.toString(16)} +0x${size.toString(16)})`);
@@ -183,18 +216,24 @@ export class SharedFileDriver implements RemoteprocDriver {
     return this.child;
   }
 
-  /** Attach: opens the doorbell, then finds the running remote's table and reads its size. */
+  /**
+   * Attach: opens the doorbell, then finds the running remote's table and reads its size.
+   * @throws AmpError ERR_NO_REGIONS when no regions were given and none could be derived.
+   */
   async getLoadedResourceTable(): Promise<TableLocation> {
-    await this.openDoorbell();
+    await this.openDoorbell(this.options.signal);
     const da = this.options.resourceTable?.da ?? this.memoryDa;
     const given = this.options.resourceTable?.size;
-    if (given !== undefined) return { da, size: given };
-    return { da, size: await this.waitForTableSize(da) };
+    const size = given ?? (await this.waitForTableSize(da));
+    if (this.regionsMissing !== undefined) {
+      throw new AmpError<SharedFileErrorCode>("ERR_NO_REGIONS", `no regions for ${this.options.memoryPath}: ${this.regionsMissing}, so the host's rpmsg buffers could land on the remote's own data; give \`regions\`, or create the driver after the remote wrote its table`, { offset: da });
+    }
+    return { da, size };
   }
 
   /** Takes over the running remote: the doorbell (or polling) goes live. */
   async attach(): Promise<void> {
-    await this.openDoorbell();
+    await this.openDoorbell(this.options.signal);
     this.goLive();
   }
 
@@ -203,7 +242,7 @@ export class SharedFileDriver implements RemoteprocDriver {
     this.crashed = false;
     const l = this.options.launch;
     if (l === undefined) {
-      await this.openDoorbell();
+      await this.openDoorbell(this.options.signal);
       this.goLive();
       return;
     }
@@ -214,13 +253,23 @@ export class SharedFileDriver implements RemoteprocDriver {
     void this.childExit?.then(() => {
       gone.abort();
     });
+    const both = new AbortController();
+    const user = this.options.signal;
+    const onUser = (): void => {
+      both.abort(user?.reason);
+    };
+    if (user?.aborted === true) onUser();
+    user?.addEventListener("abort", onUser, { once: true });
+    gone.signal.addEventListener("abort", () => { both.abort(); }, { once: true });
     try {
-      await this.openDoorbell(gone.signal);
+      await this.openDoorbell(both.signal);
     } catch (e) {
       await this.endProcess();
-      if (!gone.signal.aborted) throw e;
+      if (!gone.signal.aborted || user?.aborted === true) throw e;
       const last = this.output.trim().split("\n").slice(-3).join(" | ");
       throw new AmpError<SharedFileErrorCode>("ERR_SPAWN", `the remote process ${l.command} ended before its doorbell opened${last === "" ? "" : `: ${last}`}`, { cause: e });
+    } finally {
+      user?.removeEventListener("abort", onUser);
     }
     this.goLive();
   }
@@ -258,6 +307,7 @@ export class SharedFileDriver implements RemoteprocDriver {
     const opts = {
       ...(d.queueIds === undefined ? {} : { queueIds: d.queueIds }),
       ...(d.timeoutMs === undefined ? {} : { timeoutMs: d.timeoutMs }),
+      ...(d.refusedGraceMs === undefined ? {} : { refusedGraceMs: d.refusedGraceMs }),
       ...(signal === undefined ? {} : { signal }),
     };
     const bell = d.role === "client" ? await UnixSocketDoorbell.connect(d.path, opts) : await UnixSocketDoorbell.listen(d.path, opts);
@@ -315,7 +365,9 @@ export class SharedFileDriver implements RemoteprocDriver {
     }
     const timeoutMs = this.options.tableTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
+    const signal = this.options.signal;
     for (;;) {
+      if (signal?.aborted === true) throw new AmpError<SharedFileErrorCode>("ERR_ABORTED", `waiting for the resource table in ${this.options.memoryPath} was aborted`, { offset: da, cause: signal.reason });
       const bytes = this.memory.read(off, Math.min(MAX_TABLE_READ, this.memory.byteLength - off));
       try {
         return resourceTableSize(bytes);
@@ -330,6 +382,26 @@ export class SharedFileDriver implements RemoteprocDriver {
         }
       }
       await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** The default regions: from the table in the file, or one non-pool region and a reason. */
+  private derivedRegions(size: number): SharedFileRegionSpec[] {
+    const whole = [{ name: "memory", da: this.memoryDa, size }];
+    const tableDa = this.options.resourceTable?.da ?? this.memoryDa;
+    const off = tableDa - this.memoryDa;
+    if (!Number.isSafeInteger(off) || off < 0 || off >= size) {
+      this.regionsMissing = `the resource table da 0x${tableDa.toString(16)} is not inside the file`;
+      return whole;
+    }
+    const bytes = this.memory.read(off, Math.min(MAX_TABLE_READ, size - off));
+    try {
+      const tableSize = this.options.resourceTable?.size ?? resourceTableSize(bytes);
+      return regionsFromTable(bytes.subarray(0, tableSize), tableDa, this.memoryDa, size);
+    } catch (e) {
+      if (!isAmpError(e)) throw e;
+      this.regionsMissing = `the file held no usable resource table at 0x${tableDa.toString(16)} when the driver was created (${e.message})`;
+      return whole;
     }
   }
 

@@ -10,5 +10,8 @@ export type SharedFileErrorCode =
   | "ERR_TIMEOUT" // the peer did not connect, or its resource table did not appear, in time
   | "ERR_ABORTED" // an AbortSignal ended the wait
   | "ERR_DOORBELL" // the doorbell socket could not be opened, or it failed
+  | "ERR_DOORBELL_REFUSED" // the doorbell's socket file exists but nothing accepts connections on it
+  | "ERR_NO_MEMORY_FILE" // attach: the remote's memory file does not exist (attaching never creates it)
+  | "ERR_NO_REGIONS" // no regions were given and none could be derived from the resource table
   | "ERR_SPAWN" // the remote's process could not be started
   | "ERR_MALFORMED"; // what the remote wrote is wrong (no resource table where it should be)

@@ -2,12 +2,18 @@
 // the rpmsg host bound to every rpmsg vdev, interrupts that name no queue fanned out to every
 // vring, and crashes reported to the core.
 import { createElfLoader, createMemoryFirmwareSource, createRemoteproc, CrashType } from "@amp/remoteproc-core";
-import type { CoredumpMode, CoredumpSink, RecoveryMode, Remoteproc, RprocVdev } from "@amp/remoteproc-core";
+import type { CoredumpMode, CoredumpSink, RecoveryMode, Remoteproc, RprocVdevLike } from "@amp/remoteproc-core";
 import { RSC_NOTIFY_ID_ANY } from "@amp/resource-table";
 import type { RpmsgHost } from "@amp/rpmsg";
 import { trackRpmsgHosts } from "../internal/rpmsg-hosts.js";
-import type { RpmsgVdevOptions } from "../rpmsg-vdev.js";
+import type { RpmsgHostListener, RpmsgVdevOptions } from "../rpmsg-vdev.js";
 import { SharedFileDriver, type SharedFileCrashReport, type SharedFileDriverOptions } from "./driver.js";
+
+/**
+ * What {@link deliverInterrupt} needs of a Remoteproc, typed structurally so that a Remoteproc
+ * of another installed copy of @amp/remoteproc-core fits.
+ */
+export type InterruptTarget = Pick<Remoteproc, "handleInterrupt"> & { readonly vdevs: readonly Pick<RprocVdevLike, "vrings">[] };
 
 /**
  * Delivers a remote -> host notification to the core: a vring notify id as it is, or
@@ -17,7 +23,7 @@ import { SharedFileDriver, type SharedFileCrashReport, type SharedFileDriverOpti
  * @example
  * driver.onInterrupt = (id) => deliverInterrupt(rproc, id);
  */
-export function deliverInterrupt(rproc: Remoteproc, notifyId: number): number {
+export function deliverInterrupt(rproc: InterruptTarget, notifyId: number): number {
   if (notifyId !== RSC_NOTIFY_ID_ANY) return rproc.handleInterrupt(notifyId) ? 1 : 0;
   let n = 0;
   for (const vdev of rproc.vdevs) {
@@ -56,7 +62,7 @@ export interface SharedFileRemoteproc {
    * Calls `listener` with each new rpmsg host (every attach, boot and recovery makes one),
    * before it has read any message; returns the unsubscribe function.
    */
-  onRpmsg(listener: (host: RpmsgHost, vdev: RprocVdev) => void): () => void;
+  onRpmsg(listener: RpmsgHostListener): () => void;
   /** Crash reports of the driver, as they happen. */
   onCrash(listener: (report: SharedFileCrashReport) => void): () => void;
   /** Detaches (attached) or shuts down (booted), deletes the remote, closes the memory file. */
@@ -74,11 +80,17 @@ export interface SharedFileRemoteproc {
  * await remote.rproc.boot(); // attach: table read from the file, DRIVER_OK written
  * const svc = await (await host).waitForService("rpmsg-openamp-demo-channel", { timeoutMs: 5000 });
  *
- * @throws the errors of {@link SharedFileDriver}'s constructor.
+ * @throws the errors of {@link SharedFileDriver}'s constructor (ERR_NO_MEMORY_FILE when attaching
+ *   to a file that does not exist); TypeError when booting without `regions`.
  */
 export function createSharedFileRemoteproc(options: SharedFileRemoteprocOptions): SharedFileRemoteproc {
   const { name = "shared-file", firmware, recovery = "disabled", coredump = "disabled", coredumpSink, rpmsg: rpmsgOptions, ...driverOptions } = options;
-  const driver = new SharedFileDriver(driverOptions);
+  if (firmware !== undefined && driverOptions.regions === undefined) {
+    throw new TypeError("booting a shared-file remote needs `regions`: the firmware image's own memory is in no resource table, so a pool cannot be derived");
+  }
+  // Attaching never creates the memory file: the remote made it, and a file made here would
+  // never receive a table (a missing one is ERR_NO_MEMORY_FILE at once).
+  const driver = new SharedFileDriver(firmware === undefined ? { ...driverOptions, createMemory: false } : driverOptions);
   const firmwareName = `rproc-${name}-fw`;
   const rproc = createRemoteproc({
     name,

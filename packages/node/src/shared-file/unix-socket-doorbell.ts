@@ -24,6 +24,12 @@ export interface UnixSocketDoorbellOptions {
   readonly timeoutMs?: number;
   /** Client: pause between connection attempts while nobody listens yet (default 10 ms). */
   readonly retryMs?: number;
+  /**
+   * Client: how long a socket file that exists may refuse connections (ECONNREFUSED: a peer
+   * between bind and listen, or none at all behind a stale file) before that is ERR_DOORBELL_REFUSED
+   * rather than "still starting" (default 1000 ms; never longer than `timeoutMs`).
+   */
+  readonly refusedGraceMs?: number;
   /** Ends the wait for the peer with ERR_ABORTED. */
   readonly signal?: AbortSignal;
 }
@@ -90,17 +96,19 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
   }
 
   /**
-   * Connects to a listening peer, retrying while the socket does not exist yet or refuses
-   * (the peer is still starting), as OpenAMP's own client does.
-   * @throws AmpError ERR_TIMEOUT when nobody listens within `timeoutMs`; ERR_ABORTED;
-   *   ERR_DOORBELL for another error (e.g. EACCES).
+   * Connects to a listening peer, retrying while the socket file does not exist yet (the peer
+   * is still starting), as OpenAMP's own client does. A file that exists but refuses for
+   * `refusedGraceMs` means nobody serves it.
+   * @throws AmpError ERR_TIMEOUT when no socket appears within `timeoutMs`; ERR_DOORBELL_REFUSED
+   *   when it refuses past the grace period; ERR_ABORTED; ERR_DOORBELL for another error (e.g. EACCES).
    */
   static async connect(path: string, options: UnixSocketDoorbellOptions = {}): Promise<UnixSocketDoorbell> {
-    const { timeoutMs = 10_000, retryMs = 10, signal } = options;
+    const { timeoutMs = 10_000, retryMs = 10, refusedGraceMs = 1000, signal } = options;
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
+    let refusedSince: number | undefined;
     for (;;) {
-      if (signal?.aborted === true) throw new AmpError<SharedFileErrorCode>("ERR_ABORTED", `connecting to ${path} was aborted`, { cause: signal.reason });
+      if (signal?.aborted === true) throw aborted(path, signal);
       try {
         const socket = await connectOnce(path);
         return new UnixSocketDoorbell(path, "client", socket, options.queueIds ?? "any");
@@ -108,11 +116,16 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
         const code = (e as { code?: unknown }).code;
         if (code !== "ENOENT" && code !== "ECONNREFUSED") throw doorbellError(`cannot connect to the doorbell ${path}: ${(e as Error).message}`, e);
         last = e;
+        if (code === "ENOENT") refusedSince = undefined;
+        else refusedSince ??= Date.now();
+      }
+      if (refusedSince !== undefined && (Date.now() - refusedSince >= refusedGraceMs || Date.now() >= deadline)) {
+        throw new AmpError<SharedFileErrorCode>("ERR_DOORBELL_REFUSED", `the doorbell ${path} exists but refused connections for ${Date.now() - refusedSince} ms: nothing listens on it (the remote is not running and left its socket file, or serves another host already)`, { cause: last });
       }
       if (Date.now() >= deadline) {
         throw new AmpError<SharedFileErrorCode>("ERR_TIMEOUT", `nothing listened on the doorbell ${path} within ${timeoutMs} ms (${(last as Error).message})`, { cause: last });
       }
-      await new Promise((r) => setTimeout(r, retryMs));
+      await sleep(retryMs, signal);
     }
   }
 
@@ -310,6 +323,23 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
     this.waiters = [];
     for (const w of ws) w();
   }
+}
+
+function aborted(path: string, signal: AbortSignal): AmpError<SharedFileErrorCode> {
+  return new AmpError<SharedFileErrorCode>("ERR_ABORTED", `connecting to ${path} was aborted`, { cause: signal.reason });
+}
+
+/** Waits `ms`, or less when `signal` aborts (the caller checks it next). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 function connectOnce(path: string): Promise<Socket> {

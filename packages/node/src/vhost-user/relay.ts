@@ -1,26 +1,20 @@
 // The Node side of amp-vhost-relay (relay.c beside this file): builds the program once with the
 // system C compiler into a cache (keyed on its source and the compiler), starts one per socket,
 // and speaks its frame protocol over the child's stdin/stdout. See relay.c for the frames.
+// The source comes from a string module (relay-source.ts, generated from relay.c), not from
+// the disk: a bundled application has no relay.c beside it, and a CommonJS bundle has no
+// import.meta.url to find one with.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { vhostError } from "./errors.js";
+import { RELAY_C_SOURCE } from "./relay-source.js";
 
 const FRAME_HDR = 12;
 /** Frame kinds (relay.c). */
 const Kind = { LISTENING: 1, CONNECTED: 2, FDS: 3, DATA: 4, EOF: 5, WRITE: 16, WATCH: 17, UNWATCH: 18, CLOSE: 19, HANGUP: 20 } as const;
-
-/** The relay's source: beside this module in src/, or in src/ next to dist/ when built. */
-function relaySource(): string {
-  for (const rel of ["./relay.c", "../../src/vhost-user/relay.c"]) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  throw vhostError("ERR_RELAY", "amp-vhost-relay source (src/vhost-user/relay.c) is missing from this @amp/node install; set AMP_VHOST_RELAY to a built relay");
-}
 
 function cacheRoot(): string {
   const env = process.env;
@@ -42,7 +36,6 @@ export function relayBinary(): string {
     }
     return given;
   }
-  const src = relaySource();
   const cc = process.env["CC"] ?? "cc";
   let ccVersion: string;
   try {
@@ -50,18 +43,23 @@ export function relayBinary(): string {
   } catch (e) {
     throw vhostError("ERR_RELAY", `the vhost-user backend builds a small C relay once and needs a C compiler for it: \`${cc}\` not found (Debian: apt-get install gcc libc6-dev; or set AMP_VHOST_RELAY to a built amp-vhost-relay)`, { cause: e });
   }
-  const key = createHash("sha256").update(readFileSync(src)).update(ccVersion).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(RELAY_C_SOURCE).update(ccVersion).digest("hex").slice(0, 16);
   const dir = join(cacheRoot(), `vhost-relay-${key}`);
   const bin = join(dir, "amp-vhost-relay");
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
-  // Each builder writes its own file and renames it into place: concurrent first uses both win.
+  // Each builder writes its own files and renames the binary into place: concurrent first uses
+  // both win.
   const tmp = `${bin}.${process.pid}.tmp`;
+  const src = join(dir, `relay.${process.pid}.c`);
   try {
+    writeFileSync(src, RELAY_C_SOURCE);
     execFileSync(cc, ["-O2", "-std=gnu11", "-Wall", "-o", tmp, src], { stdio: ["ignore", "pipe", "pipe"] });
     renameSync(tmp, bin);
+    rmSync(src, { force: true });
   } catch (e) {
     rmSync(tmp, { force: true });
+    rmSync(src, { force: true });
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim().split("\n").slice(0, 5).join("\n") ?? String(e);
     throw vhostError("ERR_RELAY", `building amp-vhost-relay with ${cc} failed:\n${stderr}`, { cause: e });
   }

@@ -1,7 +1,8 @@
 // The shared-file platform with @amp on both sides: the UNIX-socket doorbell, attach with a
 // polled doorbell to a remote in this process, and boot with `launch` of a remote process
 // (server-side socket), recovery-free crash reports, and the rpmsg pool-size rule.
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -103,7 +104,25 @@ describe("UnixSocketDoorbell", () => {
     ac.abort();
     const e3 = await e3P;
     expect(isAmpError(e3) && e3.code).toBe("ERR_ABORTED");
+    const ac2 = new AbortController();
+    const e4P = UnixSocketDoorbell.connect(join(dir, "never.sock"), { timeoutMs: 60_000, signal: ac2.signal }).catch((e: unknown) => e);
+    setTimeout(() => { ac2.abort(); }, 20);
+    const e4 = await e4P;
+    expect(isAmpError(e4) && e4.code).toBe("ERR_ABORTED");
   });
+
+  it("a socket file that exists but refuses is ERR_DOORBELL_REFUSED after the grace period, not the timeout", async () => {
+    const path = join(makeTempDir("amp-bell-"), "stale.sock");
+    // A listener that dies without cleaning up leaves its socket file behind (as a crashed remote does).
+    const died = spawnSync(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`], { timeout: 10_000, stdio: "ignore" });
+    expect(died.signal).toBe("SIGKILL");
+    expect(existsSync(path)).toBe(true);
+    const started = Date.now();
+    const e = await UnixSocketDoorbell.connect(path, { timeoutMs: 60_000, refusedGraceMs: 100 }).catch((x: unknown) => x);
+    expect(isAmpError(e) && e.code).toBe("ERR_DOORBELL_REFUSED");
+    expect(String(e)).toContain(path);
+    expect(Date.now() - started).toBeLessThan(30_000); // hang guard: not the 60 s timeout
+  }, 40_000);
 });
 
 describe("SharedFileDriver", () => {
@@ -148,11 +167,100 @@ describe("SharedFileDriver", () => {
 
   it("says ERR_TIMEOUT when no table appears", async () => {
     const path = join(makeTempDir("amp-shf-"), "empty.mem");
-    const remote = createSharedFileRemoteproc({ memoryPath: path, memorySize: 0x10000, doorbell: { kind: "poll" }, tableTimeoutMs: 50 });
+    FileMemory.open(path, { size: 0x10000 }).close(); // the remote made the file, never a table
+    const remote = createSharedFileRemoteproc({ memoryPath: path, memorySize: 0x10000, doorbell: { kind: "poll" }, tableTimeoutMs: 50, regions: [{ name: "memory", da: 0, size: 0x10000, pool: true }] });
     cleanups.push(() => remote.close());
     const e = await remote.rproc.boot().catch((x: unknown) => x);
     expect(String(e)).toMatch(/no resource table appeared at 0x0/);
     expect(remote.rproc.state).toBe("detached");
+  });
+
+  it("never creates the memory file when attaching: a missing file is ERR_NO_MEMORY_FILE at once", () => {
+    const path = join(makeTempDir("amp-shf-"), "missing.mem");
+    const e = (() => {
+      try {
+        createSharedFileRemoteproc({ memoryPath: path, memorySize: 0x10000, createMemory: true, doorbell: { kind: "poll" } });
+      } catch (x) {
+        return x;
+      }
+      return undefined;
+    })();
+    expect(isAmpError(e) && e.code).toBe("ERR_NO_MEMORY_FILE");
+    expect(String(e)).toContain(path);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("an AbortSignal ends the attach's doorbell wait with ERR_ABORTED", async () => {
+    const dir = makeTempDir("amp-shf-");
+    const path = join(dir, "remote.mem");
+    FileMemory.open(path, { size: 0x10000 }).close();
+    const ac = new AbortController();
+    const remote = createSharedFileRemoteproc({
+      memoryPath: path,
+      regions: [{ name: "memory", da: 0, size: 0x10000, pool: true }],
+      doorbell: { kind: "unix-socket", path: join(dir, "nobody.sock"), role: "client", timeoutMs: 60_000 },
+      signal: ac.signal,
+    });
+    cleanups.push(() => remote.close());
+    const booting = remote.rproc.boot().catch((x: unknown) => x);
+    setTimeout(() => { ac.abort(); }, 20);
+    const e = await booting;
+    const codes: unknown[] = [];
+    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) codes.push((c as { code?: unknown }).code);
+    expect(codes).toContain("ERR_ABORTED");
+    expect(remote.rproc.state).toBe("detached");
+  });
+
+  it("without regions, derives them from the table: the table, vrings and carveouts stay out of the pool", async () => {
+    const path = join(makeTempDir("amp-shf-"), "remote.mem");
+    const remoteMem = FileMemory.open(path, { size: 0x20000 });
+    cleanups.push(() => { remoteMem.close(); });
+    const table = serializeResourceTable({ entries: [
+      { kind: "carveout", da: 0x6000, pa: 0x6000, len: 0x2000, flags: 0, name: "fw-data" },
+      { kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
+        { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
+        { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
+      ] },
+    ] });
+    remoteMem.write(0, table);
+    const remote = createSharedFileRemoteproc({ memoryPath: path, doorbell: { kind: "poll", intervalMs: 1 } });
+    cleanups.push(() => remote.close());
+    // A vring of 32 entries at align 0x1000 is 0x1106 bytes, reserved as whole pages (0x2000).
+    expect(remote.driver.regions.map((r) => [r.name, r.da, r.size, r.pool === true])).toEqual([
+      ["reserved", 0, table.length, false],
+      ["pool", table.length, 0x1000 - table.length, true],
+      ["reserved-1", 0x1000, 0x2000, false],
+      ["reserved-2", 0x3000, 0x2000, false],
+      ["pool-1", 0x5000, 0x1000, true],
+      ["fw-data", 0x6000, 0x2000, false],
+      ["pool-2", 0x8000, 0x18000, true],
+    ]);
+    const vdev = parseResourceTable(table).entries[1] as VdevResource;
+    const rp = new RpmsgRemote({ transport: RemoteVdevTransport.forEntry(remoteMem, 0, vdev), space: new AddressSpace().map(0, remoteMem), setDeviceFeatures: false });
+    rp.createEndpoint({ name: "rpmsg-amp-echo", onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
+    const loop = setInterval(() => { rp.process(); }, 1);
+    cleanups.push(() => { clearInterval(loop); });
+    const hostP = new Promise<RpmsgHost>((r) => remote.onRpmsg(r));
+    await remote.rproc.boot();
+    const host = await hostP;
+    // 2 x 256 x 512 bytes do not fit a gap below 0x8000: the buffers come from the big pool.
+    expect(host.geometry?.rxAddr).toBeGreaterThanOrEqual(0x8000);
+    expect(await echo(host, ["derived", "regions"])).toEqual(["derived", "regions"]);
+  });
+
+  it("without regions and with no table yet, the attach is refused with ERR_NO_REGIONS", async () => {
+    const path = join(makeTempDir("amp-shf-"), "remote.mem");
+    const remoteMem = FileMemory.open(path, { size: 0x10000 });
+    cleanups.push(() => { remoteMem.close(); });
+    const remote = createSharedFileRemoteproc({ memoryPath: path, doorbell: { kind: "poll" } });
+    cleanups.push(() => remote.close());
+    expect(remote.driver.regions.some((r) => r.pool === true)).toBe(false);
+    remoteMem.write(0, serializeResourceTable({ entries: [] })); // too late for the regions
+    const e = await remote.rproc.boot().catch((x: unknown) => x);
+    const codes: unknown[] = [];
+    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) codes.push((c as { code?: unknown }).code);
+    expect(codes).toContain("ERR_NO_REGIONS");
+    expect(() => createSharedFileRemoteproc({ memoryPath: path, firmware: new Uint8Array(16), doorbell: { kind: "poll" } })).toThrow(/needs `regions`/);
   });
 
   describe("boots a remote process it launches (server-side socket)", () => {

@@ -104,6 +104,8 @@ export class RpmsgRemote extends RpmsgDevice {
   private readonly opts: RpmsgRemoteOptions;
   private readonly maxBuf: number;
   private up = false;
+  /** The current link's queues (vring 0 = our tx, vring 1 = our rx). */
+  private queues: readonly SplitVirtqueueDevice[] = [];
   /** Features the driver accepted on the current link. */
   private accepted = 0n;
 
@@ -141,8 +143,15 @@ export class RpmsgRemote extends RpmsgDevice {
         this.up = false;
         const why = s === 0 ? "the host reset the device" : (s & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0 ? "the device needs a reset (NEEDS_RESET)" : `device status 0x${s.toString(16)}`;
         this.linkDown(rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${why}`));
+        return;
       }
-      return;
+      // A host that resets and brings the device back up between two of our polls (status 0,
+      // then DRIVER_OK again) leaves no trace in the status byte, but it zeroed the rings: our
+      // used.idx is gone. Take the link down and come up on the new rings, instead of walking
+      // the old indices into a protocol error.
+      if (this.queues.every((q) => q.usedIdxIntact())) return;
+      this.up = false;
+      this.linkDown(rpmsgError("ERR_LINK_DOWN", "rpmsg link down: the host re-initialised the rings (a reset between two polls)"));
     }
     if (!isDriverOk(s)) return;
     let tx: RemoteTx;
@@ -171,6 +180,7 @@ export class RpmsgRemote extends RpmsgDevice {
       const pool = this.opts.bufferPool;
       tx = new RemoteTx(txq, cap, onBad, pool);
       rx = new RemoteRx(rxq, onBad, pool, lite);
+      this.queues = [txq, rxq];
       mtu = cap - RPMSG_HDR_SIZE;
     } catch (e) {
       // Bad features or unmapped rings from the host: report NEEDS_RESET and wait for a reset.

@@ -416,6 +416,15 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     return this.availMem.getU16Acquire(this.availOff + R_IDX) !== this.lastAvail;
   }
 
+  /**
+   * False when used.idx in ring memory is not the value this device last published: someone else
+   * rewrote the used ring, which a driver does when it re-initialises the rings (a reset that
+   * happened between two looks at the status byte). Always true with `usedIdxFromMemory`.
+   */
+  usedIdxIntact(): boolean {
+    return this.usedIdxFromMemory || this.usedMem.getU16Acquire(this.usedOff + R_IDX) === this.usedIdx;
+  }
+
   getAvail(out?: DescriptorChain): DescriptorChain | null {
     if (this.fault !== undefined) throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
     if (out !== undefined && out.capacity < this.c.maxChain) throw new RangeError(`chain capacity ${out.capacity} < maxChain ${this.c.maxChain}`);

@@ -18,6 +18,10 @@ tarball=""
 for dir in "${AMP_PEERS_DIR:-}" "$cache/sources" "$root/../shared/peers"; do
   [ -n "$dir" ] && [ -f "$dir/$stem.tar.gz" ] && { tarball="$dir/$stem.tar.gz"; break; }
 done
+dest="$cache/src/$stem-${sha:0:12}"
+# A tree unpacked earlier from the verified tarball (its name carries the hash) serves as well:
+# a clone elsewhere on the same machine needs no tarball beside it.
+if [ -z "$tarball" ] && [ -f "$dest/.unpacked" ]; then echo "$dest"; exit 0; fi
 if [ -z "$tarball" ]; then
   echo "source.sh: $stem.tar.gz not found in \$AMP_PEERS_DIR, $cache/sources or ../shared/peers." >&2
   echo "  fetch $repo at commit $commit as $stem.tar.gz (sha256 $sha) into \$AMP_PEERS_DIR" >&2
@@ -25,7 +29,6 @@ if [ -z "$tarball" ]; then
 fi
 got="$(sha256sum "$tarball" | cut -d' ' -f1)"
 [ "$got" = "$sha" ] || { echo "source.sh: $tarball has sha256 $got, expected $sha" >&2; exit 2; }
-dest="$cache/src/$stem-${sha:0:12}"
 mkdir -p "$cache/src"
 exec 9>"$cache/src/.lock"
 flock 9 # two builds at once (turbo runs two packages' tests) unpack it once

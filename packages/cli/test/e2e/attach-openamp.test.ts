@@ -6,18 +6,19 @@
 // ${AMP_PEERS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/amp-peers}/openamp-linux-sample-paths.lock.
 // The error cases that need no remote use files of their own in a temp directory.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, requireTools, toHex } from "@amp/test-utils";
 import { serializeResourceTable } from "@amp/resource-table";
 import { AMP_BIN, isOneLine, runAmp } from "../helpers.ts";
+// The same lock and paths as @amp/node's OpenAMP tests (the two packages' tests may run at once).
+import { lockSamplePaths, removeSampleFiles, SAMPLE_SHM, SAMPLE_SOCKET } from "../../../node/test/peers/openamp.ts";
 
 const ROOT = fileURLToPath(new URL("../../../..", import.meta.url));
-const SHM = "/dev/shm/openamp.shm";
-const SOCKET = "/tmp/openamp.event.0";
+const SHM = SAMPLE_SHM;
+const SOCKET = SAMPLE_SOCKET;
 const CHANNEL = "rpmsg-openamp-demo-channel"; // RPMSG_SERVICE_NAME of the sample (rpmsg-echo.h)
 const PRESET = ["--preset", "openamp-linux"];
 
@@ -115,38 +116,6 @@ function jsonLines(text: string): Event[] {
       throw new Error(`not a JSON line: ${l}`);
     }
   });
-}
-
-/** Holds the flock packages/node's OpenAMP tests take too, until release (or this process dies). */
-async function lockSamplePaths(timeoutMs = 10 * 60_000): Promise<{ release(): void }> {
-  const cache = process.env["AMP_PEERS_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "amp-peers");
-  mkdirSync(cache, { recursive: true });
-  const holder = spawn("flock", [join(cache, "openamp-linux-sample-paths.lock"), "sh", "-c", "echo locked; exec cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      holder.kill("SIGKILL");
-      reject(new Error(`the OpenAMP sample paths stayed locked for ${timeoutMs} ms (another test process runs the samples)`));
-    }, timeoutMs);
-    holder.stdout.once("data", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    holder.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`flock exited (${code}) before taking the lock`));
-    });
-  });
-  return {
-    release() {
-      holder.stdin.end();
-      holder.kill("SIGTERM");
-    },
-  };
-}
-
-function removeSampleFiles(): void {
-  rmSync(SHM, { force: true });
-  rmSync(SOCKET, { force: true });
 }
 
 /** The sizes 1..n and their sum, as echo sends them by default. */

@@ -104,8 +104,9 @@ export class RpmsgRemote extends RpmsgDevice {
   private readonly opts: RpmsgRemoteOptions;
   private readonly maxBuf: number;
   private up = false;
-  /** The current link's queues (vring 0 = our tx, vring 1 = our rx). */
-  private queues: readonly SplitVirtqueueDevice[] = [];
+  /** The current link's queues: vring 0 (our tx) and vring 1 (our rx). */
+  private txq: SplitVirtqueueDevice | undefined;
+  private rxq: SplitVirtqueueDevice | undefined;
   /** Features the driver accepted on the current link. */
   private accepted = 0n;
 
@@ -149,7 +150,8 @@ export class RpmsgRemote extends RpmsgDevice {
       // then DRIVER_OK again) leaves no trace in the status byte, but it zeroed the rings: our
       // used.idx is gone. Take the link down and come up on the new rings, instead of walking
       // the old indices into a protocol error.
-      if (this.queues.every((q) => q.usedIdxIntact())) return;
+      // Two reads per poll, no allocation: process() runs on every doorbell.
+      if ((this.txq?.usedIdxIntact() ?? true) && (this.rxq?.usedIdxIntact() ?? true)) return;
       this.up = false;
       this.linkDown(rpmsgError("ERR_LINK_DOWN", "rpmsg link down: the host re-initialised the rings (a reset between two polls)"));
     }
@@ -180,7 +182,8 @@ export class RpmsgRemote extends RpmsgDevice {
       const pool = this.opts.bufferPool;
       tx = new RemoteTx(txq, cap, onBad, pool);
       rx = new RemoteRx(rxq, onBad, pool, lite);
-      this.queues = [txq, rxq];
+      this.txq = txq;
+      this.rxq = rxq;
       mtu = cap - RPMSG_HDR_SIZE;
     } catch (e) {
       // Bad features or unmapped rings from the host: report NEEDS_RESET and wait for a reset.

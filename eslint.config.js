@@ -22,7 +22,7 @@ export default defineConfig(
     },
   },
   {
-    files: ["packages/{resource-table,elf-loader,virtio-ring,rpmsg,remoteproc-core,virtual-io}/src/**/*.ts"],
+    files: ["packages/{errors,resource-table,elf-loader,virtio-ring,rpmsg,remoteproc-core,virtual-io}/src/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [
         { group: ["node:*", "fs", "path", "os", "worker_threads", "child_process", "crypto", "buffer"], message: "Runtime-agnostic package: ECMAScript built-ins only (DESIGN.md)." },

@@ -6,22 +6,27 @@
 //   reaches into another package's src/, or (core packages) imports a node: built-in.
 import { readFileSync, readdirSync, existsSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { wireFactProblems } from "./check-wire-facts.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 // Rank = layer; a package may import only packages of strictly lower rank that it lists.
+// @amp/errors is the floor: the one AmpError class (and hex/alignUp/concatBytes), which every
+// package may import; it imports nothing.
 const LAYERS = {
-  "resource-table": 0, "elf-loader": 0, "virtio-ring": 0,
-  "rpmsg": 1,
-  "remoteproc-core": 2,
-  "virtual-io": 2,
-  "node": 3,
-  "cli": 4,
+  "errors": 0,
+  "resource-table": 1, "elf-loader": 1, "virtio-ring": 1,
+  "rpmsg": 2,
+  "remoteproc-core": 3,
+  "virtual-io": 3,
+  "node": 4,
+  "cli": 5,
 };
 const ALLOWED = {
-  "resource-table": [], "elf-loader": [], "virtio-ring": [],
-  "rpmsg": ["virtio-ring"],
-  "remoteproc-core": ["resource-table", "elf-loader", "virtio-ring"],
-  "virtual-io": ["rpmsg", "virtio-ring"],
+  "errors": [],
+  "resource-table": ["errors"], "elf-loader": ["errors"], "virtio-ring": ["errors"],
+  "rpmsg": ["errors", "virtio-ring"],
+  "remoteproc-core": ["errors", "resource-table", "elf-loader", "virtio-ring"],
+  "virtual-io": ["errors", "rpmsg", "virtio-ring"],
 };
 const CORE = new Set(Object.keys(ALLOWED));
 const problems = [];
@@ -78,8 +83,13 @@ for (const name of readdirSync(pkgDir).sort()) {
     }
   }
 }
+// Issue #16: every wire constant and layout offset has one home (scripts/check-wire-facts.mjs).
+const wire = wireFactProblems();
+for (const n of wire.notes) console.log(`wire facts (pending): ${n}`);
+problems.push(...wire.problems.map((p) => `wire facts: ${p}`));
+
 if (problems.length) {
   console.error("Layering rules broken:\n" + problems.map((p) => "  - " + p).join("\n"));
   process.exit(1);
 }
-console.log("layering: ok");
+console.log("layering and wire facts: ok");

@@ -1,6 +1,8 @@
 // Type-checked by scripts/check-install.mjs against the installed tarballs (never run): a user's
 // TypeScript project importing every entry point of every package, with values crossing
 // package boundaries the way applications pass them.
+import { AmpError, isAmpError } from "@amp/errors";
+import { AmpError as RpmsgAmpError } from "@amp/rpmsg";
 import { FW_RSC_ADDR_ANY, parseResourceTable, serializeResourceTable } from "@amp/resource-table";
 import { parseElf, type ElfFile } from "@amp/elf-loader";
 import { AddressSpace, ArrayBufferMemory, InMemoryTransport, LocalDoorbell, type AddressSpaceLike } from "@amp/virtio-ring";
@@ -34,3 +36,7 @@ export const worker = (): WorkerRemote => createWorkerRemote({ firmware: "fw.elf
 export const fw = defineFirmware(async (f) => { f.trace("hello"); });
 const io: CliIo = { stdout: () => undefined, stderr: () => undefined, cwd: ".", interactive: false };
 export const code: Promise<number> = main(["--version"], io);
+
+// One AmpError class: the class of @amp/errors is the one every package re-exports.
+const err: AmpError<"ERR_X"> = new RpmsgAmpError("ERR_X", "x");
+export const same: boolean = isAmpError(err) && err.code === "ERR_X";

@@ -1,5 +1,9 @@
-import { AmpError, isAmpError } from "@amp/virtio-ring";
+// Errors of @amp/remoteproc-core: the one AmpError class of @amp (from @amp/errors,
+// re-exported), this package's stable codes, and StepError for a failed life-cycle step.
+import { AmpError, isAmpError } from "@amp/errors";
 
+// The one error class of @amp, re-exported: the same class in every package, so `instanceof`
+// holds whichever package threw. This package's codes are `AmpError<RemoteprocErrorCode>`.
 export { AmpError, isAmpError };
 
 /**

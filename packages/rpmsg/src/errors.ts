@@ -1,7 +1,9 @@
-// Errors of @amp/rpmsg: the one AmpError class of @amp (from @amp/virtio-ring, re-exported),
-// with rpmsg's own stable codes. Caller misuse throws TypeError/RangeError instead.
-import { AmpError, isAmpError } from "@amp/virtio-ring";
+// Errors of @amp/rpmsg: the one AmpError class of @amp (from @amp/errors, re-exported), with
+// rpmsg's own stable codes. Caller misuse throws TypeError/RangeError instead.
+import { AmpError, isAmpError } from "@amp/errors";
 
+// The one error class of @amp, re-exported: the same class in every package, so `instanceof`
+// holds whichever package threw. This package's codes are `AmpError<RpmsgErrorCode>`.
 export { AmpError, isAmpError };
 
 /** Stable error codes of @amp/rpmsg (switch on `error.code`). */

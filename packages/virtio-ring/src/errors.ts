@@ -1,3 +1,6 @@
+// Errors of @amp/virtio-ring: its stable codes, and the one AmpError class of @amp (from @amp/errors).
+import { AmpError as BaseAmpError } from "@amp/errors";
+
 /**
  * Stable error codes of @amp/virtio-ring. Misuse by the caller (a bad argument, calling a method
  * in the wrong state) throws a standard TypeError/RangeError instead; AmpError is for what came
@@ -20,24 +23,13 @@ export type VirtioErrorCode =
   | "ERR_TIMEOUT"; // a wait ran past its deadline
 
 /**
- * The one error type of @amp: `code` is stable (switch on it), `offset` is the byte offset in
- * the input when known. Upper packages reuse this shape with codes of their own (`C`).
+ * The one error class of @amp (from @amp/errors: the same class in every package, so
+ * `instanceof` holds whichever package threw). As a type, `AmpError` alone means an error with
+ * one of @amp/virtio-ring's codes; `AmpError<C>` names other codes.
  */
-export class AmpError<C extends string = VirtioErrorCode> extends Error {
-  override readonly name = "AmpError";
-  readonly code: C;
-  readonly offset: number | undefined;
-  constructor(code: C, message: string, options?: { offset?: number; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.offset = options?.offset;
-  }
-}
+export const AmpError: typeof BaseAmpError = BaseAmpError;
+/** An AmpError whose `code` is one of `C` (by default @amp/virtio-ring's codes). */
+export type AmpError<C extends string = VirtioErrorCode> = BaseAmpError<C>;
 
-/**
- * True for an AmpError from any @amp package or any copy of one: it checks `name` and `code`,
- * not `instanceof`, so two installed copies of a package (the dual-package hazard) still agree.
- */
-export function isAmpError(e: unknown): e is AmpError<string> {
-  return e instanceof Error && e.name === "AmpError" && typeof (e as { code?: unknown }).code === "string";
-}
+/** True for an AmpError from any @amp package or any copy of one (see @amp/errors). */
+export { isAmpError } from "@amp/errors";

@@ -1,7 +1,9 @@
-// Errors of @amp/virtual-io. The class itself comes from @amp/virtio-ring (one AmpError shape
-// across @amp); this package only adds its own stable codes.
-import { AmpError, isAmpError } from "@amp/virtio-ring";
+// Errors of @amp/virtual-io. The class itself is the one AmpError of @amp (from @amp/errors,
+// re-exported); this package only adds its own stable codes.
+import { AmpError, isAmpError } from "@amp/errors";
 
+// The one error class of @amp, re-exported: the same class in every package, so `instanceof`
+// holds whichever package threw. This package's codes are `AmpError<VirtualIoErrorCode>`.
 export { AmpError, isAmpError };
 
 /**

@@ -1,4 +1,6 @@
-import type { Remoteproc } from "./remoteproc.js";
+// The sysfs-like string interface over a remote processor, in terms of its public methods only
+// (described here as ControlTarget, so this file does not import the manager).
+import type { CoredumpMode, RecoveryMode, RprocStateName } from "./state.js";
 
 /** Attributes of the sysfs-like control surface. */
 export type ControlAttribute = "name" | "state" | "firmware" | "recovery" | "coredump";
@@ -15,8 +17,23 @@ export interface ControlSurface {
   write(attribute: ControlAttribute, value: string): Promise<void>;
 }
 
+/** @internal what the control surface reads and calls (a Remoteproc). */
+export interface ControlTarget {
+  readonly name: string;
+  readonly state: RprocStateName;
+  readonly firmware: string;
+  readonly recovery: RecoveryMode;
+  readonly coredumpMode: CoredumpMode;
+  boot(): Promise<void>;
+  shutdown(): Promise<void>;
+  detach(): Promise<void>;
+  setFirmware(name: string): void;
+  setRecovery(mode: RecoveryMode | "recover"): Promise<void>;
+  setCoredumpMode(mode: CoredumpMode | "enabled"): void;
+}
+
 /** @internal the control surface of `rproc`, in terms of its public methods. */
-export function createControlSurface(rproc: Remoteproc): ControlSurface {
+export function createControlSurface(rproc: ControlTarget): ControlSurface {
   return {
     read: (attribute) => {
       switch (attribute) {

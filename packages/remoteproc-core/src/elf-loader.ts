@@ -1,10 +1,7 @@
 import { assembleMdt, findResourceTable, isAmpError, loadElf, mdtSegmentFileName, parseElf, parseMdt, validateElf } from "@amp/elf-loader";
 import type { ElfFile, ParseElfOptions } from "@amp/elf-loader";
-import { AmpError, type RemoteprocErrorCode } from "./errors.js";
+import { rprocError } from "./internal/error.js";
 import type { FirmwareLoader, LoadedFirmware, LoaderContext } from "./loader.js";
-
-/** e_ident[EI_DATA]: the byte order of the image. */
-const EI_DATA = 5;
 
 /** Options of {@link createElfLoader}: the parse limits of @amp/elf-loader. */
 export type ElfLoaderOptions = ParseElfOptions;
@@ -23,23 +20,26 @@ export type ElfLoaderOptions = ParseElfOptions;
 export function createElfLoader(options: ElfLoaderOptions = {}): FirmwareLoader {
   const load = (image: Uint8Array): LoadedFirmware => {
     const elf: ElfFile = parseElf(image, options);
+    // @amp/elf-loader checks the byte order against ours (ENDIANNESS_MISMATCH, at EI_DATA).
+    const diagnostics = validateElf(elf, { ...options, endianness: "little" });
     if (!elf.header.littleEndian) {
+      const at = diagnostics.find((d) => d.code === "ENDIANNESS_MISMATCH")?.offset;
       // Linux's rproc_elf_sanity_check refuses the same way: the host shares the resource
       // table, the vrings and the rpmsg headers with the remote, and the remote reads them in
       // its own byte order, which this (little-endian) host does not write.
-      throw new AmpError<RemoteprocErrorCode>(
+      throw rprocError(
         "ERR_UNSUPPORTED",
         "firmware ELF is big-endian (EI_DATA = ELFDATA2MSB) but remoteproc-core is a little-endian host: the remote would read its resource table, vrings and messages in the other byte order. Rebuild the firmware little-endian (e.g. without -mbig-endian)",
-        { offset: EI_DATA },
+        at === undefined ? {} : { offset: at },
       );
     }
-    const bad = validateElf(elf, { ...options, endianness: "little" }).find((d) => d.severity === "error");
-    if (bad !== undefined) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `firmware ELF: ${bad.code}: ${bad.message}`, { offset: bad.offset });
+    const bad = diagnostics.find((d) => d.severity === "error");
+    if (bad !== undefined) throw rprocError("ERR_MALFORMED", `firmware ELF: ${bad.code}: ${bad.message}`, { offset: bad.offset });
     const rsc = findResourceTable(elf);
     let resourceTable: LoadedFirmware["resourceTable"];
     if (rsc !== undefined) {
       // A 64-bit remote may keep its table above 4 GiB; device addresses are exact numbers below 2^53.
-      if (rsc.address > BigInt(Number.MAX_SAFE_INTEGER)) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `.resource_table sh_addr 0x${rsc.address.toString(16)} is beyond 2^53`, { offset: rsc.section.headerOffset });
+      if (rsc.address > BigInt(Number.MAX_SAFE_INTEGER)) throw rprocError("ERR_MALFORMED", `.resource_table sh_addr 0x${rsc.address.toString(16)} is beyond 2^53`, { offset: rsc.section.headerOffset });
       resourceTable = { bytes: new Uint8Array(rsc.bytes), da: Number(rsc.address) }; // a real copy, also for a Buffer input
     }
     return {
@@ -88,13 +88,13 @@ async function assembleSplit(mdt: Uint8Array, context: LoaderContext, options: E
     } catch {
       // isSplitMdt parsed it already
     }
-    throw new AmpError<RemoteprocErrorCode>("ERR_UNSUPPORTED", `split firmware "${name}": its segments are in .bNN files${first}, which this loader cannot read (a signed image authenticates only its own bytes); sign the assembled image instead`);
+    throw rprocError("ERR_UNSUPPORTED", `split firmware "${name}": its segments are in .bNN files${first}, which this loader cannot read (a signed image authenticates only its own bytes); sign the assembled image instead`);
   }
   try {
     return await assembleMdt(mdt, name, read, options);
   } catch (e) {
-    if (isAmpError(e) && e.code === "ERR_SINK") throw new AmpError<RemoteprocErrorCode>("ERR_NO_FIRMWARE", `split firmware "${name}": ${e.message}`, { cause: e });
-    if (isAmpError(e)) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `split firmware "${name}": ${e.code}: ${e.message}`, { cause: e });
+    if (isAmpError(e) && e.code === "ERR_SINK") throw rprocError("ERR_NO_FIRMWARE", `split firmware "${name}": ${e.message}`, { cause: e });
+    if (isAmpError(e)) throw rprocError("ERR_MALFORMED", `split firmware "${name}": ${e.code}: ${e.message}`, { cause: e });
     throw e;
   }
 }

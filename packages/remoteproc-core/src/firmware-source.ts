@@ -1,5 +1,6 @@
 import type { AbortSignalLike } from "./abort.js";
-import { AmpError, type RemoteprocErrorCode } from "./errors.js";
+import type { AmpError } from "./errors.js";
+import { rprocError } from "./internal/error.js";
 
 /**
  * Where firmware images come from, by name (Linux: `request_firmware`). The core asks `get` when it
@@ -87,6 +88,6 @@ export function createMemoryFirmwareSource(initial: Record<string, Uint8Array> =
   return source;
 }
 
-function aborted(name: string, signal: AbortSignalLike | undefined): AmpError<RemoteprocErrorCode> {
-  return new AmpError<RemoteprocErrorCode>("ERR_ABORTED", `waiting for firmware "${name}" was aborted`, { cause: signal?.reason });
+function aborted(name: string, signal: AbortSignalLike | undefined): AmpError {
+  return rprocError("ERR_ABORTED", `waiting for firmware "${name}" was aborted`, { cause: signal?.reason });
 }

@@ -14,7 +14,7 @@ export type { RprocStateName, CrashTypeName, RecoveryMode, CoredumpMode } from "
 // --- the manager ---
 /** One remote processor's life cycle. */
 export { Remoteproc, createRemoteproc } from "./remoteproc.js";
-export type { RemoteprocOptions, RemoteprocLimits, RemoteprocEvents, SnapshotWindow, ShutdownOptions } from "./remoteproc.js";
+export type { RemoteprocOptions, RemoteprocLimits, RemoteprocEvents, SnapshotWindow, ShutdownOptions } from "./options.js";
 export type { ResourceRequest, CarveoutRequest, TraceRequest, VdevRequest, CarveoutInfo } from "./resources.js";
 export type { ControlAttribute, ControlSurface } from "./control.js";
 
@@ -44,10 +44,13 @@ export type { SignedImageLoaderOptions } from "./signed-loader.js";
 // --- subdevices and virtio ---
 /** Subdevices; vdevs exposed to virtio drivers (rpmsg or any other). */
 export type { Subdevice } from "./subdevice.js";
-export { RprocVdev } from "./vdev.js";
-export type { RprocVdevLike, VirtioDriver, VirtioDriverBinding, VringInfo } from "./vdev.js";
+export { RprocVdev } from "./vdev/rproc-vdev.js";
+export type { RprocVdevLike, VirtioDriver, VirtioDriverBinding, VringInfo } from "./vdev/rproc-vdev.js";
 
 // --- trace and coredump ---
 /** Trace buffer readers and coredump sinks. */
 export { TraceBuffer, decodeUtf8 } from "./trace.js";
+/** Timestamped trace records: the line format, a buffer parser, a live follower, the coredump note. */
+export { parseTraceLine, parseTraceBuffer, formatTraceRecord, traceRecordLine, TraceFollower, traceNoteFor, decodeTraceNote, isTraceNote, formatTraceEntry, formatHostTime, formatRemoteTime, TRACE_LEVELS, TRACE_MAX_TEXT, TRACE_NOTE_NAME, NT_AMP_TRACE, TRACE_NOTE_MAX_BYTES } from "./trace-record.js";
+export type { TraceLevel, TraceRecord, TraceEntry, TraceUpdate, TraceFollowerOptions, TraceNote, RemoteToHostTime } from "./trace-record.js";
 export type { CoredumpSink, CoredumpInfo, CoredumpSegmentSpec, CoredumpElfInfo } from "./coredump.js";

@@ -45,5 +45,5 @@ export interface MemoryWindow {
   readonly offset: number;
 }
 
-/** Device address meaning "any: let the host choose" (`FW_RSC_ADDR_ANY`). */
-export const FW_RSC_ADDR_ANY = 0xffffffff;
+/** Device address meaning "any: let the host choose" (`FW_RSC_ADDR_ANY`): @amp/resource-table's constant, re-exported. */
+export { FW_RSC_ADDR_ANY } from "@amp/resource-table";

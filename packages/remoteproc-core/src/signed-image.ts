@@ -1,4 +1,5 @@
-import { AmpError, type RemoteprocErrorCode } from "./errors.js";
+import type { AmpError } from "./errors.js";
+import { rprocError } from "./internal/error.js";
 
 /*
  * The @amp signed image, version 1 (all integers little-endian). Ours, not OP-TEE's: a header,
@@ -127,7 +128,7 @@ export async function signImage(images: readonly Uint8Array[], options: SignImag
   });
   const subtle = getSubtle(options.subtle);
   const sig = new Uint8Array(await subtle.sign(algorithmParams(alg), options.privateKey, out.subarray(0, cursor)));
-  if (sig.length !== SIGNATURE_SIZE) throw new AmpError<RemoteprocErrorCode>("ERR_UNSUPPORTED", `WebCrypto produced a ${sig.length}-byte signature; expected ${SIGNATURE_SIZE}`);
+  if (sig.length !== SIGNATURE_SIZE) throw rprocError("ERR_UNSUPPORTED", `WebCrypto produced a ${sig.length}-byte signature; expected ${SIGNATURE_SIZE}`);
   out.set(sig, cursor);
   return out;
 }
@@ -148,7 +149,7 @@ export async function verifySignedImage(bytes: Uint8Array, options: VerifySigned
   if (alg !== SignatureAlgorithm.ED25519 && alg !== SignatureAlgorithm.ECDSA_P256_SHA256) throw malformed(`unknown algorithm ${alg}`, 6);
   const count = v.getUint32(8, LE);
   if (count === 0) throw malformed("no images", 8);
-  if (count > maxImages) throw new AmpError<RemoteprocErrorCode>("ERR_LIMIT", `${count} images exceed maxImages ${maxImages}`, { offset: 8 });
+  if (count > maxImages) throw rprocError("ERR_LIMIT", `${count} images exceed maxImages ${maxImages}`, { offset: 8 });
   const sigOff = v.getUint32(12, LE);
   const sigLen = v.getUint32(16, LE);
   const keyId = v.getUint32(20, LE);
@@ -172,7 +173,7 @@ export async function verifySignedImage(bytes: Uint8Array, options: VerifySigned
       break;
     }
   }
-  if (!ok) throw new AmpError<RemoteprocErrorCode>("ERR_AUTH", "signed image: no trusted key verifies the signature");
+  if (!ok) throw rprocError("ERR_AUTH", "signed image: no trusted key verifies the signature");
   const images: VerifiedImage[] = [];
   let prevEnd = tableEnd;
   for (let i = 0; i < count; i++) {
@@ -192,8 +193,8 @@ function align8(x: number): number {
   return (x + 7) & ~7;
 }
 
-function malformed(msg: string, offset: number): AmpError<RemoteprocErrorCode> {
-  return new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `signed image: ${msg}`, { offset });
+function malformed(msg: string, offset: number): AmpError {
+  return rprocError("ERR_MALFORMED", `signed image: ${msg}`, { offset });
 }
 
 function algorithmParams(alg: number): object {
@@ -209,6 +210,6 @@ function getSubtle(injected: SubtleCryptoLike | undefined): SubtleCryptoLike {
   if (injected !== undefined) return injected;
   const g = globalThis as { crypto?: { subtle?: SubtleCryptoLike } };
   const subtle = g.crypto?.subtle;
-  if (subtle === undefined) throw new AmpError<RemoteprocErrorCode>("ERR_UNSUPPORTED", "no WebCrypto (globalThis.crypto.subtle); pass options.subtle");
+  if (subtle === undefined) throw rprocError("ERR_UNSUPPORTED", "no WebCrypto (globalThis.crypto.subtle); pass options.subtle");
   return subtle;
 }

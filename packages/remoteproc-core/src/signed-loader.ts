@@ -1,5 +1,5 @@
 import { createElfLoader } from "./elf-loader.js";
-import { AmpError, type RemoteprocErrorCode } from "./errors.js";
+import { rprocError } from "./internal/error.js";
 import type { FirmwareLoader, LoadedFirmware, LoaderContext } from "./loader.js";
 import { verifySignedImage, type SubtleCryptoLike, type TrustedKey } from "./signed-image.js";
 
@@ -40,9 +40,9 @@ export function createSignedImageLoader(options: SignedImageLoaderOptions): Firm
       try {
         for (const img of images) loaded.push(await inner.loadAndVerify(img.bytes, innerContext));
         const withTable = loaded.filter((l) => l.resourceTable !== undefined);
-        if (withTable.length > 1) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `signed image: ${withTable.length} images carry a resource table; at most one may`);
+        if (withTable.length > 1) throw rprocError("ERR_MALFORMED", `signed image: ${withTable.length} images carry a resource table; at most one may`);
         const first = loaded[0];
-        if (first === undefined) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", "signed image: no images");
+        if (first === undefined) throw rprocError("ERR_MALFORMED", "signed image: no images");
         const fw: LoadedFirmware = {
           bootAddr: first.bootAddr,
           resourceTable: withTable[0]?.resourceTable,

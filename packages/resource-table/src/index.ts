@@ -26,6 +26,8 @@ export {
   RSC_NAME_SIZE,
   RSC_VDEV_MAX_VRINGS,
 } from "./constants.js";
+/** Field offsets inside an entry, counted from its type word (checked against gcc's offsetof). */
+export { ENTRY_FIELDS as RSC_ENTRY_FIELDS } from "./internal/fields.js";
 
 // --- the typed model ---
 export type {
@@ -57,7 +59,8 @@ export type {
 } from "./types.js";
 
 // --- decode and check ---
-export { parseResourceTable, validateResourceTable } from "./parse.js";
+export { parseResourceTable, validateResourceTable, checkResourceTable } from "./parse.js";
+export type { ResourceTableCheck } from "./parse.js";
 /** How many bytes a table occupies, from its own header and entries (attach: reading it from memory). */
 export { resourceTableSize } from "./size.js";
 export type { ResourceTableSizeOptions } from "./size.js";

@@ -42,3 +42,25 @@ export function parseResourceTable(bytes: Uint8Array, options: ParseOptions = {}
 export function validateResourceTable(bytes: Uint8Array, options: ValidateOptions = {}): Diagnostic[] {
   return scanTable(bytes, options, "validate").diagnostics;
 }
+
+/** What {@link checkResourceTable} found: every diagnostic, and the table when none is an error. */
+export interface ResourceTableCheck {
+  /** The decoded table; undefined when a diagnostic has severity "error". */
+  readonly table: ResourceTable | undefined;
+  /** Every finding, as {@link validateResourceTable} returns them. */
+  readonly diagnostics: Diagnostic[];
+}
+
+/**
+ * {@link validateResourceTable} and {@link parseResourceTable} in one walk over the bytes: a
+ * host that must refuse a table with any error, then use it, reads the table once.
+ *
+ * @throws TypeError / RangeError for a bad argument only; never AmpError.
+ * @example
+ * const { table, diagnostics } = checkResourceTable(bytes);
+ * if (table === undefined) throw new Error(diagnostics[0]?.message);
+ */
+export function checkResourceTable(bytes: Uint8Array, options: ValidateOptions = {}): ResourceTableCheck {
+  const { table, diagnostics } = scanTable(bytes, options, "validate");
+  return { table: diagnostics.some((d) => d.severity === "error") ? undefined : table, diagnostics };
+}

@@ -18,6 +18,7 @@ import {
 } from "./constants.js";
 import { AmpError } from "./errors.js";
 import { hex, readU32, readU32BE } from "./internal/bytes.js";
+import { ENTRY_FIELDS } from "./internal/fields.js";
 
 /** Options of {@link resourceTableSize}. */
 export interface ResourceTableSizeOptions {
@@ -27,9 +28,8 @@ export interface ResourceTableSizeOptions {
   readonly endianness?: "little" | "big";
 }
 
-// struct fw_rsc_vdev, from the entry's type word: config_len at +20, num_of_vrings at +25.
-const VDEV_CONFIG_LEN = 20;
-const VDEV_NUM_OF_VRINGS = 25;
+// struct fw_rsc_vdev, from the entry's type word: config_len and num_of_vrings (internal/fields.ts).
+const { VDEV_CONFIG_LEN, VDEV_NUM_OF_VRINGS } = ENTRY_FIELDS;
 
 /**
  * The size in bytes of the resource table at the start of `bytes`: the end of its header and

@@ -1,4 +1,5 @@
-import { AmpError, type RemoteprocErrorCode } from "../errors.js";
+import { alignUp, hex } from "@amp/errors";
+import { rprocError } from "./error.js";
 import type { MemoryRegion, MemoryWindow } from "../memory.js";
 
 /** One piece of device memory handed to a resource. */
@@ -81,12 +82,12 @@ export class RegionSet {
     const r = st.region;
     const start = da ?? r.da;
     if (start < r.da || start - r.da > r.size || size > r.size - (start - r.da)) {
-      throw new AmpError<RemoteprocErrorCode>("ERR_RESOURCE_CONFLICT", `"${name}": ${hex(size)} bytes at ${hex(start)} do not fit region ${hex(r.da)}+${hex(r.size)}`);
+      throw rprocError("ERR_RESOURCE_CONFLICT", `"${name}": ${hex(size)} bytes at ${hex(start)} do not fit region ${hex(r.da)}+${hex(r.size)}`);
     }
     if (start > limit || size > limit - start) {
-      throw new AmpError<RemoteprocErrorCode>("ERR_RESOURCE_CONFLICT", `"${name}": region "${name}" at ${hex(start)} (+${hex(size)}) is not below 4 GiB, but the resource table stores its da in 32 bits`);
+      throw rprocError("ERR_RESOURCE_CONFLICT", `"${name}": region "${name}" at ${hex(start)} (+${hex(size)}) is not below 4 GiB, but the resource table stores its da in 32 bits`);
     }
-    if (st.used.length > 0) throw new AmpError<RemoteprocErrorCode>("ERR_RESOURCE_CONFLICT", `region "${name}" is already in use (already associated)`);
+    if (st.used.length > 0) throw rprocError("ERR_RESOURCE_CONFLICT", `region "${name}" is already in use (already associated)`);
     return this.take(st, r.da, r.size, true, start, size);
   }
 
@@ -96,14 +97,14 @@ export class RegionSet {
    * a u32 table field: a 64-bit platform's regions above 4 GiB are skipped for it).
    */
   allocate(what: string, size: number, align: number, da: number | undefined, limit: number = ADDRESS_LIMIT): Allocation {
-    if (!Number.isSafeInteger(size) || size <= 0 || size > U32_LIMIT) throw new AmpError<RemoteprocErrorCode>("ERR_MALFORMED", `${what}: size ${size} is not allocatable`);
+    if (!Number.isSafeInteger(size) || size <= 0 || size > U32_LIMIT) throw rprocError("ERR_MALFORMED", `${what}: size ${size} is not allocatable`);
     if (da !== undefined) {
       const st = this.states.find((s) => da >= s.region.da && da - s.region.da < s.region.size);
-      if (st === undefined) throw new AmpError<RemoteprocErrorCode>("ERR_TRANSLATE", `${what}: fixed da ${hex(da)} is not inside any memory region`);
+      if (st === undefined) throw rprocError("ERR_TRANSLATE", `${what}: fixed da ${hex(da)} is not inside any memory region`);
       const r = st.region;
-      if (size > r.size - (da - r.da)) throw new AmpError<RemoteprocErrorCode>("ERR_NO_MEMORY", `${what}: ${hex(size)} bytes at ${hex(da)} run past the end of region "${r.name}"`);
+      if (size > r.size - (da - r.da)) throw rprocError("ERR_NO_MEMORY", `${what}: ${hex(size)} bytes at ${hex(da)} run past the end of region "${r.name}"`);
       if (st.used.some((u) => da < u.end && u.start < da + size)) {
-        throw new AmpError<RemoteprocErrorCode>("ERR_RESOURCE_CONFLICT", `${what}: ${hex(size)} bytes at ${hex(da)} overlap another allocation in "${r.name}"`);
+        throw rprocError("ERR_RESOURCE_CONFLICT", `${what}: ${hex(size)} bytes at ${hex(da)} overlap another allocation in "${r.name}"`);
       }
       return this.take(st, da, size, false, da, size);
     }
@@ -113,7 +114,7 @@ export class RegionSet {
       if (start !== undefined) return this.take(st, start, size, false, start, size);
     }
     const where = limit < ADDRESS_LIMIT ? " below 4 GiB (the resource table stores its da in 32 bits)" : "";
-    throw new AmpError<RemoteprocErrorCode>("ERR_NO_MEMORY", `${what}: no pool region has ${hex(size)} free bytes${where} (align ${hex(align)})`);
+    throw rprocError("ERR_NO_MEMORY", `${what}: no pool region has ${hex(size)} free bytes${where} (align ${hex(align)})`);
   }
 
   free(a: Allocation): void {
@@ -161,14 +162,6 @@ export class RegionSet {
     const pa = (r.pa ?? r.da) + (da - r.da);
     return { da, pa, size, region: r, named, window: { da, size, memory: r.memory, offset: st.base + (da - r.da) } };
   }
-}
-
-export function alignUp(x: number, align: number): number {
-  return Math.ceil(x / align) * align;
-}
-
-export function hex(x: number): string {
-  return `0x${x.toString(16)}`;
 }
 
 function checkAddress(x: number, what: string): void {

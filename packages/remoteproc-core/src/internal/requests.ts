@@ -1,6 +1,6 @@
 import type { ResourceInit } from "@amp/resource-table";
 import { vringSize } from "@amp/virtio-ring";
-import { FW_RSC_ADDR_ANY } from "../memory.js";
+import { FW_RSC_ADDR_ANY } from "@amp/resource-table";
 import type { ResourceRequest } from "../resources.js";
 
 const U32 = 0x1_0000_0000;

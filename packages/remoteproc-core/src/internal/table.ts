@@ -1,22 +1,9 @@
-// Host-written fields of a resource table, at named offsets from an entry's type word
-// (wire-formats.md §1.4-1.7; include/linux/remoteproc.h). The table itself is parsed and
-// validated by @amp/resource-table; this file only knows where the host writes.
-import type { Memory } from "@amp/virtio-ring";
+// Where the host reads and writes a resource table, and which fields it writes. The offsets are
+// @amp/resource-table's (RSC_ENTRY_FIELDS, counted from an entry's type word): this package
+// defines none of its own, it only names the places the host writes (wire-formats.md §1.9).
+import { FW_RSC_VDEV_VRING_SIZE, RSC_ENTRY_FIELDS as F } from "@amp/resource-table";
+import { ArrayBufferMemory, type Memory } from "@amp/virtio-ring";
 import type { MemoryWindow } from "../memory.js";
-
-/** struct fw_rsc_carveout / fw_rsc_devmem: da, pa, len after the type word. */
-export const CARVEOUT_DA = 4;
-export const CARVEOUT_PA = 8;
-export const CARVEOUT_LEN = 12;
-/** struct fw_rsc_vdev */
-export const VDEV_DFEATURES = 12;
-export const VDEV_GFEATURES = 16;
-export const VDEV_STATUS = 24;
-export const VDEV_VRINGS = 28;
-export const VRING_SIZE = 20;
-/** struct fw_rsc_vdev_vring */
-export const VRING_DA = 0;
-export const VRING_NOTIFYID = 12;
 
 /** Where the table the host currently writes lives: the cached copy or the installed one. */
 export class TableWindow {
@@ -30,6 +17,15 @@ export class TableWindow {
   }
   static of(w: MemoryWindow): TableWindow {
     return new TableWindow(w.memory, w.offset, w.size);
+  }
+  /**
+   * A cached table: a private copy of `bytes` in an ArrayBuffer of its own. `new Uint8Array(view)`
+   * always copies; `view.slice()` does not when the caller passed a Node Buffer (a view into a
+   * shared pool whose offset 0 holds unrelated bytes).
+   */
+  static copyOf(bytes: Uint8Array): TableWindow {
+    const copy = new Uint8Array(bytes);
+    return new TableWindow(new ArrayBufferMemory(copy.buffer), 0, copy.length);
   }
   private at(off: number, len: number): number {
     if (off < 0 || off > this.size || len > this.size - off) throw new RangeError(`table access at ${off}+${len} outside ${this.size} bytes`);
@@ -61,4 +57,42 @@ export class TableWindow {
   bytes(): Uint8Array {
     return this.read(0, this.size);
   }
+}
+
+// --- the fields the host writes, by entry offset (the entry's type word) ---
+
+/** Table offset of field `field` (an RSC_ENTRY_FIELDS.VRING_* offset) of vring `k` of the vdev entry at `vdev`. */
+export function vringField(vdev: number, k: number, field: number): number {
+  return vdev + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * k + field;
+}
+
+/** Table offset of byte 0 of the config space of the vdev entry at `vdev`, which has `vrings` vrings. */
+export function vdevConfigStart(vdev: number, vrings: number): number {
+  return vdev + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * vrings;
+}
+
+/**
+ * Writes an allocated carveout back (Linux rproc_handle_carveout): da, pa, len. The `pa` field
+ * is a u32 even on 64-bit platforms: a pa above 4 GiB is written as its low 32 bits, as Linux
+ * does (rproc_alloc_carveout casts it with a warning); the remote uses da.
+ */
+export function writeCarveout(table: TableWindow, entry: number, a: { readonly da: number; readonly pa: number; readonly size: number }): void {
+  table.setU32(entry + F.CARVEOUT_DA, a.da);
+  table.setU32(entry + F.CARVEOUT_PA, a.pa % 0x1_0000_0000);
+  table.setU32(entry + F.CARVEOUT_LEN, a.size);
+}
+
+/** Writes the da of an allocated trace buffer. */
+export function writeTraceDa(table: TableWindow, entry: number, da: number): void {
+  table.setU32(entry + F.TRACE_DA, da);
+}
+
+/** Writes the da the host allocated for vring `k`. */
+export function writeVringDa(table: TableWindow, vdev: number, k: number, da: number): void {
+  table.setU32(vringField(vdev, k, F.VRING_DA), da);
+}
+
+/** Writes the notify id the host assigned to vring `k`. */
+export function writeVringNotifyId(table: TableWindow, vdev: number, k: number, id: number): void {
+  table.setU32(vringField(vdev, k, F.VRING_NOTIFYID), id);
 }

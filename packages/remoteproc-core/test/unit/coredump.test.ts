@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readCoredump, readCoredumpMemory } from "@amp/elf-loader";
 import type { CoredumpInfo, CoredumpSink, MemoryWindow } from "@amp/remoteproc-core";
+import { decodeTraceNote, formatTraceRecord, isTraceNote } from "@amp/remoteproc-core";
 import { SRAM_DA, TRACE_DA, TRACE_LEN, makePlatform } from "../helpers/fixture.ts";
 
 function collector() {
@@ -50,6 +51,23 @@ describe("coredump", () => {
     expect([...readCoredumpMemory(core, summary, 0x100n, 4)!]).toEqual([1, 2, 3, 4]);
     expect(seen[0]).toMatchObject({ reason: "crash", crashType: "watchdog", mode: "default", segments: 5, size: core.length });
     expect(c.closed()).toMatchObject({ size: core.length });
+  });
+
+  it("a crash dump carries the trace buffer's last records as an AMP note, oldest first", async () => {
+    const c = collector();
+    const p = makePlatform({ coredump: "default", coredumpSink: c.sink });
+    await p.rproc.boot();
+    const lines = [formatTraceRecord(0, 1000, "I", "booted"), formatTraceRecord(1, 2500, "W", "queue full"), formatTraceRecord(2, 4000, "E", "fault at 0x1234")];
+    const text = new TextEncoder().encode(`${lines.join("")}\0`);
+    const w = p.rproc.translate(TRACE_DA, TRACE_LEN)!;
+    w.memory.write(w.offset, text);
+    await p.rproc.reportCrash();
+    await flush();
+    const summary = readCoredump(c.bytes());
+    const notes = summary.notes.filter(isTraceNote);
+    expect(notes).toHaveLength(1);
+    const records = decodeTraceNote(notes[0]!.desc);
+    expect(records.map((r) => [r.seq, r.remoteUs, r.level, r.text])).toEqual([[0, 1000, "I", "booted"], [1, 2500, "W", "queue full"], [2, 4000, "E", "fault at 0x1234"]]);
   });
 
   it("inline mode streams chunks and recovery waits for the sink", async () => {

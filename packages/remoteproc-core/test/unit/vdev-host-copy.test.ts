@@ -11,17 +11,14 @@ import {
   driverReady,
   isAmpError,
 } from "@amp/virtio-ring";
+import { FW_RSC_VDEV_VRING_SIZE, RSC_ENTRY_FIELDS } from "@amp/resource-table";
 import type { RprocVdev } from "@amp/remoteproc-core";
 import { makePlatform, type Platform } from "../helpers/fixture.ts";
 
-// struct fw_rsc_vdev / fw_rsc_vdev_vring offsets from the entry's type word (include/linux/remoteproc.h).
-const DFEATURES = 12;
-const GFEATURES = 16;
-const STATUS = 24;
-const VRINGS = 28;
-const VRING_SIZE = 20;
-const VRING_DA = 0;
-const VRING_NOTIFYID = 12;
+// struct fw_rsc_vdev / fw_rsc_vdev_vring offsets from the entry's type word: @amp/resource-table's
+// (checked against gcc's offsetof there), so the wire layout has one home.
+const { VDEV_DFEATURES: DFEATURES, VDEV_GFEATURES: GFEATURES, VDEV_STATUS: STATUS, VDEV_VRINGS: VRINGS, VRING_DA, VRING_NOTIFYID } = RSC_ENTRY_FIELDS;
+const VRING_SIZE = FW_RSC_VDEV_VRING_SIZE;
 
 /** What the remote does: a store into its own copy of the table. */
 function remoteWrites(p: Platform, vdev: RprocVdev, off: number, value: number, width: 1 | 4 = 4): void {

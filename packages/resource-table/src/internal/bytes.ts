@@ -41,10 +41,8 @@ export function checkU8(v: unknown, what: string): number {
   return v;
 }
 
-/** `0x`-prefixed hex of a u32, for messages. */
-export function hex(v: number): string {
-  return `0x${v.toString(16)}`;
-}
+/** `0x`-prefixed hex, for messages (one definition for all of @amp, in @amp/errors). */
+export { hex } from "@amp/errors";
 
 /** True for a non-zero power of two (u32). */
 export function isPowerOf2(v: number): boolean {

@@ -1,7 +1,7 @@
 // Streams an ELF core of the remote's memory through @amp/elf-loader's writer: one PT_LOAD per
 // segment (Linux remoteproc_coredump.c layout), each chunk read just before it is written.
 import { coredumpChunks } from "@amp/elf-loader";
-import type { CoredumpLayout, CoredumpRegion } from "@amp/elf-loader";
+import type { CoredumpLayout, CoredumpRegion, ElfNote } from "@amp/elf-loader";
 import type { CoredumpElfInfo, CoredumpSegmentSpec } from "../coredump.js";
 import type { MemoryWindow } from "../memory.js";
 
@@ -11,6 +11,8 @@ export interface DumpSource {
   /** e_entry (Linux writes the boot address). */
   readonly entry: bigint;
   readonly segments: readonly CoredumpSegmentSpec[];
+  /** Notes written before the memory (the trace note: the last records before the dump). */
+  readonly notes?: readonly ElfNote[];
   translate(da: number, length: number): MemoryWindow | undefined;
 }
 
@@ -18,7 +20,7 @@ export interface DumpSource {
 export async function streamCoredump(src: DumpSource, write: (chunk: Uint8Array) => void | Promise<void>): Promise<number> {
   const specs = src.segments;
   const regions: CoredumpRegion[] = specs.map((x) => ({ da: BigInt(x.da), size: BigInt(x.size), ...(x.name === undefined ? {} : { name: x.name }) }));
-  const layout: CoredumpLayout = { elfClass: src.elf.elfClass, machine: src.elf.machine, entry: src.entry, regions };
+  const layout: CoredumpLayout = { elfClass: src.elf.elfClass, machine: src.elf.machine, entry: src.entry, regions, ...(src.notes !== undefined && src.notes.length > 0 ? { notes: src.notes } : {}) };
   const reader = (_region: CoredumpRegion, index: number, offset: bigint, out: Uint8Array): boolean => {
     const spec = specs[index];
     if (spec === undefined) return false;

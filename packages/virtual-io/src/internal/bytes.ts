@@ -25,18 +25,8 @@ export function viewOf(u8: Uint8Array): DataView {
   return new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
 }
 
-/** Concatenates byte arrays into a fresh one. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** Concatenates byte arrays into a fresh one (one definition for all of @amp, in @amp/errors). */
+export { concatBytes } from "@amp/errors";
 
 /** Reads an n-byte (1..4) unsigned value at `o`, big- or little-endian. */
 export function getUintN(data: Uint8Array, o: number, n: number, big: boolean): number {

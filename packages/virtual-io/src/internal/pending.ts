@@ -4,11 +4,11 @@ import type { VirtualIoErrorCode } from "../errors.js";
 import { vioError } from "../errors.js";
 import type { AmpError } from "../errors.js";
 
-/** The platform's timer functions, injected (the core uses no host globals). */
-export interface Scheduler {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+// The platform's timer functions, injected (the core uses no host globals): the one Scheduler
+// type of @amp, from @amp/virtio-ring, re-exported under the same name.
+import type { Scheduler } from "@amp/virtio-ring";
+
+export type { Scheduler };
 
 interface Entry<T> {
   resolve(value: T): void;

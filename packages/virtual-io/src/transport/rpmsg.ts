@@ -5,6 +5,7 @@
 //
 // The endpoint types are structural (the subset of @amp/rpmsg's RpmsgHost/RpmsgRemote and
 // RpmsgEndpoint used here), so any rpmsg implementation with the same shape plugs in.
+import { RPMSG_ADDR_ANY } from "@amp/rpmsg";
 import type { DeviceServer, RequestChannel } from "../channel.js";
 import type { UartDevice } from "../devices/console-server.js";
 import { UartStream } from "../driver/uart-stream.js";
@@ -45,8 +46,6 @@ export interface RpmsgEndpointFactory {
     readonly onClose?: (reason: Error) => void;
   }): RpmsgEndpointLike;
 }
-
-const RPMSG_ADDR_ANY = 0xffffffff;
 
 /** Options of {@link serveOverRpmsg}. */
 export interface RpmsgServeOptions {

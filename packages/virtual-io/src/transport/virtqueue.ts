@@ -4,7 +4,8 @@
 // the device returns it used. Device side: VirtqueueDeviceRunner takes chains, hands them to a
 // DeviceServer and returns them used with the bytes written. Both are poll-driven: call
 // process() when the doorbell rings (or in a loop).
-import type { AddressSpaceLike, BufferSegment, VirtqueueDevice, VirtqueueDriver } from "@amp/virtio-ring";
+import { DescriptorChain } from "@amp/virtio-ring";
+import type { AddressSpaceLike, BufferSegment, DescriptorChainLike, Memory, UsedBuffer, VirtqueueDevice, VirtqueueDriver } from "@amp/virtio-ring";
 import type { DeviceServer, RequestChannel } from "../channel.js";
 import { isAmpError, vioError } from "../errors.js";
 import { BufferPool } from "../internal/pool.js";
@@ -26,6 +27,9 @@ export interface VirtqueueChannelOptions extends ChannelOptions {
   readonly config?: Uint8Array;
 }
 
+/** No segments: a request without an out or an in part. */
+const NONE: readonly BufferSegment[] = [];
+
 interface InFlight {
   readonly queue: number;
   readonly block: { addr: number; size: number };
@@ -44,6 +48,16 @@ export class VirtqueueChannel implements RequestChannel {
   private readonly inFlight = new Map<number, InFlight>();
   private readonly backlog: { tag: number; queue: number; out: Uint8Array; inLength: number }[] = [];
   private submitScheduled = false;
+  /** The buffer region, translated once (the constructor checks it is mapped as a whole). */
+  private readonly region: { memory: Memory; offset: number };
+  private readonly regionAddr: number;
+  // Per-request scratch, reused (the hot path allocates only what it hands to the caller):
+  // the segment lists addChain reads synchronously, the used entry getUsed fills, and which
+  // queues a submit round must kick.
+  private readonly readSeg: BufferSegment[] = [{ addr: 0, len: 0 }];
+  private readonly writeSeg: BufferSegment[] = [{ addr: 0, len: 0 }];
+  private readonly used: UsedBuffer<number> = { id: 0, len: 0, declaredLen: 0, token: 0 };
+  private readonly toKick: Uint8Array;
 
   constructor(options: VirtqueueChannelOptions) {
     this.queues = options.queues;
@@ -53,7 +67,9 @@ export class VirtqueueChannel implements RequestChannel {
     this.features = options.features;
     this.config = options.config ?? new Uint8Array(0);
     // the region must be translatable as a whole; fail early instead of at the first request
-    this.space.translate(options.bufferAddr, options.bufferSize);
+    this.region = this.space.translate(options.bufferAddr, options.bufferSize);
+    this.regionAddr = options.bufferAddr;
+    this.toKick = new Uint8Array(this.queues.length);
   }
 
   request(queue: number, out: Uint8Array, inLength: number): Promise<Uint8Array> {
@@ -74,22 +90,24 @@ export class VirtqueueChannel implements RequestChannel {
    */
   process(): number {
     let n = 0;
-    this.queues.forEach((q, qi) => {
+    for (let qi = 0; qi < this.queues.length; qi++) {
+      const q = this.queues[qi] as VirtqueueDriver<number>;
       try {
-        for (let u = q.getUsed(); u !== null; u = q.getUsed()) {
-          const f = this.inFlight.get(u.token);
+        for (let u = q.getUsed(this.used); u !== null; u = q.getUsed(this.used)) {
+          const tag = u.token;
+          const f = this.inFlight.get(tag);
           if (f === undefined) continue;
-          this.inFlight.delete(u.token);
+          this.inFlight.delete(tag);
           const len = Math.min(u.len, f.inLength);
           const written = len === 0 ? new Uint8Array(0) : this.read(f.block.addr + f.outLength, len);
           this.pool.release(f.block);
-          this.pending.settle(u.token, written);
+          this.pending.settle(tag, written);
           n++;
         }
       } catch (e) {
         this.failQueue(qi, e);
       }
-    });
+    }
     this.submit();
     return n;
   }
@@ -111,7 +129,8 @@ export class VirtqueueChannel implements RequestChannel {
   }
 
   private submit(): void {
-    const kicked = new Set<number>();
+    const kick = this.toKick;
+    let any = false;
     while (this.backlog.length > 0) {
       const r = this.backlog[0];
       if (r === undefined) break;
@@ -128,8 +147,8 @@ export class VirtqueueChannel implements RequestChannel {
         break; // wait for buffers to come back
       }
       if (r.out.length > 0) this.write(block.addr, r.out);
-      const readable: BufferSegment[] = r.out.length > 0 ? [{ addr: block.addr, len: r.out.length }] : [];
-      const writable: BufferSegment[] = r.inLength > 0 ? [{ addr: block.addr + r.out.length, len: r.inLength }] : [];
+      const readable = r.out.length > 0 ? segment(this.readSeg, block.addr, r.out.length) : NONE;
+      const writable = r.inLength > 0 ? segment(this.writeSeg, block.addr + r.out.length, r.inLength) : NONE;
       let id: number;
       try {
         id = q.addChain(readable, writable, r.tag);
@@ -145,9 +164,15 @@ export class VirtqueueChannel implements RequestChannel {
       }
       this.backlog.shift();
       this.inFlight.set(r.tag, { queue: r.queue, block, outLength: r.out.length, inLength: r.inLength });
-      kicked.add(r.queue);
+      kick[r.queue] = 1;
+      any = true;
     }
-    for (const qi of kicked) this.queues[qi]?.kick();
+    if (!any) return;
+    for (let qi = 0; qi < kick.length; qi++) {
+      if (kick[qi] === 0) continue;
+      kick[qi] = 0;
+      this.queues[qi]?.kick();
+    }
   }
 
   private failQueue(qi: number, e: unknown): void {
@@ -160,15 +185,22 @@ export class VirtqueueChannel implements RequestChannel {
     }
   }
 
+  // Blocks come from the pool, so they lie inside the region; the memory still checks bounds.
   private write(addr: number, bytes: Uint8Array): void {
-    const { memory, offset } = this.space.translate(addr, bytes.length);
-    memory.write(offset, bytes);
+    this.region.memory.write(this.region.offset + (addr - this.regionAddr), bytes);
   }
 
   private read(addr: number, length: number): Uint8Array {
-    const { memory, offset } = this.space.translate(addr, length);
-    return memory.read(offset, length);
+    return this.region.memory.read(this.region.offset + (addr - this.regionAddr), length);
   }
+}
+
+/** Sets the one segment of a reused list (addChain copies what it needs before returning). */
+function segment(list: BufferSegment[], addr: number, len: number): readonly BufferSegment[] {
+  const s = list[0] as { addr: number; len: number };
+  s.addr = addr;
+  s.len = len;
+  return list;
 }
 
 /** Options of {@link VirtqueueDeviceRunner}. */
@@ -188,51 +220,80 @@ export class VirtqueueDeviceRunner {
   private readonly onError: ((error: unknown, queue: number) => void) | undefined;
   private readonly maxRequestSize: number;
   private readonly failed = new Set<number>();
+  /** One reusable chain per queue: a chain is copied only when its reply is deferred. */
+  private readonly scratch: DescriptorChain[];
+  /** True inside process(): replies then push used buffers, and one interrupt per queue follows. */
+  private batching = false;
 
   constructor(server: DeviceServer, options: VirtqueueDeviceRunnerOptions) {
     this.server = server;
     this.queues = options.queues;
     this.onError = options.onError;
     this.maxRequestSize = options.maxRequestSize ?? 65536;
+    this.scratch = this.queues.map((q) => new DescriptorChain(Math.max(1, q.size)));
   }
 
   /** Serves every chain the driver has offered; returns how many were taken. */
   process(): number {
     let n = 0;
-    this.queues.forEach((q, qi) => {
-      if (this.failed.has(qi)) return;
-      try {
-        for (let chain = q.getAvail(); chain !== null; chain = q.getAvail()) {
-          n++;
-          const c = chain;
-          let done = false;
-          const reply = (written: Uint8Array): void => {
-            if (done) return;
-            done = true;
-            const len = written.length > 0 ? c.scatter(written) : 0;
-            try {
-              q.pushUsed(c.id, len);
-              q.interrupt();
-            } catch (e) {
-              this.fail(qi, e); // the queue was reset meanwhile
-            }
-          };
-          if (c.readableBytes > this.maxRequestSize) {
-            reply(new Uint8Array(0));
-            continue;
+    this.batching = true;
+    try {
+      for (let qi = 0; qi < this.queues.length; qi++) {
+        const q = this.queues[qi] as VirtqueueDevice;
+        if (this.failed.has(qi)) continue;
+        try {
+          for (let chain = q.getAvail(this.scratch[qi]); chain !== null; chain = q.getAvail(this.scratch[qi])) {
+            n++;
+            this.serve(q, qi, chain);
           }
-          try {
-            this.server.handle(qi, c.readAll(), c.writableBytes, reply);
-          } catch (e) {
-            reply(new Uint8Array(0)); // servers never throw for bad bytes; a bug still answers
-            this.onError?.(e, qi);
-          }
+        } catch (e) {
+          this.fail(qi, e);
         }
+      }
+    } finally {
+      this.batching = false;
+    }
+    // The replies of this round, one interrupt per queue (the driver wakes once for a group).
+    for (let qi = 0; qi < this.queues.length; qi++) {
+      if (this.failed.has(qi)) continue;
+      try {
+        this.queues[qi]?.interrupt();
       } catch (e) {
         this.fail(qi, e);
       }
-    });
+    }
     return n;
+  }
+
+  /** Hands one chain to the server; its reply pushes it used (and interrupts, when deferred). */
+  private serve(q: VirtqueueDevice, qi: number, chain: DescriptorChainLike): void {
+    let c = chain;
+    let done = false;
+    const reply = (written: Uint8Array): void => {
+      if (done) return;
+      done = true;
+      const len = written.length > 0 ? c.scatter(written) : 0;
+      try {
+        q.pushUsed(c.id, len);
+        if (!this.batching) q.interrupt();
+      } catch (e) {
+        this.fail(qi, e); // the queue was reset meanwhile
+      }
+    };
+    if (c.readableBytes > this.maxRequestSize) {
+      reply(new Uint8Array(0));
+      return;
+    }
+    try {
+      this.server.handle(qi, c.readAll(), c.writableBytes, reply);
+    } catch (e) {
+      reply(new Uint8Array(0)); // servers never throw for bad bytes; a bug still answers
+      this.onError?.(e, qi);
+    }
+    // A reply still to come keeps its own copy: the scratch chain is refilled by the next getAvail.
+    // (`reply` may have set `done` during handle(); the type checker cannot see that.)
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+    if (!done && c instanceof DescriptorChain) c = c.copy();
   }
 
   private fail(qi: number, e: unknown): void {

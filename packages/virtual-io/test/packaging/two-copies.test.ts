@@ -53,6 +53,7 @@ let project: string | undefined;
 beforeAll(async () => {
   work = makeTempDir("amp-vio-two-copies-");
   const t = join(work, "tarballs");
+  const errors = await packOne(join(root, "packages", "errors"), t);
   const vr010 = await packOne(join(root, "packages", "virtio-ring"), t);
   const rpmsg = await packOne(join(root, "packages", "rpmsg"), t);
   const vio = await packOne(join(root, "packages", "virtual-io"), t);
@@ -60,7 +61,7 @@ beforeAll(async () => {
   // virtual-io with an exact pin that 0.1.1 cannot satisfy (what `workspace:*` used to pack).
   const pinned = await repack(vio, join(work, "pinned"), (pkg) => { pkg.dependencies = { ...pkg.dependencies, "@amp/virtio-ring": "0.1.0" }; });
   project = freshProject("amp-vio-two-copies-", {
-    dependencies: { "@amp/virtio-ring": `file:${vr011}`, "@amp/rpmsg": `file:${rpmsg}`, "@amp/virtual-io": `file:${pinned}` },
+    dependencies: { "@amp/errors": `file:${errors}`, "@amp/virtio-ring": `file:${vr011}`, "@amp/rpmsg": `file:${rpmsg}`, "@amp/virtual-io": `file:${pinned}` },
     overrides: { "@amp/virtual-io": { "@amp/virtio-ring": `file:${vr010}` } },
   });
   await npmInstall(project, []);
@@ -76,6 +77,7 @@ it("virtio-ring 0.1.1 beside a virtual-io with its own 0.1.0: classes differ (TS
   // npm applies the override to virtual-io's whole subtree, so rpmsg (reached through
   // virtual-io) gets a nested 0.1.0 too: three copies of virtio-ring.
   expect(installedAmpCopies(dir).map((c) => `${c.path}@${c.version}`).sort()).toEqual([
+    "node_modules/@amp/errors@0.0.0",
     "node_modules/@amp/rpmsg/node_modules/@amp/virtio-ring@0.1.0",
     "node_modules/@amp/rpmsg@0.1.0",
     "node_modules/@amp/virtio-ring@0.1.1",

@@ -27,6 +27,9 @@ const RTT = process.env.AMP_BENCH_RTT ?? "3000";
 const TPUT = process.env.AMP_BENCH_TPUT ?? "40000";
 const WARMUP = process.env.AMP_BENCH_WARMUP ?? "3000";
 const SIZES = [16, 64, 256, 496];
+// AMP_BENCH_BEFORE: the packages/rpmsg directory of an earlier @amp build (its own bench and dist,
+// e.g. unpacked from `git archive`), run in every round too, for a before/after column.
+const BEFORE = process.env.AMP_BENCH_BEFORE;
 const WAITS = [["poll", "busy"], ["bell", "bell"]]; // [C name, @amp name] of the same wait mode
 const CHILD_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -54,7 +57,8 @@ let t0 = Date.now();
 const cBench = run("build the C side (scripts/peers/build-openamp-bench.sh)", join(root, "scripts/peers/build-openamp-bench.sh"), []).trim().split("\n").pop();
 const cBuildSecs = (Date.now() - t0) / 1000;
 process.stderr.write("bench:openamp: building @amp/rpmsg\n");
-run("build @amp/rpmsg (turbo run build --filter=@amp/rpmsg)", "turbo", ["run", "build", "--filter=@amp/rpmsg", "--output-logs=errors-only"], { stdio: ["ignore", "inherit", "inherit"] });
+// AMP_BENCH_NO_BUILD=1: use the dist already built (e.g. while another package's edit breaks turbo).
+if (process.env.AMP_BENCH_NO_BUILD !== "1") run("build @amp/rpmsg (turbo run build --filter=@amp/rpmsg)", "turbo", ["run", "build", "--filter=@amp/rpmsg", "--output-logs=errors-only"], { stdio: ["ignore", "inherit", "inherit"] });
 
 // ---- interleaved rounds ---------------------------------------------------------------------
 // Spinning benchmarks on a shared machine measure the other work too: the load around the run is
@@ -70,9 +74,17 @@ for (let round = 1; round <= ROUNDS; round++) {
   const cSecs = (Date.now() - t0) / 1000;
   process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: @amp (packages/rpmsg/bench/run.mjs --trace-gc)\n`);
   t0 = Date.now();
-  const ampOut = run(`round ${round}: run packages/rpmsg/bench/run.mjs`, process.execPath, ["--trace-gc", join(root, "packages/rpmsg/bench/run.mjs")]);
+  // The allocation runs (10^6 messages per case) are counted per role in the first round only.
+  const allocEnv = { ...process.env, AMP_BENCH_ALLOC: round === 1 ? (process.env.AMP_BENCH_ALLOC ?? "1000000") : "0" };
+  const ampOut = run(`round ${round}: run packages/rpmsg/bench/run.mjs`, process.execPath, ["--trace-gc", join(root, "packages/rpmsg/bench/run.mjs")], { env: allocEnv });
   const amp = JSON.parse(readFileSync(ampResults, "utf8"));
-  rounds.push({ c, cSecs, amp, ampSecs: (Date.now() - t0) / 1000, gc: gcCounts(ampOut) });
+  const r = { c, cSecs, amp, ampSecs: (Date.now() - t0) / 1000, gc: gcCounts(ampOut) };
+  if (BEFORE !== undefined) {
+    process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: @amp before (${BEFORE}/bench/run.mjs)\n`);
+    run(`round ${round}: run ${BEFORE}/bench/run.mjs`, process.execPath, [join(BEFORE, "bench/run.mjs")], { env: { ...process.env, AMP_BENCH_ALLOC: "0" } });
+    r.before = JSON.parse(readFileSync(join(BEFORE, "bench-results/rpmsg.json"), "utf8"));
+  }
+  rounds.push(r);
 }
 
 /** Counts --trace-gc lines per kind and per isolate (the main thread and each worker). */
@@ -102,11 +114,13 @@ for (const [cWait, ampWait] of WAITS) {
       cases.push({
         wait: cWait, size, zeroCopy,
         oneWay: {
+          ...(BEFORE === undefined ? {} : { beforeMsgsPerSec: pick((r) => ampTput({ amp: r.before }, ampWait, size, zeroCopy), "msgsPerSec") }),
           openampMsgsPerSec: pick((r) => cCase(r, cWait, size, zeroCopy), "msgsPerSec"),
           ampMsgsPerSec: pick((r) => ampTput(r, ampWait, size, zeroCopy), "msgsPerSec"),
           rawRingMsgsPerSec: pick((r) => ampTput(r, ampWait, size, zeroCopy), "rawRingMsgsPerSec"),
         },
         echo: {
+          ...(BEFORE === undefined ? {} : { beforeMedianUs: pick((r) => ampRtt({ amp: r.before }, ampWait, size, zeroCopy), "medianUs") }),
           openampMedianUs: pick((r) => cCase(r, cWait, size, zeroCopy), "rttMedianUs"),
           openampP99Us: pick((r) => cCase(r, cWait, size, zeroCopy), "rttP99Us"),
           ampMedianUs: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "medianUs"),
@@ -155,11 +169,21 @@ console.log(`counts: echo ${RTT} round trips, one-way ${TPUT} messages, ${WARMUP
 console.log(`machine: ${cpus().length} cpus, 1-min load average ${f(loadBefore)} before the rounds, ${f(loadAfter)} after (the bench itself adds about 2)`);
 if (loadBefore > 0.5) console.log("WARNING: the machine was busy before the run started; spinning figures and their ratios are unreliable (rerun on an idle machine)");
 console.log(`memcpy ceiling (64 KiB Uint8Array.set): ${f(memcpyMBps / 1000)} GB/s\n`);
-console.log("| one-way | OpenAMP C msg/s | @amp msg/s | ratio (≥ 1: @amp ahead) | raw SAB ring msg/s |");
-console.log("|---|---:|---:|---:|---:|");
-for (const k of cases) console.log(`| ${label(k)} | ${M(k.oneWay.openampMsgsPerSec)} | ${M(k.oneWay.ampMsgsPerSec)} | ${f(k.oneWay.ratio)} | ${M(k.oneWay.rawRingMsgsPerSec)} |`);
-console.log("\n| echo round trip | OpenAMP C p50 µs | @amp p50 µs | @amp vs C (p50) | OpenAMP C p99 µs | @amp p99 µs | raw SAB ping-pong p50 µs |");
-console.log("|---|---:|---:|---:|---:|---:|---:|");
-for (const k of cases) console.log(`| ${label(k)} | ${f(k.echo.openampMedianUs)} | ${f(k.echo.ampMedianUs)} | ${times(k.echo.ratio)} | ${f(k.echo.openampP99Us)} | ${f(k.echo.ampP99Us)} | ${f(k.echo.rawPingPongMedianUs)} |`);
+const bh = BEFORE === undefined ? ["", ""] : [" @amp before msg/s | before / C |", "---:|---:|"];
+console.log(`| one-way | OpenAMP C msg/s |${bh[0]} @amp msg/s | ratio (≥ 1: @amp ahead) | raw SAB ring msg/s |`);
+console.log(`|---|---:|${bh[1]}---:|---:|---:|`);
+const bOne = (k) => (BEFORE === undefined ? "" : ` ${M(k.oneWay.beforeMsgsPerSec)} | ${f(k.oneWay.beforeMsgsPerSec / k.oneWay.openampMsgsPerSec)} |`);
+for (const k of cases) console.log(`| ${label(k)} | ${M(k.oneWay.openampMsgsPerSec)} |${bOne(k)} ${M(k.oneWay.ampMsgsPerSec)} | ${f(k.oneWay.ratio)} | ${M(k.oneWay.rawRingMsgsPerSec)} |`);
+const be = BEFORE === undefined ? ["", ""] : [" @amp before p50 µs | before vs C |", "---:|---:|"];
+console.log(`\n| echo round trip | OpenAMP C p50 µs |${be[0]} @amp p50 µs | @amp vs C (p50) | OpenAMP C p99 µs | @amp p99 µs | raw SAB ping-pong p50 µs |`);
+console.log(`|---|---:|${be[1]}---:|---:|---:|---:|---:|`);
+const bEcho = (k) => (BEFORE === undefined ? "" : ` ${f(k.echo.beforeMedianUs)} | ${times(k.echo.beforeMedianUs / k.echo.openampMedianUs)} |`);
+for (const k of cases) console.log(`| ${label(k)} | ${f(k.echo.openampMedianUs)} |${bEcho(k)} ${f(k.echo.ampMedianUs)} | ${times(k.echo.ratio)} | ${f(k.echo.openampP99Us)} | ${f(k.echo.ampP99Us)} | ${f(k.echo.rawPingPongMedianUs)} |`);
+const alloc = rounds[0].amp.alloc ?? [];
+if (alloc.length > 0) {
+  console.log("\n| @amp allocation run (round 1; busy poll, 16 B) | messages | host scavenges | per 10^6 msgs | host heap growth | remote scavenges | per 10^6 msgs |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  for (const a of alloc) console.log(`| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6, 1)} | ${f(a.host.heapGrowthBytes / 1024, 1)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6, 1)} |`);
+}
 console.log(`\n@amp GC over each bench process (${ampMessages} messages, set-up included): ${rounds.map((r) => `${r.gc.total} (${Object.entries(r.gc.kinds).map(([k, v]) => `${k} ${v}`).join(", ")})`).join("; ")}`);
 console.log(`run time per round: C ${rounds.map((r) => f(r.cSecs, 1)).join("/")} s, @amp ${rounds.map((r) => f(r.ampSecs, 1)).join("/")} s; written: bench-results/openamp-vs-amp.json`);

@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { createStaticHost } from "@amp/rpmsg";
 import console from "node:console";
 import process from "node:process";
-import { performance } from "node:perf_hooks";
+import { performance, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout, clearTimeout } from "node:timers";
 import { AddressSpace, AtomicsDoorbell, SharedMemory } from "@amp/virtio-ring";
 import { CTRL_BYTES, IRQ_AT, KICK_AT, layout, RAW_RING_AT, WORDS_AT } from "./common.mjs";
@@ -30,8 +30,10 @@ function attach(sab, ctrl) {
   return {
     mem,
     space: new AddressSpace().map(0, mem),
-    kick: new AtomicsDoorbell(ctrl, KICK_AT, { queues: 2 }),
-    irq: new AtomicsDoorbell(ctrl, IRQ_AT, { queues: 2 }),
+    // Both sides run this version: a ring makes the futex call only when the receiver sleeps,
+    // as the C side's doorbell does (one atomic add and one load otherwise).
+    kick: new AtomicsDoorbell(ctrl, KICK_AT, { queues: 2, wakeOnlySleepers: true }),
+    irq: new AtomicsDoorbell(ctrl, IRQ_AT, { queues: 2, wakeOnlySleepers: true }),
     words: new Int32Array(ctrl, WORDS_AT, 16),
   };
 }
@@ -44,7 +46,11 @@ const TPUT_N = Number(process.env.AMP_BENCH_TPUT ?? 40000);
 // Every worker is fresh: untimed rounds first, so both send paths are JIT-compiled before timing
 // (the zero-copy path goes through a few more small functions than trySend and tiers up later).
 const WARMUP = Number(process.env.AMP_BENCH_WARMUP ?? 3000);
-const STOP = 0, COUNT = 1, PING = 3, PONG = 4, HEAD = 5, TAIL = 6;
+// AMP_BENCH_ONLY: a regex over the case tags ("busy/copy/16", "bell/zero-copy/496") to run a subset.
+const ONLY = process.env.AMP_BENCH_ONLY === undefined ? undefined : new RegExp(process.env.AMP_BENCH_ONLY);
+const STOP = 0, COUNT = 1, PING = 3, PONG = 4, HEAD = 5, TAIL = 6, PHASE = 7;
+// Allocation runs: messages per role and case (one-way sends; echo round trips count twice).
+const ALLOC_N = Number(process.env.AMP_BENCH_ALLOC ?? 1_000_000);
 const now = () => performance.now();
 const noop = () => undefined;
 
@@ -60,7 +66,15 @@ async function start(scenario, opts = {}) {
   await new Promise((r, j) => { w.once("message", r); w.once("error", j); });
   const a = attach(sab, ctrl);
   const stop = async () => { Atomics.store(a.words, STOP, 1); a.kick.notify(0); Atomics.notify(a.words, PING); await w.terminate(); };
-  return { ...a, stop };
+  /** Stops a `gc: true` worker and returns the GC counts it measured. */
+  const stopWithGc = async () => {
+    const counted = new Promise((r) => { w.on("message", (m) => { if (m?.gc !== undefined) r(m.gc); }); });
+    Atomics.store(a.words, STOP, 1);
+    const gc = await counted;
+    await w.terminate();
+    return gc;
+  };
+  return { ...a, stop, stopWithGc };
 }
 
 async function rpmsgLink(scenario, opts) {
@@ -91,10 +105,15 @@ async function echo(size, wait, zeroCopy) {
       b.payload[0] = i & 255;
       b.send(size);
     } else if (!ep.trySend(data)) throw new Error("no tx buffer in a ping-pong");
-    while (got < want) {
-      if (wait === "bell" && !l.irq.pending()) l.irq.waitSync(1000);
-      l.irq.poll(noop);
-      l.host.process();
+    // Poll mode spins on the rings alone (as the C side: it reads its doorbell only in bell mode).
+    if (wait === "bell") {
+      while (got < want) {
+        if (!l.irq.pending()) l.irq.waitSync(1000);
+        l.irq.poll(noop);
+        l.host.process();
+      }
+    } else {
+      while (got < want) l.host.process();
     }
     if (i >= 0) samples.push((now() - t0) * 1000);
   }
@@ -191,7 +210,65 @@ function memcpyBandwidth() {
   return { MBps: (rounds * a.length) / ((now() - t0) / 1000) / 1e6 };
 }
 
-const results = { node: process.version, date: new Date().toISOString(), rtt: [], throughput: [], ceilings: {} };
+/** GC entries by kind: minor (scavenge) and the rest (mark-compact, incremental, weak callbacks). */
+function gcKinds(entries) {
+  let minor = 0, other = 0;
+  for (const e of entries) if ((e.detail?.kind ?? e.kind) === 1) minor++; else other++;
+  return { minor, other };
+}
+
+/**
+ * Garbage collections per role while `n` messages flow (busy-poll, no timing or samples in the
+ * loop, so the bench itself allocates nothing): the host's on this thread, the remote's counted
+ * in the worker between the PHASE marks. Scavenges per 10^6 messages = allocation per message.
+ */
+async function allocCase(kind, size, zeroCopy, n) {
+  const l = await rpmsgLink(kind === "echo" ? "echo" : "sink", { wait: "busy", zeroCopy, gc: true });
+  let got = 0;
+  const ep = l.host.createEndpoint({ name: kind === "echo" ? "echo" : "sink", onMessage: () => { got++; } });
+  const data = new Uint8Array(size).fill(1);
+  const send = (i) => {
+    if (zeroCopy) {
+      const b = ep.tryGetTxBuffer();
+      if (b === undefined) return false;
+      b.payload[0] = i & 255;
+      b.send(size);
+      return true;
+    }
+    return ep.trySend(data);
+  };
+  const run = (count) => {
+    for (let i = 0; i < count; i++) {
+      const want = got + 1;
+      while (!send(i)) l.host.process();
+      if (kind === "echo") while (got < want) l.host.process();
+    }
+    if (kind !== "echo") while (Atomics.load(l.words, COUNT) < count + base) l.host.process();
+  };
+  let base = 0;
+  run(WARMUP);
+  base = WARMUP;
+  const entries = [];
+  const obs = new PerformanceObserver((list) => { entries.push(...list.getEntries()); });
+  obs.observe({ entryTypes: ["gc"] });
+  const heap0 = process.memoryUsage().heapUsed;
+  const t0 = now();
+  Atomics.store(l.words, PHASE, 1);
+  run(n);
+  Atomics.store(l.words, PHASE, 2);
+  const t1 = now();
+  const heapGrowth = process.memoryUsage().heapUsed - heap0;
+  await new Promise((r) => setTimeout(r, 20));
+  obs.disconnect();
+  const host = gcKinds(entries.filter((e) => e.startTime >= t0 && e.startTime <= t1));
+  const remote = await l.stopWithGc();
+  const msgs = kind === "echo" ? 2 * n : n;
+  const per = (x) => (x * 1e6) / msgs;
+  return { name: `Rpmsg/alloc/${kind}/${zeroCopy ? "zero-copy" : "copy"}/${size}`, kind, size, zeroCopy, messages: msgs,
+    host: { ...host, scavengesPer1e6: per(host.minor), heapGrowthBytes: heapGrowth }, remote: { ...remote, scavengesPer1e6: per(remote.minor) } };
+}
+
+const results = { node: process.version, date: new Date().toISOString(), rtt: [], throughput: [], alloc: [], ceilings: {} };
 results.ceilings.memcpy = memcpyBandwidth();
 // Machines running other work make spinning measurements drift: each case gets its ceilings
 // measured right before it, between the same two threads, so the ratios compare like with like.
@@ -201,6 +278,7 @@ for (const wait of ["busy", "bell"]) {
   for (const [k, size] of SIZES.entries()) {
     for (const zeroCopy of k % 2 === 0 ? [false, true] : [true, false]) {
       const tag = `${wait}/${zeroCopy ? "zero-copy" : "copy"}/${size}`;
+      if (ONLY !== undefined && !ONLY.test(tag)) continue;
       process.stderr.write(`${tag}: ceilings`);
       const rawRtt = await rawPingPong(wait);
       const ring = await rawRing(size);
@@ -211,6 +289,13 @@ for (const wait of ["busy", "bell"]) {
       results.rtt.push({ name: `Rpmsg/echo/${tag}`, size, wait, zeroCopy, medianUs: r.median, p99Us: r.p99, rawPingPongMedianUs: rawRtt.median });
       results.throughput.push({ name: `Rpmsg/one-way/${tag}`, size, wait, zeroCopy, ...t, rawRingMsgsPerSec: ring.msgsPerSec });
     }
+  }
+}
+
+if (ALLOC_N > 0 && (ONLY === undefined || ONLY.test("alloc"))) {
+  for (const [kind, zeroCopy] of [["one-way", false], ["one-way", true], ["echo", false], ["echo", true]]) {
+    process.stderr.write(`alloc/${kind}/${zeroCopy ? "zero-copy" : "copy"}/16\n`);
+    results.alloc.push(await allocCase(kind, 16, zeroCopy, kind === "echo" ? ALLOC_N / 2 : ALLOC_N));
   }
 }
 
@@ -228,11 +313,19 @@ for (let i = 0; i < results.rtt.length; i++) {
   const t = results.throughput[i];
   console.log(`| ${r.wait} ${r.zeroCopy ? "zero-copy" : "copy"} | ${r.size} | ${f(r.medianUs, 2)} | ${f(r.p99Us, 2)} | ${f(r.rawPingPongMedianUs, 2)} | ${f(r.medianUs / r.rawPingPongMedianUs)}× | ${f(t.msgsPerSec, 0)} | ${f(t.MBps, 1)} | ${f(t.rawRingMsgsPerSec, 0)} | ${f(t.msgsPerSec / t.rawRingMsgsPerSec, 2)} |`);
 }
+if (results.alloc.length > 0) {
+  console.log("\n| allocation run (busy, 16 B) | messages | host scavenges | per 10^6 msgs | host heap growth | remote scavenges | per 10^6 msgs |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  for (const a of results.alloc) {
+    console.log(`| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6)} | ${f(a.host.heapGrowthBytes / 1024)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6)} |`);
+  }
+}
 console.log("\n| mode | payload B | zero-copy / copy RTT median (lower is better) | zero-copy / copy one-way msg/s (higher is better) |");
 console.log("|---|---|---|---|");
 for (const wait of ["busy", "bell"]) {
   for (const size of SIZES) {
     const pick = (list, zc) => list.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
+    if (pick(results.rtt, true) === undefined || pick(results.rtt, false) === undefined) continue;
     const rtt = pick(results.rtt, true).medianUs / pick(results.rtt, false).medianUs;
     const tput = pick(results.throughput, true).msgsPerSec / pick(results.throughput, false).msgsPerSec;
     console.log(`| ${wait} | ${size} | ${f(rtt, 2)} | ${f(tput, 2)} |`);

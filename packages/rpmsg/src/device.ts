@@ -10,11 +10,10 @@ import { badAddressError, rpmsgError, type AmpError, type RpmsgErrorCode } from 
 import { AddressAllocator } from "./internal/addresses.js";
 import type { CallbackFailure, HeldRx, Link } from "./internal/link.js";
 import type { RxPort, TxPort } from "./internal/ports.js";
-import { receiveMessage, type RxHost } from "./internal/rx-dispatch.js";
+import { receiveMessage, type RxDeps } from "./internal/rx-dispatch.js";
 import { TxPath } from "./internal/tx-path.js";
 import { checkInt, isU32, remove, removeWhere } from "./internal/util.js";
 import { createWaiter, type AbortSignalLike, type Scheduler, type WaitOptions, type Waiter } from "./internal/wait.js";
-import type { TxBuffer } from "./message.js";
 import { nameBytes } from "./name.js";
 import { NameService, type NsEvent, type RemoteService } from "./name-service.js";
 import { newStats, zeroStats, type RpmsgStats } from "./stats.js";
@@ -45,6 +44,7 @@ export abstract class RpmsgDevice implements EndpointCore {
   /** Counters (live object). */
   readonly stats: RpmsgStats = newStats();
   private readonly endpoints = new Map<number, RpmsgEndpoint>();
+
   private readonly addrs = new AddressAllocator();
   private link: Link | undefined;
   private generation = 0;
@@ -58,7 +58,7 @@ export abstract class RpmsgDevice implements EndpointCore {
   private readonly maxBatch: number;
   private readonly onError: ((error: unknown) => void) | undefined;
   private readonly ns: NameService;
-  private readonly rxHost: RxHost;
+  private readonly rxDeps: RxDeps;
   private readonly tx: TxPath;
   /** Default for `announce` on named endpoints without a dst. */
   protected abstract readonly announceByDefault: boolean;
@@ -76,8 +76,9 @@ export abstract class RpmsgDevice implements EndpointCore {
       stats: this.stats, scheduler: this.scheduler, maxPending: this.maxPending,
       endpoints: () => [...this.endpoints.values()], bind, callUser,
     });
-    this.rxHost = {
-      stats: this.stats, current, bind, callUser,
+    this.rxDeps = {
+      stats: this.stats, current, bind,
+      callbackFailed: (e) => this.callbackFailed(e),
       endpoint: (addr) => this.endpoints.get(addr),
       receiveNs: (payload) => this.ns.receive(payload),
       hold: (slot, gen) => { const h: HeldRx = { slot, gen, released: false }; this.held.add(h); return h; },
@@ -195,7 +196,7 @@ export abstract class RpmsgDevice implements EndpointCore {
       for (; n < this.maxBatch; n++) {
         const slot = link.rx.next();
         if (slot === undefined) break;
-        const thrown = receiveMessage(this.rxHost, link, slot);
+        const thrown = receiveMessage(this.rxDeps, link, slot);
         if (thrown !== undefined) {
           n++;
           failure = thrown;
@@ -250,14 +251,19 @@ export abstract class RpmsgDevice implements EndpointCore {
       fn();
       return undefined;
     } catch (e) {
-      this.stats.callbackErrors++;
-      if (this.onError === undefined) return { e };
-      try {
-        this.onError(e);
-        return undefined;
-      } catch (e2) {
-        return { e: e2 };
-      }
+      return this.callbackFailed(e);
+    }
+  }
+
+  /** A user callback threw `e`: counted, then `onError` or returned for `process()` to rethrow. */
+  private callbackFailed(e: unknown): CallbackFailure | undefined {
+    this.stats.callbackErrors++;
+    if (this.onError === undefined) return { e };
+    try {
+      this.onError(e);
+      return undefined;
+    } catch (e2) {
+      return { e: e2 };
     }
   }
 
@@ -328,7 +334,7 @@ export abstract class RpmsgDevice implements EndpointCore {
     }
     const announce = options.announce ?? (this.announceByDefault && name !== "" && dst === RPMSG_ADDR_ANY);
     if (announce && name === "") { this.addrs.release(addr); throw new TypeError("an announced endpoint needs a name"); }
-    const ep = new RpmsgEndpoint(this, addr, name, announce, options);
+    const ep = new RpmsgEndpoint(this, this.tx, addr, name, announce, options);
     this.endpoints.set(addr, ep);
     if (dst === RPMSG_ADDR_ANY && name !== "") {
       // A service the peer announced earlier binds at once (announcements are never lost).
@@ -381,29 +387,6 @@ export abstract class RpmsgDevice implements EndpointCore {
     // Linux rpmsg_send_offchannel_raw refuses ANY with -EINVAL, OpenAMP with RPMSG_ERR_PARAM:
     // a typed error the sender can catch, never a TypeError.
     if (!isU32(addr) || addr === RPMSG_ADDR_ANY) throw badAddressError(addr);
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Send paths (internal/tx-path.ts)
-
-  /** @internal EndpointCore */
-  trySendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array): boolean {
-    return this.tx.trySendRaw(ep, src, dst, data);
-  }
-
-  /** @internal EndpointCore */
-  sendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void> {
-    return this.tx.sendRaw(ep, src, dst, data, wait);
-  }
-
-  /** @internal EndpointCore */
-  tryTxBuffer(ep: RpmsgEndpoint): TxBuffer | undefined {
-    return this.tx.tryTxBuffer(ep);
-  }
-
-  /** @internal EndpointCore */
-  txBuffer(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<TxBuffer> {
-    return this.tx.txBuffer(ep, wait);
   }
 
   /** Zeroes every counter. */

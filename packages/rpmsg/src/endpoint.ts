@@ -33,13 +33,17 @@ export interface EndpointOptions {
 /** The device side of an endpoint (implemented by the core; not public). */
 export interface EndpointCore {
   readonly mtu: number;
+  destroyEndpoint(ep: RpmsgEndpoint): void;
+  waitBound(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<number>;
+  checkDst(dst: number): void;
+}
+
+/** The send half of an endpoint: served directly by the device's tx path (not public). */
+export interface EndpointTx {
   sendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void>;
   trySendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array): boolean;
   tryTxBuffer(ep: RpmsgEndpoint): TxBuffer | undefined;
   txBuffer(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<TxBuffer>;
-  destroyEndpoint(ep: RpmsgEndpoint): void;
-  waitBound(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<number>;
-  checkDst(dst: number): void;
 }
 
 /** ERR_BAD_ADDRESS for an address nothing can be sent to or from (ANY, or not a u32), else undefined. */
@@ -66,6 +70,7 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
   /** @internal */
   readonly options: EndpointOptions;
   private readonly core: EndpointCore;
+  private readonly tx: EndpointTx;
   private dstAddr: number;
   private reason: AmpError<RpmsgErrorCode> | undefined;
   private readonly queue: ReceivedMessage[] = [];
@@ -74,8 +79,9 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
   queueDrops = 0;
 
   /** @internal */
-  constructor(core: EndpointCore, addr: number, name: string, announce: boolean, options: EndpointOptions) {
+  constructor(core: EndpointCore, tx: EndpointTx, addr: number, name: string, announce: boolean, options: EndpointOptions) {
     this.core = core;
+    this.tx = tx;
     this.addr = addr;
     this.name = name;
     this.announce = announce;
@@ -108,7 +114,7 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
    * @throws AmpError ERR_NOT_BOUND, ERR_MSG_SIZE, ERR_CLOSED, ERR_LINK_DOWN, ERR_TIMEOUT, ERR_ABORTED
    */
   send(data: Uint8Array, options?: WaitOptions): Promise<void> {
-    return this.core.sendRaw(this, this.addr, this.dstAddr, data, options);
+    return this.tx.sendRaw(this, this.addr, this.dstAddr, data, options);
   }
 
   /**
@@ -119,43 +125,43 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
   sendTo(dst: number, data: Uint8Array, options?: WaitOptions): Promise<void> {
     const bad = addressError(dst);
     if (bad !== undefined) return Promise.reject(bad);
-    return this.core.sendRaw(this, this.addr, dst, data, options);
+    return this.tx.sendRaw(this, this.addr, dst, data, options);
   }
 
   /** Sends with an explicit source address (Linux rpmsg_send_offchannel). @throws as `sendTo` (`src` too). */
   sendOffchannel(src: number, dst: number, data: Uint8Array, options?: WaitOptions): Promise<void> {
     const bad = addressError(src) ?? addressError(dst);
     if (bad !== undefined) return Promise.reject(bad);
-    return this.core.sendRaw(this, src, dst, data, options);
+    return this.tx.sendRaw(this, src, dst, data, options);
   }
 
   /** Sends without waiting: false when no tx buffer is free. @throws AmpError as `send` (no timeout/abort). */
   trySend(data: Uint8Array): boolean {
-    return this.core.trySendRaw(this, this.addr, this.dstAddr, data);
+    return this.tx.trySendRaw(this, this.addr, this.dstAddr, data);
   }
 
   /** `trySend` to `dst`. @throws AmpError ERR_BAD_ADDRESS for a `dst` of ANY or not a u32; otherwise as `trySend`. */
   trySendTo(dst: number, data: Uint8Array): boolean {
     const bad = addressError(dst);
     if (bad !== undefined) throw bad;
-    return this.core.trySendRaw(this, this.addr, dst, data);
+    return this.tx.trySendRaw(this, this.addr, dst, data);
   }
 
   /** `trySend` with an explicit source. @throws as `trySendTo` (`src` too). */
   trySendOffchannel(src: number, dst: number, data: Uint8Array): boolean {
     const bad = addressError(src) ?? addressError(dst);
     if (bad !== undefined) throw bad;
-    return this.core.trySendRaw(this, src, dst, data);
+    return this.tx.trySendRaw(this, src, dst, data);
   }
 
   /** Takes a tx buffer for zero-copy sending, or undefined when none is free. @throws ERR_CLOSED, ERR_LINK_DOWN */
   tryGetTxBuffer(): TxBuffer | undefined {
-    return this.core.tryTxBuffer(this);
+    return this.tx.tryTxBuffer(this);
   }
 
   /** Takes a tx buffer for zero-copy sending, waiting for one. @throws ERR_CLOSED, ERR_LINK_DOWN, ERR_TIMEOUT, ERR_ABORTED */
   getTxBuffer(options?: WaitOptions): Promise<TxBuffer> {
-    return this.core.txBuffer(this, options);
+    return this.tx.txBuffer(this, options);
   }
 
   /** Resolves with the peer address once bound (at once if already). @throws ERR_CLOSED, ERR_LINK_DOWN, ERR_TIMEOUT, ERR_ABORTED */

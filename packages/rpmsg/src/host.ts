@@ -130,7 +130,9 @@ export class RpmsgHost extends RpmsgDevice {
       }
     }
     const space = this.opts.space;
-    const doorbell = (i: number) => ({ notify: () => { t.notify(i); } });
+    // Each queue rings the transport with its own index (the queue's notify id here): one call
+    // per kick, no id-to-index lookup. The transport maps the index to what the device expects.
+    const doorbell = { notify: (i: number) => { t.notify(i); } };
     const queues = [RPMSG_VRING_HOST_RX, RPMSG_VRING_HOST_TX].map((i) => {
       let q = t.getQueue(i);
       if (this.opts.rings !== undefined) {
@@ -142,7 +144,7 @@ export class RpmsgHost extends RpmsgDevice {
       }
       const vq = new SplitVirtqueueDriver<number>({
         size: q.size, space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr,
-        features, doorbell: doorbell(i), notifyId: q.notifyId, maxChain: 1,
+        features, doorbell, notifyId: i, maxChain: 1,
       });
       vq.reset(); // the driver owns the rings: zero them, as Linux's allocation does
       return vq;
@@ -211,7 +213,7 @@ function makeSlots(space: AddressSpaceLike, base: number, n: number, size: numbe
     const da = base + i * size;
     const r = space.find(da, size);
     if (r === undefined) throw new RangeError(`buffer pool: 0x${da.toString(16)} +${size} is not inside one mapped range`);
-    out.push({ head: i, da, memory: r.memory, offset: r.offset + (da - r.da), length: size, txView: undefined });
+    out.push({ head: i, da, memory: r.memory, offset: r.offset + (da - r.da), length: size, txView: undefined, rxMessage: undefined });
   }
   return out;
 }

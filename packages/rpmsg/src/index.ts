@@ -63,3 +63,28 @@ export {
 /** The @amp error class (from @amp/virtio-ring) and its guard; rpmsg's codes. */
 export { AmpError, isAmpError } from "./errors.js";
 export type { RpmsgErrorCode } from "./errors.js";
+
+// Clock exchange ("amp-clock"): remote clock offset and drift against the host's
+/** The remote's responder (announces "amp-clock", answers with its receive and send times). */
+export { serveClock } from "./clock/responder.js";
+export type { ClockResponder, ClockResponderOptions } from "./clock/responder.js";
+/** The host's side: periodic exchanges, offset + drift with an error bound, `toHostTime`. */
+export { ClockSync } from "./clock/sync.js";
+export type { ClockSyncOptions, ClockSyncStats } from "./clock/sync.js";
+/** The estimator alone (pure arithmetic over NTP-style samples). */
+export { ClockEstimator } from "./clock/estimator.js";
+export type { ClockSample, ClockEstimate, ClockEstimatorOptions, ClockSampleVerdict, HostTime } from "./clock/estimator.js";
+/** The two 16- and 32-byte messages of the exchange. */
+export {
+  AMP_CLOCK_SERVICE,
+  AMP_CLOCK_VERSION,
+  AMP_CLOCK_REQUEST_SIZE,
+  AMP_CLOCK_RESPONSE_SIZE,
+  AmpClockType,
+  AmpClockOffsets,
+  encodeClockRequest,
+  decodeClockRequest,
+  encodeClockResponse,
+  decodeClockResponse,
+} from "./clock/wire.js";
+export type { AmpClockRequest, AmpClockResponse } from "./clock/wire.js";

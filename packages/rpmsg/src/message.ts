@@ -12,7 +12,12 @@ export interface ReceivedMessage {
   readonly data: Uint8Array;
 }
 
-/** A message delivered to an `onMessage` callback. */
+/**
+ * A message delivered to an `onMessage` callback. Valid until the callback returns: the object
+ * (and, on zero-copy memory, its `data` view) belongs to the rx buffer and is refilled when the
+ * same buffer brings the next message, so nothing is allocated per message. Copy the fields you
+ * keep, or `hold()` the buffer (a held buffer, and its message, is not reused before `release()`).
+ */
 export interface RpmsgMessage extends ReceivedMessage {
   /**
    * The payload. On zero-copy memory it is a view of the shared rx buffer, valid only until the
@@ -39,7 +44,11 @@ export interface RxHold {
   release(): void;
 }
 
-/** A tx buffer taken for zero-copy sending: fill `payload` in place, then `send(length)`. */
+/**
+ * A tx buffer taken for zero-copy sending: fill `payload` in place, then `send(length)`. Each
+ * acquisition is a new small handle (the payload view is reused per buffer), so that a handle
+ * that was sent or released stays done for good.
+ */
 export interface TxBuffer {
   /**
    * Writable payload area (capacity minus the 16-byte header). On zero-copy memory it aliases the

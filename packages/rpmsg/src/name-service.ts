@@ -27,7 +27,7 @@ export interface RemoteService {
 }
 
 /** @internal What the name service needs from the device core. */
-export interface NsHost {
+export interface NsDeps {
   readonly stats: RpmsgStats;
   readonly scheduler: Scheduler | undefined;
   readonly maxPending: number;
@@ -40,19 +40,19 @@ export interface NsHost {
 
 /** @internal The name-service state of one device (reset on every link down). */
 export class NameService {
-  private readonly host: NsHost;
+  private readonly deps: NsDeps;
   private readonly services: RemoteService[] = [];
   private readonly unclaimed: NsEvent[] = [];
   private readonly handlers: ((e: NsEvent) => void)[] = [];
   private readonly waiters: { name: string; w: Waiter<RemoteService> }[] = [];
 
-  constructor(host: NsHost) {
-    this.host = host;
+  constructor(deps: NsDeps) {
+    this.deps = deps;
   }
 
   /** Handles one NS payload from the peer. Returns the first user callback's exception, if any. */
   receive(payload: Uint8Array): CallbackFailure | undefined {
-    const { stats } = this.host;
+    const { stats } = this.deps;
     const d = stats.dropped;
     if (payload.length !== RPMSG_NS_MSG_SIZE) { d.nsMalformed++; return undefined; }
     const m = decodeRpmsgNsMessage(payload);
@@ -65,11 +65,11 @@ export class NameService {
       const u = this.unclaimed.findIndex((s) => s.name === m.name && s.addr === m.addr);
       if (u >= 0) { this.unclaimed.splice(u, 1); return undefined; } // nobody ever saw the CREATE
       let failure: CallbackFailure | undefined;
-      for (const ep of this.host.endpoints()) {
+      for (const ep of this.deps.endpoints()) {
         if (ep.dst === m.addr && ep.name === m.name) {
           ep.bind(RPMSG_ADDR_ANY); // OpenAMP: re-bindable after the peer comes back
           const onUnbind = ep.options.onUnbind;
-          if (onUnbind !== undefined) failure ??= this.host.callUser(() => { onUnbind(ep); });
+          if (onUnbind !== undefined) failure ??= this.deps.callUser(() => { onUnbind(ep); });
         }
       }
       return this.emit({ type: "destroy", name: m.name, addr: m.addr }) ?? failure;
@@ -79,15 +79,15 @@ export class NameService {
     this.services.push(svc);
     for (const s of this.waiters.slice()) if (s.name === m.name) s.w.resolve(svc);
     // An unbound endpoint with exactly this name takes it; otherwise the handlers (or the queue).
-    for (const ep of this.host.endpoints()) {
+    for (const ep of this.deps.endpoints()) {
       if (ep.name === m.name && ep.dst === RPMSG_ADDR_ANY && !ep.closed) {
-        this.host.bind(ep, m.addr);
+        this.deps.bind(ep, m.addr);
         return undefined;
       }
     }
     const ev: NsEvent = { type: "create", name: m.name, addr: m.addr };
     if (this.handlers.length > 0) return this.emit(ev);
-    if (this.unclaimed.length >= this.host.maxPending) { d.nsOverflow++; return undefined; }
+    if (this.unclaimed.length >= this.deps.maxPending) { d.nsOverflow++; return undefined; }
     this.unclaimed.push(ev);
     return undefined;
   }
@@ -96,7 +96,7 @@ export class NameService {
   private emit(ev: NsEvent): CallbackFailure | undefined {
     let failure: CallbackFailure | undefined;
     for (const h of this.handlers.slice()) {
-      const f = this.host.callUser(() => { h(ev); });
+      const f = this.deps.callUser(() => { h(ev); });
       failure ??= f;
     }
     return failure;
@@ -119,7 +119,7 @@ export class NameService {
     nameBytes(name);
     const known = this.services.find((s) => s.name === name);
     if (known !== undefined) return Promise.resolve(known);
-    const entry = { name, w: createWaiter<RemoteService>(`waitForService(${name})`, options, this.host.scheduler, (x) => { removeWhere(this.waiters, (s) => s.w === x); }) };
+    const entry = { name, w: createWaiter<RemoteService>(`waitForService(${name})`, options, this.deps.scheduler, (x) => { removeWhere(this.waiters, (s) => s.w === x); }) };
     if (!entry.w.settled) this.waiters.push(entry);
     return entry.w.promise;
   }
@@ -129,7 +129,7 @@ export class NameService {
    * no other endpoint is bound to (announcements are never lost). It leaves the unclaimed queue.
    */
   claim(ep: RpmsgEndpoint): RemoteService | undefined {
-    const eps = this.host.endpoints();
+    const eps = this.deps.endpoints();
     const svc = this.services.find((s) => s.name === ep.name && !eps.some((e) => e !== ep && e.name === ep.name && e.dst === s.addr));
     if (svc !== undefined) removeWhere(this.unclaimed, (u) => u.name === svc.name && u.addr === svc.addr);
     return svc;

@@ -5,9 +5,18 @@ import { rpmsgError } from "./errors.js";
 import { decodeName, encodeName } from "./name.js";
 
 const LE = true;
-const OFF_NAME = 0; // char name[32], NUL-padded
-const OFF_ADDR = 32; // u32 addr: the announcing endpoint's address
-const OFF_FLAGS = 36; // u32 flags: CREATE = 0, DESTROY = 1
+/** Field offsets of `struct rpmsg_ns_msg`, also for code that reads one field by field (the lean remote). */
+export const RpmsgNsOffsets = {
+  /** char name[32], NUL-padded */
+  NAME: 0,
+  /** u32 addr: the announcing endpoint's address */
+  ADDR: 32,
+  /** u32 flags: CREATE = 0, DESTROY = 1 */
+  FLAGS: 36,
+} as const;
+const OFF_NAME = RpmsgNsOffsets.NAME;
+const OFF_ADDR = RpmsgNsOffsets.ADDR;
+const OFF_FLAGS = RpmsgNsOffsets.FLAGS;
 
 /** A decoded name-service message. */
 export interface RpmsgNsMessage {

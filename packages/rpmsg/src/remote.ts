@@ -7,6 +7,7 @@ import {
   DescriptorChain,
   featureBit,
   hasFeature,
+  isAmpError,
   isDriverOk,
   SplitVirtqueueDevice,
   VIRTIO_CONFIG_S_NEEDS_RESET,
@@ -156,8 +157,8 @@ export class RpmsgRemote extends RpmsgDevice {
       this.linkDown(rpmsgError("ERR_LINK_DOWN", "rpmsg link down: the host re-initialised the rings (a reset between two polls)"));
     }
     if (!isDriverOk(s)) return;
-    let tx: RemoteTx;
-    let rx: RemoteRx;
+    let tx: RemotePort;
+    let rx: RemotePort;
     let mtu: number;
     try {
       this.accepted = deviceAcceptedFeatures(t);
@@ -180,14 +181,14 @@ export class RpmsgRemote extends RpmsgDevice {
       const stats = this.stats;
       const onBad = (): void => { stats.dropped.badBuffer++; };
       const pool = this.opts.bufferPool;
-      tx = new RemoteTx(txq, cap, onBad, pool);
-      rx = new RemoteRx(rxq, onBad, pool, lite);
+      tx = new RemotePort(txq, RPMSG_VRING_HOST_RX, cap, onBad, pool, false);
+      rx = new RemotePort(rxq, RPMSG_VRING_HOST_TX, Infinity, onBad, pool, lite);
       this.txq = txq;
       this.rxq = rxq;
       mtu = cap - RPMSG_HDR_SIZE;
     } catch (e) {
       // Bad features or unmapped rings from the host: report NEEDS_RESET and wait for a reset.
-      if (!isAmp(e)) throw e;
+      if (!isAmpError(e)) throw e;
       this.stats.protocolErrors++;
       deviceNeedsReset(t);
       return;
@@ -202,15 +203,22 @@ export class RpmsgRemote extends RpmsgDevice {
   }
 }
 
-function isAmp(e: unknown): boolean {
-  return e instanceof Error && e.name === "AmpError";
+/**
+ * Turns a one-segment chain into a slot (device-readable unless `anyDirection`), or undefined for
+ * anything else. The slot the same head had last time is reused when the host posted exactly the
+ * same buffer again, which it normally does (no allocation per message, and the rx view and
+ * message cached on the slot are reused too); a pooled slot is never changed, so a duplicate head
+ * from a hostile host cannot alter a slot someone still holds.
+ */
+function pooledSlot(c: DescriptorChain, pool: (Slot | undefined)[], length: number): Slot {
+  const prev = pool[c.id];
+  if (prev?.da === c.addr(0) && prev.memory === c.memory(0) && prev.offset === c.offset(0) && prev.length === length) return prev;
+  const slot: Slot = { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length, txView: undefined, rxMessage: undefined };
+  pool[c.id] = slot;
+  return slot;
 }
 
-/** Turns a one-segment chain into a slot (device-readable unless `anyDirection`), or undefined for anything else. */
-function chainSlot(c: DescriptorChain, anyDirection: boolean): Slot | undefined {
-  if (c.count !== 1 || (c.isWritable(0) && !anyDirection)) return undefined;
-  return { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length: c.len(0), txView: undefined };
-}
+const DISAGREE = "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)";
 
 /**
  * Throws ERR_LAYOUT when a one-segment chain lies outside the agreed pool (see `bufferPool`), or
@@ -222,8 +230,7 @@ function checkInPool(c: DescriptorChain, pool: BufferPool | undefined, vring: nu
   if (first && pool.startsAtFirstBuffer === true && da !== pool.da) {
     throw rpmsgError(
       "ERR_LAYOUT",
-      `vring ${vring}: the host's first buffer is at 0x${da.toString(16)}, the agreed pool starts at 0x${pool.da.toString(16)}: ` +
-        "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)",
+      `vring ${vring}: the host's first buffer is at 0x${da.toString(16)}, the agreed pool starts at 0x${pool.da.toString(16)}: ${DISAGREE}`,
     );
   }
   if (da >= pool.da && da + c.len(0) <= pool.da + pool.size) return;
@@ -235,59 +242,61 @@ function checkInPool(c: DescriptorChain, pool: BufferPool | undefined, vring: nu
 }
 
 /**
- * `chainSlot` for tx with the length capped at `cap`, reusing the slot (and the payload view it
- * caches) that the same head had last time when the host posted exactly the same buffer again,
- * which it normally does. A pooled slot is never changed, so a duplicate head from a hostile host
- * cannot alter a slot someone still holds.
+ * One vring of the remote: its tx (vring 0: buffers the host posted, device-writable, capped at
+ * maxBufferSize) or its rx (vring 1: buffers the host filled, device-readable; len = 16 + payload
+ * from Linux, the whole buffer from OpenAMP; device-writable from the rpmsg-lite master, accepted
+ * only with `rpmsgLiteMaster`). Rx buffers go back with their descriptor length as used.len
+ * (`pushConsumed`): OpenAMP's and rpmsg-lite's hosts take that number as the buffer's capacity.
+ * Any other chain is not an rpmsg buffer: counted and handed straight back unused, at most one
+ * ring's worth per call, so a host that keeps posting them cannot keep us here.
  */
-function pooledTxSlot(c: DescriptorChain, pool: (Slot | undefined)[], cap: number): Slot | undefined {
-  if (c.count !== 1 || !c.isWritable(0)) return undefined;
-  const length = Math.min(c.len(0), cap);
-  const prev = pool[c.id];
-  if (prev?.da === c.addr(0) && prev.memory === c.memory(0) && prev.offset === c.offset(0) && prev.length === length) return prev;
-  const slot: Slot = { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length, txView: undefined };
-  pool[c.id] = slot;
-  return slot;
-}
-
-/** Remote tx: vring 0; buffers the host posted (device-writable). */
-class RemoteTx implements TxPort {
+class RemotePort implements TxPort, RxPort {
   private readonly q: SplitVirtqueueDevice;
-  private readonly chain = new DescriptorChain(MAX_CHAIN);
-  private readonly spare: Slot[] = [];
-  /** The last slot seen for each descriptor head (see `pooledTxSlot`). */
-  private readonly pool: (Slot | undefined)[] = [];
+  private readonly vring: number;
+  private readonly tx: boolean;
   private readonly cap: number;
   private readonly onBad: () => void;
-  private readonly poolRange: BufferPool | undefined;
-  private first = true;
-  constructor(q: SplitVirtqueueDevice, cap: number, onBad: () => void, pool: BufferPool | undefined) {
+  private readonly pool: BufferPool | undefined;
+  private readonly anyDirection: boolean;
+  private readonly chain = new DescriptorChain(MAX_CHAIN);
+  private readonly spare: Slot[] = [];
+  /** The last slot seen for each descriptor head (see `pooledSlot`). */
+  private readonly slots: (Slot | undefined)[] = [];
+  /** Tx: the next buffer is the link's first (see `BufferPool.startsAtFirstBuffer`). */
+  private first: boolean;
+  constructor(q: SplitVirtqueueDevice, vring: number, cap: number, onBad: () => void, pool: BufferPool | undefined, anyDirection: boolean) {
     this.q = q;
+    this.vring = vring;
+    this.tx = vring === RPMSG_VRING_HOST_RX; // the host's rx is our tx
     this.cap = cap;
     this.onBad = onBad;
-    this.poolRange = pool;
+    this.pool = pool;
+    this.anyDirection = anyDirection;
+    this.first = this.tx;
   }
   acquire(): Slot | undefined {
-    const s = this.spare.pop();
-    if (s !== undefined) return s;
-    // Bad buffers go straight back; at most one ring's worth per call, so a host that keeps
-    // posting them cannot keep us here.
+    return this.spare.pop() ?? this.next();
+  }
+  next(): Slot | undefined {
     for (let i = 0; i < this.q.size; i++) {
       const c = this.q.getAvail(this.chain);
       if (c === null) return undefined;
-      const slot = pooledTxSlot(c, this.pool, this.cap);
-      if (slot !== undefined) {
-        checkInPool(c, this.poolRange, RPMSG_VRING_HOST_RX, this.first);
+      if (c.count === 1 && (c.isWritable(0) ? this.tx || this.anyDirection : !this.tx)) {
+        checkInPool(c, this.pool, this.vring, this.first);
         this.first = false;
+        const slot = pooledSlot(c, this.slots, Math.min(c.len(0), this.cap));
+        if (!this.tx || slot.length >= RPMSG_HDR_SIZE) return slot;
       }
-      if (slot !== undefined && slot.length >= RPMSG_HDR_SIZE) return slot;
       this.onBad();
-      this.q.pushUsed(c.id, 0); // not an rpmsg buffer: hand it straight back unused
+      this.q.pushUsed(c.id, 0);
     }
     return undefined;
   }
   submit(s: Slot, length: number): void {
     this.q.pushUsed(s.head, length);
+  }
+  recycle(s: Slot): void {
+    this.q.pushConsumed(s.head);
   }
   giveBack(s: Slot): void {
     this.spare.push(s);
@@ -295,47 +304,6 @@ class RemoteTx implements TxPort {
   wantCompletions(): boolean {
     // The host re-posts rx buffers and kicks vring 0 after each batch (Linux does).
     return false;
-  }
-  flush(): void {
-    this.q.interrupt();
-  }
-}
-
-/**
- * Remote rx: vring 1; buffers the host filled (device-readable; len = 16 + payload from Linux,
- * the whole buffer from OpenAMP; device-writable from the rpmsg-lite master, accepted only with
- * `rpmsgLiteMaster`). Each goes back with its descriptor length as used.len (`pushConsumed`):
- * OpenAMP's and rpmsg-lite's hosts take that number as the recycled buffer's capacity.
- */
-class RemoteRx implements RxPort {
-  private readonly q: SplitVirtqueueDevice;
-  private readonly chain = new DescriptorChain(MAX_CHAIN);
-  private readonly onBad: () => void;
-  private readonly pool: BufferPool | undefined;
-  private readonly anyDirection: boolean;
-  constructor(q: SplitVirtqueueDevice, onBad: () => void, pool: BufferPool | undefined, anyDirection: boolean) {
-    this.q = q;
-    this.onBad = onBad;
-    this.pool = pool;
-    this.anyDirection = anyDirection;
-  }
-  next(): Slot | undefined {
-    // As in RemoteTx.acquire: at most one ring's worth of bad buffers per call.
-    for (let i = 0; i < this.q.size; i++) {
-      const c = this.q.getAvail(this.chain);
-      if (c === null) return undefined;
-      const slot = chainSlot(c, this.anyDirection);
-      if (slot !== undefined) {
-        checkInPool(c, this.pool, RPMSG_VRING_HOST_TX, false);
-        return slot;
-      }
-      this.onBad();
-      this.q.pushUsed(c.id, 0);
-    }
-    return undefined;
-  }
-  recycle(s: Slot): void {
-    this.q.pushConsumed(s.head);
   }
   flush(): void {
     this.q.interrupt();

@@ -243,9 +243,13 @@ export function createStaticRemote(options: StaticLinkOptions): RpmsgRemote {
   const l = splitRingLayout(options.layout.numBuffers, options.layout.align);
   const availIdx = options.layout.vring0 + l.avail + 2;
   const space = options.space;
+  // Up for good once seen: avail.idx is a free-running u16, 0 again after every 65536 posted
+  // buffers, which is no sign of a host going away (nothing here can see one). Once up, a poll
+  // reads no memory for it.
+  let up = false;
   const hostUp = (): boolean => {
-    const r = space.find(availIdx, 2);
-    return r !== undefined && r.memory.getU16Acquire(r.offset + (availIdx - r.da)) !== 0;
+    const r = up ? undefined : space.find(availIdx, 2);
+    return (up ||= r !== undefined && r.memory.getU16Acquire(r.offset + (availIdx - r.da)) !== 0);
   };
   const transport = new StaticTransport(options.layout, features, undefined, hostUp);
   const lay = options.layout;

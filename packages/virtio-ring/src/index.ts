@@ -17,7 +17,7 @@ export type { AddressRange, AddressSpaceLike, MapOptions } from "./address-space
 // Doorbells
 /** "Queue N has work": callback, in-process, Atomics (SharedArrayBuffer) and polled-memory doorbells. */
 export { CallbackDoorbell, LocalDoorbell, AtomicsDoorbell, PollingDoorbell, DEFAULT_DOORBELL_QUEUES } from "./doorbell.js";
-export type { Doorbell, DoorbellReceiver, WaitOptions, Scheduler, AbortSignalLike } from "./doorbell.js";
+export type { Doorbell, DoorbellReceiver, WaitOptions, Scheduler, AbortSignalLike, AtomicsDoorbellOptions } from "./doorbell.js";
 
 // Constants (Linux names; feature constants are bit numbers)
 /** Descriptor, ring, event-suppression flags; status bits; feature bit numbers; helpers. */

@@ -15,15 +15,8 @@ import type { Area } from "./internal/ring-area.js";
 import { appendSegment, checkChainArgs, checkInFlight, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
 import type { Fail, QueueBasics } from "./internal/queue-checks.js";
 
-// struct vring_desc
-const D_ADDR = 0;
-const D_LEN = 8;
-const D_FLAGS = 12;
-const D_NEXT = 14;
-// struct vring_avail / vring_used headers
-const R_FLAGS = 0;
-const R_IDX = 2;
-const R_RING = 4;
+// struct vring_desc and the avail/used headers
+import { D_ADDR, D_FLAGS, D_LEN, D_NEXT, R_FLAGS, R_IDX, R_RING } from "./internal/split-offsets.js";
 
 /**
  * Device addresses of the three parts of a legacy contiguous vring at `da` (Linux remoteproc,

@@ -16,6 +16,11 @@ export interface Slot {
    * (one view per buffer, not one per message). Undefined until first used.
    */
   txView: Uint8Array | undefined;
+  /**
+   * Rx: the message object (and with it the payload view) the last delivery from this buffer
+   * used, refilled by the next one (no allocation per received message). Undefined until used.
+   */
+  rxMessage: object | undefined;
 }
 
 /** Sending side of the link. */

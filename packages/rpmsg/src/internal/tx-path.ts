@@ -2,20 +2,19 @@
 // order, tx-complete interrupts on only while someone waits (Linux), and every ring violation
 // turned into a link down (the caller sees ERR_LINK_DOWN, never a virtio-ring error).
 import { RPMSG_ADDR_ANY, RPMSG_HDR_SIZE, RPMSG_NS_ADDR, RpmsgNsFlags } from "../constants.js";
-import type { RpmsgEndpoint } from "../endpoint.js";
+import type { EndpointTx, RpmsgEndpoint } from "../endpoint.js";
 import { rpmsgError, type AmpError, type RpmsgErrorCode } from "../errors.js";
-import { RpmsgHdrOffsets } from "../header.js";
 import type { TxBuffer } from "../message.js";
 import { encodeRpmsgNsMessage } from "../ns-message.js";
 import type { RpmsgStats } from "../stats.js";
 import type { Link } from "./link.js";
 import type { Slot } from "./ports.js";
-import { makeTxBuffer, type TxBufferHost } from "./tx-buffer.js";
+import { makeTxBuffer, writeHeader, type TxBufferDeps } from "./tx-buffer.js";
 import { remove } from "./util.js";
 import { createWaiter, type Scheduler, type WaitOptions, type Waiter } from "./wait.js";
 
 /** What the tx path needs from the device core. */
-export interface TxPathHost {
+export interface TxPathDeps {
   readonly stats: RpmsgStats;
   readonly scheduler: Scheduler | undefined;
   current(): Link | undefined;
@@ -31,23 +30,26 @@ interface OutNs {
   readonly creator: RpmsgEndpoint | undefined;
 }
 
-/** The send side of one device. */
-export class TxPath {
-  private readonly host: TxPathHost;
-  private readonly bufferHost: TxBufferHost;
+/** A settled promise for sends that needed no wait (shared: no allocation per send). */
+let sent: Promise<void> | undefined;
+
+/**
+ * The send side of one device, and the send half of its endpoints (they call it directly).
+ * Copy sends take the shortest path: checks, a slot, header and payload stores, submit, kick.
+ */
+export class TxPath implements EndpointTx, TxBufferDeps {
+  /** @internal also what its tx buffers use (TxBufferDeps). */
+  readonly deps: TxPathDeps;
   private readonly outbox: OutNs[] = [];
   private readonly txWaiters: Waiter<Slot>[] = [];
+  /**
+   * Waiters `pump()` gave a slot whose code has not run yet (it resumes after a microtask). A
+   * new `send()` must not overtake them: messages keep the order of the calls.
+   */
+  private handoffs = 0;
 
-  constructor(host: TxPathHost) {
-    this.host = host;
-    this.bufferHost = {
-      stats: host.stats,
-      current: () => host.current(),
-      checkDst: (dst) => { host.checkDst(dst); },
-      downError: () => this.downError(),
-      ringFailure: (e) => { host.ringFailure(e); },
-      pump: () => { this.safePump(); },
-    };
+  constructor(deps: TxPathDeps) {
+    this.deps = deps;
   }
 
   /** Link down: queued NS messages are dropped, waiting senders fail with `reason`. */
@@ -72,13 +74,13 @@ export class TxPath {
     try {
       this.pump();
     } catch (e) {
-      this.host.ringFailure(e);
+      this.deps.ringFailure(e);
     }
   }
 
   /** Sends queued NS messages, serves waiting senders, sends notifications. */
   pump(): void {
-    const link = this.host.current();
+    const link = this.deps.current();
     if (link === undefined) return;
     for (;;) {
       while (this.outbox.length > 0) {
@@ -90,7 +92,7 @@ export class TxPath {
           // A buffer too small for the 40-byte NS message (a hostile or misconfigured peer, or
           // bufferSize < 56): never write past it; the message is dropped and counted. Bounded
           // by the outbox length, and the buffer stays usable for small sends.
-          this.host.stats.dropped.badBuffer++;
+          this.deps.stats.dropped.badBuffer++;
           link.tx.giveBack(slot);
           continue;
         }
@@ -102,6 +104,7 @@ export class TxPath {
         const slot = link.tx.acquire();
         if (slot === undefined) break;
         w.resolve(slot); // unlinks itself
+        this.handoffs++;
       }
       // Turning completions on can find buffers the peer returned while they were off (it did
       // not notify then): serve again, or that wake-up would be lost for good.
@@ -118,8 +121,8 @@ export class TxPath {
   /** Checks that a send may go ahead; returns the link. */
   private precheck(ep: RpmsgEndpoint, dst: number, len: number): Link {
     if (ep.closed) throw ep.closedError();
-    const link = this.host.current();
-    if (link === undefined) throw rpmsgError("ERR_LINK_DOWN", "the rpmsg link is down");
+    const link = this.deps.current();
+    if (link === undefined) throw this.downError();
     if (dst === RPMSG_ADDR_ANY) throw rpmsgError("ERR_NOT_BOUND", `endpoint ${ep.addr} has no destination yet (no announcement or message from the peer)`);
     if (len > link.mtu) throw rpmsgError("ERR_MSG_SIZE", `payload of ${len} bytes exceeds the MTU of ${link.mtu}`);
     return link;
@@ -129,15 +132,11 @@ export class TxPath {
   private fill(link: Link, slot: Slot, src: number, dst: number, data: Uint8Array): void {
     const mem = slot.memory;
     const o = slot.offset;
-    mem.setU32(o + RpmsgHdrOffsets.SRC, src);
-    mem.setU32(o + RpmsgHdrOffsets.DST, dst);
-    mem.setU32(o + RpmsgHdrOffsets.RESERVED, 0);
-    mem.setU16(o + RpmsgHdrOffsets.LEN, data.length);
-    mem.setU16(o + RpmsgHdrOffsets.FLAGS, 0);
+    writeHeader(mem, o, src, dst, data.length);
     mem.write(o + RPMSG_HDR_SIZE, data);
     link.tx.submit(slot, RPMSG_HDR_SIZE + data.length);
-    this.host.stats.txMessages++;
-    this.host.stats.txBytes += data.length;
+    this.deps.stats.txMessages++;
+    this.deps.stats.txBytes += data.length;
   }
 
   /** Sends on an acquired slot, or gives it back and throws. */
@@ -150,39 +149,60 @@ export class TxPath {
       this.fill(link, slot, src, dst, data);
       link.tx.flush();
     } catch (e) {
-      this.host.ringFailure(e);
+      this.deps.ringFailure(e);
       throw this.downError();
     }
   }
 
   trySendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array): boolean {
     const link = this.precheck(ep, dst, data.length);
-    if (this.txWaiters.length > 0 || this.outbox.length > 0) return false; // FIFO: others wait first
-    let slot: Slot | undefined;
-    try {
-      slot = link.tx.acquire();
-    } catch (e) {
-      this.host.ringFailure(e);
-      throw this.downError();
-    }
+    if (this.queued()) return false; // FIFO: others wait first
+    const slot = this.tryAcquire(link);
     if (slot === undefined) return false;
     this.sendOnSlot(link, slot, ep, src, dst, data);
     return true;
   }
 
-  async sendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void> {
-    this.checkWait(wait);
-    this.precheck(ep, dst, data.length);
+  sendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void> {
+    // A free buffer and nobody queued: send now and hand back a settled promise (no await, no
+    // promise per send). Errors still arrive through the promise, as from an async function.
+    try {
+      this.checkWait(wait);
+      if (this.trySendRaw(ep, src, dst, data)) return (sent ??= Promise.resolve());
+    } catch (e) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown, as an async function would
+      return Promise.reject(e);
+    }
+    return this.sendWaiting(ep, src, dst, data, wait);
+  }
+
+  /** The slow half of `sendRaw`: wait for a buffer in FIFO order, then send on it. */
+  private async sendWaiting(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void> {
     const slot = await this.acquireSlot(wait);
-    const link = this.host.current();
+    const link = this.deps.current();
     if (link?.generation !== slot.gen) throw this.downError();
     if (ep.closeReason !== undefined) { link.tx.giveBack(slot.slot); this.safePump(); throw ep.closedError(); }
     this.sendOnSlot(link, slot.slot, ep, src, dst, data);
   }
 
+  /** A free tx slot or undefined; a ring violation takes the link down (ERR_LINK_DOWN). */
+  private tryAcquire(link: Link): Slot | undefined {
+    try {
+      return link.tx.acquire();
+    } catch (e) {
+      this.deps.ringFailure(e);
+      throw this.downError();
+    }
+  }
+
+  /** Senders or NS messages wait for a buffer (or got one and resume soon): a new send goes behind them. */
+  private queued(): boolean {
+    return this.txWaiters.length > 0 || this.outbox.length > 0 || this.handoffs > 0;
+  }
+
   /** Misuse of the wait options is reported even when no wait turns out to be needed. */
   private checkWait(wait: WaitOptions | undefined): void {
-    if (wait?.timeoutMs !== undefined && this.host.scheduler === undefined) {
+    if (wait?.timeoutMs !== undefined && this.deps.scheduler === undefined) {
       throw new TypeError("timeoutMs needs a `scheduler` option ({ setTimeout, clearTimeout }) on the device");
     }
   }
@@ -193,39 +213,28 @@ export class TxPath {
 
   /** A tx slot now, or after waiting in FIFO order. */
   private async acquireSlot(wait: WaitOptions | undefined): Promise<{ slot: Slot; gen: number }> {
-    const link = this.host.current();
+    const link = this.deps.current();
     if (link === undefined) throw this.downError();
-    if (this.txWaiters.length === 0 && this.outbox.length === 0) {
-      let slot: Slot | undefined;
-      try {
-        slot = link.tx.acquire();
-      } catch (e) {
-        this.host.ringFailure(e);
-        throw this.downError();
-      }
+    if (!this.queued()) {
+      const slot = this.tryAcquire(link);
       if (slot !== undefined) return { slot, gen: link.generation };
     }
-    const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.host.scheduler, (x) => { remove(this.txWaiters, x); });
+    const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.deps.scheduler, (x) => { remove(this.txWaiters, x); });
     if (!w.settled) {
       this.txWaiters.push(w);
       this.safePump(); // turns completions on, and re-checks (a buffer may have come back meanwhile)
     }
     const slot = await w.promise;
+    this.handoffs--; // only pump() resolves a waiter, with a slot: its hand-off is complete now
     return { slot, gen: link.generation };
   }
 
   tryTxBuffer(ep: RpmsgEndpoint): TxBuffer | undefined {
     if (ep.closed) throw ep.closedError();
-    const link = this.host.current();
+    const link = this.deps.current();
     if (link === undefined) throw this.downError();
-    if (this.txWaiters.length > 0 || this.outbox.length > 0) return undefined;
-    let slot: Slot | undefined;
-    try {
-      slot = link.tx.acquire();
-    } catch (e) {
-      this.host.ringFailure(e);
-      throw this.downError();
-    }
+    if (this.queued()) return undefined;
+    const slot = this.tryAcquire(link);
     return slot === undefined ? undefined : this.makeTxBuffer(ep, slot, link.generation);
   }
 
@@ -234,7 +243,7 @@ export class TxPath {
     if (ep.closed) throw ep.closedError();
     const s = await this.acquireSlot(wait);
     if (ep.closeReason !== undefined) {
-      const link = this.host.current();
+      const link = this.deps.current();
       if (link?.generation === s.gen) { link.tx.giveBack(s.slot); this.safePump(); }
       throw ep.closedError();
     }
@@ -242,6 +251,6 @@ export class TxPath {
   }
 
   private makeTxBuffer(ep: RpmsgEndpoint, slot: Slot, gen: number): TxBuffer {
-    return makeTxBuffer(this.bufferHost, ep, slot, gen);
+    return makeTxBuffer(this, ep, slot, gen);
   }
 }

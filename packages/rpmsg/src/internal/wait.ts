@@ -2,27 +2,19 @@
 // functions are injected (a `scheduler` option), so this runs in any ES2020 engine.
 import { rpmsgError } from "../errors.js";
 
-/** The part of AbortSignal this package uses (structural, so no DOM or Node typings are needed). */
-export interface AbortSignalLike {
-  readonly aborted: boolean;
-  readonly reason?: unknown;
-  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: "abort", listener: () => void): void;
-}
+// The wait types have one home, @amp/virtio-ring (its doorbell waits); rpmsg re-exports them
+// under the same names. Its per-call options leave out `scheduler`: rpmsg takes the timer
+// functions once, on the device, not on every call.
+import type { AbortSignalLike, Scheduler, WaitOptions as RingWaitOptions } from "@amp/virtio-ring";
 
-/** Timer functions injected by the platform (e.g. `{ setTimeout, clearTimeout }` from globalThis). */
-export interface Scheduler {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { AbortSignalLike, Scheduler };
 
-/** Per-call options of every blocking operation. */
-export interface WaitOptions {
-  /** Give up after this many milliseconds (needs a `scheduler`); default: wait until the link goes down. */
-  readonly timeoutMs?: number;
-  /** Give up when this signal aborts. */
-  readonly signal?: AbortSignalLike;
-}
+/**
+ * Per-call options of every blocking operation: `timeoutMs` (give up after this many
+ * milliseconds; needs the device's `scheduler`; default: wait until the link goes down) and
+ * `signal` (give up when it aborts). The fields of @amp/virtio-ring's WaitOptions.
+ */
+export type WaitOptions = Omit<RingWaitOptions, "scheduler">;
 
 /** One pending waiter: settled exactly once, by `resolve`, `reject`, the timer or the signal. */
 export interface Waiter<T> {

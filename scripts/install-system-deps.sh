@@ -25,6 +25,8 @@ done
 # (static: `ldd` fails on a static executable; Debian's plain busybox package is dynamic)
 { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 && /bin/busybox --list 2>/dev/null | grep -x i2ctransfer >/dev/null; } || need+=(busybox-static)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
+# The live view's browser test (packages/cli/test/ui): Debian's chromium, driven by playwright-core.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then echo "system deps: all present"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "system deps missing (${need[*]}); not root, tests that need them will skip"; exit 0; fi
 echo "system deps: installing ${need[*]}"

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The README's test command runs this: repository rules, then build, typecheck, lint and every
-// package's tests through turbo, then the packaging checks, and always the closing summary line
-// (also when an earlier step failed, so CI shows what passed). Exit code: non-zero if any step failed.
+// The README's test command runs this: repository rules (layering, formatting, a changeset for
+// every changed package), then build, typecheck, lint and every package's tests through turbo
+// (with v8 coverage, AMP_COVERAGE=1), then the packaging checks, and always the closing summary
+// (per-package coverage table, then the "N passed, N failed, N skipped" line, also when an earlier
+// step failed, so CI shows what passed). Exit code: non-zero if any step failed.
 import { spawnSync } from "node:child_process";
 import { rmSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -16,9 +18,15 @@ for (const group of ["packages", "examples"]) {
   for (const name of readdirSync(dir)) rmSync(join(dir, name, "test-results"), { recursive: true, force: true });
 }
 
+// Every package's vitest collects v8 coverage of its src/ (vitest.shared.ts); turbo hashes this
+// variable for the test task, so a cached result without coverage is never replayed.
+process.env.AMP_COVERAGE ??= "1";
+
 const steps = [
   ["layering and dependency rules", ["node", "scripts/check-layers.mjs"]],
-  ["build, typecheck, lint, test", ["turbo", "run", "build", "typecheck", "lint", "test", "--output-logs=errors-only", "--continue", "--concurrency=2"]],
+  ["formatting (prettier --check; `corepack pnpm format` fixes it)", ["prettier", "--check", ".", "--log-level=warn"]],
+  ["changesets: every changed package has one", ["node", "scripts/check-changesets.mjs"]],
+  ["build, typecheck, lint, test (with coverage)", ["turbo", "run", "build", "typecheck", "lint", "test", "--output-logs=errors-only", "--continue", "--concurrency=2"]],
   ["package exports (publint, attw)", ["node", "scripts/check-packages.mjs"]],
   ["packed tarballs: install, smoke, amp --help, consumer tsc", ["node", "scripts/check-install.mjs"]],
   ["docs: links and API reference", ["node", "scripts/check-docs.mjs"]],

@@ -1,1 +1,4 @@
-export { default } from "../../vitest.shared.ts";
+import { fileURLToPath } from "node:url";
+import { ampVitestConfig } from "../../vitest.shared.ts";
+
+export default ampVitestConfig(fileURLToPath(new URL(".", import.meta.url)));

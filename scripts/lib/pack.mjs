@@ -47,6 +47,9 @@ export function run(cmd, args, { cwd = root, env = process.env, timeoutMs = 120_
       try { process.kill(-child.pid, "SIGKILL"); } catch { /* none left */ }
       resolve({ code: timedOut ? null : code, timedOut, stdout, stderr, ms: Date.now() - t0 });
     });
+    // A child that exits before reading its stdin (most never read it) fails this write with
+    // EPIPE, an uncaught error in the test process; its exit code and stderr already tell the story.
+    child.stdin.on("error", () => {});
     child.stdin.end(input ?? "");
   });
 }

@@ -7,10 +7,13 @@ import { OptionDefaults } from "typedoc";
 export default {
   name: "@amp API reference",
   entryPoints: [
+    "packages/errors/src/index.ts",
     "packages/resource-table/src/index.ts",
     "packages/elf-loader/src/index.ts",
     "packages/virtio-ring/src/index.ts",
+    "packages/virtio-ring/src/lean/device.ts",
     "packages/rpmsg/src/index.ts",
+    "packages/rpmsg/src/lean/index.ts",
     "packages/remoteproc-core/src/index.ts",
     "packages/virtual-io/src/index.ts",
     "packages/node/src/index.ts",

@@ -43,16 +43,16 @@ export default defineFirmware(async (fw) => {
       if (isCommand(m.data, "crash!")) {
         // Not a throw from here: the runtime's policy for callback errors ("continue") would
         // count it and go on. The main loop faults instead, right after this message.
-        fw.trace("echo: crash requested, faulting now");
+        fw.trace("echo: crash requested, faulting now", "E");
         crashRequested = true;
         return;
       }
       if (isCommand(m.data, "hang!")) {
-        fw.trace("echo: hang requested, watchdog will bite");
+        fw.trace("echo: hang requested, watchdog will bite", "W");
         hung = true;
         return;
       }
-      if (!ep.trySendTo(m.src, m.data)) fw.trace("echo: no tx buffer, message dropped");
+      if (!ep.trySendTo(m.src, m.data)) fw.trace("echo: no tx buffer, message dropped", "W");
       echoed++;
       if (echoed % 250 === 0) fw.trace(`echo: ${echoed} messages echoed`);
     },

@@ -3,6 +3,7 @@
 // Extras that Linux does not write but debuggers read: a PT_NOTE (e.g. registers) placed
 // before the loads, and optionally section headers that name the regions.
 // Written incrementally: only the headers and one chunk of region data are in memory at a time.
+import { alignUp } from "@amp/errors";
 import { ElfType, ProgramFlag, ProgramType, SectionFlag, SectionType } from "./constants.js";
 import { FieldWriter, U32_LIMIT, U64_LIMIT } from "./internal/reader.js";
 import { encodeUtf8 } from "./internal/text.js";
@@ -15,14 +16,10 @@ const PF_RWX = ProgramFlag.PF_R | ProgramFlag.PF_W | ProgramFlag.PF_X;
 /** Notes are 4-byte aligned in core files of both classes (as Linux's own ELF core dumps). */
 const NOTE_ALIGN = 4;
 
-function align(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
-}
-
 /** Encodes notes as Elf_Nhdr { namesz, descsz, type } + name + NUL + desc, each 4-aligned. */
 function encodeNotes(notes: readonly ElfNote[], le: boolean): Uint8Array {
   const parts = notes.map((n) => ({ name: encodeUtf8(n.name), n }));
-  const total = parts.reduce((s, p) => s + 12 + align(p.name.length + 1, NOTE_ALIGN) + align(p.n.desc.length, NOTE_ALIGN), 0);
+  const total = parts.reduce((s, p) => s + 12 + alignUp(p.name.length + 1, NOTE_ALIGN) + alignUp(p.n.desc.length, NOTE_ALIGN), 0);
   const out = new Uint8Array(total);
   const w = new FieldWriter(out, le, false);
   let o = 0;
@@ -31,9 +28,9 @@ function encodeNotes(notes: readonly ElfNote[], le: boolean): Uint8Array {
     w.u32(o + 4, n.desc.length);
     w.u32(o + 8, n.type);
     out.set(name, o + 12);
-    o += 12 + align(name.length + 1, NOTE_ALIGN);
+    o += 12 + alignUp(name.length + 1, NOTE_ALIGN);
     out.set(n.desc, o);
-    o += align(n.desc.length, NOTE_ALIGN);
+    o += alignUp(n.desc.length, NOTE_ALIGN);
   }
   return out;
 }

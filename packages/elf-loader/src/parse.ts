@@ -44,7 +44,7 @@ export const PHDR_SIZE = [32, 56] as const;
 export const SHDR_SIZE = [40, 64] as const;
 
 /** e_phnum value meaning "the count is in section 0's sh_info". */
-const PN_XNUM = 0xffff;
+export const PN_XNUM = 0xffff;
 
 function limit(value: number | undefined, fallback: number, what: string): number {
   if (value === undefined) return fallback;

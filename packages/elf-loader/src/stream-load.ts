@@ -5,14 +5,12 @@ import { AmpError } from "./errors.js";
 import { fail } from "./diagnostics.js";
 import { ProgramType } from "./constants.js";
 import { MAX_SAFE, hex } from "./internal/reader.js";
-import { EHDR_SIZE, PHDR_SIZE, SHDR_SIZE, DEFAULT_PARSE_LIMITS, parseElfInternal, readHeader } from "./parse.js";
+import { EHDR_SIZE, PHDR_SIZE, PN_XNUM, SHDR_SIZE, DEFAULT_PARSE_LIMITS, parseElfInternal, readHeader } from "./parse.js";
 import { loadChecks } from "./validate.js";
 import { askSink, callSink, checkSink, requireNoErrors, zeroFill } from "./load.js";
 import type { ElfDiagnostic, ElfHeader, ElfProgramHeader, LoadedSegment, LoadResult, LoadSink, StreamLoadOptions } from "./types.js";
 
 const DEFAULT_MAX_HEADER_BYTES = 1 << 20;
-/** e_phnum value meaning "the count is in section 0's sh_info". */
-const PN_XNUM = 0xffff;
 /** Offset of sh_info in Elf32_Shdr / Elf64_Shdr. */
 const SH_INFO_32 = 28;
 const SH_INFO_64 = 44;

@@ -4,8 +4,9 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { AmpError } from "@amp/errors";
 import { mdtSegmentFileName, parseMdt } from "@amp/elf-loader";
-import { AmpError, type AbortSignalLike, type FirmwareSource, type RemoteprocErrorCode } from "@amp/remoteproc-core";
+import type { AbortSignalLike, FirmwareSource, RemoteprocErrorCode } from "@amp/remoteproc-core";
 
 /** Options of {@link createDirectoryFirmwareSource}. */
 export interface DirectoryFirmwareSourceOptions {

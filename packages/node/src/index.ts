@@ -25,9 +25,16 @@ export type { ProgramHeader } from "./js-firmware/format.js";
 export { createDirectoryFirmwareSource } from "./firmware-directory.js";
 export type { DirectoryFirmwareSource, DirectoryFirmwareSourceOptions } from "./firmware-directory.js";
 
+// One timeline: host events and remote trace records in host time, through the clock exchange
+export { createTimeline, Timeline, describeEstimate, formatTimelineEntry } from "./timeline.js";
+export type { TimelineEntry, TimelineKind, TimelineOptions, TimelineSource, TimelineTraceInput } from "./timeline.js";
+
 // Coredump and trace sinks
 export { createFileCoredumpSink, followTrace } from "./sinks.js";
 export type { FileCoredumpSink, TraceSource, FollowTraceOptions } from "./sinks.js";
+// Durable logs: trace records and host events, JSON lines and text, rotated by size and count
+export { createTraceLog, attachTraceLog, createRotatingFile, hostNowMs, traceEntryJson, traceEntryText } from "./trace-log.js";
+export type { TraceLog, TraceLogOptions, TraceLogEvent, LoggedRemote, AttachTraceLogOptions, RotatingFile, RotatingFileOptions } from "./trace-log.js";
 
 // rpmsg on remoteproc vdevs: the host role (Linux's virtio_rpmsg_bus) bound to a started vdev
 export { bindRpmsgHost, rpmsgHostDriver } from "./rpmsg-vdev.js";

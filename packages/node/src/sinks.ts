@@ -1,6 +1,7 @@
 // Coredump and trace sinks to files, and a live follower for the remote's trace buffer.
 import { closeSync, openSync, writeSync, appendFileSync, renameSync } from "node:fs";
-import type { CoredumpInfo, CoredumpSink } from "@amp/remoteproc-core";
+import { TraceFollower, traceRecordLine, type CoredumpInfo, type CoredumpSink, type RemoteToHostTime, type TraceEntry } from "@amp/remoteproc-core";
+import { hostNowMs } from "./trace-log.js";
 
 /** A coredump sink that writes the ELF core to `path` (created or truncated). */
 export interface FileCoredumpSink extends CoredumpSink {
@@ -40,9 +41,11 @@ export function createFileCoredumpSink(path: string): FileCoredumpSink {
   };
 }
 
-/** Something that reads a trace buffer's current text (remoteproc-core's TraceBuffer). */
+/** Something that reads a trace buffer (remoteproc-core's TraceBuffer). */
 export interface TraceSource {
   readText(): string;
+  /** The whole buffer (needed to see records from before the writer last wrapped). */
+  readRaw?(): Uint8Array | undefined;
 }
 
 /** Options of {@link followTrace}. */
@@ -51,36 +54,36 @@ export interface FollowTraceOptions {
   readonly intervalMs?: number;
   /** Stops following. */
   readonly signal?: AbortSignal;
-  /** Also append every line to this file. */
+  /** Also append every record line (`<seq> <remote-us> <level> <text>`, or the plain line) to this file. */
   readonly file?: string;
+  /** Also called with every new record: seq, remote time, level, lost records before it. */
+  readonly onRecord?: (entry: TraceEntry) => void;
+  /** Remote time to host time (a clock-sync estimate), for `onRecord` entries. */
+  readonly toHostTime?: RemoteToHostTime;
 }
 
 /**
- * Follows a trace buffer live: polls its text and calls `onLine` for every new complete line.
- * The remote writes the buffer as Linux reads it (NUL-terminated text from offset 0) and starts
- * over when it is full; a restart is noticed and the new text is reported from its beginning.
+ * Follows a trace buffer live: polls it and calls `onLine` with the text of every new record
+ * (timestamped records: the text after seq, time and level; plain old text: the whole line).
+ * Records overwritten before they were read are counted (`onRecord` entries' `lostBefore`), a
+ * remote that starts over is noticed and its new records are reported from the beginning.
  * Returns a function that stops following (and reports what is left: call it after a crash to
  * see the last lines).
  */
 export function followTrace(source: TraceSource, onLine: (line: string) => void, options: FollowTraceOptions = {}): () => void {
-  let seen = "";
-  const emit = (line: string): void => {
-    onLine(line);
-    if (options.file !== undefined) appendFileSync(options.file, `${line}\n`);
-  };
+  const follower = new TraceFollower({ now: hostNowMs, ...(options.toHostTime === undefined ? {} : { toHostTime: options.toHostTime }) });
   const poll = (): void => {
-    let text: string;
+    let raw: Uint8Array | undefined;
     try {
-      text = source.readText();
+      raw = source.readRaw !== undefined ? source.readRaw() : new TextEncoder().encode(source.readText());
     } catch {
       return; // memory not mapped at the moment (between stop and start)
     }
-    if (!text.startsWith(seen)) seen = ""; // the remote started over
-    const fresh = text.slice(seen.length);
-    const end = fresh.lastIndexOf("\n");
-    if (end < 0) return;
-    for (const line of fresh.slice(0, end).split("\n")) emit(line);
-    seen += fresh.slice(0, end + 1);
+    for (const e of follower.update(raw).records) {
+      onLine(e.text);
+      options.onRecord?.(e);
+      if (options.file !== undefined) appendFileSync(options.file, `${traceRecordLine(e)}\n`);
+    }
   };
   const timer = setInterval(poll, options.intervalMs ?? 50);
   timer.unref();

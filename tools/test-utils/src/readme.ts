@@ -6,12 +6,13 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { bundleToString } from "./bundle.ts";
 
-export function extractReadmeExample(readmePath: string): string {
+/** The first ```ts block under the `## <section>` heading (default "Quick start"). */
+export function extractReadmeExample(readmePath: string, section = "Quick start"): string {
   const md = readFileSync(readmePath, "utf8");
-  const start = md.search(/^## Quick start/m);
-  if (start < 0) throw new Error(`${readmePath}: no "## Quick start" section`);
-  const m = /```ts\n([\s\S]*?)```/.exec(md.slice(start));
-  if (m?.[1] === undefined) throw new Error(`${readmePath}: no \`\`\`ts block in Quick start`);
+  const start = md.split("\n").findIndex((l) => l === `## ${section}` || l.startsWith(`## ${section} `));
+  if (start < 0) throw new Error(`${readmePath}: no "## ${section}" section`);
+  const m = /```ts\n([\s\S]*?)```/.exec(md.split("\n").slice(start).join("\n"));
+  if (m?.[1] === undefined) throw new Error(`${readmePath}: no \`\`\`ts block in ${section}`);
   return m[1];
 }
 
@@ -19,11 +20,13 @@ export function extractReadmeExample(readmePath: string): string {
  * Runs the README example of the package in `pkgDir` and returns what it printed, one string per
  * console.log call, plus the outputs that `// → text` comments declared, for the test to compare.
  */
-export async function runReadmeExample(pkgDir: string): Promise<{ printed: string[]; expected: string[] }> {
-  const code = extractReadmeExample(join(pkgDir, "README.md"));
+export async function runReadmeExample(pkgDir: string, section = "Quick start"): Promise<{ printed: string[]; expected: string[] }> {
+  const code = extractReadmeExample(join(pkgDir, "README.md"), section);
   const expected = [...code.matchAll(/\/\/ → (.*)$/gm)].map((m) => (m[1] ?? "").trim());
   const dir = mkdtempSync(join(tmpdir(), "amp-readme-"));
-  const entry = join(pkgDir, "test", `.readme-example.tmp.ts`);
+  // One file per section: two README tests of a package may run at once.
+  const slug = section === "Quick start" ? "example" : section.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase();
+  const entry = join(pkgDir, "test", `.readme-${slug}.tmp.ts`);
   writeFileSync(entry, code);
   try {
     const js = await bundleToString(entry, { platform: "node" });

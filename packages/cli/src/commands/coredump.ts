@@ -1,6 +1,6 @@
 // amp coredump <core>: what a remoteproc core file holds (Linux layout: ET_CORE, one PT_LOAD
 // per dumped region, or the section-style variant).
-import { machineName, readCoredump, readCoredumpMemory, type CoredumpSummary } from "@amp/elf-loader";
+import { ElfType, machineName, readCoredump, readCoredumpMemory, type CoredumpSummary } from "@amp/elf-loader";
 import { decodeProgramHeader, JS_FIRMWARE_MACHINE, PROGRAM_HEADER_SIZE } from "@amp/node";
 import { parseResourceTable } from "@amp/resource-table";
 import { flag, type Command } from "../internal/command.js";
@@ -9,7 +9,6 @@ import { readInput } from "../internal/files.js";
 import { columns, hex, toJson } from "../internal/format.js";
 
 const PREVIEW_BYTES = 16;
-const ET_CORE = 4;
 const ELF_TYPE_NAMES = ["ET_NONE", "ET_REL", "ET_EXEC", "ET_DYN", "ET_CORE"];
 
 function typeName(type: number): string {
@@ -96,7 +95,7 @@ export const coredumpCommand: Command = {
     } catch (e) {
       throw new CliError(`${file}: unreadable core (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "The core file is damaged or not a coredump.", 1, { cause: e });
     }
-    if (s.type !== ET_CORE) {
+    if (s.type !== ElfType.ET_CORE) {
       // readCoredump reads any ELF's program headers as regions; for a firmware image that
       // would print a meaningless "core" (machine None, status 0).
       throw new CliError(`${file}: not a core file (e_type is ${typeName(s.type)}, a coredump has ET_CORE)`, "Pass a core file written by amp or Linux remoteproc; use `amp inspect` for a firmware ELF.", 1, { code: "ERR_NOT_CORE" });

@@ -19,6 +19,7 @@ import type { CliIo } from "../internal/io.js";
 import { hex } from "../internal/format.js";
 import { createWorkerSessionRemote, sessionOut, startSession, type Session } from "../internal/session.js";
 import { bootError } from "./run.js";
+import { startSessionUi } from "../ui/live.js";
 
 const SERVICE = "rpmsg-amp-echo";
 const TIMEOUT_MS = 15_000;
@@ -228,7 +229,7 @@ async function openEcho(session: Session, host: RpmsgHost): Promise<RpmsgEndpoin
   return ep;
 }
 
-async function demo(io: CliIo, firmware: string, messages: number, size: number, coredump: string | undefined, json: boolean): Promise<number> {
+async function demo(io: CliIo, firmware: string, messages: number, size: number, coredump: string | undefined, json: boolean, ui = false): Promise<number> {
   interrupt = io.signal;
   const bytes = await readInput(io, firmware, "firmware file");
   const elf = parseElf(bytes);
@@ -259,7 +260,9 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
         "[time] is host time since start; trace lines are stamped when the host reads the remote's trace buffer (polled every 20 ms), so they can lag the events they describe\n\n",
     );
   }
-  const session = startSession(io, { ...createWorkerSessionRemote({ firmwarePath: resolvePath(io, firmware), recovery: true, coredumpPath: corePath }), coredumpPath: corePath, out });
+  const liveUi = ui ? await startSessionUi(io, { mode: "amp demo", firmware }) : undefined; // --ui: the live view follows the session
+  const session = startSession(io, { ...createWorkerSessionRemote({ firmwarePath: resolvePath(io, firmware), recovery: true, coredumpPath: corePath }), coredumpPath: corePath, out: liveUi?.tee(out) ?? out });
+  liveUi?.attach(session);
   const { rproc } = session.remote;
   try {
     // 1. Boot and wait for the announcement.
@@ -310,7 +313,8 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     reportStats(session, "recovery", rtts2, size, (performance.now() - t2) / 1000);
     await new Promise((r) => setTimeout(r, 100));
 
-    // 5. Clean shutdown.
+    // 5. Clean shutdown (with --ui, after Ctrl-C: the page stays live until then).
+    if (liveUi !== undefined) await liveUi.hold(io);
     await rproc.shutdown();
     const crashes = rproc.crashCount - crashCount;
     const echoed = 2 * WARMUP + rtts.length + rtts2.length;
@@ -325,6 +329,7 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     return 0;
   } finally {
     await session.close();
+    await liveUi?.close();
   }
 }
 
@@ -332,7 +337,7 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
 export const demoCommand: Command = {
   name: "demo",
   summary: "boot the bundled echo firmware: announcement, echo statistics, trace, lent I2C/GPIO, crash, recovery, coredump",
-  usage: "demo [--messages N] [--size BYTES] [--coredump PATH] [--firmware FILE] [--json]",
+  usage: "demo [--messages N] [--size BYTES] [--coredump PATH] [--firmware FILE] [--json] [--ui]",
   details: [
     "Everything printed is measured during the run. Exit status 0 when every step worked.",
     "",
@@ -353,6 +358,7 @@ export const demoCommand: Command = {
     coredump: { type: "string", value: "PATH", description: "Where the crash coredump goes: a file, or an existing directory (default: a new directory under the temp directory)." },
     firmware: { type: "string", value: "FILE", description: "Use another echo firmware than the bundled one." },
     json: { type: "boolean", description: "JSON lines on standard output, one object per event." },
+    ui: { type: "boolean", description: "Serve the live view (as `amp ui`) on 127.0.0.1 during the demo; it stays open until Ctrl-C." },
   },
   positionals: [0, 0],
   jsonLines: true,
@@ -363,6 +369,6 @@ export const demoCommand: Command = {
     if (stringOption(args, "firmware") === undefined && !existsSync(fw)) {
       throw new CliError("the example firmware is not built (dist/firmware/echo.elf is missing)", "Run `pnpm build` first, or pass --firmware <echo.elf>.");
     }
-    return demo(io, fw, Math.floor(messages), Math.floor(size), stringOption(args, "coredump"), flag(args, "json"));
+    return demo(io, fw, Math.floor(messages), Math.floor(size), stringOption(args, "coredump"), flag(args, "json"), flag(args, "ui"));
   },
 };

@@ -9,7 +9,9 @@ import { rpmsgCommands } from "./rpmsg.js";
 import { rscCommands } from "./rsc.js";
 import { runCommand } from "./run.js";
 import { signCommands } from "./sign.js";
+import { traceCommand } from "./trace.js";
+import { uiCommand } from "./ui.js";
 import { vhostUserCommand } from "./vhost-user.js";
 
 /** All commands. */
-export const COMMANDS: readonly Command[] = [demoCommand, inspectCommand, ...rscCommands, firmwareBuildCommand, runCommand, coredumpCommand, ...signCommands, attachCommand, ...rpmsgCommands, vhostUserCommand];
+export const COMMANDS: readonly Command[] = [demoCommand, inspectCommand, ...rscCommands, firmwareBuildCommand, runCommand, traceCommand, coredumpCommand, ...signCommands, attachCommand, ...rpmsgCommands, vhostUserCommand, uiCommand];

@@ -1,8 +1,9 @@
 // amp run <firmware>: boot a firmware on the simulated processor (a worker thread) and show
 // what happens until Ctrl-C.
 import { basename, dirname } from "node:path";
+import { isAmpError } from "@amp/errors";
 import { createDirectoryFirmwareSource, createFileCoredumpSink, createQemuRemoteproc } from "@amp/node";
-import { createSignedImageLoader, isAmpError } from "@amp/remoteproc-core";
+import { createSignedImageLoader } from "@amp/remoteproc-core";
 import { flag, numberOption, stringOption, type Command } from "../internal/command.js";
 import { CliError } from "../internal/cli-error.js";
 import { readInput, readTextInput, resolvePath } from "../internal/files.js";

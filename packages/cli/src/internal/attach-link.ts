@@ -3,8 +3,9 @@
 // remoteproc of @amp/node attach (doorbell, DRIVER_OK) with the rpmsg host bound. Every way
 // this can fail becomes one AttachError with a stable code.
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
+import { hex, isAmpError } from "@amp/errors";
 import { createSharedFileRemoteproc, type SharedFileRegionSpec, type SharedFileRemoteproc } from "@amp/node";
-import { isAmpError, parseResourceTable, resourceTableSize, validateResourceTable, FW_RSC_ADDR_ANY, type Diagnostic, type ResourceTable, type VdevResource } from "@amp/resource-table";
+import { parseResourceTable, resourceTableSize, validateResourceTable, FW_RSC_ADDR_ANY, type Diagnostic, type ResourceTable, type VdevResource } from "@amp/resource-table";
 import { RPMSG_BUF_SIZE, RPMSG_HDR_SIZE, VIRTIO_ID_RPMSG, type NsEvent, type RemoteService, type RpmsgHost, type RpmsgHostGeometry } from "@amp/rpmsg";
 import { splitRingLayout } from "@amp/virtio-ring";
 import { CliError } from "./cli-error.js";
@@ -113,10 +114,6 @@ function readAt(fd: number, offset: number, length: number): Uint8Array {
     done += n;
   }
   return out.subarray(0, done);
-}
-
-function hex(v: number | bigint): string {
-  return `0x${v.toString(16)}`;
 }
 
 /** The found table: where, its bytes, the decoded form and the validator's findings. */

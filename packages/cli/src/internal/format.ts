@@ -1,10 +1,10 @@
 // Number formatting shared by the commands: every address, offset and size in JSON is a
 // "0x..." string so 64-bit values survive JSON.parse.
 
-/** "0x" + lower-case hex of a number or bigint. */
-export function hex(v: number | bigint): string {
-  return `0x${v.toString(16)}`;
-}
+import { hex } from "@amp/errors";
+
+/** "0x" + lower-case hex of a number or bigint (one definition for all of @amp, in @amp/errors). */
+export { hex };
 
 /** Hex padded to `digits`, for aligned tables. */
 export function hexPad(v: number | bigint, digits: number): string {

@@ -1,11 +1,9 @@
 // Human-readable lines for resource-table entries (used by inspect and rsc decode --text).
-import type { Resource } from "@amp/resource-table";
+import { FW_RSC_ADDR_ANY, type Resource } from "@amp/resource-table";
 import { hex } from "./format.js";
 
-const ANY = 0xffffffff;
-
 function addr(v: number): string {
-  return v === ANY ? "ANY" : hex(v);
+  return v === FW_RSC_ADDR_ANY ? "ANY" : hex(v);
 }
 
 function named(name: string): string {

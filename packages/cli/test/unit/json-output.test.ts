@@ -17,7 +17,7 @@ const NO_JSON: Record<string, string> = {
   "rsc c": "prints C source to paste into firmware",
 };
 /** Commands that follow something live: JSON lines. */
-const JSON_LINES = ["run", "demo", "attach", "rpmsg send", "rpmsg listen", "rpmsg echo", "vhost-user"];
+const JSON_LINES = ["run", "demo", "attach", "rpmsg send", "rpmsg listen", "rpmsg echo", "vhost-user", "ui", "trace"];
 
 const dir = makeTempDir("amp-json-");
 const TABLE_JSON = JSON.stringify({ ver: 1, entries: [{ kind: "vdev", id: 7, dfeatures: "0x1", vrings: [{ align: "0x1000", num: 16 }, { align: "0x1000", num: 16 }] }, { kind: "trace", da: "0xffffffff", len: "0x400", name: "trace" }] });

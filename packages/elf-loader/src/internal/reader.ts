@@ -83,7 +83,5 @@ export const MAX_SAFE: bigint = BigInt(Number.MAX_SAFE_INTEGER);
 export const U32_LIMIT: bigint = 1n << 32n;
 export const U64_LIMIT: bigint = 1n << 64n;
 
-/** Hex with 0x prefix, for messages. */
-export function hex(v: bigint | number): string {
-  return `0x${v.toString(16)}`;
-}
+/** Hex with 0x prefix, for messages (one definition for all of @amp, in @amp/errors). */
+export { hex } from "@amp/errors";

@@ -5,9 +5,9 @@
  *   1. boots from the vector table at 0x21000000 (the host wrote the image into the file-backed RAM),
  *   2. waits until the host sets DRIVER_OK in the vdev status of its resource table,
  *   3. maps the two legacy split vrings at the addresses the host wrote into the table,
- *   4. announces "rpmsg-echo" (1024) and "amp-ctrl" (1025) through the name service (53),
+ *   4. announces "rpmsg-echo" (1024), "amp-ctrl" (1025) and "amp-clock" (1026, clock.c) through the name service (53),
  *   5. echoes every message sent to 1024, runs text commands sent to 1025,
- *   6. writes trace lines into the trace buffer (and on UART0, the console),
+ *   6. writes timestamped trace records into the trace buffer (and their text on UART0, the console),
  *   7. sleeps in WFI between messages (doorbell = UART1 RX interrupt) or busy-polls,
  *   8. on a fault, records the stacked registers in the control block and rings the doorbell.
  * Commands on "amp-ctrl" (text): ping, stats, "trace <text>", crash (undefined instruction),
@@ -17,6 +17,7 @@
  */
 #include <stdint.h>
 #include "amp-qemu.h"
+#include "clock.h"
 
 typedef volatile uint32_t vu32;
 typedef volatile uint16_t vu16;
@@ -194,28 +195,98 @@ static void uart_putc(uint32_t uart, char c) {
   REG32(uart + UART_DATA) = (uint8_t)c;
 }
 
-static uint32_t trace_pos;
+/* ---- the remote's clock ----
+ * CMSDK APB timer 0 counts down at SYSCLK from 0xffffffff and reloads: a free-running 32-bit
+ * counter (one lap is about 171 s). clock_us() extends it to 64 bits by adding the ticks since
+ * its previous call, so it must run at least once a lap: the main loop calls it on every
+ * wake-up (10 ms SysTick at the latest). Main-loop context only (never from a handler). */
+#define TIMER0 0x40000000u
+#define TIMER_CTRL 0x00u
+#define TIMER_VALUE 0x04u
+#define TIMER_RELOAD 0x08u
+#define TIMER_CTRL_EN 1u
+#define TICKS_PER_US (SYSCLK_HZ / 1000000u)
 
-/* One line into the trace buffer (a NUL-terminated string, as Linux reads it: §8) and the console.
- * When the buffer is full it starts again from offset 0 with a marker line. */
-static void trace_bytes(const char *s, unsigned int n) {
+static uint32_t clock_last;
+static uint64_t clock_ticks;
+
+static void clock_init(void) {
+  REG32(TIMER0 + TIMER_CTRL) = 0;
+  REG32(TIMER0 + TIMER_RELOAD) = 0xffffffffu;
+  REG32(TIMER0 + TIMER_VALUE) = 0xffffffffu;
+  REG32(TIMER0 + TIMER_CTRL) = TIMER_CTRL_EN;
+  clock_last = REG32(TIMER0 + TIMER_VALUE);
+  clock_ticks = 0;
+}
+
+/* Microseconds since boot (monotonic). */
+static uint64_t clock_us(void) {
+  uint32_t v = REG32(TIMER0 + TIMER_VALUE);
+  clock_ticks += (uint32_t)(clock_last - v); /* a down counter: elapsed = last - now, modulo 2^32 */
+  clock_last = v;
+  return clock_ticks / TICKS_PER_US;
+}
+
+static char *fmt_u64(char *p, uint64_t v) {
+  char tmp[21];
+  unsigned int i = 0;
+  do {
+    tmp[i++] = (char)('0' + (unsigned int)(v % 10u));
+    v /= 10u;
+  } while (v);
+  while (i) *p++ = tmp[--i];
+  return p;
+}
+
+/* ---- trace records (docs/wire-formats.md "Trace records") ----
+ * One line per record, "<seq> <remote-us> <level> <text>\n", in a ring: a NUL always follows the
+ * newest record; a record that does not fit before the end clears the tail and goes to offset 0.
+ * Linux's reader (text up to the first NUL) still shows lines; the @amp host orders records by
+ * seq, counts the ones it missed and maps the time to its own clock. */
+#define TRACE_MAX_RECORD 200u
+
+static uint32_t trace_pos; /* where the NUL after the newest record is */
+static uint32_t trace_seq; /* 0 for the first record after boot */
+
+static void trace_rec(char level, const char *s, unsigned int n) {
   for (unsigned int i = 0; i < n; i++) uart_putc(UART0, s[i]);
   uart_putc(UART0, '\n');
-  if (n > TRACE_LEN - 64u) n = TRACE_LEN - 64u;
-  if (trace_pos + n + 2u > TRACE_LEN) {
-    static const char wrapped[] = "[trace wrapped]\n";
-    trace_pos = 0;
-    for (unsigned int i = 0; wrapped[i]; i++) ((volatile char *)trace_buf)[trace_pos++] = wrapped[i];
+  char rec[TRACE_MAX_RECORD];
+  char *p = fmt_u32(rec, trace_seq++, 10);
+  *p++ = ' ';
+  p = fmt_u64(p, clock_us());
+  *p++ = ' ';
+  *p++ = level;
+  *p++ = ' ';
+  for (unsigned int i = 0; i < n && p < rec + TRACE_MAX_RECORD - 1u; i++) {
+    char c = s[i];
+    *p++ = (c == '\n' || c == 0) ? ' ' : c;
   }
-  for (unsigned int i = 0; i < n; i++) ((volatile char *)trace_buf)[trace_pos + i] = s[i];
-  ((volatile char *)trace_buf)[trace_pos + n] = '\n';
-  ((volatile char *)trace_buf)[trace_pos + n + 1u] = 0;
-  trace_pos += n + 1u;
+  *p++ = '\n';
+  uint32_t len = (uint32_t)(p - rec);
+  volatile char *buf = (volatile char *)trace_buf;
+  if (trace_pos + len + 1u > TRACE_LEN) {
+    for (uint32_t i = trace_pos; i < TRACE_LEN; i++) buf[i] = 0; /* no stale text from an earlier lap */
+    buf[0] = 0;
+    trace_pos = 0;
+  }
+  /* All but the first byte, the new NUL, then the first byte over the old NUL: a reader sees
+   * either the buffer without the record or with all of it. */
+  for (uint32_t i = 1; i < len; i++) buf[trace_pos + i] = rec[i];
+  buf[trace_pos + len] = 0;
+  BARRIER();
+  buf[trace_pos] = rec[0];
+  BARRIER();
+  trace_pos += len;
 }
+
+static void trace_bytes(const char *s, unsigned int n) { trace_rec('I', s, n); }
 
 static void trace(const char *s) { trace_bytes(s, str_len(s)); }
 
-static void trace_kv(const char *s, uint32_t v, unsigned int base) {
+static void trace_level(char level, const char *s) { trace_rec(level, s, str_len(s)); }
+
+static void trace_kv_level(char level, const char *s, uint32_t v, unsigned int base) {
   char line[80];
   char *p = line;
   for (unsigned int i = 0; s[i] && p < line + 60; i++) *p++ = s[i];
@@ -224,8 +295,10 @@ static void trace_kv(const char *s, uint32_t v, unsigned int base) {
     *p++ = 'x';
   }
   p = fmt_u32(p, v, base);
-  trace_bytes(line, (unsigned int)(p - line));
+  trace_rec(level, line, (unsigned int)(p - line));
 }
+
+static void trace_kv(const char *s, uint32_t v, unsigned int base) { trace_kv_level('I', s, v, base); }
 
 /* ---- legacy split vring (wire-formats.md §4.1, §4.2) ---- */
 struct vring_desc {
@@ -326,7 +399,7 @@ static int rpmsg_send(uint32_t src, uint32_t dst, const volatile uint8_t *data, 
   volatile uint8_t *buf = vq_get(&vq_tx, &head, &cap);
   if (!buf || cap < RPMSG_HDR_SIZE + n) {
     vq_put(&vq_tx, head, 0); /* unusable buffer: give it back empty rather than leak it */
-    trace_kv("rpmsg: bad host rx buffer, head ", head, 10);
+    trace_kv_level('W', "rpmsg: bad host rx buffer, head ", head, 10);
     return -1;
   }
   vu32 *h32 = (vu32 *)buf;
@@ -392,21 +465,21 @@ static void ctrl_command(uint32_t src, const volatile uint8_t *p, uint32_t n) {
     *q = 0;
     reply_text(src, line);
   } else if (str_eq(cmd, n, "crash")) {
-    trace("ctrl: crash on purpose (undefined instruction)");
+    trace_level('W', "ctrl: crash on purpose (undefined instruction)");
     crash_undefined();
   } else if (str_eq(cmd, n, "hang")) {
-    trace("ctrl: hanging on purpose (the watchdog will fire)");
+    trace_level('W', "ctrl: hanging on purpose (the watchdog will fire)");
     for (;;) {
     }
   } else if (str_eq(cmd, n, "reset")) {
-    trace("ctrl: system reset request (SYSRESETREQ)");
+    trace_level('W', "ctrl: system reset request (SYSRESETREQ)");
     __asm__ volatile("dsb" ::: "memory");
     REG32(SCB_AIRCR) = 0x05fa0004u; /* VECTKEY | SYSRESETREQ */
     __asm__ volatile("dsb" ::: "memory");
     for (;;) {
     }
   } else if (str_eq(cmd, n, "crash-div0")) {
-    trace("ctrl: crash on purpose (divide by zero)");
+    trace_level('W', "ctrl: crash on purpose (divide by zero)");
     (void)crash_div0();
   } else {
     reply_text(src, "unknown command");
@@ -421,7 +494,7 @@ static int handle_message(const volatile uint8_t *buf, uint32_t cap) {
   uint32_t src = h32[0], dst = h32[1];
   uint32_t n = ((const vu16 *)buf)[6];
   if (n > cap - RPMSG_HDR_SIZE || n > RPMSG_MAX_PAYLOAD) {
-    trace_kv("rpmsg: dropped malformed message, len ", n, 10);
+    trace_kv_level('W', "rpmsg: dropped malformed message, len ", n, 10);
     return 1;
   }
   if (!tx_available()) return 0;
@@ -430,8 +503,12 @@ static int handle_message(const volatile uint8_t *buf, uint32_t cap) {
     (void)rpmsg_send(AMPQ_ECHO_ADDR, src, buf + RPMSG_HDR_SIZE, n);
   } else if (dst == AMPQ_CTRL_EPT_ADDR) {
     ctrl_command(src, buf + RPMSG_HDR_SIZE, n);
+  } else if (dst == AMP_CLOCK_ADDR) {
+    uint8_t reply[AMP_CLOCK_RESPONSE_SIZE];
+    uint32_t len = amp_clock_reply(buf + RPMSG_HDR_SIZE, n, clock_us(), clock_us, reply);
+    if (len) (void)rpmsg_send(AMP_CLOCK_ADDR, src, reply, len);
   } else {
-    trace_kv("rpmsg: no endpoint at ", dst, 10);
+    trace_kv_level('W', "rpmsg: no endpoint at ", dst, 10);
   }
   return 1;
 }
@@ -448,7 +525,7 @@ static uint32_t process_rx(void) {
       vq_rx.last_avail = saved; /* no host rx buffer: keep it for later */
       break;
     }
-    if (!buf) trace_kv("rpmsg: bad descriptor from host, head ", head, 10);
+    if (!buf) trace_kv_level('W', "rpmsg: bad descriptor from host, head ", head, 10);
     vq_put(&vq_rx, head, 0);
     done++;
   }
@@ -464,14 +541,14 @@ static void vdev_reset(void) {
 static void vdev_start(void) {
   volatile struct fw_rsc_vdev *v = &resource_table.vdev;
   if (v->num_of_vrings < 2 || !vq_setup(&vq_tx, &v->vring[0]) || !vq_setup(&vq_rx, &v->vring[1])) {
-    trace("vdev: bad vring configuration from host; status FAILED");
+    trace_level('E', "vdev: bad vring configuration from host; status FAILED");
     v->status = (uint8_t)(v->status | 0x80u);
     return;
   }
   features = v->gfeatures;
   vq_tx.used[0] = VRING_USED_F_NO_NOTIFY; /* no kicks on vring 0 until we run out of buffers */
   vdev_ready = 1;
-  ns_pending = (features & (1u << VIRTIO_RPMSG_F_NS)) ? 2u : 0u;
+  ns_pending = (features & (1u << VIRTIO_RPMSG_F_NS)) ? 3u : 0u;
   CTRL(AMPQ_CTRL_STATE) = AMPQ_STATE_RUNNING;
   trace_kv("vdev: DRIVER_OK, features ", features, 16);
   trace_kv("vdev: vring0 da ", v->vring[0].da, 16);
@@ -522,6 +599,7 @@ static int ping_pong(void) {
 /* Idle: busy-poll, or sleep until the doorbell (UART1 RX) or the 10 ms SysTick fallback. */
 static void idle(void) {
   CTRL(AMPQ_CTRL_WAKEUPS) = CTRL(AMPQ_CTRL_WAKEUPS) + 1u;
+  (void)clock_us(); /* keeps the 64-bit extension of the 32-bit timer current */
   if (ping_pong()) return;
   if (CTRL(AMPQ_CTRL_MODE) != AMPQ_MODE_IRQ) return;
   __asm__ volatile("cpsid i" ::: "memory");
@@ -557,6 +635,7 @@ int main(void) {
   REG32(WDOG + WDOG_LOAD) = 3u * SYSCLK_HZ; /* 3 s: generous, so that a starved host CPU is not taken for a hang */
   REG32(WDOG + WDOG_INTCLR) = 1;
   REG32(WDOG + WDOG_CONTROL) = WDOG_CONTROL_INTEN | WDOG_CONTROL_RESEN;
+  clock_init();
 
   trace_kv("amp-echo: boot, vtor ", REG32(SCB_VTOR), 16);
   CTRL(AMPQ_CTRL_MAGIC) = AMPQ_MAGIC;
@@ -582,9 +661,11 @@ int main(void) {
     }
     uint32_t progress = 0;
     while (ns_pending) {
-      int r = ns_pending == 2u ? announce(AMPQ_ECHO_NAME, AMPQ_ECHO_ADDR) : announce(AMPQ_CTRL_NAME, AMPQ_CTRL_EPT_ADDR);
+      int r = ns_pending == 3u ? announce(AMPQ_ECHO_NAME, AMPQ_ECHO_ADDR)
+              : ns_pending == 2u ? announce(AMPQ_CTRL_NAME, AMPQ_CTRL_EPT_ADDR)
+                                 : announce(AMP_CLOCK_NAME, AMP_CLOCK_ADDR);
       if (r == 0) break;
-      trace(ns_pending == 2u ? "ns: announced rpmsg-echo at 1024" : "ns: announced amp-ctrl at 1025");
+      trace(ns_pending == 3u ? "ns: announced rpmsg-echo at 1024" : ns_pending == 2u ? "ns: announced amp-ctrl at 1025" : "ns: announced amp-clock at 1026");
       ns_pending--;
       progress++;
     }

@@ -2,17 +2,16 @@
 // CPU runs it, and helpers to reach its resource table, trace buffer, watchdog and doorbells.
 // Runtime-agnostic (ECMAScript + SharedArrayBuffer/Atomics): it is bundled into the firmware
 // and never imports node: modules. Everything is found in memory, as on a real CPU.
+import { isAmpError } from "@amp/errors";
 import { parseResourceTable, type ResourceTable } from "@amp/resource-table";
-import { RpmsgRemote, type RpmsgRemoteOptions } from "@amp/rpmsg";
-import { AddressSpace, isAmpError, SharedMemory, type Scheduler } from "@amp/virtio-ring";
+import { RpmsgRemote, VIRTIO_ID_RPMSG, type ClockResponder, type RpmsgRemoteOptions } from "@amp/rpmsg";
+import { AddressSpace, SharedMemory, type Scheduler } from "@amp/virtio-ring";
 import { DOORBELL_QUEUES, ProcessorBus } from "./bus.js";
 import { decodeProgramHeader, PROGRAM_HEADER_SIZE } from "../js-firmware/format.js";
 import { JS_FIRMWARE_LOAD_ADDRESS } from "./memory-map.js";
-import { TraceWriter } from "./trace-writer.js";
+import { TraceWriter, type TraceLevel } from "./trace-writer.js";
 import { RemoteVdevTransport } from "./vdev-transport.js";
-
-/** VIRTIO_ID_RPMSG */
-const VIRTIO_ID_RPMSG = 7;
+import { serveFirmwareClock, type FirmwareClockOptions } from "./clock-service.js";
 
 /**
  * What the firmware does when one of its rpmsg callbacks (`onMessage`, `onLinkChange`, a
@@ -52,6 +51,19 @@ function hostScheduler(): Scheduler {
   return { setTimeout: (cb, ms) => st(cb, ms), clearTimeout: (h) => { ct(h); } };
 }
 
+/**
+ * The processor's own monotonic clock in microseconds since the firmware started (the engine's
+ * `performance.now()`, else `Date.now()`; resolved lazily). It shares no epoch with the host:
+ * trace records carry it, and a clock-sync exchange maps it to host time.
+ */
+function remoteClock(): () => number {
+  const g = globalThis as unknown as { performance?: { now(): number } };
+  const perf = g.performance;
+  const now = perf !== undefined && typeof perf.now === "function" ? () => perf.now() : () => Date.now();
+  const start = now();
+  return () => Math.floor((now() - start) * 1000);
+}
+
 /** What the CPU hands the program: its memory, its control block and the boot address. */
 export interface Cpu {
   /** The processor's physical memory; device address = byte offset. */
@@ -76,6 +88,8 @@ export class Firmware {
   readonly resourceTableAddress: number | undefined;
   readonly resourceTableSize: number;
   private traceWriter: TraceWriter | undefined;
+  /** The remote's monotonic clock: microseconds since this firmware started. */
+  readonly clockUs: () => number = remoteClock();
   /** Bytes of the program image at the boot address (header + code). */
   private readonly imageSize: number;
 
@@ -90,7 +104,7 @@ export class Firmware {
     const table = this.readResourceTable();
     const trace = table?.entries.find((e) => e.kind === "trace");
     if (trace?.kind === "trace" && trace.len >= 2 && trace.da + trace.len <= this.memory.byteLength) {
-      this.traceWriter = new TraceWriter(this.memory, trace.da, trace.len);
+      this.traceWriter = new TraceWriter(this.memory, trace.da, trace.len, { clockUs: this.clockUs });
     }
   }
 
@@ -101,9 +115,13 @@ export class Firmware {
     return parseResourceTable(this.memory.read(da, this.resourceTableSize));
   }
 
-  /** Appends a line to the trace buffer (no-op when the table declares none). */
-  trace(line: string): void {
-    this.traceWriter?.line(line);
+  /**
+   * Appends a record to the trace buffer (no-op when the table declares none): `level` E, W, I
+   * (default) or D, stamped with {@link clockUs} and numbered, so the host can order records,
+   * map them to host time and count any it missed.
+   */
+  trace(line: string, level: TraceLevel = "I"): void {
+    this.traceWriter?.record(level, line);
   }
 
   /**
@@ -130,7 +148,7 @@ export class Firmware {
     const onError = rest.onError ?? ((error: unknown): void => {
       const n = remote?.stats.callbackErrors ?? 1;
       if (policy === "crash" || n <= TRACE_FIRST || n % TRACE_EVERY === 0) {
-        this.trace(`rpmsg: callback error #${n}: ${describeError(error)}; ${policy === "crash" ? "crashing (onCallbackError: \"crash\")" : "message dropped, firmware continues"}`);
+        this.trace(`rpmsg: callback error #${n}: ${describeError(error)}; ${policy === "crash" ? "crashing (onCallbackError: \"crash\")" : "message dropped, firmware continues"}`, policy === "crash" ? "E" : "W");
       }
       if (policy === "crash") throw error;
     });
@@ -182,6 +200,14 @@ export class Firmware {
         if (!isAmpError(e) || e.code !== "ERR_TIMEOUT") throw e;
       }
     }
+  }
+
+  /**
+   * Serves "amp-clock" on `remote`: the host's ClockSync then maps this processor's clock (by
+   * default {@link Firmware.clockUs}, the one trace records carry) to host time (clock-service.ts).
+   */
+  serveClock(remote: RpmsgRemote, options: FirmwareClockOptions = {}): ClockResponder {
+    return serveFirmwareClock(remote, { ...options, now: options.now ?? this.clockUs });
   }
 
   /** Arms the watchdog: the host reports a watchdog crash if `kick` stops for `ms`. */

@@ -2,20 +2,13 @@
 // transport that an rpmsg remote (device role) drives. The host writes status, gfeatures,
 // vring da and notifyid into this entry (wire-formats.md §1.7, §1.9); the remote reads them.
 // Runtime-agnostic.
-import type { VdevResource } from "@amp/resource-table";
-import { AmpError, splitRingLayout, type Memory, type QueueConfig, type SplitRingLayout, type VirtioTransport } from "@amp/virtio-ring";
+import { AmpError } from "@amp/errors";
+import { FW_RSC_ADDR_ANY, FW_RSC_VDEV_VRING_SIZE, RSC_ENTRY_FIELDS, RSC_NOTIFY_ID_ANY, type VdevResource } from "@amp/resource-table";
+import { splitRingLayout, type Memory, type QueueConfig, type SplitRingLayout, type VirtioTransport } from "@amp/virtio-ring";
 
-// Offsets inside struct fw_rsc_vdev (from its type word) and struct fw_rsc_vdev_vring.
-const OFF_DFEATURES = 12;
-const OFF_GFEATURES = 16;
-const OFF_STATUS = 24;
-const OFF_VRINGS = 28;
-const VRING_SIZE = 20;
-const VRING_DA = 0;
-const VRING_ALIGN = 4;
-const VRING_NUM = 8;
-const VRING_NOTIFYID = 12;
-const ANY = 0xffffffff;
+// Offsets inside struct fw_rsc_vdev (from its type word) and struct fw_rsc_vdev_vring: the
+// resource table's own (RSC_ENTRY_FIELDS of @amp/resource-table), never a second copy here.
+const F = RSC_ENTRY_FIELDS;
 
 /** Options of {@link RemoteVdevTransport}. */
 export interface RemoteVdevTransportOptions {
@@ -84,25 +77,25 @@ export class RemoteVdevTransport implements VirtioTransport {
     this.deviceId = deviceId;
     this.queueCount = queueCount;
     this.configLength = configLength;
-    this.maxNotifyId = options.maxNotifyId ?? ANY;
+    this.maxNotifyId = options.maxNotifyId ?? RSC_NOTIFY_ID_ANY;
     // Bounds of the whole entry are checked once here; every access below stays inside it.
-    if (entryDa < 0 || entryDa + OFF_VRINGS + VRING_SIZE * queueCount + configLength > memory.byteLength) {
+    if (entryDa < 0 || entryDa + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * queueCount + configLength > memory.byteLength) {
       throw new RangeError("vdev entry outside memory");
     }
     // The entry is in memory the host can write at any time. What belongs to the device (the
     // features it offers, each ring's num and align) is taken once, now, from the firmware's own
     // table; only the host's fields (status, gfeatures, vring da, notifyid) are read live.
-    this.offer = memory.getU32(entryDa + OFF_DFEATURES);
+    this.offer = memory.getU32(entryDa + F.VDEV_DFEATURES);
     this.geometry = Array.from({ length: queueCount }, (_, i) => ({
-      num: memory.getU32(entryDa + OFF_VRINGS + VRING_SIZE * i + VRING_NUM),
-      align: memory.getU32(entryDa + OFF_VRINGS + VRING_SIZE * i + VRING_ALIGN),
+      num: memory.getU32(entryDa + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * i + F.VRING_NUM),
+      align: memory.getU32(entryDa + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * i + F.VRING_ALIGN),
     }));
   }
   getStatus(): number {
-    return this.memory.getU8Acquire(this.base + OFF_STATUS);
+    return this.memory.getU8Acquire(this.base + F.VDEV_STATUS);
   }
   setStatus(status: number): void {
-    this.memory.setU8Release(this.base + OFF_STATUS, status);
+    this.memory.setU8Release(this.base + F.VDEV_STATUS, status);
   }
   /** The device's own offer (a host that rewrites dfeatures cannot widen it). */
   getDeviceFeatures(): bigint {
@@ -111,20 +104,20 @@ export class RemoteVdevTransport implements VirtioTransport {
   setDeviceFeatures(features: bigint): void {
     if (features < 0n || features > 0xffffffffn) throw new RangeError("a resource-table vdev carries 32 feature bits");
     this.offer = Number(features);
-    this.memory.setU32(this.base + OFF_DFEATURES, this.offer);
+    this.memory.setU32(this.base + F.VDEV_DFEATURES, this.offer);
   }
   getDriverFeatures(): bigint {
-    return BigInt(this.memory.getU32(this.base + OFF_GFEATURES));
+    return BigInt(this.memory.getU32(this.base + F.VDEV_GFEATURES));
   }
   setDriverFeatures(features: bigint): void {
     if (features < 0n || features > 0xffffffffn) throw new RangeError("a resource-table vdev carries 32 feature bits");
-    this.memory.setU32(this.base + OFF_GFEATURES, Number(features));
+    this.memory.setU32(this.base + F.VDEV_GFEATURES, Number(features));
   }
   private configOffset(offset: number, length: number): number {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset > this.configLength || length > this.configLength - offset) {
       throw new RangeError(`config access ${offset}+${length} outside ${this.configLength} bytes`);
     }
-    return this.base + OFF_VRINGS + VRING_SIZE * this.queueCount + offset;
+    return this.base + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * this.queueCount + offset;
   }
   readConfig(offset: number, length: number): Uint8Array {
     return this.memory.read(this.configOffset(offset, length), length);
@@ -143,17 +136,17 @@ export class RemoteVdevTransport implements VirtioTransport {
     if (!Number.isInteger(index) || index < 0 || index >= this.queueCount) throw new RangeError(`no vring ${index}`);
     const { num, align } = this.geometry[index] ?? { num: 0, align: 0 };
     const layout = this.layout(index);
-    const v = this.base + OFF_VRINGS + VRING_SIZE * index;
-    const da = this.memory.getU32Acquire(v + VRING_DA);
-    const notifyId = this.memory.getU32(v + VRING_NOTIFYID);
-    const ready = da !== ANY && da !== 0;
+    const v = this.base + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * index;
+    const da = this.memory.getU32Acquire(v + F.VRING_DA);
+    const notifyId = this.memory.getU32(v + F.VRING_NOTIFYID);
+    const ready = da !== FW_RSC_ADDR_ANY && da !== 0;
     if (ready) {
-      if (da > ANY + 1 - layout.size) throw new AmpError("ERR_BAD_ADDRESS", `vring ${index} at 0x${da.toString(16)} (+${layout.size}) wraps the 32-bit address space`);
+      if (da > FW_RSC_ADDR_ANY + 1 - layout.size) throw new AmpError("ERR_BAD_ADDRESS", `vring ${index} at 0x${da.toString(16)} (+${layout.size}) wraps the 32-bit address space`);
       if (notifyId > this.maxNotifyId) throw new AmpError("ERR_RANGE", `vring ${index}: notify id ${notifyId} is above the ${this.maxNotifyId} this remote's doorbell can ring`);
       for (let j = 0; j < this.queueCount; j++) {
         if (j === index) continue;
-        const other = this.memory.getU32(this.base + OFF_VRINGS + VRING_SIZE * j + VRING_DA);
-        if (other === ANY || other === 0) continue;
+        const other = this.memory.getU32(this.base + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * j + F.VRING_DA);
+        if (other === FW_RSC_ADDR_ANY || other === 0) continue;
         const size = this.layout(j).size;
         if (da < other + size && other < da + layout.size) throw new AmpError("ERR_BAD_ADDRESS", `vring ${index} at 0x${da.toString(16)} overlaps vring ${j} at 0x${other.toString(16)}`);
       }

@@ -14,14 +14,8 @@
 // minifier or coverage tool can rewrite it into something that needs names from outside. The
 // checks mirror decodeProgramHeader (../js-firmware/format.ts) message for message; a unit
 // test runs both over the same good and bad images (test/unit/boot-rom.test.ts).
-import { PROGRAM_HEADER_SIZE, PROGRAM_MAGIC, PROGRAM_VERSION } from "../js-firmware/format.js";
+import { OFF_CODE_LEN, OFF_HEADER_SIZE, OFF_VERSION, PROGRAM_HEADER_SIZE, PROGRAM_MAGIC, PROGRAM_VERSION } from "../js-firmware/format.js";
 import { CpuState } from "../firmware/bus.js";
-
-// Program header fields (see the layout in ../js-firmware/format.ts) and the control block's
-// CPU_STATE word (word 0, ../firmware/bus.ts).
-const OFF_VERSION = 8;
-const OFF_HEADER_SIZE = 12;
-const OFF_CODE_LEN = 16;
 
 /** The CPU's module source. */
 export const CPU_BOOT_ROM: string = `// @amp/node worker-thread CPU (boot ROM)

@@ -3,19 +3,16 @@
 // which readelf, gdb and every @amp loader read like any other firmware.
 // Layouts: wire-formats.md §3.1 (glibc <elf.h>).
 
+import { alignUp } from "@amp/errors";
+import { ElfType, ProgramType, SectionType } from "@amp/elf-loader";
+
 const LE = true;
 const EHDR_SIZE = 52;
 const PHDR_SIZE = 32;
 const SHDR_SIZE = 40;
 const SYM_SIZE = 16;
 
-const ET_EXEC = 2;
 const EV_CURRENT = 1;
-const PT_LOAD = 1;
-const SHT_PROGBITS = 1;
-const SHT_SYMTAB = 2;
-const SHT_STRTAB = 3;
-const SHT_NOBITS = 8;
 const STB_GLOBAL = 1;
 const STT_OBJECT = 1;
 const STT_FUNC = 2;
@@ -86,10 +83,6 @@ class StringTable {
   }
 }
 
-function align(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
-}
-
 function checkU32(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be a 32-bit unsigned integer, got ${v}`);
 }
@@ -115,7 +108,7 @@ export function writeElf32(image: Elf32Image): Uint8Array {
   let off = EHDR_SIZE + phnum * PHDR_SIZE;
   const dataOffsets: number[] = [];
   for (const p of pieces) {
-    off = align(off, 16);
+    off = alignUp(off, 16);
     dataOffsets.push(off);
     off += p.data?.length ?? 0;
   }
@@ -147,7 +140,7 @@ export function writeElf32(image: Elf32Image): Uint8Array {
   let symOff = 0;
   let strOff = 0;
   if (symtab !== undefined && strBytes !== undefined) {
-    off = align(off, 4);
+    off = alignUp(off, 4);
     symOff = off;
     off += symtab.length;
     strOff = off;
@@ -155,14 +148,14 @@ export function writeElf32(image: Elf32Image): Uint8Array {
   }
   const shstrOff = off;
   off += shstrBytes.length;
-  const shoff = align(off, 4);
+  const shoff = alignUp(off, 4);
   const total = shoff + shnum * SHDR_SIZE;
 
   const out = new Uint8Array(total);
   const v = new DataView(out.buffer);
   // e_ident: magic, ELFCLASS32, ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE.
   out.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, EV_CURRENT, 0], 0);
-  v.setUint16(16, ET_EXEC, LE);
+  v.setUint16(16, ElfType.ET_EXEC, LE);
   v.setUint16(18, image.machine, LE);
   v.setUint32(20, EV_CURRENT, LE);
   v.setUint32(24, image.entry, LE);
@@ -180,7 +173,7 @@ export function writeElf32(image: Elf32Image): Uint8Array {
     const o = EHDR_SIZE + i * PHDR_SIZE;
     const fileOff = dataOffsets[i] ?? 0;
     const filesz = p.data?.length ?? 0;
-    v.setUint32(o, PT_LOAD, LE);
+    v.setUint32(o, ProgramType.PT_LOAD, LE);
     v.setUint32(o + 4, fileOff, LE);
     v.setUint32(o + 8, p.addr, LE);
     v.setUint32(o + 12, p.addr, LE);
@@ -212,7 +205,7 @@ export function writeElf32(image: Elf32Image): Uint8Array {
   pieces.forEach((p, i) => {
     sh(i + 1, {
       name: pieceNames[i] ?? 0,
-      type: p.data === undefined ? SHT_NOBITS : SHT_PROGBITS,
+      type: p.data === undefined ? SectionType.SHT_NOBITS : SectionType.SHT_PROGBITS,
       flags: p.sectionFlags,
       addr: p.addr,
       offset: dataOffsets[i] ?? 0,
@@ -223,10 +216,10 @@ export function writeElf32(image: Elf32Image): Uint8Array {
   let next = 1 + pieces.length;
   if (symtab !== undefined && strBytes !== undefined) {
     // sh_link of .symtab = index of .strtab; sh_info = index of the first non-local symbol (1).
-    sh(next, { name: symtabName, type: SHT_SYMTAB, flags: 0, addr: 0, offset: symOff, size: symtab.length, link: next + 1, info: 1, align: 4, entsize: SYM_SIZE });
-    sh(next + 1, { name: strtabName, type: SHT_STRTAB, flags: 0, addr: 0, offset: strOff, size: strBytes.length, align: 1 });
+    sh(next, { name: symtabName, type: SectionType.SHT_SYMTAB, flags: 0, addr: 0, offset: symOff, size: symtab.length, link: next + 1, info: 1, align: 4, entsize: SYM_SIZE });
+    sh(next + 1, { name: strtabName, type: SectionType.SHT_STRTAB, flags: 0, addr: 0, offset: strOff, size: strBytes.length, align: 1 });
     next += 2;
   }
-  sh(next, { name: shstrName, type: SHT_STRTAB, flags: 0, addr: 0, offset: shstrOff, size: shstrBytes.length, align: 1 });
+  sh(next, { name: shstrName, type: SectionType.SHT_STRTAB, flags: 0, addr: 0, offset: shstrOff, size: shstrBytes.length, align: 1 });
   return out;
 }

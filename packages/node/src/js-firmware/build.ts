@@ -1,5 +1,6 @@
 // The JS-firmware builder: bundled program text + resource table -> a firmware ELF for the
 // worker-thread processor (format: ./format.ts, address map: ../firmware/memory-map.ts).
+import { alignUp } from "@amp/errors";
 import { serializeResourceTable, FW_RSC_ADDR_ANY, type ResourceInit, type ResourceTableInit } from "@amp/resource-table";
 import { PF, SHF, writeElf32, type ElfPiece, type ElfSymbol } from "../internal/elf32-writer.js";
 import { DEFAULT_SRAM_SIZE, JS_FIRMWARE_LOAD_ADDRESS } from "../firmware/memory-map.js";
@@ -24,10 +25,6 @@ export interface JsFirmwareInput {
 
 const PAGE = 0x1000;
 const ALIGN = 0x100;
-
-function alignUp(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
-}
 
 function utf8(s: string): Uint8Array {
   return new TextEncoder().encode(s);

@@ -17,7 +17,7 @@
 //   off 24 u32   resource table size in bytes
 //   off 28 u32   reserved (0)
 //   off 32       code (UTF-8 text of an ES module whose default export is `main(cpu)`)
-import { AmpError } from "@amp/resource-table";
+import { AmpError } from "@amp/errors";
 
 const LE = true;
 
@@ -34,9 +34,10 @@ export const PROGRAM_VERSION = 1;
 /** "No resource table" in the program header. */
 export const NO_TABLE = 0xffffffff;
 
-const OFF_VERSION = 8;
-const OFF_HEADER_SIZE = 12;
-const OFF_CODE_LEN = 16;
+// Field offsets in the program header; the boot ROM (../internal/boot-rom.ts) reads the same ones.
+export const OFF_VERSION = 8;
+export const OFF_HEADER_SIZE = 12;
+export const OFF_CODE_LEN = 16;
 const OFF_TABLE_DA = 20;
 const OFF_TABLE_SIZE = 24;
 

@@ -44,6 +44,8 @@ export interface QemuCoredumpOptions {
   readonly entry?: number;
   /** Device address of `memory` byte 0 (default 0x21000000). */
   readonly base?: number;
+  /** More notes after NT_PRSTATUS (e.g. the @amp trace note). */
+  readonly notes?: readonly ElfNote[];
 }
 
 /**
@@ -57,7 +59,7 @@ export interface QemuCoredumpOptions {
 export function writeQemuCoredump(memory: Memory, write: (chunk: Uint8Array) => void, options: QemuCoredumpOptions = {}): number {
   const base = options.base ?? MPS2_RAM_BASE;
   const regions = options.regions ?? [{ da: BigInt(base), size: BigInt(memory.byteLength), name: "ram" }];
-  const notes = options.registers === undefined ? [] : [armPrstatusNote(options.registers)];
+  const notes = [...(options.registers === undefined ? [] : [armPrstatusNote(options.registers)]), ...(options.notes ?? [])];
   const size = writeCoredump(
     { elfClass: 32, machine: ElfMachine.EM_ARM, entry: BigInt(options.entry ?? 0), regions, notes },
     (region, _i, offset, out) => {

@@ -15,6 +15,7 @@
 import { closeSync, existsSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ElfNote } from "@amp/elf-loader";
 import type { MemoryRegion, RemoteprocDriver, TableLocation } from "@amp/remoteproc-core";
 import { FileMemory } from "../file-memory.js";
 import { AMPQ_CTRL_DA, AMPQ_DB_CRASH, AMPQ_DB_PONG, AmpqCrash, AmpqCtrl, AmpqMode, AmpqState, MPS2_RAM_BASE, MPS2_RAM_SIZE } from "./abi.js";
@@ -132,6 +133,8 @@ export class QemuDriver implements RemoteprocDriver {
   onInterrupt: (notifyId: number) => void = () => undefined;
   /** Called once per crash with what the driver saw. */
   onCrash: (report: QemuCrashReport) => void = () => undefined;
+  /** Extra notes for crash core files (e.g. the trace note with the last trace records); set by the owner. */
+  crashNotes: () => readonly ElfNote[] = () => [];
   /** Console text (UART0) of the firmware. */
   onConsole: (text: string) => void = () => undefined;
   /** Registers read at the last stop (or crash), for the coredump. */
@@ -326,7 +329,13 @@ export class QemuDriver implements RemoteprocDriver {
     const path = template.replace("%n", String(this.crashCount));
     const fd = openSync(path, "w");
     try {
-      writeQemuCoredump(this.memory, (c) => writeSync(fd, c), this.lastRegisters === undefined ? {} : { registers: this.lastRegisters });
+      let notes: readonly ElfNote[] = [];
+      try {
+        notes = this.crashNotes();
+      } catch {
+        // a core without the extra notes is better than none
+      }
+      writeQemuCoredump(this.memory, (c) => writeSync(fd, c), { notes, ...(this.lastRegisters === undefined ? {} : { registers: this.lastRegisters }) });
     } finally {
       closeSync(fd);
     }

@@ -2,7 +2,8 @@
 // p_paddr - 0x21000000, nothing through QEMU's -kernel. The CPU then takes SP and PC from the
 // vector table at 0x21000000 when QEMU resets it, so the image must start with one: checked here
 // because a bad reset vector makes QEMU 7.2 abort with a lockup instead of reporting anything.
-import { AmpError } from "@amp/resource-table";
+
+import { AmpError } from "@amp/errors";
 import { ElfMachine, findResourceTable, loadElf, parseElf } from "@amp/elf-loader";
 import type { ElfFile, LoadSink } from "@amp/elf-loader";
 import type { Memory } from "@amp/virtio-ring";

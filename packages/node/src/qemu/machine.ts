@@ -4,13 +4,14 @@
 // PC from the vector table in that file, `-S` so nothing runs before the host loaded the image,
 // then `system_reset` (vectors are fetched at reset) and `cont`. The host listens on every socket
 // (QMP, console UART0, doorbell UART1, optional gdbstub) and QEMU connects to them.
+import { AmpError } from "@amp/errors";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AmpError } from "@amp/resource-table";
+
 import { MPS2_RAM_BASE, MPS2_RAM_SIZE } from "./abi.js";
 import type { QemuErrorCode } from "./errors.js";
 import { QmpClient, QMP_DEFAULT_TIMEOUT_MS } from "./qmp.js";

@@ -3,8 +3,9 @@
 // {"return": ...} or {"error": ...}; asynchronous {"event": ...} objects can arrive at any time.
 // Replies come in command order (we never send an "id"-less command out of order), so a FIFO of
 // pending commands is enough.
+import { AmpError } from "@amp/errors";
 import type { Socket } from "node:net";
-import { AmpError } from "@amp/resource-table";
+
 import type { QemuErrorCode } from "./errors.js";
 
 /** An asynchronous QMP event (RESET, STOP, RESUME, SHUTDOWN, GUEST_PANICKED...). */

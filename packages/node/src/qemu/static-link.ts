@@ -5,6 +5,7 @@
 // the rpmsg side is a static host (@amp/rpmsg createStaticHost) over the RAM file, started as a
 // subdevice after each boot, rung and ringing through the QEMU doorbell with the layout's
 // notify ids.
+import { hex } from "@amp/errors";
 import { createStaticHost } from "@amp/rpmsg";
 import type { RpmsgHost, StaticLinkLayout, StaticLinkOptions } from "@amp/rpmsg";
 import type { Remoteproc } from "@amp/remoteproc-core";
@@ -59,10 +60,6 @@ const NODE_SCHEDULER = {
     clearTimeout(h as ReturnType<typeof setTimeout>);
   },
 };
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
 
 function overlaps(a: number, aSize: number, b: number, bSize: number): boolean {
   return a < b + bSize && b < a + aSize;

@@ -13,8 +13,9 @@
 // - stop: the launched process group gets SIGTERM, then SIGKILL; detach only closes the doorbell;
 // - crash: the doorbell socket closing, or the launched process ending, while the remote runs.
 import { spawn, type ChildProcess } from "node:child_process";
+import { AmpError, isAmpError } from "@amp/errors";
 import type { MemoryRegion, RemoteprocDriver, TableLocation } from "@amp/remoteproc-core";
-import { AmpError, isAmpError, resourceTableSize, RSC_NOTIFY_ID_ANY } from "@amp/resource-table";
+import { resourceTableSize, RSC_NOTIFY_ID_ANY } from "@amp/resource-table";
 import { FileMemory } from "../file-memory.js";
 import type { SharedFileErrorCode } from "./errors.js";
 import { regionsFromTable } from "./regions.js";

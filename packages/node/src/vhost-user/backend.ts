@@ -9,6 +9,7 @@
 // space, replies with flags exactly 0x5, VIRTIO_F_VERSION_1 offered by the transport, no device
 // status messages (readiness is synthesised, transport.ts), rings disabled at power-off (a reset).
 import { rmSync } from "node:fs";
+import type { AmpError } from "@amp/errors";
 import { AddressSpace, LocalDoorbell, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_VERSION_1, featureBit, toSafeNumber, type Doorbell } from "@amp/virtio-ring";
 import { FileMemory } from "../file-memory.js";
 import { vhostError, type VhostUserErrorCode } from "./errors.js";
@@ -39,7 +40,6 @@ import {
 } from "./protocol.js";
 import { Relay } from "./relay.js";
 import { VhostUserTransport } from "./transport.js";
-import type { AmpError } from "@amp/virtio-ring";
 
 /** When the device counts as ready (DRIVER_OK), since vhost-user in Linux 6.1 never says. */
 export type VhostUserReadiness =

@@ -50,7 +50,7 @@ beforeAll(async () => {
   const tarballs = await packAll(join(work, "tarballs"));
   project = freshProject("amp-node-two-copies-");
   const mods = join(project, "node_modules", "@amp");
-  for (const name of ["@amp/resource-table", "@amp/elf-loader", "@amp/virtio-ring", "@amp/rpmsg", "@amp/virtual-io", "@amp/node"]) {
+  for (const name of ["@amp/errors", "@amp/resource-table", "@amp/elf-loader", "@amp/virtio-ring", "@amp/rpmsg", "@amp/virtual-io", "@amp/node"]) {
     await unpackInto(tarballs.get(name)!, join(mods, name.slice(5)));
   }
   const core = tarballs.get("@amp/remoteproc-core")!;

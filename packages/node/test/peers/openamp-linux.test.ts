@@ -17,13 +17,15 @@ import {
   createSharedFileRemoteproc,
   type SharedFileCrashReport,
 } from "@amp/node";
-import { parseResourceTable, resourceTableSize, serializeResourceTable, validateResourceTable, type VdevResource } from "@amp/resource-table";
+import { parseResourceTable, resourceTableSize, validateResourceTable, type VdevResource } from "@amp/resource-table";
 import { RpmsgRemote, type NsEvent, type RpmsgHost, type RpmsgStats } from "@amp/rpmsg";
 import { AddressSpace } from "@amp/virtio-ring";
 import {
   SAMPLE_SHM,
   SAMPLE_SOCKET,
   buildOpenAmpNative,
+  openampSampleTable,
+  sampleRing as ring,
   lockSamplePaths,
   missingOpenAmpDeps,
   removeSampleFiles,
@@ -38,18 +40,6 @@ const SERVICE = "rpmsg-openamp-demo-channel"; // RPMSG_SERVICE_NAME of the sampl
 const SHUTDOWN_MSG = 0xef56a55a; // rpmsg-echo.c: a message starting with this u32 ends the app
 const MAX_PAYLOAD = 496;
 
-/**
- * The resource table OpenAMP's Linux-machine remote writes at offset 0 of the shared file
- * (system/linux/machine/generic/rsc_table.c): one rpmsg vdev offering the name service, vrings
- * at 0x4000 and 0x8000 with 256 entries, align 0x1000, notify ids 1 and 2.
- */
-function openampSampleTable(): Uint8Array {
-  return serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
-    { da: 0x4000, align: 0x1000, num: 256, notifyId: 1 },
-    { da: 0x8000, align: 0x1000, num: 256, notifyId: 2 },
-  ] }] });
-}
-
 /** Message `seq` of the echo run: sizes 1..496 cycling; byte 0 never starts SHUTDOWN_MSG (0x5a). */
 function payload(seq: number): Uint8Array {
   const size = (seq % MAX_PAYLOAD) + 1;
@@ -63,16 +53,6 @@ function noDrops(stats: RpmsgStats): void {
   expect(stats.dropped).toEqual(Object.fromEntries(Object.keys(stats.dropped).map((k) => [k, 0])));
   expect(stats.protocolErrors).toBe(0);
   expect(stats.callbackErrors).toBe(0);
-}
-
-/** What is in a legacy split vring of the sample layout (num 256, align 0x1000) in the file. */
-function ring(file: FileMemory, da: number): { descLen(i: number): number; usedIdx: number; used(i: number): { id: number; len: number } } {
-  const usedOff = da + 0x2000; // align_up(16 * 256 + 6 + 2 * 256, 0x1000)
-  return {
-    descLen: (i) => file.getU32(da + 16 * i + 8),
-    usedIdx: file.getU16(usedOff + 2),
-    used: (i) => ({ id: file.getU32(usedOff + 4 + 8 * (i % 256)), len: file.getU32(usedOff + 8 + 8 * (i % 256)) }),
-  };
 }
 
 async function waitUntil<T>(what: string, cond: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {

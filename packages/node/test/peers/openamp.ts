@@ -6,6 +6,8 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { requireTools } from "@amp/test-utils";
+import { serializeResourceTable } from "@amp/resource-table";
+import type { FileMemory } from "@amp/node";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 const BUILD_SCRIPT = join(ROOT, "scripts", "peers", "build-openamp.sh");
@@ -61,6 +63,28 @@ export async function buildOpenAmpNative(timeoutMs = 15 * 60_000): Promise<OpenA
 /** The paths the Linux-machine sample apps hard-code (platform_info.c). */
 export const SAMPLE_SHM = "/dev/shm/openamp.shm";
 export const SAMPLE_SOCKET = "/tmp/openamp.event.0";
+
+/**
+ * The resource table OpenAMP's Linux-machine remote writes at offset 0 of the shared file
+ * (system/linux/machine/generic/rsc_table.c): one rpmsg vdev offering the name service, vrings
+ * at 0x4000 and 0x8000 with 256 entries, align 0x1000, notify ids 1 and 2.
+ */
+export function openampSampleTable(): Uint8Array {
+  return serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
+    { da: 0x4000, align: 0x1000, num: 256, notifyId: 1 },
+    { da: 0x8000, align: 0x1000, num: 256, notifyId: 2 },
+  ] }] });
+}
+
+/** What is in a legacy split vring of the sample layout (num 256, align 0x1000) in the file. */
+export function sampleRing(file: FileMemory, da: number): { descLen(i: number): number; usedIdx: number; used(i: number): { id: number; len: number } } {
+  const usedOff = da + 0x2000; // align_up(16 * 256 + 6 + 2 * 256, 0x1000)
+  return {
+    descLen: (i) => file.getU32(da + 16 * i + 8),
+    usedIdx: file.getU16(usedOff + 2),
+    used: (i) => ({ id: file.getU32(usedOff + 4 + 8 * (i % 256)), len: file.getU32(usedOff + 8 + 8 * (i % 256)) }),
+  };
+}
 
 /** Removes what an earlier (possibly killed) run of the samples left behind. */
 export function removeSampleFiles(): void {

@@ -46,11 +46,12 @@ describe.skipIf(missing)("QemuMachine on a file-backed mps2-an386", () => {
     const host = new MiniRpmsgHost(mem, readLayout(mem, image.resourceTable!.da), (id) => m.ring(id));
     host.start();
     const got: Message[] = [];
-    await waitFor("two NS announcements", () => { got.push(...host.receive()); return got.length >= 2; });
+    await waitFor("three NS announcements", () => { got.push(...host.receive()); return got.length >= 3; });
     const dec = new TextDecoder();
     expect(got.map((g) => [g.src, g.dst, dec.decode(g.payload.subarray(0, 32)).replace(/\0+$/, ""), new DataView(g.payload.buffer, g.payload.byteOffset).getUint32(32, true)])).toEqual([
       [1024, 53, "rpmsg-echo", 1024],
       [1025, 53, "amp-ctrl", 1025],
+      [1026, 53, "amp-clock", 1026],
     ]);
     expect(got.every((g) => g.payload.length === 40)).toBe(true);
     for (const n of [0, 1, 2, 15, 16, 17, 255, 256, 495, 496]) {

@@ -17,6 +17,11 @@ it("the shared-file platform and the rpmsg vdev binding are public", async () =>
   ]) expect(names).toContain(n);
 });
 
+it("the timeline (host events and remote trace in host time) is public", async () => {
+  const names = Object.keys(await import("@amp/node")).sort();
+  for (const n of ["Timeline", "createTimeline", "describeEstimate", "formatTimelineEntry"]) expect(names).toContain(n);
+});
+
 it("the firmware runtime entry exports only the firmware-side names", async () => {
-  expect(Object.keys(await import("@amp/node/firmware")).sort()).toEqual(["CpuState", "Firmware", "ProcessorBus", "RemoteVdevTransport", "TraceWriter", "defineFirmware"]);
+  expect(Object.keys(await import("@amp/node/firmware")).sort()).toEqual(["CpuState", "Firmware", "ProcessorBus", "RemoteVdevTransport", "TraceWriter", "defineFirmware", "serveFirmwareClock"]);
 });

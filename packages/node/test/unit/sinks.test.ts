@@ -34,7 +34,7 @@ function traceBuffer(len: number): { writer: TraceWriter; source: { readText(): 
 }
 
 describe("TraceWriter + followTrace", () => {
-  it("reports each complete line once, including those left at stop", () => {
+  it("reports each record's text once, including those left at stop", () => {
     const { writer, source } = traceBuffer(256);
     const lines: string[] = [];
     const stop = followTrace(source, (l) => lines.push(l), { intervalMs: 1_000_000 });
@@ -44,24 +44,42 @@ describe("TraceWriter + followTrace", () => {
     expect(lines).toEqual(["one", "two"]);
   });
 
-  it("notices that the writer started over when the buffer filled up", () => {
-    const { writer, source } = traceBuffer(32);
+  it("writes records Linux shows as text lines: seq, remote µs, level, text", () => {
+    let us = 1000;
+    const mem = new SharedMemory(new SharedArrayBuffer(256));
+    const writer = new TraceWriter(mem, 0, 256, { clockUs: () => (us += 250) });
+    writer.record("W", "low battery");
+    writer.record("E", "fault\nat\u0000x");
+    expect(new TextDecoder().decode(mem.read(0, 256).subarray(0, mem.read(0, 256).indexOf(0)))).toBe("0 1250 W low battery\n1 1500 E fault at x\n");
+    expect(writer.written).toBe(2);
+    expect(() => writer.record("X" as "E", "")).toThrow(RangeError);
+  });
+
+  it("keeps following across the writer's wrap; a reader that fell a lap behind counts the lost records", () => {
+    const { writer, source } = traceBuffer(64);
     const lines: string[] = [];
-    let stop = followTrace(source, (l) => lines.push(l), { intervalMs: 1_000_000 });
+    const lost: number[] = [];
+    let stop = followTrace(source, (l) => lines.push(l), { intervalMs: 1_000_000, onRecord: (e) => lost.push(e.lostBefore) });
     writer.line("0123456789");
     writer.line("abcdefghij");
     stop();
-    stop = followTrace(source, (l) => lines.push(`again ${l}`), { intervalMs: 1_000_000 });
-    writer.line("after wrap"); // 11 bytes do not fit after 22: the writer restarts at 0
+    expect(lines).toEqual(["0123456789", "abcdefghij"]);
+    const later: string[] = [];
+    let missed = 0;
+    stop = followTrace(source, (l) => later.push(l), { intervalMs: 1_000_000, onRecord: (e) => { missed += e.lostBefore; } });
+    for (let i = 0; i < 10; i++) writer.line(`after wrap ${String(i)}`);
     stop();
-    expect(source.readText()).toBe("after wrap\n");
-    expect(lines.slice(0, 2)).toEqual(["0123456789", "abcdefghij"]);
-    expect(lines).toContain("again after wrap");
+    expect(later[later.length - 1]).toBe("after wrap 9");
+    // seq counts from 0 at boot: 12 records in all, each either seen or counted as lost.
+    expect(later.length + missed).toBe(12);
+    expect(missed).toBeGreaterThan(0);
+    expect(lost).toEqual([0, 0]);
   });
 
-  it("replaces non-ASCII characters and keeps the buffer NUL-terminated", () => {
-    const { writer, source } = traceBuffer(16);
+  it("replaces non-ASCII characters, cuts long text and keeps the buffer NUL-terminated", () => {
+    const { writer, source } = traceBuffer(40);
     writer.line("é".repeat(40));
-    expect(source.readText()).toBe("?".repeat(15));
+    // At most half the buffer per record (19 bytes here), newline included.
+    expect(source.readText()).toBe(`0 0 I ${"?".repeat(12)}\n`);
   });
 });

@@ -18,17 +18,52 @@ export default defineConfig(
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/explicit-module-boundary-types": "error",
       "@typescript-eslint/no-unnecessary-condition": ["error", { allowConstantLoopConditions: true }],
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@amp/*/src/*", "**/packages/*/src/*"], message: "Import another package through its public entry, never its src/." }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@amp/*/src/*", "**/packages/*/src/*"],
+              message: "Import another package through its public entry, never its src/.",
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ["packages/{errors,resource-table,elf-loader,virtio-ring,rpmsg,remoteproc-core,virtual-io}/src/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [
-        { group: ["node:*", "fs", "path", "os", "worker_threads", "child_process", "crypto", "buffer"], message: "Runtime-agnostic package: ECMAScript built-ins only (DESIGN.md)." },
-        { group: ["@amp/*/src/*", "**/packages/*/src/*"], message: "Import another package through its public entry, never its src/." },
-      ] }],
-      "no-restricted-globals": ["error", "Buffer", "process", "console", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "setImmediate", "TextEncoder", "TextDecoder", "window", "document"],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["node:*", "fs", "path", "os", "worker_threads", "child_process", "crypto", "buffer"],
+              message: "Runtime-agnostic package: ECMAScript built-ins only (DESIGN.md).",
+            },
+            {
+              group: ["@amp/*/src/*", "**/packages/*/src/*"],
+              message: "Import another package through its public entry, never its src/.",
+            },
+          ],
+        },
+      ],
+      "no-restricted-globals": [
+        "error",
+        "Buffer",
+        "process",
+        "console",
+        "setTimeout",
+        "setInterval",
+        "clearTimeout",
+        "clearInterval",
+        "setImmediate",
+        "TextEncoder",
+        "TextDecoder",
+        "window",
+        "document",
+      ],
     },
   },
   {

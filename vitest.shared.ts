@@ -150,4 +150,3 @@ export function ampVitestConfig(packageDir: string): ViteUserConfig {
     },
   });
 }
-

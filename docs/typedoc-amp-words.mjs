@@ -10,11 +10,17 @@ function mergeBack(comment) {
   if (comment === undefined) return;
   const kept = [];
   for (const tag of comment.blockTags) {
-    if (!WORDS.has(tag.tag)) { kept.push(tag); continue; }
+    if (!WORDS.has(tag.tag)) {
+      kept.push(tag);
+      continue;
+    }
     const into = kept.length > 0 ? kept[kept.length - 1].content : comment.summary;
     const first = tag.content[0];
     // A tag's text loses the space after the word; put the word and that space back.
-    into.push({ kind: "text", text: ` ${tag.tag}${first?.kind === "text" && /^\S/.test(first.text) ? " " : ""}` }, ...tag.content);
+    into.push(
+      { kind: "text", text: ` ${tag.tag}${first?.kind === "text" && /^\S/.test(first.text) ? " " : ""}` },
+      ...tag.content,
+    );
   }
   comment.blockTags = kept;
 }

@@ -30,23 +30,34 @@ const SIZES = [16, 64, 256, 496];
 // AMP_BENCH_BEFORE: the packages/rpmsg directory of an earlier @amp build (its own bench and dist,
 // e.g. unpacked from `git archive`), run in every round too, for a before/after column.
 const BEFORE = process.env.AMP_BENCH_BEFORE;
-const WAITS = [["poll", "busy"], ["bell", "bell"]]; // [C name, @amp name] of the same wait mode
+const WAITS = [
+  ["poll", "busy"],
+  ["bell", "bell"],
+]; // [C name, @amp name] of the same wait mode
 const CHILD_TIMEOUT_MS = 10 * 60 * 1000;
 
 function fail(step, detail) {
   console.error(`\nbench:openamp FAILED at step: ${step}\n${detail ?? ""}`);
-  console.error("The OpenAMP side is required: fix the step above (scripts/install-system-deps.sh installs what the C build needs).");
+  console.error(
+    "The OpenAMP side is required: fix the step above (scripts/install-system-deps.sh installs what the C build needs).",
+  );
   process.exit(1);
 }
 
 /** Runs a child with a hard timeout; its stderr goes to ours, its stdout is returned. */
 function run(step, cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, {
-    cwd: root, encoding: "utf8", maxBuffer: 1 << 28, timeout: CHILD_TIMEOUT_MS, killSignal: "SIGKILL",
-    stdio: ["ignore", "pipe", "inherit"], ...opts,
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+    timeout: CHILD_TIMEOUT_MS,
+    killSignal: "SIGKILL",
+    stdio: ["ignore", "pipe", "inherit"],
+    ...opts,
   });
   if (r.error !== undefined) fail(step, String(r.error));
-  if (r.status !== 0) fail(step, `${cmd} ${args.join(" ")} exited with ${r.status ?? r.signal}\n${(r.stdout ?? "").slice(-2000)}`);
+  if (r.status !== 0)
+    fail(step, `${cmd} ${args.join(" ")} exited with ${r.status ?? r.signal}\n${(r.stdout ?? "").slice(-2000)}`);
   return r.stdout;
 }
 
@@ -54,11 +65,24 @@ function run(step, cmd, args, opts = {}) {
 ensurePnpmOnPath();
 process.stderr.write("bench:openamp: building OpenAMP and the C benchmark (cached)\n");
 let t0 = Date.now();
-const cBench = run("build the C side (scripts/peers/build-openamp-bench.sh)", join(root, "scripts/peers/build-openamp-bench.sh"), []).trim().split("\n").pop();
+const cBench = run(
+  "build the C side (scripts/peers/build-openamp-bench.sh)",
+  join(root, "scripts/peers/build-openamp-bench.sh"),
+  [],
+)
+  .trim()
+  .split("\n")
+  .pop();
 const cBuildSecs = (Date.now() - t0) / 1000;
 process.stderr.write("bench:openamp: building @amp/rpmsg\n");
 // AMP_BENCH_NO_BUILD=1: use the dist already built (e.g. while another package's edit breaks turbo).
-if (process.env.AMP_BENCH_NO_BUILD !== "1") run("build @amp/rpmsg (turbo run build --filter=@amp/rpmsg)", "turbo", ["run", "build", "--filter=@amp/rpmsg", "--output-logs=errors-only"], { stdio: ["ignore", "inherit", "inherit"] });
+if (process.env.AMP_BENCH_NO_BUILD !== "1")
+  run(
+    "build @amp/rpmsg (turbo run build --filter=@amp/rpmsg)",
+    "turbo",
+    ["run", "build", "--filter=@amp/rpmsg", "--output-logs=errors-only"],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
 
 // ---- interleaved rounds ---------------------------------------------------------------------
 // Spinning benchmarks on a shared machine measure the other work too: the load around the run is
@@ -76,12 +100,19 @@ for (let round = 1; round <= ROUNDS; round++) {
   t0 = Date.now();
   // The allocation runs (10^6 messages per case) are counted per role in the first round only.
   const allocEnv = { ...process.env, AMP_BENCH_ALLOC: round === 1 ? (process.env.AMP_BENCH_ALLOC ?? "1000000") : "0" };
-  const ampOut = run(`round ${round}: run packages/rpmsg/bench/run.mjs`, process.execPath, ["--trace-gc", join(root, "packages/rpmsg/bench/run.mjs")], { env: allocEnv });
+  const ampOut = run(
+    `round ${round}: run packages/rpmsg/bench/run.mjs`,
+    process.execPath,
+    ["--trace-gc", join(root, "packages/rpmsg/bench/run.mjs")],
+    { env: allocEnv },
+  );
   const amp = JSON.parse(readFileSync(ampResults, "utf8"));
   const r = { c, cSecs, amp, ampSecs: (Date.now() - t0) / 1000, gc: gcCounts(ampOut) };
   if (BEFORE !== undefined) {
     process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: @amp before (${BEFORE}/bench/run.mjs)\n`);
-    run(`round ${round}: run ${BEFORE}/bench/run.mjs`, process.execPath, [join(BEFORE, "bench/run.mjs")], { env: { ...process.env, AMP_BENCH_ALLOC: "0" } });
+    run(`round ${round}: run ${BEFORE}/bench/run.mjs`, process.execPath, [join(BEFORE, "bench/run.mjs")], {
+      env: { ...process.env, AMP_BENCH_ALLOC: "0" },
+    });
     r.before = JSON.parse(readFileSync(join(BEFORE, "bench-results/rpmsg.json"), "utf8"));
   }
   rounds.push(r);
@@ -101,26 +132,43 @@ function gcCounts(out) {
 }
 
 // ---- medians --------------------------------------------------------------------------------
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 const cCase = (r, wait, size, zc) => r.c.cases.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
 const ampRtt = (r, wait, size, zc) => r.amp.rtt.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
-const ampTput = (r, wait, size, zc) => r.amp.throughput.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
-const pick = (get, field) => median(rounds.map((r) => { const x = get(r); if (x === undefined) fail("read results", "a case is missing from a result file"); return x[field]; }));
+const ampTput = (r, wait, size, zc) =>
+  r.amp.throughput.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
+const pick = (get, field) =>
+  median(
+    rounds.map((r) => {
+      const x = get(r);
+      if (x === undefined) fail("read results", "a case is missing from a result file");
+      return x[field];
+    }),
+  );
 
 const cases = [];
 for (const [cWait, ampWait] of WAITS) {
   for (const size of SIZES) {
     for (const zeroCopy of [false, true]) {
       cases.push({
-        wait: cWait, size, zeroCopy,
+        wait: cWait,
+        size,
+        zeroCopy,
         oneWay: {
-          ...(BEFORE === undefined ? {} : { beforeMsgsPerSec: pick((r) => ampTput({ amp: r.before }, ampWait, size, zeroCopy), "msgsPerSec") }),
+          ...(BEFORE === undefined
+            ? {}
+            : { beforeMsgsPerSec: pick((r) => ampTput({ amp: r.before }, ampWait, size, zeroCopy), "msgsPerSec") }),
           openampMsgsPerSec: pick((r) => cCase(r, cWait, size, zeroCopy), "msgsPerSec"),
           ampMsgsPerSec: pick((r) => ampTput(r, ampWait, size, zeroCopy), "msgsPerSec"),
           rawRingMsgsPerSec: pick((r) => ampTput(r, ampWait, size, zeroCopy), "rawRingMsgsPerSec"),
         },
         echo: {
-          ...(BEFORE === undefined ? {} : { beforeMedianUs: pick((r) => ampRtt({ amp: r.before }, ampWait, size, zeroCopy), "medianUs") }),
+          ...(BEFORE === undefined
+            ? {}
+            : { beforeMedianUs: pick((r) => ampRtt({ amp: r.before }, ampWait, size, zeroCopy), "medianUs") }),
           openampMedianUs: pick((r) => cCase(r, cWait, size, zeroCopy), "rttMedianUs"),
           openampP99Us: pick((r) => cCase(r, cWait, size, zeroCopy), "rttP99Us"),
           ampMedianUs: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "medianUs"),
@@ -137,7 +185,9 @@ for (const k of cases) {
 }
 const loadAfter = loadavg()[0];
 const memcpyMBps = median(rounds.map((r) => r.amp.ceilings.memcpy.MBps));
-const ampMessages = rounds[0].amp.rtt.length * 2 * (Number(RTT) + Number(WARMUP)) + rounds[0].amp.throughput.length * (Number(TPUT) + Number(WARMUP));
+const ampMessages =
+  rounds[0].amp.rtt.length * 2 * (Number(RTT) + Number(WARMUP)) +
+  rounds[0].amp.throughput.length * (Number(TPUT) + Number(WARMUP));
 const gc = {
   perRound: rounds.map((r) => r.gc),
   messagesPerRound: ampMessages,
@@ -164,26 +214,65 @@ const f = (x, d = 2) => x.toFixed(d);
 const M = (x) => `${f(x / 1e6)} M`;
 const times = (r) => (r >= 1 ? `${f(r)}× slower` : `${f(1 / r)}× faster`);
 const label = (k) => `${k.wait}, ${k.zeroCopy ? "zero-copy" : "copy"}, ${k.size} B`;
-console.log(`\nOpenAMP ${result.openamp} (C, two pinned threads) vs @amp (main thread + worker), ${process.version}; medians of ${ROUNDS} interleaved rounds`);
-console.log(`counts: echo ${RTT} round trips, one-way ${TPUT} messages, ${WARMUP} warm-up of each; 256-entry vrings, 512-byte buffers`);
-console.log(`machine: ${cpus().length} cpus, 1-min load average ${f(loadBefore)} before the rounds, ${f(loadAfter)} after (the bench itself adds about 2)`);
-if (loadBefore > 0.5) console.log("WARNING: the machine was busy before the run started; spinning figures and their ratios are unreliable (rerun on an idle machine)");
+console.log(
+  `\nOpenAMP ${result.openamp} (C, two pinned threads) vs @amp (main thread + worker), ${process.version}; medians of ${ROUNDS} interleaved rounds`,
+);
+console.log(
+  `counts: echo ${RTT} round trips, one-way ${TPUT} messages, ${WARMUP} warm-up of each; 256-entry vrings, 512-byte buffers`,
+);
+console.log(
+  `machine: ${cpus().length} cpus, 1-min load average ${f(loadBefore)} before the rounds, ${f(loadAfter)} after (the bench itself adds about 2)`,
+);
+if (loadBefore > 0.5)
+  console.log(
+    "WARNING: the machine was busy before the run started; spinning figures and their ratios are unreliable (rerun on an idle machine)",
+  );
 console.log(`memcpy ceiling (64 KiB Uint8Array.set): ${f(memcpyMBps / 1000)} GB/s\n`);
 const bh = BEFORE === undefined ? ["", ""] : [" @amp before msg/s | before / C |", "---:|---:|"];
 console.log(`| one-way | OpenAMP C msg/s |${bh[0]} @amp msg/s | ratio (≥ 1: @amp ahead) | raw SAB ring msg/s |`);
 console.log(`|---|---:|${bh[1]}---:|---:|---:|`);
-const bOne = (k) => (BEFORE === undefined ? "" : ` ${M(k.oneWay.beforeMsgsPerSec)} | ${f(k.oneWay.beforeMsgsPerSec / k.oneWay.openampMsgsPerSec)} |`);
-for (const k of cases) console.log(`| ${label(k)} | ${M(k.oneWay.openampMsgsPerSec)} |${bOne(k)} ${M(k.oneWay.ampMsgsPerSec)} | ${f(k.oneWay.ratio)} | ${M(k.oneWay.rawRingMsgsPerSec)} |`);
+const bOne = (k) =>
+  BEFORE === undefined
+    ? ""
+    : ` ${M(k.oneWay.beforeMsgsPerSec)} | ${f(k.oneWay.beforeMsgsPerSec / k.oneWay.openampMsgsPerSec)} |`;
+for (const k of cases)
+  console.log(
+    `| ${label(k)} | ${M(k.oneWay.openampMsgsPerSec)} |${bOne(k)} ${M(k.oneWay.ampMsgsPerSec)} | ${f(k.oneWay.ratio)} | ${M(k.oneWay.rawRingMsgsPerSec)} |`,
+  );
 const be = BEFORE === undefined ? ["", ""] : [" @amp before p50 µs | before vs C |", "---:|---:|"];
-console.log(`\n| echo round trip | OpenAMP C p50 µs |${be[0]} @amp p50 µs | @amp vs C (p50) | OpenAMP C p99 µs | @amp p99 µs | raw SAB ping-pong p50 µs |`);
+console.log(
+  `\n| echo round trip | OpenAMP C p50 µs |${be[0]} @amp p50 µs | @amp vs C (p50) | OpenAMP C p99 µs | @amp p99 µs | raw SAB ping-pong p50 µs |`,
+);
 console.log(`|---|---:|${be[1]}---:|---:|---:|---:|---:|`);
-const bEcho = (k) => (BEFORE === undefined ? "" : ` ${f(k.echo.beforeMedianUs)} | ${times(k.echo.beforeMedianUs / k.echo.openampMedianUs)} |`);
-for (const k of cases) console.log(`| ${label(k)} | ${f(k.echo.openampMedianUs)} |${bEcho(k)} ${f(k.echo.ampMedianUs)} | ${times(k.echo.ratio)} | ${f(k.echo.openampP99Us)} | ${f(k.echo.ampP99Us)} | ${f(k.echo.rawPingPongMedianUs)} |`);
+const bEcho = (k) =>
+  BEFORE === undefined
+    ? ""
+    : ` ${f(k.echo.beforeMedianUs)} | ${times(k.echo.beforeMedianUs / k.echo.openampMedianUs)} |`;
+for (const k of cases)
+  console.log(
+    `| ${label(k)} | ${f(k.echo.openampMedianUs)} |${bEcho(k)} ${f(k.echo.ampMedianUs)} | ${times(k.echo.ratio)} | ${f(k.echo.openampP99Us)} | ${f(k.echo.ampP99Us)} | ${f(k.echo.rawPingPongMedianUs)} |`,
+  );
 const alloc = rounds[0].amp.alloc ?? [];
 if (alloc.length > 0) {
-  console.log("\n| @amp allocation run (round 1; busy poll, 16 B) | messages | host scavenges | per 10^6 msgs | host heap growth | remote scavenges | per 10^6 msgs |");
+  console.log(
+    "\n| @amp allocation run (round 1; busy poll, 16 B) | messages | host scavenges | per 10^6 msgs | host heap growth | remote scavenges | per 10^6 msgs |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|");
-  for (const a of alloc) console.log(`| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6, 1)} | ${f(a.host.heapGrowthBytes / 1024, 1)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6, 1)} |`);
+  for (const a of alloc)
+    console.log(
+      `| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6, 1)} | ${f(a.host.heapGrowthBytes / 1024, 1)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6, 1)} |`,
+    );
 }
-console.log(`\n@amp GC over each bench process (${ampMessages} messages, set-up included): ${rounds.map((r) => `${r.gc.total} (${Object.entries(r.gc.kinds).map(([k, v]) => `${k} ${v}`).join(", ")})`).join("; ")}`);
-console.log(`run time per round: C ${rounds.map((r) => f(r.cSecs, 1)).join("/")} s, @amp ${rounds.map((r) => f(r.ampSecs, 1)).join("/")} s; written: bench-results/openamp-vs-amp.json`);
+console.log(
+  `\n@amp GC over each bench process (${ampMessages} messages, set-up included): ${rounds
+    .map(
+      (r) =>
+        `${r.gc.total} (${Object.entries(r.gc.kinds)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")})`,
+    )
+    .join("; ")}`,
+);
+console.log(
+  `run time per round: C ${rounds.map((r) => f(r.cSecs, 1)).join("/")} s, @amp ${rounds.map((r) => f(r.ampSecs, 1)).join("/")} s; written: bench-results/openamp-vs-amp.json`,
+);

@@ -16,7 +16,14 @@ import { join } from "node:path";
 import { ensurePnpmOnPath, root } from "./pnpm-path.mjs";
 
 const BUMPS = new Set(["patch", "minor", "major", "none"]);
-const NOT_SHIPPED = [/^test\//, /^bench\//, /^vitest\.config\.[cm]?[jt]s$/, /^tsconfig\.json$/, /(^|\/)\.turbo\//, /(^|\/)test-results\//];
+const NOT_SHIPPED = [
+  /^test\//,
+  /^bench\//,
+  /^vitest\.config\.[cm]?[jt]s$/,
+  /^tsconfig\.json$/,
+  /(^|\/)\.turbo\//,
+  /(^|\/)test-results\//,
+];
 
 function git(...args) {
   const r = spawnSync("git", args, { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
@@ -37,7 +44,8 @@ function releaseBase(name, version, dir) {
   }
   const file = `${dir}/package.json`;
   for (const commit of lines(git("log", "--format=%H", "-G", '"version"', "--", file))) {
-    const before = versionAt(`${commit}^`, file), after = versionAt(commit, file);
+    const before = versionAt(`${commit}^`, file),
+      after = versionAt(commit, file);
     if (before !== undefined && after !== undefined && before !== after) {
       return { rev: commit, how: `version ${before} -> ${after} in ${commit.slice(0, 10)}` };
     }
@@ -49,13 +57,16 @@ function releaseBase(name, version, dir) {
 function pendingChangesets(known) {
   const named = new Map();
   const dir = join(root, ".changeset");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".md") && f !== "README.md").sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".md") && f !== "README.md")
+    .sort()) {
     const text = readFileSync(join(dir, file), "utf8");
     const front = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
     if (!front) throw new Error(`.changeset/${file}: no front matter (--- "@amp/x": patch ---)`);
     for (const line of lines(front[1])) {
       const m = /^\s*["']?([^"':]+)["']?\s*:\s*(\w+)\s*$/.exec(line);
-      if (!m || !BUMPS.has(m[2])) throw new Error(`.changeset/${file}: cannot read "${line}" (want "@amp/x": patch|minor|major)`);
+      if (!m || !BUMPS.has(m[2]))
+        throw new Error(`.changeset/${file}: cannot read "${line}" (want "@amp/x": patch|minor|major)`);
       if (!known.has(m[1])) throw new Error(`.changeset/${file}: ${m[1]} is not a package of this workspace`);
       named.set(m[1], [...(named.get(m[1]) ?? []), file]);
     }
@@ -64,7 +75,9 @@ function pendingChangesets(known) {
 }
 
 if (git("rev-parse", "--is-shallow-repository").trim() === "true") {
-  console.error("changesets: this is a shallow clone, so the last release of each package cannot be found; run `git fetch --unshallow --tags` first.");
+  console.error(
+    "changesets: this is a shallow clone, so the last release of each package cannot be found; run `git fetch --unshallow --tags` first.",
+  );
   process.exit(1);
 }
 const config = JSON.parse(readFileSync(join(root, ".changeset", "config.json"), "utf8"));
@@ -88,25 +101,35 @@ for (const { dir, pkg } of packages) {
   if (pkg.private === true || (config.ignore ?? []).includes(pkg.name)) continue;
   const base = releaseBase(pkg.name, pkg.version, dir);
   // Committed changes since the release, plus what the working tree adds (a local run before a commit).
-  const changed = new Set(base === undefined ? lines(git("ls-files", "--", dir)) : [
-    ...lines(git("diff", "--name-only", base.rev, "HEAD", "--", dir)),
-    ...lines(git("diff", "--name-only", "HEAD", "--", dir)),
-  ]);
+  const changed = new Set(
+    base === undefined
+      ? lines(git("ls-files", "--", dir))
+      : [
+          ...lines(git("diff", "--name-only", base.rev, "HEAD", "--", dir)),
+          ...lines(git("diff", "--name-only", "HEAD", "--", dir)),
+        ],
+  );
   for (const f of lines(git("ls-files", "--others", "--exclude-standard", "--", dir))) changed.add(f);
   const shipped = [...changed].map((f) => f.slice(dir.length + 1)).filter((f) => !NOT_SHIPPED.some((re) => re.test(f)));
   const since = base === undefined ? "never released" : `since ${base.how}`;
   if (shipped.length === 0) {
     console.log(`${pkg.name.padEnd(24)} unchanged ${since}`);
   } else if (named.has(pkg.name)) {
-    console.log(`${pkg.name.padEnd(24)} ${shipped.length} file(s) changed ${since}; changesets: ${named.get(pkg.name).length}`);
+    console.log(
+      `${pkg.name.padEnd(24)} ${shipped.length} file(s) changed ${since}; changesets: ${named.get(pkg.name).length}`,
+    );
   } else {
     missing.push(pkg.name);
-    console.log(`${pkg.name.padEnd(24)} ${shipped.length} file(s) changed ${since} (e.g. ${dir}/${shipped[0]}) but NO changeset names it`);
+    console.log(
+      `${pkg.name.padEnd(24)} ${shipped.length} file(s) changed ${since} (e.g. ${dir}/${shipped[0]}) but NO changeset names it`,
+    );
   }
 }
 if (missing.length > 0) {
-  console.error(`\nchangesets: ${missing.join(", ")} changed without a changeset. Add .changeset/<short-name>.md with front matter`
-    + ` naming each (e.g. "${missing[0]}": patch) and a line saying what changed, then commit it.`);
+  console.error(
+    `\nchangesets: ${missing.join(", ")} changed without a changeset. Add .changeset/<short-name>.md with front matter` +
+      ` naming each (e.g. "${missing[0]}": patch) and a line saying what changed, then commit it.`,
+  );
   process.exit(1);
 }
 

@@ -18,7 +18,12 @@ const problems = [];
 const t0 = Date.now();
 
 if (!process.argv.includes("--no-build")) {
-  const r = spawnSync(join(root, "node_modules", ".bin", "typedoc"), ["--options", "typedoc.config.mjs"], { cwd: root, encoding: "utf8", timeout: 300_000, killSignal: "SIGKILL" });
+  const r = spawnSync(join(root, "node_modules", ".bin", "typedoc"), ["--options", "typedoc.config.mjs"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 300_000,
+    killSignal: "SIGKILL",
+  });
   if (r.status !== 0) {
     console.log(r.stdout, r.stderr);
     problems.push(`typedoc failed (${r.status === null ? "timed out" : `exit ${r.status}`}): see its output above`);
@@ -45,8 +50,12 @@ function markdownAnchors(text) {
     if (/^\s*```/.test(line)) fenced = !fenced;
     const m = !fenced && /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
-    const base = m[2].replace(/<[^>]+>/g, "").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").toLowerCase()
-      .replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+    const base = m[2]
+      .replace(/<[^>]+>/g, "")
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);
@@ -68,13 +77,21 @@ function checkTarget(from, target, what) {
   const [pathPart, fragment] = target.split("#", 2);
   const file = pathPart === "" ? from : resolve(dirname(from), decodeURIComponent(pathPart));
   const rel = relative(root, from);
-  if (!file.startsWith(root + "/") && file !== root) { problems.push(`${rel}: ${what} ${target} leaves the repository`); return; }
-  if (!existsSync(file)) { problems.push(`${rel}: ${what} ${target}: no such file`); return; }
+  if (!file.startsWith(root + "/") && file !== root) {
+    problems.push(`${rel}: ${what} ${target} leaves the repository`);
+    return;
+  }
+  if (!existsSync(file)) {
+    problems.push(`${rel}: ${what} ${target}: no such file`);
+    return;
+  }
   if (fragment === undefined || fragment === "") return;
   if (file.endsWith(".md")) {
-    if (!markdownAnchors(readFileSync(file, "utf8")).has(fragment.toLowerCase())) problems.push(`${rel}: ${what} ${target}: no heading #${fragment} in ${relative(root, file)}`);
+    if (!markdownAnchors(readFileSync(file, "utf8")).has(fragment.toLowerCase()))
+      problems.push(`${rel}: ${what} ${target}: no heading #${fragment} in ${relative(root, file)}`);
   } else if (file.endsWith(".html")) {
-    if (!htmlAnchors(file).has(fragment)) problems.push(`${rel}: ${what} ${target}: no id #${fragment} in ${relative(root, file)}`);
+    if (!htmlAnchors(file).has(fragment))
+      problems.push(`${rel}: ${what} ${target}: no id #${fragment} in ${relative(root, file)}`);
   }
 }
 
@@ -86,8 +103,14 @@ const markdown = [
 ];
 const FORBIDDEN = [
   [/\.\.\/shared\b|\bshared\/reference\b|\/work\/|\/home\/[a-z]/, "cites a path outside the repository"],
-  [/behaviour-and-features\.md|real-peers\.md|qemu-remote\.md|DESIGN\.md|STYLE\.md|TOOLCHAIN\.md/, "cites a note that is not in the repository"],
-  [/(?<![/(])wire-formats(?:\.md)?`?\s*§/, "cites sections of a note that is not in the repository (link to docs/wire-formats.md instead)"],
+  [
+    /behaviour-and-features\.md|real-peers\.md|qemu-remote\.md|DESIGN\.md|STYLE\.md|TOOLCHAIN\.md/,
+    "cites a note that is not in the repository",
+  ],
+  [
+    /(?<![/(])wire-formats(?:\.md)?`?\s*§/,
+    "cites sections of a note that is not in the repository (link to docs/wire-formats.md instead)",
+  ],
 ];
 let links = 0;
 for (const file of markdown) {
@@ -95,9 +118,15 @@ for (const file of markdown) {
   const prose = text.replace(/```[\s\S]*?```/g, "");
   for (const [re, why] of FORBIDDEN) {
     const m = re.exec(prose);
-    if (m) problems.push(`${relative(root, file)}: ${why}: "${prose.slice(Math.max(0, m.index - 20), m.index + 40).replace(/\n/g, " ")}"`);
+    if (m)
+      problems.push(
+        `${relative(root, file)}: ${why}: "${prose.slice(Math.max(0, m.index - 20), m.index + 40).replace(/\n/g, " ")}"`,
+      );
   }
-  for (const m of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) { links++; checkTarget(file, m[1], "link"); }
+  for (const m of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    links++;
+    checkTarget(file, m[1], "link");
+  }
 }
 
 // The generated reference.
@@ -118,4 +147,6 @@ if (problems.length > 0) {
   console.log(`docs: ${problems.length} problem(s)\n` + problems.map((p) => `  - ${p}`).join("\n"));
   process.exit(1);
 }
-console.log(`docs: ok: ${markdown.length} markdown files (${links} links), API reference ${htmlFiles.length} pages (${htmlLinks} links), no broken link (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(
+  `docs: ok: ${markdown.length} markdown files (${links} links), API reference ${htmlFiles.length} pages (${htmlLinks} links), no broken link (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+);

@@ -13,18 +13,22 @@ const root = new URL("..", import.meta.url).pathname;
 // @amp/errors is the floor: the one AmpError class (and hex/alignUp/concatBytes), which every
 // package may import; it imports nothing.
 const LAYERS = {
-  "errors": 0,
-  "resource-table": 1, "elf-loader": 1, "virtio-ring": 1,
-  "rpmsg": 2,
+  errors: 0,
+  "resource-table": 1,
+  "elf-loader": 1,
+  "virtio-ring": 1,
+  rpmsg: 2,
   "remoteproc-core": 3,
   "virtual-io": 3,
-  "node": 4,
-  "cli": 5,
+  node: 4,
+  cli: 5,
 };
 const ALLOWED = {
-  "errors": [],
-  "resource-table": ["errors"], "elf-loader": ["errors"], "virtio-ring": ["errors"],
-  "rpmsg": ["errors", "virtio-ring"],
+  errors: [],
+  "resource-table": ["errors"],
+  "elf-loader": ["errors"],
+  "virtio-ring": ["errors"],
+  rpmsg: ["errors", "virtio-ring"],
   "remoteproc-core": ["errors", "resource-table", "elf-loader", "virtio-ring"],
   "virtual-io": ["errors", "rpmsg", "virtio-ring"],
 };
@@ -36,7 +40,8 @@ function walk(dir, out = []) {
   for (const e of readdirSync(dir)) {
     if (e === "node_modules" || e === "dist") continue;
     const p = join(dir, e);
-    if (statSync(p).isDirectory()) walk(p, out); else if (/\.(ts|mts|js|mjs)$/.test(e)) out.push(p);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (/\.(ts|mts|js|mjs)$/.test(e)) out.push(p);
   }
   return out;
 }
@@ -46,7 +51,12 @@ for (const name of readdirSync(pkgDir).sort()) {
   const pj = join(pkgDir, name, "package.json");
   if (!existsSync(pj)) continue;
   const pkg = JSON.parse(readFileSync(pj, "utf8"));
-  if (!(name in LAYERS)) { problems.push(`packages/${name}: not in the layer table of scripts/check-layers.mjs; add it there and to shared DESIGN.md`); continue; }
+  if (!(name in LAYERS)) {
+    problems.push(
+      `packages/${name}: not in the layer table of scripts/check-layers.mjs; add it there and to shared DESIGN.md`,
+    );
+    continue;
+  }
   const deps = Object.keys(pkg.dependencies ?? {});
   for (const d of deps) {
     if (!d.startsWith("@amp/")) {
@@ -57,19 +67,31 @@ for (const name of readdirSync(pkgDir).sort()) {
     const ok = CORE.has(name) ? ALLOWED[name].includes(dn) : (LAYERS[dn] ?? 99) < LAYERS[name];
     if (!ok) problems.push(`${pkg.name}: depends on ${d}, which is not below it`);
   }
-  const declared = new Set([...deps, ...Object.keys(pkg.devDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+  const declared = new Set([
+    ...deps,
+    ...Object.keys(pkg.devDependencies ?? {}),
+    ...Object.keys(pkg.peerDependencies ?? {}),
+  ]);
   const srcFiles = walk(join(pkgDir, name, "src"));
   const allFiles = [...srcFiles, ...walk(join(pkgDir, name, "test")), ...walk(join(pkgDir, name, "bench"))];
-  const importRe = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+  const importRe =
+    /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
   for (const file of allFiles) {
     const text = readFileSync(file, "utf8");
     const isSrc = srcFiles.includes(file);
     for (const m of text.matchAll(importRe)) {
       const spec = m[1] ?? m[2] ?? m[3];
       const where = relative(root, file);
-      if (/packages\/[^/]+\/src\//.test(spec) && !spec.startsWith(".")) problems.push(`${where}: reaches into another package's src/ (${spec})`);
-      if (spec.startsWith("../") && /\.\.\/\.\.\/(?:\.\.\/)?[a-z-]+\/src\//.test(spec)) problems.push(`${where}: relative import into another package (${spec})`);
-      if (isSrc && CORE.has(name) && (spec.startsWith("node:") || ["fs", "path", "os", "worker_threads", "child_process", "crypto", "buffer"].includes(spec)))
+      if (/packages\/[^/]+\/src\//.test(spec) && !spec.startsWith("."))
+        problems.push(`${where}: reaches into another package's src/ (${spec})`);
+      if (spec.startsWith("../") && /\.\.\/\.\.\/(?:\.\.\/)?[a-z-]+\/src\//.test(spec))
+        problems.push(`${where}: relative import into another package (${spec})`);
+      if (
+        isSrc &&
+        CORE.has(name) &&
+        (spec.startsWith("node:") ||
+          ["fs", "path", "os", "worker_threads", "child_process", "crypto", "buffer"].includes(spec))
+      )
         problems.push(`${where}: imports ${spec}; ${pkg.name} is runtime-agnostic`);
       if (spec.startsWith("@amp/")) {
         const target = spec.split("/").slice(0, 2).join("/");
@@ -77,8 +99,10 @@ for (const name of readdirSync(pkgDir).sort()) {
         if (isSrc && !deps.includes(target)) problems.push(`${where}: imports ${target}, not in dependencies`);
         if (!isSrc && !declared.has(target)) problems.push(`${where}: imports ${target}, not declared in package.json`);
         const tn = target.slice(5);
-        if (isSrc && (LAYERS[tn] ?? 99) >= LAYERS[name]) problems.push(`${where}: imports ${target}, which is not below ${pkg.name}`);
-        if (spec.split("/").length > 2 && spec.split("/")[2] === "src") problems.push(`${where}: reaches into ${target}/src`);
+        if (isSrc && (LAYERS[tn] ?? 99) >= LAYERS[name])
+          problems.push(`${where}: imports ${target}, which is not below ${pkg.name}`);
+        if (spec.split("/").length > 2 && spec.split("/")[2] === "src")
+          problems.push(`${where}: reaches into ${target}/src`);
       }
     }
   }

@@ -23,7 +23,8 @@ import ts from "typescript";
 const root = new URL("..", import.meta.url).pathname;
 
 /** Prefixes of names that are facts of a wire format (Linux, OpenAMP, virtio, ELF, vhost-user). */
-const WIRE_NAME = /^(RSC_|FW_RSC_|VRING_|VIRTIO_|VIRTQ_|RPMSG_|VHOST_USER_|EI_|ELF|ET_|EM_|EV_|PT_|PF_|PN_|SHT_|SHF_|SHN_|STT_|STB_|NT_)/;
+const WIRE_NAME =
+  /^(RSC_|FW_RSC_|VRING_|VIRTIO_|VIRTQ_|RPMSG_|VHOST_USER_|EI_|ELF|ET_|EM_|EV_|PT_|PF_|PN_|SHT_|SHF_|SHN_|STT_|STB_|NT_)/;
 const OFFSET_NAME = /^OFF_[A-Z0-9_]+$/;
 const SIZE_NAME = /^[A-Z][A-Z0-9_]*_(SIZE|LEN)$/;
 /** Public `as const` tables of field offsets. */
@@ -33,8 +34,7 @@ const LAYOUT_TABLE = /(FIELDS|OFFSETS|Offsets)$/;
  * Duplicates known today whose removal belongs to another change (the owner's files), as
  * "NAME path" (the copy that goes; path relative to the repository). Keep it short.
  */
-export const PENDING = new Map([
-]);
+export const PENDING = new Map([]);
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -49,7 +49,13 @@ function walk(dir, out = []) {
 
 /** The value of an expression made of numeric literals only (`0x10`, `1 << 3`, `-1`, `4n`), else undefined. */
 function literalValue(node) {
-  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node) || ts.isTypeAssertionExpression(node)) return literalValue(node.expression);
+  if (
+    ts.isParenthesizedExpression(node) ||
+    ts.isAsExpression(node) ||
+    ts.isSatisfiesExpression(node) ||
+    ts.isTypeAssertionExpression(node)
+  )
+    return literalValue(node.expression);
   if (ts.isNumericLiteral(node)) return Number(node.text.replace(/_/g, ""));
   if (ts.isBigIntLiteral(node)) return BigInt(node.text.slice(0, -1).replace(/_/g, ""));
   if (ts.isPrefixUnaryExpression(node)) {
@@ -61,17 +67,26 @@ function literalValue(node) {
     return undefined;
   }
   if (ts.isBinaryExpression(node)) {
-    const a = literalValue(node.left), b = literalValue(node.right);
+    const a = literalValue(node.left),
+      b = literalValue(node.right);
     if (a === undefined || b === undefined || typeof a !== typeof b) return undefined;
     switch (node.operatorToken.kind) {
-      case ts.SyntaxKind.PlusToken: return a + b;
-      case ts.SyntaxKind.MinusToken: return a - b;
-      case ts.SyntaxKind.AsteriskToken: return a * b;
-      case ts.SyntaxKind.LessThanLessThanToken: return a << b;
-      case ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken: return a >>> b;
-      case ts.SyntaxKind.BarToken: return a | b;
-      case ts.SyntaxKind.AmpersandToken: return a & b;
-      default: return undefined;
+      case ts.SyntaxKind.PlusToken:
+        return a + b;
+      case ts.SyntaxKind.MinusToken:
+        return a - b;
+      case ts.SyntaxKind.AsteriskToken:
+        return a * b;
+      case ts.SyntaxKind.LessThanLessThanToken:
+        return a << b;
+      case ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken:
+        return a >>> b;
+      case ts.SyntaxKind.BarToken:
+        return a | b;
+      case ts.SyntaxKind.AmpersandToken:
+        return a & b;
+      default:
+        return undefined;
     }
   }
   return undefined;
@@ -89,12 +104,15 @@ function constantsOf(file, tables = []) {
     if (ts.isVariableStatement(node) && (node.declarationList.flags & ts.NodeFlags.Const) !== 0) {
       const exported = (node.modifiers ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
       for (const d of node.declarationList.declarations) {
-        if (!ts.isIdentifier(d.name) || !/^[A-Z][A-Za-z0-9_]*$/.test(d.name.text) || d.initializer === undefined) continue;
+        if (!ts.isIdentifier(d.name) || !/^[A-Z][A-Za-z0-9_]*$/.test(d.name.text) || d.initializer === undefined)
+          continue;
         let init = d.initializer;
-        while (ts.isAsExpression(init) || ts.isSatisfiesExpression(init) || ts.isParenthesizedExpression(init)) init = init.expression;
+        while (ts.isAsExpression(init) || ts.isSatisfiesExpression(init) || ts.isParenthesizedExpression(init))
+          init = init.expression;
         if (ts.isObjectLiteralExpression(init)) {
           for (const p of init.properties) {
-            if (!ts.isPropertyAssignment(p) || !ts.isIdentifier(p.name) || !/^[A-Z][A-Z0-9_]*$/.test(p.name.text)) continue;
+            if (!ts.isPropertyAssignment(p) || !ts.isIdentifier(p.name) || !/^[A-Z][A-Z0-9_]*$/.test(p.name.text))
+              continue;
             const value = literalValue(p.initializer);
             if (value === undefined) continue;
             const line = sf.getLineAndCharacterOfPosition(p.getStart(sf)).line + 1;
@@ -118,21 +136,28 @@ function constantsOf(file, tables = []) {
 function publicNames(pkgDir) {
   const names = new Set();
   const pj = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
-  const entries = Object.values(pj.exports ?? {}).map((c) => (typeof c === "object" && c !== null ? c["@amp/source"] : undefined)).filter(Boolean);
+  const entries = Object.values(pj.exports ?? {})
+    .map((c) => (typeof c === "object" && c !== null ? c["@amp/source"] : undefined))
+    .filter(Boolean);
   for (const entry of entries) {
     const file = join(pkgDir, entry);
     if (!existsSync(file)) continue;
     for (const m of readFileSync(file, "utf8").matchAll(/export\s*(?:type\s*)?\{([^}]*)\}/g)) {
       for (const spec of (m[1] ?? "").split(",")) {
         // Both sides of `X as Y`: a table is found under the name it is declared with.
-        for (const name of spec.trim().replace(/^type\s+/, "").split(/\s+as\s+/)) if (name.trim()) names.add(name.trim());
+        for (const name of spec
+          .trim()
+          .replace(/^type\s+/, "")
+          .split(/\s+as\s+/))
+          if (name.trim()) names.add(name.trim());
       }
     }
   }
   return names;
 }
 
-const show = (c) => `${c.file}:${c.line} (${c.name} = ${typeof c.value === "bigint" ? `${c.value}n` : c.value}${c.exported ? ", exported" : ""})`;
+const show = (c) =>
+  `${c.file}:${c.line} (${c.name} = ${typeof c.value === "bigint" ? `${c.value}n` : c.value}${c.exported ? ", exported" : ""})`;
 const pkgOf = (c) => c.file.split("/")[1];
 
 /** Every duplicate as `{ key, message, sites }`; `key` is "NAME path" of each copy but the first. */
@@ -157,10 +182,16 @@ export function wireFactDuplicates() {
   for (const c of all) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
   // Members of public `as const` tables (ElfType.ET_CORE) are homes too.
   const tableHome = new Map();
-  for (const t of tables) if (t.exported && publicTableNames.has(`${pkgOf(t)} ${t.table}`) && WIRE_NAME.test(t.name)) tableHome.set(t.name, t);
+  for (const t of tables)
+    if (t.exported && publicTableNames.has(`${pkgOf(t)} ${t.table}`) && WIRE_NAME.test(t.name))
+      tableHome.set(t.name, t);
   for (const c of all) {
     const t = tableHome.get(c.name);
-    if (t !== undefined && t.value === c.value && t.file !== c.file) found.push({ keys: [`${c.name} ${c.file}`], message: `${c.name} repeats ${t.table}.${t.name}: ${show({ ...t, name: `${t.table}.${t.name}` })}; ${show(c)}` });
+    if (t !== undefined && t.value === c.value && t.file !== c.file)
+      found.push({
+        keys: [`${c.name} ${c.file}`],
+        message: `${c.name} repeats ${t.table}.${t.name}: ${show({ ...t, name: `${t.table}.${t.name}` })}; ${show(c)}`,
+      });
   }
   for (const [name, sites] of byName) {
     if (sites.length < 2 || tableHome.has(name)) continue;
@@ -168,20 +199,28 @@ export function wireFactDuplicates() {
     // The public definition (else the first) is the home; every other site is a copy.
     const home = sites.find(isPublic) ?? sites[0];
     const copies = sites.filter((s) => s !== home);
-    found.push({ keys: copies.map((s) => `${name} ${s.file}`), message: `${name} is defined ${sites.length} times: ${[home, ...copies].map(show).join("; ")}` });
+    found.push({
+      keys: copies.map((s) => `${name} ${s.file}`),
+      message: `${name} is defined ${sites.length} times: ${[home, ...copies].map(show).join("; ")}`,
+    });
   }
 
   // Rule 2: the same private struct offsets in two files.
   const offsetsByFile = new Map();
-  for (const c of all) if (OFFSET_NAME.test(c.name)) offsetsByFile.set(c.file, [...(offsetsByFile.get(c.file) ?? []), c]);
+  for (const c of all)
+    if (OFFSET_NAME.test(c.name)) offsetsByFile.set(c.file, [...(offsetsByFile.get(c.file) ?? []), c]);
   const files = [...offsetsByFile.keys()].sort();
   for (let i = 0; i < files.length; i++) {
     for (let j = i + 1; j < files.length; j++) {
-      const a = offsetsByFile.get(files[i]), b = offsetsByFile.get(files[j]);
+      const a = offsetsByFile.get(files[i]),
+        b = offsetsByFile.get(files[j]);
       const same = a.filter((x) => b.some((y) => y.name === x.name && y.value === x.value));
       if (same.length < 2) continue;
       const copies = same.map((x) => b.find((y) => y.name === x.name));
-      found.push({ keys: copies.map((s) => `${s.name} ${s.file}`), message: `one layout, two definitions: ${same.map((x) => x.name).join(", ")} in ${files[i]} and ${files[j]}: ${[...same, ...copies].map(show).join("; ")}` });
+      found.push({
+        keys: copies.map((s) => `${s.name} ${s.file}`),
+        message: `one layout, two definitions: ${same.map((x) => x.name).join(", ")} in ${files[i]} and ${files[j]}: ${[...same, ...copies].map(show).join("; ")}`,
+      });
     }
   }
 
@@ -191,7 +230,10 @@ export function wireFactDuplicates() {
     const pkgs = new Set(sites.map(pkgOf));
     if (pkgs.size < 2) continue;
     const copies = sites.slice(1);
-    found.push({ keys: copies.map((s) => `${name} ${s.file}`), message: `${name} is defined in ${pkgs.size} packages: ${sites.map(show).join("; ")}` });
+    found.push({
+      keys: copies.map((s) => `${name} ${s.file}`),
+      message: `${name} is defined in ${pkgs.size} packages: ${sites.map(show).join("; ")}`,
+    });
   }
   // Rule 4: a public fact spelled again under a shorter name.
   //  a. a file repeats two or more members of a public layout table (RSC_ENTRY_FIELDS,
@@ -200,7 +242,9 @@ export function wireFactDuplicates() {
   //     FW_RSC_VDEV_VRING_SIZE (offsets, OFF_*, only count as a group, in a).
   const tail = (c) => c.name.replace(/^OFF_/, "");
   const isTail = (long, short) => long === short || long.endsWith(`_${short}`);
-  const publicTables = tables.filter((t) => t.exported && LAYOUT_TABLE.test(t.table) && publicTableNames.has(`${pkgOf(t)} ${t.table}`));
+  const publicTables = tables.filter(
+    (t) => t.exported && LAYOUT_TABLE.test(t.table) && publicTableNames.has(`${pkgOf(t)} ${t.table}`),
+  );
   const byFile = new Map();
   for (const c of all) if (!isPublic(c)) byFile.set(c.file, [...(byFile.get(c.file) ?? []), c]);
   for (const [file, consts] of byFile) {
@@ -212,15 +256,24 @@ export function wireFactDuplicates() {
     }
     for (const [table, pairs] of perTable) {
       if (pairs.length < 2) continue;
-      found.push({ keys: pairs.map(([c]) => `${c.name} ${c.file}`), message: `${file} repeats ${pairs.length} fields of ${table} (${pairs[0][1].file}): ${pairs.map(([c, m]) => `${show(c)} = ${table}.${m.name}`).join("; ")}` });
+      found.push({
+        keys: pairs.map(([c]) => `${c.name} ${c.file}`),
+        message: `${file} repeats ${pairs.length} fields of ${table} (${pairs[0][1].file}): ${pairs.map(([c, m]) => `${show(c)} = ${table}.${m.name}`).join("; ")}`,
+      });
     }
   }
   const wireHomes = all.filter((c) => isPublic(c) && WIRE_NAME.test(c.name));
   for (const c of all) {
     // One-word tails are too common to mean one fact (VERSION, LEN), except the all-ones sentinel.
     if (isPublic(c) || OFFSET_NAME.test(c.name) || (!c.name.includes("_") && c.name !== "ANY")) continue;
-    const home = wireHomes.find((h) => h.file !== c.file && h.value === c.value && h.name !== c.name && isTail(h.name, c.name));
-    if (home !== undefined) found.push({ keys: [`${c.name} ${c.file}`], message: `${c.name} repeats ${home.name}: ${show(home)}; ${show(c)}` });
+    const home = wireHomes.find(
+      (h) => h.file !== c.file && h.value === c.value && h.name !== c.name && isTail(h.name, c.name),
+    );
+    if (home !== undefined)
+      found.push({
+        keys: [`${c.name} ${c.file}`],
+        message: `${c.name} repeats ${home.name}: ${show(home)}; ${show(c)}`,
+      });
   }
   return found;
 }
@@ -233,9 +286,15 @@ export function wireFactProblems() {
   for (const d of wireFactDuplicates()) {
     d.keys.forEach((k) => seen.add(k));
     const pending = d.keys.length > 0 && d.keys.every((k) => PENDING.has(k));
-    (pending ? notes : problems).push(`${d.message}${pending ? ` [pending: ${d.keys.map((k) => PENDING.get(k)).join("; ")}]` : ""}`);
+    (pending ? notes : problems).push(
+      `${d.message}${pending ? ` [pending: ${d.keys.map((k) => PENDING.get(k)).join("; ")}]` : ""}`,
+    );
   }
-  for (const k of PENDING.keys()) if (!seen.has(k)) problems.push(`PENDING in scripts/check-wire-facts.mjs lists "${k}", which is no longer a duplicate: remove it from the list`);
+  for (const k of PENDING.keys())
+    if (!seen.has(k))
+      problems.push(
+        `PENDING in scripts/check-wire-facts.mjs lists "${k}", which is no longer a duplicate: remove it from the list`,
+      );
   return { problems, notes };
 }
 
@@ -243,7 +302,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { problems, notes } = wireFactProblems();
   for (const n of notes) console.log(`  (pending) ${n}`);
   if (problems.length) {
-    console.error("Wire facts defined twice (give each one home and import it):\n" + problems.map((p) => "  - " + p).join("\n"));
+    console.error(
+      "Wire facts defined twice (give each one home and import it):\n" + problems.map((p) => "  - " + p).join("\n"),
+    );
     process.exit(1);
   }
   console.log(`wire facts: ok${notes.length ? ` (${notes.length} pending)` : ""}`);

@@ -21,7 +21,9 @@ export function rootRepository() {
   const rootPkg = readJson(join(root, "package.json"));
   const url = rootPkg.repository?.url;
   if (typeof url !== "string" || !/^git\+https:\/\/[^/]+\/[^/]+\/[^/]+\.git$/.test(url)) {
-    throw new Error(`package.json: repository.url must look like git+https://host/owner/name.git (found ${JSON.stringify(url)})`);
+    throw new Error(
+      `package.json: repository.url must look like git+https://host/owner/name.git (found ${JSON.stringify(url)})`,
+    );
   }
   const web = url.replace(/^git\+/, "").replace(/\.git$/, "");
   return { url, web, placeholder: url.toLowerCase().includes(PLACEHOLDER_MARK) };
@@ -68,7 +70,10 @@ export function metadataProblems() {
     if (pkg.private === true) continue;
     const want = expectedFields(rel, repo);
     for (const [k, v] of Object.entries(want)) {
-      if (!same(pkg[k], v)) problems.push(`${rel}: "${k}" is ${JSON.stringify(pkg[k])}, expected ${JSON.stringify(v)} (run node scripts/package-metadata.mjs --write)`);
+      if (!same(pkg[k], v))
+        problems.push(
+          `${rel}: "${k}" is ${JSON.stringify(pkg[k])}, expected ${JSON.stringify(v)} (run node scripts/package-metadata.mjs --write)`,
+        );
     }
     if (!pkg.license) problems.push(`${rel}: no "license"`);
     if (!pkg.description) problems.push(`${rel}: no "description"`);
@@ -77,12 +82,14 @@ export function metadataProblems() {
     const kw = pkg.keywords ?? [];
     if (kw.length < 4) problems.push(`${rel}: fewer than 4 keywords`);
     const key = [...kw].sort().join(",");
-    if (keywordSets.has(key)) problems.push(`${rel}: the same keywords as ${keywordSets.get(key)}; give each package its own`);
+    if (keywordSets.has(key))
+      problems.push(`${rel}: the same keywords as ${keywordSets.get(key)}; give each package its own`);
     keywordSets.set(key, rel);
     // Ranges that dedupe: `workspace:^` packs to ^x.y.z, so a newer patch of a dependency
     // satisfies every dependent and npm installs one copy. `workspace:*` would pack to an exact pin.
     for (const [d, spec] of Object.entries(pkg.dependencies ?? {})) {
-      if (internal.has(d) && spec !== "workspace:^") problems.push(`${rel}: dependency ${d} is "${spec}", expected "workspace:^"`);
+      if (internal.has(d) && spec !== "workspace:^")
+        problems.push(`${rel}: dependency ${d} is "${spec}", expected "workspace:^"`);
     }
     for (const d of Object.keys(pkg.peerDependencies ?? {})) {
       if (internal.has(d)) problems.push(`${rel}: peer dependency on ${d}; use a dependency with "workspace:^"`);
@@ -123,5 +130,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`package metadata: ${problems.length} problem(s)\n` + problems.map((p) => `  - ${p}`).join("\n"));
     process.exit(1);
   }
-  console.log(`package metadata: ok (repository ${repo.url}${repo.placeholder ? ", a placeholder: publishing is refused until it is set" : ""})`);
+  console.log(
+    `package metadata: ok (repository ${repo.url}${repo.placeholder ? ", a placeholder: publishing is refused until it is set" : ""})`,
+  );
 }

@@ -20,7 +20,9 @@ for (const [cmd, args] of steps) {
   console.log(`\n== ${cmd} ${args.join(" ")}`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: process.env });
   if (r.status !== 0) {
-    console.error(`release stopped: \`${cmd} ${args.join(" ")}\` failed (exit ${r.status ?? r.signal}); nothing after it ran.`);
+    console.error(
+      `release stopped: \`${cmd} ${args.join(" ")}\` failed (exit ${r.status ?? r.signal}); nothing after it ran.`,
+    );
     process.exit(1);
   }
 }

@@ -9,7 +9,9 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 const rows = [];
 const coverage = [];
 for (const group of ["packages", "examples"]) {
@@ -20,13 +22,20 @@ for (const group of ["packages", "examples"]) {
     if (!existsSync(resultsDir)) continue;
     const summary = join(resultsDir, "coverage", "coverage-summary.json");
     if (existsSync(summary)) coverage.push([`${group}/${name}`, JSON.parse(readFileSync(summary, "utf8")).total]);
-    for (const file of readdirSync(resultsDir).filter((f) => f.endsWith(".json")).sort()) {
+    for (const file of readdirSync(resultsDir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()) {
       const report = JSON.parse(readFileSync(join(resultsDir, file), "utf8"));
-      const p = report.numPassedTests ?? 0, f = report.numFailedTests ?? 0;
+      const p = report.numPassedTests ?? 0,
+        f = report.numFailedTests ?? 0;
       const s = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
       // A suite that fails to load (syntax error, missing import) has no failed *tests*.
-      const brokenSuites = (report.testResults ?? []).filter((r) => r.status === "failed" && (r.assertionResults ?? []).length === 0).length;
-      passed += p; failed += f + brokenSuites; skipped += s;
+      const brokenSuites = (report.testResults ?? []).filter(
+        (r) => r.status === "failed" && (r.assertionResults ?? []).length === 0,
+      ).length;
+      passed += p;
+      failed += f + brokenSuites;
+      skipped += s;
       rows.push(`${group}/${name}/${file}`.padEnd(48) + ` ${p} passed, ${f + brokenSuites} failed, ${s} skipped`);
     }
   }
@@ -34,8 +43,11 @@ for (const group of ["packages", "examples"]) {
 for (const row of rows) console.log(row);
 if (coverage.length > 0) {
   const pct = (m) => (typeof m?.pct === "number" ? `${m.pct.toFixed(1)} %` : "-").padStart(10);
-  console.log(`\n${"coverage of src/ (v8)".padEnd(32)}${"lines".padStart(10)}${"branches".padStart(10)}${"functions".padStart(10)}`);
-  for (const [where, total] of coverage) console.log(`${where.padEnd(32)}${pct(total.lines)}${pct(total.branches)}${pct(total.functions)}`);
+  console.log(
+    `\n${"coverage of src/ (v8)".padEnd(32)}${"lines".padStart(10)}${"branches".padStart(10)}${"functions".padStart(10)}`,
+  );
+  for (const [where, total] of coverage)
+    console.log(`${where.padEnd(32)}${pct(total.lines)}${pct(total.branches)}${pct(total.functions)}`);
   console.log("");
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

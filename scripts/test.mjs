@@ -26,7 +26,20 @@ const steps = [
   ["layering and dependency rules", ["node", "scripts/check-layers.mjs"]],
   ["formatting (prettier --check; `corepack pnpm format` fixes it)", ["prettier", "--check", ".", "--log-level=warn"]],
   ["changesets: every changed package has one", ["node", "scripts/check-changesets.mjs"]],
-  ["build, typecheck, lint, test (with coverage)", ["turbo", "run", "build", "typecheck", "lint", "test", "--output-logs=errors-only", "--continue", "--concurrency=2"]],
+  [
+    "build, typecheck, lint, test (with coverage)",
+    [
+      "turbo",
+      "run",
+      "build",
+      "typecheck",
+      "lint",
+      "test",
+      "--output-logs=errors-only",
+      "--continue",
+      "--concurrency=2",
+    ],
+  ],
   ["package exports (publint, attw)", ["node", "scripts/check-packages.mjs"]],
   ["packed tarballs: install, smoke, amp --help, consumer tsc", ["node", "scripts/check-install.mjs"]],
   ["docs: links and API reference", ["node", "scripts/check-docs.mjs"]],
@@ -35,7 +48,10 @@ let failedSteps = 0;
 for (const [title, [cmd, ...args]] of steps) {
   console.log(`\n== ${title}`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: process.env });
-  if (r.status !== 0) { failedSteps++; console.log(`!! step failed: ${title} (exit ${r.status ?? r.signal})`); }
+  if (r.status !== 0) {
+    failedSteps++;
+    console.log(`!! step failed: ${title} (exit ${r.status ?? r.signal})`);
+  }
 }
 console.log("\n== summary");
 const s = spawnSync("node", ["scripts/test-summary.mjs"], { cwd: root, stdio: "inherit" });

@@ -34,17 +34,32 @@ export function run(cmd, args, { cwd = root, env = process.env, timeoutMs = 120_
     let stdout = "";
     let stderr = "";
     let timedOut = false;
-    child.stdout.on("data", (d) => { stdout += d; });
-    child.stderr.on("data", (d) => { stderr += d; });
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid, "SIGKILL"); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
     }, timeoutMs);
-    child.on("error", (e) => { clearTimeout(timer); reject(e); });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on("close", (code) => {
       clearTimeout(timer);
       // Whatever the child left behind in its group goes too.
-      try { process.kill(-child.pid, "SIGKILL"); } catch { /* none left */ }
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        /* none left */
+      }
       resolve({ code: timedOut ? null : code, timedOut, stdout, stderr, ms: Date.now() - t0 });
     });
     // A child that exits before reading its stdin (most never read it) fails this write with
@@ -69,8 +84,11 @@ export function pnpmCommand() {
 export async function packAll(dest, { timeoutMs = 120_000 } = {}) {
   mkdirSync(dest, { recursive: true });
   const [cmd, ...pre] = pnpmCommand();
-  const r = await run(cmd, [...pre, "-r", "--filter", "./packages/*", "pack", "--pack-destination", dest], { timeoutMs });
-  if (r.code !== 0) throw new Error(`pnpm pack failed (${r.timedOut ? "timed out" : `exit ${r.code}`}):\n${r.stdout}\n${r.stderr}`);
+  const r = await run(cmd, [...pre, "-r", "--filter", "./packages/*", "pack", "--pack-destination", dest], {
+    timeoutMs,
+  });
+  if (r.code !== 0)
+    throw new Error(`pnpm pack failed (${r.timedOut ? "timed out" : `exit ${r.code}`}):\n${r.stdout}\n${r.stderr}`);
   return tarballsIn(dest);
 }
 
@@ -134,7 +152,10 @@ export async function unpackInto(tarball, into) {
 /** A fresh project directory outside the workspace, with a package.json of its own. */
 export function freshProject(prefix = "amp-consumer-", pkg = {}) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "amp-consumer", private: true, type: "module", ...pkg }, null, 2) + "\n");
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ name: "amp-consumer", private: true, type: "module", ...pkg }, null, 2) + "\n",
+  );
   return dir;
 }
 
@@ -146,10 +167,19 @@ export function freshProject(prefix = "amp-consumer-", pkg = {}) {
 export async function npmInstall(project, tarballs, { timeoutMs = 180_000 } = {}) {
   writeFileSync(
     join(project, ".npmrc"),
-    ["@amp:registry=http://127.0.0.1:9/", "fetch-retries=0", "audit=false", "fund=false", "update-notifier=false", "package-lock=true", ""].join("\n"),
+    [
+      "@amp:registry=http://127.0.0.1:9/",
+      "fetch-retries=0",
+      "audit=false",
+      "fund=false",
+      "update-notifier=false",
+      "package-lock=true",
+      "",
+    ].join("\n"),
   );
   const r = await run("npm", ["install", "--no-audit", "--no-fund", ...tarballs], { cwd: project, timeoutMs });
-  if (r.code !== 0) throw new Error(`npm install failed (${r.timedOut ? "timed out" : `exit ${r.code}`}):\n${r.stdout}\n${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`npm install failed (${r.timedOut ? "timed out" : `exit ${r.code}`}):\n${r.stdout}\n${r.stderr}`);
   return r;
 }
 

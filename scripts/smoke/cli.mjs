@@ -6,8 +6,22 @@ import { dirname, join } from "node:path";
 import { main, VERSION } from "@amp/cli";
 
 const out = [];
-const io = { stdout: (d) => { out.push(String(d)); }, stderr: (d) => { out.push(String(d)); }, cwd: process.cwd(), interactive: false };
-const echo = join(dirname(createRequire(import.meta.url).resolve("@amp/cli/package.json")), "dist", "firmware", "echo.elf");
+const io = {
+  stdout: (d) => {
+    out.push(String(d));
+  },
+  stderr: (d) => {
+    out.push(String(d));
+  },
+  cwd: process.cwd(),
+  interactive: false,
+};
+const echo = join(
+  dirname(createRequire(import.meta.url).resolve("@amp/cli/package.json")),
+  "dist",
+  "firmware",
+  "echo.elf",
+);
 assert.equal(await main(["inspect", echo, "--json"], io), 0, out.join(""));
 const report = JSON.parse(out.join(""));
 const vdev = report.resourceTable.entries.find((e) => e.kind === "vdev");

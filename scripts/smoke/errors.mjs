@@ -6,9 +6,16 @@ import { parseResourceTable } from "@amp/resource-table";
 
 assert.equal(RingAmpError, AmpError);
 let caught;
-try { parseResourceTable(new Uint8Array(4)); } catch (e) { caught = e; }
+try {
+  parseResourceTable(new Uint8Array(4));
+} catch (e) {
+  caught = e;
+}
 assert.ok(caught instanceof AmpError && isAmpError(caught) && caught.code === "ERR_TRUNCATED");
-assert.throws(() => toSafeNumber(1n << 60n, "da"), (e) => e instanceof AmpError && e.code === "ERR_RANGE");
+assert.throws(
+  () => toSafeNumber(1n << 60n, "da"),
+  (e) => e instanceof AmpError && e.code === "ERR_RANGE",
+);
 assert.equal(hex(alignUp(0x1234, 0x1000)), "0x2000");
 assert.deepEqual([...concatBytes([Uint8Array.of(1), Uint8Array.of(2)])], [1, 2]);
 console.log("@amp/errors: one AmpError class across resource-table and virtio-ring, guard and helpers work");

@@ -10,8 +10,15 @@ const elf = buildJsFirmware({
   resourceTable: { entries: [{ kind: "trace", da: 0xffffffff, len: 1024, name: "trace" }] },
 });
 assert.equal(parseElf(elf).header.flags, JS_FIRMWARE_FLAGS);
-const remote = createWorkerRemote({ firmware: "smoke.elf", firmwareSource: createMemoryFirmwareSource({ "smoke.elf": elf }), recovery: "disabled" });
-const hangGuard = setTimeout(() => { console.error("@amp/node: no crash report within 30 s"); process.exit(1); }, 30_000);
+const remote = createWorkerRemote({
+  firmware: "smoke.elf",
+  firmwareSource: createMemoryFirmwareSource({ "smoke.elf": elf }),
+  recovery: "disabled",
+});
+const hangGuard = setTimeout(() => {
+  console.error("@amp/node: no crash report within 30 s");
+  process.exit(1);
+}, 30_000);
 try {
   const crashed = new Promise((resolve) => remote.onCrash(resolve));
   await remote.rproc.boot();

@@ -9,9 +9,30 @@ const rproc = createRemoteproc({
   name: "smoke",
   firmware: "raw.bin",
   firmwareSource: createMemoryFirmwareSource({ "raw.bin": new Uint8Array([1, 2, 3, 4]) }),
-  loader: { loadAndVerify: (image) => ({ bootAddr: 0n, resourceTable: undefined, loadSegments: (t) => { t.write(0n, image); } }), release: () => undefined },
-  driver: { start: () => { log.push("start"); }, stop: () => { log.push("stop"); }, kick: () => undefined, resourceTableLocation: () => 0x7000 },
-  regions: [{ name: "code", da: 0, size: 0x8000, memory }, { name: "shm", da: 0x1000_0000, size: 0x8000, memory, offset: 0x8000, pool: true }],
+  loader: {
+    loadAndVerify: (image) => ({
+      bootAddr: 0n,
+      resourceTable: undefined,
+      loadSegments: (t) => {
+        t.write(0n, image);
+      },
+    }),
+    release: () => undefined,
+  },
+  driver: {
+    start: () => {
+      log.push("start");
+    },
+    stop: () => {
+      log.push("stop");
+    },
+    kick: () => undefined,
+    resourceTableLocation: () => 0x7000,
+  },
+  regions: [
+    { name: "code", da: 0, size: 0x8000, memory },
+    { name: "shm", da: 0x1000_0000, size: 0x8000, memory, offset: 0x8000, pool: true },
+  ],
 });
 await rproc.boot();
 assert.equal(rproc.state, "running");

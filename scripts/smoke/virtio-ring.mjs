@@ -1,6 +1,14 @@
 // Smoke test of the installed @amp/virtio-ring: one request/reply over a split virtqueue, both roles.
 import assert from "node:assert/strict";
-import { AddressSpace, ArrayBufferMemory, LocalDoorbell, SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses, vringSize } from "@amp/virtio-ring";
+import {
+  AddressSpace,
+  ArrayBufferMemory,
+  LocalDoorbell,
+  SplitVirtqueueDevice,
+  SplitVirtqueueDriver,
+  legacyQueueAddresses,
+  vringSize,
+} from "@amp/virtio-ring";
 
 const ring = new ArrayBufferMemory(new ArrayBuffer(vringSize(16, 4096)));
 const bufs = new ArrayBufferMemory(new ArrayBuffer(0x1000));

@@ -8,5 +8,9 @@ import { URL, fileURLToPath } from "node:url";
 
 const pkg = fileURLToPath(new URL("..", import.meta.url));
 mkdirSync(`${pkg}/dist/firmware`, { recursive: true });
-const r = spawnSync(process.execPath, ["dist/bin.js", "firmware", "build", "firmware/echo.ts", "-o", "dist/firmware/echo.elf"], { cwd: pkg, stdio: "inherit" });
+const r = spawnSync(
+  process.execPath,
+  ["dist/bin.js", "firmware", "build", "firmware/echo.ts", "-o", "dist/firmware/echo.elf"],
+  { cwd: pkg, stdio: "inherit" },
+);
 process.exit(r.status ?? 1);

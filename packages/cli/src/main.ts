@@ -44,7 +44,15 @@ function groupHelp(group: string): string | undefined {
   const subs = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
   if (subs.length === 0) return undefined;
   const width = Math.max(...subs.map((c) => c.name.length)) + 2;
-  return [`Usage: amp ${group} <subcommand> [options]`, "", "Subcommands:", ...subs.map((c) => `  ${c.name.padEnd(width)}${c.summary}`), "", `Run \`amp ${group} <subcommand> --help\` for details.`, ""].join("\n");
+  return [
+    `Usage: amp ${group} <subcommand> [options]`,
+    "",
+    "Subcommands:",
+    ...subs.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    `Run \`amp ${group} <subcommand> --help\` for details.`,
+    "",
+  ].join("\n");
 }
 
 /** The first words of every command ("rsc" once for the group), and "help". */
@@ -74,10 +82,12 @@ function unknownCommand(argv: readonly string[]): CliError {
   if (groupHelp(first) !== undefined) {
     const sub = argv[1] ?? "";
     const subs = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.slice(first.length + 1));
-    const hint = `${didYouMean(suggest(sub, subs).map((s) => `amp ${first} ${s}`)).trimStart()} Run \`amp ${first} --help\` to list them.`.trimStart();
+    const hint =
+      `${didYouMean(suggest(sub, subs).map((s) => `amp ${first} ${s}`)).trimStart()} Run \`amp ${first} --help\` to list them.`.trimStart();
     return new CliError(`unknown subcommand "${sub}"`, hint, 2);
   }
-  const hint = `${didYouMean(commandSuggestions(argv)).trimStart()} Run \`amp --help\` to list the commands.`.trimStart();
+  const hint =
+    `${didYouMean(commandSuggestions(argv)).trimStart()} Run \`amp --help\` to list the commands.`.trimStart();
   return new CliError(`unknown command "${first}"`, hint, 2);
 }
 
@@ -135,7 +145,8 @@ export async function main(argv: readonly string[], io: CliIo, options: { debug?
   } catch (e) {
     const report = reportError(e);
     io.stderr(`amp${name === "" ? "" : ` ${name}`}: ${report.line}\n`);
-    if (wantsJson(argv, cmd)) io.stdout(jsonErrorOutput(report, cmd?.jsonLines === true ? (performance.now() - t0) / 1000 : undefined));
+    if (wantsJson(argv, cmd))
+      io.stdout(jsonErrorOutput(report, cmd?.jsonLines === true ? (performance.now() - t0) / 1000 : undefined));
     if (options.debug === true && e instanceof Error && e.stack !== undefined) io.stderr(`${e.stack}\n`);
     return report.exitCode;
   }

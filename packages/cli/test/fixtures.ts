@@ -30,13 +30,27 @@ export function gccFirmware(): string {
 /** The default test table: an rpmsg vdev and a trace buffer placed by the builder. */
 export const TEST_TABLE = {
   entries: [
-    { kind: "vdev" as const, id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] },
+    {
+      kind: "vdev" as const,
+      id: 7,
+      dfeatures: 1,
+      vrings: [
+        { align: 4096, num: 16 },
+        { align: 4096, num: 16 },
+      ],
+    },
     { kind: "trace" as const, da: FW_RSC_ADDR_ANY, len: 1024, name: "trace" },
   ],
 };
 
 /** Writes the broken and edge-case inputs into `dir`. */
-export function writeBadInputs(dir: string): { truncated: string; garbage: string; badOffsetTable: string; badOffsetElf: string; empty: string } {
+export function writeBadInputs(dir: string): {
+  truncated: string;
+  garbage: string;
+  badOffsetTable: string;
+  badOffsetElf: string;
+  empty: string;
+} {
   const good = buildJsFirmware({ program: "export default async () => {};\n", resourceTable: TEST_TABLE });
   const truncated = join(dir, "truncated.elf");
   writeFileSync(truncated, good.subarray(0, 40));
@@ -55,7 +69,10 @@ export function writeBadInputs(dir: string): { truncated: string; garbage: strin
   const badOffsetTable = join(dir, "bad-offset.bin");
   writeFileSync(badOffsetTable, table);
   // The same damage inside a firmware ELF.
-  const elf = buildJsFirmware({ program: "export default async () => {};\n", resourceTable: { entries: [{ kind: "trace", da: 0x20000, len: 0x400, name: "trace" }] } });
+  const elf = buildJsFirmware({
+    program: "export default async () => {};\n",
+    resourceTable: { entries: [{ kind: "trace", da: 0x20000, len: 0x400, name: "trace" }] },
+  });
   const off = findTableOffset(elf);
   new DataView(elf.buffer, elf.byteOffset).setUint32(off + 16, 0x1000, true);
   const badOffsetElf = join(dir, "bad-offset.elf");

@@ -46,8 +46,12 @@ const image = buildImage();
 const memory = new Uint8Array(size + SEGMENTS * 4096);
 const sink = {
   accepts: (pa, n) => pa >= BigInt(base) && pa + n <= BigInt(base + memory.length),
-  write: (pa, b) => { memory.set(b, Number(pa) - base); },
-  fill: (pa, n, value) => { memory.fill(value, Number(pa) - base, Number(pa) - base + Number(n)); },
+  write: (pa, b) => {
+    memory.set(b, Number(pa) - base);
+  },
+  fill: (pa, n, value) => {
+    memory.fill(value, Number(pa) - base, Number(pa) - base + Number(n));
+  },
 };
 
 function median(xs) {
@@ -74,8 +78,12 @@ const copySource = image.subarray(4096);
 const CHUNK = 64 * 1024;
 const r = measureAll({
   // The ceiling does what the loader must do at least: copy the segment bytes into memory.
-  ceiling: () => { copyTarget.set(copySource); },
-  whole: () => { loadElf(image, sink); },
+  ceiling: () => {
+    copyTarget.set(copySource);
+  },
+  whole: () => {
+    loadElf(image, sink);
+  },
   streamed: () => {
     const l = new ElfStreamLoader(sink);
     for (let i = 0; i < image.length; i += CHUNK) l.push(image.subarray(i, i + CHUNK));
@@ -83,14 +91,23 @@ const r = measureAll({
   },
   dump: () => {
     let n = 0;
-    for (const c of coredumpChunks({ elfClass: 32, machine: 40, regions: [{ da: BigInt(base), size: BigInt(size) }] }, (_r, _i, off, out) => { out.set(memory.subarray(Number(off), Number(off) + out.length)); return true; })) n += c.length;
+    for (const c of coredumpChunks(
+      { elfClass: 32, machine: 40, regions: [{ da: BigInt(base), size: BigInt(size) }] },
+      (_r, _i, off, out) => {
+        out.set(memory.subarray(Number(off), Number(off) + out.length));
+        return true;
+      },
+    ))
+      n += c.length;
     if (n < size) throw new Error("short dump");
   },
 });
 const ceiling = r.ceiling;
 
 const row = (name, v) => `${name.padEnd(44)} ${v.toFixed(0).padStart(7)} MB/s   ${(v / ceiling).toFixed(2)} x ceiling`;
-console.log(`@amp/elf-loader bench: ${size / MiB} MiB image, ${SEGMENTS} PT_LOAD segments, median of ${runs} runs (node ${process.version})`);
+console.log(
+  `@amp/elf-loader bench: ${size / MiB} MiB image, ${SEGMENTS} PT_LOAD segments, median of ${runs} runs (node ${process.version})`,
+);
 console.log(row("ceiling: Uint8Array.set of the same bytes", ceiling));
 console.log(row("ElfLoader/loadElf/whole-file", r.whole));
 console.log(row(`ElfLoader/ElfStreamLoader/${CHUNK / 1024}KiB-chunks`, r.streamed));

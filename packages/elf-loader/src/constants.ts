@@ -92,7 +92,13 @@ export const SectionFlag = {
 } as const;
 
 /** Special section indexes. */
-export const SectionIndex = { SHN_UNDEF: 0, SHN_LORESERVE: 0xff00, SHN_ABS: 0xfff1, SHN_COMMON: 0xfff2, SHN_XINDEX: 0xffff } as const;
+export const SectionIndex = {
+  SHN_UNDEF: 0,
+  SHN_LORESERVE: 0xff00,
+  SHN_ABS: 0xfff1,
+  SHN_COMMON: 0xfff2,
+  SHN_XINDEX: 0xffff,
+} as const;
 
 /** Note types used in coredumps (n_type of an ELF note owned by "CORE"). */
 export const NoteType = { NT_PRSTATUS: 1, NT_PRFPREG: 2, NT_PRPSINFO: 3, NT_AUXV: 6, NT_FILE: 0x46494c45 } as const;

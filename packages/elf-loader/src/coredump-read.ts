@@ -18,7 +18,11 @@ const DEFAULT_MAX_NOTES = 4096;
  * @throws {AmpError} ERR_TRUNCATED when a note runs past the end, ERR_LIMIT past `maxNotes`.
  * @example parseNotes(bytes, true).map((n) => `${n.name}/${n.type}`); // ["CORE/1"]
  */
-export function parseNotes(bytes: Uint8Array, littleEndian: boolean, options: { readonly align?: 4 | 8; readonly maxNotes?: number } = {}): ElfNote[] {
+export function parseNotes(
+  bytes: Uint8Array,
+  littleEndian: boolean,
+  options: { readonly align?: 4 | 8; readonly maxNotes?: number } = {},
+): ElfNote[] {
   const a = options.align ?? 4;
   const max = options.maxNotes ?? DEFAULT_MAX_NOTES;
   const r = new FieldReader(bytes, littleEndian, false);
@@ -26,7 +30,10 @@ export function parseNotes(bytes: Uint8Array, littleEndian: boolean, options: { 
   let o = 0;
   const pad = (n: number): number => Math.ceil(n / a) * a;
   while (o < bytes.length) {
-    if (bytes.length - o < 12) throw new AmpError("ERR_TRUNCATED", `note at ${o}: ${bytes.length - o} bytes left, a note header needs 12`, { offset: o });
+    if (bytes.length - o < 12)
+      throw new AmpError("ERR_TRUNCATED", `note at ${o}: ${bytes.length - o} bytes left, a note header needs 12`, {
+        offset: o,
+      });
     if (out.length >= max) throw new AmpError("ERR_LIMIT", `more than ${max} notes`, { offset: o });
     const namesz = r.u32(o);
     const descsz = r.u32(o + 4);
@@ -37,12 +44,20 @@ export function parseNotes(bytes: Uint8Array, littleEndian: boolean, options: { 
     if (pad(namesz) > bytes.length - nameStart || pad(descsz) > bytes.length - descStart) {
       // The last note may omit the padding of its descriptor.
       if (!(descStart <= bytes.length && descsz <= bytes.length - descStart)) {
-        throw new AmpError("ERR_TRUNCATED", `note at ${o}: namesz ${namesz} / descsz ${descsz} run past the end (${bytes.length} bytes)`, { offset: o });
+        throw new AmpError(
+          "ERR_TRUNCATED",
+          `note at ${o}: namesz ${namesz} / descsz ${descsz} run past the end (${bytes.length} bytes)`,
+          { offset: o },
+        );
       }
     }
     let nameEnd = nameStart + namesz;
     while (nameEnd > nameStart && bytes[nameEnd - 1] === 0) nameEnd--;
-    out.push({ name: decodeUtf8(bytes, nameStart, nameEnd), type, desc: bytes.subarray(descStart, descStart + descsz) });
+    out.push({
+      name: decodeUtf8(bytes, nameStart, nameEnd),
+      type,
+      desc: bytes.subarray(descStart, descStart + descsz),
+    });
     o = Math.min(next, bytes.length);
   }
   return out;
@@ -62,7 +77,10 @@ export function readCoredump(bytes: Uint8Array, options: ParseElfOptions = {}): 
   const elf = parseElfInternal(bytes, { ...options, symbols: false });
   const h = elf.header;
   const diagnostics: ElfDiagnostic[] = [...elf.diagnostics];
-  if (h.type !== ElfType.ET_CORE) diagnostics.push(diag("NOT_A_CORE", "warning", 16, `e_type is ${h.type}, not ET_CORE (4): this is not a core file`));
+  if (h.type !== ElfType.ET_CORE)
+    diagnostics.push(
+      diag("NOT_A_CORE", "warning", 16, `e_type is ${h.type}, not ET_CORE (4): this is not a core file`),
+    );
   const size = BigInt(bytes.length);
   const notes: ElfNote[] = [];
   const regions: CoredumpSegment[] = [];
@@ -76,11 +94,22 @@ export function readCoredump(bytes: Uint8Array, options: ParseElfOptions = {}): 
   const nameAt = (da: bigint, off: bigint): string | undefined => named.get(`${da.toString(16)}/${off.toString(16)}`);
   const readNotes = (offset: bigint, length: bigint, align: bigint, where: number): void => {
     if (offset + length > size) {
-      diagnostics.push(diag("SEGMENT_PAST_EOF", "error", where, `notes [${hex(offset)}, ${hex(offset + length)}) are past the end of the core (${size} bytes)`));
+      diagnostics.push(
+        diag(
+          "SEGMENT_PAST_EOF",
+          "error",
+          where,
+          `notes [${hex(offset)}, ${hex(offset + length)}) are past the end of the core (${size} bytes)`,
+        ),
+      );
       return;
     }
     try {
-      notes.push(...parseNotes(bytes.subarray(Number(offset), Number(offset + length)), h.littleEndian, { align: align === 8n ? 8 : 4 }));
+      notes.push(
+        ...parseNotes(bytes.subarray(Number(offset), Number(offset + length)), h.littleEndian, {
+          align: align === 8n ? 8 : 4,
+        }),
+      );
     } catch (e) {
       if (!(e instanceof AmpError)) throw e;
       diagnostics.push(diag("SEGMENT_PAST_EOF", "error", where, `notes: ${e.message}`));
@@ -91,18 +120,62 @@ export function readCoredump(bytes: Uint8Array, options: ParseElfOptions = {}): 
     for (const p of elf.programHeaders) {
       if (p.type === ProgramType.PT_NOTE) readNotes(p.offset, p.filesz, p.align, p.headerOffset);
       if (p.type !== ProgramType.PT_LOAD) continue;
-      if (p.offset + p.filesz > size) diagnostics.push(diag("SEGMENT_PAST_EOF", "error", p.headerOffset, `region ${p.index} at ${hex(p.paddr)}: bytes [${hex(p.offset)}, ${hex(p.offset + p.filesz)}) are past the end of the core (${size} bytes): truncated dump`));
-      regions.push({ index: p.index, da: p.paddr, vaddr: p.vaddr, size: p.memsz, fileOffset: p.offset, fileSize: p.filesz, flags: p.flags, name: nameAt(p.paddr, p.offset) });
+      if (p.offset + p.filesz > size)
+        diagnostics.push(
+          diag(
+            "SEGMENT_PAST_EOF",
+            "error",
+            p.headerOffset,
+            `region ${p.index} at ${hex(p.paddr)}: bytes [${hex(p.offset)}, ${hex(p.offset + p.filesz)}) are past the end of the core (${size} bytes): truncated dump`,
+          ),
+        );
+      regions.push({
+        index: p.index,
+        da: p.paddr,
+        vaddr: p.vaddr,
+        size: p.memsz,
+        fileOffset: p.offset,
+        fileSize: p.filesz,
+        flags: p.flags,
+        name: nameAt(p.paddr, p.offset),
+      });
     }
   } else {
     for (const s of elf.sections) {
       if (s.type === SectionType.SHT_NOTE) readNotes(s.offset, s.size, s.addralign, s.headerOffset);
       if (s.type !== SectionType.SHT_PROGBITS) continue;
-      if (s.offset + s.size > size) diagnostics.push(diag("SECTION_PAST_EOF", "error", s.headerOffset, `region ${s.index} (${s.name}): bytes past the end of the core: truncated dump`));
-      regions.push({ index: s.index, da: s.addr, vaddr: s.addr, size: s.size, fileOffset: s.offset, fileSize: s.size, flags: 0, name: s.name });
+      if (s.offset + s.size > size)
+        diagnostics.push(
+          diag(
+            "SECTION_PAST_EOF",
+            "error",
+            s.headerOffset,
+            `region ${s.index} (${s.name}): bytes past the end of the core: truncated dump`,
+          ),
+        );
+      regions.push({
+        index: s.index,
+        da: s.addr,
+        vaddr: s.addr,
+        size: s.size,
+        fileOffset: s.offset,
+        fileSize: s.size,
+        flags: 0,
+        name: s.name,
+      });
     }
   }
-  return { elfClass: h.elfClass, littleEndian: h.littleEndian, type: h.type, machine: h.machine, entry: h.entry, format, regions, notes, diagnostics };
+  return {
+    elfClass: h.elfClass,
+    littleEndian: h.littleEndian,
+    type: h.type,
+    machine: h.machine,
+    entry: h.entry,
+    format,
+    regions,
+    notes,
+    diagnostics,
+  };
 }
 
 /**
@@ -110,8 +183,14 @@ export function readCoredump(bytes: Uint8Array, options: ParseElfOptions = {}): 
  * region holds all of them in the file.
  * @throws {RangeError} for a negative or non-integer length.
  */
-export function readCoredumpMemory(core: Uint8Array, summary: CoredumpSummary, da: bigint, length: number): Uint8Array | undefined {
-  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${length}`);
+export function readCoredumpMemory(
+  core: Uint8Array,
+  summary: CoredumpSummary,
+  da: bigint,
+  length: number,
+): Uint8Array | undefined {
+  if (!Number.isSafeInteger(length) || length < 0)
+    throw new RangeError(`length must be a non-negative integer, got ${length}`);
   const n = BigInt(length);
   for (const r of summary.regions) {
     if (da < r.da || da + n > r.da + r.fileSize) continue;

@@ -19,7 +19,10 @@ const NOTE_ALIGN = 4;
 /** Encodes notes as Elf_Nhdr { namesz, descsz, type } + name + NUL + desc, each 4-aligned. */
 function encodeNotes(notes: readonly ElfNote[], le: boolean): Uint8Array {
   const parts = notes.map((n) => ({ name: encodeUtf8(n.name), n }));
-  const total = parts.reduce((s, p) => s + 12 + alignUp(p.name.length + 1, NOTE_ALIGN) + alignUp(p.n.desc.length, NOTE_ALIGN), 0);
+  const total = parts.reduce(
+    (s, p) => s + 12 + alignUp(p.name.length + 1, NOTE_ALIGN) + alignUp(p.n.desc.length, NOTE_ALIGN),
+    0,
+  );
   const out = new Uint8Array(total);
   const w = new FieldWriter(out, le, false);
   let o = 0;
@@ -44,19 +47,30 @@ interface Plan {
 function checkLayout(layout: CoredumpLayout): void {
   const cls: number = layout.elfClass;
   if (cls !== 32 && cls !== 64) throw new RangeError(`elfClass must be 32 or 64, got ${String(layout.elfClass)}`);
-  if (!Number.isInteger(layout.machine) || layout.machine < 0 || layout.machine > 0xffff) throw new RangeError(`machine must be a 16-bit integer, got ${layout.machine}`);
+  if (!Number.isInteger(layout.machine) || layout.machine < 0 || layout.machine > 0xffff)
+    throw new RangeError(`machine must be a 16-bit integer, got ${layout.machine}`);
   const regions: unknown = layout.regions;
   if (!Array.isArray(regions)) throw new TypeError("regions must be an array");
   const limit = layout.elfClass === 32 ? U32_LIMIT : U64_LIMIT;
   for (const [i, r] of layout.regions.entries()) {
-    if (typeof r.da !== "bigint" || typeof r.size !== "bigint") throw new TypeError(`region ${i}: da and size must be bigints`);
-    if (r.da < 0n || r.size < 0n || r.da + r.size > limit) throw new RangeError(`region ${i}: [${r.da}, +${r.size}) does not fit ELF${layout.elfClass} addresses`);
-    if (r.flags !== undefined && (!Number.isInteger(r.flags) || r.flags < 0 || r.flags > 0xffffffff)) throw new RangeError(`region ${i}: flags must be a 32-bit integer`);
+    if (typeof r.da !== "bigint" || typeof r.size !== "bigint")
+      throw new TypeError(`region ${i}: da and size must be bigints`);
+    if (r.da < 0n || r.size < 0n || r.da + r.size > limit)
+      throw new RangeError(`region ${i}: [${r.da}, +${r.size}) does not fit ELF${layout.elfClass} addresses`);
+    if (r.flags !== undefined && (!Number.isInteger(r.flags) || r.flags < 0 || r.flags > 0xffffffff))
+      throw new RangeError(`region ${i}: flags must be a 32-bit integer`);
   }
   const entry = layout.entry ?? 0n;
   if (entry < 0n || entry >= limit) throw new RangeError(`entry ${entry} does not fit ELF${layout.elfClass}`);
   for (const n of layout.notes ?? []) {
-    if (!(n.desc instanceof Uint8Array) || typeof n.name !== "string" || !Number.isInteger(n.type) || n.type < 0 || n.type > 0xffffffff) throw new TypeError("notes must be { name: string, type: u32, desc: Uint8Array }");
+    if (
+      !(n.desc instanceof Uint8Array) ||
+      typeof n.name !== "string" ||
+      !Number.isInteger(n.type) ||
+      n.type < 0 ||
+      n.type > 0xffffffff
+    )
+      throw new TypeError("notes must be { name: string, type: u32, desc: Uint8Array }");
   }
 }
 
@@ -96,7 +110,16 @@ function plan(layout: CoredumpLayout): Plan {
     tail = new Uint8Array(strSize + pad + shnum * SHDR_SIZE[c]);
     const w = new FieldWriter(tail, le, is64);
     let so = 1;
-    const shdr = (i: number, name: number, type: number, flags: bigint, addr: bigint, offset: bigint, size: bigint, addralign: bigint): void => {
+    const shdr = (
+      i: number,
+      name: number,
+      type: number,
+      flags: bigint,
+      addr: bigint,
+      offset: bigint,
+      size: bigint,
+      addralign: bigint,
+    ): void => {
       const o = strSize + pad + i * SHDR_SIZE[c];
       w.u32(o, name);
       w.u32(o + 4, type);
@@ -117,7 +140,16 @@ function plan(layout: CoredumpLayout): Plan {
     layout.regions.forEach((r, i) => {
       const name = names[i] ?? new Uint8Array(0);
       tail.set(name, so);
-      shdr(i + 1, so, SectionType.SHT_PROGBITS, SectionFlag.SHF_WRITE | SectionFlag.SHF_ALLOC, r.da, offsets[i] ?? 0n, r.size, 1n);
+      shdr(
+        i + 1,
+        so,
+        SectionType.SHT_PROGBITS,
+        SectionFlag.SHF_WRITE | SectionFlag.SHF_ALLOC,
+        r.da,
+        offsets[i] ?? 0n,
+        r.size,
+        1n,
+      );
       so += name.length + 1;
     });
     tail.set(shstrtabName, so);
@@ -143,7 +175,15 @@ function plan(layout: CoredumpLayout): Plan {
   w.u16(is64 ? 60 : 48, shnum);
   w.u16(is64 ? 62 : 50, shnum > 0 ? shnum - 1 : 0);
   let ph = phoff;
-  const phdr = (type: number, flags: number, offset: bigint, addr: bigint, filesz: bigint, memsz: bigint, alignment: bigint): void => {
+  const phdr = (
+    type: number,
+    flags: number,
+    offset: bigint,
+    addr: bigint,
+    filesz: bigint,
+    memsz: bigint,
+    alignment: bigint,
+  ): void => {
     w.u32(ph, type);
     if (is64) {
       w.u32(ph + 4, flags);
@@ -184,7 +224,8 @@ export function coredumpSize(layout: CoredumpLayout): bigint {
 
 function chunkSizeOf(options: CoredumpWriteOptions): number {
   const n = options.chunkSize ?? DEFAULT_CHUNK;
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1 << 30) throw new RangeError(`chunkSize must be an integer in 1..2^30, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1 << 30)
+    throw new RangeError(`chunkSize must be an integer in 1..2^30, got ${n}`);
   return n;
 }
 
@@ -204,7 +245,11 @@ function chunkSizeOf(options: CoredumpWriteOptions): number {
  *   65535 or more program headers; {TypeError} for non-bigint addresses or bad notes.
  * @see wire-formats.md §3.3
  */
-export function* coredumpChunks(layout: CoredumpLayout, read: CoredumpMemoryReader, options: CoredumpWriteOptions = {}): Generator<Uint8Array, void, undefined> {
+export function* coredumpChunks(
+  layout: CoredumpLayout,
+  read: CoredumpMemoryReader,
+  options: CoredumpWriteOptions = {},
+): Generator<Uint8Array, void, undefined> {
   if (typeof read !== "function") throw new TypeError("read must be a function");
   const chunk = chunkSizeOf(options);
   const p = plan(layout);
@@ -215,8 +260,13 @@ export function* coredumpChunks(layout: CoredumpLayout, read: CoredumpMemoryRead
   if (p.tail.length > 0) yield p.tail;
 }
 
-function* regionChunks(region: CoredumpRegion, index: number, read: CoredumpMemoryReader, chunk: number): Generator<Uint8Array, void, undefined> {
-  for (let off = 0n; off < region.size; ) {
+function* regionChunks(
+  region: CoredumpRegion,
+  index: number,
+  read: CoredumpMemoryReader,
+  chunk: number,
+): Generator<Uint8Array, void, undefined> {
+  for (let off = 0n; off < region.size;) {
     const left = region.size - off;
     const n = left < BigInt(chunk) ? Number(left) : chunk;
     const out = new Uint8Array(n);
@@ -235,7 +285,12 @@ function* regionChunks(region: CoredumpRegion, index: number, read: CoredumpMemo
  *   (r, _i, off, out) => { out.set(mem.subarray(Number(off), Number(off) + out.length)); return true; },
  *   (chunk) => fs.writeSync(fd, chunk));
  */
-export function writeCoredump(layout: CoredumpLayout, read: CoredumpMemoryReader, write: (chunk: Uint8Array) => void, options: CoredumpWriteOptions = {}): bigint {
+export function writeCoredump(
+  layout: CoredumpLayout,
+  read: CoredumpMemoryReader,
+  write: (chunk: Uint8Array) => void,
+  options: CoredumpWriteOptions = {},
+): bigint {
   if (typeof write !== "function") throw new TypeError("write must be a function");
   let total = 0n;
   for (const c of coredumpChunks(layout, read, options)) {

@@ -121,7 +121,12 @@ export const ElfDiagnosticCode: { readonly [K in ElfDiagnosticCode]: ElfErrorCod
 };
 
 /** Builds a diagnostic. */
-export function diag(code: ElfDiagnosticCode, severity: "error" | "warning", offset: number, message: string): ElfDiagnostic {
+export function diag(
+  code: ElfDiagnosticCode,
+  severity: "error" | "warning",
+  offset: number,
+  message: string,
+): ElfDiagnostic {
   return { code, severity, offset, message };
 }
 
@@ -139,8 +144,18 @@ export function fail(code: ElfDiagnosticCode, offset: number, message: string): 
 /** The diagnostic carried by an AmpError from this package, if any. */
 export function diagnosticOf(e: AmpError<string>): ElfDiagnostic {
   const c = e.cause as Partial<ElfDiagnostic> | undefined;
-  if (c !== undefined && typeof c.code === "string" && (c.severity === "error" || c.severity === "warning") && typeof c.message === "string") {
-    return { code: c.code, severity: c.severity, offset: typeof c.offset === "number" ? c.offset : 0, message: c.message };
+  if (
+    c !== undefined &&
+    typeof c.code === "string" &&
+    (c.severity === "error" || c.severity === "warning") &&
+    typeof c.message === "string"
+  ) {
+    return {
+      code: c.code,
+      severity: c.severity,
+      offset: typeof c.offset === "number" ? c.offset : 0,
+      message: c.message,
+    };
   }
   return { code: e.code, severity: "error", offset: e.offset ?? 0, message: e.message };
 }

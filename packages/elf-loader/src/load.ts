@@ -7,7 +7,15 @@ import { ProgramType } from "./constants.js";
 import { hex } from "./internal/reader.js";
 import { parseElfInternal } from "./parse.js";
 import { loadChecks } from "./validate.js";
-import type { ElfDiagnostic, ElfFile, ElfProgramHeader, LoadedSegment, LoadResult, LoadSink, ValidateElfOptions } from "./types.js";
+import type {
+  ElfDiagnostic,
+  ElfFile,
+  ElfProgramHeader,
+  LoadedSegment,
+  LoadResult,
+  LoadSink,
+  ValidateElfOptions,
+} from "./types.js";
 
 /** Throws the first error diagnostic, returns the warnings. */
 export function requireNoErrors(diagnostics: readonly ElfDiagnostic[]): ElfDiagnostic[] {
@@ -30,9 +38,18 @@ export function askSink(sink: LoadSink, index: number, pa: bigint, memsz: bigint
   try {
     ok = sink.accepts(pa, memsz);
   } catch (e) {
-    throw new AmpError("ERR_SINK", `segment ${index}: the sink refused [${hex(pa)}, ${hex(pa + memsz)}): ${String(e)}`, { offset: headerOffset, cause: e });
+    throw new AmpError(
+      "ERR_SINK",
+      `segment ${index}: the sink refused [${hex(pa)}, ${hex(pa + memsz)}): ${String(e)}`,
+      { offset: headerOffset, cause: e },
+    );
   }
-  if (!ok) throw new AmpError("ERR_SINK", `segment ${index}: the sink refused [${hex(pa)}, ${hex(pa + memsz)}) (no memory at that address)`, { offset: headerOffset });
+  if (!ok)
+    throw new AmpError(
+      "ERR_SINK",
+      `segment ${index}: the sink refused [${hex(pa)}, ${hex(pa + memsz)}) (no memory at that address)`,
+      { offset: headerOffset },
+    );
 }
 
 /** Runs a sink call, turning whatever it throws into ERR_SINK naming the segment and address. */
@@ -40,14 +57,21 @@ export function callSink(index: number, pa: bigint, length: bigint, headerOffset
   try {
     f();
   } catch (e) {
-    throw new AmpError("ERR_SINK", `segment ${index}: the sink failed to write [${hex(pa)}, ${hex(pa + length)}): ${e instanceof Error ? e.message : String(e)}`, { offset: headerOffset, cause: e });
+    throw new AmpError(
+      "ERR_SINK",
+      `segment ${index}: the sink failed to write [${hex(pa)}, ${hex(pa + length)}): ${e instanceof Error ? e.message : String(e)}`,
+      { offset: headerOffset, cause: e },
+    );
   }
 }
 
 /** Writes the zero tail of a segment, p_memsz - p_filesz bytes after the file bytes. */
 export function zeroFill(sink: LoadSink, p: ElfProgramHeader, pa: bigint): void {
   const tail = p.memsz - p.filesz;
-  if (tail > 0n) callSink(p.index, pa + p.filesz, tail, p.headerOffset, () => { sink.fill(pa + p.filesz, tail, 0); });
+  if (tail > 0n)
+    callSink(p.index, pa + p.filesz, tail, p.headerOffset, () => {
+      sink.fill(pa + p.filesz, tail, 0);
+    });
 }
 
 /**
@@ -74,7 +98,8 @@ export function loadElf(image: Uint8Array | ElfFile, sink: LoadSink, options: Va
   checkSink(sink);
   // Section headers and symbols play no part in loading (README, "Which files load"): the
   // streaming loader never sees them, and both loaders must accept the same files.
-  const elf = image instanceof Uint8Array ? parseElfInternal(image, { ...options, sections: false, symbols: false }) : image;
+  const elf =
+    image instanceof Uint8Array ? parseElfInternal(image, { ...options, sections: false, symbols: false }) : image;
   const warnings = requireNoErrors(loadChecks(elf, elf.bytes.length, options));
   const loads = elf.programHeaders.filter((p) => p.type === ProgramType.PT_LOAD && p.memsz > 0n);
   for (const p of loads) askSink(sink, p.index, p.paddr, p.memsz, p.headerOffset);
@@ -83,7 +108,9 @@ export function loadElf(image: Uint8Array | ElfFile, sink: LoadSink, options: Va
     if (p.filesz > 0n) {
       // validateElf checked offset + filesz <= file size, so these fit in a number.
       const bytes = elf.bytes.subarray(Number(p.offset), Number(p.offset + p.filesz));
-      callSink(p.index, p.paddr, p.filesz, p.headerOffset, () => { sink.write(p.paddr, bytes); });
+      callSink(p.index, p.paddr, p.filesz, p.headerOffset, () => {
+        sink.write(p.paddr, bytes);
+      });
     }
     zeroFill(sink, p, p.paddr);
     segments.push({ index: p.index, pa: p.paddr, filesz: p.filesz, memsz: p.memsz });

@@ -6,7 +6,17 @@ import { ProgramType, QCOM_MDT_RELOCATABLE, QCOM_MDT_TYPE_HASH, QCOM_MDT_TYPE_MA
 import { hex } from "./internal/reader.js";
 import { parseElfInternal } from "./parse.js";
 import { askSink, callSink, checkSink, zeroFill } from "./load.js";
-import type { ElfHeader, ElfProgramHeader, FirmwareReader, LoadedSegment, LoadResult, LoadSink, MdtInfo, MdtLoadOptions, ParseElfOptions } from "./types.js";
+import type {
+  ElfHeader,
+  ElfProgramHeader,
+  FirmwareReader,
+  LoadedSegment,
+  LoadResult,
+  LoadSink,
+  MdtInfo,
+  MdtLoadOptions,
+  ParseElfOptions,
+} from "./types.js";
 
 const PAGE = 4096n;
 const DEFAULT_MAX_IMAGE = 256 * 1024 * 1024;
@@ -49,12 +59,18 @@ export function parseMdt(mdt: Uint8Array, options: ParseElfOptions = {}): MdtInf
  */
 export function mdtSegmentFileName(firmwareName: string, index: number): string {
   if (firmwareName.length < 4) throw new RangeError(`firmware name "${firmwareName}" is too short for .bNN companions`);
-  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`segment index must be a non-negative integer, got ${index}`);
+  if (!Number.isSafeInteger(index) || index < 0)
+    throw new RangeError(`segment index must be a non-negative integer, got ${index}`);
   return `${firmwareName.slice(0, -3)}b${String(index).padStart(2, "0")}`;
 }
 
 /** The file bytes of segment `p`: from the .mdt when it is inside, else from its .bNN file. */
-async function segmentData(mdt: Uint8Array, firmwareName: string, p: ElfProgramHeader, read: FirmwareReader): Promise<Uint8Array> {
+async function segmentData(
+  mdt: Uint8Array,
+  firmwareName: string,
+  p: ElfProgramHeader,
+  read: FirmwareReader,
+): Promise<Uint8Array> {
   if (p.filesz === 0n) return mdt.subarray(0, 0);
   if (p.offset + p.filesz <= BigInt(mdt.length)) return mdt.subarray(Number(p.offset), Number(p.offset + p.filesz));
   const name = mdtSegmentFileName(firmwareName, p.index);
@@ -62,13 +78,28 @@ async function segmentData(mdt: Uint8Array, firmwareName: string, p: ElfProgramH
   try {
     file = await read(name);
   } catch (e) {
-    throw new AmpError("ERR_SINK", `segment ${p.index}: reading ${name} failed: ${e instanceof Error ? e.message : String(e)}`, { offset: p.headerOffset, cause: e });
+    throw new AmpError(
+      "ERR_SINK",
+      `segment ${p.index}: reading ${name} failed: ${e instanceof Error ? e.message : String(e)}`,
+      { offset: p.headerOffset, cause: e },
+    );
   }
-  if (file === undefined) throw new AmpError("ERR_SINK", `segment ${p.index}: companion file ${name} not found`, { offset: p.headerOffset });
+  if (file === undefined)
+    throw new AmpError("ERR_SINK", `segment ${p.index}: companion file ${name} not found`, { offset: p.headerOffset });
   if (!(file instanceof Uint8Array)) throw new TypeError(`reader must return a Uint8Array for ${name}`);
   // Linux requires the .bNN file to be exactly p_filesz bytes.
-  if (BigInt(file.length) < p.filesz) throw new AmpError("ERR_TRUNCATED", `segment ${p.index}: ${name} has ${file.length} bytes, p_filesz is ${hex(p.filesz)}`, { offset: p.headerOffset });
-  if (BigInt(file.length) > p.filesz) throw new AmpError("ERR_MALFORMED", `segment ${p.index}: ${name} has ${file.length} bytes, more than p_filesz ${hex(p.filesz)}`, { offset: p.headerOffset });
+  if (BigInt(file.length) < p.filesz)
+    throw new AmpError(
+      "ERR_TRUNCATED",
+      `segment ${p.index}: ${name} has ${file.length} bytes, p_filesz is ${hex(p.filesz)}`,
+      { offset: p.headerOffset },
+    );
+  if (BigInt(file.length) > p.filesz)
+    throw new AmpError(
+      "ERR_MALFORMED",
+      `segment ${p.index}: ${name} has ${file.length} bytes, more than p_filesz ${hex(p.filesz)}`,
+      { offset: p.headerOffset },
+    );
   return file;
 }
 
@@ -83,7 +114,13 @@ async function segmentData(mdt: Uint8Array, firmwareName: string, p: ElfProgramH
  *   for a segment outside `region`, ERR_SINK for a missing companion file or a refusing sink.
  * @see wire-formats.md §10
  */
-export async function loadMdt(mdt: Uint8Array, firmwareName: string, read: FirmwareReader, sink: LoadSink, options: MdtLoadOptions = {}): Promise<LoadResult> {
+export async function loadMdt(
+  mdt: Uint8Array,
+  firmwareName: string,
+  read: FirmwareReader,
+  sink: LoadSink,
+  options: MdtLoadOptions = {},
+): Promise<LoadResult> {
   checkSink(sink);
   if (typeof read !== "function") throw new TypeError("read must be a function");
   const info = parseMdt(mdt, options);
@@ -91,12 +128,19 @@ export async function loadMdt(mdt: Uint8Array, firmwareName: string, read: Firmw
   const base = region === undefined ? 0n : info.relocatable ? info.minAddr : region.pa;
   const plan: { p: ElfProgramHeader; pa: bigint }[] = [];
   for (const p of info.loadSegments) {
-    if (p.filesz > p.memsz) throw new AmpError("ERR_MALFORMED", `segment ${p.index}: p_filesz ${hex(p.filesz)} > p_memsz ${hex(p.memsz)}`, { offset: p.headerOffset });
+    if (p.filesz > p.memsz)
+      throw new AmpError("ERR_MALFORMED", `segment ${p.index}: p_filesz ${hex(p.filesz)} > p_memsz ${hex(p.memsz)}`, {
+        offset: p.headerOffset,
+      });
     let pa = p.paddr;
     if (region !== undefined) {
       pa = region.pa + p.paddr - base;
       if (pa < region.pa || pa + p.memsz > region.pa + region.size) {
-        throw new AmpError("ERR_RANGE", `segment ${p.index}: [${hex(pa)}, ${hex(pa + p.memsz)}) is outside the region [${hex(region.pa)}, ${hex(region.pa + region.size)})`, { offset: p.headerOffset });
+        throw new AmpError(
+          "ERR_RANGE",
+          `segment ${p.index}: [${hex(pa)}, ${hex(pa + p.memsz)}) is outside the region [${hex(region.pa)}, ${hex(region.pa + region.size)})`,
+          { offset: p.headerOffset },
+        );
       }
     }
     askSink(sink, p.index, pa, p.memsz, p.headerOffset);
@@ -105,11 +149,18 @@ export async function loadMdt(mdt: Uint8Array, firmwareName: string, read: Firmw
   const segments: LoadedSegment[] = [];
   for (const { p, pa } of plan) {
     const data = await segmentData(mdt, firmwareName, p, read);
-    if (data.length > 0) callSink(p.index, pa, p.filesz, p.headerOffset, () => { sink.write(pa, data); });
+    if (data.length > 0)
+      callSink(p.index, pa, p.filesz, p.headerOffset, () => {
+        sink.write(pa, data);
+      });
     zeroFill(sink, p, pa);
     segments.push({ index: p.index, pa, filesz: p.filesz, memsz: p.memsz });
   }
-  return { entry: info.elf.header.entry, segments, diagnostics: info.elf.diagnostics.filter((d) => d.severity === "warning") };
+  return {
+    entry: info.elf.header.entry,
+    segments,
+    diagnostics: info.elf.diagnostics.filter((d) => d.severity === "warning"),
+  };
 }
 
 /**
@@ -121,13 +172,19 @@ export async function loadMdt(mdt: Uint8Array, firmwareName: string, read: Firmw
  * @throws {AmpError} as loadMdt, and ERR_LIMIT when the image would exceed `maxImageSize`
  *   (default 256 MiB).
  */
-export async function assembleMdt(mdt: Uint8Array, firmwareName: string, read: FirmwareReader, options: MdtLoadOptions & { readonly maxImageSize?: number } = {}): Promise<Uint8Array> {
+export async function assembleMdt(
+  mdt: Uint8Array,
+  firmwareName: string,
+  read: FirmwareReader,
+  options: MdtLoadOptions & { readonly maxImageSize?: number } = {},
+): Promise<Uint8Array> {
   if (typeof read !== "function") throw new TypeError("read must be a function");
   const info = parseMdt(mdt, options);
   const max = options.maxImageSize ?? DEFAULT_MAX_IMAGE;
   let size = BigInt(mdt.length);
   for (const p of info.elf.programHeaders) if (p.offset + p.filesz > size) size = p.offset + p.filesz;
-  if (size > BigInt(max)) throw new AmpError("ERR_LIMIT", `the assembled image would be ${size} bytes, more than maxImageSize ${max}`);
+  if (size > BigInt(max))
+    throw new AmpError("ERR_LIMIT", `the assembled image would be ${size} bytes, more than maxImageSize ${max}`);
   const out = new Uint8Array(Number(size));
   out.set(mdt);
   for (const p of info.elf.programHeaders) {
@@ -167,10 +224,18 @@ function dropDanglingSectionHeaders(out: Uint8Array, h: ElfHeader): void {
  * hash segment's bytes (from the .mdt, or its .bNN file).
  * @throws {AmpError} ERR_MALFORMED when there is no hash segment or phdr[0] is past the .mdt.
  */
-export async function mdtMetadata(mdt: Uint8Array, firmwareName: string, read: FirmwareReader, options: ParseElfOptions = {}): Promise<Uint8Array> {
+export async function mdtMetadata(
+  mdt: Uint8Array,
+  firmwareName: string,
+  read: FirmwareReader,
+  options: ParseElfOptions = {},
+): Promise<Uint8Array> {
   const info = parseMdt(mdt, options);
   const first = info.elf.programHeaders[0];
-  if (first === undefined || first.filesz > BigInt(mdt.length)) throw new AmpError("ERR_MALFORMED", "phdr[0] does not describe the headers inside the .mdt", { offset: first?.headerOffset ?? 0 });
+  if (first === undefined || first.filesz > BigInt(mdt.length))
+    throw new AmpError("ERR_MALFORMED", "phdr[0] does not describe the headers inside the .mdt", {
+      offset: first?.headerOffset ?? 0,
+    });
   const hash = info.hashSegment;
   if (hash === undefined) throw new AmpError("ERR_MALFORMED", "no hash segment found");
   const hashBytes = await segmentData(mdt, firmwareName, hash, read);

@@ -9,7 +9,11 @@ import { readSymbols } from "./internal/symtab.js";
 import type { ElfDiagnostic, ElfFile, ElfHeader, ElfProgramHeader, ElfSection, ParseElfOptions } from "./types.js";
 
 /** Defaults of the ParseElfOptions limits. */
-export const DEFAULT_PARSE_LIMITS: { readonly maxProgramHeaders: number; readonly maxSections: number; readonly maxSymbols: number } = {
+export const DEFAULT_PARSE_LIMITS: {
+  readonly maxProgramHeaders: number;
+  readonly maxSections: number;
+  readonly maxSymbols: number;
+} = {
   maxProgramHeaders: 4096,
   maxSections: 65536,
   maxSymbols: 1_000_000,
@@ -48,7 +52,8 @@ export const PN_XNUM = 0xffff;
 
 function limit(value: number | undefined, fallback: number, what: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
   return value;
 }
 
@@ -65,14 +70,18 @@ export function readHeader(bytes: Uint8Array, diagnostics: ElfDiagnostic[]): Elf
   if (bytes.length >= 4 && (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46)) {
     fail("BAD_MAGIC", 0, "not an ELF file: e_ident does not start with 7f 45 4c 46");
   }
-  if (bytes.length < EHDR_SIZE[0]) fail("FILE_TOO_SMALL", 0, `${bytes.length} bytes is shorter than an ELF header (52)`);
+  if (bytes.length < EHDR_SIZE[0])
+    fail("FILE_TOO_SMALL", 0, `${bytes.length} bytes is shorter than an ELF header (52)`);
   const cls = bytes[EI_CLASS];
-  if (cls !== 1 && cls !== 2) fail("BAD_CLASS", EI_CLASS, `EI_CLASS ${cls ?? 0} is neither ELFCLASS32 (1) nor ELFCLASS64 (2)`);
+  if (cls !== 1 && cls !== 2)
+    fail("BAD_CLASS", EI_CLASS, `EI_CLASS ${cls ?? 0} is neither ELFCLASS32 (1) nor ELFCLASS64 (2)`);
   const data = bytes[EI_DATA];
-  if (data !== 1 && data !== 2) fail("BAD_DATA_ENCODING", EI_DATA, `EI_DATA ${data ?? 0} is neither ELFDATA2LSB (1) nor ELFDATA2MSB (2)`);
+  if (data !== 1 && data !== 2)
+    fail("BAD_DATA_ENCODING", EI_DATA, `EI_DATA ${data ?? 0} is neither ELFDATA2LSB (1) nor ELFDATA2MSB (2)`);
   const is64 = cls === 2;
   const c = is64 ? 1 : 0;
-  if (bytes.length < EHDR_SIZE[c]) fail("FILE_TOO_SMALL", 0, `${bytes.length} bytes is shorter than an ELF64 header (64)`);
+  if (bytes.length < EHDR_SIZE[c])
+    fail("FILE_TOO_SMALL", 0, `${bytes.length} bytes is shorter than an ELF64 header (64)`);
   const r = new FieldReader(bytes, data === 1, is64);
   const h: ElfHeader = {
     elfClass: is64 ? 64 : 32,
@@ -94,9 +103,16 @@ export function readHeader(bytes: Uint8Array, diagnostics: ElfDiagnostic[]): Elf
     shnum: r.u16(E_SHNUM[c]),
     shstrndx: r.u16(E_SHSTRNDX[c]),
   };
-  if (h.identVersion !== 1) diagnostics.push(diag("BAD_VERSION", "warning", EI_VERSION, `EI_VERSION is ${h.identVersion}, expected EV_CURRENT (1)`));
-  if (h.version !== 1) diagnostics.push(diag("BAD_VERSION", "warning", E_VERSION, `e_version is ${h.version}, expected EV_CURRENT (1)`));
-  if (h.ehsize !== EHDR_SIZE[c]) diagnostics.push(diag("EHSIZE_MISMATCH", "warning", E_EHSIZE[c], `e_ehsize is ${h.ehsize}, expected ${EHDR_SIZE[c]}`));
+  if (h.identVersion !== 1)
+    diagnostics.push(
+      diag("BAD_VERSION", "warning", EI_VERSION, `EI_VERSION is ${h.identVersion}, expected EV_CURRENT (1)`),
+    );
+  if (h.version !== 1)
+    diagnostics.push(diag("BAD_VERSION", "warning", E_VERSION, `e_version is ${h.version}, expected EV_CURRENT (1)`));
+  if (h.ehsize !== EHDR_SIZE[c])
+    diagnostics.push(
+      diag("EHSIZE_MISMATCH", "warning", E_EHSIZE[c], `e_ehsize is ${h.ehsize}, expected ${EHDR_SIZE[c]}`),
+    );
   return h;
 }
 
@@ -104,16 +120,36 @@ export function readHeader(bytes: Uint8Array, diagnostics: ElfDiagnostic[]): Elf
  * Checks that a table of `count` entries of `entsize` bytes at `off` lies inside `size` bytes
  * and returns its offset as a number. Bigint arithmetic: no wrap-around.
  */
-function tableOffset(off: bigint, count: number, entsize: number, size: number, code: "PHDRS_PAST_EOF" | "SHDRS_PAST_EOF", field: number, what: string): number {
+function tableOffset(
+  off: bigint,
+  count: number,
+  entsize: number,
+  size: number,
+  code: "PHDRS_PAST_EOF" | "SHDRS_PAST_EOF",
+  field: number,
+  what: string,
+): number {
   const end = off + BigInt(count) * BigInt(entsize);
-  if (end > BigInt(size)) fail(code, field, `${what} table [${hex(off)}, ${hex(end)}) ends past the end of the file (${size} bytes)`);
+  if (end > BigInt(size))
+    fail(code, field, `${what} table [${hex(off)}, ${hex(end)}) ends past the end of the file (${size} bytes)`);
   return Number(off);
 }
 
 /** Decodes one program header at `o`. */
 export function readProgramHeader(r: FieldReader, o: number, index: number): ElfProgramHeader {
   if (r.is64) {
-    return { index, headerOffset: o, type: r.u32(o), flags: r.u32(o + 4), offset: r.u64(o + 8), vaddr: r.u64(o + 16), paddr: r.u64(o + 24), filesz: r.u64(o + 32), memsz: r.u64(o + 40), align: r.u64(o + 48) };
+    return {
+      index,
+      headerOffset: o,
+      type: r.u32(o),
+      flags: r.u32(o + 4),
+      offset: r.u64(o + 8),
+      vaddr: r.u64(o + 16),
+      paddr: r.u64(o + 24),
+      filesz: r.u64(o + 32),
+      memsz: r.u64(o + 40),
+      align: r.u64(o + 48),
+    };
   }
   return {
     index,
@@ -133,11 +169,26 @@ export function readProgramHeader(r: FieldReader, o: number, index: number): Elf
  * Reads the program header table of `count` entries, checking e_phentsize, the limit and the
  * file bounds first. `bytes` may be a prefix of the file (streaming).
  */
-export function readProgramHeaders(bytes: Uint8Array, h: ElfHeader, count: number, maxProgramHeaders: number): ElfProgramHeader[] {
+export function readProgramHeaders(
+  bytes: Uint8Array,
+  h: ElfHeader,
+  count: number,
+  maxProgramHeaders: number,
+): ElfProgramHeader[] {
   const c = classIndex(h);
   if (count === 0) return [];
-  if (count > maxProgramHeaders) fail("TOO_MANY_PROGRAM_HEADERS", E_PHNUM[c], `${count} program headers is more than the limit of ${maxProgramHeaders}`);
-  if (h.phentsize !== PHDR_SIZE[c]) fail("PHENTSIZE_MISMATCH", E_PHENTSIZE[c], `e_phentsize is ${h.phentsize}, expected ${PHDR_SIZE[c]} for ELF${h.elfClass}`);
+  if (count > maxProgramHeaders)
+    fail(
+      "TOO_MANY_PROGRAM_HEADERS",
+      E_PHNUM[c],
+      `${count} program headers is more than the limit of ${maxProgramHeaders}`,
+    );
+  if (h.phentsize !== PHDR_SIZE[c])
+    fail(
+      "PHENTSIZE_MISMATCH",
+      E_PHENTSIZE[c],
+      `e_phentsize is ${h.phentsize}, expected ${PHDR_SIZE[c]} for ELF${h.elfClass}`,
+    );
   const base = tableOffset(h.phoff, count, h.phentsize, bytes.length, "PHDRS_PAST_EOF", E_PHOFF[c], "program header");
   const r = new FieldReader(bytes, h.littleEndian, h.elfClass === 64);
   const out: ElfProgramHeader[] = [];
@@ -161,7 +212,19 @@ interface RawSection {
 
 function readSectionHeader(r: FieldReader, o: number): RawSection {
   if (r.is64) {
-    return { headerOffset: o, nameOffset: r.u32(o), type: r.u32(o + 4), flags: r.u64(o + 8), addr: r.u64(o + 16), offset: r.u64(o + 24), size: r.u64(o + 32), link: r.u32(o + 40), info: r.u32(o + 44), addralign: r.u64(o + 48), entsize: r.u64(o + 56) };
+    return {
+      headerOffset: o,
+      nameOffset: r.u32(o),
+      type: r.u32(o + 4),
+      flags: r.u64(o + 8),
+      addr: r.u64(o + 16),
+      offset: r.u64(o + 24),
+      size: r.u64(o + 32),
+      link: r.u32(o + 40),
+      info: r.u32(o + 44),
+      addralign: r.u64(o + 48),
+      entsize: r.u64(o + 56),
+    };
   }
   return {
     headerOffset: o,
@@ -200,10 +263,19 @@ export function parseElfInternal(bytes: Uint8Array, options: ParseInternalOption
 
   // Section 0 carries the real counts when they do not fit the 16-bit header fields.
   let section0: RawSection | undefined;
-  const needSection0 = h.shoff !== 0n && (h.shnum === 0 || h.shstrndx === SectionIndex.SHN_XINDEX || h.phnum === PN_XNUM);
+  const needSection0 =
+    h.shoff !== 0n && (h.shnum === 0 || h.shstrndx === SectionIndex.SHN_XINDEX || h.phnum === PN_XNUM);
   if (needSection0 && (wantSections || h.phnum === PN_XNUM)) {
-    if (h.shentsize !== SHDR_SIZE[c]) fail("SHENTSIZE_MISMATCH", E_SHENTSIZE[c], `e_shentsize is ${h.shentsize}, expected ${SHDR_SIZE[c]} for ELF${h.elfClass}`);
-    section0 = readSectionHeader(r, tableOffset(h.shoff, 1, h.shentsize, size, "SHDRS_PAST_EOF", E_SHOFF[c], "section header"));
+    if (h.shentsize !== SHDR_SIZE[c])
+      fail(
+        "SHENTSIZE_MISMATCH",
+        E_SHENTSIZE[c],
+        `e_shentsize is ${h.shentsize}, expected ${SHDR_SIZE[c]} for ELF${h.elfClass}`,
+      );
+    section0 = readSectionHeader(
+      r,
+      tableOffset(h.shoff, 1, h.shentsize, size, "SHDRS_PAST_EOF", E_SHOFF[c], "section header"),
+    );
   }
 
   let phCount = h.phnum;
@@ -215,12 +287,22 @@ export function parseElfInternal(bytes: Uint8Array, options: ParseInternalOption
   if (wantSections && h.shoff !== 0n) {
     let count = h.shnum;
     if (count === 0 && section0 !== undefined) {
-      if (section0.size > BigInt(maxSh)) fail("TOO_MANY_SECTIONS", section0.headerOffset, `section 0 sh_size says ${section0.size} sections, more than the limit of ${maxSh}`);
+      if (section0.size > BigInt(maxSh))
+        fail(
+          "TOO_MANY_SECTIONS",
+          section0.headerOffset,
+          `section 0 sh_size says ${section0.size} sections, more than the limit of ${maxSh}`,
+        );
       count = Number(section0.size);
     }
     if (count > maxSh) fail("TOO_MANY_SECTIONS", E_SHNUM[c], `${count} sections is more than the limit of ${maxSh}`);
     if (count > 0) {
-      if (h.shentsize !== SHDR_SIZE[c]) fail("SHENTSIZE_MISMATCH", E_SHENTSIZE[c], `e_shentsize is ${h.shentsize}, expected ${SHDR_SIZE[c]} for ELF${h.elfClass}`);
+      if (h.shentsize !== SHDR_SIZE[c])
+        fail(
+          "SHENTSIZE_MISMATCH",
+          E_SHENTSIZE[c],
+          `e_shentsize is ${h.shentsize}, expected ${SHDR_SIZE[c]} for ELF${h.elfClass}`,
+        );
       const base = tableOffset(h.shoff, count, h.shentsize, size, "SHDRS_PAST_EOF", E_SHOFF[c], "section header");
       const raw: RawSection[] = [];
       for (let i = 0; i < count; i++) raw.push(readSectionHeader(r, base + i * h.shentsize));
@@ -228,32 +310,65 @@ export function parseElfInternal(bytes: Uint8Array, options: ParseInternalOption
       if (h.shstrndx === SectionIndex.SHN_XINDEX && shstrndx === SectionIndex.SHN_UNDEF) {
         // A plain e_shstrndx of 0 means "no names" on purpose; SHN_XINDEX pointing at 0 is a
         // broken header, and without names the .resource_table is never found.
-        diagnostics.push(diag("SHSTRNDX_XINDEX_UNDEF", "warning", E_SHSTRNDX[c], "e_shstrndx is SHN_XINDEX but section 0's sh_link is 0: every section name is empty, so no .resource_table can be found"));
+        diagnostics.push(
+          diag(
+            "SHSTRNDX_XINDEX_UNDEF",
+            "warning",
+            E_SHSTRNDX[c],
+            "e_shstrndx is SHN_XINDEX but section 0's sh_link is 0: every section name is empty, so no .resource_table can be found",
+          ),
+        );
       }
       sections = nameSections(bytes, raw, shstrndx, E_SHSTRNDX[c], names, diagnostics);
     }
   } else if (wantSections && h.shnum !== 0) {
-    diagnostics.push(diag("NO_SECTION_HEADERS", "warning", E_SHNUM[c], `e_shnum is ${h.shnum} but e_shoff is 0: no section headers`));
+    diagnostics.push(
+      diag("NO_SECTION_HEADERS", "warning", E_SHNUM[c], `e_shnum is ${h.shnum} but e_shoff is 0: no section headers`),
+    );
   }
 
-  const symbols = options.symbols === false || sections.length === 0 ? [] : readSymbols(bytes, h, sections, maxSym, names, diagnostics);
+  const symbols =
+    options.symbols === false || sections.length === 0
+      ? []
+      : readSymbols(bytes, h, sections, maxSym, names, diagnostics);
   return { bytes, header: h, programHeaders, sections, shstrndx, symbols, diagnostics };
 }
 
 /** Resolves section names through the section-header string table, bounds-checking each. */
-function nameSections(bytes: Uint8Array, raw: RawSection[], shstrndx: number, field: number, names: NameReader, diagnostics: ElfDiagnostic[]): ElfSection[] {
+function nameSections(
+  bytes: Uint8Array,
+  raw: RawSection[],
+  shstrndx: number,
+  field: number,
+  names: NameReader,
+  diagnostics: ElfDiagnostic[],
+): ElfSection[] {
   let strStart = 0;
   let strEnd = 0;
   let haveNames = false;
   if (shstrndx === SectionIndex.SHN_UNDEF) {
     // No string table: legal (names are all empty), readelf prints "<no-strings>".
   } else if (shstrndx >= raw.length) {
-    diagnostics.push(diag("SHSTRNDX_OUT_OF_RANGE", "error", field, `e_shstrndx ${shstrndx} is not a section index (${raw.length} sections)`));
+    diagnostics.push(
+      diag(
+        "SHSTRNDX_OUT_OF_RANGE",
+        "error",
+        field,
+        `e_shstrndx ${shstrndx} is not a section index (${raw.length} sections)`,
+      ),
+    );
   } else {
     const s = raw[shstrndx];
     if (s !== undefined) {
       if (s.type === SectionType.SHT_NOBITS || s.offset + s.size > BigInt(bytes.length)) {
-        diagnostics.push(diag("SHSTRTAB_PAST_EOF", "error", s.headerOffset, `section-header string table [${hex(s.offset)}, +${hex(s.size)}) is not inside the file (${bytes.length} bytes)`));
+        diagnostics.push(
+          diag(
+            "SHSTRTAB_PAST_EOF",
+            "error",
+            s.headerOffset,
+            `section-header string table [${hex(s.offset)}, +${hex(s.size)}) is not inside the file (${bytes.length} bytes)`,
+          ),
+        );
       } else {
         strStart = Number(s.offset);
         strEnd = strStart + Number(s.size);
@@ -267,20 +382,57 @@ function nameSections(bytes: Uint8Array, raw: RawSection[], shstrndx: number, fi
     if (haveNames) {
       if (s.nameOffset >= strEnd - strStart) {
         if (s.nameOffset !== 0 || strEnd !== strStart) {
-          diagnostics.push(diag("SECTION_NAME_OUT_OF_RANGE", "error", s.headerOffset, `section ${index}: sh_name ${s.nameOffset} is past the end of the string table (${strEnd - strStart} bytes)`));
+          diagnostics.push(
+            diag(
+              "SECTION_NAME_OUT_OF_RANGE",
+              "error",
+              s.headerOffset,
+              `section ${index}: sh_name ${s.nameOffset} is past the end of the string table (${strEnd - strStart} bytes)`,
+            ),
+          );
         }
       } else {
         const t = names.read(bytes, strStart + s.nameOffset, strEnd);
         if (t === undefined) {
-          if (!budgetSpent) diagnostics.push(diag("NAME_UNTERMINATED", "warning", s.headerOffset, `section ${index} and later: names left empty, the string table's names overlap far more than a real file's (name budget spent)`));
+          if (!budgetSpent)
+            diagnostics.push(
+              diag(
+                "NAME_UNTERMINATED",
+                "warning",
+                s.headerOffset,
+                `section ${index} and later: names left empty, the string table's names overlap far more than a real file's (name budget spent)`,
+              ),
+            );
           budgetSpent = true;
         } else {
-          if (!t.terminated) diagnostics.push(diag("NAME_UNTERMINATED", "warning", s.headerOffset, `section ${index}: name is not NUL-terminated inside the string table`));
+          if (!t.terminated)
+            diagnostics.push(
+              diag(
+                "NAME_UNTERMINATED",
+                "warning",
+                s.headerOffset,
+                `section ${index}: name is not NUL-terminated inside the string table`,
+              ),
+            );
           name = t.text;
         }
       }
     }
-    return { index, headerOffset: s.headerOffset, name, nameOffset: s.nameOffset, type: s.type, flags: s.flags, addr: s.addr, offset: s.offset, size: s.size, link: s.link, info: s.info, addralign: s.addralign, entsize: s.entsize };
+    return {
+      index,
+      headerOffset: s.headerOffset,
+      name,
+      nameOffset: s.nameOffset,
+      type: s.type,
+      flags: s.flags,
+      addr: s.addr,
+      offset: s.offset,
+      size: s.size,
+      link: s.link,
+      info: s.info,
+      addralign: s.addralign,
+      entsize: s.entsize,
+    };
   });
 }
 

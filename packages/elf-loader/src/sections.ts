@@ -12,7 +12,11 @@ export function sectionBytes(elf: ElfFile, section: ElfSection): Uint8Array {
   if (section.type === SectionType.SHT_NOBITS || section.type === SectionType.SHT_NULL) return elf.bytes.subarray(0, 0);
   const end = section.offset + section.size;
   if (end > BigInt(elf.bytes.length)) {
-    throw new AmpError("ERR_TRUNCATED", `section ${section.index} (${section.name}): [${hex(section.offset)}, ${hex(end)}) is past the end of the file (${elf.bytes.length} bytes)`, { offset: section.headerOffset });
+    throw new AmpError(
+      "ERR_TRUNCATED",
+      `section ${section.index} (${section.name}): [${hex(section.offset)}, ${hex(end)}) is past the end of the file (${elf.bytes.length} bytes)`,
+      { offset: section.headerOffset },
+    );
   }
   return elf.bytes.subarray(Number(section.offset), Number(end));
 }
@@ -24,14 +28,20 @@ export function sectionBytes(elf: ElfFile, section: ElfSection): Uint8Array {
 export function segmentBytes(elf: ElfFile, phdr: ElfProgramHeader): Uint8Array {
   const end = phdr.offset + phdr.filesz;
   if (end > BigInt(elf.bytes.length)) {
-    throw new AmpError("ERR_TRUNCATED", `segment ${phdr.index}: [${hex(phdr.offset)}, ${hex(end)}) is past the end of the file (${elf.bytes.length} bytes)`, { offset: phdr.headerOffset });
+    throw new AmpError(
+      "ERR_TRUNCATED",
+      `segment ${phdr.index}: [${hex(phdr.offset)}, ${hex(end)}) is past the end of the file (${elf.bytes.length} bytes)`,
+      { offset: phdr.headerOffset },
+    );
   }
   return elf.bytes.subarray(Number(phdr.offset), Number(end));
 }
 
 /** The PT_LOAD whose file range holds [offset, offset + size), if any. */
 export function containingLoad(elf: ElfFile, offset: bigint, size: bigint): ElfProgramHeader | undefined {
-  return elf.programHeaders.find((p) => p.type === ProgramType.PT_LOAD && offset >= p.offset && offset + size <= p.offset + p.filesz);
+  return elf.programHeaders.find(
+    (p) => p.type === ProgramType.PT_LOAD && offset >= p.offset && offset + size <= p.offset + p.filesz,
+  );
 }
 
 /**
@@ -43,7 +53,11 @@ export function containingLoad(elf: ElfFile, offset: bigint, size: bigint): ElfP
  */
 export function findSection(elf: ElfFile, name: string): ElfSectionData | undefined {
   if (elf.sections.length === 0) {
-    throw new AmpError("ERR_NO_SECTIONS", `cannot find section "${name}": the file has no section headers (e_shoff = ${hex(elf.header.shoff)}, e_shnum = ${elf.header.shnum})`, { offset: 0 });
+    throw new AmpError(
+      "ERR_NO_SECTIONS",
+      `cannot find section "${name}": the file has no section headers (e_shoff = ${hex(elf.header.shoff)}, e_shnum = ${elf.header.shnum})`,
+      { offset: 0 },
+    );
   }
   const section = elf.sections.find((s) => s.name === name);
   if (section === undefined) return undefined;
@@ -64,7 +78,11 @@ export function findResourceTable(elf: ElfFile): ElfSectionData | undefined {
   if (elf.sections.length === 0) return undefined;
   const found = findSection(elf, RESOURCE_TABLE_SECTION);
   if (found?.section.type === SectionType.SHT_NOBITS) {
-    throw new AmpError("ERR_MALFORMED", `section ${found.section.index} (.resource_table) is SHT_NOBITS: it has no bytes in the file`, { offset: found.section.headerOffset });
+    throw new AmpError(
+      "ERR_MALFORMED",
+      `section ${found.section.index} (.resource_table) is SHT_NOBITS: it has no bytes in the file`,
+      { offset: found.section.headerOffset },
+    );
   }
   return found;
 }

@@ -5,10 +5,26 @@ import { AmpError } from "./errors.js";
 import { fail } from "./diagnostics.js";
 import { ProgramType } from "./constants.js";
 import { MAX_SAFE, hex } from "./internal/reader.js";
-import { EHDR_SIZE, PHDR_SIZE, PN_XNUM, SHDR_SIZE, DEFAULT_PARSE_LIMITS, parseElfInternal, readHeader } from "./parse.js";
+import {
+  EHDR_SIZE,
+  PHDR_SIZE,
+  PN_XNUM,
+  SHDR_SIZE,
+  DEFAULT_PARSE_LIMITS,
+  parseElfInternal,
+  readHeader,
+} from "./parse.js";
 import { loadChecks } from "./validate.js";
 import { askSink, callSink, checkSink, requireNoErrors, zeroFill } from "./load.js";
-import type { ElfDiagnostic, ElfHeader, ElfProgramHeader, LoadedSegment, LoadResult, LoadSink, StreamLoadOptions } from "./types.js";
+import type {
+  ElfDiagnostic,
+  ElfHeader,
+  ElfProgramHeader,
+  LoadedSegment,
+  LoadResult,
+  LoadSink,
+  StreamLoadOptions,
+} from "./types.js";
 
 const DEFAULT_MAX_HEADER_BYTES = 1 << 20;
 /** Offset of sh_info in Elf32_Shdr / Elf64_Shdr. */
@@ -61,8 +77,10 @@ export class ElfStreamLoader {
   constructor(sink: LoadSink, options: StreamLoadOptions = {}) {
     checkSink(sink);
     const m = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-    if (!Number.isSafeInteger(m) || m < EHDR_SIZE[1]) throw new RangeError(`maxHeaderBytes must be an integer >= 64, got ${m}`);
-    if (options.totalSize !== undefined && (!Number.isSafeInteger(options.totalSize) || options.totalSize < 0)) throw new RangeError("totalSize must be a non-negative integer");
+    if (!Number.isSafeInteger(m) || m < EHDR_SIZE[1])
+      throw new RangeError(`maxHeaderBytes must be an integer >= 64, got ${m}`);
+    if (options.totalSize !== undefined && (!Number.isSafeInteger(options.totalSize) || options.totalSize < 0))
+      throw new RangeError("totalSize must be a non-negative integer");
     this.sink = sink;
     this.options = options;
     this.maxHeaderBytes = m;
@@ -86,7 +104,8 @@ export class ElfStreamLoader {
   /** Feeds the next chunk of the file. The chunk is not kept after the call. */
   push(chunk: Uint8Array): void {
     if (!(chunk instanceof Uint8Array)) throw new TypeError("push: chunk must be a Uint8Array");
-    if (this.state === "done" || this.state === "failed") throw new AmpError("ERR_STATE", `push after the loader ${this.state === "done" ? "finished" : "failed"}`);
+    if (this.state === "done" || this.state === "failed")
+      throw new AmpError("ERR_STATE", `push after the loader ${this.state === "done" ? "finished" : "failed"}`);
     try {
       if (this.state === "header") this.collect(chunk);
       else this.feed(chunk);
@@ -98,7 +117,8 @@ export class ElfStreamLoader {
 
   /** Ends the stream: checks every segment was complete and returns the boot address. */
   finish(): LoadResult {
-    if (this.state === "done" || this.state === "failed") throw new AmpError("ERR_STATE", `finish after the loader ${this.state === "done" ? "finished" : "failed"}`);
+    if (this.state === "done" || this.state === "failed")
+      throw new AmpError("ERR_STATE", `finish after the loader ${this.state === "done" ? "finished" : "failed"}`);
     try {
       if (this.state === "header") {
         // The stream ended inside the headers: what arrived is the whole file, so the
@@ -108,11 +128,20 @@ export class ElfStreamLoader {
       }
       for (const s of this.pending) {
         if (!s.done) {
-          throw new AmpError("ERR_TRUNCATED", `segment ${s.p.index}: the stream ended after ${s.written} of ${s.end - s.start} file bytes (offset ${hex(s.p.offset)}): truncated firmware`, { offset: s.p.headerOffset });
+          throw new AmpError(
+            "ERR_TRUNCATED",
+            `segment ${s.p.index}: the stream ended after ${s.written} of ${s.end - s.start} file bytes (offset ${hex(s.p.offset)}): truncated firmware`,
+            { offset: s.p.headerOffset },
+          );
         }
       }
       this.state = "done";
-      const segments: LoadedSegment[] = this.pending.map((s) => ({ index: s.p.index, pa: s.p.paddr, filesz: s.p.filesz, memsz: s.p.memsz }));
+      const segments: LoadedSegment[] = this.pending.map((s) => ({
+        index: s.p.index,
+        pa: s.p.paddr,
+        filesz: s.p.filesz,
+        memsz: s.p.memsz,
+      }));
       return { entry: this.hdr?.entry ?? 0n, segments, diagnostics: this.warnings };
     } catch (e) {
       this.state = "failed";
@@ -163,7 +192,11 @@ export class ElfStreamLoader {
 
   /** loadElf's parse: header and program headers only (section 0 for a PN_XNUM count). */
   private headerParseOptions(): { sections: false; symbols: false; maxProgramHeaders: number } {
-    return { sections: false, symbols: false, maxProgramHeaders: this.options.maxProgramHeaders ?? DEFAULT_PARSE_LIMITS.maxProgramHeaders };
+    return {
+      sections: false,
+      symbols: false,
+      maxProgramHeaders: this.options.maxProgramHeaders ?? DEFAULT_PARSE_LIMITS.maxProgramHeaders,
+    };
   }
 
   /**
@@ -185,7 +218,11 @@ export class ElfStreamLoader {
       if (h.shentsize !== SHDR_SIZE[c]) return { target: need, final: true };
       const end0 = h.shoff + BigInt(SHDR_SIZE[c]);
       if (end0 > BigInt(this.maxHeaderBytes)) {
-        throw new AmpError("ERR_LIMIT", `e_phnum is PN_XNUM and section 0 (which holds the count) ends at ${hex(end0)}, past the ${this.maxHeaderBytes}-byte header buffering limit`, { offset: c === 1 ? 40 : 32 });
+        throw new AmpError(
+          "ERR_LIMIT",
+          `e_phnum is PN_XNUM and section 0 (which holds the count) ends at ${hex(end0)}, past the ${this.maxHeaderBytes}-byte header buffering limit`,
+          { offset: c === 1 ? 40 : 32 },
+        );
       }
       need = Math.max(need, Number(end0));
       if (bytes.length < need) return { target: need, final: false };
@@ -195,7 +232,11 @@ export class ElfStreamLoader {
     if (count === 0 || h.phentsize !== PHDR_SIZE[c]) return { target: need, final: true };
     const end = h.phoff + BigInt(count) * BigInt(PHDR_SIZE[c]);
     if (end > BigInt(this.maxHeaderBytes)) {
-      throw new AmpError("ERR_LIMIT", `the program header table ends at ${hex(end)}, past the ${this.maxHeaderBytes}-byte header buffering limit`, { offset: c === 1 ? 32 : 28 });
+      throw new AmpError(
+        "ERR_LIMIT",
+        `the program header table ends at ${hex(end)}, past the ${this.maxHeaderBytes}-byte header buffering limit`,
+        { offset: c === 1 ? 32 : 28 },
+      );
     }
     return { target: Math.max(need, Number(end)), final: true };
   }
@@ -210,10 +251,21 @@ export class ElfStreamLoader {
     this.phdrs = phdrs;
     const loads = phdrs.filter((p) => p.type === ProgramType.PT_LOAD && p.memsz > 0n);
     for (const p of loads) {
-      if (p.offset + p.filesz > MAX_SAFE) throw new AmpError("ERR_RANGE", `segment ${p.index}: p_offset + p_filesz ${hex(p.offset + p.filesz)} is past 2^53`, { offset: p.headerOffset });
+      if (p.offset + p.filesz > MAX_SAFE)
+        throw new AmpError(
+          "ERR_RANGE",
+          `segment ${p.index}: p_offset + p_filesz ${hex(p.offset + p.filesz)} is past 2^53`,
+          { offset: p.headerOffset },
+        );
       askSink(this.sink, p.index, p.paddr, p.memsz, p.headerOffset);
     }
-    this.pending = loads.map((p) => ({ p, start: Number(p.offset), end: Number(p.offset + p.filesz), written: 0, done: false }));
+    this.pending = loads.map((p) => ({
+      p,
+      start: Number(p.offset),
+      end: Number(p.offset + p.filesz),
+      written: 0,
+      done: false,
+    }));
     for (const s of this.pending) {
       if (s.start === s.end) {
         zeroFill(this.sink, s.p, s.p.paddr);
@@ -232,7 +284,9 @@ export class ElfStreamLoader {
       const hi = Math.min(s.end, to);
       const pa = s.p.paddr + BigInt(lo - s.start);
       const part = chunk.subarray(lo - from, hi - from);
-      callSink(s.p.index, pa, BigInt(part.length), s.p.headerOffset, () => { this.sink.write(pa, part); });
+      callSink(s.p.index, pa, BigInt(part.length), s.p.headerOffset, () => {
+        this.sink.write(pa, part);
+      });
       s.written += hi - lo;
       if (s.written === s.end - s.start) {
         zeroFill(this.sink, s.p, s.p.paddr);
@@ -256,7 +310,11 @@ function readHeaderMagicOnly(bytes: Uint8Array): void {
  * @throws {AmpError} as ElfStreamLoader.
  * @example const { entry } = await loadElfFromChunks(fs.createReadStream(path), sink);
  */
-export async function loadElfFromChunks(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, sink: LoadSink, options: StreamLoadOptions = {}): Promise<LoadResult> {
+export async function loadElfFromChunks(
+  source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  sink: LoadSink,
+  options: StreamLoadOptions = {},
+): Promise<LoadResult> {
   const loader = new ElfStreamLoader(sink, options);
   for await (const chunk of source) loader.push(chunk);
   return loader.finish();

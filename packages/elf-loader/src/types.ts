@@ -303,7 +303,12 @@ export interface CoredumpLayout {
  * region.da + offset. Return false when the memory cannot be read: the chunk is then filled
  * with 0xFF, as Linux does for an untranslatable segment.
  */
-export type CoredumpMemoryReader = (region: CoredumpRegion, regionIndex: number, offset: bigint, out: Uint8Array) => boolean | undefined;
+export type CoredumpMemoryReader = (
+  region: CoredumpRegion,
+  regionIndex: number,
+  offset: bigint,
+  out: Uint8Array,
+) => boolean | undefined;
 
 /** Options of the coredump writer. */
 export interface CoredumpWriteOptions {

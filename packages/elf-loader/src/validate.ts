@@ -14,7 +14,8 @@ const E_SHOFF = [32, 40] as const;
 /** The address width to check against: the option, or the class's. */
 export function addressBitsOf(h: ElfHeader, options: ValidateElfOptions): number {
   const bits = options.addressBits ?? h.elfClass;
-  if (!Number.isInteger(bits) || bits < 1 || bits > 64) throw new RangeError(`addressBits must be an integer in 1..64, got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 64)
+    throw new RangeError(`addressBits must be an integer in 1..64, got ${bits}`);
   return bits;
 }
 
@@ -24,30 +25,75 @@ export function addressBitsOf(h: ElfHeader, options: ValidateElfOptions): number
 export function checkHeader(h: ElfHeader, phCount: number, options: ValidateElfOptions, out: ElfDiagnostic[]): void {
   const c = classIndex(h);
   if (options.endianness !== undefined && (options.endianness === "little") !== h.littleEndian) {
-    out.push(diag("ENDIANNESS_MISMATCH", "error", 5, `EI_DATA is ${h.littleEndian ? "little" : "big"}-endian, the target needs ${options.endianness}-endian`));
+    out.push(
+      diag(
+        "ENDIANNESS_MISMATCH",
+        "error",
+        5,
+        `EI_DATA is ${h.littleEndian ? "little" : "big"}-endian, the target needs ${options.endianness}-endian`,
+      ),
+    );
   }
-  if (h.type !== ElfType.ET_EXEC) out.push(diag("NOT_EXECUTABLE", "warning", 16, `e_type is ${h.type}, not ET_EXEC (2)`));
+  if (h.type !== ElfType.ET_EXEC)
+    out.push(diag("NOT_EXECUTABLE", "warning", 16, `e_type is ${h.type}, not ET_EXEC (2)`));
   if (phCount === 0) out.push(diag("NO_PROGRAM_HEADERS", "error", E_PHNUM[c], "e_phnum is 0: no loadable segments"));
   const limit = 1n << BigInt(addressBitsOf(h, options));
-  if (h.entry >= limit) out.push(diag("ADDRESS_TOO_WIDE", "error", 24, `e_entry ${hex(h.entry)} does not fit a ${addressBitsOf(h, options)}-bit target`));
+  if (h.entry >= limit)
+    out.push(
+      diag(
+        "ADDRESS_TOO_WIDE",
+        "error",
+        24,
+        `e_entry ${hex(h.entry)} does not fit a ${addressBitsOf(h, options)}-bit target`,
+      ),
+    );
 }
 
 /**
  * Per-segment checks of every PT_LOAD: filesz <= memsz, bytes inside the file (when its size is
  * known), the address range inside the target's width, no two segments overlapping.
  */
-export function checkSegments(h: ElfHeader, phdrs: readonly ElfProgramHeader[], fileSize: number | undefined, options: ValidateElfOptions, out: ElfDiagnostic[]): void {
+export function checkSegments(
+  h: ElfHeader,
+  phdrs: readonly ElfProgramHeader[],
+  fileSize: number | undefined,
+  options: ValidateElfOptions,
+  out: ElfDiagnostic[],
+): void {
   const bits = addressBitsOf(h, options);
   const limit = 1n << BigInt(bits);
   const loads = phdrs.filter((p) => p.type === ProgramType.PT_LOAD);
-  if (phdrs.length > 0 && loads.length === 0) out.push(diag("NO_LOAD_SEGMENTS", "warning", phdrs[0]?.headerOffset ?? 0, "no PT_LOAD segment: nothing to load"));
+  if (phdrs.length > 0 && loads.length === 0)
+    out.push(diag("NO_LOAD_SEGMENTS", "warning", phdrs[0]?.headerOffset ?? 0, "no PT_LOAD segment: nothing to load"));
   for (const p of loads) {
-    if (p.filesz > p.memsz) out.push(diag("SEGMENT_FILESZ_GT_MEMSZ", "error", p.headerOffset, `segment ${p.index}: p_filesz ${hex(p.filesz)} > p_memsz ${hex(p.memsz)}`));
+    if (p.filesz > p.memsz)
+      out.push(
+        diag(
+          "SEGMENT_FILESZ_GT_MEMSZ",
+          "error",
+          p.headerOffset,
+          `segment ${p.index}: p_filesz ${hex(p.filesz)} > p_memsz ${hex(p.memsz)}`,
+        ),
+      );
     if (fileSize !== undefined && p.offset + p.filesz > BigInt(fileSize)) {
-      out.push(diag("SEGMENT_PAST_EOF", "error", p.headerOffset, `segment ${p.index}: p_offset ${hex(p.offset)} + p_filesz ${hex(p.filesz)} is past the end of the file (${fileSize} bytes): truncated firmware`));
+      out.push(
+        diag(
+          "SEGMENT_PAST_EOF",
+          "error",
+          p.headerOffset,
+          `segment ${p.index}: p_offset ${hex(p.offset)} + p_filesz ${hex(p.filesz)} is past the end of the file (${fileSize} bytes): truncated firmware`,
+        ),
+      );
     }
     if (p.paddr + p.memsz > limit) {
-      out.push(diag("ADDRESS_TOO_WIDE", "error", p.headerOffset, `segment ${p.index}: [${hex(p.paddr)}, ${hex(p.paddr + p.memsz)}) does not fit a ${bits}-bit target`));
+      out.push(
+        diag(
+          "ADDRESS_TOO_WIDE",
+          "error",
+          p.headerOffset,
+          `segment ${p.index}: [${hex(p.paddr)}, ${hex(p.paddr + p.memsz)}) does not fit a ${bits}-bit target`,
+        ),
+      );
     }
   }
   // Overlap: sweep the segments in p_paddr order, comparing each with the earlier ones still
@@ -55,7 +101,9 @@ export function checkSegments(h: ElfHeader, phdrs: readonly ElfProgramHeader[], 
   // fill tail reaching into another segment is only a warning: linkers produce it for .bss
   // placed after an `AT>` load image (the tail lands on the next load image in flash), and
   // Linux, loading in header order, ends up with the later segment's bytes.
-  const sorted = loads.filter((p) => p.memsz > 0n).sort((a, b) => (a.paddr < b.paddr ? -1 : a.paddr > b.paddr ? 1 : a.index - b.index));
+  const sorted = loads
+    .filter((p) => p.memsz > 0n)
+    .sort((a, b) => (a.paddr < b.paddr ? -1 : a.paddr > b.paddr ? 1 : a.index - b.index));
   const open: ElfProgramHeader[] = [];
   let reported = 0;
   for (const p of sorted) {
@@ -70,9 +118,23 @@ export function checkSegments(h: ElfHeader, phdrs: readonly ElfProgramHeader[], 
       const filesOverlap = rangesOverlap(a.paddr, a.filesz, b.paddr, b.filesz);
       const range = (x: ElfProgramHeader): string => `${x.index} [${hex(x.paddr)}, ${hex(x.paddr + x.memsz)})`;
       if (filesOverlap) {
-        out.push(diag("SEGMENTS_OVERLAP", "error", b.headerOffset, `segments ${range(a)} and ${range(b)} overlap in their file bytes`));
+        out.push(
+          diag(
+            "SEGMENTS_OVERLAP",
+            "error",
+            b.headerOffset,
+            `segments ${range(a)} and ${range(b)} overlap in their file bytes`,
+          ),
+        );
       } else {
-        out.push(diag("SEGMENT_FILL_OVERLAP", "warning", b.headerOffset, `segments ${range(a)} and ${range(b)} overlap only where one is zero-filled; loaded in header order, segment ${b.index} is written last`));
+        out.push(
+          diag(
+            "SEGMENT_FILL_OVERLAP",
+            "warning",
+            b.headerOffset,
+            `segments ${range(a)} and ${range(b)} overlap only where one is zero-filled; loaded in header order, segment ${b.index} is written last`,
+          ),
+        );
       }
     }
     open.push(p);
@@ -90,7 +152,11 @@ const HEADER_CODES: ReadonlySet<string> = new Set(["BAD_VERSION", "EHSIZE_MISMAT
  * the file header, the program header table and the PT_LOAD segments (`fileSize` bounds their
  * bytes when known). Section headers play no part (README, "Which files load").
  */
-export function loadChecks(elf: Pick<ElfFile, "header" | "programHeaders" | "diagnostics">, fileSize: number | undefined, options: ValidateElfOptions): ElfDiagnostic[] {
+export function loadChecks(
+  elf: Pick<ElfFile, "header" | "programHeaders" | "diagnostics">,
+  fileSize: number | undefined,
+  options: ValidateElfOptions,
+): ElfDiagnostic[] {
   const out = elf.diagnostics.filter((d) => HEADER_CODES.has(d.code));
   checkHeader(elf.header, elf.programHeaders.length, options, out);
   checkSegments(elf.header, elf.programHeaders, fileSize, options, out);
@@ -108,7 +174,14 @@ function rangesOverlap(a: bigint, alen: bigint, b: bigint, blen: bigint): boolea
 function checkSections(elf: ElfFile, out: ElfDiagnostic[]): void {
   const h = elf.header;
   if (elf.sections.length === 0) {
-    out.push(diag("NO_SECTION_HEADERS", "warning", E_SHOFF[classIndex(h)], "no section headers: a .resource_table cannot be found, the remote boots without resources"));
+    out.push(
+      diag(
+        "NO_SECTION_HEADERS",
+        "warning",
+        E_SHOFF[classIndex(h)],
+        "no section headers: a .resource_table cannot be found, the remote boots without resources",
+      ),
+    );
     return;
   }
   const size = BigInt(elf.bytes.length);
@@ -116,20 +189,49 @@ function checkSections(elf: ElfFile, out: ElfDiagnostic[]): void {
     if (s.type === SectionType.SHT_NOBITS || s.type === SectionType.SHT_NULL) continue;
     if (s.offset + s.size > size) {
       const rt = s.name === RESOURCE_TABLE_SECTION;
-      out.push(diag(rt ? "BAD_RESOURCE_TABLE_SECTION" : "SECTION_PAST_EOF", rt ? "error" : "warning", s.headerOffset, `section ${s.index} (${s.name}): [${hex(s.offset)}, ${hex(s.offset + s.size)}) is past the end of the file (${size} bytes)`));
+      out.push(
+        diag(
+          rt ? "BAD_RESOURCE_TABLE_SECTION" : "SECTION_PAST_EOF",
+          rt ? "error" : "warning",
+          s.headerOffset,
+          `section ${s.index} (${s.name}): [${hex(s.offset)}, ${hex(s.offset + s.size)}) is past the end of the file (${size} bytes)`,
+        ),
+      );
     }
   }
   const rt = elf.sections.find((s) => s.name === RESOURCE_TABLE_SECTION);
   if (rt === undefined) return;
   if (rt.type === SectionType.SHT_NOBITS) {
-    out.push(diag("BAD_RESOURCE_TABLE_SECTION", "error", rt.headerOffset, "the .resource_table section is SHT_NOBITS: it has no bytes in the file"));
+    out.push(
+      diag(
+        "BAD_RESOURCE_TABLE_SECTION",
+        "error",
+        rt.headerOffset,
+        "the .resource_table section is SHT_NOBITS: it has no bytes in the file",
+      ),
+    );
     return;
   }
   if (rt.offset + rt.size > size) return;
   if (containingLoad(elf, rt.offset, rt.size) === undefined) {
-    out.push(diag("RESOURCE_TABLE_NOT_LOADED", "warning", rt.headerOffset, "the .resource_table section is not inside any PT_LOAD segment: the host will not find the loaded copy"));
+    out.push(
+      diag(
+        "RESOURCE_TABLE_NOT_LOADED",
+        "warning",
+        rt.headerOffset,
+        "the .resource_table section is not inside any PT_LOAD segment: the host will not find the loaded copy",
+      ),
+    );
   }
-  if (rt.offset % 4n !== 0n) out.push(diag("RESOURCE_TABLE_UNALIGNED", "warning", rt.headerOffset, `the .resource_table file offset ${hex(rt.offset)} is not 4-byte aligned (OP-TEE rejects it)`));
+  if (rt.offset % 4n !== 0n)
+    out.push(
+      diag(
+        "RESOURCE_TABLE_UNALIGNED",
+        "warning",
+        rt.headerOffset,
+        `the .resource_table file offset ${hex(rt.offset)} is not 4-byte aligned (OP-TEE rejects it)`,
+      ),
+    );
 }
 
 /**

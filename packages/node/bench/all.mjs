@@ -12,5 +12,6 @@ const run = (file) => spawnSync(process.execPath, [join(here, file)], { stdio: "
 
 let status = run("run.mjs");
 if (has("qemu-system-arm") && has("arm-none-eabi-gcc")) status ||= run("qemu.mjs");
-else console.log("QEMU bench skipped: qemu-system-arm and arm-none-eabi-gcc are needed (scripts/install-system-deps.sh)");
+else
+  console.log("QEMU bench skipped: qemu-system-arm and arm-none-eabi-gcc are needed (scripts/install-system-deps.sh)");
 process.exit(status);

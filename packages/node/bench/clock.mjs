@@ -41,7 +41,9 @@ async function follow(timeline, label, truthMs) {
       worst.err = Math.max(worst.err, Math.abs(err));
       worst.ratio = Math.max(worst.ratio, Math.abs(err) / e.errorMs);
     }
-    console.log(`| ${s} | ${e.samples}/${e.collected} | ${us(e.rttMs)} | ${err === undefined ? "(unknown)" : us(err)} | ±${us(e.errorMs)} | ${e.driftPpm.toFixed(1)} ± ${e.driftErrorPpm.toFixed(1)} |`);
+    console.log(
+      `| ${s} | ${e.samples}/${e.collected} | ${us(e.rttMs)} | ${err === undefined ? "(unknown)" : us(err)} | ±${us(e.errorMs)} | ${e.driftPpm.toFixed(1)} ± ${e.driftErrorPpm.toFixed(1)} |`,
+    );
   }
   console.log(`stats ${JSON.stringify(sync.stats)}`);
   return { estimate: sync.estimate, worst };
@@ -49,10 +51,38 @@ async function follow(timeline, label, truthMs) {
 
 async function worker() {
   const fixture = fileURLToPath(new URL("../test/fixtures/clock-firmware.ts", import.meta.url));
-  const bundled = await build({ entryPoints: [fixture], bundle: true, write: false, format: "esm", platform: "neutral", target: "es2020", mainFields: ["module", "main"], logLevel: "silent" });
+  const bundled = await build({
+    entryPoints: [fixture],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    target: "es2020",
+    mainFields: ["module", "main"],
+    logLevel: "silent",
+  });
   const program = `globalThis.__AMP_CLOCK_SKEW__ = ${JSON.stringify({ offsetUs: OFFSET_US, driftPpm: DRIFT_PPM })};\n${bundled.outputFiles[0].text}`;
-  const elf = buildJsFirmware({ program, resourceTable: { entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] }, { kind: "trace", da: 0xffffffff, len: 4096, name: "trace" }] } });
-  const remote = createWorkerRemote({ firmware: "clock.elf", firmwareSource: createMemoryFirmwareSource({ "clock.elf": elf }) });
+  const elf = buildJsFirmware({
+    program,
+    resourceTable: {
+      entries: [
+        {
+          kind: "vdev",
+          id: 7,
+          dfeatures: 1,
+          vrings: [
+            { align: 4096, num: 16 },
+            { align: 4096, num: 16 },
+          ],
+        },
+        { kind: "trace", da: 0xffffffff, len: 4096, name: "trace" },
+      ],
+    },
+  });
+  const remote = createWorkerRemote({
+    firmware: "clock.elf",
+    firmwareSource: createMemoryFirmwareSource({ "clock.elf": elf }),
+  });
   const timeline = createTimeline(remote, { clock: clockOptions });
   try {
     await remote.rproc.boot();
@@ -60,9 +90,13 @@ async function worker() {
     const origin = Number(/clock: origin (\d+)/.exec(remote.rproc.traces[0].readText())?.[1]);
     const rate = 1 + DRIFT_PPM * 1e-6;
     const truth = (h) => (OFFSET_US + (h * 1000 - origin) * rate) / 1000 - h;
-    console.log(`\nworker remote: clock = host + ${OFFSET_US / 1e6} s, ${DRIFT_PPM} ppm fast; exchange every ${INTERVAL_MS} ms`);
+    console.log(
+      `\nworker remote: clock = host + ${OFFSET_US / 1e6} s, ${DRIFT_PPM} ppm fast; exchange every ${INTERVAL_MS} ms`,
+    );
     const { estimate, worst } = await follow(timeline, "worker", truth);
-    console.log(`worker: final offset error ${us(estimate.offsetMs - truth(estimate.atMs))} (bound ±${us(estimate.errorMs)}), drift ${estimate.driftPpm.toFixed(2)} ppm (true ${DRIFT_PPM}, bound ±${estimate.driftErrorPpm.toFixed(2)}); worst |error| over the run ${us(worst.err)}, worst |error|/bound ${worst.ratio.toFixed(2)}`);
+    console.log(
+      `worker: final offset error ${us(estimate.offsetMs - truth(estimate.atMs))} (bound ±${us(estimate.errorMs)}), drift ${estimate.driftPpm.toFixed(2)} ppm (true ${DRIFT_PPM}, bound ±${estimate.driftErrorPpm.toFixed(2)}); worst |error| over the run ${us(worst.err)}, worst |error|/bound ${worst.ratio.toFixed(2)}`,
+    );
   } finally {
     timeline.close();
     await remote.close();
@@ -76,7 +110,11 @@ async function qemu() {
     console.log("\nqemu remote: skipped (qemu-system-arm or arm-none-eabi-gcc missing)");
     return;
   }
-  const elf = readFileSync(execFileSync("sh", [join(pkg, "firmware/qemu/build.sh"), join(pkg, "fixtures-build/qemu")], { encoding: "utf8" }).trim());
+  const elf = readFileSync(
+    execFileSync("sh", [join(pkg, "firmware/qemu/build.sh"), join(pkg, "fixtures-build/qemu")], {
+      encoding: "utf8",
+    }).trim(),
+  );
   const q = createQemuRemoteproc({ firmware: elf, doorbell: "irq" });
   const timeline = createTimeline(q, { clock: clockOptions });
   try {
@@ -84,16 +122,24 @@ async function qemu() {
     await q.rproc.boot();
     const after = hostNow();
     await timeline.whenSynced({ timeoutMs: 15_000 });
-    console.log(`\nqemu remote (mps2-an386, irq doorbell): firmware clock = CMSDK timer 0 at 25 MHz; exchange every ${INTERVAL_MS} ms`);
+    console.log(
+      `\nqemu remote (mps2-an386, irq doorbell): firmware clock = CMSDK timer 0 at 25 MHz; exchange every ${INTERVAL_MS} ms`,
+    );
     const { estimate } = await follow(timeline, "qemu", undefined);
     const zero = timeline.toHostTime(0);
-    console.log(`qemu: offset ${estimate.offsetMs.toFixed(3)} ms ±${us(estimate.errorMs)}, drift ${estimate.driftPpm.toFixed(2)} ± ${estimate.driftErrorPpm.toFixed(2)} ppm, min rtt ${us(estimate.rttMs)}; the firmware clock read 0 at host ${(zero.hostMs - before).toFixed(3)} ms after boot() began (±${us(zero.errorMs)}; boot() took ${(after - before).toFixed(1)} ms)`);
+    console.log(
+      `qemu: offset ${estimate.offsetMs.toFixed(3)} ms ±${us(estimate.errorMs)}, drift ${estimate.driftPpm.toFixed(2)} ± ${estimate.driftErrorPpm.toFixed(2)} ppm, min rtt ${us(estimate.rttMs)}; the firmware clock read 0 at host ${(zero.hostMs - before).toFixed(3)} ms after boot() began (±${us(zero.errorMs)}; boot() took ${(after - before).toFixed(1)} ms)`,
+    );
   } finally {
     timeline.close();
     await q.close();
   }
 }
 
-console.log(`node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log(
+  `node ${process.version}, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`,
+);
 await worker();
 await qemu();

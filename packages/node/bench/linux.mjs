@@ -21,7 +21,14 @@ import { serveVhostUserDevice, serveVhostUserRpmsg } from "@amp/node";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const N = Number(process.env.AMP_BENCH_N ?? 2000);
-const build = (script) => execFileSync("bash", [join(root, "scripts/peers", script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop();
+const build = (script) =>
+  execFileSync("bash", [join(root, "scripts/peers", script)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  })
+    .trim()
+    .split("\n")
+    .pop();
 
 const linux = build("build-uml-kernel.sh");
 const initrd = build("build-uml-initramfs.sh");
@@ -45,11 +52,24 @@ bus.attach(0x48, new I2cTemperatureSensor(23.25).target);
 const i2c = await serveVhostUserDevice(bus, { socketPath: join(dir, "i2c.sock") });
 
 const t0 = performance.now();
-const child = spawn(linux, ["mem=64M", `initrd=${initrd}`, `uml_dir=${shm}`, `virtio_uml.device=${join(dir, "rpmsg.sock")}:7`, `virtio_uml.device=${join(dir, "i2c.sock")}:34`, "con=null", "con0=fd:0,fd:1", `ampdir=${join(shm, "host")}`], {
-  stdio: ["pipe", "pipe", "pipe"],
-  detached: true,
-  env: { ...process.env, TMPDIR: shm },
-});
+const child = spawn(
+  linux,
+  [
+    "mem=64M",
+    `initrd=${initrd}`,
+    `uml_dir=${shm}`,
+    `virtio_uml.device=${join(dir, "rpmsg.sock")}:7`,
+    `virtio_uml.device=${join(dir, "i2c.sock")}:34`,
+    "con=null",
+    "con0=fd:0,fd:1",
+    `ampdir=${join(shm, "host")}`,
+  ],
+  {
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+    env: { ...process.env, TMPDIR: shm },
+  },
+);
 const results = {};
 let out = "";
 const onData = (d) => {

@@ -31,7 +31,11 @@ function stats(samples) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const nextTick = () => new Promise((r) => setImmediate(r));
 
-const elf = readFileSync(execFileSync("sh", [join(pkg, "firmware/qemu/build.sh"), join(pkg, "fixtures-build/qemu")], { encoding: "utf8" }).trim());
+const elf = readFileSync(
+  execFileSync("sh", [join(pkg, "firmware/qemu/build.sh"), join(pkg, "fixtures-build/qemu")], {
+    encoding: "utf8",
+  }).trim(),
+);
 
 async function boot(doorbell) {
   const t0 = performance.now();
@@ -46,15 +50,27 @@ async function boot(doorbell) {
 /** One message in flight. Poll: the host spins on process(); irq: it waits for the doorbell event. */
 async function roundTrips(q, host, doorbell, size) {
   let got = 0;
-  const ep = host.createEndpoint({ dst: 1024, onMessage: () => { got++; } });
+  const ep = host.createEndpoint({
+    dst: 1024,
+    onMessage: () => {
+      got++;
+    },
+  });
   const payload = new Uint8Array(size).fill(0x5a);
   const samples = [];
   for (let i = 0; i < N + 100; i++) {
     const want = got + 1;
     const t = performance.now();
-    if (!ep.trySend(payload)) { await nextTick(); i--; continue; }
-    if (doorbell === "poll") { while (got < want) host.process(); }
-    else { while (got < want) await new Promise((r) => setImmediate(r)); }
+    if (!ep.trySend(payload)) {
+      await nextTick();
+      i--;
+      continue;
+    }
+    if (doorbell === "poll") {
+      while (got < want) host.process();
+    } else {
+      while (got < want) await new Promise((r) => setImmediate(r));
+    }
     if (i >= 100) samples.push(performance.now() - t);
   }
   ep.destroy();
@@ -63,8 +79,14 @@ async function roundTrips(q, host, doorbell, size) {
 
 /** Up to `window` messages in flight for SECONDS; messages per second echoed back. */
 async function throughput(q, host, doorbell, size, window = 32) {
-  let got = 0, sent = 0;
-  const ep = host.createEndpoint({ dst: 1024, onMessage: () => { got++; } });
+  let got = 0,
+    sent = 0;
+  const ep = host.createEndpoint({
+    dst: 1024,
+    onMessage: () => {
+      got++;
+    },
+  });
   const payload = new Uint8Array(size).fill(0xa5);
   const end = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
@@ -83,7 +105,9 @@ async function rawPingPong(q, doorbell) {
   const m = q.driver.memory;
   const machine = q.driver.machine;
   let pongs = 0;
-  const off = machine.onDoorbell((b) => { if (b === AMPQ_DB_PONG) pongs++; });
+  const off = machine.onDoorbell((b) => {
+    if (b === AMPQ_DB_PONG) pongs++;
+  });
   const samples = [];
   let v = m.getU32(CTRL + AmpqCtrl.PING);
   for (let i = 0; i < N + 100; i++) {
@@ -91,8 +115,12 @@ async function rawPingPong(q, doorbell) {
     const want = pongs + 1;
     const t = performance.now();
     m.setU32(CTRL + AmpqCtrl.PING, v);
-    if (doorbell === "poll") { while (m.getU32(CTRL + AmpqCtrl.PONG) !== v); }
-    else { machine.ring(0x7e); while (pongs < want) await new Promise((r) => setImmediate(r)); }
+    if (doorbell === "poll") {
+      while (m.getU32(CTRL + AmpqCtrl.PONG) !== v);
+    } else {
+      machine.ring(0x7e);
+      while (pongs < want) await new Promise((r) => setImmediate(r));
+    }
     if (i >= 100) samples.push(performance.now() - t);
   }
   off();
@@ -146,7 +174,20 @@ for (const doorbell of ["poll", "irq"]) {
   };
   await q.close();
 }
-console.log(JSON.stringify({ bench: "qemu mps2-an386 <-> @amp host", N, seconds: SECONDS, node: process.version, loadavg_at_start: load, results }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      bench: "qemu mps2-an386 <-> @amp host",
+      N,
+      seconds: SECONDS,
+      node: process.version,
+      loadavg_at_start: load,
+      results,
+    },
+    null,
+    2,
+  ),
+);
 for (const [mode, r] of Object.entries(results)) {
   console.log(
     `QemuRemote/${mode}: boot->NS ${r.boot_to_ns_ms_median} ms | QEMU idle ${r.qemu_cpu_percent_idle}% CPU | raw word RTT median ${r.raw_word_pingpong.median_us} us (ceiling) | ` +

@@ -52,9 +52,25 @@ function kinds(file) {
 const program = "export default async () => { setInterval(() => {}, 1000); await new Promise(() => {}); };\n";
 const elf = buildJsFirmware({
   program,
-  resourceTable: { entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] }] },
+  resourceTable: {
+    entries: [
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        vrings: [
+          { align: 4096, num: 16 },
+          { align: 4096, num: 16 },
+        ],
+      },
+    ],
+  },
 });
-const remote = createWorkerRemote({ firmware: "fw.elf", firmwareSource: createMemoryFirmwareSource({ "fw.elf": elf }), recovery: "enabled" });
+const remote = createWorkerRemote({
+  firmware: "fw.elf",
+  firmwareSource: createMemoryFirmwareSource({ "fw.elf": elf }),
+  recovery: "enabled",
+});
 await remote.rproc.boot();
 // Warm-up: JIT compilation and first-use allocations are not growth.
 for (let i = 0; i < 20; i++) await remote.rproc.reportCrash("watchdog");
@@ -66,14 +82,18 @@ const step = Math.max(1, Math.floor(CYCLES / 6));
 for (let i = 1; i <= CYCLES; i++) {
   await remote.rproc.reportCrash("watchdog");
   if (remote.rproc.state !== "running") throw new Error(`recovery ${i} left the remote ${remote.rproc.state}`);
-  if (i % step === 0 || i === CYCLES) console.log(`${String(i).padStart(6)}  ${((await settle()) / 1024).toFixed(1)} KiB`);
+  if (i % step === 0 || i === CYCLES)
+    console.log(`${String(i).padStart(6)}  ${((await settle()) / 1024).toFixed(1)} KiB`);
 }
 const end = await settle();
 console.log(`growth: ${((end - start) / CYCLES).toFixed(1)} bytes per crash/recovery cycle over ${CYCLES} cycles`);
 if (before !== undefined) {
   const after = v8.writeHeapSnapshot();
   const a = kinds(before);
-  const grown = [...kinds(after)].map(([k, v]) => [k, v - (a.get(k) ?? 0)]).filter(([, d]) => d >= CYCLES / 2).sort((x, y) => y[1] - x[1]);
+  const grown = [...kinds(after)]
+    .map(([k, v]) => [k, v - (a.get(k) ?? 0)])
+    .filter(([, d]) => d >= CYCLES / 2)
+    .sort((x, y) => y[1] - x[1]);
   console.log(`object kinds grown by >= ${CYCLES / 2} (snapshots ${before}, ${after}):`);
   for (const [k, d] of grown.slice(0, 30)) console.log(`  +${d}  ${k}`);
   if (grown.length === 0) console.log("  none");

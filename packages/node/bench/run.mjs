@@ -62,12 +62,37 @@ async function stack(size, rounds, remote, ep) {
 }
 
 const fixture = fileURLToPath(new URL("../test/fixtures/echo-firmware.ts", import.meta.url));
-const bundled = await build({ entryPoints: [fixture], bundle: true, write: false, format: "esm", platform: "neutral", target: "es2020", mainFields: ["module", "main"], logLevel: "silent" });
+const bundled = await build({
+  entryPoints: [fixture],
+  bundle: true,
+  write: false,
+  format: "esm",
+  platform: "neutral",
+  target: "es2020",
+  mainFields: ["module", "main"],
+  logLevel: "silent",
+});
 const elf = buildJsFirmware({
   program: bundled.outputFiles[0].text,
-  resourceTable: { entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 256 }, { align: 4096, num: 256 }] }, { kind: "trace", da: 0xffffffff, len: 4096, name: "trace" }] },
+  resourceTable: {
+    entries: [
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        vrings: [
+          { align: 4096, num: 256 },
+          { align: 4096, num: 256 },
+        ],
+      },
+      { kind: "trace", da: 0xffffffff, len: 4096, name: "trace" },
+    ],
+  },
 });
-const remote = createWorkerRemote({ firmware: "echo.elf", firmwareSource: createMemoryFirmwareSource({ "echo.elf": elf }) });
+const remote = createWorkerRemote({
+  firmware: "echo.elf",
+  firmwareSource: createMemoryFirmwareSource({ "echo.elf": elf }),
+});
 await remote.rproc.boot();
 const host = remote.rpmsg;
 const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
@@ -75,7 +100,9 @@ const ep = host.createEndpoint({ dst: svc.addr });
 
 await ceiling(300); // warm-up
 const ceil = await ceiling(ROUNDS);
-console.log(`ceiling  raw SAB ping-pong main<->worker (Atomics.waitAsync/Atomics.wait): median ${us(ceil.median)}, p99 ${us(ceil.p99)}`);
+console.log(
+  `ceiling  raw SAB ping-pong main<->worker (Atomics.waitAsync/Atomics.wait): median ${us(ceil.median)}, p99 ${us(ceil.p99)}`,
+);
 console.log("| payload | echo RTT median | p99 | median / ceiling |");
 console.log("|---|---|---|---|");
 await stack(64, 2500, remote, ep); // warm-up: V8 compiles the path over the first few thousand round trips

@@ -20,7 +20,14 @@ export interface FileMemoryOptions {
 }
 
 function checkRange(offset: number, length: number, size: number, what: string): void {
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset > size || length > size - offset) {
+  if (
+    !Number.isInteger(offset) ||
+    !Number.isInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset > size ||
+    length > size - offset
+  ) {
     throw new RangeError(`${what} [${offset}, +${length}) outside file memory of ${size} bytes`);
   }
 }
@@ -62,7 +69,8 @@ export class FileMemory implements Memory {
    */
   static open(path: string, options: FileMemoryOptions = {}): FileMemory {
     const { size, create = true, readOnly = false } = options;
-    if (size !== undefined && (!Number.isSafeInteger(size) || size <= 0)) throw new RangeError(`size must be a positive integer, got ${size}`);
+    if (size !== undefined && (!Number.isSafeInteger(size) || size <= 0))
+      throw new RangeError(`size must be a positive integer, got ${size}`);
     const flags = readOnly ? constants.O_RDONLY : constants.O_RDWR | (create ? constants.O_CREAT : 0);
     const fd = openSync(path, flags, 0o600);
     try {

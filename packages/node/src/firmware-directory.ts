@@ -45,7 +45,9 @@ function companionsOf(name: string, image: Uint8Array): { name: string; size: nu
     return []; // not a readable .mdt: the loader will say why
   }
   const end = BigInt(image.length);
-  return phdrs.filter((p) => p.filesz > 0n && p.offset + p.filesz > end && p.filesz <= BigInt(Number.MAX_SAFE_INTEGER)).map((p) => ({ name: mdtSegmentFileName(name, p.index), size: Number(p.filesz) }));
+  return phdrs
+    .filter((p) => p.filesz > 0n && p.offset + p.filesz > end && p.filesz <= BigInt(Number.MAX_SAFE_INTEGER))
+    .map((p) => ({ name: mdtSegmentFileName(name, p.index), size: Number(p.filesz) }));
 }
 
 /**
@@ -61,7 +63,10 @@ function companionsOf(name: string, image: Uint8Array): { name: string; size: nu
  * const fw = createDirectoryFirmwareSource("/lib/firmware");
  * const image = await fw.waitFor("rproc-m4-fw", { signal: AbortSignal.timeout(10_000) });
  */
-export function createDirectoryFirmwareSource(directory: string, options: DirectoryFirmwareSourceOptions = {}): DirectoryFirmwareSource {
+export function createDirectoryFirmwareSource(
+  directory: string,
+  options: DirectoryFirmwareSourceOptions = {},
+): DirectoryFirmwareSource {
   const dir = resolve(directory);
   const pollMs = options.pollMs ?? 200;
   const maxSize = options.maxImageSize ?? 256 * 1024 * 1024;
@@ -80,7 +85,11 @@ export function createDirectoryFirmwareSource(directory: string, options: Direct
     const path = join(dir, name);
     const size = await sizeOf(path);
     if (size === undefined) return undefined;
-    if (size > maxSize) throw new AmpError<RemoteprocErrorCode>("ERR_LIMIT", `firmware ${path} is ${size} bytes, more than the ${maxSize}-byte limit`);
+    if (size > maxSize)
+      throw new AmpError<RemoteprocErrorCode>(
+        "ERR_LIMIT",
+        `firmware ${path} is ${size} bytes, more than the ${maxSize}-byte limit`,
+      );
     try {
       const b = await readFile(path);
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -110,7 +119,11 @@ export function createDirectoryFirmwareSource(directory: string, options: Direct
         else reject(err instanceof Error ? err : new Error(String(err)));
       };
       const onAbort = (): void => {
-        finish(new AmpError<RemoteprocErrorCode>("ERR_ABORTED", `waiting for firmware "${name}" in ${dir} was aborted`, { cause: signal?.reason }));
+        finish(
+          new AmpError<RemoteprocErrorCode>("ERR_ABORTED", `waiting for firmware "${name}" in ${dir} was aborted`, {
+            cause: signal?.reason,
+          }),
+        );
       };
       // A file is taken once two checks in a row see the same size (a copy in progress grows).
       // Names whose changes matter: the image, and its companions once the .mdt has been read.

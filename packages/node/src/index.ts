@@ -33,8 +33,23 @@ export type { TimelineEntry, TimelineKind, TimelineOptions, TimelineSource, Time
 export { createFileCoredumpSink, followTrace } from "./sinks.js";
 export type { FileCoredumpSink, TraceSource, FollowTraceOptions } from "./sinks.js";
 // Durable logs: trace records and host events, JSON lines and text, rotated by size and count
-export { createTraceLog, attachTraceLog, createRotatingFile, hostNowMs, traceEntryJson, traceEntryText } from "./trace-log.js";
-export type { TraceLog, TraceLogOptions, TraceLogEvent, LoggedRemote, AttachTraceLogOptions, RotatingFile, RotatingFileOptions } from "./trace-log.js";
+export {
+  createTraceLog,
+  attachTraceLog,
+  createRotatingFile,
+  hostNowMs,
+  traceEntryJson,
+  traceEntryText,
+} from "./trace-log.js";
+export type {
+  TraceLog,
+  TraceLogOptions,
+  TraceLogEvent,
+  LoggedRemote,
+  AttachTraceLogOptions,
+  RotatingFile,
+  RotatingFileOptions,
+} from "./trace-log.js";
 
 // rpmsg on remoteproc vdevs: the host role (Linux's virtio_rpmsg_bus) bound to a started vdev
 export { bindRpmsgHost, rpmsgHostDriver } from "./rpmsg-vdev.js";
@@ -43,11 +58,21 @@ export type { RpmsgVdevOptions, RpmsgVdevBinding, RpmsgHostListener, RpmsgHostVi
 // A remote processor that is another process: its memory a shared file, an external doorbell
 // (OpenAMP's Linux machine, emulators that map a memory file)
 export { SharedFileDriver } from "./shared-file/driver.js";
-export type { SharedFileDriverOptions, SharedFileDoorbell, SharedFileRegionSpec, SharedFileLaunch, SharedFileCrashReport } from "./shared-file/driver.js";
+export type {
+  SharedFileDriverOptions,
+  SharedFileDoorbell,
+  SharedFileRegionSpec,
+  SharedFileLaunch,
+  SharedFileCrashReport,
+} from "./shared-file/driver.js";
 export { createSharedFileRemoteproc, deliverInterrupt } from "./shared-file/remoteproc.js";
 export type { SharedFileRemoteprocOptions, SharedFileRemoteproc, InterruptTarget } from "./shared-file/remoteproc.js";
 export { UnixSocketDoorbell } from "./shared-file/unix-socket-doorbell.js";
-export type { UnixSocketDoorbellOptions, UnixSocketDoorbellStats, DoorbellQueueIds } from "./shared-file/unix-socket-doorbell.js";
+export type {
+  UnixSocketDoorbellOptions,
+  UnixSocketDoorbellStats,
+  DoorbellQueueIds,
+} from "./shared-file/unix-socket-doorbell.js";
 export { OPENAMP_LINUX_MACHINE } from "./shared-file/presets.js";
 export type { SharedFileErrorCode } from "./shared-file/errors.js";
 // The remote side of a resource-table vdev over plain memory (also in "@amp/node/firmware")
@@ -63,7 +88,14 @@ export type { FileMemoryOptions } from "./file-memory.js";
 export { QemuDriver, DEFAULT_QEMU_MEMORY_MAP } from "./qemu/driver.js";
 export type { QemuDriverOptions, QemuDoorbellMode, QemuCrashReport, QemuRegionSpec } from "./qemu/driver.js";
 export { QemuMachine, qemuArgs } from "./qemu/machine.js";
-export type { QemuArgsOptions, QemuLaunchOptions, QemuConnectOptions, QemuSocketPaths, QemuExit, Mps2Board } from "./qemu/machine.js";
+export type {
+  QemuArgsOptions,
+  QemuLaunchOptions,
+  QemuConnectOptions,
+  QemuSocketPaths,
+  QemuExit,
+  Mps2Board,
+} from "./qemu/machine.js";
 export { createQemuRemoteproc } from "./qemu/remoteproc.js";
 export type { QemuRemoteprocOptions, QemuRemoteproc } from "./qemu/remoteproc.js";
 // rpmsg-only mode on QEMU: firmware without a resource table for its link (e.g. NXP rpmsg-lite)
@@ -103,10 +135,20 @@ export type { QemuErrorCode } from "./qemu/errors.js";
 // vhost-user device backend: @amp devices served to a vhost-user frontend (User-Mode Linux's
 // virtio_uml, and others) over a UNIX socket
 export { VhostUserBackend } from "./vhost-user/backend.js";
-export type { VhostUserBackendOptions, VhostUserEvent, VhostUserReadiness, VhostUserStats } from "./vhost-user/backend.js";
+export type {
+  VhostUserBackendOptions,
+  VhostUserEvent,
+  VhostUserReadiness,
+  VhostUserStats,
+} from "./vhost-user/backend.js";
 export { VhostUserTransport } from "./vhost-user/transport.js";
 export { serveVhostUserDevice, serveVhostUserRpmsg } from "./vhost-user/serve.js";
-export type { VhostUserServeOptions, VhostUserService, VhostUserRpmsgOptions, VhostUserRpmsgService } from "./vhost-user/serve.js";
+export type {
+  VhostUserServeOptions,
+  VhostUserService,
+  VhostUserRpmsgOptions,
+  VhostUserRpmsgService,
+} from "./vhost-user/serve.js";
 export { relayBinary as vhostUserRelayBinary } from "./vhost-user/relay.js";
 export type { VhostUserErrorCode } from "./vhost-user/errors.js";
 // --- end vhost-user ---

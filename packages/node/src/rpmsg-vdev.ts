@@ -21,8 +21,19 @@ export interface RpmsgHostVirtioDriver extends Omit<VirtioDriver, "probe"> {
 }
 
 /** Options of {@link bindRpmsgHost}: the rpmsg host's, without what the vdev provides. */
-export interface RpmsgVdevOptions
-  extends Pick<RpmsgHostOptions, "bufferSize" | "numBuffers" | "negotiateBufferSize" | "eventIdx" | "nameService" | "scheduler" | "maxEndpoints" | "maxPendingAnnouncements" | "maxBatch" | "onError"> {
+export interface RpmsgVdevOptions extends Pick<
+  RpmsgHostOptions,
+  | "bufferSize"
+  | "numBuffers"
+  | "negotiateBufferSize"
+  | "eventIdx"
+  | "nameService"
+  | "scheduler"
+  | "maxEndpoints"
+  | "maxPendingAnnouncements"
+  | "maxBatch"
+  | "onError"
+> {
   /**
    * Called with the new host once its link is up (DRIVER_OK set, rx buffers posted) and before
    * it has looked at any message: subscribe to the name service here to see every announcement.

@@ -1,6 +1,13 @@
 // Coredump and trace sinks to files, and a live follower for the remote's trace buffer.
 import { closeSync, openSync, writeSync, appendFileSync, renameSync } from "node:fs";
-import { TraceFollower, traceRecordLine, type CoredumpInfo, type CoredumpSink, type RemoteToHostTime, type TraceEntry } from "@amp/remoteproc-core";
+import {
+  TraceFollower,
+  traceRecordLine,
+  type CoredumpInfo,
+  type CoredumpSink,
+  type RemoteToHostTime,
+  type TraceEntry,
+} from "@amp/remoteproc-core";
 import { hostNowMs } from "./trace-log.js";
 
 /** A coredump sink that writes the ELF core to `path` (created or truncated). */
@@ -70,8 +77,15 @@ export interface FollowTraceOptions {
  * Returns a function that stops following (and reports what is left: call it after a crash to
  * see the last lines).
  */
-export function followTrace(source: TraceSource, onLine: (line: string) => void, options: FollowTraceOptions = {}): () => void {
-  const follower = new TraceFollower({ now: hostNowMs, ...(options.toHostTime === undefined ? {} : { toHostTime: options.toHostTime }) });
+export function followTrace(
+  source: TraceSource,
+  onLine: (line: string) => void,
+  options: FollowTraceOptions = {},
+): () => void {
+  const follower = new TraceFollower({
+    now: hostNowMs,
+    ...(options.toHostTime === undefined ? {} : { toHostTime: options.toHostTime }),
+  });
   const poll = (): void => {
     let raw: Uint8Array | undefined;
     try {

@@ -4,7 +4,14 @@
 // ClockSync (@amp/rpmsg, "amp-clock") per boot: a rebooted remote's clock starts again, so each
 // boot gets its own estimate, and a record is mapped with the estimate of the boot that wrote it.
 import type { Remoteproc } from "@amp/remoteproc-core";
-import { ClockSync, type ClockEstimate, type ClockSyncOptions, type HostTime, type RpmsgHost, type Scheduler } from "@amp/rpmsg";
+import {
+  ClockSync,
+  type ClockEstimate,
+  type ClockSyncOptions,
+  type HostTime,
+  type RpmsgHost,
+  type Scheduler,
+} from "@amp/rpmsg";
 
 /** What an entry records. */
 export type TimelineKind = "state" | "crash" | "recovery" | "link" | "clock" | "trace" | "note";
@@ -86,7 +93,12 @@ interface Boot {
 }
 
 function globalScheduler(): Scheduler {
-  return { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => { clearTimeout(h as ReturnType<typeof setTimeout>); } };
+  return {
+    setTimeout: (cb, ms) => setTimeout(cb, ms),
+    clearTimeout: (h) => {
+      clearTimeout(h as ReturnType<typeof setTimeout>);
+    },
+  };
 }
 
 /**
@@ -131,7 +143,8 @@ export class Timeline {
     this.offs.push(
       rproc.on("state", ({ from, to }) => {
         this.hostEvent("state", `state ${from} -> ${to}`);
-        if (from === "crashed" && (to === "running" || to === "attached")) this.hostEvent("recovery", `recovered (${to})`);
+        if (from === "crashed" && (to === "running" || to === "attached"))
+          this.hostEvent("recovery", `recovered (${to})`);
       }),
       rproc.on("crash", (c) => {
         this.hostEvent("crash", `crash #${c.count}: ${c.type}${c.detail === undefined ? "" : `: ${c.detail}`}`);
@@ -177,7 +190,11 @@ export class Timeline {
     if (have !== undefined) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
       const timer = this.scheduler.setTimeout(() => {
-        reject(new Error(`timeline: no clock estimate for boot ${boot} within ${timeoutMs} ms (does the firmware serve "amp-clock"?)`));
+        reject(
+          new Error(
+            `timeline: no clock estimate for boot ${boot} within ${timeoutMs} ms (does the firmware serve "amp-clock"?)`,
+          ),
+        );
       }, timeoutMs);
       const done = (e: ClockEstimate): void => {
         this.scheduler.clearTimeout(timer);
@@ -202,7 +219,14 @@ export class Timeline {
    */
   addTrace(records: Iterable<TimelineTraceInput>, boot: number = this.boot): void {
     for (const r of records) {
-      const base = { source: "remote" as const, kind: "trace" as const, text: r.text, boot, ...(r.level === undefined ? {} : { level: r.level }), ...(r.seq === undefined ? {} : { seq: r.seq }) };
+      const base = {
+        source: "remote" as const,
+        kind: "trace" as const,
+        text: r.text,
+        boot,
+        ...(r.level === undefined ? {} : { level: r.level }),
+        ...(r.seq === undefined ? {} : { seq: r.seq }),
+      };
       if (r.remoteUs !== undefined) this.push({ ...base, hostMs: NaN, remoteUs: r.remoteUs });
       else this.push({ ...base, hostMs: r.readAtMs ?? this.now(), errorMs: Infinity });
     }
@@ -213,7 +237,8 @@ export class Timeline {
     const out = this.stored.map((s) => this.resolve(s));
     const order = new Map(out.map((e, i) => [e, i]));
     return out.sort((a, b) => {
-      const an = Number.isNaN(a.hostMs), bn = Number.isNaN(b.hostMs);
+      const an = Number.isNaN(a.hostMs),
+        bn = Number.isNaN(b.hostMs);
       if (an || bn) return an && bn ? (order.get(a) ?? 0) - (order.get(b) ?? 0) : an ? 1 : -1;
       return a.hostMs - b.hostMs || (order.get(a) ?? 0) - (order.get(b) ?? 0);
     });
@@ -253,7 +278,19 @@ export class Timeline {
     if (this.closed || this.boots.some((b) => b.host === host)) return;
     const n = this.boots.length + 1;
     const clock = this.clockOptions;
-    const sync = clock === false ? undefined : new ClockSync({ ...clock, device: host, scheduler: this.scheduler, now: this.now, onEstimate: (e) => { this.onEstimate(boot, e); clock?.onEstimate?.(e); } });
+    const sync =
+      clock === false
+        ? undefined
+        : new ClockSync({
+            ...clock,
+            device: host,
+            scheduler: this.scheduler,
+            now: this.now,
+            onEstimate: (e) => {
+              this.onEstimate(boot, e);
+              clock?.onEstimate?.(e);
+            },
+          });
     const boot: Boot = { n, host, sync, waiters: [], lastResets: 0, announced: false };
     this.boots.push(boot);
     // The previous boot's exchange is over: its estimate stays for the records it wrote.
@@ -261,7 +298,14 @@ export class Timeline {
     this.hostEvent("note", `boot ${n}: new rpmsg link${sync === undefined ? "" : ", clock exchange starts"}`);
     if (host.isLinkUp) this.hostEvent("link", "rpmsg link up");
     host.onLinkChange((up, reason) => {
-      this.push({ hostMs: this.now(), source: "host", kind: "link", text: up ? "rpmsg link up" : `rpmsg link down${reason === undefined ? "" : `: ${reason.code}`}`, boot: n, errorMs: 0 });
+      this.push({
+        hostMs: this.now(),
+        source: "host",
+        kind: "link",
+        text: up ? "rpmsg link up" : `rpmsg link down${reason === undefined ? "" : `: ${reason.code}`}`,
+        boot: n,
+        errorMs: 0,
+      });
     });
     for (const w of this.pendingBootWaiters.splice(0)) {
       if (w.boot === n) boot.waiters.push(w.done);
@@ -269,7 +313,14 @@ export class Timeline {
     }
     sync?.start({ timeoutMs: this.bindTimeoutMs }).catch((e: unknown) => {
       const why = e instanceof Error ? e.message : String(e);
-      this.push({ hostMs: this.now(), source: "host", kind: "clock", text: `boot ${n}: no clock exchange (${why}); remote times stay unmapped`, boot: n, errorMs: 0 });
+      this.push({
+        hostMs: this.now(),
+        source: "host",
+        kind: "clock",
+        text: `boot ${n}: no clock exchange (${why}); remote times stay unmapped`,
+        boot: n,
+        errorMs: 0,
+      });
     });
   }
 
@@ -278,7 +329,14 @@ export class Timeline {
     if (!boot.announced || resets !== boot.lastResets) {
       boot.announced = true;
       boot.lastResets = resets;
-      this.push({ hostMs: this.now(), source: "host", kind: "clock", text: `boot ${boot.n}: clock ${resets === 0 ? "estimated" : "re-estimated after a jump"}: ${describeEstimate(e)}`, boot: boot.n, errorMs: 0 });
+      this.push({
+        hostMs: this.now(),
+        source: "host",
+        kind: "clock",
+        text: `boot ${boot.n}: clock ${resets === 0 ? "estimated" : "re-estimated after a jump"}: ${describeEstimate(e)}`,
+        boot: boot.n,
+        errorMs: 0,
+      });
     }
     for (const w of boot.waiters.splice(0)) w(e);
   }

@@ -4,7 +4,13 @@
 // (`log`, `log.1`, `log.2`, ...). The log outlives a crash: the last records the remote wrote are
 // read from its (kept) memory before the crash line, and the same files go on after recovery.
 import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { formatRemoteTime, TraceFollower, type RemoteToHostTime, type Remoteproc, type TraceEntry } from "@amp/remoteproc-core";
+import {
+  formatRemoteTime,
+  TraceFollower,
+  type RemoteToHostTime,
+  type Remoteproc,
+  type TraceEntry,
+} from "@amp/remoteproc-core";
 import type { RpmsgHost } from "@amp/rpmsg";
 
 /** Host clock in ms since the epoch (sub-millisecond resolution). */
@@ -36,8 +42,10 @@ export interface RotatingFile {
 export function createRotatingFile(path: string, options: RotatingFileOptions = {}): RotatingFile {
   const maxBytes = options.maxBytes ?? 1 << 20;
   const maxFiles = options.maxFiles ?? 5;
-  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
-  if (!Number.isInteger(maxFiles) || maxFiles < 0) throw new RangeError(`maxFiles must be a non-negative integer, got ${String(maxFiles)}`);
+  if (!Number.isInteger(maxBytes) || maxBytes < 1)
+    throw new RangeError(`maxBytes must be a positive integer, got ${String(maxBytes)}`);
+  if (!Number.isInteger(maxFiles) || maxFiles < 0)
+    throw new RangeError(`maxFiles must be a non-negative integer, got ${String(maxFiles)}`);
   let fd: number | undefined = openSync(path, "a");
   let size = fstatSync(fd).size;
   const rotate = (): void => {
@@ -45,7 +53,8 @@ export function createRotatingFile(path: string, options: RotatingFileOptions = 
     if (maxFiles === 0) rmSync(path, { force: true });
     else {
       rmSync(`${path}.${String(maxFiles)}`, { force: true });
-      for (let i = maxFiles - 1; i >= 1; i--) if (existsSync(`${path}.${String(i)}`)) renameSync(`${path}.${String(i)}`, `${path}.${String(i + 1)}`);
+      for (let i = maxFiles - 1; i >= 1; i--)
+        if (existsSync(`${path}.${String(i)}`)) renameSync(`${path}.${String(i)}`, `${path}.${String(i + 1)}`);
       renameSync(path, `${path}.1`);
     }
     fd = openSync(path, "a");
@@ -109,7 +118,9 @@ export function traceEntryJson(entry: TraceEntry, trace: number, t: number): Rec
     level: entry.level ?? null,
     text: entry.text,
     lostBefore: entry.lostBefore,
-    ...(entry.hostMs === undefined ? {} : { hostMs: Math.round(entry.hostMs * 1000) / 1000, hostErrorMs: entry.hostErrorMs ?? 0 }),
+    ...(entry.hostMs === undefined
+      ? {}
+      : { hostMs: Math.round(entry.hostMs * 1000) / 1000, hostErrorMs: entry.hostErrorMs ?? 0 }),
     ...(entry.truncated === true ? { truncated: true } : {}),
   };
 }
@@ -141,9 +152,15 @@ function eventText(e: TraceLogEvent): string {
 
 /** The human line of a trace entry: `<host time> trace0 [remote 1.234567s] I text`. */
 export function traceEntryText(entry: TraceEntry, trace: number, t: number): string {
-  const lost = entry.lostBefore > 0 ? `${isoMs(t)} trace${String(trace)} !! ${String(entry.lostBefore)} record${entry.lostBefore === 1 ? "" : "s"} lost (overwritten before the host read them)\n` : "";
+  const lost =
+    entry.lostBefore > 0
+      ? `${isoMs(t)} trace${String(trace)} !! ${String(entry.lostBefore)} record${entry.lostBefore === 1 ? "" : "s"} lost (overwritten before the host read them)\n`
+      : "";
   // Host time from the clock mapping when there is one, else the time the host read the buffer.
-  const when = entry.hostMs === undefined ? `${isoMs(t)} (read)` : `${isoMs(entry.hostMs)} ±${(entry.hostErrorMs ?? 0).toFixed(1)}ms`;
+  const when =
+    entry.hostMs === undefined
+      ? `${isoMs(t)} (read)`
+      : `${isoMs(entry.hostMs)} ±${(entry.hostErrorMs ?? 0).toFixed(1)}ms`;
   const remote = entry.remoteUs === undefined ? "" : ` [remote ${formatRemoteTime(entry.remoteUs)}s]`;
   return `${lost}${when} trace${String(trace)}${remote} ${entry.level ?? "-"} ${entry.text}`;
 }
@@ -195,16 +212,30 @@ export interface AttachTraceLogOptions {
  * on a crash the buffers (kept in memory) are read before the crash line, after recovery the
  * new run's records follow a `recovery` line in the same files.
  */
-export function attachTraceLog(remote: LoggedRemote, target: TraceLog, options: AttachTraceLogOptions = {}): () => void {
+export function attachTraceLog(
+  remote: LoggedRemote,
+  target: TraceLog,
+  options: AttachTraceLogOptions = {},
+): () => void {
   const { rproc } = remote;
   let stopped = false;
   // A log that fails (disk full, closed) must never throw into the remote's life cycle.
   const log: TraceLog = {
     record(e, i) {
-      if (!stopped) try { target.record(e, i); } catch { /* dropped */ }
+      if (!stopped)
+        try {
+          target.record(e, i);
+        } catch {
+          /* dropped */
+        }
     },
     event(e) {
-      if (!stopped) try { target.event(e); } catch { /* dropped */ }
+      if (!stopped)
+        try {
+          target.event(e);
+        } catch {
+          /* dropped */
+        }
     },
     close() {
       target.close();
@@ -237,29 +268,51 @@ export function attachTraceLog(remote: LoggedRemote, target: TraceLog, options: 
   };
   const offs: (() => void)[] = [];
   let crashed = false;
-  offs.push(rproc.on("state", ({ from, to }) => {
-    if (from === "crashed" || to === "offline") poll();
-    log.event({ event: "state", from, to });
-    if (to === "running" || to === "attached") {
-      // A new run: the remote's seq and clock start again.
-      for (const f of followers) f.reset();
-      if (crashed) log.event({ event: "recovery", crashes: rproc.crashCount });
-      crashed = false;
-    }
-  }));
-  offs.push(rproc.on("crash", (c) => {
-    crashed = true;
-    poll(); // the last records before the crash, from the memory kept while crashed
-    log.event({ event: "crash", type: c.type, ...(c.detail === undefined ? {} : { detail: c.detail }) });
-  }));
-  offs.push(rproc.on("coredump", (i) => { log.event({ event: "coredump", size: i.size, segments: i.segments, reason: i.reason }); }));
-  offs.push(rproc.on("error", ({ operation, error }) => { log.event({ event: "error", operation, message: error instanceof Error ? error.message : String(error) }); }));
+  offs.push(
+    rproc.on("state", ({ from, to }) => {
+      if (from === "crashed" || to === "offline") poll();
+      log.event({ event: "state", from, to });
+      if (to === "running" || to === "attached") {
+        // A new run: the remote's seq and clock start again.
+        for (const f of followers) f.reset();
+        if (crashed) log.event({ event: "recovery", crashes: rproc.crashCount });
+        crashed = false;
+      }
+    }),
+  );
+  offs.push(
+    rproc.on("crash", (c) => {
+      crashed = true;
+      poll(); // the last records before the crash, from the memory kept while crashed
+      log.event({ event: "crash", type: c.type, ...(c.detail === undefined ? {} : { detail: c.detail }) });
+    }),
+  );
+  offs.push(
+    rproc.on("coredump", (i) => {
+      log.event({ event: "coredump", size: i.size, segments: i.segments, reason: i.reason });
+    }),
+  );
+  offs.push(
+    rproc.on("error", ({ operation, error }) => {
+      log.event({ event: "error", operation, message: error instanceof Error ? error.message : String(error) });
+    }),
+  );
   if (remote.onRpmsg !== undefined) {
-    offs.push(remote.onRpmsg((host) => {
-      if (host.isLinkUp) log.event({ event: "rpmsg-link", up: true });
-      offs.push(host.onLinkChange((up, reason) => { log.event({ event: "rpmsg-link", up, ...(reason === undefined ? {} : { reason: reason.message }) }); }));
-      offs.push(host.onNameService((e) => { log.event({ event: "channel", type: e.type, name: e.name, addr: e.addr }); }));
-    }));
+    offs.push(
+      remote.onRpmsg((host) => {
+        if (host.isLinkUp) log.event({ event: "rpmsg-link", up: true });
+        offs.push(
+          host.onLinkChange((up, reason) => {
+            log.event({ event: "rpmsg-link", up, ...(reason === undefined ? {} : { reason: reason.message }) });
+          }),
+        );
+        offs.push(
+          host.onNameService((e) => {
+            log.event({ event: "channel", type: e.type, name: e.name, addr: e.addr });
+          }),
+        );
+      }),
+    );
   }
   const timer = setInterval(poll, options.intervalMs ?? 50);
   timer.unref();
@@ -271,4 +324,3 @@ export function attachTraceLog(remote: LoggedRemote, target: TraceLog, options: 
     stopped = true;
   };
 }
-

@@ -5,7 +5,13 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
 import { AmpError } from "@amp/errors";
-import { CrashType, type CrashTypeName, type MemoryRegion, type MemoryWindow, type RemoteprocDriver } from "@amp/remoteproc-core";
+import {
+  CrashType,
+  type CrashTypeName,
+  type MemoryRegion,
+  type MemoryWindow,
+  type RemoteprocDriver,
+} from "@amp/remoteproc-core";
 import { SharedMemory } from "@amp/virtio-ring";
 import { CpuState, ProcessorBus } from "./firmware/bus.js";
 import { DEFAULT_DDR_SIZE, DEFAULT_SRAM_SIZE } from "./firmware/memory-map.js";
@@ -15,8 +21,7 @@ import { cpuBootRomUrl } from "./internal/boot-rom.js";
  * Stable codes of `AmpError<WorkerProcessorErrorCode>` thrown by {@link WorkerProcessor}.
  * Caller misuse (bad sizes, starting twice) throws TypeError/RangeError/Error instead.
  */
-export type WorkerProcessorErrorCode =
-  | "ERR_WORKER_ENTRY"; // the workerEntry file does not exist (or is not a file): nothing was started
+export type WorkerProcessorErrorCode = "ERR_WORKER_ENTRY"; // the workerEntry file does not exist (or is not a file): nothing was started
 
 /** Options of {@link WorkerProcessor}. */
 export interface WorkerProcessorOptions {
@@ -166,7 +171,10 @@ export class WorkerProcessor implements RemoteprocDriver {
     worker.on("exit", (code) => {
       if (this.worker === worker && !this.stopping) {
         const halted = this.bus.cpuState === CpuState.HALTED;
-        this.reportCrash(CrashType.FATAL_ERROR, halted ? "the firmware program returned" : `the CPU stopped (exit code ${code})`);
+        this.reportCrash(
+          CrashType.FATAL_ERROR,
+          halted ? "the firmware program returned" : `the CPU stopped (exit code ${code})`,
+        );
       }
     });
     // Until "online", the worker can also fail or be stopped (stop() terminates it: "exit"
@@ -184,7 +192,13 @@ export class WorkerProcessor implements RemoteprocDriver {
       };
       const exited = (code: number): void => {
         done();
-        reject(new Error(this.worker === worker ? `the CPU exited (code ${code}) before it came online` : "the processor was stopped before its CPU came online"));
+        reject(
+          new Error(
+            this.worker === worker
+              ? `the CPU exited (code ${code}) before it came online`
+              : "the processor was stopped before its CPU came online",
+          ),
+        );
       };
       const ok = (): void => {
         done();

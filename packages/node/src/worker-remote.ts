@@ -77,11 +77,21 @@ export function createWorkerRemote(options: WorkerRemoteOptions): WorkerRemote {
           dumped.add(key);
           ref.rproc.addCoredumpSegment({ da, size, name: `fw@0x${da.toString(16)}` });
         });
-  const rproc = createRemoteproc({ ...rest, loader: effectiveLoader, name: name ?? "worker0", driver: processor, regions: processor.regions });
+  const rproc = createRemoteproc({
+    ...rest,
+    loader: effectiveLoader,
+    name: name ?? "worker0",
+    driver: processor,
+    regions: processor.regions,
+  });
   ref.rproc = rproc;
   const offs: (() => void)[] = [];
   offs.push(processor.onCrash((c) => void rproc.reportCrash(c.type)));
-  offs.push(processor.onInterrupt((id) => { rproc.handleInterrupt(id); }));
+  offs.push(
+    processor.onInterrupt((id) => {
+      rproc.handleInterrupt(id);
+    }),
+  );
   const rpmsg = rpmsgOptions === false ? undefined : trackRpmsgHosts(rproc, rpmsgOptions ?? {});
 
   let closing: Promise<void> | undefined;
@@ -112,7 +122,11 @@ export function createWorkerRemote(options: WorkerRemoteOptions): WorkerRemote {
  * recovery was starting (the recovery then waited forever, holding the lock) or let the recovery
  * start a new one after close, with its memory still allocated.
  */
-async function closeRemote(rproc: Remoteproc, processor: WorkerProcessor, offs: readonly (() => void)[]): Promise<void> {
+async function closeRemote(
+  rproc: Remoteproc,
+  processor: WorkerProcessor,
+  offs: readonly (() => void)[],
+): Promise<void> {
   for (const off of offs) off();
   let failure: Error | undefined;
   try {

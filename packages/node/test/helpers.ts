@@ -15,7 +15,15 @@ export function cpuWorkerEntry(): Promise<string> {
 /** The usual rpmsg table with small rings (fast tests). */
 export const SMALL_RPMSG_TABLE = {
   entries: [
-    { kind: "vdev" as const, id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] },
+    {
+      kind: "vdev" as const,
+      id: 7,
+      dfeatures: 1,
+      vrings: [
+        { align: 4096, num: 16 },
+        { align: 4096, num: 16 },
+      ],
+    },
     { kind: "trace" as const, da: FW_RSC_ADDR_ANY, len: 2048, name: "trace" },
   ],
 };

@@ -22,7 +22,15 @@ export const NUM = 8;
 export const ALIGN = 16;
 export const BUF_SIZE = 512;
 /** Offsets in struct fw_rsc_vdev (from its type word) and fw_rsc_vdev_vring. */
-export const VDEV = { DFEATURES: 12, GFEATURES: 16, CONFIG_LEN: 20, STATUS: 24, NUM_VRINGS: 25, VRINGS: 28, VRING_SIZE: 20 } as const;
+export const VDEV = {
+  DFEATURES: 12,
+  GFEATURES: 16,
+  CONFIG_LEN: 20,
+  STATUS: 24,
+  NUM_VRINGS: 25,
+  VRINGS: 28,
+  VRING_SIZE: 20,
+} as const;
 export const VRING = { DA: 0, ALIGN: 4, NUM: 8, NOTIFYID: 12, PA: 16 } as const;
 const RING = splitRingLayout(NUM, ALIGN);
 /** Where the host puts vring 1 (the next ALIGN boundary after vring 0, as RpmsgHost does). */
@@ -47,21 +55,52 @@ class HostTableTransport implements VirtioTransport {
     this.entry = entry;
     this.bus = bus;
   }
-  getStatus(): number { return this.mem.getU8(this.entry + VDEV.STATUS); }
-  setStatus(s: number): void { this.mem.setU8Release(this.entry + VDEV.STATUS, s); }
-  getDeviceFeatures(): bigint { return BigInt(this.mem.getU32(this.entry + VDEV.DFEATURES)); }
-  setDeviceFeatures(): void { throw new RangeError("the host does not set device features"); }
-  getDriverFeatures(): bigint { return BigInt(this.mem.getU32(this.entry + VDEV.GFEATURES)); }
-  setDriverFeatures(f: bigint): void { this.mem.setU32(this.entry + VDEV.GFEATURES, Number(f)); }
-  readConfig(): Uint8Array { throw new RangeError("no config"); }
-  writeConfig(): void { throw new RangeError("no config"); }
-  private vring(i: number): number { return this.entry + VDEV.VRINGS + VDEV.VRING_SIZE * i; }
+  getStatus(): number {
+    return this.mem.getU8(this.entry + VDEV.STATUS);
+  }
+  setStatus(s: number): void {
+    this.mem.setU8Release(this.entry + VDEV.STATUS, s);
+  }
+  getDeviceFeatures(): bigint {
+    return BigInt(this.mem.getU32(this.entry + VDEV.DFEATURES));
+  }
+  setDeviceFeatures(): void {
+    throw new RangeError("the host does not set device features");
+  }
+  getDriverFeatures(): bigint {
+    return BigInt(this.mem.getU32(this.entry + VDEV.GFEATURES));
+  }
+  setDriverFeatures(f: bigint): void {
+    this.mem.setU32(this.entry + VDEV.GFEATURES, Number(f));
+  }
+  readConfig(): Uint8Array {
+    throw new RangeError("no config");
+  }
+  writeConfig(): void {
+    throw new RangeError("no config");
+  }
+  private vring(i: number): number {
+    return this.entry + VDEV.VRINGS + VDEV.VRING_SIZE * i;
+  }
   getQueue(i: number): QueueConfig {
     const da = i === 0 ? RINGS_DA : RING1_DA;
-    return { size: NUM, maxSize: NUM, descAddr: da, driverAddr: da + RING.avail, deviceAddr: da + RING.used, align: ALIGN, ready: true, notifyId: i };
+    return {
+      size: NUM,
+      maxSize: NUM,
+      descAddr: da,
+      driverAddr: da + RING.avail,
+      deviceAddr: da + RING.used,
+      align: ALIGN,
+      ready: true,
+      notifyId: i,
+    };
   }
-  setQueue(i: number, c: Partial<QueueConfig>): void { if (c.descAddr !== undefined) this.mem.setU32(this.vring(i) + VRING.DA, c.descAddr); }
-  notify(i: number): void { this.bus.toRemote.notify(i); }
+  setQueue(i: number, c: Partial<QueueConfig>): void {
+    if (c.descAddr !== undefined) this.mem.setU32(this.vring(i) + VRING.DA, c.descAddr);
+  }
+  notify(i: number): void {
+    this.bus.toRemote.notify(i);
+  }
 }
 
 export interface Rig {
@@ -107,7 +146,15 @@ export function makeRig(): Rig {
   const bus = new ProcessorBus();
   const table = serializeResourceTable({
     entries: [
-      { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: ALIGN, num: NUM, da: FW_RSC_ADDR_ANY }, { align: ALIGN, num: NUM, da: FW_RSC_ADDR_ANY }] },
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        vrings: [
+          { align: ALIGN, num: NUM, da: FW_RSC_ADDR_ANY },
+          { align: ALIGN, num: NUM, da: FW_RSC_ADDR_ANY },
+        ],
+      },
       { kind: "trace", da: TRACE_DA, len: TRACE_LEN, name: "trace" },
     ],
   });
@@ -135,7 +182,13 @@ export function makeRig(): Rig {
   // A link-down closes every endpoint; a firmware that outlives host resets re-creates its
   // service on each link-up (then announced again).
   const serve = (): void => {
-    remote.createEndpoint({ name: "echo", onMessage: (m, ep) => { echoed.push(hex(m.data)); ep.trySendTo(m.src, m.data); } });
+    remote.createEndpoint({
+      name: "echo",
+      onMessage: (m, ep) => {
+        echoed.push(hex(m.data));
+        ep.trySendTo(m.src, m.data);
+      },
+    });
   };
   serve();
   let ups = 0;
@@ -146,7 +199,15 @@ export function makeRig(): Rig {
   });
 
   const hostT = new HostTableTransport(mem, vdev, bus);
-  const host = new RpmsgHost({ transport: hostT, space: new AddressSpace().map(0, mem), poolAddr: POOL_DA, rings: { addr: RINGS_DA, align: ALIGN }, numBuffers: NUM, bufferSize: BUF_SIZE, scheduler: noTimers });
+  const host = new RpmsgHost({
+    transport: hostT,
+    space: new AddressSpace().map(0, mem),
+    poolAddr: POOL_DA,
+    rings: { addr: RINGS_DA, align: ALIGN },
+    numBuffers: NUM,
+    bufferSize: BUF_SIZE,
+    scheduler: noTimers,
+  });
   const hostThrows: unknown[] = [];
 
   // What the remote may write, per link generation: its used rings, and the tx buffers (vring 0)
@@ -179,17 +240,35 @@ export function makeRig(): Rig {
   // tx buffers it has seen) or down (it may come up on the rings the table names now).
   let ring0 = 0;
   const allowedNow = (): [number, number][] => {
-    const own: [number, number][] = [[vdev + VDEV.STATUS, vdev + VDEV.STATUS + 1], [TRACE_DA, TRACE_DA + TRACE_LEN]];
+    const own: [number, number][] = [
+      [vdev + VDEV.STATUS, vdev + VDEV.STATUS + 1],
+      [TRACE_DA, TRACE_DA + TRACE_LEN],
+    ];
     if (remote.isLinkUp) return [...own, ...rings, ...offered, ...txBuffers(ring0)];
     return [...own, ...ringView(), ...txBuffers(mem.getU32(vringAt(0) + VRING.DA))];
   };
 
   const rig: Rig = {
-    mem, bytes, vdev, remote, host, fw, echoed, hostThrows,
-    get ups() { return ups; },
-    poke32: (da, v) => { if (da >= 0 && da + 4 <= MEM_SIZE) mem.setU32(da, v >>> 0); },
-    poke16: (da, v) => { if (da >= 0 && da + 2 <= MEM_SIZE) mem.setU16(da, v & 0xffff); },
-    poke8: (da, v) => { if (da >= 0 && da + 1 <= MEM_SIZE) mem.setU8(da, v & 0xff); },
+    mem,
+    bytes,
+    vdev,
+    remote,
+    host,
+    fw,
+    echoed,
+    hostThrows,
+    get ups() {
+      return ups;
+    },
+    poke32: (da, v) => {
+      if (da >= 0 && da + 4 <= MEM_SIZE) mem.setU32(da, v >>> 0);
+    },
+    poke16: (da, v) => {
+      if (da >= 0 && da + 2 <= MEM_SIZE) mem.setU16(da, v & 0xffff);
+    },
+    poke8: (da, v) => {
+      if (da >= 0 && da + 1 <= MEM_SIZE) mem.setU8(da, v & 0xff);
+    },
     remoteStep() {
       const allowed = allowedNow();
       const before = bytes.slice();
@@ -204,7 +283,9 @@ export function makeRig(): Rig {
       for (let a = 0; a < MEM_SIZE; a++) {
         if (before[a] === bytes[a]) continue;
         if (!allowed.some(([s, e]) => a >= s && a < e)) {
-          throw new Error(`the remote wrote 0x${a.toString(16)} (0x${before[a]!.toString(16)} -> 0x${bytes[a]!.toString(16)}), outside what the host offered: ${JSON.stringify(allowed.map(([s, e]) => `0x${s.toString(16)}-0x${e.toString(16)}`))}`);
+          throw new Error(
+            `the remote wrote 0x${a.toString(16)} (0x${before[a]!.toString(16)} -> 0x${bytes[a]!.toString(16)}), outside what the host offered: ${JSON.stringify(allowed.map(([s, e]) => `0x${s.toString(16)}-0x${e.toString(16)}`))}`,
+          );
         }
       }
       if (ups !== gen) {
@@ -266,7 +347,12 @@ export function expectRecovers(r: Rig): void {
   const svc = r.host.remoteServices.find((s) => s.name === "echo");
   expect(svc, "the remote announced its service again").toBeDefined();
   const got: string[] = [];
-  const ep = r.host.createEndpoint({ dst: svc?.addr ?? 0, onMessage: (m) => { got.push(hex(m.data)); } });
+  const ep = r.host.createEndpoint({
+    dst: svc?.addr ?? 0,
+    onMessage: (m) => {
+      got.push(hex(m.data));
+    },
+  });
   expect(ep.trySend(Uint8Array.of(0xca, 0xfe, 0x01))).toBe(true);
   r.settle();
   expect(got).toEqual(["cafe01"]);

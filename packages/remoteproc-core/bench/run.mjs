@@ -17,22 +17,49 @@ const rounds = Number(process.argv[3] ?? 15);
 
 /** ELF32 LE: one PT_LOAD of `size` bytes at 0, one PT_LOAD holding .resource_table at 0x80000. */
 function buildElf(table) {
-  const phoff = 52, data = 4096, rsc = data + size, shstr = rsc + table.length;
+  const phoff = 52,
+    data = 4096,
+    rsc = data + size,
+    shstr = rsc + table.length;
   const names = Uint8Array.from([0, ...Buffer.from(".resource_table"), 0, ...Buffer.from(".shstrtab"), 0]);
   const shoff = (shstr + names.length + 3) & ~3;
   const out = new Uint8Array(shoff + 3 * 40);
   const v = new DataView(out.buffer);
   out.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]);
-  v.setUint16(16, 2, true); v.setUint16(18, 40, true); v.setUint32(20, 1, true);
-  v.setUint32(28, phoff, true); v.setUint32(32, shoff, true);
-  v.setUint16(40, 52, true); v.setUint16(42, 32, true); v.setUint16(44, 2, true); v.setUint16(46, 40, true); v.setUint16(48, 3, true); v.setUint16(50, 2, true);
-  const ph = (i, off, addr, len) => { const p = phoff + 32 * i; v.setUint32(p, 1, true); v.setUint32(p + 4, off, true); v.setUint32(p + 8, addr, true); v.setUint32(p + 12, addr, true); v.setUint32(p + 16, len, true); v.setUint32(p + 20, len, true); v.setUint32(p + 24, 7, true); };
+  v.setUint16(16, 2, true);
+  v.setUint16(18, 40, true);
+  v.setUint32(20, 1, true);
+  v.setUint32(28, phoff, true);
+  v.setUint32(32, shoff, true);
+  v.setUint16(40, 52, true);
+  v.setUint16(42, 32, true);
+  v.setUint16(44, 2, true);
+  v.setUint16(46, 40, true);
+  v.setUint16(48, 3, true);
+  v.setUint16(50, 2, true);
+  const ph = (i, off, addr, len) => {
+    const p = phoff + 32 * i;
+    v.setUint32(p, 1, true);
+    v.setUint32(p + 4, off, true);
+    v.setUint32(p + 8, addr, true);
+    v.setUint32(p + 12, addr, true);
+    v.setUint32(p + 16, len, true);
+    v.setUint32(p + 20, len, true);
+    v.setUint32(p + 24, 7, true);
+  };
   ph(0, data, 0, size);
   ph(1, rsc, 0x80000, table.length);
   for (let i = data; i < rsc; i += 64) out[i] = i & 0xff;
   out.set(table, rsc);
   out.set(names, shstr);
-  const sh = (i, name, type, addr, off, len) => { const o = shoff + 40 * i; v.setUint32(o, name, true); v.setUint32(o + 4, type, true); v.setUint32(o + 12, addr, true); v.setUint32(o + 16, off, true); v.setUint32(o + 20, len, true); };
+  const sh = (i, name, type, addr, off, len) => {
+    const o = shoff + 40 * i;
+    v.setUint32(o, name, true);
+    v.setUint32(o + 4, type, true);
+    v.setUint32(o + 12, addr, true);
+    v.setUint32(o + 16, off, true);
+    v.setUint32(o + 20, len, true);
+  };
   sh(1, 1, 1, 0x80000, rsc, table.length);
   sh(2, 17, 3, 0, shstr, names.length);
   return out;
@@ -41,7 +68,15 @@ function buildElf(table) {
 const table = serializeResourceTable({
   entries: [
     { kind: "carveout", name: "ddr", len: 1 << 20 },
-    { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 256 }, { align: 4096, num: 256 }] },
+    {
+      kind: "vdev",
+      id: 7,
+      dfeatures: 1,
+      vrings: [
+        { align: 4096, num: 256 },
+        { align: 4096, num: 256 },
+      ],
+    },
   ],
 });
 const memory = new ArrayBufferMemory(new ArrayBuffer(0x100000 + 0x400000));
@@ -73,11 +108,18 @@ async function time(fn, inner = 1) {
 }
 
 const cases = {
-  [`Remoteproc/boot+shutdown/${size / KiB}KiB`]: async () => { await rproc.boot(); await rproc.shutdown(); },
-  [`ceiling/memcpy/${size / KiB}KiB`]: () => { dst.set(src); },
+  [`Remoteproc/boot+shutdown/${size / KiB}KiB`]: async () => {
+    await rproc.boot();
+    await rproc.shutdown();
+  },
+  [`ceiling/memcpy/${size / KiB}KiB`]: () => {
+    dst.set(src);
+  },
   "Remoteproc/crash+recover/": null,
   "Remoteproc/coredump-inline/1MiB": null,
-  "ceiling/memcpy/1MiB": () => { mibDst.set(mib); },
+  "ceiling/memcpy/1MiB": () => {
+    mibDst.set(mib);
+  },
 };
 const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 await rproc.boot();
@@ -98,4 +140,6 @@ for (const [k, v] of Object.entries(m)) console.log(`${k.padEnd(40)} median ${v.
 const boot = m[`Remoteproc/boot+shutdown/${size / KiB}KiB`];
 const copy = m[`ceiling/memcpy/${size / KiB}KiB`];
 console.log(`boot+shutdown / memcpy of the image: ${(boot / copy).toFixed(1)}x`);
-console.log(`coredump 1 MiB: ${(1 / (m["Remoteproc/coredump-inline/1MiB"] / 1000)).toFixed(0)} MiB/s vs memcpy ${(1 / (m["ceiling/memcpy/1MiB"] / 1000)).toFixed(0)} MiB/s (${(m["Remoteproc/coredump-inline/1MiB"] / m["ceiling/memcpy/1MiB"]).toFixed(1)}x)`);
+console.log(
+  `coredump 1 MiB: ${(1 / (m["Remoteproc/coredump-inline/1MiB"] / 1000)).toFixed(0)} MiB/s vs memcpy ${(1 / (m["ceiling/memcpy/1MiB"] / 1000)).toFixed(0)} MiB/s (${(m["Remoteproc/coredump-inline/1MiB"] / m["ceiling/memcpy/1MiB"]).toFixed(1)}x)`,
+);

@@ -63,10 +63,12 @@ export function createControlSurface(rproc: ControlTarget): ControlSurface {
           rproc.setFirmware(v);
           return;
         case "recovery":
-          if (v !== "enabled" && v !== "disabled" && v !== "recover") throw new TypeError(`recovery takes enabled, disabled or recover, not "${v}"`);
+          if (v !== "enabled" && v !== "disabled" && v !== "recover")
+            throw new TypeError(`recovery takes enabled, disabled or recover, not "${v}"`);
           return rproc.setRecovery(v);
         case "coredump":
-          if (v !== "enabled" && v !== "disabled" && v !== "default" && v !== "inline") throw new TypeError(`coredump takes disabled, enabled or inline, not "${v}"`);
+          if (v !== "enabled" && v !== "disabled" && v !== "default" && v !== "inline")
+            throw new TypeError(`coredump takes disabled, enabled or inline, not "${v}"`);
           rproc.setCoredumpMode(v);
           return;
         default:

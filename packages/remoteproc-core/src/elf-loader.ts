@@ -1,4 +1,13 @@
-import { assembleMdt, findResourceTable, isAmpError, loadElf, mdtSegmentFileName, parseElf, parseMdt, validateElf } from "@amp/elf-loader";
+import {
+  assembleMdt,
+  findResourceTable,
+  isAmpError,
+  loadElf,
+  mdtSegmentFileName,
+  parseElf,
+  parseMdt,
+  validateElf,
+} from "@amp/elf-loader";
 import type { ElfFile, ParseElfOptions } from "@amp/elf-loader";
 import { rprocError } from "./internal/error.js";
 import type { FirmwareLoader, LoadedFirmware, LoaderContext } from "./loader.js";
@@ -34,12 +43,16 @@ export function createElfLoader(options: ElfLoaderOptions = {}): FirmwareLoader 
       );
     }
     const bad = diagnostics.find((d) => d.severity === "error");
-    if (bad !== undefined) throw rprocError("ERR_MALFORMED", `firmware ELF: ${bad.code}: ${bad.message}`, { offset: bad.offset });
+    if (bad !== undefined)
+      throw rprocError("ERR_MALFORMED", `firmware ELF: ${bad.code}: ${bad.message}`, { offset: bad.offset });
     const rsc = findResourceTable(elf);
     let resourceTable: LoadedFirmware["resourceTable"];
     if (rsc !== undefined) {
       // A 64-bit remote may keep its table above 4 GiB; device addresses are exact numbers below 2^53.
-      if (rsc.address > BigInt(Number.MAX_SAFE_INTEGER)) throw rprocError("ERR_MALFORMED", `.resource_table sh_addr 0x${rsc.address.toString(16)} is beyond 2^53`, { offset: rsc.section.headerOffset });
+      if (rsc.address > BigInt(Number.MAX_SAFE_INTEGER))
+        throw rprocError("ERR_MALFORMED", `.resource_table sh_addr 0x${rsc.address.toString(16)} is beyond 2^53`, {
+          offset: rsc.section.headerOffset,
+        });
       resourceTable = { bytes: new Uint8Array(rsc.bytes), da: Number(rsc.address) }; // a real copy, also for a Buffer input
     }
     return {
@@ -53,7 +66,8 @@ export function createElfLoader(options: ElfLoaderOptions = {}): FirmwareLoader 
   };
   return {
     loadAndVerify(image: Uint8Array, context?: LoaderContext): LoadedFirmware | Promise<LoadedFirmware> {
-      if (context !== undefined && isSplitMdt(image, context.firmwareName)) return assembleSplit(image, context, options).then(load);
+      if (context !== undefined && isSplitMdt(image, context.firmwareName))
+        return assembleSplit(image, context, options).then(load);
       return load(image);
     },
     release() {
@@ -88,13 +102,18 @@ async function assembleSplit(mdt: Uint8Array, context: LoaderContext, options: E
     } catch {
       // isSplitMdt parsed it already
     }
-    throw rprocError("ERR_UNSUPPORTED", `split firmware "${name}": its segments are in .bNN files${first}, which this loader cannot read (a signed image authenticates only its own bytes); sign the assembled image instead`);
+    throw rprocError(
+      "ERR_UNSUPPORTED",
+      `split firmware "${name}": its segments are in .bNN files${first}, which this loader cannot read (a signed image authenticates only its own bytes); sign the assembled image instead`,
+    );
   }
   try {
     return await assembleMdt(mdt, name, read, options);
   } catch (e) {
-    if (isAmpError(e) && e.code === "ERR_SINK") throw rprocError("ERR_NO_FIRMWARE", `split firmware "${name}": ${e.message}`, { cause: e });
-    if (isAmpError(e)) throw rprocError("ERR_MALFORMED", `split firmware "${name}": ${e.code}: ${e.message}`, { cause: e });
+    if (isAmpError(e) && e.code === "ERR_SINK")
+      throw rprocError("ERR_NO_FIRMWARE", `split firmware "${name}": ${e.message}`, { cause: e });
+    if (isAmpError(e))
+      throw rprocError("ERR_MALFORMED", `split firmware "${name}": ${e.code}: ${e.message}`, { cause: e });
     throw e;
   }
 }

@@ -14,7 +14,13 @@ export type { RprocStateName, CrashTypeName, RecoveryMode, CoredumpMode } from "
 // --- the manager ---
 /** One remote processor's life cycle. */
 export { Remoteproc, createRemoteproc } from "./remoteproc.js";
-export type { RemoteprocOptions, RemoteprocLimits, RemoteprocEvents, SnapshotWindow, ShutdownOptions } from "./options.js";
+export type {
+  RemoteprocOptions,
+  RemoteprocLimits,
+  RemoteprocEvents,
+  SnapshotWindow,
+  ShutdownOptions,
+} from "./options.js";
 export type { ResourceRequest, CarveoutRequest, TraceRequest, VdevRequest, CarveoutInfo } from "./resources.js";
 export type { ControlAttribute, ControlSurface } from "./control.js";
 
@@ -37,7 +43,15 @@ export type { ElfLoaderOptions } from "./elf-loader.js";
 // --- authenticated loading ---
 /** The @amp signed image: sign, verify, and a loader that verifies before anything is parsed. */
 export { signImage, verifySignedImage, SignatureAlgorithm, SignedImageType } from "./signed-image.js";
-export type { SignImageOptions, VerifySignedImageOptions, VerifiedImage, TrustedKey, SubtleCryptoLike, CryptoKeyLike, SignatureAlgorithmName } from "./signed-image.js";
+export type {
+  SignImageOptions,
+  VerifySignedImageOptions,
+  VerifiedImage,
+  TrustedKey,
+  SubtleCryptoLike,
+  CryptoKeyLike,
+  SignatureAlgorithmName,
+} from "./signed-image.js";
 export { createSignedImageLoader } from "./signed-loader.js";
 export type { SignedImageLoaderOptions } from "./signed-loader.js";
 
@@ -51,6 +65,31 @@ export type { RprocVdevLike, VirtioDriver, VirtioDriverBinding, VringInfo } from
 /** Trace buffer readers and coredump sinks. */
 export { TraceBuffer, decodeUtf8 } from "./trace.js";
 /** Timestamped trace records: the line format, a buffer parser, a live follower, the coredump note. */
-export { parseTraceLine, parseTraceBuffer, formatTraceRecord, traceRecordLine, TraceFollower, traceNoteFor, decodeTraceNote, isTraceNote, formatTraceEntry, formatHostTime, formatRemoteTime, TRACE_LEVELS, TRACE_MAX_TEXT, TRACE_NOTE_NAME, NT_AMP_TRACE, TRACE_NOTE_MAX_BYTES } from "./trace-record.js";
-export type { TraceLevel, TraceRecord, TraceEntry, TraceUpdate, TraceFollowerOptions, TraceNote, RemoteToHostTime } from "./trace-record.js";
+export {
+  parseTraceLine,
+  parseTraceBuffer,
+  formatTraceRecord,
+  traceRecordLine,
+  TraceFollower,
+  traceNoteFor,
+  decodeTraceNote,
+  isTraceNote,
+  formatTraceEntry,
+  formatHostTime,
+  formatRemoteTime,
+  TRACE_LEVELS,
+  TRACE_MAX_TEXT,
+  TRACE_NOTE_NAME,
+  NT_AMP_TRACE,
+  TRACE_NOTE_MAX_BYTES,
+} from "./trace-record.js";
+export type {
+  TraceLevel,
+  TraceRecord,
+  TraceEntry,
+  TraceUpdate,
+  TraceFollowerOptions,
+  TraceNote,
+  RemoteToHostTime,
+} from "./trace-record.js";
 export type { CoredumpSink, CoredumpInfo, CoredumpSegmentSpec, CoredumpElfInfo } from "./coredump.js";

@@ -139,14 +139,18 @@ export abstract class RemoteprocView {
     const from = this.stateName;
     if (from === to) return;
     this.stateName = to;
-    this.emitter.emit("state", { from, to }, (e) => { this.report("listener", e); });
+    this.emitter.emit("state", { from, to }, (e) => {
+      this.report("listener", e);
+    });
   }
 
   /** Sets the power count, with a "power" event. */
   protected setPower(n: number): void {
     if (n === this.powerCount) return;
     this.powerCount = n;
-    this.emitter.emit("power", n, (e) => { this.report("listener", e); });
+    this.emitter.emit("power", n, (e) => {
+      this.report("listener", e);
+    });
   }
 
   /** A failure no caller can receive: the "error" event. */

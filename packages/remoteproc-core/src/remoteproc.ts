@@ -79,9 +79,17 @@ export class Remoteproc extends RemoteprocView {
       firmwareName: () => this.firmwareName,
       dumpMode: () => this.dumpMode,
       translate: (da, len) => this.translate(da, len),
-      emit: (event, value) => { this.emitter.emit(event, value, (e) => { this.report("listener", e); }); },
-      report: (operation, error) => { this.report(operation, error); },
-      reportAll: (operation, failures) => { for (const f of failures) this.report(operation, new StepError(operation, f.step, f.error)); },
+      emit: (event, value) => {
+        this.emitter.emit(event, value, (e) => {
+          this.report("listener", e);
+        });
+      },
+      report: (operation, error) => {
+        this.report(operation, error);
+      },
+      reportAll: (operation, failures) => {
+        for (const f of failures) this.report(operation, new StepError(operation, f.step, f.error));
+      },
       released: (s) => {
         this.lastTraces = s.resources.traces.flatMap((t) => (t.buffer === undefined ? [] : [t.buffer]));
         if (this.session === s) this.session = undefined;
@@ -98,7 +106,8 @@ export class Remoteproc extends RemoteprocView {
    * @throws AmpError ERR_STATE when not offline; TypeError for an empty name.
    */
   setFirmware(name: string): void {
-    if (this.stateName !== RprocState.OFFLINE) throw stateError(`firmware can be changed only while offline (state ${this.stateName})`);
+    if (this.stateName !== RprocState.OFFLINE)
+      throw stateError(`firmware can be changed only while offline (state ${this.stateName})`);
     this.firmwareName = cleanFirmwareName(name);
   }
 
@@ -110,7 +119,8 @@ export class Remoteproc extends RemoteprocView {
   async setRecovery(mode: RecoveryMode | "recover"): Promise<void> {
     const m: string = mode;
     if (m === "recover") return this.recover();
-    if (m !== "enabled" && m !== "disabled") throw new TypeError(`recovery takes enabled, disabled or recover, not ${m}`);
+    if (m !== "enabled" && m !== "disabled")
+      throw new TypeError(`recovery takes enabled, disabled or recover, not ${m}`);
     this.recoveryMode = m;
     if (mode === "enabled") {
       await this.locked(async () => {
@@ -148,7 +158,8 @@ export class Remoteproc extends RemoteprocView {
    * removes its bindings).
    */
   registerVirtioDriver(driver: VirtioDriver): () => Promise<void> {
-    if (typeof driver.probe !== "function" || !Array.isArray(driver.deviceIds)) throw new TypeError("a virtio driver needs deviceIds and probe()");
+    if (typeof driver.probe !== "function" || !Array.isArray(driver.deviceIds))
+      throw new TypeError("a virtio driver needs deviceIds and probe()");
     this.virtioDrivers.push(driver);
     void this.locked(() => bindDriver(this.ctx, this.session, driver));
     return () => {
@@ -164,7 +175,8 @@ export class Remoteproc extends RemoteprocView {
    * @throws AmpError ERR_STATE otherwise; TypeError for a bad request.
    */
   addResource(request: ResourceRequest): void {
-    if (this.stateName !== RprocState.OFFLINE && this.stateName !== RprocState.DETACHED) throw stateError(`resources can be added only while offline or detached (state ${this.stateName})`);
+    if (this.stateName !== RprocState.OFFLINE && this.stateName !== RprocState.DETACHED)
+      throw stateError(`resources can be added only while offline or detached (state ${this.stateName})`);
     checkRequest(request);
     this.programResources.push(request);
   }
@@ -174,7 +186,13 @@ export class Remoteproc extends RemoteprocView {
    * Allocated regions that overlap it are clipped, so each byte is dumped once.
    */
   addCoredumpSegment(segment: CoredumpSegmentSpec): void {
-    if (!Number.isSafeInteger(segment.da) || segment.da < 0 || !Number.isSafeInteger(segment.size) || segment.size < 0 || segment.size > Number.MAX_SAFE_INTEGER - segment.da) {
+    if (
+      !Number.isSafeInteger(segment.da) ||
+      segment.da < 0 ||
+      !Number.isSafeInteger(segment.size) ||
+      segment.size < 0 ||
+      segment.size > Number.MAX_SAFE_INTEGER - segment.da
+    ) {
       throw new RangeError("coredump segment needs a da and a size whose end stays below 2^53");
     }
     this.dumpSegments.push(segment);
@@ -214,7 +232,10 @@ export class Remoteproc extends RemoteprocView {
       if (src.waitFor !== undefined) {
         await src.waitFor(this.firmwareName, options.signal === undefined ? {} : { signal: options.signal });
       } else if ((await src.get(this.firmwareName)) === undefined) {
-        throw rprocError("ERR_NO_FIRMWARE", `firmware "${this.firmwareName}" not found and the source cannot wait for it`);
+        throw rprocError(
+          "ERR_NO_FIRMWARE",
+          `firmware "${this.firmwareName}" not found and the source cannot wait for it`,
+        );
       }
     }
     return this.boot();
@@ -229,7 +250,8 @@ export class Remoteproc extends RemoteprocView {
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     return this.locked(async () => {
       this.assertAlive();
-      if (this.stateName !== RprocState.RUNNING && this.stateName !== RprocState.ATTACHED) throw stateError(`cannot stop from state ${this.stateName}`);
+      if (this.stateName !== RprocState.RUNNING && this.stateName !== RprocState.ATTACHED)
+        throw stateError(`cannot stop from state ${this.stateName}`);
       if (typeof this.driver.stop !== "function") throw rprocError("ERR_UNSUPPORTED", "the driver has no stop()");
       if (this.powerCount > 1) {
         this.setPower(this.powerCount - 1);
@@ -262,7 +284,8 @@ export class Remoteproc extends RemoteprocView {
   detach(): Promise<void> {
     return this.locked(async () => {
       this.assertAlive();
-      if (this.stateName !== RprocState.ATTACHED) throw stateError(`detach works only from attached (state ${this.stateName})`);
+      if (this.stateName !== RprocState.ATTACHED)
+        throw stateError(`detach works only from attached (state ${this.stateName})`);
       if (typeof this.driver.detach !== "function") throw rprocError("ERR_UNSUPPORTED", "the driver has no detach()");
       if (this.powerCount > 1) {
         this.setPower(this.powerCount - 1);
@@ -352,12 +375,16 @@ export class Remoteproc extends RemoteprocView {
 
   private async bootLocked(): Promise<void> {
     if (typeof this.driver.start !== "function") throw rprocError("ERR_UNSUPPORTED", "the driver has no start()");
-    await bootSession(this.ctx, [...this.platformResources, ...this.programResources], (s) => { this.session = s; });
+    await bootSession(this.ctx, [...this.platformResources, ...this.programResources], (s) => {
+      this.session = s;
+    });
     this.setState(RprocState.RUNNING);
   }
 
   private async attachLocked(): Promise<void> {
-    await attachSession(this.ctx, [...this.platformResources, ...this.programResources], (s) => { this.session = s; });
+    await attachSession(this.ctx, [...this.platformResources, ...this.programResources], (s) => {
+      this.session = s;
+    });
     this.setState(RprocState.ATTACHED);
   }
 

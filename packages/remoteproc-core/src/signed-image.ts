@@ -47,7 +47,13 @@ export type CryptoKeyLike = object;
 
 /** The part of WebCrypto's `SubtleCrypto` used here; `globalThis.crypto.subtle` fits it. */
 export interface SubtleCryptoLike {
-  importKey(format: "raw", keyData: Uint8Array, algorithm: object, extractable: boolean, keyUsages: string[]): Promise<CryptoKeyLike>;
+  importKey(
+    format: "raw",
+    keyData: Uint8Array,
+    algorithm: object,
+    extractable: boolean,
+    keyUsages: string[],
+  ): Promise<CryptoKeyLike>;
   verify(algorithm: object, key: CryptoKeyLike, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
   sign(algorithm: object, key: CryptoKeyLike, data: Uint8Array): Promise<ArrayBuffer>;
 }
@@ -128,7 +134,11 @@ export async function signImage(images: readonly Uint8Array[], options: SignImag
   });
   const subtle = getSubtle(options.subtle);
   const sig = new Uint8Array(await subtle.sign(algorithmParams(alg), options.privateKey, out.subarray(0, cursor)));
-  if (sig.length !== SIGNATURE_SIZE) throw rprocError("ERR_UNSUPPORTED", `WebCrypto produced a ${sig.length}-byte signature; expected ${SIGNATURE_SIZE}`);
+  if (sig.length !== SIGNATURE_SIZE)
+    throw rprocError(
+      "ERR_UNSUPPORTED",
+      `WebCrypto produced a ${sig.length}-byte signature; expected ${SIGNATURE_SIZE}`,
+    );
   out.set(sig, cursor);
   return out;
 }
@@ -138,7 +148,10 @@ export async function signImage(images: readonly Uint8Array[], options: SignImag
  * @throws AmpError `ERR_MALFORMED` (offset set) for a bad container, `ERR_AUTH` when no trusted key
  * verifies the signature, `ERR_LIMIT` for too many images, `ERR_UNSUPPORTED` without WebCrypto.
  */
-export async function verifySignedImage(bytes: Uint8Array, options: VerifySignedImageOptions): Promise<VerifiedImage[]> {
+export async function verifySignedImage(
+  bytes: Uint8Array,
+  options: VerifySignedImageOptions,
+): Promise<VerifiedImage[]> {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("signed image must be a Uint8Array");
   const maxImages = options.maxImages ?? 8;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -146,7 +159,8 @@ export async function verifySignedImage(bytes: Uint8Array, options: VerifySigned
   if (v.getUint32(0, LE) !== MAGIC) throw malformed("bad magic (not an @amp signed image)", 0);
   if (v.getUint16(4, LE) !== VERSION) throw malformed(`unsupported version ${v.getUint16(4, LE)}`, 4);
   const alg = v.getUint16(6, LE);
-  if (alg !== SignatureAlgorithm.ED25519 && alg !== SignatureAlgorithm.ECDSA_P256_SHA256) throw malformed(`unknown algorithm ${alg}`, 6);
+  if (alg !== SignatureAlgorithm.ED25519 && alg !== SignatureAlgorithm.ECDSA_P256_SHA256)
+    throw malformed(`unknown algorithm ${alg}`, 6);
   const count = v.getUint32(8, LE);
   if (count === 0) throw malformed("no images", 8);
   if (count > maxImages) throw rprocError("ERR_LIMIT", `${count} images exceed maxImages ${maxImages}`, { offset: 8 });
@@ -167,7 +181,10 @@ export async function verifySignedImage(bytes: Uint8Array, options: VerifySigned
   for (const key of options.keys) {
     if (SignatureAlgorithm[key.algorithm] !== alg) continue;
     if (key.keyId !== undefined && key.keyId !== keyId) continue;
-    const cryptoKey = key.publicKey instanceof Uint8Array ? await subtle.importKey("raw", key.publicKey, importParams(alg), false, ["verify"]) : key.publicKey;
+    const cryptoKey =
+      key.publicKey instanceof Uint8Array
+        ? await subtle.importKey("raw", key.publicKey, importParams(alg), false, ["verify"])
+        : key.publicKey;
     if (await subtle.verify(algorithmParams(alg), cryptoKey, signature, signed)) {
       ok = true;
       break;
@@ -182,7 +199,8 @@ export async function verifySignedImage(bytes: Uint8Array, options: VerifySigned
     const off = v.getUint32(e + 4, LE);
     const len = v.getUint32(e + 8, LE);
     if (v.getUint32(e + 12, LE) !== 0) throw malformed(`image ${i}: reserved word is not zero`, e + 12);
-    if (off % 8 !== 0 || off < prevEnd || off > sigOff || len > sigOff - off) throw malformed(`image ${i}: offset/length out of bounds or out of order`, e + 4);
+    if (off % 8 !== 0 || off < prevEnd || off > sigOff || len > sigOff - off)
+      throw malformed(`image ${i}: offset/length out of bounds or out of order`, e + 4);
     images.push({ type, bytes: bytes.slice(off, off + len) });
     prevEnd = off + len;
   }
@@ -210,6 +228,7 @@ function getSubtle(injected: SubtleCryptoLike | undefined): SubtleCryptoLike {
   if (injected !== undefined) return injected;
   const g = globalThis as { crypto?: { subtle?: SubtleCryptoLike } };
   const subtle = g.crypto?.subtle;
-  if (subtle === undefined) throw rprocError("ERR_UNSUPPORTED", "no WebCrypto (globalThis.crypto.subtle); pass options.subtle");
+  if (subtle === undefined)
+    throw rprocError("ERR_UNSUPPORTED", "no WebCrypto (globalThis.crypto.subtle); pass options.subtle");
   return subtle;
 }

@@ -40,7 +40,11 @@ export function createSignedImageLoader(options: SignedImageLoaderOptions): Firm
       try {
         for (const img of images) loaded.push(await inner.loadAndVerify(img.bytes, innerContext));
         const withTable = loaded.filter((l) => l.resourceTable !== undefined);
-        if (withTable.length > 1) throw rprocError("ERR_MALFORMED", `signed image: ${withTable.length} images carry a resource table; at most one may`);
+        if (withTable.length > 1)
+          throw rprocError(
+            "ERR_MALFORMED",
+            `signed image: ${withTable.length} images carry a resource table; at most one may`,
+          );
         const first = loaded[0];
         if (first === undefined) throw rprocError("ERR_MALFORMED", "signed image: no images");
         const fw: LoadedFirmware = {

@@ -65,7 +65,13 @@ export function parseTraceLine(line: string): TraceRecord {
   if (m !== null) {
     const text = m[4] ?? "";
     const t = text.length > TRACE_MAX_TEXT ? text.slice(0, TRACE_MAX_TEXT) : text;
-    return { seq: Number(m[1]), remoteUs: Number(m[2]), level: m[3] as TraceLevel, text: t, ...(cut ? { truncated: true } : {}) };
+    return {
+      seq: Number(m[1]),
+      remoteUs: Number(m[2]),
+      level: m[3] as TraceLevel,
+      text: t,
+      ...(cut ? { truncated: true } : {}),
+    };
   }
   return cut ? { text: line.slice(0, TRACE_MAX_TEXT), truncated: true } : { text: line };
 }
@@ -75,8 +81,10 @@ export function parseTraceLine(line: string): TraceRecord {
  * characters in `text` become spaces so that one record stays one line.
  */
 export function formatTraceRecord(seq: number, remoteUs: number, level: TraceLevel, text: string): string {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`trace seq must be a non-negative integer, got ${String(seq)}`);
-  if (!Number.isSafeInteger(remoteUs) || remoteUs < 0) throw new RangeError(`trace time must be a non-negative integer (µs), got ${String(remoteUs)}`);
+  if (!Number.isSafeInteger(seq) || seq < 0)
+    throw new RangeError(`trace seq must be a non-negative integer, got ${String(seq)}`);
+  if (!Number.isSafeInteger(remoteUs) || remoteUs < 0)
+    throw new RangeError(`trace time must be a non-negative integer (µs), got ${String(remoteUs)}`);
   if (!TRACE_LEVELS.includes(level)) throw new RangeError(`trace level must be E, W, I or D, got ${level}`);
   // eslint-disable-next-line no-control-regex -- replacing control characters is the point
   return `${String(seq)} ${String(remoteUs)} ${level} ${text.replace(/[\u0000-\u001f\u007f]/g, " ")}\n`;
@@ -271,7 +279,8 @@ export class TraceFollower {
     const fresh = text.slice(this.plainSeen.length);
     this.plainSeen = text;
     const out: TraceEntry[] = [];
-    if (fresh !== "") for (const line of fresh.slice(0, -1).split("\n")) out.push(this.stamp(parseTraceLine(line), 0, readAtMs));
+    if (fresh !== "")
+      for (const line of fresh.slice(0, -1).split("\n")) out.push(this.stamp(parseTraceLine(line), 0, readAtMs));
     return { records: out, lost: 0, restarted };
   }
 }
@@ -361,7 +370,10 @@ export function formatRemoteTime(us: number): string {
  */
 export function formatTraceEntry(e: TraceEntry): string {
   const parts: string[] = [];
-  if (e.lostBefore > 0) parts.push(`!! ${String(e.lostBefore)} trace record${e.lostBefore === 1 ? "" : "s"} lost (overwritten before they were read)\n`);
+  if (e.lostBefore > 0)
+    parts.push(
+      `!! ${String(e.lostBefore)} trace record${e.lostBefore === 1 ? "" : "s"} lost (overwritten before they were read)\n`,
+    );
   let head: string;
   if (e.hostMs !== undefined) head = `${formatHostTime(e.hostMs)}±${(e.hostErrorMs ?? 0).toFixed(1)}ms `;
   else if (e.readAtMs !== undefined) head = `read ${formatHostTime(e.readAtMs)} `;

@@ -69,13 +69,25 @@ export function decodeUtf8(b: Uint8Array): string {
     let cp = 0xfffd;
     let n = 1;
     if (c < 0x80) cp = c;
-    else if (c >= 0xc2 && c <= 0xdf && cont(b, i + 1)) { cp = ((c & 0x1f) << 6) | ((b[i + 1] ?? 0) & 0x3f); n = 2; }
-    else if (c >= 0xe0 && c <= 0xef && cont(b, i + 1) && cont(b, i + 2)) {
+    else if (c >= 0xc2 && c <= 0xdf && cont(b, i + 1)) {
+      cp = ((c & 0x1f) << 6) | ((b[i + 1] ?? 0) & 0x3f);
+      n = 2;
+    } else if (c >= 0xe0 && c <= 0xef && cont(b, i + 1) && cont(b, i + 2)) {
       const v = ((c & 0x0f) << 12) | (((b[i + 1] ?? 0) & 0x3f) << 6) | ((b[i + 2] ?? 0) & 0x3f);
-      if (v >= 0x800 && (v < 0xd800 || v > 0xdfff)) { cp = v; n = 3; }
+      if (v >= 0x800 && (v < 0xd800 || v > 0xdfff)) {
+        cp = v;
+        n = 3;
+      }
     } else if (c >= 0xf0 && c <= 0xf4 && cont(b, i + 1) && cont(b, i + 2) && cont(b, i + 3)) {
-      const v = ((c & 0x07) << 18) | (((b[i + 1] ?? 0) & 0x3f) << 12) | (((b[i + 2] ?? 0) & 0x3f) << 6) | ((b[i + 3] ?? 0) & 0x3f);
-      if (v >= 0x10000 && v <= 0x10ffff) { cp = v; n = 4; }
+      const v =
+        ((c & 0x07) << 18) |
+        (((b[i + 1] ?? 0) & 0x3f) << 12) |
+        (((b[i + 2] ?? 0) & 0x3f) << 6) |
+        ((b[i + 3] ?? 0) & 0x3f);
+      if (v >= 0x10000 && v <= 0x10ffff) {
+        cp = v;
+        n = 4;
+      }
     }
     out += String.fromCodePoint(cp);
     i += n;

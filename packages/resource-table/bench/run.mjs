@@ -5,18 +5,31 @@
 // Imports the built dist/ through the package name: run `npx tsc -p tsconfig.build.json` first.
 import process from "node:process";
 import { Bench } from "tinybench";
-import { FW_RSC_ADDR_ANY, parseResourceTable, serializeResourceTable, validateResourceTable } from "@amp/resource-table";
+import {
+  FW_RSC_ADDR_ANY,
+  parseResourceTable,
+  serializeResourceTable,
+  validateResourceTable,
+} from "@amp/resource-table";
 
 const vdev = (notify) => ({
-  kind: "vdev", id: 7, notifyId: notify, dfeatures: 1,
-  vrings: [{ da: FW_RSC_ADDR_ANY, align: 4096, num: 256, notifyId: notify }, { da: FW_RSC_ADDR_ANY, align: 4096, num: 256, notifyId: notify + 1 }],
+  kind: "vdev",
+  id: 7,
+  notifyId: notify,
+  dfeatures: 1,
+  vrings: [
+    { da: FW_RSC_ADDR_ANY, align: 4096, num: 256, notifyId: notify },
+    { da: FW_RSC_ADDR_ANY, align: 4096, num: 256, notifyId: notify + 1 },
+  ],
 });
-const bytes = serializeResourceTable({ entries: [
-  { kind: "carveout", da: 0x1000_0000, pa: FW_RSC_ADDR_ANY, len: 0x10_0000, name: "fw-ram" },
-  { kind: "trace", da: 0x2000_f000, len: 0x1000, name: "trace" },
-  vdev(0),
-  vdev(2),
-] });
+const bytes = serializeResourceTable({
+  entries: [
+    { kind: "carveout", da: 0x1000_0000, pa: FW_RSC_ADDR_ANY, len: 0x10_0000, name: "fw-ram" },
+    { kind: "trace", da: 0x2000_f000, len: 0x1000, name: "trace" },
+    vdev(0),
+    vdev(2),
+  ],
+});
 if (validateResourceTable(bytes).length !== 0) throw new Error("benchmark table is not clean");
 
 const dst = new Uint8Array(bytes.length);
@@ -48,5 +61,7 @@ const fmt = (x) => `${Math.round(x).toLocaleString("en-US")} ops/s`;
 process.stdout.write(`node ${process.version}, table ${bytes.length} bytes (sink ${sink > 0 ? "ok" : "?"})\n`);
 for (const t of bench.tasks) {
   const m = median(t.name);
-  process.stdout.write(`${t.name.padEnd(44)} median ${fmt(m).padStart(18)}  ${(m / ceiling * 100).toFixed(2).padStart(6)} % of ceiling\n`);
+  process.stdout.write(
+    `${t.name.padEnd(44)} median ${fmt(m).padStart(18)}  ${((m / ceiling) * 100).toFixed(2).padStart(6)} % of ceiling\n`,
+  );
 }

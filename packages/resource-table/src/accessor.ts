@@ -39,10 +39,22 @@ export function createByteAccessor(bytes: Uint8Array): ByteAccessor {
   };
   return {
     byteLength: bytes.byteLength,
-    getU8: (offset) => { check(offset, 1); return dv.getUint8(offset); },
-    getU32: (offset) => { check(offset, 4); return dv.getUint32(offset, LE); },
-    setU8: (offset, value) => { check(offset, 1); dv.setUint8(offset, value); },
-    setU32: (offset, value) => { check(offset, 4); dv.setUint32(offset, value, LE); },
+    getU8: (offset) => {
+      check(offset, 1);
+      return dv.getUint8(offset);
+    },
+    getU32: (offset) => {
+      check(offset, 4);
+      return dv.getUint32(offset, LE);
+    },
+    setU8: (offset, value) => {
+      check(offset, 1);
+      dv.setUint8(offset, value);
+    },
+    setU32: (offset, value) => {
+      check(offset, 4);
+      dv.setUint32(offset, value, LE);
+    },
     read: (offset, length) => {
       if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bad length ${length}`);
       check(offset, length);

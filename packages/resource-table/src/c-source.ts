@@ -42,8 +42,10 @@ export function generateResourceTableC(init: ResourceTableInit, options: CSource
   const alignment = options.alignment ?? 8;
   if (!IDENT.test(symbol)) throw new RangeError(`symbol "${symbol}" is not a C identifier`);
   if (!IDENT.test(tag)) throw new RangeError(`structName "${tag}" is not a C identifier`);
-  if (section !== false && (section === "" || /["\\\n\r]/.test(section))) throw new RangeError(`section name ${JSON.stringify(section)} cannot be used`);
-  if (!Number.isSafeInteger(alignment) || alignment < 1 || (alignment & (alignment - 1)) !== 0) throw new RangeError(`alignment must be a power of two`);
+  if (section !== false && (section === "" || /["\\\n\r]/.test(section)))
+    throw new RangeError(`section name ${JSON.stringify(section)} cannot be used`);
+  if (!Number.isSafeInteger(alignment) || alignment < 1 || (alignment & (alignment - 1)) !== 0)
+    throw new RangeError(`alignment must be a power of two`);
   const table = buildResourceTable(init, options);
   const n = table.entries.length;
 
@@ -126,7 +128,8 @@ function cString(name: string): string {
   let s = '"';
   for (const b of encodeUtf8(name)) {
     if (b === 0x22 || b === 0x5c) s += `\\${String.fromCharCode(b)}`;
-    else if (b >= 0x20 && b < 0x7f && b !== 0x3f) s += String.fromCharCode(b); // '?' escaped: no trigraphs
+    else if (b >= 0x20 && b < 0x7f && b !== 0x3f)
+      s += String.fromCharCode(b); // '?' escaped: no trigraphs
     else s += `\\${b.toString(8).padStart(3, "0")}`;
   }
   return `${s}"`;
@@ -137,11 +140,15 @@ function emitEntry(e: Resource, name: string, members: string[], inits: string[]
     case "carveout":
     case "devmem":
       members.push(`  struct amp_rsc_${e.kind} ${name};`);
-      inits.push(`  .${name} = { .type = ${e.type}, .da = ${u32(e.da)}, .pa = ${u32(e.pa)}, .len = ${u32(e.len)}, .flags = ${u32(e.flags)}, .reserved = ${u32(e.reserved)}, .name = ${cString(e.name)} },`);
+      inits.push(
+        `  .${name} = { .type = ${e.type}, .da = ${u32(e.da)}, .pa = ${u32(e.pa)}, .len = ${u32(e.len)}, .flags = ${u32(e.flags)}, .reserved = ${u32(e.reserved)}, .name = ${cString(e.name)} },`,
+      );
       return;
     case "trace":
       members.push(`  struct amp_rsc_trace ${name};`);
-      inits.push(`  .${name} = { .type = ${e.type}, .da = ${u32(e.da)}, .len = ${u32(e.len)}, .reserved = ${u32(e.reserved)}, .name = ${cString(e.name)} },`);
+      inits.push(
+        `  .${name} = { .type = ${e.type}, .da = ${u32(e.da)}, .len = ${u32(e.len)}, .reserved = ${u32(e.reserved)}, .name = ${cString(e.name)} },`,
+      );
       return;
     case "vdev":
       members.push(`  struct amp_rsc_vdev ${name};`);
@@ -150,10 +157,14 @@ function emitEntry(e: Resource, name: string, members: string[], inits: string[]
         `    .config_len = ${e.configLen}, .status = ${e.status}, .num_of_vrings = ${e.numOfVrings}, .reserved = { ${e.reserved[0]}, ${e.reserved[1]} } },`,
       );
       if (e.vrings.length > 0) {
-        members.push(`  struct amp_rsc_vdev_vring ${name}_vring[${e.vrings.length}]; /* ${e.vrings.length} x ${FW_RSC_VDEV_VRING_SIZE} bytes */`);
+        members.push(
+          `  struct amp_rsc_vdev_vring ${name}_vring[${e.vrings.length}]; /* ${e.vrings.length} x ${FW_RSC_VDEV_VRING_SIZE} bytes */`,
+        );
         inits.push(`  .${name}_vring = {`);
         for (const v of e.vrings) {
-          inits.push(`    { .da = ${u32(v.da)}, .align = ${u32(v.align)}, .num = ${u32(v.num)}, .notifyid = ${u32(v.notifyId)}, .pa = ${u32(v.pa)} },`);
+          inits.push(
+            `    { .da = ${u32(v.da)}, .align = ${u32(v.align)}, .num = ${u32(v.num)}, .notifyid = ${u32(v.notifyId)}, .pa = ${u32(v.pa)} },`,
+          );
         }
         inits.push("  },");
       }
@@ -164,7 +175,9 @@ function emitEntry(e: Resource, name: string, members: string[], inits: string[]
       return;
     case "vendor":
     case "unsupported":
-      members.push(`  struct __attribute__((packed)) { uint32_t type;${e.data.length > 0 ? ` uint8_t data[${e.data.length}];` : ""} } ${name};`);
+      members.push(
+        `  struct __attribute__((packed)) { uint32_t type;${e.data.length > 0 ? ` uint8_t data[${e.data.length}];` : ""} } ${name};`,
+      );
       inits.push(`  .${name} = { .type = ${e.type}${e.data.length > 0 ? `, .data = ${bytesInit(e.data)}` : ""} },`);
       return;
   }

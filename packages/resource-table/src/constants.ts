@@ -43,4 +43,3 @@ export const FW_RSC_VDEV_VRING_SIZE = 20;
 export const RSC_NAME_SIZE = 32;
 /** Linux rejects a vdev with more vrings than this (`rproc_handle_vdev`). */
 export const RSC_VDEV_MAX_VRINGS = 2;
-

@@ -68,7 +68,13 @@ export type { ResourceTableSizeOptions } from "./size.js";
 // --- build and encode ---
 export { buildResourceTable, serializeResourceTable } from "./serialize.js";
 export { resourceTableToJson, resourceTableFromJson } from "./json.js";
-export type { ResourceTableJson, ResourceJson, VdevResourceJson, VendorResourceJson, UnsupportedResourceJson } from "./json.js";
+export type {
+  ResourceTableJson,
+  ResourceJson,
+  VdevResourceJson,
+  VendorResourceJson,
+  UnsupportedResourceJson,
+} from "./json.js";
 export { generateResourceTableC } from "./c-source.js";
 export type { CSourceOptions } from "./c-source.js";
 

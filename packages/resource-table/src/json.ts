@@ -21,7 +21,8 @@ export type VendorResourceJson = Omit<VendorResource, "data"> & { readonly data:
 /** An unsupported entry in JSON form: `data` is hex. */
 export type UnsupportedResourceJson = Omit<UnsupportedResource, "data"> & { readonly data: string };
 /** Any entry in JSON form. */
-export type ResourceJson = CarveoutResource | DevmemResource | TraceResource | VdevResourceJson | VendorResourceJson | UnsupportedResourceJson;
+export type ResourceJson =
+  CarveoutResource | DevmemResource | TraceResource | VdevResourceJson | VendorResourceJson | UnsupportedResourceJson;
 /** A table in JSON form (what `JSON.stringify(resourceTableToJson(t))` serialises). */
 export interface ResourceTableJson {
   readonly ver: number;
@@ -44,7 +45,12 @@ export function resourceTableToJson(table: ResourceTable): ResourceTableJson {
     entries: table.entries.map((e): ResourceJson => {
       switch (e.kind) {
         case "vdev":
-          return { ...e, reserved: [e.reserved[0], e.reserved[1]], vrings: e.vrings.map((v) => ({ ...v })), config: toHex(e.config) };
+          return {
+            ...e,
+            reserved: [e.reserved[0], e.reserved[1]],
+            vrings: e.vrings.map((v) => ({ ...v })),
+            config: toHex(e.config),
+          };
         case "vendor":
         case "unsupported":
           return { ...e, data: toHex(e.data) };
@@ -77,7 +83,21 @@ export function resourceTableFromJson(json: unknown): ResourceTableInit {
   return out as unknown as ResourceTableInit;
 }
 
-const NUMBER_FIELDS = ["type", "offset", "da", "pa", "len", "flags", "id", "notifyId", "dfeatures", "gfeatures", "configLen", "status", "numOfVrings"];
+const NUMBER_FIELDS = [
+  "type",
+  "offset",
+  "da",
+  "pa",
+  "len",
+  "flags",
+  "id",
+  "notifyId",
+  "dfeatures",
+  "gfeatures",
+  "configLen",
+  "status",
+  "numOfVrings",
+];
 
 function entryFromJson(json: unknown, what: string): ResourceInit {
   const e = asObject(json, what);
@@ -85,7 +105,9 @@ function entryFromJson(json: unknown, what: string): ResourceInit {
   for (const f of NUMBER_FIELDS) copyNumber(e, out, f, what);
   if (e["name"] !== undefined) out["name"] = e["name"];
   // `reserved` is a u32 for carveout/devmem/trace and a pair of bytes for a vdev.
-  if (e["reserved"] !== undefined) out["reserved"] = e["kind"] === "vdev" ? pair(e["reserved"], `${what}.reserved`) : toInt(e["reserved"], `${what}.reserved`);
+  if (e["reserved"] !== undefined)
+    out["reserved"] =
+      e["kind"] === "vdev" ? pair(e["reserved"], `${what}.reserved`) : toInt(e["reserved"], `${what}.reserved`);
   if (e["config"] !== undefined) out["config"] = fromHex(e["config"], `${what}.config`);
   if (e["data"] !== undefined) out["data"] = fromHex(e["data"], `${what}.data`);
   if (e["decoded"] !== undefined) out["decoded"] = e["decoded"];

@@ -133,7 +133,8 @@ export class ResourceTableView {
       throw new RangeError(`size ${String(size)} does not fit in the accessor after baseOffset ${baseOffset}`);
     }
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a non-negative integer`);
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 0)
+      throw new RangeError(`maxEntries must be a non-negative integer`);
     this.mem = mem;
     this.baseOffset = baseOffset;
     this.size = size;
@@ -148,27 +149,43 @@ export class ResourceTableView {
   /** `num` of the table header, checked against `maxEntries` and the table size. */
   get num(): number {
     if (this.size < RESOURCE_TABLE_SIZE) {
-      throw new AmpError("ERR_TRUNCATED", `RSC_TABLE_TRUNCATED: a ${this.size}-byte region cannot hold the ${RESOURCE_TABLE_SIZE}-byte header`, { offset: 0 });
+      throw new AmpError(
+        "ERR_TRUNCATED",
+        `RSC_TABLE_TRUNCATED: a ${this.size}-byte region cannot hold the ${RESOURCE_TABLE_SIZE}-byte header`,
+        { offset: 0 },
+      );
     }
     const ver = u32(this, 0);
-    if (ver !== 1) throw new AmpError("ERR_UNSUPPORTED", `RSC_VERSION_UNSUPPORTED: table version is ${ver}`, { offset: 0 });
+    if (ver !== 1)
+      throw new AmpError("ERR_UNSUPPORTED", `RSC_VERSION_UNSUPPORTED: table version is ${ver}`, { offset: 0 });
     const num = u32(this, 4);
-    if (num > this.maxEntries) throw new AmpError("ERR_LIMIT", `RSC_TOO_MANY_ENTRIES: num ${num} exceeds ${this.maxEntries}`, { offset: 4 });
+    if (num > this.maxEntries)
+      throw new AmpError("ERR_LIMIT", `RSC_TOO_MANY_ENTRIES: num ${num} exceeds ${this.maxEntries}`, { offset: 4 });
     if (num > (this.size - RESOURCE_TABLE_SIZE) / 4) {
-      throw new AmpError("ERR_MALFORMED", `RSC_OFFSET_ARRAY_OUT_OF_RANGE: ${num} offsets do not fit in ${this.size} bytes`, { offset: 4 });
+      throw new AmpError(
+        "ERR_MALFORMED",
+        `RSC_OFFSET_ARRAY_OUT_OF_RANGE: ${num} offsets do not fit in ${this.size} bytes`,
+        { offset: 4 },
+      );
     }
     return num;
   }
 
   /** Offset of entry `index` from the start of the table (bounds-checked). */
   entryOffset(index: number): number {
-    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`entry index must be a non-negative integer, got ${String(index)}`);
+    if (!Number.isSafeInteger(index) || index < 0)
+      throw new RangeError(`entry index must be a non-negative integer, got ${String(index)}`);
     const num = this.num;
-    if (index >= num) throw new AmpError("ERR_MALFORMED", `entry ${index} does not exist (num = ${num})`, { offset: 4 });
+    if (index >= num)
+      throw new AmpError("ERR_MALFORMED", `entry ${index} does not exist (num = ${num})`, { offset: 4 });
     const slot = RESOURCE_TABLE_SIZE + 4 * index;
     const off = u32(this, slot);
     if (off > this.size - FW_RSC_HDR_SIZE) {
-      throw new AmpError("ERR_MALFORMED", `RSC_OFFSET_OUT_OF_RANGE: entry ${index} offset ${hex(off)} is outside the ${this.size}-byte table`, { offset: slot });
+      throw new AmpError(
+        "ERR_MALFORMED",
+        `RSC_OFFSET_OUT_OF_RANGE: entry ${index} offset ${hex(off)} is outside the ${this.size}-byte table`,
+        { offset: slot },
+      );
     }
     return off;
   }
@@ -219,7 +236,9 @@ export class ResourceTableView {
 
 function check(t: ResourceTableView, rel: number, len: number): void {
   if (rel < 0 || rel > t.size - len) {
-    throw new AmpError("ERR_MALFORMED", `access [${rel}, ${rel + len}) is outside the ${t.size}-byte table`, { offset: rel });
+    throw new AmpError("ERR_MALFORMED", `access [${rel}, ${rel + len}) is outside the ${t.size}-byte table`, {
+      offset: rel,
+    });
   }
 }
 function u32(t: ResourceTableView, rel: number): number {
@@ -243,9 +262,14 @@ function setU8(t: ResourceTableView, rel: number, value: number): void {
 function locate(t: ResourceTableView, index: number, type: number, bodyLen: number): number {
   const off = t.entryOffset(index);
   const actual = u32(t, off);
-  if (actual !== type) throw new AmpError("ERR_MALFORMED", `entry ${index} has type ${actual}, expected ${type}`, { offset: off });
+  if (actual !== type)
+    throw new AmpError("ERR_MALFORMED", `entry ${index} has type ${actual}, expected ${type}`, { offset: off });
   if (bodyLen > t.size - off - FW_RSC_HDR_SIZE) {
-    throw new AmpError("ERR_MALFORMED", `RSC_ENTRY_TRUNCATED: entry ${index} at ${hex(off)} runs past the end of the table`, { offset: off });
+    throw new AmpError(
+      "ERR_MALFORMED",
+      `RSC_ENTRY_TRUNCATED: entry ${index} at ${hex(off)} runs past the end of the table`,
+      { offset: off },
+    );
   }
   return off;
 }
@@ -254,10 +278,17 @@ function locate(t: ResourceTableView, index: number, type: number, bodyLen: numb
 function vringOffset(t: ResourceTableView, index: number, k: number): number {
   const off = locate(t, index, RSC_VDEV, FW_RSC_VDEV_SIZE);
   const n = u8(t, off + F.VDEV_NUM_OF_VRINGS);
-  if (k >= n) throw new AmpError("ERR_MALFORMED", `vdev entry ${index} has ${n} vrings; vring ${k} does not exist`, { offset: off + F.VDEV_NUM_OF_VRINGS });
+  if (k >= n)
+    throw new AmpError("ERR_MALFORMED", `vdev entry ${index} has ${n} vrings; vring ${k} does not exist`, {
+      offset: off + F.VDEV_NUM_OF_VRINGS,
+    });
   const vo = off + F.VDEV_VRINGS + k * FW_RSC_VDEV_VRING_SIZE;
   if (vo > t.size - FW_RSC_VDEV_VRING_SIZE) {
-    throw new AmpError("ERR_MALFORMED", `RSC_VDEV_VRINGS_TRUNCATED: vring ${k} of vdev entry ${index} runs past the end of the table`, { offset: vo });
+    throw new AmpError(
+      "ERR_MALFORMED",
+      `RSC_VDEV_VRINGS_TRUNCATED: vring ${k} of vdev entry ${index} runs past the end of the table`,
+      { offset: vo },
+    );
   }
   return vo;
 }
@@ -265,47 +296,107 @@ function vringOffset(t: ResourceTableView, index: number, k: number): number {
 class LiveCarveout implements CarveoutView {
   private readonly t: ResourceTableView;
   readonly index: number;
-  constructor(t: ResourceTableView, index: number) { this.t = t; this.index = index; }
-  private at(field: number): number { return locate(this.t, this.index, RSC_CARVEOUT, FW_RSC_CARVEOUT_SIZE) + field; }
-  get da(): number { return u32(this.t, this.at(F.CARVEOUT_DA)); }
-  set da(v: number) { setU32(this.t, this.at(F.CARVEOUT_DA), checkU32(v, "da")); }
-  get pa(): number { return u32(this.t, this.at(F.CARVEOUT_PA)); }
-  set pa(v: number) { setU32(this.t, this.at(F.CARVEOUT_PA), checkU32(v, "pa")); }
-  get len(): number { return u32(this.t, this.at(F.CARVEOUT_LEN)); }
-  set len(v: number) { setU32(this.t, this.at(F.CARVEOUT_LEN), checkU32(v, "len")); }
-  get flags(): number { return u32(this.t, this.at(F.CARVEOUT_FLAGS)); }
-  get name(): string { return readName(this.t, this.at(F.CARVEOUT_NAME)); }
+  constructor(t: ResourceTableView, index: number) {
+    this.t = t;
+    this.index = index;
+  }
+  private at(field: number): number {
+    return locate(this.t, this.index, RSC_CARVEOUT, FW_RSC_CARVEOUT_SIZE) + field;
+  }
+  get da(): number {
+    return u32(this.t, this.at(F.CARVEOUT_DA));
+  }
+  set da(v: number) {
+    setU32(this.t, this.at(F.CARVEOUT_DA), checkU32(v, "da"));
+  }
+  get pa(): number {
+    return u32(this.t, this.at(F.CARVEOUT_PA));
+  }
+  set pa(v: number) {
+    setU32(this.t, this.at(F.CARVEOUT_PA), checkU32(v, "pa"));
+  }
+  get len(): number {
+    return u32(this.t, this.at(F.CARVEOUT_LEN));
+  }
+  set len(v: number) {
+    setU32(this.t, this.at(F.CARVEOUT_LEN), checkU32(v, "len"));
+  }
+  get flags(): number {
+    return u32(this.t, this.at(F.CARVEOUT_FLAGS));
+  }
+  get name(): string {
+    return readName(this.t, this.at(F.CARVEOUT_NAME));
+  }
 }
 
 class LiveTrace implements TraceView {
   private readonly t: ResourceTableView;
   readonly index: number;
-  constructor(t: ResourceTableView, index: number) { this.t = t; this.index = index; }
-  private at(field: number): number { return locate(this.t, this.index, RSC_TRACE, FW_RSC_TRACE_SIZE) + field; }
-  get da(): number { return u32(this.t, this.at(F.TRACE_DA)); }
-  set da(v: number) { setU32(this.t, this.at(F.TRACE_DA), checkU32(v, "da")); }
-  get len(): number { return u32(this.t, this.at(F.TRACE_LEN)); }
-  get name(): string { return readName(this.t, this.at(F.TRACE_NAME)); }
+  constructor(t: ResourceTableView, index: number) {
+    this.t = t;
+    this.index = index;
+  }
+  private at(field: number): number {
+    return locate(this.t, this.index, RSC_TRACE, FW_RSC_TRACE_SIZE) + field;
+  }
+  get da(): number {
+    return u32(this.t, this.at(F.TRACE_DA));
+  }
+  set da(v: number) {
+    setU32(this.t, this.at(F.TRACE_DA), checkU32(v, "da"));
+  }
+  get len(): number {
+    return u32(this.t, this.at(F.TRACE_LEN));
+  }
+  get name(): string {
+    return readName(this.t, this.at(F.TRACE_NAME));
+  }
 }
 
 class LiveVdev implements VdevView {
   private readonly t: ResourceTableView;
   readonly index: number;
-  constructor(t: ResourceTableView, index: number) { this.t = t; this.index = index; }
-  private at(field: number): number { return locate(this.t, this.index, RSC_VDEV, FW_RSC_VDEV_SIZE) + field; }
-  get id(): number { return u32(this.t, this.at(F.VDEV_ID)); }
-  get notifyId(): number { return u32(this.t, this.at(F.VDEV_NOTIFYID)); }
-  set notifyId(v: number) { setU32(this.t, this.at(F.VDEV_NOTIFYID), checkU32(v, "notifyId")); }
-  get dfeatures(): number { return u32(this.t, this.at(F.VDEV_DFEATURES)); }
-  get gfeatures(): number { return u32(this.t, this.at(F.VDEV_GFEATURES)); }
-  set gfeatures(v: number) { setU32(this.t, this.at(F.VDEV_GFEATURES), checkU32(v, "gfeatures")); }
-  get configLen(): number { return u32(this.t, this.at(F.VDEV_CONFIG_LEN)); }
-  get status(): number { return u8(this.t, this.at(F.VDEV_STATUS)); }
-  set status(v: number) { setU8(this.t, this.at(F.VDEV_STATUS), checkU8(v, "status")); }
-  get numOfVrings(): number { return u8(this.t, this.at(F.VDEV_NUM_OF_VRINGS)); }
+  constructor(t: ResourceTableView, index: number) {
+    this.t = t;
+    this.index = index;
+  }
+  private at(field: number): number {
+    return locate(this.t, this.index, RSC_VDEV, FW_RSC_VDEV_SIZE) + field;
+  }
+  get id(): number {
+    return u32(this.t, this.at(F.VDEV_ID));
+  }
+  get notifyId(): number {
+    return u32(this.t, this.at(F.VDEV_NOTIFYID));
+  }
+  set notifyId(v: number) {
+    setU32(this.t, this.at(F.VDEV_NOTIFYID), checkU32(v, "notifyId"));
+  }
+  get dfeatures(): number {
+    return u32(this.t, this.at(F.VDEV_DFEATURES));
+  }
+  get gfeatures(): number {
+    return u32(this.t, this.at(F.VDEV_GFEATURES));
+  }
+  set gfeatures(v: number) {
+    setU32(this.t, this.at(F.VDEV_GFEATURES), checkU32(v, "gfeatures"));
+  }
+  get configLen(): number {
+    return u32(this.t, this.at(F.VDEV_CONFIG_LEN));
+  }
+  get status(): number {
+    return u8(this.t, this.at(F.VDEV_STATUS));
+  }
+  set status(v: number) {
+    setU8(this.t, this.at(F.VDEV_STATUS), checkU8(v, "status"));
+  }
+  get numOfVrings(): number {
+    return u8(this.t, this.at(F.VDEV_NUM_OF_VRINGS));
+  }
 
   vring(k: number): VringView {
-    if (!Number.isSafeInteger(k) || k < 0) throw new RangeError(`vring index must be a non-negative integer, got ${String(k)}`);
+    if (!Number.isSafeInteger(k) || k < 0)
+      throw new RangeError(`vring index must be a non-negative integer, got ${String(k)}`);
     vringOffset(this.t, this.index, k);
     return new LiveVring(this.t, this.index, k);
   }
@@ -323,7 +414,11 @@ class LiveVdev implements VdevView {
     const n = u8(this.t, off + F.VDEV_NUM_OF_VRINGS);
     const start = off + F.VDEV_VRINGS + n * FW_RSC_VDEV_VRING_SIZE + offset;
     if (start > this.t.size || length > this.t.size - start) {
-      throw new AmpError("ERR_MALFORMED", `RSC_VDEV_CONFIG_TRUNCATED: config space of vdev entry ${this.index} runs past the end of the table`, { offset: off + F.VDEV_CONFIG_LEN });
+      throw new AmpError(
+        "ERR_MALFORMED",
+        `RSC_VDEV_CONFIG_TRUNCATED: config space of vdev entry ${this.index} runs past the end of the table`,
+        { offset: off + F.VDEV_CONFIG_LEN },
+      );
     }
     return start;
   }
@@ -344,15 +439,35 @@ class LiveVring implements VringView {
   private readonly t: ResourceTableView;
   private readonly index: number;
   private readonly k: number;
-  constructor(t: ResourceTableView, index: number, k: number) { this.t = t; this.index = index; this.k = k; }
-  private at(field: number): number { return vringOffset(this.t, this.index, this.k) + field; }
-  get da(): number { return u32(this.t, this.at(F.VRING_DA)); }
-  set da(v: number) { setU32(this.t, this.at(F.VRING_DA), checkU32(v, "da")); }
-  get align(): number { return u32(this.t, this.at(F.VRING_ALIGN)); }
-  get num(): number { return u32(this.t, this.at(F.VRING_NUM)); }
-  get notifyId(): number { return u32(this.t, this.at(F.VRING_NOTIFYID)); }
-  set notifyId(v: number) { setU32(this.t, this.at(F.VRING_NOTIFYID), checkU32(v, "notifyId")); }
-  get pa(): number { return u32(this.t, this.at(F.VRING_PA)); }
+  constructor(t: ResourceTableView, index: number, k: number) {
+    this.t = t;
+    this.index = index;
+    this.k = k;
+  }
+  private at(field: number): number {
+    return vringOffset(this.t, this.index, this.k) + field;
+  }
+  get da(): number {
+    return u32(this.t, this.at(F.VRING_DA));
+  }
+  set da(v: number) {
+    setU32(this.t, this.at(F.VRING_DA), checkU32(v, "da"));
+  }
+  get align(): number {
+    return u32(this.t, this.at(F.VRING_ALIGN));
+  }
+  get num(): number {
+    return u32(this.t, this.at(F.VRING_NUM));
+  }
+  get notifyId(): number {
+    return u32(this.t, this.at(F.VRING_NOTIFYID));
+  }
+  set notifyId(v: number) {
+    setU32(this.t, this.at(F.VRING_NOTIFYID), checkU32(v, "notifyId"));
+  }
+  get pa(): number {
+    return u32(this.t, this.at(F.VRING_PA));
+  }
 }
 
 function readName(t: ResourceTableView, rel: number): string {

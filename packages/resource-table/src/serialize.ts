@@ -71,7 +71,10 @@ export function buildResourceTable(init: ResourceTableInit, options: BuildOption
       offset = Math.ceil(cursor / align) * align;
     } else {
       offset = checkU32(e.offset, `entries[${i}].offset`);
-      if (offset < headerEnd) throw new RangeError(`entries[${i}].offset ${offset} lies inside the header and offset array (${headerEnd} bytes)`);
+      if (offset < headerEnd)
+        throw new RangeError(
+          `entries[${i}].offset ${offset} lies inside the header and offset array (${headerEnd} bytes)`,
+        );
     }
     const entry = normalizeEntry(e, offset, `entries[${i}]`);
     entries.push(entry);
@@ -79,7 +82,9 @@ export function buildResourceTable(init: ResourceTableInit, options: BuildOption
   }
 
   // No two entries may share bytes: sort by start and compare neighbours.
-  const spans = entries.map((e, i) => ({ start: e.offset, end: e.offset + entryLength(e), i })).sort((a, b) => a.start - b.start);
+  const spans = entries
+    .map((e, i) => ({ start: e.offset, end: e.offset + entryLength(e), i }))
+    .sort((a, b) => a.start - b.start);
   let end = headerEnd;
   for (const s of spans) {
     if (s.start < end) {
@@ -188,7 +193,8 @@ function checkBytes(v: unknown, what: string): Uint8Array {
 }
 
 function checkType(e: { readonly type?: number }, expected: number, what: string): void {
-  if (e.type !== undefined && e.type !== expected) throw new RangeError(`${what}.type ${String(e.type)} does not match its kind (type ${expected})`);
+  if (e.type !== undefined && e.type !== expected)
+    throw new RangeError(`${what}.type ${String(e.type)} does not match its kind (type ${expected})`);
 }
 
 function normalizeEntry(e: ResourceInit, offset: number, what: string): Resource {
@@ -206,12 +212,16 @@ function normalizeEntry(e: ResourceInit, offset: number, what: string): Resource
         reserved: checkU32(e.reserved ?? 0, `${what}.reserved`),
         name: checkName(e.name, `${what}.name`),
       };
-      return isCarveout ? { kind: "carveout", type: RSC_CARVEOUT, ...common } : { kind: "devmem", type: RSC_DEVMEM, ...common };
+      return isCarveout
+        ? { kind: "carveout", type: RSC_CARVEOUT, ...common }
+        : { kind: "devmem", type: RSC_DEVMEM, ...common };
     }
     case "trace":
       checkType(e, RSC_TRACE, what);
       return {
-        kind: "trace", type: RSC_TRACE, offset,
+        kind: "trace",
+        type: RSC_TRACE,
+        offset,
         da: checkU32(e.da, `${what}.da`),
         len: checkU32(e.len, `${what}.len`),
         reserved: checkU32(e.reserved ?? 0, `${what}.reserved`),
@@ -229,13 +239,17 @@ function normalizeEntry(e: ResourceInit, offset: number, what: string): Resource
         pa: checkU32(v.pa ?? 0, `${what}.vrings[${k}].pa`),
       }));
       const numOfVrings = checkU8(e.numOfVrings ?? vrings.length, `${what}.numOfVrings`);
-      if (numOfVrings !== vrings.length) throw new RangeError(`${what}.numOfVrings ${numOfVrings} does not match the ${vrings.length} vrings given`);
+      if (numOfVrings !== vrings.length)
+        throw new RangeError(`${what}.numOfVrings ${numOfVrings} does not match the ${vrings.length} vrings given`);
       const config = checkBytes(e.config, `${what}.config`);
       const configLen = checkU32(e.configLen ?? config.length, `${what}.configLen`);
-      if (configLen !== config.length) throw new RangeError(`${what}.configLen ${configLen} does not match the ${config.length} config bytes given`);
+      if (configLen !== config.length)
+        throw new RangeError(`${what}.configLen ${configLen} does not match the ${config.length} config bytes given`);
       const res = e.reserved ?? [0, 0];
       const vdev: VdevResource = {
-        kind: "vdev", type: RSC_VDEV, offset,
+        kind: "vdev",
+        type: RSC_VDEV,
+        offset,
         id: checkU32(e.id, `${what}.id`),
         notifyId: checkU32(e.notifyId ?? RSC_NOTIFY_ID_ANY, `${what}.notifyId`),
         dfeatures: checkU32(e.dfeatures ?? 0, `${what}.dfeatures`),
@@ -253,14 +267,19 @@ function normalizeEntry(e: ResourceInit, offset: number, what: string): Resource
       const type = checkU32(e.type, `${what}.type`);
       if (!isVendorType(type)) throw new RangeError(`${what}.type ${type} is not a vendor type (128..512)`);
       const data = checkBytes(e.data, `${what}.data`);
-      return "decoded" in e ? { kind: "vendor", type, offset, data, decoded: e.decoded } : { kind: "vendor", type, offset, data };
+      return "decoded" in e
+        ? { kind: "vendor", type, offset, data, decoded: e.decoded }
+        : { kind: "vendor", type, offset, data };
     }
     case "unsupported": {
       const type = checkU32(e.type, `${what}.type`);
-      if (type < 4 || isVendorType(type)) throw new RangeError(`${what}.type ${type} is a standard or vendor type, not an unsupported one`);
+      if (type < 4 || isVendorType(type))
+        throw new RangeError(`${what}.type ${type} is a standard or vendor type, not an unsupported one`);
       return { kind: "unsupported", type, offset, data: checkBytes(e.data, `${what}.data`) };
     }
     default:
-      throw new TypeError(`${what}.kind ${JSON.stringify((e as { kind?: unknown }).kind)} is not carveout, devmem, trace, vdev, vendor or unsupported`);
+      throw new TypeError(
+        `${what}.kind ${JSON.stringify((e as { kind?: unknown }).kind)} is not carveout, devmem, trace, vdev, vendor or unsupported`,
+      );
   }
 }

@@ -54,14 +54,20 @@ const { VDEV_CONFIG_LEN, VDEV_NUM_OF_VRINGS } = ENTRY_FIELDS;
 export function resourceTableSize(bytes: Uint8Array, options: ResourceTableSizeOptions = {}): number {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
   const maxEntries = options.maxEntries ?? 64;
-  if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a non-negative integer, got ${String(maxEntries)}`);
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 0)
+    throw new RangeError(`maxEntries must be a non-negative integer, got ${String(maxEntries)}`);
   const endianness: unknown = options.endianness ?? "little";
-  if (endianness !== "little" && endianness !== "big") throw new TypeError(`endianness must be "little" or "big", got ${String(endianness)}`);
+  if (endianness !== "little" && endianness !== "big")
+    throw new TypeError(`endianness must be "little" or "big", got ${String(endianness)}`);
   const rd = endianness === "little" ? readU32 : readU32BE;
   // Reading [off, off + len) needs off + len bytes: say so, so that the caller can read that much.
   const need = (off: number, len: number, what: string): void => {
     if (off > bytes.length || len > bytes.length - off) {
-      throw new AmpError("ERR_TRUNCATED", `resource table: ${what} at ${hex(off)} needs ${off + len} bytes, only ${bytes.length} were given`, { offset: off + len });
+      throw new AmpError(
+        "ERR_TRUNCATED",
+        `resource table: ${what} at ${hex(off)} needs ${off + len} bytes, only ${bytes.length} were given`,
+        { offset: off + len },
+      );
     }
   };
   const u32 = (off: number, what: string): number => {
@@ -70,9 +76,19 @@ export function resourceTableSize(bytes: Uint8Array, options: ResourceTableSizeO
   };
 
   const ver = u32(0, "ver");
-  if (ver !== RSC_TABLE_VERSION) throw new AmpError("ERR_UNSUPPORTED", `resource table version ${ver} (only ${RSC_TABLE_VERSION} exists): no table here?`, { offset: 0 });
+  if (ver !== RSC_TABLE_VERSION)
+    throw new AmpError(
+      "ERR_UNSUPPORTED",
+      `resource table version ${ver} (only ${RSC_TABLE_VERSION} exists): no table here?`,
+      { offset: 0 },
+    );
   const num = u32(4, "num");
-  if (num > maxEntries) throw new AmpError("ERR_LIMIT", `resource table declares ${num} entries, more than the limit of ${maxEntries} (option maxEntries)`, { offset: 4 });
+  if (num > maxEntries)
+    throw new AmpError(
+      "ERR_LIMIT",
+      `resource table declares ${num} entries, more than the limit of ${maxEntries} (option maxEntries)`,
+      { offset: 4 },
+    );
   let end = RESOURCE_TABLE_SIZE + 4 * num;
   need(0, end, "the offset array");
   const offsets: number[] = [];
@@ -81,9 +97,15 @@ export function resourceTableSize(bytes: Uint8Array, options: ResourceTableSizeO
     const type = u32(off, "an entry's type word");
     let body: number;
     switch (type) {
-      case RSC_CARVEOUT: body = FW_RSC_CARVEOUT_SIZE; break;
-      case RSC_DEVMEM: body = FW_RSC_DEVMEM_SIZE; break;
-      case RSC_TRACE: body = FW_RSC_TRACE_SIZE; break;
+      case RSC_CARVEOUT:
+        body = FW_RSC_CARVEOUT_SIZE;
+        break;
+      case RSC_DEVMEM:
+        body = FW_RSC_DEVMEM_SIZE;
+        break;
+      case RSC_TRACE:
+        body = FW_RSC_TRACE_SIZE;
+        break;
       case RSC_VDEV: {
         need(off, FW_RSC_HDR_SIZE + FW_RSC_VDEV_SIZE, "a vdev entry");
         const configLen = rd(bytes, off + VDEV_CONFIG_LEN);
@@ -91,7 +113,8 @@ export function resourceTableSize(bytes: Uint8Array, options: ResourceTableSizeO
         body = FW_RSC_VDEV_SIZE + numOfVrings * FW_RSC_VDEV_VRING_SIZE + configLen;
         break;
       }
-      default: body = 0; // vendor or unsupported: no self-described length
+      default:
+        body = 0; // vendor or unsupported: no self-described length
     }
     // Sizes come from the other side: a config_len near 2^32 must not make a huge number
     // silently; it reads as "that many bytes are missing".

@@ -122,12 +122,7 @@ export interface UnsupportedResource {
 
 /** Any entry of a parsed table. Switch on `kind`. */
 export type Resource =
-  | CarveoutResource
-  | DevmemResource
-  | TraceResource
-  | VdevResource
-  | VendorResource
-  | UnsupportedResource;
+  CarveoutResource | DevmemResource | TraceResource | VdevResource | VendorResource | UnsupportedResource;
 
 /** A parsed resource table (`struct resource_table` and its entries, in offset-array order). */
 export interface ResourceTable {

@@ -24,15 +24,24 @@ function attach(sab, ctrl) {
   };
 }
 
-
 const { sab, ctrl, scenario, wait, zeroCopy } = workerData;
 const { space, kick, irq, words } = attach(sab, ctrl);
-const STOP = 0, COUNT = 1, BYTES = 2, PING = 3, PONG = 4, HEAD = 5, TAIL = 6, PHASE = 7;
+const STOP = 0,
+  COUNT = 1,
+  BYTES = 2,
+  PING = 3,
+  PONG = 4,
+  HEAD = 5,
+  TAIL = 6,
+  PHASE = 7;
 
 /** GC entries by kind: minor (scavenge) and the rest (mark-compact, incremental, weak callbacks). */
 function gcKinds(entries) {
-  let minor = 0, other = 0;
-  for (const e of entries) if ((e.detail?.kind ?? e.kind) === 1) minor++; else other++;
+  let minor = 0,
+    other = 0;
+  for (const e of entries)
+    if ((e.detail?.kind ?? e.kind) === 1) minor++;
+    else other++;
   return { minor, other };
 }
 const noop = () => undefined;
@@ -75,7 +84,11 @@ if (scenario === "raw-pingpong") {
       onMessage: (m, ep) => {
         if (zeroCopy) {
           const b = ep.tryGetTxBuffer();
-          if (b !== undefined) { b.payload.set(m.data); b.send(m.data.length, m.src); return; }
+          if (b !== undefined) {
+            b.payload.set(m.data);
+            b.send(m.data.length, m.src);
+            return;
+          }
         }
         if (!ep.trySendTo(m.src, m.data)) void ep.sendTo(m.src, m.data.slice());
       },
@@ -83,14 +96,23 @@ if (scenario === "raw-pingpong") {
   } else {
     let count = 0;
     let bytes = 0;
-    remote.createEndpoint({ name: "sink", onMessage: (m) => { count++; bytes += m.data.length; } });
+    remote.createEndpoint({
+      name: "sink",
+      onMessage: (m) => {
+        count++;
+        bytes += m.data.length;
+      },
+    });
     remote.onLinkChange(noop);
     // Published after each batch that brought messages (the C sink stores its count per
     // message; a store per empty poll would only slow the loop down).
     const orig = remote.process.bind(remote);
     remote.process = () => {
       const n = orig();
-      if (n > 0) { Atomics.store(words, COUNT, count); Atomics.store(words, BYTES, bytes); }
+      if (n > 0) {
+        Atomics.store(words, COUNT, count);
+        Atomics.store(words, BYTES, bytes);
+      }
       return n;
     };
   }
@@ -99,29 +121,33 @@ if (scenario === "raw-pingpong") {
     // Allocation run: count this thread's garbage collections between the host's PHASE marks.
     const { PerformanceObserver, performance } = await import("node:perf_hooks");
     const entries = [];
-    const obs = new PerformanceObserver((l) => { entries.push(...l.getEntries()); });
+    const obs = new PerformanceObserver((l) => {
+      entries.push(...l.getEntries());
+    });
     obs.observe({ entryTypes: ["gc"] });
-    let t0 = -1, t1 = -1;
+    let t0 = -1,
+      t1 = -1;
     while (Atomics.load(words, STOP) === 0) {
       remote.process();
-      if (t0 < 0) { if (Atomics.load(words, PHASE) === 1) t0 = performance.now(); }
-      else if (t1 < 0 && Atomics.load(words, PHASE) === 2) t1 = performance.now();
+      if (t0 < 0) {
+        if (Atomics.load(words, PHASE) === 1) t0 = performance.now();
+      } else if (t1 < 0 && Atomics.load(words, PHASE) === 2) t1 = performance.now();
     }
     await new Promise((r) => setTimeout(r, 20)); // observer entries arrive on the event loop
     obs.disconnect();
     const inWindow = entries.filter((e) => e.startTime >= t0 && e.startTime <= t1);
     parentPort.postMessage({ gc: gcKinds(inWindow) });
   } else
-  // Poll mode spins on the rings alone, bell mode sleeps on the doorbell first: as the C side
-  // (it reads its doorbell word only in bell mode).
-  if (wait === "bell") {
-    while (Atomics.load(words, STOP) === 0) {
-      if (!kick.pending()) kick.waitSync(50);
-      kick.poll(noop);
-      remote.process();
+    // Poll mode spins on the rings alone, bell mode sleeps on the doorbell first: as the C side
+    // (it reads its doorbell word only in bell mode).
+    if (wait === "bell") {
+      while (Atomics.load(words, STOP) === 0) {
+        if (!kick.pending()) kick.waitSync(50);
+        kick.poll(noop);
+        remote.process();
+      }
+    } else {
+      while (Atomics.load(words, STOP) === 0) remote.process();
     }
-  } else {
-    while (Atomics.load(words, STOP) === 0) remote.process();
-  }
 }
 parentPort.postMessage("done");

@@ -38,7 +38,6 @@ function attach(sab, ctrl) {
   };
 }
 
-
 const here = dirname(fileURLToPath(import.meta.url));
 const SIZES = [16, 64, 256, 496];
 const RTT_N = Number(process.env.AMP_BENCH_RTT ?? 3000);
@@ -48,7 +47,13 @@ const TPUT_N = Number(process.env.AMP_BENCH_TPUT ?? 40000);
 const WARMUP = Number(process.env.AMP_BENCH_WARMUP ?? 3000);
 // AMP_BENCH_ONLY: a regex over the case tags ("busy/copy/16", "bell/zero-copy/496") to run a subset.
 const ONLY = process.env.AMP_BENCH_ONLY === undefined ? undefined : new RegExp(process.env.AMP_BENCH_ONLY);
-const STOP = 0, COUNT = 1, PING = 3, PONG = 4, HEAD = 5, TAIL = 6, PHASE = 7;
+const STOP = 0,
+  COUNT = 1,
+  PING = 3,
+  PONG = 4,
+  HEAD = 5,
+  TAIL = 6,
+  PHASE = 7;
 // Allocation runs: messages per role and case (one-way sends; echo round trips count twice).
 const ALLOC_N = Number(process.env.AMP_BENCH_ALLOC ?? 1_000_000);
 const now = () => performance.now();
@@ -63,12 +68,24 @@ async function start(scenario, opts = {}) {
   const sab = new SharedArrayBuffer(layout.size);
   const ctrl = new SharedArrayBuffer(CTRL_BYTES);
   const w = new Worker(join(here, "remote-worker.mjs"), { workerData: { sab, ctrl, scenario, ...opts } });
-  await new Promise((r, j) => { w.once("message", r); w.once("error", j); });
+  await new Promise((r, j) => {
+    w.once("message", r);
+    w.once("error", j);
+  });
   const a = attach(sab, ctrl);
-  const stop = async () => { Atomics.store(a.words, STOP, 1); a.kick.notify(0); Atomics.notify(a.words, PING); await w.terminate(); };
+  const stop = async () => {
+    Atomics.store(a.words, STOP, 1);
+    a.kick.notify(0);
+    Atomics.notify(a.words, PING);
+    await w.terminate();
+  };
   /** Stops a `gc: true` worker and returns the GC counts it measured. */
   const stopWithGc = async () => {
-    const counted = new Promise((r) => { w.on("message", (m) => { if (m?.gc !== undefined) r(m.gc); }); });
+    const counted = new Promise((r) => {
+      w.on("message", (m) => {
+        if (m?.gc !== undefined) r(m.gc);
+      });
+    });
     Atomics.store(a.words, STOP, 1);
     const gc = await counted;
     await w.terminate();
@@ -94,7 +111,12 @@ async function rpmsgLink(scenario, opts) {
 async function echo(size, wait, zeroCopy) {
   const l = await rpmsgLink("echo", { wait, zeroCopy });
   let got = 0;
-  const ep = l.host.createEndpoint({ name: "echo", onMessage: () => { got++; } });
+  const ep = l.host.createEndpoint({
+    name: "echo",
+    onMessage: () => {
+      got++;
+    },
+  });
   const data = new Uint8Array(size).fill(7);
   const samples = [];
   for (let i = -WARMUP; i < RTT_N; i++) {
@@ -134,7 +156,11 @@ async function throughput(size, wait, zeroCopy) {
         for (;;) {
           if (zeroCopy) {
             const b = ep.tryGetTxBuffer();
-            if (b !== undefined) { b.payload[0] = i & 255; b.send(size); break; }
+            if (b !== undefined) {
+              b.payload[0] = i & 255;
+              b.send(size);
+              break;
+            }
           } else if (ep.trySend(data)) break;
           l.host.process();
         }
@@ -187,7 +213,9 @@ async function rawRing(size) {
   let head = 0;
   const t0 = now();
   for (let i = 0; i < TPUT_N; i++) {
-    while (head - Atomics.load(r.words, TAIL) >= 256) { /* ring full: spin */ }
+    while (head - Atomics.load(r.words, TAIL) >= 256) {
+      /* ring full: spin */
+    }
     const off = (head & 255) * 512;
     slots[off] = size & 255;
     slots[off + 1] = size >> 8;
@@ -195,7 +223,9 @@ async function rawRing(size) {
     head = (head + 1) | 0;
     Atomics.store(r.words, HEAD, head);
   }
-  while (Atomics.load(r.words, COUNT) < TPUT_N) { /* drain */ }
+  while (Atomics.load(r.words, COUNT) < TPUT_N) {
+    /* drain */
+  }
   const secs = (now() - t0) / 1000;
   await r.stop();
   return { msgsPerSec: TPUT_N / secs, MBps: (TPUT_N * size) / secs / 1e6 };
@@ -212,8 +242,11 @@ function memcpyBandwidth() {
 
 /** GC entries by kind: minor (scavenge) and the rest (mark-compact, incremental, weak callbacks). */
 function gcKinds(entries) {
-  let minor = 0, other = 0;
-  for (const e of entries) if ((e.detail?.kind ?? e.kind) === 1) minor++; else other++;
+  let minor = 0,
+    other = 0;
+  for (const e of entries)
+    if ((e.detail?.kind ?? e.kind) === 1) minor++;
+    else other++;
   return { minor, other };
 }
 
@@ -225,7 +258,12 @@ function gcKinds(entries) {
 async function allocCase(kind, size, zeroCopy, n) {
   const l = await rpmsgLink(kind === "echo" ? "echo" : "sink", { wait: "busy", zeroCopy, gc: true });
   let got = 0;
-  const ep = l.host.createEndpoint({ name: kind === "echo" ? "echo" : "sink", onMessage: () => { got++; } });
+  const ep = l.host.createEndpoint({
+    name: kind === "echo" ? "echo" : "sink",
+    onMessage: () => {
+      got++;
+    },
+  });
   const data = new Uint8Array(size).fill(1);
   const send = (i) => {
     if (zeroCopy) {
@@ -249,7 +287,9 @@ async function allocCase(kind, size, zeroCopy, n) {
   run(WARMUP);
   base = WARMUP;
   const entries = [];
-  const obs = new PerformanceObserver((list) => { entries.push(...list.getEntries()); });
+  const obs = new PerformanceObserver((list) => {
+    entries.push(...list.getEntries());
+  });
   obs.observe({ entryTypes: ["gc"] });
   const heap0 = process.memoryUsage().heapUsed;
   const t0 = now();
@@ -264,11 +304,25 @@ async function allocCase(kind, size, zeroCopy, n) {
   const remote = await l.stopWithGc();
   const msgs = kind === "echo" ? 2 * n : n;
   const per = (x) => (x * 1e6) / msgs;
-  return { name: `Rpmsg/alloc/${kind}/${zeroCopy ? "zero-copy" : "copy"}/${size}`, kind, size, zeroCopy, messages: msgs,
-    host: { ...host, scavengesPer1e6: per(host.minor), heapGrowthBytes: heapGrowth }, remote: { ...remote, scavengesPer1e6: per(remote.minor) } };
+  return {
+    name: `Rpmsg/alloc/${kind}/${zeroCopy ? "zero-copy" : "copy"}/${size}`,
+    kind,
+    size,
+    zeroCopy,
+    messages: msgs,
+    host: { ...host, scavengesPer1e6: per(host.minor), heapGrowthBytes: heapGrowth },
+    remote: { ...remote, scavengesPer1e6: per(remote.minor) },
+  };
 }
 
-const results = { node: process.version, date: new Date().toISOString(), rtt: [], throughput: [], alloc: [], ceilings: {} };
+const results = {
+  node: process.version,
+  date: new Date().toISOString(),
+  rtt: [],
+  throughput: [],
+  alloc: [],
+  ceilings: {},
+};
 results.ceilings.memcpy = memcpyBandwidth();
 // Machines running other work make spinning measurements drift: each case gets its ceilings
 // measured right before it, between the same two threads, so the ratios compare like with like.
@@ -286,14 +340,34 @@ for (const wait of ["busy", "bell"]) {
       const r = await echo(size, wait, zeroCopy);
       process.stderr.write(" one-way\n");
       const t = await throughput(size, wait, zeroCopy);
-      results.rtt.push({ name: `Rpmsg/echo/${tag}`, size, wait, zeroCopy, medianUs: r.median, p99Us: r.p99, rawPingPongMedianUs: rawRtt.median });
-      results.throughput.push({ name: `Rpmsg/one-way/${tag}`, size, wait, zeroCopy, ...t, rawRingMsgsPerSec: ring.msgsPerSec });
+      results.rtt.push({
+        name: `Rpmsg/echo/${tag}`,
+        size,
+        wait,
+        zeroCopy,
+        medianUs: r.median,
+        p99Us: r.p99,
+        rawPingPongMedianUs: rawRtt.median,
+      });
+      results.throughput.push({
+        name: `Rpmsg/one-way/${tag}`,
+        size,
+        wait,
+        zeroCopy,
+        ...t,
+        rawRingMsgsPerSec: ring.msgsPerSec,
+      });
     }
   }
 }
 
 if (ALLOC_N > 0 && (ONLY === undefined || ONLY.test("alloc"))) {
-  for (const [kind, zeroCopy] of [["one-way", false], ["one-way", true], ["echo", false], ["echo", true]]) {
+  for (const [kind, zeroCopy] of [
+    ["one-way", false],
+    ["one-way", true],
+    ["echo", false],
+    ["echo", true],
+  ]) {
     process.stderr.write(`alloc/${kind}/${zeroCopy ? "zero-copy" : "copy"}/16\n`);
     results.alloc.push(await allocCase(kind, 16, zeroCopy, kind === "echo" ? ALLOC_N / 2 : ALLOC_N));
   }
@@ -304,23 +378,35 @@ writeFileSync(join(here, "..", "bench-results", "rpmsg.json"), JSON.stringify(re
 
 const f = (x, d = 1) => x.toFixed(d);
 const c = results.ceilings;
-console.log(`\n@amp/rpmsg benchmark (${results.node}); host = main thread, remote = worker; RTT n=${RTT_N}, one-way n=${TPUT_N}`);
+console.log(
+  `\n@amp/rpmsg benchmark (${results.node}); host = main thread, remote = worker; RTT n=${RTT_N}, one-way n=${TPUT_N}`,
+);
 console.log(`memcpy bandwidth (64 KiB Uint8Array.set): ${f(c.memcpy.MBps / 1000, 2)} GB/s\n`);
-console.log("| case | payload B | RTT median µs | RTT p99 µs | raw SAB ping-pong µs | RTT / raw | one-way msg/s | one-way MB/s | raw ring msg/s | msg/s / raw |");
+console.log(
+  "| case | payload B | RTT median µs | RTT p99 µs | raw SAB ping-pong µs | RTT / raw | one-way msg/s | one-way MB/s | raw ring msg/s | msg/s / raw |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (let i = 0; i < results.rtt.length; i++) {
   const r = results.rtt[i];
   const t = results.throughput[i];
-  console.log(`| ${r.wait} ${r.zeroCopy ? "zero-copy" : "copy"} | ${r.size} | ${f(r.medianUs, 2)} | ${f(r.p99Us, 2)} | ${f(r.rawPingPongMedianUs, 2)} | ${f(r.medianUs / r.rawPingPongMedianUs)}× | ${f(t.msgsPerSec, 0)} | ${f(t.MBps, 1)} | ${f(t.rawRingMsgsPerSec, 0)} | ${f(t.msgsPerSec / t.rawRingMsgsPerSec, 2)} |`);
+  console.log(
+    `| ${r.wait} ${r.zeroCopy ? "zero-copy" : "copy"} | ${r.size} | ${f(r.medianUs, 2)} | ${f(r.p99Us, 2)} | ${f(r.rawPingPongMedianUs, 2)} | ${f(r.medianUs / r.rawPingPongMedianUs)}× | ${f(t.msgsPerSec, 0)} | ${f(t.MBps, 1)} | ${f(t.rawRingMsgsPerSec, 0)} | ${f(t.msgsPerSec / t.rawRingMsgsPerSec, 2)} |`,
+  );
 }
 if (results.alloc.length > 0) {
-  console.log("\n| allocation run (busy, 16 B) | messages | host scavenges | per 10^6 msgs | host heap growth | remote scavenges | per 10^6 msgs |");
+  console.log(
+    "\n| allocation run (busy, 16 B) | messages | host scavenges | per 10^6 msgs | host heap growth | remote scavenges | per 10^6 msgs |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const a of results.alloc) {
-    console.log(`| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6)} | ${f(a.host.heapGrowthBytes / 1024)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6)} |`);
+    console.log(
+      `| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6)} | ${f(a.host.heapGrowthBytes / 1024)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6)} |`,
+    );
   }
 }
-console.log("\n| mode | payload B | zero-copy / copy RTT median (lower is better) | zero-copy / copy one-way msg/s (higher is better) |");
+console.log(
+  "\n| mode | payload B | zero-copy / copy RTT median (lower is better) | zero-copy / copy one-way msg/s (higher is better) |",
+);
 console.log("|---|---|---|---|");
 for (const wait of ["busy", "bell"]) {
   for (const size of SIZES) {

@@ -35,7 +35,6 @@ export interface RpmsgDeviceOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-
 /**
  * The rpmsg device core, shared by {@link RpmsgHost} and {@link RpmsgRemote}. Not constructed
  * directly.
@@ -70,24 +69,44 @@ export abstract class RpmsgDevice implements EndpointCore {
     this.maxBatch = checkInt(options.maxBatch, 1, 1 << 24, "maxBatch", 1024);
     this.onError = options.onError;
     const current = (): Link | undefined => this.link;
-    const bind = (ep: RpmsgEndpoint, dst: number): void => { this.bindEndpoint(ep, dst); };
+    const bind = (ep: RpmsgEndpoint, dst: number): void => {
+      this.bindEndpoint(ep, dst);
+    };
     const callUser = (fn: () => void): CallbackFailure | undefined => this.callUser(fn);
     this.ns = new NameService({
-      stats: this.stats, scheduler: this.scheduler, maxPending: this.maxPending,
-      endpoints: () => [...this.endpoints.values()], bind, callUser,
+      stats: this.stats,
+      scheduler: this.scheduler,
+      maxPending: this.maxPending,
+      endpoints: () => [...this.endpoints.values()],
+      bind,
+      callUser,
     });
     this.rxDeps = {
-      stats: this.stats, current, bind,
+      stats: this.stats,
+      current,
+      bind,
       callbackFailed: (e) => this.callbackFailed(e),
       endpoint: (addr) => this.endpoints.get(addr),
       receiveNs: (payload) => this.ns.receive(payload),
-      hold: (slot, gen) => { const h: HeldRx = { slot, gen, released: false }; this.held.add(h); return h; },
-      releaseHold: (h) => { this.releaseHold(h); },
+      hold: (slot, gen) => {
+        const h: HeldRx = { slot, gen, released: false };
+        this.held.add(h);
+        return h;
+      },
+      releaseHold: (h) => {
+        this.releaseHold(h);
+      },
     };
     this.tx = new TxPath({
-      stats: this.stats, scheduler: this.scheduler, current,
-      ringFailure: (e) => { this.ringFailure(e); },
-      checkDst: (dst) => { this.checkDst(dst); },
+      stats: this.stats,
+      scheduler: this.scheduler,
+      current,
+      ringFailure: (e) => {
+        this.ringFailure(e);
+      },
+      checkDst: (dst) => {
+        this.checkDst(dst);
+      },
     });
   }
 
@@ -112,13 +131,18 @@ export abstract class RpmsgDevice implements EndpointCore {
   /** Calls `listener(up, reason)` on every link change; returns a function that removes it. */
   onLinkChange(listener: (up: boolean, reason: AmpError<RpmsgErrorCode> | undefined) => void): () => void {
     this.linkListeners.push(listener);
-    return () => { const i = this.linkListeners.indexOf(listener); if (i >= 0) this.linkListeners.splice(i, 1); };
+    return () => {
+      const i = this.linkListeners.indexOf(listener);
+      if (i >= 0) this.linkListeners.splice(i, 1);
+    };
   }
 
   /** Resolves when the link is up (at once if it is). Something must keep calling `process()`. */
   waitLinkUp(options?: WaitOptions): Promise<undefined> {
     if (this.link !== undefined) return Promise.resolve(undefined);
-    const w = createWaiter<undefined>("waitLinkUp", options, this.scheduler, (x) => { remove(this.linkWaiters, x); });
+    const w = createWaiter<undefined>("waitLinkUp", options, this.scheduler, (x) => {
+      remove(this.linkWaiters, x);
+    });
     if (!w.settled) this.linkWaiters.push(w);
     return w.promise;
   }
@@ -157,7 +181,9 @@ export abstract class RpmsgDevice implements EndpointCore {
     // first exception is rethrown once the device is consistent (or goes to onError).
     let failure: CallbackFailure | undefined;
     for (const ep of eps) {
-      const f = this.callUser(() => { ep.close(reason); });
+      const f = this.callUser(() => {
+        ep.close(reason);
+      });
       failure ??= f;
     }
     const lf = this.notifyLink(false, reason);
@@ -168,7 +194,9 @@ export abstract class RpmsgDevice implements EndpointCore {
   private notifyLink(up: boolean, reason: AmpError<RpmsgErrorCode> | undefined): CallbackFailure | undefined {
     let failure: CallbackFailure | undefined;
     for (const l of this.linkListeners.slice()) {
-      const f = this.callUser(() => { l(up, reason); });
+      const f = this.callUser(() => {
+        l(up, reason);
+      });
       failure ??= f;
     }
     return failure;
@@ -225,7 +253,11 @@ export abstract class RpmsgDevice implements EndpointCore {
     this.stats.protocolErrors++;
     this.onProtocolError();
     // A layout disagreement is reported as itself: its message says what to compare.
-    this.linkDown(e.code === "ERR_LAYOUT" ? (e as AmpError<RpmsgErrorCode>) : rpmsgError("ERR_PROTOCOL", `peer violated the virtio protocol: ${e.message}`, { cause: e }));
+    this.linkDown(
+      e.code === "ERR_LAYOUT"
+        ? (e as AmpError<RpmsgErrorCode>)
+        : rpmsgError("ERR_PROTOCOL", `peer violated the virtio protocol: ${e.message}`, { cause: e }),
+    );
   }
 
   /** Role hook: e.g. the remote sets DEVICE_NEEDS_RESET. */
@@ -321,7 +353,8 @@ export abstract class RpmsgDevice implements EndpointCore {
     if (name !== "") nameBytes(name);
     const dst = options.dst ?? RPMSG_ADDR_ANY;
     if (!isU32(dst)) throw new RangeError(`dst must be a u32, got ${String(dst)}`);
-    if (this.endpoints.size >= this.maxEndpoints) throw rpmsgError("ERR_LIMIT", `maxEndpoints (${this.maxEndpoints}) reached`);
+    if (this.endpoints.size >= this.maxEndpoints)
+      throw rpmsgError("ERR_LIMIT", `maxEndpoints (${this.maxEndpoints}) reached`);
     let addr = options.addr ?? RPMSG_ADDR_ANY;
     if (!isU32(addr)) throw new RangeError(`addr must be a u32, got ${String(addr)}`);
     if (addr === RPMSG_ADDR_ANY) {
@@ -333,7 +366,10 @@ export abstract class RpmsgDevice implements EndpointCore {
       if (!this.addrs.claim(addr)) throw rpmsgError("ERR_ADDR_IN_USE", `endpoint address ${addr} is in use`);
     }
     const announce = options.announce ?? (this.announceByDefault && name !== "" && dst === RPMSG_ADDR_ANY);
-    if (announce && name === "") { this.addrs.release(addr); throw new TypeError("an announced endpoint needs a name"); }
+    if (announce && name === "") {
+      this.addrs.release(addr);
+      throw new TypeError("an announced endpoint needs a name");
+    }
     const ep = new RpmsgEndpoint(this, this.tx, addr, name, announce, options);
     this.endpoints.set(addr, ep);
     if (dst === RPMSG_ADDR_ANY && name !== "") {
@@ -377,7 +413,12 @@ export abstract class RpmsgDevice implements EndpointCore {
   waitBound(ep: RpmsgEndpoint, options: WaitOptions | undefined): Promise<number> {
     if (ep.closed) return Promise.reject(ep.closedError());
     if (ep.dst !== RPMSG_ADDR_ANY) return Promise.resolve(ep.dst);
-    const entry = { ep, w: createWaiter<number>("waitBound", options, this.scheduler, (x) => { removeWhere(this.boundWaiters, (b) => b.w === x); }) };
+    const entry = {
+      ep,
+      w: createWaiter<number>("waitBound", options, this.scheduler, (x) => {
+        removeWhere(this.boundWaiters, (b) => b.w === x);
+      }),
+    };
     if (!entry.w.settled) this.boundWaiters.push(entry);
     return entry.w.promise;
   }
@@ -407,7 +448,8 @@ export abstract class RpmsgDevice implements EndpointCore {
    */
   async serve(receiver: DoorbellReceiver, options: { signal?: AbortSignalLike; pollMs?: number } = {}): Promise<void> {
     const { signal, pollMs } = options;
-    if (pollMs !== undefined && this.scheduler === undefined) throw new TypeError("pollMs needs a `scheduler` option on the device");
+    if (pollMs !== undefined && this.scheduler === undefined)
+      throw new TypeError("pollMs needs a `scheduler` option on the device");
     const noop = (): void => undefined;
     for (;;) {
       if (signal?.aborted === true) return;
@@ -416,13 +458,19 @@ export abstract class RpmsgDevice implements EndpointCore {
       if (n >= this.maxBatch) {
         // More may be waiting without a new ring: go again, but let other tasks run first.
         const sch = this.scheduler;
-        await (sch === undefined ? Promise.resolve() : new Promise<void>((r) => { sch.setTimeout(r, 0); }));
+        await (sch === undefined
+          ? Promise.resolve()
+          : new Promise<void>((r) => {
+              sch.setTimeout(r, 0);
+            }));
         continue;
       }
       try {
         await receiver.wait({
           ...(signal === undefined ? {} : { signal }),
-          ...(pollMs === undefined || this.scheduler === undefined ? {} : { timeoutMs: pollMs, scheduler: this.scheduler }),
+          ...(pollMs === undefined || this.scheduler === undefined
+            ? {}
+            : { timeoutMs: pollMs, scheduler: this.scheduler }),
         });
       } catch (e) {
         if (!isAmpError(e) || (e.code !== "ERR_TIMEOUT" && e.code !== "ERR_ABORTED")) throw e;

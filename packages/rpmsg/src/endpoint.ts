@@ -79,7 +79,14 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
   queueDrops = 0;
 
   /** @internal */
-  constructor(core: EndpointCore, tx: EndpointTx, addr: number, name: string, announce: boolean, options: EndpointOptions) {
+  constructor(
+    core: EndpointCore,
+    tx: EndpointTx,
+    addr: number,
+    name: string,
+    announce: boolean,
+    options: EndpointOptions,
+  ) {
     this.core = core;
     this.tx = tx;
     this.addr = addr;
@@ -198,9 +205,13 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
     const m = this.queue.shift();
     if (m !== undefined) return Promise.resolve({ done: false, value: m });
     if (this.reason !== undefined) {
-      return this.reason.code === "ERR_CLOSED" ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(this.reason);
+      return this.reason.code === "ERR_CLOSED"
+        ? Promise.resolve({ done: true, value: undefined })
+        : Promise.reject(this.reason);
     }
-    return new Promise((resolve, reject) => { this.pulls.push({ resolve, reject }); });
+    return new Promise((resolve, reject) => {
+      this.pulls.push({ resolve, reject });
+    });
   }
 
   /** @internal: a message for the iterator; false when the queue is full (dropped). */

@@ -22,7 +22,11 @@ export type RpmsgErrorCode =
   | "ERR_PROTOCOL"; // the peer broke the ring or transport protocol; the link is taken down
 
 /** Builds an AmpError with an rpmsg code. */
-export function rpmsgError(code: RpmsgErrorCode, message: string, options?: { offset?: number; cause?: unknown }): AmpError<RpmsgErrorCode> {
+export function rpmsgError(
+  code: RpmsgErrorCode,
+  message: string,
+  options?: { offset?: number; cause?: unknown },
+): AmpError<RpmsgErrorCode> {
   return new AmpError<RpmsgErrorCode>(code, message, options);
 }
 
@@ -31,6 +35,10 @@ export function rpmsgError(code: RpmsgErrorCode, message: string, options?: { of
  * a message may arrive with it as src, but nothing can be sent to it) or not a u32.
  */
 export function badAddressError(addr: unknown): AmpError<RpmsgErrorCode> {
-  const shown = typeof addr === "number" && Number.isInteger(addr) && addr >= 0 ? `0x${addr.toString(16)}` : String(addr);
-  return rpmsgError("ERR_BAD_ADDRESS", `cannot send to or from address ${shown}: it must be a u32 other than RPMSG_ADDR_ANY (0xffffffff); a message whose src is ANY cannot be replied to`);
+  const shown =
+    typeof addr === "number" && Number.isInteger(addr) && addr >= 0 ? `0x${addr.toString(16)}` : String(addr);
+  return rpmsgError(
+    "ERR_BAD_ADDRESS",
+    `cannot send to or from address ${shown}: it must be a u32 other than RPMSG_ADDR_ANY (0xffffffff); a message whose src is ANY cannot be replied to`,
+  );
 }

@@ -93,10 +93,13 @@ export class RpmsgHost extends RpmsgDevice {
   constructor(options: RpmsgHostOptions) {
     super(options);
     const bs = options.bufferSize ?? RPMSG_BUF_SIZE;
-    if (!Number.isInteger(bs) || bs <= RPMSG_HDR_SIZE || bs > RPMSG_MAX_BUF_SIZE) throw new RangeError(`bufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${bs}`);
+    if (!Number.isInteger(bs) || bs <= RPMSG_HDR_SIZE || bs > RPMSG_MAX_BUF_SIZE)
+      throw new RangeError(`bufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${bs}`);
     const nb = options.numBuffers ?? RPMSG_DEFAULT_NUM_BUFS;
-    if (!Number.isInteger(nb) || nb < 1 || nb > 32768) throw new RangeError(`numBuffers must be in [1, 32768], got ${nb}`);
-    if (!Number.isSafeInteger(options.poolAddr) || options.poolAddr < 0) throw new RangeError("poolAddr must be a device address");
+    if (!Number.isInteger(nb) || nb < 1 || nb > 32768)
+      throw new RangeError(`numBuffers must be in [1, 32768], got ${nb}`);
+    if (!Number.isSafeInteger(options.poolAddr) || options.poolAddr < 0)
+      throw new RangeError("poolAddr must be a device address");
     this.opts = options;
   }
 
@@ -115,9 +118,10 @@ export class RpmsgHost extends RpmsgDevice {
   start(): void {
     this.stop("restarting");
     const t = this.opts.transport;
-    const wanted = featureBit(VIRTIO_RPMSG_F_NS) * ((this.opts.nameService ?? true) ? 1n : 0n)
-      | ((this.opts.eventIdx ?? true) ? featureBit(VIRTIO_RING_F_EVENT_IDX) : 0n)
-      | ((this.opts.negotiateBufferSize ?? false) ? featureBit(VIRTIO_RPMSG_F_AMP_BUFSZ) : 0n);
+    const wanted =
+      (featureBit(VIRTIO_RPMSG_F_NS) * ((this.opts.nameService ?? true) ? 1n : 0n)) |
+      ((this.opts.eventIdx ?? true) ? featureBit(VIRTIO_RING_F_EVENT_IDX) : 0n) |
+      ((this.opts.negotiateBufferSize ?? false) ? featureBit(VIRTIO_RPMSG_F_AMP_BUFSZ) : 0n);
     const features = driverNegotiate(t, { features: wanted });
     let bufferSize = this.opts.bufferSize ?? RPMSG_BUF_SIZE;
     if (this.opts.negotiateBufferSize === true) {
@@ -132,19 +136,31 @@ export class RpmsgHost extends RpmsgDevice {
     const space = this.opts.space;
     // Each queue rings the transport with its own index (the queue's notify id here): one call
     // per kick, no id-to-index lookup. The transport maps the index to what the device expects.
-    const doorbell = { notify: (i: number) => { t.notify(i); } };
+    const doorbell = {
+      notify: (i: number) => {
+        t.notify(i);
+      },
+    };
     const queues = [RPMSG_VRING_HOST_RX, RPMSG_VRING_HOST_TX].map((i) => {
       let q = t.getQueue(i);
       if (this.opts.rings !== undefined) {
         const align = this.opts.rings.align ?? 4096;
         // vring 1 starts at the next `align` boundary after vring 0 (Linux PAGE_ALIGNs each).
-        const addr = this.opts.rings.addr + (i === 0 ? 0 : alignUp(splitRingLayout(t.getQueue(0).size, align).size, align));
+        const addr =
+          this.opts.rings.addr + (i === 0 ? 0 : alignUp(splitRingLayout(t.getQueue(0).size, align).size, align));
         t.setQueue(i, { ...legacyQueueAddresses(addr, q.size, align), align, ready: true });
         q = t.getQueue(i);
       }
       const vq = new SplitVirtqueueDriver<number>({
-        size: q.size, space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr,
-        features, doorbell, notifyId: i, maxChain: 1,
+        size: q.size,
+        space,
+        descAddr: q.descAddr,
+        driverAddr: q.driverAddr,
+        deviceAddr: q.deviceAddr,
+        features,
+        doorbell,
+        notifyId: i,
+        maxChain: 1,
       });
       vq.reset(); // the driver owns the rings: zero them, as Linux's allocation does
       return vq;
@@ -212,8 +228,17 @@ function makeSlots(space: AddressSpaceLike, base: number, n: number, size: numbe
   for (let i = 0; i < n; i++) {
     const da = base + i * size;
     const r = space.find(da, size);
-    if (r === undefined) throw new RangeError(`buffer pool: 0x${da.toString(16)} +${size} is not inside one mapped range`);
-    out.push({ head: i, da, memory: r.memory, offset: r.offset + (da - r.da), length: size, txView: undefined, rxMessage: undefined });
+    if (r === undefined)
+      throw new RangeError(`buffer pool: 0x${da.toString(16)} +${size} is not inside one mapped range`);
+    out.push({
+      head: i,
+      da,
+      memory: r.memory,
+      offset: r.offset + (da - r.da),
+      length: size,
+      txView: undefined,
+      rxMessage: undefined,
+    });
   }
   return out;
 }

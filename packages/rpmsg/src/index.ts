@@ -73,7 +73,13 @@ export { ClockSync } from "./clock/sync.js";
 export type { ClockSyncOptions, ClockSyncStats } from "./clock/sync.js";
 /** The estimator alone (pure arithmetic over NTP-style samples). */
 export { ClockEstimator } from "./clock/estimator.js";
-export type { ClockSample, ClockEstimate, ClockEstimatorOptions, ClockSampleVerdict, HostTime } from "./clock/estimator.js";
+export type {
+  ClockSample,
+  ClockEstimate,
+  ClockEstimatorOptions,
+  ClockSampleVerdict,
+  HostTime,
+} from "./clock/estimator.js";
 /** The two 16- and 32-byte messages of the exchange. */
 export {
   AMP_CLOCK_SERVICE,

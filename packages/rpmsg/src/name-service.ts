@@ -54,27 +54,45 @@ export class NameService {
   receive(payload: Uint8Array): CallbackFailure | undefined {
     const { stats } = this.deps;
     const d = stats.dropped;
-    if (payload.length !== RPMSG_NS_MSG_SIZE) { d.nsMalformed++; return undefined; }
+    if (payload.length !== RPMSG_NS_MSG_SIZE) {
+      d.nsMalformed++;
+      return undefined;
+    }
     const m = decodeRpmsgNsMessage(payload);
     if (m.unterminated) stats.nsUnterminated++;
-    if (m.addr === RPMSG_ADDR_ANY || m.addr === RPMSG_NS_ADDR) { d.nsBadAddress++; return undefined; }
+    if (m.addr === RPMSG_ADDR_ANY || m.addr === RPMSG_NS_ADDR) {
+      d.nsBadAddress++;
+      return undefined;
+    }
     if (isNsDestroy(m.flags)) {
       const i = this.services.findIndex((s) => s.name === m.name && s.addr === m.addr);
-      if (i < 0) { d.nsUnknown++; return undefined; }
+      if (i < 0) {
+        d.nsUnknown++;
+        return undefined;
+      }
       this.services.splice(i, 1);
       const u = this.unclaimed.findIndex((s) => s.name === m.name && s.addr === m.addr);
-      if (u >= 0) { this.unclaimed.splice(u, 1); return undefined; } // nobody ever saw the CREATE
+      if (u >= 0) {
+        this.unclaimed.splice(u, 1);
+        return undefined;
+      } // nobody ever saw the CREATE
       let failure: CallbackFailure | undefined;
       for (const ep of this.deps.endpoints()) {
         if (ep.dst === m.addr && ep.name === m.name) {
           ep.bind(RPMSG_ADDR_ANY); // OpenAMP: re-bindable after the peer comes back
           const onUnbind = ep.options.onUnbind;
-          if (onUnbind !== undefined) failure ??= this.deps.callUser(() => { onUnbind(ep); });
+          if (onUnbind !== undefined)
+            failure ??= this.deps.callUser(() => {
+              onUnbind(ep);
+            });
         }
       }
       return this.emit({ type: "destroy", name: m.name, addr: m.addr }) ?? failure;
     }
-    if (this.services.some((s) => s.name === m.name && s.addr === m.addr)) { d.nsDuplicate++; return undefined; }
+    if (this.services.some((s) => s.name === m.name && s.addr === m.addr)) {
+      d.nsDuplicate++;
+      return undefined;
+    }
     const svc: RemoteService = { name: m.name, addr: m.addr };
     this.services.push(svc);
     for (const s of this.waiters.slice()) if (s.name === m.name) s.w.resolve(svc);
@@ -87,7 +105,10 @@ export class NameService {
     }
     const ev: NsEvent = { type: "create", name: m.name, addr: m.addr };
     if (this.handlers.length > 0) return this.emit(ev);
-    if (this.unclaimed.length >= this.deps.maxPending) { d.nsOverflow++; return undefined; }
+    if (this.unclaimed.length >= this.deps.maxPending) {
+      d.nsOverflow++;
+      return undefined;
+    }
     this.unclaimed.push(ev);
     return undefined;
   }
@@ -96,7 +117,9 @@ export class NameService {
   private emit(ev: NsEvent): CallbackFailure | undefined {
     let failure: CallbackFailure | undefined;
     for (const h of this.handlers.slice()) {
-      const f = this.deps.callUser(() => { h(ev); });
+      const f = this.deps.callUser(() => {
+        h(ev);
+      });
       failure ??= f;
     }
     return failure;
@@ -106,7 +129,10 @@ export class NameService {
   onNameService(handler: (event: NsEvent) => void): () => void {
     this.handlers.push(handler);
     for (const ev of this.unclaimed.splice(0)) handler(ev);
-    return () => { const i = this.handlers.indexOf(handler); if (i >= 0) this.handlers.splice(i, 1); };
+    return () => {
+      const i = this.handlers.indexOf(handler);
+      if (i >= 0) this.handlers.splice(i, 1);
+    };
   }
 
   /** Services the peer announced and has not withdrawn, in arrival order. */
@@ -119,7 +145,12 @@ export class NameService {
     nameBytes(name);
     const known = this.services.find((s) => s.name === name);
     if (known !== undefined) return Promise.resolve(known);
-    const entry = { name, w: createWaiter<RemoteService>(`waitForService(${name})`, options, this.deps.scheduler, (x) => { removeWhere(this.waiters, (s) => s.w === x); }) };
+    const entry = {
+      name,
+      w: createWaiter<RemoteService>(`waitForService(${name})`, options, this.deps.scheduler, (x) => {
+        removeWhere(this.waiters, (s) => s.w === x);
+      }),
+    };
     if (!entry.w.settled) this.waiters.push(entry);
     return entry.w.promise;
   }
@@ -130,7 +161,9 @@ export class NameService {
    */
   claim(ep: RpmsgEndpoint): RemoteService | undefined {
     const eps = this.deps.endpoints();
-    const svc = this.services.find((s) => s.name === ep.name && !eps.some((e) => e !== ep && e.name === ep.name && e.dst === s.addr));
+    const svc = this.services.find(
+      (s) => s.name === ep.name && !eps.some((e) => e !== ep && e.name === ep.name && e.dst === s.addr),
+    );
     if (svc !== undefined) removeWhere(this.unclaimed, (u) => u.name === svc.name && u.addr === svc.addr);
     return svc;
   }

@@ -36,20 +36,39 @@ export function utf8Decode(bytes: Uint8Array): string {
   while (i < bytes.length) {
     const b = bytes[i] ?? 0;
     i++;
-    if (b < 0x80) { s += String.fromCharCode(b); continue; }
+    if (b < 0x80) {
+      s += String.fromCharCode(b);
+      continue;
+    }
     let need: number;
     let cp: number;
     let lo = 0x80;
     let hi = 0xbf;
-    if (b >= 0xc2 && b <= 0xdf) { need = 1; cp = b & 0x1f; }
-    else if (b >= 0xe0 && b <= 0xef) { need = 2; cp = b & 0x0f; if (b === 0xe0) lo = 0xa0; if (b === 0xed) hi = 0x9f; }
-    else if (b >= 0xf0 && b <= 0xf4) { need = 3; cp = b & 0x07; if (b === 0xf0) lo = 0x90; if (b === 0xf4) hi = 0x8f; }
-    else { s += "\ufffd"; continue; }
+    if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      cp = b & 0x1f;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      cp = b & 0x0f;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      cp = b & 0x07;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else {
+      s += "\ufffd";
+      continue;
+    }
     let ok = true;
     for (let j = 0; j < need; j++) {
       const c = bytes[i];
       // Only the first continuation byte has the narrowed range (overlongs, surrogates, > U+10FFFF).
-      if (c === undefined || c < lo || c > hi) { ok = false; break; }
+      if (c === undefined || c < lo || c > hi) {
+        ok = false;
+        break;
+      }
       cp = (cp << 6) | (c & 0x3f);
       i++;
       lo = 0x80;
@@ -68,7 +87,8 @@ export function utf8Decode(bytes: Uint8Array): string {
  * @see wire-formats.md §7.4
  */
 export function encodeName(name: string, out: Uint8Array): void {
-  if (out.length < RPMSG_NAME_SIZE) throw new RangeError(`name field needs ${RPMSG_NAME_SIZE} bytes, got ${out.length}`);
+  if (out.length < RPMSG_NAME_SIZE)
+    throw new RangeError(`name field needs ${RPMSG_NAME_SIZE} bytes, got ${out.length}`);
   const b = nameBytes(name);
   out.fill(0, 0, RPMSG_NAME_SIZE);
   out.set(b, 0);
@@ -80,7 +100,8 @@ export function encodeName(name: string, out: Uint8Array): void {
  */
 export function nameBytes(name: string): Uint8Array {
   const b = utf8Encode(name);
-  if (b.length > RPMSG_NAME_SIZE - 1) throw new RangeError(`rpmsg name "${name}" is ${b.length} bytes; at most ${RPMSG_NAME_SIZE - 1}`);
+  if (b.length > RPMSG_NAME_SIZE - 1)
+    throw new RangeError(`rpmsg name "${name}" is ${b.length} bytes; at most ${RPMSG_NAME_SIZE - 1}`);
   if (b.includes(0)) throw new TypeError("rpmsg name must not contain NUL");
   return b;
 }
@@ -99,7 +120,8 @@ export interface DecodedName {
  * @throws RangeError if `field` is shorter than 32 bytes.
  */
 export function decodeName(field: Uint8Array): DecodedName {
-  if (field.length < RPMSG_NAME_SIZE) throw new RangeError(`name field needs ${RPMSG_NAME_SIZE} bytes, got ${field.length}`);
+  if (field.length < RPMSG_NAME_SIZE)
+    throw new RangeError(`name field needs ${RPMSG_NAME_SIZE} bytes, got ${field.length}`);
   let end = field.indexOf(0);
   const unterminated = end < 0 || end >= RPMSG_NAME_SIZE;
   if (unterminated) end = RPMSG_NAME_SIZE - 1;

@@ -36,7 +36,10 @@ export interface RpmsgNsMessage {
 export function encodeRpmsgNsMessage(m: RpmsgNsMessage): Uint8Array {
   const out = new Uint8Array(RPMSG_NS_MSG_SIZE);
   encodeName(m.name, out.subarray(OFF_NAME, OFF_NAME + RPMSG_NAME_SIZE));
-  for (const [v, what] of [[m.addr, "addr"], [m.flags, "flags"]] as const) {
+  for (const [v, what] of [
+    [m.addr, "addr"],
+    [m.flags, "flags"],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be a u32, got ${v}`);
   }
   const dv = new DataView(out.buffer);
@@ -58,7 +61,9 @@ export interface DecodedNsMessage extends RpmsgNsMessage {
  */
 export function decodeRpmsgNsMessage(payload: Uint8Array): DecodedNsMessage {
   if (payload.length !== RPMSG_NS_MSG_SIZE) {
-    throw rpmsgError("ERR_MALFORMED", `NS message must be ${RPMSG_NS_MSG_SIZE} bytes, got ${payload.length}`, { offset: payload.length });
+    throw rpmsgError("ERR_MALFORMED", `NS message must be ${RPMSG_NS_MSG_SIZE} bytes, got ${payload.length}`, {
+      offset: payload.length,
+    });
   }
   const { name, unterminated } = decodeName(payload.subarray(OFF_NAME, OFF_NAME + RPMSG_NAME_SIZE));
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);

@@ -116,7 +116,8 @@ export class RpmsgRemote extends RpmsgDevice {
     super(options);
     this.opts = options;
     const mb = options.maxBufferSize ?? RPMSG_BUF_SIZE;
-    if (!Number.isInteger(mb) || mb <= RPMSG_HDR_SIZE || mb > RPMSG_MAX_BUF_SIZE) throw new RangeError(`maxBufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${mb}`);
+    if (!Number.isInteger(mb) || mb <= RPMSG_HDR_SIZE || mb > RPMSG_MAX_BUF_SIZE)
+      throw new RangeError(`maxBufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${mb}`);
     this.maxBuf = mb;
     if (options.setDeviceFeatures ?? true) {
       const t = options.transport;
@@ -124,8 +125,12 @@ export class RpmsgRemote extends RpmsgDevice {
       if (options.nameService ?? true) f |= featureBit(VIRTIO_RPMSG_F_NS);
       if (options.eventIdx ?? false) f |= featureBit(VIRTIO_RING_F_EVENT_IDX);
       if (options.offerBigBuffers ?? false) {
-        if (t.configLength < RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET + 4) throw new RangeError("offerBigBuffers needs 4 bytes of config space");
-        t.writeConfig(RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET, Uint8Array.of(mb & 0xff, (mb >>> 8) & 0xff, (mb >>> 16) & 0xff, mb >>> 24));
+        if (t.configLength < RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET + 4)
+          throw new RangeError("offerBigBuffers needs 4 bytes of config space");
+        t.writeConfig(
+          RPMSG_CONFIG_MAX_BUF_SIZE_OFFSET,
+          Uint8Array.of(mb & 0xff, (mb >>> 8) & 0xff, (mb >>> 16) & 0xff, mb >>> 24),
+        );
         f |= featureBit(VIRTIO_RPMSG_F_AMP_BUFSZ);
       }
       t.setDeviceFeatures(f);
@@ -143,7 +148,12 @@ export class RpmsgRemote extends RpmsgDevice {
     if (this.up) {
       if (!isDriverOk(s)) {
         this.up = false;
-        const why = s === 0 ? "the host reset the device" : (s & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0 ? "the device needs a reset (NEEDS_RESET)" : `device status 0x${s.toString(16)}`;
+        const why =
+          s === 0
+            ? "the host reset the device"
+            : (s & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0
+              ? "the device needs a reset (NEEDS_RESET)"
+              : `device status 0x${s.toString(16)}`;
         this.linkDown(rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${why}`));
         return;
       }
@@ -154,7 +164,9 @@ export class RpmsgRemote extends RpmsgDevice {
       // Two reads per poll, no allocation: process() runs on every doorbell.
       if ((this.txq?.usedIdxIntact() ?? true) && (this.rxq?.usedIdxIntact() ?? true)) return;
       this.up = false;
-      this.linkDown(rpmsgError("ERR_LINK_DOWN", "rpmsg link down: the host re-initialised the rings (a reset between two polls)"));
+      this.linkDown(
+        rpmsgError("ERR_LINK_DOWN", "rpmsg link down: the host re-initialised the rings (a reset between two polls)"),
+      );
     }
     if (!isDriverOk(s)) return;
     let tx: RemotePort;
@@ -167,9 +179,16 @@ export class RpmsgRemote extends RpmsgDevice {
         const q = t.getQueue(i);
         // The host zeroed the rings and posted rx buffers; the device only maps them.
         return new SplitVirtqueueDevice({
-          size: q.size, space: this.opts.space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr,
-          features: this.accepted, notifyId: q.notifyId, maxChain: Math.min(MAX_CHAIN, q.size),
-          usedIdxFromMemory: lite, ignoreInterruptSuppression: lite,
+          size: q.size,
+          space: this.opts.space,
+          descAddr: q.descAddr,
+          driverAddr: q.driverAddr,
+          deviceAddr: q.deviceAddr,
+          features: this.accepted,
+          notifyId: q.notifyId,
+          maxChain: Math.min(MAX_CHAIN, q.size),
+          usedIdxFromMemory: lite,
+          ignoreInterruptSuppression: lite,
           ...(this.opts.doorbell === undefined ? {} : { doorbell: this.opts.doorbell }),
         });
       };
@@ -179,7 +198,9 @@ export class RpmsgRemote extends RpmsgDevice {
       // default: Linux's size; larger only with big buffers or an out-of-band agreement).
       const cap = this.maxBuf;
       const stats = this.stats;
-      const onBad = (): void => { stats.dropped.badBuffer++; };
+      const onBad = (): void => {
+        stats.dropped.badBuffer++;
+      };
       const pool = this.opts.bufferPool;
       tx = new RemotePort(txq, RPMSG_VRING_HOST_RX, cap, onBad, pool, false);
       rx = new RemotePort(rxq, RPMSG_VRING_HOST_TX, Infinity, onBad, pool, lite);
@@ -212,13 +233,23 @@ export class RpmsgRemote extends RpmsgDevice {
  */
 function pooledSlot(c: DescriptorChain, pool: (Slot | undefined)[], length: number): Slot {
   const prev = pool[c.id];
-  if (prev?.da === c.addr(0) && prev.memory === c.memory(0) && prev.offset === c.offset(0) && prev.length === length) return prev;
-  const slot: Slot = { head: c.id, da: c.addr(0), memory: c.memory(0), offset: c.offset(0), length, txView: undefined, rxMessage: undefined };
+  if (prev?.da === c.addr(0) && prev.memory === c.memory(0) && prev.offset === c.offset(0) && prev.length === length)
+    return prev;
+  const slot: Slot = {
+    head: c.id,
+    da: c.addr(0),
+    memory: c.memory(0),
+    offset: c.offset(0),
+    length,
+    txView: undefined,
+    rxMessage: undefined,
+  };
   pool[c.id] = slot;
   return slot;
 }
 
-const DISAGREE = "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)";
+const DISAGREE =
+  "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)";
 
 /**
  * Throws ERR_LAYOUT when a one-segment chain lies outside the agreed pool (see `bufferPool`), or
@@ -264,7 +295,14 @@ class RemotePort implements TxPort, RxPort {
   private readonly slots: (Slot | undefined)[] = [];
   /** Tx: the next buffer is the link's first (see `BufferPool.startsAtFirstBuffer`). */
   private first: boolean;
-  constructor(q: SplitVirtqueueDevice, vring: number, cap: number, onBad: () => void, pool: BufferPool | undefined, anyDirection: boolean) {
+  constructor(
+    q: SplitVirtqueueDevice,
+    vring: number,
+    cap: number,
+    onBad: () => void,
+    pool: BufferPool | undefined,
+    anyDirection: boolean,
+  ) {
     this.q = q;
     this.vring = vring;
     this.tx = vring === RPMSG_VRING_HOST_RX; // the host's rx is our tx

@@ -75,19 +75,31 @@ export function staticLinkLayout(options: StaticLinkLayoutOptions): StaticLinkLa
   const align = options.align ?? 4096;
   const bufferSize = options.bufferSize ?? RPMSG_BUF_SIZE;
   const linkId = options.linkId ?? 0;
-  if (!Number.isInteger(bufferSize) || bufferSize <= RPMSG_HDR_SIZE || bufferSize > RPMSG_MAX_BUF_SIZE) throw new RangeError(`bufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${bufferSize}`);
+  if (!Number.isInteger(bufferSize) || bufferSize <= RPMSG_HDR_SIZE || bufferSize > RPMSG_MAX_BUF_SIZE)
+    throw new RangeError(`bufferSize must be in (16, ${RPMSG_MAX_BUF_SIZE}], got ${bufferSize}`);
   if (!Number.isSafeInteger(options.base) || options.base < 0) throw new RangeError("base must be a device address");
-  if (!Number.isInteger(linkId) || linkId < 0 || linkId > MAX_LINK_ID) throw new RangeError(`linkId must be in [0, ${MAX_LINK_ID}], got ${linkId}`);
+  if (!Number.isInteger(linkId) || linkId < 0 || linkId > MAX_LINK_ID)
+    throw new RangeError(`linkId must be in [0, ${MAX_LINK_ID}], got ${linkId}`);
   const l = splitRingLayout(num, align); // checks num and align
   const stride = options.vringStride ?? Math.ceil(l.size / align) * align;
   if (!Number.isSafeInteger(stride) || stride < l.size || stride % align !== 0) {
-    throw new RangeError(`vringStride 0x${stride.toString(16)} must be a multiple of align 0x${align.toString(16)} and hold a ${num}-entry ring (0x${l.size.toString(16)} bytes)`);
+    throw new RangeError(
+      `vringStride 0x${stride.toString(16)} must be a multiple of align 0x${align.toString(16)} and hold a ${num}-entry ring (0x${l.size.toString(16)} bytes)`,
+    );
   }
   // rpmsg-lite word-aligns the pool start (RL_WORD_ALIGN_UP); every stride here already is.
   const pool = options.base + 2 * stride;
   return {
-    base: options.base, numBuffers: num, bufferSize, align, vringStride: stride, linkId,
-    vring0: options.base, vring1: options.base + stride, pool, notifyIds: [linkId << 1, (linkId << 1) | 1],
+    base: options.base,
+    numBuffers: num,
+    bufferSize,
+    align,
+    vringStride: stride,
+    linkId,
+    vring0: options.base,
+    vring1: options.base + stride,
+    pool,
+    notifyIds: [linkId << 1, (linkId << 1) | 1],
     size: 2 * stride + 2 * num * bufferSize,
   };
 }
@@ -126,18 +138,27 @@ export function rpmsgLiteLayout(config: RpmsgLiteConfig): StaticLinkLayout {
   const num = config.RL_BUFFER_COUNT ?? 2;
   const payload = config.RL_BUFFER_PAYLOAD_SIZE ?? RPMSG_BUF_SIZE - RPMSG_HDR_SIZE;
   const align = config.VRING_ALIGN;
-  if (!Number.isInteger(payload) || payload < 1) throw new RangeError(`RL_BUFFER_PAYLOAD_SIZE must be a positive integer, got ${payload}`);
-  if (config.base % 4 !== 0) throw new RangeError(`base 0x${config.base.toString(16)} must be word-aligned (rpmsg-lite aligns it)`);
+  if (!Number.isInteger(payload) || payload < 1)
+    throw new RangeError(`RL_BUFFER_PAYLOAD_SIZE must be a positive integer, got ${payload}`);
+  if (config.base % 4 !== 0)
+    throw new RangeError(`base 0x${config.base.toString(16)} must be word-aligned (rpmsg-lite aligns it)`);
   splitRingLayout(num, align); // checks both are powers of two
   // rpmsg-lite's vring_init puts the used ring right after avail.ring[num], without the 2-byte
   // used_event that virtio (and splitRingLayout) leave there; the two agree for every power-of-two
   // count at an alignment of 16 or more, which every NXP platform uses.
-  if (align < 16) throw new RangeError(`VRING_ALIGN 0x${align.toString(16)}: below 0x10 rpmsg-lite's used ring sits 2 bytes off the virtio layout`);
+  if (align < 16)
+    throw new RangeError(
+      `VRING_ALIGN 0x${align.toString(16)}: below 0x10 rpmsg-lite's used ring sits 2 bytes off the virtio layout`,
+    );
   const up = (x: number): number => Math.ceil(x / align) * align;
   // The MCU headers' formula; their structs declare ring[1], so sizeof is 6 (avail) and 12 (used).
   const stride = config.VRING_SIZE ?? up(16 * num) + up(6 + 2 * num + 2) + up(12 + 8 * num + 2);
   return staticLinkLayout({
-    base: config.base, numBuffers: num, bufferSize: RPMSG_HDR_SIZE + payload, align, vringStride: stride,
+    base: config.base,
+    numBuffers: num,
+    bufferSize: RPMSG_HDR_SIZE + payload,
+    align,
+    vringStride: stride,
     ...(config.linkId === undefined ? {} : { linkId: config.linkId }),
   });
 }
@@ -155,13 +176,22 @@ class StaticTransport implements VirtioTransport {
   /** Remote side: reads the host's avail.idx of vring 0 to learn that the host is up. */
   private readonly hostUp: (() => boolean) | undefined;
 
-  constructor(layout: StaticLinkLayout, features: bigint, doorbell: Doorbell | undefined, hostUp: (() => boolean) | undefined) {
+  constructor(
+    layout: StaticLinkLayout,
+    features: bigint,
+    doorbell: Doorbell | undefined,
+    hostUp: (() => boolean) | undefined,
+  ) {
     this.features = features;
     this.doorbell = doorbell;
     this.hostUp = hostUp;
     this.queues = [layout.vring0, layout.vring1].map((da, i) => ({
-      size: layout.numBuffers, maxSize: layout.numBuffers, ...legacyQueueAddresses(da, layout.numBuffers, layout.align),
-      align: layout.align, ready: true, notifyId: layout.notifyIds[i] ?? i,
+      size: layout.numBuffers,
+      maxSize: layout.numBuffers,
+      ...legacyQueueAddresses(da, layout.numBuffers, layout.align),
+      align: layout.align,
+      ready: true,
+      notifyId: layout.notifyIds[i] ?? i,
     }));
   }
   getStatus(): number {
@@ -225,7 +255,11 @@ export function createStaticHost(options: StaticLinkOptions): RpmsgHost {
   const features = (options.nameService ?? true) ? featureBit(VIRTIO_RPMSG_F_NS) : 0n;
   const transport = new StaticTransport(options.layout, features, options.doorbell, undefined);
   return new RpmsgHost({
-    ...options, transport, poolAddr: options.layout.pool, bufferSize: options.layout.bufferSize, numBuffers: options.layout.numBuffers,
+    ...options,
+    transport,
+    poolAddr: options.layout.pool,
+    bufferSize: options.layout.bufferSize,
+    numBuffers: options.layout.numBuffers,
     eventIdx: false,
   });
 }
@@ -254,7 +288,11 @@ export function createStaticRemote(options: StaticLinkOptions): RpmsgRemote {
   const transport = new StaticTransport(options.layout, features, undefined, hostUp);
   const lay = options.layout;
   return new RpmsgRemote({
-    ...options, transport, setDeviceFeatures: false, maxBufferSize: lay.bufferSize,
-    bufferPool: { da: lay.pool, size: 2 * lay.numBuffers * lay.bufferSize, startsAtFirstBuffer: true }, rpmsgLiteMaster: true,
+    ...options,
+    transport,
+    setDeviceFeatures: false,
+    maxBufferSize: lay.bufferSize,
+    bufferPool: { da: lay.pool, size: 2 * lay.numBuffers * lay.bufferSize, startsAtFirstBuffer: true },
+    rpmsgLiteMaster: true,
   });
 }

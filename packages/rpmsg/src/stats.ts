@@ -52,12 +52,36 @@ export interface RpmsgStats {
 }
 
 function zeroDrops(): RpmsgDropStats {
-  return { short: 0, oversize: 0, badLength: 0, noRecipient: 0, nsMalformed: 0, nsBadAddress: 0, nsUnknown: 0, nsDuplicate: 0, nsOverflow: 0, queueOverflow: 0, badBuffer: 0 };
+  return {
+    short: 0,
+    oversize: 0,
+    badLength: 0,
+    noRecipient: 0,
+    nsMalformed: 0,
+    nsBadAddress: 0,
+    nsUnknown: 0,
+    nsDuplicate: 0,
+    nsOverflow: 0,
+    queueOverflow: 0,
+    badBuffer: 0,
+  };
 }
 
 /** @internal A zeroed counter set. */
 export function newStats(): RpmsgStats {
-  return { rxMessages: 0, rxBytes: 0, txMessages: 0, txBytes: 0, nsUnterminated: 0, usedLenIgnored: 0, callbackErrors: 0, protocolErrors: 0, linkUps: 0, linkDowns: 0, dropped: zeroDrops() };
+  return {
+    rxMessages: 0,
+    rxBytes: 0,
+    txMessages: 0,
+    txBytes: 0,
+    nsUnterminated: 0,
+    usedLenIgnored: 0,
+    callbackErrors: 0,
+    protocolErrors: 0,
+    linkUps: 0,
+    linkDowns: 0,
+    dropped: zeroDrops(),
+  };
 }
 
 /** @internal Zeroes `s` in place (callers hold the live object). */

@@ -49,7 +49,9 @@ for (const [name, a, b, extra] of cases) {
   for (let r = 0; r < RUNS; r++) times.push(await runPair(a, b, extra));
   const rate = N / (median(times) / 1000);
   results.set(name, rate);
-  console.log(`${name.padEnd(42)} ${(rate / 1e6).toFixed(3).padStart(8)} M items/s  (median ${median(times).toFixed(1)} ms)`);
+  console.log(
+    `${name.padEnd(42)} ${(rate / 1e6).toFixed(3).padStart(8)} M items/s  (median ${median(times).toFixed(1)} ms)`,
+  );
 }
 const oneWay = results.get("SAB/index-publish/one-way");
 const pingPong = results.get("SAB/ping-pong/round-trip");
@@ -57,7 +59,9 @@ if (oneWay && pingPong) {
   console.log("\nratios (ours / ceiling):");
   for (const [name, rate] of results) {
     if (!name.startsWith("VirtioRing")) continue;
-    console.log(`${name.padEnd(42)} ${(rate / oneWay).toFixed(3)} of one-way publish, ${(rate / pingPong).toFixed(2)}x ping-pong`);
+    console.log(
+      `${name.padEnd(42)} ${(rate / oneWay).toFixed(3)} of one-way publish, ${(rate / pingPong).toFixed(2)}x ping-pong`,
+    );
   }
   const s = results.get("VirtioRing/split/suppressed+event_idx");
   const p = results.get("VirtioRing/packed/suppressed+event_idx");

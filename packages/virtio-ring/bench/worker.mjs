@@ -20,10 +20,18 @@ const { role, sab, n, packed, suppress } = workerData;
 const i32 = new Int32Array(sab);
 // Words: 0 start barrier, 16 ping, 32 pong (separate cache lines), 48 head, 64 tail, 80 stop;
 // the word after ping/pong/head/tail is that word's sleeper flag.
-const START = 0, PING = 16, PONG = 32, HEAD = 48, TAIL = 64;
-const SLOTS = 256, SLOT_BASE = 1024; // raw queue: 256 u32 slots at i32[1024..]
+const START = 0,
+  PING = 16,
+  PONG = 32,
+  HEAD = 48,
+  TAIL = 64;
+const SLOTS = 256,
+  SLOT_BASE = 1024; // raw queue: 256 u32 slots at i32[1024..]
 const SPIN = 2000; // polls before sleeping (raw cases and ring workers alike)
-const QSIZE = 256, RING_AT = 8192, BUF_AT = 65536, BUF_SIZE = 64;
+const QSIZE = 256,
+  RING_AT = 8192,
+  BUF_AT = 65536,
+  BUF_SIZE = 64;
 
 /** The body of a busy-wait loop (nothing to do but look again). */
 function spin() {
@@ -60,14 +68,18 @@ function queues() {
   const mem = new SharedMemory(sab);
   const space = new AddressSpace().map(0, mem);
   const addrs = packed
-    ? { descAddr: RING_AT, driverAddr: RING_AT + packedRingLayout(QSIZE).driver, deviceAddr: RING_AT + packedRingLayout(QSIZE).device }
+    ? {
+        descAddr: RING_AT,
+        driverAddr: RING_AT + packedRingLayout(QSIZE).driver,
+        deviceAddr: RING_AT + packedRingLayout(QSIZE).device,
+      }
     : legacyQueueAddresses(RING_AT, QSIZE, 4096);
-  const features = (packed ? featureBit(VIRTIO_F_RING_PACKED) : 0n) | (suppress ? featureBit(VIRTIO_RING_F_EVENT_IDX) : 0n);
+  const features =
+    (packed ? featureBit(VIRTIO_F_RING_PACKED) : 0n) | (suppress ? featureBit(VIRTIO_RING_F_EVENT_IDX) : 0n);
   const kick = new AtomicsDoorbell(sab, 256, { queues: 1 });
   const irq = new AtomicsDoorbell(sab, 512, { queues: 1 });
   return { mem, space, addrs, features, kick, irq };
 }
-
 
 barrier();
 const t0 = performance.now();
@@ -110,11 +122,20 @@ if (role === "ping") {
   }
 } else if (role === "driver") {
   const q = queues();
-  const drv = createDriverQueue({ size: QSIZE, space: q.space, ...q.addrs, features: q.features, doorbell: q.kick, notifyId: 0 });
+  const drv = createDriverQueue({
+    size: QSIZE,
+    space: q.space,
+    ...q.addrs,
+    features: q.features,
+    doorbell: q.kick,
+    notifyId: 0,
+  });
   const used = { id: 0, len: 0, token: 0 };
   const free = [];
   for (let s = 0; s < QSIZE; s++) free.push(s);
-  let sent = 0, done = 0, idle = 0;
+  let sent = 0,
+    done = 0,
+    idle = 0;
   if (suppress) drv.disableInterrupts();
   while (done < n) {
     while (sent < n && free.length > 0) {
@@ -131,7 +152,10 @@ if (role === "ping") {
       done++;
       got++;
     }
-    if (got > 0) { idle = 0; continue; }
+    if (got > 0) {
+      idle = 0;
+      continue;
+    }
     if (++idle < SPIN) continue;
     if (suppress) {
       if (!drv.enableInterrupts()) q.irq.waitSync(50);
@@ -146,7 +170,14 @@ if (role === "ping") {
   q.kick.notify(0);
 } else if (role === "device") {
   const q = queues();
-  const dev = createDeviceQueue({ size: QSIZE, space: q.space, ...q.addrs, features: q.features, doorbell: q.irq, notifyId: 0 });
+  const dev = createDeviceQueue({
+    size: QSIZE,
+    space: q.space,
+    ...q.addrs,
+    features: q.features,
+    doorbell: q.irq,
+    notifyId: 0,
+  });
   const chain = new DescriptorChain(QSIZE);
   let idle = 0;
   if (suppress) dev.disableNotifications();
@@ -159,7 +190,10 @@ if (role === "ping") {
       if (!suppress) dev.interrupt();
     }
     if (suppress && got > 0) dev.interrupt();
-    if (got > 0) { idle = 0; continue; }
+    if (got > 0) {
+      idle = 0;
+      continue;
+    }
     if (Atomics.load(i32, 80) !== 0) break;
     if (++idle < SPIN) continue;
     if (suppress) {

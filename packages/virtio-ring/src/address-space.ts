@@ -84,7 +84,9 @@ export class AddressSpace implements AddressSpaceLike {
     }
     for (const r of this.list) {
       if (start < r.da + r.length && r.da < start + length) {
-        throw new RangeError(`device range 0x${start.toString(16)} +${length} overlaps ${r.name ?? "a range"} at 0x${r.da.toString(16)}`);
+        throw new RangeError(
+          `device range 0x${start.toString(16)} +${length} overlaps ${r.name ?? "a range"} at 0x${r.da.toString(16)}`,
+        );
       }
     }
     this.list.push({ da: start, length, memory, offset, name: options.name });
@@ -125,7 +127,10 @@ export class AddressSpace implements AddressSpaceLike {
     const a = typeof da === "bigint" ? toSafeNumber(da, "device address") : da;
     const r = this.find(a, length);
     if (r === undefined) {
-      throw new AmpError("ERR_BAD_ADDRESS", `device address 0x${a.toString(16)} +${length} is not inside one mapped range`);
+      throw new AmpError(
+        "ERR_BAD_ADDRESS",
+        `device address 0x${a.toString(16)} +${length} is not inside one mapped range`,
+      );
     }
     return { memory: r.memory, offset: r.offset + (a - r.da) };
   }

@@ -11,7 +11,11 @@ const ignore = (): void => undefined;
  * wake-up, so give it a receiver that serves this queue only.
  * @throws AmpError ERR_ABORTED / ERR_TIMEOUT (per wait) from `options`, and what getUsed throws.
  */
-export async function nextUsed<T>(queue: VirtqueueDriver<T>, receiver: DoorbellReceiver, options: WaitOptions = {}): Promise<UsedBuffer<T>> {
+export async function nextUsed<T>(
+  queue: VirtqueueDriver<T>,
+  receiver: DoorbellReceiver,
+  options: WaitOptions = {},
+): Promise<UsedBuffer<T>> {
   for (;;) {
     const u = queue.getUsed();
     if (u !== null) return u;
@@ -26,7 +30,11 @@ export async function nextUsed<T>(queue: VirtqueueDriver<T>, receiver: DoorbellR
  * when there is none. Re-enables notifications before it sleeps; drains `receiver` on wake-up.
  * @throws AmpError ERR_ABORTED / ERR_TIMEOUT (per wait) from `options`, and what getAvail throws.
  */
-export async function nextAvail(queue: VirtqueueDevice, receiver: DoorbellReceiver, options: WaitOptions = {}): Promise<DescriptorChainLike> {
+export async function nextAvail(
+  queue: VirtqueueDevice,
+  receiver: DoorbellReceiver,
+  options: WaitOptions = {},
+): Promise<DescriptorChainLike> {
   for (;;) {
     const c = queue.getAvail();
     if (c !== null) return c;

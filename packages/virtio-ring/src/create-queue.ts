@@ -12,7 +12,9 @@ import type { DriverQueueOptions, VirtqueueDevice, VirtqueueDriver } from "./vir
  * @throws as the constructors of {@link SplitVirtqueueDriver} / {@link PackedVirtqueueDriver}.
  */
 export function createDriverQueue<T>(options: DriverQueueOptions): VirtqueueDriver<T> {
-  return hasFeature(options.features ?? 0n, VIRTIO_F_RING_PACKED) ? new PackedVirtqueueDriver<T>(options) : new SplitVirtqueueDriver<T>(options);
+  return hasFeature(options.features ?? 0n, VIRTIO_F_RING_PACKED)
+    ? new PackedVirtqueueDriver<T>(options)
+    : new SplitVirtqueueDriver<T>(options);
 }
 
 /**
@@ -20,7 +22,9 @@ export function createDriverQueue<T>(options: DriverQueueOptions): VirtqueueDriv
  * @throws as the constructors of {@link SplitVirtqueueDevice} / {@link PackedVirtqueueDevice}.
  */
 export function createDeviceQueue(options: DeviceQueueOptions): VirtqueueDevice {
-  return hasFeature(options.features ?? 0n, VIRTIO_F_RING_PACKED) ? new PackedVirtqueueDevice(options) : new SplitVirtqueueDevice(options);
+  return hasFeature(options.features ?? 0n, VIRTIO_F_RING_PACKED)
+    ? new PackedVirtqueueDevice(options)
+    : new SplitVirtqueueDevice(options);
 }
 
 /**
@@ -29,7 +33,13 @@ export function createDeviceQueue(options: DeviceQueueOptions): VirtqueueDevice 
  * three addresses are taken as they are.
  * @throws RangeError for a legacy queue whose size or align is not a power of two.
  */
-export function queueAddressesFromConfig(config: QueueConfig): { size: number; descAddr: number; driverAddr: number; deviceAddr: number } {
-  if (config.align !== 0) return { size: config.size, ...legacyQueueAddresses(config.descAddr, config.size, config.align) };
+export function queueAddressesFromConfig(config: QueueConfig): {
+  size: number;
+  descAddr: number;
+  driverAddr: number;
+  deviceAddr: number;
+} {
+  if (config.align !== 0)
+    return { size: config.size, ...legacyQueueAddresses(config.descAddr, config.size, config.align) };
   return { size: config.size, descAddr: config.descAddr, driverAddr: config.driverAddr, deviceAddr: config.deviceAddr };
 }

@@ -152,7 +152,11 @@ export class LocalDoorbell implements Doorbell, DoorbellReceiver {
     return n;
   }
   wait(options: WaitOptions = {}): Promise<void> {
-    if (this.pending()) return waitFor(options, (wake) => { wake(); return () => undefined; });
+    if (this.pending())
+      return waitFor(options, (wake) => {
+        wake();
+        return () => undefined;
+      });
     return waitFor(options, (wake) => {
       this.waiters.push(wake);
       return () => {
@@ -273,7 +277,11 @@ export class AtomicsDoorbell implements Doorbell, DoorbellReceiver {
   }
   wait(options: WaitOptions = {}): Promise<void> {
     const seq = this.announceSleep();
-    if (this.pending()) return waitFor(options, (wake) => { wake(); return () => undefined; });
+    if (this.pending())
+      return waitFor(options, (wake) => {
+        wake();
+        return () => undefined;
+      });
     const waitAsync = atomicsWaitAsync();
     if (waitAsync !== undefined) {
       return waitFor(options, (wake) => {
@@ -282,7 +290,10 @@ export class AtomicsDoorbell implements Doorbell, DoorbellReceiver {
         const r = waitAsync(this.i32, 0, seq);
         if (r.async) {
           pending = true;
-          void (r.value as Promise<string>).then(() => { pending = false; if (live) wake(); });
+          void (r.value as Promise<string>).then(() => {
+            pending = false;
+            if (live) wake();
+          });
         } else wake();
         // A pending waitAsync cannot be cancelled, and until it settles the engine keeps it and
         // everything it closes over (an aborted wait on a remote that never rings again leaked
@@ -338,7 +349,11 @@ export class PollingDoorbell implements Doorbell, DoorbellReceiver {
     return 4 * queues;
   }
 
-  constructor(memory: Memory, byteOffset: number, options: { queues?: number; scheduler?: Scheduler; intervalMs?: number } = {}) {
+  constructor(
+    memory: Memory,
+    byteOffset: number,
+    options: { queues?: number; scheduler?: Scheduler; intervalMs?: number } = {},
+  ) {
     this.queues = options.queues ?? DEFAULT_DOORBELL_QUEUES;
     checkRange(byteOffset, PollingDoorbell.byteLength(this.queues), memory.byteLength, "doorbell region");
     this.mem = memory;
@@ -371,6 +386,10 @@ export class PollingDoorbell implements Doorbell, DoorbellReceiver {
   }
   wait(options: WaitOptions = {}): Promise<void> {
     const scheduler = options.scheduler ?? this.scheduler;
-    return pollUntil(() => this.pending(), { ...options, ...(scheduler === undefined ? {} : { scheduler }), intervalMs: this.intervalMs });
+    return pollUntil(() => this.pending(), {
+      ...options,
+      ...(scheduler === undefined ? {} : { scheduler }),
+      intervalMs: this.intervalMs,
+    });
   }
 }

@@ -79,7 +79,10 @@ export function deviceAcceptedFeatures(t: VirtioTransport): bigint {
   const offered = t.getDeviceFeatures() | (t.legacy ? 0n : featureBit(VIRTIO_F_VERSION_1));
   const accepted = t.getDriverFeatures();
   if ((accepted & ~offered) !== 0n) {
-    throw new AmpError("ERR_FEATURES", `driver accepted features 0x${(accepted & ~offered).toString(16)} that were not offered`);
+    throw new AmpError(
+      "ERR_FEATURES",
+      `driver accepted features 0x${(accepted & ~offered).toString(16)} that were not offered`,
+    );
   }
   if (t.legacy && accepted > LOW32) throw new AmpError("ERR_FEATURES", "legacy driver features above bit 31");
   return accepted;
@@ -87,7 +90,10 @@ export function deviceAcceptedFeatures(t: VirtioTransport): bigint {
 
 /** True when the driver has set DRIVER_OK and neither FAILED nor NEEDS_RESET is set. */
 export function isDriverOk(status: number): boolean {
-  return (status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 && (status & (VIRTIO_CONFIG_S_FAILED | VIRTIO_CONFIG_S_NEEDS_RESET)) === 0;
+  return (
+    (status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 &&
+    (status & (VIRTIO_CONFIG_S_FAILED | VIRTIO_CONFIG_S_NEEDS_RESET)) === 0
+  );
 }
 
 /** Device role: report that the device hit an error it cannot recover from (NEEDS_RESET). */
@@ -102,21 +108,27 @@ export function deviceNeedsReset(t: VirtioTransport): void {
  *   {@link deviceAcceptedFeatures}; ERR_ABORTED / ERR_TIMEOUT from the options.
  * @throws RangeError for an `intervalMs` that is not positive or a `timeoutMs` that is negative / NaN.
  */
-export async function deviceWaitDriverOk(t: VirtioTransport, options: WaitOptions & { intervalMs?: number }): Promise<bigint> {
+export async function deviceWaitDriverOk(
+  t: VirtioTransport,
+  options: WaitOptions & { intervalMs?: number },
+): Promise<bigint> {
   const { scheduler, signal } = options;
   if (scheduler === undefined) throw new TypeError("deviceWaitDriverOk needs a scheduler to poll with");
   const deadline = options.timeoutMs;
   let waited = 0;
   const interval = options.intervalMs ?? 1;
   // A zero, negative or NaN interval (or a NaN deadline) would make the deadline unreachable.
-  if (!(Number.isFinite(interval) && interval > 0)) throw new RangeError(`intervalMs must be a positive number, got ${interval}`);
-  if (deadline !== undefined && !(deadline >= 0)) throw new RangeError(`timeoutMs must be a non-negative number, got ${deadline}`);
+  if (!(Number.isFinite(interval) && interval > 0))
+    throw new RangeError(`intervalMs must be a positive number, got ${interval}`);
+  if (deadline !== undefined && !(deadline >= 0))
+    throw new RangeError(`timeoutMs must be a non-negative number, got ${deadline}`);
   for (;;) {
     const s = t.getStatus();
     if ((s & VIRTIO_CONFIG_S_FAILED) !== 0) throw new AmpError("ERR_STATUS", "driver set FAILED");
     if ((s & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) return deviceAcceptedFeatures(t);
     if (signal?.aborted === true) throw new AmpError("ERR_ABORTED", "wait aborted", { cause: signal.reason });
-    if (deadline !== undefined && waited >= deadline) throw new AmpError("ERR_TIMEOUT", `no DRIVER_OK within ${deadline} ms`);
+    if (deadline !== undefined && waited >= deadline)
+      throw new AmpError("ERR_TIMEOUT", `no DRIVER_OK within ${deadline} ms`);
     await new Promise<void>((resolve) => scheduler.setTimeout(resolve, interval));
     waited += interval;
   }

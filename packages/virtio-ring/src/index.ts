@@ -16,8 +16,21 @@ export type { AddressRange, AddressSpaceLike, MapOptions } from "./address-space
 
 // Doorbells
 /** "Queue N has work": callback, in-process, Atomics (SharedArrayBuffer) and polled-memory doorbells. */
-export { CallbackDoorbell, LocalDoorbell, AtomicsDoorbell, PollingDoorbell, DEFAULT_DOORBELL_QUEUES } from "./doorbell.js";
-export type { Doorbell, DoorbellReceiver, WaitOptions, Scheduler, AbortSignalLike, AtomicsDoorbellOptions } from "./doorbell.js";
+export {
+  CallbackDoorbell,
+  LocalDoorbell,
+  AtomicsDoorbell,
+  PollingDoorbell,
+  DEFAULT_DOORBELL_QUEUES,
+} from "./doorbell.js";
+export type {
+  Doorbell,
+  DoorbellReceiver,
+  WaitOptions,
+  Scheduler,
+  AbortSignalLike,
+  AtomicsDoorbellOptions,
+} from "./doorbell.js";
 
 // Constants (Linux names; feature constants are bit numbers)
 /** Descriptor, ring, event-suppression flags; status bits; feature bit numbers; helpers. */
@@ -57,13 +70,28 @@ export {
 
 // Split ring layout (equal to <linux/virtio_ring.h>)
 /** vring_size, legacy contiguous offsets, area sizes, vring_need_event. */
-export { vringSize, splitRingLayout, splitRingAreaSizes, vringNeedEvent, VRING_DESC_SIZE, VRING_USED_ELEM_SIZE } from "./split-layout.js";
+export {
+  vringSize,
+  splitRingLayout,
+  splitRingAreaSizes,
+  vringNeedEvent,
+  VRING_DESC_SIZE,
+  VRING_USED_ELEM_SIZE,
+} from "./split-layout.js";
 export type { SplitRingLayout } from "./split-layout.js";
 
 // Virtqueues
 /** The role interfaces both ring formats implement, and the chain the device walks. */
 export { DescriptorChain } from "./virtqueue.js";
-export type { VirtqueueDriver, VirtqueueDevice, VirtqueueOptions, DriverQueueOptions, BufferSegment, UsedBuffer, DescriptorChainLike } from "./virtqueue.js";
+export type {
+  VirtqueueDriver,
+  VirtqueueDevice,
+  VirtqueueOptions,
+  DriverQueueOptions,
+  BufferSegment,
+  UsedBuffer,
+  DescriptorChainLike,
+} from "./virtqueue.js";
 /** Split virtqueue, driver and device roles; legacy contiguous addresses. */
 export { SplitVirtqueueDriver, SplitVirtqueueDevice, legacyQueueAddresses } from "./split-queue.js";
 export type { DeviceQueueOptions } from "./split-queue.js";
@@ -73,7 +101,16 @@ export type { DeviceQueueOptions } from "./split-queue.js";
 export { InMemoryTransport } from "./transport.js";
 export type { VirtioTransport, QueueConfig, InMemoryTransportOptions } from "./transport.js";
 /** Status/feature handshake, driver and device roles, legacy and modern. */
-export { driverNegotiate, driverReady, driverFail, deviceAcceptedFeatures, deviceNeedsReset, deviceWaitDriverOk, isDriverOk, describeStatus } from "./handshake.js";
+export {
+  driverNegotiate,
+  driverReady,
+  driverFail,
+  deviceAcceptedFeatures,
+  deviceNeedsReset,
+  deviceWaitDriverOk,
+  isDriverOk,
+  describeStatus,
+} from "./handshake.js";
 export type { DriverNegotiateOptions } from "./handshake.js";
 
 // Packed ring and factories

@@ -18,12 +18,26 @@ import {
 } from "./constants.js";
 import { VRING_DESC_SIZE, checkPackedSize, vringNeedEvent } from "./split-layout.js";
 import { DescriptorChain } from "./virtqueue.js";
-import type { BufferSegment, DriverQueueOptions, UsedBuffer, VirtqueueDevice, VirtqueueDriver, VirtqueueOptions } from "./virtqueue.js";
+import type {
+  BufferSegment,
+  DriverQueueOptions,
+  UsedBuffer,
+  VirtqueueDevice,
+  VirtqueueDriver,
+  VirtqueueOptions,
+} from "./virtqueue.js";
 import type { DeviceQueueOptions } from "./split-queue.js";
 import { checkInt } from "./internal/check.js";
 import { checkSegment, getAddr, resolveArea, setAddr } from "./internal/ring-area.js";
 import type { Area } from "./internal/ring-area.js";
-import { appendSegment, checkChainArgs, checkInFlight, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
+import {
+  appendSegment,
+  checkChainArgs,
+  checkInFlight,
+  checkPushUsed,
+  indirectTable,
+  queueBasics,
+} from "./internal/queue-checks.js";
 import type { Fail, QueueBasics } from "./internal/queue-checks.js";
 
 // struct vring_packed_desc
@@ -139,7 +153,13 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.indirectArea =
       options.indirectAddr === undefined || !this.c.indirect
         ? undefined
-        : resolveArea(options.space, options.indirectAddr, this.size * this.indirectMax * VRING_DESC_SIZE, 16, "indirect tables");
+        : resolveArea(
+            options.space,
+            options.indirectAddr,
+            this.size * this.indirectMax * VRING_DESC_SIZE,
+            16,
+            "indirect tables",
+          );
     this.indirectDa = options.indirectAddr ?? 0;
     this.freeIds = new Uint16Array(this.size);
     this.slotCount = new Uint16Array(this.size);
@@ -252,7 +272,8 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
     if (!this.isUsed(flags)) return null;
     const id = this.ring.getU16(d + P_ID);
     const declaredLen = this.ring.getU32(d + P_LEN);
-    if (id >= this.size || this.live[id] !== 1) throw this.fail("ERR_BAD_USED", `used buffer id ${id} is not outstanding`, d + P_ID);
+    if (id >= this.size || this.live[id] !== 1)
+      throw this.fail("ERR_BAD_USED", `used buffer id ${id} is not outstanding`, d + P_ID);
     const offered = this.offered[id] ?? 0;
     let len = declaredLen;
     if (len > offered) {
@@ -342,10 +363,11 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
   }
   private writeDriverEvent(flags: number): void {
     const a = this.c.driverArea;
-    a.mem.setU32Release(a.off + E_OFF_WRAP, (this.lastUsed | (this.usedWrap << 15)) | (flags << 16));
+    a.mem.setU32Release(a.off + E_OFF_WRAP, this.lastUsed | (this.usedWrap << 15) | (flags << 16));
   }
   private checkUsable(): void {
-    if (this.fault !== undefined) throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
+    if (this.fault !== undefined)
+      throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
   }
   private fail(code: VirtioErrorCode, message: string, offset: number): AmpError {
     this.fault = new AmpError(code, message, { offset });
@@ -405,12 +427,17 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
   }
 
   hasAvail(): boolean {
-    return this.isAvail(this.ring.getU16Acquire(this.ringOff + this.nextAvail * VRING_DESC_SIZE + P_FLAGS), this.availWrap);
+    return this.isAvail(
+      this.ring.getU16Acquire(this.ringOff + this.nextAvail * VRING_DESC_SIZE + P_FLAGS),
+      this.availWrap,
+    );
   }
 
   getAvail(out?: DescriptorChain): DescriptorChain | null {
-    if (this.fault !== undefined) throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
-    if (out !== undefined && out.capacity < this.c.maxChain) throw new RangeError(`chain capacity ${out.capacity} < maxChain ${this.c.maxChain}`);
+    if (this.fault !== undefined)
+      throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
+    if (out !== undefined && out.capacity < this.c.maxChain)
+      throw new RangeError(`chain capacity ${out.capacity} < maxChain ${this.c.maxChain}`);
     const firstOff = this.ringOff + this.nextAvail * VRING_DESC_SIZE;
     const firstFlags = this.ring.getU16Acquire(firstOff + P_FLAGS);
     if (!this.isAvail(firstFlags, this.availWrap)) return null;
@@ -422,9 +449,11 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
     let id: number;
     for (;;) {
       const d = this.ringOff + slot * VRING_DESC_SIZE;
-      if (slots >= this.size) throw this.fail("ERR_BAD_CHAIN", `chain longer than the ring (${this.size})`, d + P_FLAGS);
+      if (slots >= this.size)
+        throw this.fail("ERR_BAD_CHAIN", `chain longer than the ring (${this.size})`, d + P_FLAGS);
       const flags = slots === 0 ? firstFlags : this.ring.getU16(d + P_FLAGS);
-      if (slots > 0 && !this.isAvail(flags, wrap)) throw this.fail("ERR_BAD_CHAIN", "a chain descriptor is not marked available", d + P_FLAGS);
+      if (slots > 0 && !this.isAvail(flags, wrap))
+        throw this.fail("ERR_BAD_CHAIN", "a chain descriptor is not marked available", d + P_FLAGS);
       const addr = getAddr(this.ring, d + P_ADDR);
       const len = this.ring.getU32(d + P_LEN);
       id = this.ring.getU16(d + P_ID);
@@ -434,16 +463,30 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
         wrap ^= 1;
       }
       if ((flags & VRING_DESC_F_INDIRECT) !== 0) {
-        if (!this.c.indirect) throw this.fail("ERR_BAD_CHAIN", "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", d + P_FLAGS);
-        if (slots > 1 || (flags & VRING_DESC_F_NEXT) !== 0) throw this.fail("ERR_BAD_CHAIN", "an indirect descriptor inside a chain", d + P_FLAGS);
+        if (!this.c.indirect)
+          throw this.fail("ERR_BAD_CHAIN", "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", d + P_FLAGS);
+        if (slots > 1 || (flags & VRING_DESC_F_NEXT) !== 0)
+          throw this.fail("ERR_BAD_CHAIN", "an indirect descriptor inside a chain", d + P_FLAGS);
         this.walkIndirect(addr, len, d, chain);
         break;
       }
-      appendSegment(chain, this.space, this.c.maxChain, addr, len, (flags & VRING_DESC_F_WRITE) !== 0, d, d + P_FLAGS, this.failFn);
+      appendSegment(
+        chain,
+        this.space,
+        this.c.maxChain,
+        addr,
+        len,
+        (flags & VRING_DESC_F_WRITE) !== 0,
+        d,
+        d + P_FLAGS,
+        this.failFn,
+      );
       if ((flags & VRING_DESC_F_NEXT) === 0) break;
     }
-    if (id >= this.size) throw this.fail("ERR_BAD_INDEX", `buffer id ${id} >= queue size ${this.size}`, firstOff + P_ID);
-    if (this.live[id] === 1) throw this.fail("ERR_BAD_CHAIN", `buffer id ${id} offered again while in flight`, firstOff + P_ID);
+    if (id >= this.size)
+      throw this.fail("ERR_BAD_INDEX", `buffer id ${id} >= queue size ${this.size}`, firstOff + P_ID);
+    if (this.live[id] === 1)
+      throw this.fail("ERR_BAD_CHAIN", `buffer id ${id} offered again while in flight`, firstOff + P_ID);
     chain.id = id;
     chain.slots = slots;
     this.nextAvail = slot;
@@ -529,18 +572,37 @@ export class PackedVirtqueueDevice implements VirtqueueDevice {
   }
 
   private walkIndirect(addr: number, len: number, d: number, chain: DescriptorChain): void {
-    const { memory, base, n } = indirectTable(this.space, addr, len, this.maxIndirect, d + P_ADDR, d + P_LEN, this.failFn);
+    const { memory, base, n } = indirectTable(
+      this.space,
+      addr,
+      len,
+      this.maxIndirect,
+      d + P_ADDR,
+      d + P_LEN,
+      this.failFn,
+    );
     for (let j = 0; j < n; j++) {
       const e = base + j * VRING_DESC_SIZE;
       const f = memory.getU16(e + P_FLAGS);
-      if ((f & VRING_DESC_F_INDIRECT) !== 0) throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + P_ADDR);
-      appendSegment(chain, this.space, this.c.maxChain, getAddr(memory, e + P_ADDR), memory.getU32(e + P_LEN), (f & VRING_DESC_F_WRITE) !== 0, d, d + P_FLAGS, this.failFn);
+      if ((f & VRING_DESC_F_INDIRECT) !== 0)
+        throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + P_ADDR);
+      appendSegment(
+        chain,
+        this.space,
+        this.c.maxChain,
+        getAddr(memory, e + P_ADDR),
+        memory.getU32(e + P_LEN),
+        (f & VRING_DESC_F_WRITE) !== 0,
+        d,
+        d + P_FLAGS,
+        this.failFn,
+      );
     }
   }
 
   private writeDeviceEvent(flags: number): void {
     const a = this.c.deviceArea;
-    a.mem.setU32Release(a.off + E_OFF_WRAP, (this.nextAvail | (this.availWrap << 15)) | (flags << 16));
+    a.mem.setU32Release(a.off + E_OFF_WRAP, this.nextAvail | (this.availWrap << 15) | (flags << 16));
   }
 
   private fail(code: VirtioErrorCode, message: string, offset: number): AmpError {

@@ -30,11 +30,13 @@ export interface SplitRingLayout {
 }
 
 function checkNum(num: number): void {
-  if (!isPowerOfTwo(num) || num > VIRTQUEUE_MAX_SIZE) throw new RangeError(`split queue size must be a power of two <= ${VIRTQUEUE_MAX_SIZE}, got ${num}`);
+  if (!isPowerOfTwo(num) || num > VIRTQUEUE_MAX_SIZE)
+    throw new RangeError(`split queue size must be a power of two <= ${VIRTQUEUE_MAX_SIZE}, got ${num}`);
 }
 
 function checkAlign(align: number): void {
-  if (!isPowerOfTwo(align) || align > 0x10000000) throw new RangeError(`vring align must be a power of two, got ${align}`);
+  if (!isPowerOfTwo(align) || align > 0x10000000)
+    throw new RangeError(`vring align must be a power of two, got ${align}`);
 }
 
 /**

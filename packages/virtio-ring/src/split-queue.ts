@@ -5,14 +5,34 @@ import { AmpError } from "./errors.js";
 import type { VirtioErrorCode } from "./errors.js";
 import type { AddressSpaceLike } from "./address-space.js";
 import type { Memory } from "./memory.js";
-import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY } from "./constants.js";
+import {
+  VRING_AVAIL_F_NO_INTERRUPT,
+  VRING_DESC_F_INDIRECT,
+  VRING_DESC_F_NEXT,
+  VRING_DESC_F_WRITE,
+  VRING_USED_F_NO_NOTIFY,
+} from "./constants.js";
 import { splitRingAreaSizes, splitRingLayout, vringNeedEvent, VRING_DESC_SIZE } from "./split-layout.js";
 import { DescriptorChain } from "./virtqueue.js";
-import type { BufferSegment, DriverQueueOptions, UsedBuffer, VirtqueueDevice, VirtqueueDriver, VirtqueueOptions } from "./virtqueue.js";
+import type {
+  BufferSegment,
+  DriverQueueOptions,
+  UsedBuffer,
+  VirtqueueDevice,
+  VirtqueueDriver,
+  VirtqueueOptions,
+} from "./virtqueue.js";
 import { checkInt } from "./internal/check.js";
 import { checkSegment, getAddr, resolveArea, setAddr } from "./internal/ring-area.js";
 import type { Area } from "./internal/ring-area.js";
-import { appendSegment, checkChainArgs, checkInFlight, checkPushUsed, indirectTable, queueBasics } from "./internal/queue-checks.js";
+import {
+  appendSegment,
+  checkChainArgs,
+  checkInFlight,
+  checkPushUsed,
+  indirectTable,
+  queueBasics,
+} from "./internal/queue-checks.js";
 import type { Fail, QueueBasics } from "./internal/queue-checks.js";
 
 // struct vring_desc and the avail/used headers
@@ -23,7 +43,11 @@ import { D_ADDR, D_FLAGS, D_LEN, D_NEXT, R_FLAGS, R_IDX, R_RING } from "./intern
  * OpenAMP, rpmsg-lite), for {@link VirtqueueOptions}.
  * @throws RangeError unless num and align are powers of two.
  */
-export function legacyQueueAddresses(da: number, num: number, align: number): { descAddr: number; driverAddr: number; deviceAddr: number } {
+export function legacyQueueAddresses(
+  da: number,
+  num: number,
+  align: number,
+): { descAddr: number; driverAddr: number; deviceAddr: number } {
   const l = splitRingLayout(num, align);
   return { descAddr: da + l.desc, driverAddr: da + l.avail, deviceAddr: da + l.used };
 }
@@ -101,7 +125,13 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.indirectArea =
       options.indirectAddr === undefined || !this.c.indirect
         ? undefined
-        : resolveArea(options.space, options.indirectAddr, this.size * this.indirectMax * VRING_DESC_SIZE, 16, "indirect tables");
+        : resolveArea(
+            options.space,
+            options.indirectAddr,
+            this.size * this.indirectMax * VRING_DESC_SIZE,
+            16,
+            "indirect tables",
+          );
     this.indirectDa = options.indirectAddr ?? 0;
     this.link = new Uint16Array(this.size);
     this.chainLen = new Uint16Array(this.size);
@@ -221,12 +251,17 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     const usedIdx = this.usedMem.getU16Acquire(this.usedOff + R_IDX);
     if (usedIdx === this.lastUsed) return null;
     if (((usedIdx - this.lastUsed) & 0xffff) > this.outstandingCount) {
-      throw this.fail("ERR_BAD_INDEX", `used.idx ${usedIdx} runs ${(usedIdx - this.lastUsed) & 0xffff} ahead with ${this.outstandingCount} buffers outstanding`, this.usedOff + R_IDX);
+      throw this.fail(
+        "ERR_BAD_INDEX",
+        `used.idx ${usedIdx} runs ${(usedIdx - this.lastUsed) & 0xffff} ahead with ${this.outstandingCount} buffers outstanding`,
+        this.usedOff + R_IDX,
+      );
     }
     const e = this.usedOff + R_RING + 8 * (this.lastUsed & this.c.mask);
     const id = this.usedMem.getU32(e);
     const declaredLen = this.usedMem.getU32(e + 4);
-    if (id >= this.size || this.live[id] !== 1) throw this.fail("ERR_BAD_USED", `used id ${id} is not an outstanding buffer`, e);
+    if (id >= this.size || this.live[id] !== 1)
+      throw this.fail("ERR_BAD_USED", `used id ${id} is not an outstanding buffer`, e);
     const offered = this.offered[id] ?? 0;
     let len = declaredLen;
     if (len > offered) {
@@ -236,8 +271,9 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.lastUsed = (this.lastUsed + 1) & 0xffff;
     const token = this.tokens[id] as T;
     this.release(id);
-    if (this.c.eventIdx && this.interruptsOn) this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, this.lastUsed);
-    const r = out ?? ({ id, len, declaredLen, token });
+    if (this.c.eventIdx && this.interruptsOn)
+      this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, this.lastUsed);
+    const r = out ?? { id, len, declaredLen, token };
     r.id = id;
     r.len = len;
     r.declaredLen = declaredLen;
@@ -256,7 +292,8 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.interruptsOn = false;
     // With EVENT_IDX avail.flags must stay 0; an event index just behind us is never crossed
     // (the device can run at most `size` <= 32768 entries ahead).
-    if (this.c.eventIdx) this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, (this.lastUsed - 1) & 0xffff);
+    if (this.c.eventIdx)
+      this.availMem.setU16Release(this.availOff + R_RING + 2 * this.size, (this.lastUsed - 1) & 0xffff);
     else this.availMem.setU16Release(this.availOff + R_FLAGS, VRING_AVAIL_F_NO_INTERRUPT);
   }
 
@@ -311,7 +348,8 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   }
 
   private checkUsable(): void {
-    if (this.fault !== undefined) throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
+    if (this.fault !== undefined)
+      throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
   }
 
   private fail(code: VirtioErrorCode, message: string, offset: number): AmpError {
@@ -419,16 +457,23 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   }
 
   getAvail(out?: DescriptorChain): DescriptorChain | null {
-    if (this.fault !== undefined) throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
-    if (out !== undefined && out.capacity < this.c.maxChain) throw new RangeError(`chain capacity ${out.capacity} < maxChain ${this.c.maxChain}`);
+    if (this.fault !== undefined)
+      throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
+    if (out !== undefined && out.capacity < this.c.maxChain)
+      throw new RangeError(`chain capacity ${out.capacity} < maxChain ${this.c.maxChain}`);
     const availIdx = this.availMem.getU16Acquire(this.availOff + R_IDX);
     if (availIdx === this.lastAvail) return null;
     if (((availIdx - this.lastAvail) & 0xffff) > this.size) {
-      throw this.fail("ERR_BAD_INDEX", `avail.idx ${availIdx} runs more than ${this.size} ahead of ${this.lastAvail}`, this.availOff + R_IDX);
+      throw this.fail(
+        "ERR_BAD_INDEX",
+        `avail.idx ${availIdx} runs more than ${this.size} ahead of ${this.lastAvail}`,
+        this.availOff + R_IDX,
+      );
     }
     const slotOff = this.availOff + R_RING + 2 * (this.lastAvail & this.c.mask);
     const head = this.availMem.getU16(slotOff);
-    if (head >= this.size) throw this.fail("ERR_BAD_INDEX", `avail ring head ${head} >= queue size ${this.size}`, slotOff);
+    if (head >= this.size)
+      throw this.fail("ERR_BAD_INDEX", `avail ring head ${head} >= queue size ${this.size}`, slotOff);
     if (this.live[head] === 1) throw this.fail("ERR_BAD_CHAIN", `head ${head} offered again while in flight`, slotOff);
     const chain = out ?? this.scratch;
     chain.clear();
@@ -440,7 +485,8 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.writable[head] = chain.writableBytes;
     this.total[head] = chain.readableBytes + chain.writableBytes;
     this.inFlightCount++;
-    if (this.c.eventIdx && this.notificationsOn) this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, this.lastAvail);
+    if (this.c.eventIdx && this.notificationsOn)
+      this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, this.lastAvail);
     return out ?? chain.copy();
   }
 
@@ -493,7 +539,8 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
 
   disableNotifications(): void {
     this.notificationsOn = false;
-    if (this.c.eventIdx) this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, (this.lastAvail - 1) & 0xffff);
+    if (this.c.eventIdx)
+      this.usedMem.setU16Release(this.usedOff + R_RING + 8 * this.size, (this.lastAvail - 1) & 0xffff);
     else this.usedMem.setU16Release(this.usedOff + R_FLAGS, VRING_USED_F_NO_NOTIFY);
   }
 
@@ -512,27 +559,45 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     let i = head;
     let seen = 0;
     for (;;) {
-      if (seen++ >= this.size) throw this.fail("ERR_BAD_CHAIN", `descriptor chain at head ${head} loops`, this.descOff + i * VRING_DESC_SIZE);
+      if (seen++ >= this.size)
+        throw this.fail("ERR_BAD_CHAIN", `descriptor chain at head ${head} loops`, this.descOff + i * VRING_DESC_SIZE);
       const d = this.descOff + i * VRING_DESC_SIZE;
       const addr = getAddr(this.descMem, d + D_ADDR);
       const len = this.descMem.getU32(d + D_LEN);
       const flags = this.descMem.getU16(d + D_FLAGS);
       const next = this.descMem.getU16(d + D_NEXT);
       if ((flags & VRING_DESC_F_INDIRECT) !== 0) {
-        if (!this.c.indirect) throw this.fail("ERR_BAD_CHAIN", "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", d + D_FLAGS);
-        if ((flags & VRING_DESC_F_NEXT) !== 0) throw this.fail("ERR_BAD_CHAIN", "descriptor sets both INDIRECT and NEXT", d + D_FLAGS);
+        if (!this.c.indirect)
+          throw this.fail("ERR_BAD_CHAIN", "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", d + D_FLAGS);
+        if ((flags & VRING_DESC_F_NEXT) !== 0)
+          throw this.fail("ERR_BAD_CHAIN", "descriptor sets both INDIRECT and NEXT", d + D_FLAGS);
         this.walkIndirect(addr, len, d, chain);
         return;
       }
-      appendSegment(chain, this.space, this.c.maxChain, addr, len, (flags & VRING_DESC_F_WRITE) !== 0, d, d + D_FLAGS, this.failFn);
+      appendSegment(
+        chain,
+        this.space,
+        this.c.maxChain,
+        addr,
+        len,
+        (flags & VRING_DESC_F_WRITE) !== 0,
+        d,
+        d + D_FLAGS,
+        this.failFn,
+      );
       if ((flags & VRING_DESC_F_NEXT) === 0) return;
-      if (next >= this.size) throw this.fail("ERR_BAD_INDEX", `descriptor next ${next} >= queue size ${this.size}`, d + D_NEXT);
+      if (next >= this.size)
+        throw this.fail("ERR_BAD_INDEX", `descriptor next ${next} >= queue size ${this.size}`, d + D_NEXT);
       i = next;
     }
   }
 
   private walkIndirect(addr: number, len: number, d: number, chain: DescriptorChain): void {
-    const { memory: mem, base, n } = indirectTable(this.space, addr, len, this.maxIndirect, d + D_ADDR, d + D_LEN, this.failFn);
+    const {
+      memory: mem,
+      base,
+      n,
+    } = indirectTable(this.space, addr, len, this.maxIndirect, d + D_ADDR, d + D_LEN, this.failFn);
     let j = 0;
     let seen = 0;
     for (;;) {
@@ -542,8 +607,19 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
       const l = mem.getU32(e + D_LEN);
       const f = mem.getU16(e + D_FLAGS);
       const nx = mem.getU16(e + D_NEXT);
-      if ((f & VRING_DESC_F_INDIRECT) !== 0) throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + D_ADDR);
-      appendSegment(chain, this.space, this.c.maxChain, a, l, (f & VRING_DESC_F_WRITE) !== 0, d, d + D_FLAGS, this.failFn);
+      if ((f & VRING_DESC_F_INDIRECT) !== 0)
+        throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + D_ADDR);
+      appendSegment(
+        chain,
+        this.space,
+        this.c.maxChain,
+        a,
+        l,
+        (f & VRING_DESC_F_WRITE) !== 0,
+        d,
+        d + D_FLAGS,
+        this.failFn,
+      );
       if ((f & VRING_DESC_F_NEXT) === 0) return;
       if (nx >= n) throw this.fail("ERR_BAD_INDEX", `indirect next ${nx} >= table size ${n}`, d + D_ADDR);
       j = nx;

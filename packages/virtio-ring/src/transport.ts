@@ -111,7 +111,16 @@ export class InMemoryTransport implements VirtioTransport {
     this.config = new Uint8Array(options.config ?? new Uint8Array(0));
     this.queues = options.queues.map((max, i) => {
       checkInt(max, 1, 32768, "queue max size");
-      return { size: max, maxSize: max, descAddr: 0, driverAddr: 0, deviceAddr: 0, align: 0, ready: false, notifyId: i };
+      return {
+        size: max,
+        maxSize: max,
+        descAddr: 0,
+        driverAddr: 0,
+        deviceAddr: 0,
+        align: 0,
+        ready: false,
+        notifyId: i,
+      };
     });
     this.queueCount = this.queues.length;
     this.doorbell = options.doorbell;
@@ -129,7 +138,9 @@ export class InMemoryTransport implements VirtioTransport {
     if (status === 0) {
       // Reset: the device forgets the negotiation and every queue.
       this.driverFeatures = 0n;
-      this.queues.forEach((q, i) => (this.queues[i] = { ...q, size: q.maxSize, ready: false, descAddr: 0, driverAddr: 0, deviceAddr: 0 }));
+      this.queues.forEach(
+        (q, i) => (this.queues[i] = { ...q, size: q.maxSize, ready: false, descAddr: 0, driverAddr: 0, deviceAddr: 0 }),
+      );
     }
     if ((status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 && (this.driverFeatures & ~this.deviceFeatures) !== 0n) {
       this.status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
@@ -147,7 +158,8 @@ export class InMemoryTransport implements VirtioTransport {
   }
   setDriverFeatures(features: bigint): void {
     const limit = this.legacy ? featureBit(32) : featureBit(63) * 2n;
-    if (features < 0n || features >= limit) throw new RangeError(`driver features 0x${features.toString(16)} do not fit this transport`);
+    if (features < 0n || features >= limit)
+      throw new RangeError(`driver features 0x${features.toString(16)} do not fit this transport`);
     this.driverFeatures = features;
   }
   readConfig(offset: number, length: number): Uint8Array {

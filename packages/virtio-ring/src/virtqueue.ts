@@ -280,7 +280,9 @@ export class DescriptorChain implements DescriptorChainLike {
     try {
       out = new Uint8Array(this.readableBytes);
     } catch (e) {
-      throw new AmpError("ERR_LIMIT", `chain ${this.id}: cannot allocate its ${this.readableBytes} readable bytes`, { cause: e });
+      throw new AmpError("ERR_LIMIT", `chain ${this.id}: cannot allocate its ${this.readableBytes} readable bytes`, {
+        cause: e,
+      });
     }
     this.gather(out);
     return out;
@@ -331,7 +333,8 @@ export class DescriptorChain implements DescriptorChainLike {
     const c = new DescriptorChain(Math.max(1, this.count));
     c.id = this.id;
     c.slots = this.slots;
-    for (let i = 0; i < this.count; i++) c.push(this.addrs[i] ?? 0, this.lens[i] ?? 0, i >= this.readable, this.mems[i] as Memory, this.offs[i] ?? 0);
+    for (let i = 0; i < this.count; i++)
+      c.push(this.addrs[i] ?? 0, this.lens[i] ?? 0, i >= this.readable, this.mems[i] as Memory, this.offs[i] ?? 0);
     return c;
   }
   private at(i: number): number {

@@ -16,7 +16,14 @@ const workerFile = fileURLToPath(new URL("./worker.mjs", import.meta.url));
 
 function start(role, sab, extra) {
   const w = new Worker(workerFile, { workerData: { role, sab, n: N, ...extra } });
-  return { w, ready: new Promise((resolve) => w.on("message", (m) => m.ready && resolve())), done: new Promise((resolve, reject) => { w.on("message", (m) => m.ms !== undefined && resolve(m.ms)); w.once("error", reject); }) };
+  return {
+    w,
+    ready: new Promise((resolve) => w.on("message", (m) => m.ready && resolve())),
+    done: new Promise((resolve, reject) => {
+      w.on("message", (m) => m.ms !== undefined && resolve(m.ms));
+      w.once("error", reject);
+    }),
+  };
 }
 
 async function runPair(a, b, extra) {
@@ -54,10 +61,15 @@ for (const [name, a, b, extra] of cases) {
   const ms = median(times);
   const rate = N / (ms / 1000);
   results.set(name, rate);
-  console.log(`${name.padEnd(42)} ${(rate / 1e3).toFixed(1).padStart(8)} k ops/s  ${((ms * 1000) / N).toFixed(1).padStart(6)} µs/op  (median ${ms.toFixed(1)} ms)`);
+  console.log(
+    `${name.padEnd(42)} ${(rate / 1e3).toFixed(1).padStart(8)} k ops/s  ${((ms * 1000) / N).toFixed(1).padStart(6)} µs/op  (median ${ms.toFixed(1)} ms)`,
+  );
 }
 const ceiling = results.get("SAB/ping-pong/round-trip");
 if (ceiling) {
-  console.log("\nratios (ours / SAB ping-pong ceiling; the 2 requests of an operation travel together, so one round trip at best):");
-  for (const [name, rate] of results) if (name.startsWith("VirtualIo")) console.log(`${name.padEnd(42)} ${(rate / ceiling).toFixed(3)}`);
+  console.log(
+    "\nratios (ours / SAB ping-pong ceiling; the 2 requests of an operation travel together, so one round trip at best):",
+  );
+  for (const [name, rate] of results)
+    if (name.startsWith("VirtualIo")) console.log(`${name.padEnd(42)} ${(rate / ceiling).toFixed(3)}`);
 }

@@ -5,16 +5,36 @@ import { parentPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import { setImmediate } from "node:timers";
 const queueMicrotask = (fn) => void Promise.resolve().then(fn);
-import { AddressSpace, AtomicsDoorbell, SharedMemory, SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses } from "@amp/virtio-ring";
+import {
+  AddressSpace,
+  AtomicsDoorbell,
+  SharedMemory,
+  SplitVirtqueueDevice,
+  SplitVirtqueueDriver,
+  legacyQueueAddresses,
+} from "@amp/virtio-ring";
 import { createStaticHost, createStaticRemote, staticLinkLayout } from "@amp/rpmsg";
 import {
-  I2cBusServer, I2cClient, I2cTemperatureSensor, SpiBusServer, SpiClient, SpiNorCmd, SpiNorFlash,
-  VirtqueueChannel, VirtqueueDeviceRunner, connectOverRpmsg, serveOverRpmsg,
+  I2cBusServer,
+  I2cClient,
+  I2cTemperatureSensor,
+  SpiBusServer,
+  SpiClient,
+  SpiNorCmd,
+  SpiNorFlash,
+  VirtqueueChannel,
+  VirtqueueDeviceRunner,
+  connectOverRpmsg,
+  serveOverRpmsg,
 } from "@amp/virtual-io";
 
 const { role, sab, n, op } = workerData;
 const i32 = new Int32Array(sab, 0, 4); // [0] ping-pong word, [1] stop flag
-const QSIZE = 64, RINGS = 8192, SLOT = 8192, POOL = 65536, BELLS = 1024;
+const QSIZE = 64,
+  RINGS = 8192,
+  SLOT = 8192,
+  POOL = 65536,
+  BELLS = 1024;
 const rpmsgLayout = staticLinkLayout({ base: 0, numBuffers: 64, align: 16 });
 const RPMSG_BASE = 65536; // rpmsg link lives after the virtqueue area in the same buffer
 
@@ -46,7 +66,12 @@ async function timeOps(run, pump) {
 // and the microtasks of what did move have run (a settled request needs a few to resolve `p`).
 async function drive(p, pump) {
   let done = false;
-  p.then(() => (done = true), (e) => { throw e; });
+  p.then(
+    () => (done = true),
+    (e) => {
+      throw e;
+    },
+  );
   while (!done) {
     if (pump.process() > 0) {
       for (let i = 0; i < 64 && !done; i++) await null;
@@ -84,7 +109,15 @@ async function main() {
     case "device-vq": {
       const server = op === "spi" ? devices().spi : devices().bus;
       const sp = space();
-      const queues = [new SplitVirtqueueDevice({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: irq, notifyId: 0 })];
+      const queues = [
+        new SplitVirtqueueDevice({
+          size: QSIZE,
+          space: sp,
+          ...legacyQueueAddresses(RINGS, QSIZE, 16),
+          doorbell: irq,
+          notifyId: 0,
+        }),
+      ];
       const runner = new VirtqueueDeviceRunner(server, { queues });
       parentPort.postMessage({ ready: true });
       while (!stopped()) {
@@ -97,9 +130,29 @@ async function main() {
     }
     case "driver-vq": {
       const sp = space();
-      const queues = [new SplitVirtqueueDriver({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: kick, notifyId: 0 })];
-      const ch = new VirtqueueChannel({ queues, space: sp, bufferAddr: RINGS + 2 * SLOT, bufferSize: POOL, features: 1n });
-      const pump = { process: () => ch.process(), wait: () => { irq.waitSync(50); irq.poll(() => undefined); } };
+      const queues = [
+        new SplitVirtqueueDriver({
+          size: QSIZE,
+          space: sp,
+          ...legacyQueueAddresses(RINGS, QSIZE, 16),
+          doorbell: kick,
+          notifyId: 0,
+        }),
+      ];
+      const ch = new VirtqueueChannel({
+        queues,
+        space: sp,
+        bufferAddr: RINGS + 2 * SLOT,
+        bufferSize: POOL,
+        features: 1n,
+      });
+      const pump = {
+        process: () => ch.process(),
+        wait: () => {
+          irq.waitSync(50);
+          irq.poll(() => undefined);
+        },
+      };
       parentPort.postMessage({ ms: await timeOps(operation(ch), pump) });
       Atomics.store(i32, 1, 1);
       return;
@@ -109,10 +162,28 @@ async function main() {
       const { bus, spi } = devices();
       const sp = space();
       const h = {};
-      const dq = new SplitVirtqueueDevice({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: { notify: () => queueMicrotask(() => h.ch.process()) }, notifyId: 0 });
+      const dq = new SplitVirtqueueDevice({
+        size: QSIZE,
+        space: sp,
+        ...legacyQueueAddresses(RINGS, QSIZE, 16),
+        doorbell: { notify: () => queueMicrotask(() => h.ch.process()) },
+        notifyId: 0,
+      });
       const runner = new VirtqueueDeviceRunner(op === "spi" ? spi : bus, { queues: [dq] });
-      const q = new SplitVirtqueueDriver({ size: QSIZE, space: sp, ...legacyQueueAddresses(RINGS, QSIZE, 16), doorbell: { notify: () => queueMicrotask(() => runner.process()) }, notifyId: 0 });
-      h.ch = new VirtqueueChannel({ queues: [q], space: sp, bufferAddr: RINGS + 2 * SLOT, bufferSize: POOL, features: 1n });
+      const q = new SplitVirtqueueDriver({
+        size: QSIZE,
+        space: sp,
+        ...legacyQueueAddresses(RINGS, QSIZE, 16),
+        doorbell: { notify: () => queueMicrotask(() => runner.process()) },
+        notifyId: 0,
+      });
+      h.ch = new VirtqueueChannel({
+        queues: [q],
+        space: sp,
+        bufferAddr: RINGS + 2 * SLOT,
+        bufferSize: POOL,
+        features: 1n,
+      });
       const run = operation(h.ch);
       for (let i = 0; i < 2000; i++) await run(); // warm-up (JIT)
       const t0 = performance.now();
@@ -139,7 +210,13 @@ async function main() {
     case "driver-rpmsg": {
       const host = createStaticHost({ layout: rpmsgLayout, space: rpmsgSpace(), doorbell: kick });
       host.start();
-      const pump = { process: () => host.process(), wait: () => { irq.waitSync(50); irq.poll(() => undefined); } };
+      const pump = {
+        process: () => host.process(),
+        wait: () => {
+          irq.waitSync(50);
+          irq.poll(() => undefined);
+        },
+      };
       const chP = connectOverRpmsg(host, { name: op === "spi" ? "bench-spi" : "bench-i2c" });
       let ch;
       chP.then((c) => (ch = c));

@@ -22,6 +22,10 @@ export type VirtualIoErrorCode =
   | "ERR_CLOSED"; // the channel was closed while the request was pending
 
 /** Shorthand used inside the package. */
-export function vioError(code: VirtualIoErrorCode, message: string, options?: { offset?: number; cause?: unknown }): AmpError<VirtualIoErrorCode> {
+export function vioError(
+  code: VirtualIoErrorCode,
+  message: string,
+  options?: { offset?: number; cause?: unknown },
+): AmpError<VirtualIoErrorCode> {
   return new AmpError<VirtualIoErrorCode>(code, message, options);
 }

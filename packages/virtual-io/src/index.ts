@@ -89,7 +89,14 @@ export {
 } from "./wire/console.js";
 export type { ConsoleConfig, ConsoleControl } from "./wire/console.js";
 /** Our framing of the same messages over an rpmsg endpoint (see the module comment for the layout). */
-export { VIO_FRAME_VERSION, VIO_FRAME_HEADER_SIZE, VioFrameKind, VIO_FRAME_QUEUE_INFO, decodeVioFrame, encodeVioFrame } from "./wire/vio-frame.js";
+export {
+  VIO_FRAME_VERSION,
+  VIO_FRAME_HEADER_SIZE,
+  VioFrameKind,
+  VIO_FRAME_QUEUE_INFO,
+  decodeVioFrame,
+  encodeVioFrame,
+} from "./wire/vio-frame.js";
 export type { VioFrame } from "./wire/vio-frame.js";
 /** Linux rpmsg_tty conventions: channel name, MTU, chunking. */
 export { RPMSG_TTY_NAME, RPMSG_TTY_MTU, splitTtyChunks } from "./wire/rpmsg-tty.js";
@@ -134,7 +141,12 @@ export type { RegisterDef, RegisterWidth } from "./devices/register-bank.js";
 export { createI2cRegisterDevice } from "./devices/i2c-register-device.js";
 export type { I2cRegisterFormat } from "./devices/i2c-register-device.js";
 /** TMP102-style temperature sensor model. */
-export { I2cTemperatureSensor, TempSensorReg, encodeTemperature, decodeTemperature } from "./devices/temperature-sensor.js";
+export {
+  I2cTemperatureSensor,
+  TempSensorReg,
+  encodeTemperature,
+  decodeTemperature,
+} from "./devices/temperature-sensor.js";
 /** virtio-spi controller server and the SPI NOR flash model. */
 export { SpiBusServer } from "./devices/spi-server.js";
 export type { SpiTarget, SpiBusServerOptions } from "./devices/spi-server.js";
@@ -158,7 +170,13 @@ export { SpiClient } from "./driver/spi-client.js";
 export type { SpiTransfer, SpiSettings } from "./driver/spi-client.js";
 /** GPIO bank across the link, with interrupts as callbacks or async iterators. */
 export { GpioClient } from "./driver/gpio-client.js";
-export type { GpioDirection, GpioTrigger, GpioEvent, GpioEventsOptions, GpioClientOptions } from "./driver/gpio-client.js";
+export type {
+  GpioDirection,
+  GpioTrigger,
+  GpioEvent,
+  GpioEventsOptions,
+  GpioClientOptions,
+} from "./driver/gpio-client.js";
 /** UART as a byte stream (virtio-console here; rpmsg-tty in the rpmsg transport). */
 export { UartStream, openConsoleUart } from "./driver/uart-stream.js";
 export type { BytePipe, UartStreamOptions, ConsoleUartOptions } from "./driver/uart-stream.js";

@@ -20,7 +20,10 @@ export function extractReadmeExample(readmePath: string, section = "Quick start"
  * Runs the README example of the package in `pkgDir` and returns what it printed, one string per
  * console.log call, plus the outputs that `// → text` comments declared, for the test to compare.
  */
-export async function runReadmeExample(pkgDir: string, section = "Quick start"): Promise<{ printed: string[]; expected: string[] }> {
+export async function runReadmeExample(
+  pkgDir: string,
+  section = "Quick start",
+): Promise<{ printed: string[]; expected: string[] }> {
   const code = extractReadmeExample(join(pkgDir, "README.md"), section);
   const expected = [...code.matchAll(/\/\/ → (.*)$/gm)].map((m) => (m[1] ?? "").trim());
   const dir = mkdtempSync(join(tmpdir(), "amp-readme-"));
@@ -34,8 +37,20 @@ export async function runReadmeExample(pkgDir: string, section = "Quick start"):
     writeFileSync(file, js);
     const printed: string[] = [];
     const orig = console.log;
-    console.log = (...args: unknown[]) => { printed.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)))).join(" ")); };
-    try { await import(file); } finally { console.log = orig; }
+    console.log = (...args: unknown[]) => {
+      printed.push(
+        args
+          .map((a) =>
+            typeof a === "string" ? a : JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)),
+          )
+          .join(" "),
+      );
+    };
+    try {
+      await import(file);
+    } finally {
+      console.log = orig;
+    }
     return { printed, expected };
   } finally {
     const { rmSync } = await import("node:fs");

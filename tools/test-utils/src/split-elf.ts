@@ -55,7 +55,8 @@ export function splitElf(elf: Uint8Array, base: string, options: { keepSections?
   const loads = l.phdrs.filter((p) => p.filesz > 0);
   const first = Math.min(...loads.map((p) => p.offset));
   const files: SplitFiles = new Map([[`${base}.mdt`, image.slice(0, first)]]);
-  for (const p of loads) files.set(`${base}.b${String(p.index).padStart(2, "0")}`, image.slice(p.offset, p.offset + p.filesz));
+  for (const p of loads)
+    files.set(`${base}.b${String(p.index).padStart(2, "0")}`, image.slice(p.offset, p.offset + p.filesz));
   return files;
 }
 
@@ -72,7 +73,8 @@ function sectionsBeforeSegments(elf: Uint8Array): Uint8Array {
   out.set(tail, segStart);
   out.set(elf.subarray(segStart, segEnd), newSegStart);
   const v = new DataView(out.buffer);
-  const moved = (off: number): number => (off < segStart ? off : off < segEnd ? off + (newSegStart - segStart) : off - segEnd + segStart);
+  const moved = (off: number): number =>
+    off < segStart ? off : off < segEnd ? off + (newSegStart - segStart) : off - segEnd + segStart;
   const put = (at: number, x: number): void => {
     if (l.is64) v.setBigUint64(at, BigInt(x), l.le);
     else v.setUint32(at, x, l.le);

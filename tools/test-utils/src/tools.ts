@@ -30,16 +30,31 @@ export function makeTempDir(prefix = "amp-"): string {
 }
 
 /** Compiles C source with the given compiler (default the system gcc) and returns the output path. */
-export function compileC(source: string, opts: { cc?: string; flags?: string[]; out?: string; name?: string } = {}): string {
+export function compileC(
+  source: string,
+  opts: { cc?: string; flags?: string[]; out?: string; name?: string } = {},
+): string {
   const dir = makeTempDir("amp-cc-");
   const src = join(dir, `${opts.name ?? "prog"}.c`);
   writeFileSync(src, source);
   const out = opts.out ?? join(dir, opts.name ?? "prog");
-  execFileSync(opts.cc ?? "gcc", [...(opts.flags ?? ["-O0", "-Wall", "-Werror"]), "-o", out, src], { stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync(opts.cc ?? "gcc", [...(opts.flags ?? ["-O0", "-Wall", "-Werror"]), "-o", out, src], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return out;
 }
 
 /** Runs a command and returns stdout; throws with stderr on a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { input?: string | Uint8Array; cwd?: string; timeoutMs?: number } = {}): string {
-  return execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 256 << 20, timeout: opts.timeoutMs ?? 120_000, ...(opts.input === undefined ? {} : { input: opts.input }), ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Uint8Array; cwd?: string; timeoutMs?: number } = {},
+): string {
+  return execFileSync(cmd, args, {
+    encoding: "utf8",
+    maxBuffer: 256 << 20,
+    timeout: opts.timeoutMs ?? 120_000,
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+  });
 }

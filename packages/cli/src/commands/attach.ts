@@ -6,7 +6,13 @@ import { tableToJson } from "../internal/rsc-json.js";
 import { describeResource } from "../internal/rsc-text.js";
 import { attachLink, AttachError, Interrupted, type AttachEvent, type AttachedLink } from "../internal/attach-link.js";
 import { claimSessionPath, serveSession, type SessionEvent, type SessionServer } from "../internal/attach-session.js";
-import { ATTACH_OPTIONS, formatDoorbell, jsonOutput, resolveAttachTarget, timeoutMs } from "../internal/attach-target.js";
+import {
+  ATTACH_OPTIONS,
+  formatDoorbell,
+  jsonOutput,
+  resolveAttachTarget,
+  timeoutMs,
+} from "../internal/attach-target.js";
 import type { Command, ParsedArgs } from "../internal/command.js";
 import { eventOut, type EventOut } from "../internal/event-out.js";
 import { hex } from "../internal/format.js";
@@ -16,7 +22,14 @@ import type { CliIo } from "../internal/io.js";
 const DEFAULT_WAIT_MS = 10_000;
 
 function statusText(status: number): string {
-  const bits = [[1, "ACKNOWLEDGE"], [2, "DRIVER"], [4, "DRIVER_OK"], [8, "FEATURES_OK"], [0x40, "NEEDS_RESET"], [0x80, "FAILED"]] as const;
+  const bits = [
+    [1, "ACKNOWLEDGE"],
+    [2, "DRIVER"],
+    [4, "DRIVER_OK"],
+    [8, "FEATURES_OK"],
+    [0x40, "NEEDS_RESET"],
+    [0x80, "FAILED"],
+  ] as const;
   const names = bits.filter(([b]) => (status & b) !== 0).map(([, n]) => n);
   return `${hex(status)}${names.length === 0 ? "" : ` (${names.join(" | ")})`}`;
 }
@@ -26,31 +39,64 @@ export function printAttachEvent(out: EventOut, e: AttachEvent): void {
   switch (e.event) {
     case "table": {
       const errors = e.diagnostics.filter((d) => d.severity === "error").length;
-      out.emit("table", `at ${hex(e.da)}, ${e.size} bytes, ${e.table.entries.length} entr${e.table.entries.length === 1 ? "y" : "ies"}, ${e.diagnostics.length} diagnostic${e.diagnostics.length === 1 ? "" : "s"}`, "table", {
-        da: hex(e.da),
-        size: e.size,
-        diagnostics: e.diagnostics.map((d) => ({ code: d.code, severity: d.severity, offset: hex(d.offset), message: d.message })),
-        errors,
-        table: tableToJson(e.table),
-      });
+      out.emit(
+        "table",
+        `at ${hex(e.da)}, ${e.size} bytes, ${e.table.entries.length} entr${e.table.entries.length === 1 ? "y" : "ies"}, ${e.diagnostics.length} diagnostic${e.diagnostics.length === 1 ? "" : "s"}`,
+        "table",
+        {
+          da: hex(e.da),
+          size: e.size,
+          diagnostics: e.diagnostics.map((d) => ({
+            code: d.code,
+            severity: d.severity,
+            offset: hex(d.offset),
+            message: d.message,
+          })),
+          errors,
+          table: tableToJson(e.table),
+        },
+      );
       for (const r of e.table.entries) for (const l of describeResource(r)) out.more(l);
       for (const d of e.diagnostics) out.more(`${d.severity} ${d.code} at table offset ${hex(d.offset)}: ${d.message}`);
       return;
     }
     case "link": {
       const g = e.geometry;
-      const bufs = g === undefined ? "" : `, ${g.numRxBuffers} rx + ${g.numTxBuffers} tx buffers of ${g.bufferSize} bytes at ${hex(g.rxAddr)}`;
-      out.emit("link", `up: status ${statusText(e.status)}, features ${hex(e.features)}${e.nameService ? " (name service)" : ""}${bufs}, MTU ${e.mtu}`, "link", {
-        status: hex(e.status),
-        features: hex(e.features),
-        nameService: e.nameService,
-        mtu: e.mtu,
-        ...(g === undefined ? {} : { buffers: { size: g.bufferSize, rx: g.numRxBuffers, tx: g.numTxBuffers, rxAddr: hex(g.rxAddr), txAddr: hex(g.txAddr) } }),
-      });
+      const bufs =
+        g === undefined
+          ? ""
+          : `, ${g.numRxBuffers} rx + ${g.numTxBuffers} tx buffers of ${g.bufferSize} bytes at ${hex(g.rxAddr)}`;
+      out.emit(
+        "link",
+        `up: status ${statusText(e.status)}, features ${hex(e.features)}${e.nameService ? " (name service)" : ""}${bufs}, MTU ${e.mtu}`,
+        "link",
+        {
+          status: hex(e.status),
+          features: hex(e.features),
+          nameService: e.nameService,
+          mtu: e.mtu,
+          ...(g === undefined
+            ? {}
+            : {
+                buffers: {
+                  size: g.bufferSize,
+                  rx: g.numRxBuffers,
+                  tx: g.numTxBuffers,
+                  rxAddr: hex(g.rxAddr),
+                  txAddr: hex(g.txAddr),
+                },
+              }),
+        },
+      );
       return;
     }
     case "channel":
-      out.emit("channel", `"${e.name}" ${e.type === "create" ? "announced" : "withdrawn"} by the remote at ${hex(e.addr)}`, "channel", { type: e.type, name: e.name, addr: hex(e.addr) });
+      out.emit(
+        "channel",
+        `"${e.name}" ${e.type === "create" ? "announced" : "withdrawn"} by the remote at ${hex(e.addr)}`,
+        "channel",
+        { type: e.type, name: e.name, addr: hex(e.addr) },
+      );
       return;
     case "gone":
       out.emit("gone", e.message, "gone", { message: e.message });
@@ -59,8 +105,20 @@ export function printAttachEvent(out: EventOut, e: AttachEvent): void {
 }
 
 function printSessionEvent(out: EventOut, e: SessionEvent): void {
-  if (e.type === "open") out.emit("client", `${e.client} opened "${e.channel}" (local ${hex(e.local)} -> remote ${hex(e.remote)})`, "client", { type: "open", client: e.client, channel: e.channel, local: hex(e.local), remote: hex(e.remote) });
-  else if (e.type === "refused") out.emit("client", `${e.client} asked for "${e.channel}": ${e.code}`, "client", { type: "refused", client: e.client, channel: e.channel, code: e.code });
+  if (e.type === "open")
+    out.emit(
+      "client",
+      `${e.client} opened "${e.channel}" (local ${hex(e.local)} -> remote ${hex(e.remote)})`,
+      "client",
+      { type: "open", client: e.client, channel: e.channel, local: hex(e.local), remote: hex(e.remote) },
+    );
+  else if (e.type === "refused")
+    out.emit("client", `${e.client} asked for "${e.channel}": ${e.code}`, "client", {
+      type: "refused",
+      client: e.client,
+      channel: e.channel,
+      code: e.code,
+    });
   else out.emit("client", `${e.client} closed`, "client", { type: "close", client: e.client });
 }
 
@@ -71,11 +129,20 @@ function stopWhen(signal: AbortSignal | undefined, ms: number | undefined): Prom
       resolve("interrupted");
       return;
     }
-    const timer = ms === undefined ? undefined : setTimeout(() => { resolve("timeout"); }, ms);
-    signal?.addEventListener("abort", () => {
-      if (timer !== undefined) clearTimeout(timer);
-      resolve("interrupted");
-    }, { once: true });
+    const timer =
+      ms === undefined
+        ? undefined
+        : setTimeout(() => {
+            resolve("timeout");
+          }, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve("interrupted");
+      },
+      { once: true },
+    );
   });
 }
 
@@ -88,16 +155,23 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
   let session: SessionServer | undefined;
   try {
     await claimSessionPath(target.sessionPath);
-    out.emit("attach", `${target.memoryPath}, doorbell ${formatDoorbell(target.doorbell)}${target.preset === undefined ? "" : ` (preset ${target.preset})`}`, "attach", {
-      memory: target.memoryPath,
-      doorbell: formatDoorbell(target.doorbell),
-      ...(target.preset === undefined ? {} : { preset: target.preset }),
-    });
+    out.emit(
+      "attach",
+      `${target.memoryPath}, doorbell ${formatDoorbell(target.doorbell)}${target.preset === undefined ? "" : ` (preset ${target.preset})`}`,
+      "attach",
+      {
+        memory: target.memoryPath,
+        doorbell: formatDoorbell(target.doorbell),
+        ...(target.preset === undefined ? {} : { preset: target.preset }),
+      },
+    );
     try {
       link = await attachLink(target, {
         timeoutMs: stopAfterMs ?? DEFAULT_WAIT_MS,
         ...(io.signal === undefined ? {} : { signal: io.signal }),
-        onEvent: (e) => { printAttachEvent(out, e); },
+        onEvent: (e) => {
+          printAttachEvent(out, e);
+        },
       });
     } catch (e) {
       if (e instanceof Interrupted) {
@@ -106,8 +180,15 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
       }
       throw e;
     }
-    session = await serveSession(link, target.sessionPath, (e) => { printSessionEvent(out, e); });
-    out.emit("session", `amp rpmsg with the same ${target.preset === undefined ? "--memory" : "--preset"} uses this link (control socket ${target.sessionPath})`, "session", { path: target.sessionPath });
+    session = await serveSession(link, target.sessionPath, (e) => {
+      printSessionEvent(out, e);
+    });
+    out.emit(
+      "session",
+      `amp rpmsg with the same ${target.preset === undefined ? "--memory" : "--preset"} uses this link (control socket ${target.sessionPath})`,
+      "session",
+      { path: target.sessionPath },
+    );
     const remaining = stopAfterMs === undefined ? undefined : Math.max(0, stopAfterMs - (Date.now() - started));
     const why = await Promise.race([stopWhen(io.signal, remaining), link.gone]);
     if (why instanceof AttachError) {
@@ -116,7 +197,12 @@ async function run(io: CliIo, args: ParsedArgs): Promise<number> {
     }
     session.close();
     await link.close();
-    out.emit("stop", `${why === "timeout" ? "time is up" : "interrupted"}: detached, the remote keeps running`, "stop", { reason: why });
+    out.emit(
+      "stop",
+      `${why === "timeout" ? "time is up" : "interrupted"}: detached, the remote keeps running`,
+      "stop",
+      { reason: why },
+    );
     return 0;
   } finally {
     session?.close();
@@ -149,7 +235,11 @@ export const attachCommand: Command = {
   ].join("\n"),
   options: {
     ...ATTACH_OPTIONS,
-    timeout: { type: "string", value: "S", description: "Detach after S seconds (default: at Ctrl-C); the remote must be up by then (10 s without it)." },
+    timeout: {
+      type: "string",
+      value: "S",
+      description: "Detach after S seconds (default: at Ctrl-C); the remote must be up by then (10 s without it).",
+    },
   },
   positionals: [0, 0],
   jsonLines: true,

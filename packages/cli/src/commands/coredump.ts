@@ -19,7 +19,11 @@ function typeName(type: number): string {
 function preview(core: Uint8Array, offset: bigint, size: bigint): string {
   if (offset >= BigInt(core.length)) return "";
   const start = Number(offset);
-  const n = Math.min(PREVIEW_BYTES, Number(size < BigInt(PREVIEW_BYTES) ? size : BigInt(PREVIEW_BYTES)), core.length - start);
+  const n = Math.min(
+    PREVIEW_BYTES,
+    Number(size < BigInt(PREVIEW_BYTES) ? size : BigInt(PREVIEW_BYTES)),
+    core.length - start,
+  );
   const bytes = core.subarray(start, start + n);
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
 }
@@ -57,11 +61,17 @@ function text(file: string, core: Uint8Array, s: CoredumpSummary, showBytes: boo
     `${s.regions.length} region${s.regions.length === 1 ? "" : "s"} (${s.format === "segments" ? "program headers" : "section headers"}):`,
   ];
   const total = s.regions.reduce((a, r) => a + r.fileSize, 0n);
-  const rows = [["#", "da", "size", "in file", "name"], ...s.regions.map((r) => [String(r.index), hex(r.da), hex(r.size), hex(r.fileSize), r.name ?? ""])];
+  const rows = [
+    ["#", "da", "size", "in file", "name"],
+    ...s.regions.map((r) => [String(r.index), hex(r.da), hex(r.size), hex(r.fileSize), r.name ?? ""]),
+  ];
   out.push(columns(rows));
-  if (showBytes) for (const r of s.regions) out.push(`  region ${r.index} @ ${hex(r.da)}: ${preview(core, r.fileOffset, r.fileSize)}`);
+  if (showBytes)
+    for (const r of s.regions)
+      out.push(`  region ${r.index} @ ${hex(r.da)}: ${preview(core, r.fileOffset, r.fileSize)}`);
   out.push(`${total} bytes of memory in the file`);
-  if (s.notes.length > 0) out.push(`notes: ${s.notes.map((n) => `${n.name}/${n.type} (${n.desc.length} bytes)`).join(", ")}`);
+  if (s.notes.length > 0)
+    out.push(`notes: ${s.notes.map((n) => `${n.name}/${n.type} (${n.desc.length} bytes)`).join(", ")}`);
   for (const d of s.diagnostics) out.push(`${d.severity}: ${d.code} at ${hex(d.offset)}: ${d.message}`);
   const trace = jsFirmwareTrace(core, s);
   if (trace !== undefined) {
@@ -79,7 +89,7 @@ export const coredumpCommand: Command = {
   usage: "coredump <core> [--json] [--bytes]",
   details: "Example:\n  amp coredump remoteproc0.core --bytes",
   options: {
-    json: { type: "boolean", description: "Print one JSON document (addresses as \"0x...\" strings)." },
+    json: { type: "boolean", description: 'Print one JSON document (addresses as "0x..." strings).' },
     bytes: { type: "boolean", description: `Show the first ${PREVIEW_BYTES} bytes of every region.` },
   },
   positionals: [1, 1],
@@ -87,18 +97,33 @@ export const coredumpCommand: Command = {
     const file = args.positionals[0] ?? "";
     const core = await readInput(io, file, "core file");
     if (core.length < 4 || core[0] !== 0x7f || core[1] !== 0x45 || core[2] !== 0x4c || core[3] !== 0x46) {
-      throw new CliError(`${file}: not an ELF core file (no \\x7fELF magic)`, "Pass a core file written by amp or Linux remoteproc.", 1, { code: "ERR_MALFORMED" });
+      throw new CliError(
+        `${file}: not an ELF core file (no \\x7fELF magic)`,
+        "Pass a core file written by amp or Linux remoteproc.",
+        1,
+        { code: "ERR_MALFORMED" },
+      );
     }
     let s: CoredumpSummary;
     try {
       s = readCoredump(core);
     } catch (e) {
-      throw new CliError(`${file}: unreadable core (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "The core file is damaged or not a coredump.", 1, { cause: e });
+      throw new CliError(
+        `${file}: unreadable core (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`,
+        "The core file is damaged or not a coredump.",
+        1,
+        { cause: e },
+      );
     }
     if (s.type !== ElfType.ET_CORE) {
       // readCoredump reads any ELF's program headers as regions; for a firmware image that
       // would print a meaningless "core" (machine None, status 0).
-      throw new CliError(`${file}: not a core file (e_type is ${typeName(s.type)}, a coredump has ET_CORE)`, "Pass a core file written by amp or Linux remoteproc; use `amp inspect` for a firmware ELF.", 1, { code: "ERR_NOT_CORE" });
+      throw new CliError(
+        `${file}: not a core file (e_type is ${typeName(s.type)}, a coredump has ET_CORE)`,
+        "Pass a core file written by amp or Linux remoteproc; use `amp inspect` for a firmware ELF.",
+        1,
+        { code: "ERR_NOT_CORE" },
+      );
     }
     if (flag(args, "json")) {
       io.stdout(
@@ -110,7 +135,15 @@ export const coredumpCommand: Command = {
           machineName: machineName(s.machine),
           entry: hex(s.entry),
           format: s.format,
-          regions: s.regions.map((r) => ({ index: r.index, da: hex(r.da), size: hex(r.size), fileOffset: hex(r.fileOffset), fileSize: hex(r.fileSize), flags: r.flags, name: r.name ?? null })),
+          regions: s.regions.map((r) => ({
+            index: r.index,
+            da: hex(r.da),
+            size: hex(r.size),
+            fileOffset: hex(r.fileOffset),
+            fileSize: hex(r.fileSize),
+            flags: r.flags,
+            name: r.name ?? null,
+          })),
           notes: s.notes.map((n) => ({ name: n.name, type: n.type, size: n.desc.length })),
           diagnostics: s.diagnostics.map((d) => ({ ...d, offset: hex(d.offset) })),
           trace: jsFirmwareTrace(core, s) ?? null,

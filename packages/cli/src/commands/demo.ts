@@ -11,7 +11,14 @@ import { fileURLToPath } from "node:url";
 import { findResourceTable, parseElf } from "@amp/elf-loader";
 import { parseResourceTable } from "@amp/resource-table";
 import type { RpmsgEndpoint, RpmsgHost } from "@amp/rpmsg";
-import { GpioClient, I2cClient, TempSensorReg, connectOverRpmsg, decodeTemperature, type RpmsgChannel } from "@amp/virtual-io";
+import {
+  GpioClient,
+  I2cClient,
+  TempSensorReg,
+  connectOverRpmsg,
+  decodeTemperature,
+  type RpmsgChannel,
+} from "@amp/virtual-io";
 import { flag, numberOption, stringOption, type Command } from "../internal/command.js";
 import { CliError } from "../internal/cli-error.js";
 import { readInput, resolvePath } from "../internal/files.js";
@@ -52,7 +59,8 @@ function bundledFirmware(): string {
 function coredumpPath(io: CliIo, given: string | undefined): string {
   if (given === undefined) return join(mkdtempSync(join(tmpdir(), `amp-demo-${process.pid}-`)), "demo.core");
   const path = resolvePath(io, given);
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) return join(path, `amp-demo-${process.pid}-${Date.now()}.core`);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+    return join(path, `amp-demo-${process.pid}-${Date.now()}.core`);
   return path;
 }
 
@@ -71,8 +79,12 @@ async function within<T>(promise: Promise<T>, ms: number, error: () => Error): P
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => { reject(error()); }, ms);
-        onAbort = () => { reject(new CliError("interrupted", "The demo stopped the remote and exits.", 130)); };
+        timer = setTimeout(() => {
+          reject(error());
+        }, ms);
+        onAbort = () => {
+          reject(new CliError("interrupted", "The demo stopped the remote and exits.", 130));
+        };
         if (signal?.aborted === true) onAbort();
         else signal?.addEventListener("abort", onAbort, { once: true });
       }),
@@ -101,13 +113,33 @@ async function echoRun(ep: RpmsgEndpoint, count: number, size: number): Promise<
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < size; j++) payload[j] = (i * 31 + j) & 0xff;
     const t = performance.now();
-    await within(ep.send(payload, { timeoutMs: TIMEOUT_MS }), TIMEOUT_MS, () => new CliError(`message ${i + 1} could not be sent`, "The remote stopped taking messages: rerun with AMP_DEBUG=1."));
-    const next = await within(it.next(), TIMEOUT_MS, () => new CliError(`no echo for message ${i + 1} within ${TIMEOUT_MS} ms`, "The remote stopped answering: rerun with AMP_DEBUG=1."));
+    await within(
+      ep.send(payload, { timeoutMs: TIMEOUT_MS }),
+      TIMEOUT_MS,
+      () =>
+        new CliError(
+          `message ${i + 1} could not be sent`,
+          "The remote stopped taking messages: rerun with AMP_DEBUG=1.",
+        ),
+    );
+    const next = await within(
+      it.next(),
+      TIMEOUT_MS,
+      () =>
+        new CliError(
+          `no echo for message ${i + 1} within ${TIMEOUT_MS} ms`,
+          "The remote stopped answering: rerun with AMP_DEBUG=1.",
+        ),
+    );
     rtts.push(performance.now() - t);
-    if (next.done === true) throw new CliError("the echo channel closed during the exchange", "The remote went away: rerun the demo.");
+    if (next.done === true)
+      throw new CliError("the echo channel closed during the exchange", "The remote went away: rerun the demo.");
     const got = next.value.data;
     if (got.length !== size || got.some((b, j) => b !== ((i * 31 + j) & 0xff))) {
-      throw new CliError(`echo ${i + 1} came back different from what was sent`, "This is a bug in the rpmsg path: report it.");
+      throw new CliError(
+        `echo ${i + 1} came back different from what was sent`,
+        "This is a bug in the rpmsg path: report it.",
+      );
     }
   }
   return rtts;
@@ -119,7 +151,13 @@ function usInt(ms: number): number {
 }
 
 /** A measured echo run: one line of text, the same numbers as JSON fields. */
-function reportStats(session: Session, phase: "boot" | "recovery", rtts: number[], size: number, seconds: number): void {
+function reportStats(
+  session: Session,
+  phase: "boot" | "recovery",
+  rtts: number[],
+  size: number,
+  seconds: number,
+): void {
   const sorted = [...rtts].sort((a, b) => a - b);
   const median = percentile(sorted, 50);
   const p90 = percentile(sorted, 90);
@@ -138,10 +176,21 @@ function reportStats(session: Session, phase: "boot" | "recovery", rtts: number[
 /** Where the slow round trips are: how many, and at which message numbers (1-based). */
 function reportTail(session: Session, rtts: number[]): void {
   const slow: number[] = [];
-  rtts.forEach((r, i) => { if (r > SLOW_MS) slow.push(i + 1); });
+  rtts.forEach((r, i) => {
+    if (r > SLOW_MS) slow.push(i + 1);
+  });
   let worst = 0;
-  rtts.forEach((r, i) => { if (r > (rtts[worst] ?? 0)) worst = i; });
-  const fields = { thresholdMs: SLOW_MS, slow: slow.length, messages: rtts.length, first: slow[0] ?? null, last: slow[slow.length - 1] ?? null, slowest: rtts.length === 0 ? null : worst + 1 };
+  rtts.forEach((r, i) => {
+    if (r > (rtts[worst] ?? 0)) worst = i;
+  });
+  const fields = {
+    thresholdMs: SLOW_MS,
+    slow: slow.length,
+    messages: rtts.length,
+    first: slow[0] ?? null,
+    last: slow[slow.length - 1] ?? null,
+    slowest: rtts.length === 0 ? null : worst + 1,
+  };
   if (slow.length === 0) {
     session.out.emit("echo", `no round trip above ${SLOW_MS} ms`, "echo-tail", fields);
     return;
@@ -160,18 +209,31 @@ async function warmUp(session: Session, ep: RpmsgEndpoint, size: number, phase: 
   const rtts = await echoRun(ep, WARMUP, size);
   const first = rtts[0] ?? NaN;
   const slowest = Math.max(...rtts);
-  session.out.emit("echo", `${phase === "recovery" ? "after recovery: " : ""}warm-up: ${rtts.length} messages, first round trip ${us(first)}, slowest ${us(slowest)} (not in the statistics below)`, "warmup", {
-    phase,
-    messages: rtts.length,
-    size,
-    firstUs: usInt(first),
-    slowestUs: usInt(slowest),
-  });
+  session.out.emit(
+    "echo",
+    `${phase === "recovery" ? "after recovery: " : ""}warm-up: ${rtts.length} messages, first round trip ${us(first)}, slowest ${us(slowest)} (not in the statistics below)`,
+    "warmup",
+    {
+      phase,
+      messages: rtts.length,
+      size,
+      firstUs: usInt(first),
+      slowestUs: usInt(slowest),
+    },
+  );
 }
 
 /** `promise`, with a CliError naming `what` after TIMEOUT_MS. */
 function step<T>(promise: Promise<T>, what: string): Promise<T> {
-  return within(promise, TIMEOUT_MS, () => new CliError(`${what} did not finish within ${TIMEOUT_MS} ms`, "The remote stopped answering: rerun with AMP_DEBUG=1."));
+  return within(
+    promise,
+    TIMEOUT_MS,
+    () =>
+      new CliError(
+        `${what} did not finish within ${TIMEOUT_MS} ms`,
+        "The remote stopped answering: rerun with AMP_DEBUG=1.",
+      ),
+  );
 }
 
 /**
@@ -179,18 +241,31 @@ function step<T>(promise: Promise<T>, what: string): Promise<T> {
  * and toggles the LED line, each request a virtio-i2c/virtio-gpio message across the link.
  */
 async function virtualIo(session: Session, host: RpmsgHost): Promise<void> {
-  const scheduler = { setTimeout, clearTimeout: (h: unknown) => { clearTimeout(h as ReturnType<typeof setTimeout>); } };
+  const scheduler = {
+    setTimeout,
+    clearTimeout: (h: unknown) => {
+      clearTimeout(h as ReturnType<typeof setTimeout>);
+    },
+  };
   const channels: RpmsgChannel[] = [];
   try {
     for (const name of [I2C_SERVICE, GPIO_SERVICE]) {
-      await step(host.waitForService(name, { timeoutMs: TIMEOUT_MS }), `waiting for the firmware to announce "${name}"`);
-      channels.push(await step(connectOverRpmsg(host, { name, timeoutMs: TIMEOUT_MS, scheduler }), `connecting to "${name}"`));
+      await step(
+        host.waitForService(name, { timeoutMs: TIMEOUT_MS }),
+        `waiting for the firmware to announce "${name}"`,
+      );
+      channels.push(
+        await step(connectOverRpmsg(host, { name, timeoutMs: TIMEOUT_MS, scheduler }), `connecting to "${name}"`),
+      );
     }
     const [i2cChannel, gpioChannel] = channels;
     if (i2cChannel === undefined || gpioChannel === undefined) return;
     const i2c = new I2cClient(i2cChannel);
     const t = performance.now();
-    const raw = await step(i2c.writeRead(SENSOR_ADDRESS, Uint8Array.of(TempSensorReg.TEMPERATURE), 2), "the I2C read of the temperature sensor");
+    const raw = await step(
+      i2c.writeRead(SENSOR_ADDRESS, Uint8Array.of(TempSensorReg.TEMPERATURE), 2),
+      "the I2C read of the temperature sensor",
+    );
     const rtt = performance.now() - t;
     const reg = ((raw[0] ?? 0) << 8) | (raw[1] ?? 0);
     const celsius = decodeTemperature(reg);
@@ -204,18 +279,27 @@ async function virtualIo(session: Session, host: RpmsgHost): Promise<void> {
     const gpio = new GpioClient(gpioChannel);
     const names = await step(gpio.names(), "reading the GPIO line names");
     const led = names.indexOf(LED_NAME);
-    if (led < 0) throw new CliError(`the firmware's GPIO bank has no line named "${LED_NAME}"`, "Use the bundled echo firmware, or one that lends the same devices.");
+    if (led < 0)
+      throw new CliError(
+        `the firmware's GPIO bank has no line named "${LED_NAME}"`,
+        "Use the bundled echo firmware, or one that lends the same devices.",
+      );
     for (const level of [true, false]) {
       if (level) await step(gpio.output(led, true), `driving ${LED_NAME}`);
       else await step(gpio.set(led, false), `driving ${LED_NAME}`);
       const back = await step(gpio.get(led), `reading ${LED_NAME} back`);
-      session.out.emit("vio", `gpio: line ${led} ("${LED_NAME}") driven ${level ? "high" : "low"} over rpmsg "${GPIO_SERVICE}", reads back ${back ? "high" : "low"}`, "gpio", {
-        service: GPIO_SERVICE,
-        line: led,
-        name: LED_NAME,
-        driven: level ? "high" : "low",
-        readBack: back ? "high" : "low",
-      });
+      session.out.emit(
+        "vio",
+        `gpio: line ${led} ("${LED_NAME}") driven ${level ? "high" : "low"} over rpmsg "${GPIO_SERVICE}", reads back ${back ? "high" : "low"}`,
+        "gpio",
+        {
+          service: GPIO_SERVICE,
+          line: led,
+          name: LED_NAME,
+          driven: level ? "high" : "low",
+          readBack: back ? "high" : "low",
+        },
+      );
     }
   } finally {
     for (const c of channels) c.close();
@@ -223,13 +307,30 @@ async function virtualIo(session: Session, host: RpmsgHost): Promise<void> {
 }
 
 async function openEcho(session: Session, host: RpmsgHost): Promise<RpmsgEndpoint> {
-  const svc = await within(host.waitForService(SERVICE, { timeoutMs: TIMEOUT_MS }), TIMEOUT_MS, () => new CliError(`the firmware did not announce "${SERVICE}"`, "Check that --firmware is an echo firmware."));
+  const svc = await within(
+    host.waitForService(SERVICE, { timeoutMs: TIMEOUT_MS }),
+    TIMEOUT_MS,
+    () => new CliError(`the firmware did not announce "${SERVICE}"`, "Check that --firmware is an echo firmware."),
+  );
   const ep = host.createEndpoint({ dst: svc.addr });
-  session.out.emit("rpmsg", `host endpoint 0x${ep.addr.toString(16)} talks to "${SERVICE}" at 0x${svc.addr.toString(16)}`, "endpoint", { local: hex(ep.addr), service: SERVICE, remote: hex(svc.addr) });
+  session.out.emit(
+    "rpmsg",
+    `host endpoint 0x${ep.addr.toString(16)} talks to "${SERVICE}" at 0x${svc.addr.toString(16)}`,
+    "endpoint",
+    { local: hex(ep.addr), service: SERVICE, remote: hex(svc.addr) },
+  );
   return ep;
 }
 
-async function demo(io: CliIo, firmware: string, messages: number, size: number, coredump: string | undefined, json: boolean, ui = false): Promise<number> {
+async function demo(
+  io: CliIo,
+  firmware: string,
+  messages: number,
+  size: number,
+  coredump: string | undefined,
+  json: boolean,
+  ui = false,
+): Promise<number> {
   interrupt = io.signal;
   const bytes = await readInput(io, firmware, "firmware file");
   const elf = parseElf(bytes);
@@ -261,7 +362,11 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     );
   }
   const liveUi = ui ? await startSessionUi(io, { mode: "amp demo", firmware }) : undefined; // --ui: the live view follows the session
-  const session = startSession(io, { ...createWorkerSessionRemote({ firmwarePath: resolvePath(io, firmware), recovery: true, coredumpPath: corePath }), coredumpPath: corePath, out: liveUi?.tee(out) ?? out });
+  const session = startSession(io, {
+    ...createWorkerSessionRemote({ firmwarePath: resolvePath(io, firmware), recovery: true, coredumpPath: corePath }),
+    coredumpPath: corePath,
+    out: liveUi?.tee(out) ?? out,
+  });
   liveUi?.attach(session);
   const { rproc } = session.remote;
   try {
@@ -272,7 +377,15 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     } catch (e) {
       throw bootError(firmware, e);
     }
-    const host = await within(firstHost, TIMEOUT_MS, () => new CliError(`the firmware announced no rpmsg device within ${TIMEOUT_MS} ms`, "Check the firmware's resource table with `amp inspect`."));
+    const host = await within(
+      firstHost,
+      TIMEOUT_MS,
+      () =>
+        new CliError(
+          `the firmware announced no rpmsg device within ${TIMEOUT_MS} ms`,
+          "Check the firmware's resource table with `amp inspect`.",
+        ),
+    );
     const ep = await openEcho(session, host);
 
     // 2. Echo exchange with statistics, measured after a warm-up (WARMUP).
@@ -283,12 +396,17 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     reportTail(session, rtts);
     const st = host.stats;
     const dropped = (Object.values(st.dropped) as number[]).reduce((a, b) => a + b, 0);
-    session.out.emit("rpmsg", `host totals so far (warm-up and name-service messages included): ${st.txMessages} sent, ${st.rxMessages} received, ${st.txBytes + st.rxBytes} payload bytes, ${dropped} dropped`, "rpmsg-totals", {
-      sent: st.txMessages,
-      received: st.rxMessages,
-      payloadBytes: st.txBytes + st.rxBytes,
-      dropped,
-    });
+    session.out.emit(
+      "rpmsg",
+      `host totals so far (warm-up and name-service messages included): ${st.txMessages} sent, ${st.rxMessages} received, ${st.txBytes + st.rxBytes} payload bytes, ${dropped} dropped`,
+      "rpmsg-totals",
+      {
+        sent: st.txMessages,
+        received: st.rxMessages,
+        payloadBytes: st.txBytes + st.rxBytes,
+        dropped,
+      },
+    );
     await within(new Promise((r) => setTimeout(r, 100)), TIMEOUT_MS, () => new Error("unreachable")); // let the trace follower show the remote's lines
 
     // 3. Virtual I/O: devices the remote owns, used by the host across the link.
@@ -300,7 +418,11 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     const recovered = session.nextRpmsg();
     session.out.emit("inject", 'sending "crash!": the firmware will throw', "inject", { message: "crash!" });
     await ep.send(new TextEncoder().encode("crash!"), { timeoutMs: TIMEOUT_MS });
-    const host2 = await within(recovered, TIMEOUT_MS, () => new CliError(`no recovery within ${TIMEOUT_MS} ms`, "Recovery failed: rerun with AMP_DEBUG=1."));
+    const host2 = await within(
+      recovered,
+      TIMEOUT_MS,
+      () => new CliError(`no recovery within ${TIMEOUT_MS} ms`, "Recovery failed: rerun with AMP_DEBUG=1."),
+    );
     if (ep.closed) {
       const reason = ep.closeReason?.message ?? "link down";
       session.out.emit("rpmsg", `old endpoint closed: ${reason}`, "endpoint-closed", { local: hex(ep.addr), reason });
@@ -318,7 +440,8 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
     await rproc.shutdown();
     const crashes = rproc.crashCount - crashCount;
     const echoed = 2 * WARMUP + rtts.length + rtts2.length;
-    if (json) out.emit("", "", "done", { messages: echoed, warmup: 2 * WARMUP, crashesRecovered: crashes, coredump: corePath });
+    if (json)
+      out.emit("", "", "done", { messages: echoed, warmup: 2 * WARMUP, crashesRecovered: crashes, coredump: corePath });
     else {
       io.stdout(
         `\ndone: booted, echoed ${echoed} messages (${2 * WARMUP} of them warm-up), read a sensor and toggled a GPIO line the remote lends, ` +
@@ -336,7 +459,8 @@ async function demo(io: CliIo, firmware: string, messages: number, size: number,
 /** `amp demo` */
 export const demoCommand: Command = {
   name: "demo",
-  summary: "boot the bundled echo firmware: announcement, echo statistics, trace, lent I2C/GPIO, crash, recovery, coredump",
+  summary:
+    "boot the bundled echo firmware: announcement, echo statistics, trace, lent I2C/GPIO, crash, recovery, coredump",
   usage: "demo [--messages N] [--size BYTES] [--coredump PATH] [--firmware FILE] [--json] [--ui]",
   details: [
     "Everything printed is measured during the run. Exit status 0 when every step worked.",
@@ -346,19 +470,31 @@ export const demoCommand: Command = {
     "running at the same time never overwrite each other's; --coredump FILE chooses the file,",
     "--coredump DIR a file amp-demo-<pid>-<time>.core in an existing directory.",
     "",
-    "With --json, JSON lines, each with \"event\" and \"t\" (seconds): firmware {file, bytes, class,",
+    'With --json, JSON lines, each with "event" and "t" (seconds): firmware {file, bytes, class,',
     "entry, rpmsgVdev, trace, coredump}, the session's events (state, channel, trace, crash,",
     "coredump, operation-error), endpoint, warmup and echo {phase, messages, size, rttUs},",
     "echo-tail, rpmsg-totals, i2c, gpio, inject, endpoint-closed, done {messages, warmup,",
-    "crashesRecovered, coredump}; a failure is a last {\"event\":\"error\",\"error\":{...}}.",
+    'crashesRecovered, coredump}; a failure is a last {"event":"error","error":{...}}.',
   ].join("\n"),
   options: {
-    messages: { type: "string", value: "N", description: "Measured echo messages before the crash, after a 2500-message warm-up (default 1000)." },
+    messages: {
+      type: "string",
+      value: "N",
+      description: "Measured echo messages before the crash, after a 2500-message warm-up (default 1000).",
+    },
     size: { type: "string", value: "BYTES", description: "Payload size, 1..496 (default 64)." },
-    coredump: { type: "string", value: "PATH", description: "Where the crash coredump goes: a file, or an existing directory (default: a new directory under the temp directory)." },
+    coredump: {
+      type: "string",
+      value: "PATH",
+      description:
+        "Where the crash coredump goes: a file, or an existing directory (default: a new directory under the temp directory).",
+    },
     firmware: { type: "string", value: "FILE", description: "Use another echo firmware than the bundled one." },
     json: { type: "boolean", description: "JSON lines on standard output, one object per event." },
-    ui: { type: "boolean", description: "Serve the live view (as `amp ui`) on 127.0.0.1 during the demo; it stays open until Ctrl-C." },
+    ui: {
+      type: "boolean",
+      description: "Serve the live view (as `amp ui`) on 127.0.0.1 during the demo; it stays open until Ctrl-C.",
+    },
   },
   positionals: [0, 0],
   jsonLines: true,
@@ -367,8 +503,19 @@ export const demoCommand: Command = {
     const size = numberOption("demo", args, "size", 1, 496) ?? 64;
     const fw = stringOption(args, "firmware") ?? bundledFirmware();
     if (stringOption(args, "firmware") === undefined && !existsSync(fw)) {
-      throw new CliError("the example firmware is not built (dist/firmware/echo.elf is missing)", "Run `pnpm build` first, or pass --firmware <echo.elf>.");
+      throw new CliError(
+        "the example firmware is not built (dist/firmware/echo.elf is missing)",
+        "Run `pnpm build` first, or pass --firmware <echo.elf>.",
+      );
     }
-    return demo(io, fw, Math.floor(messages), Math.floor(size), stringOption(args, "coredump"), flag(args, "json"), flag(args, "ui"));
+    return demo(
+      io,
+      fw,
+      Math.floor(messages),
+      Math.floor(size),
+      stringOption(args, "coredump"),
+      flag(args, "json"),
+      flag(args, "ui"),
+    );
   },
 };

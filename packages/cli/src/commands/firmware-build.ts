@@ -13,7 +13,15 @@ import { jsonToTableInit } from "../internal/rsc-json.js";
 /** The usual rpmsg firmware table: one rpmsg vdev (2 vrings of 256) and a 4 KiB trace buffer. */
 export const DEFAULT_RPMSG_TABLE: ResourceTableInit = {
   entries: [
-    { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 256 }, { align: 4096, num: 256 }] },
+    {
+      kind: "vdev",
+      id: 7,
+      dfeatures: 1,
+      vrings: [
+        { align: 4096, num: 256 },
+        { align: 4096, num: 256 },
+      ],
+    },
     { kind: "trace", da: FW_RSC_ADDR_ANY, len: 4096, name: "trace" },
   ],
 };
@@ -37,7 +45,11 @@ export const firmwareBuildCommand: Command = {
   ].join("\n"),
   options: {
     output: { type: "string", short: "o", value: "FILE", description: "Where to write the firmware ELF (required)." },
-    table: { type: "string", value: "FILE", description: "Resource table: JSON (as `amp rsc decode` prints) or binary." },
+    table: {
+      type: "string",
+      value: "FILE",
+      description: "Resource table: JSON (as `amp rsc decode` prints) or binary.",
+    },
     bundled: { type: "boolean", description: "The entry is already one bundled ES module: do not run esbuild." },
     minify: { type: "boolean", description: "Minify the bundle." },
     json: { type: "boolean", description: "Print what was built as one JSON document." },
@@ -52,7 +64,10 @@ export const firmwareBuildCommand: Command = {
     if (tableFile !== undefined) {
       const raw = await readInput(io, tableFile, "resource table file");
       if (raw[0] !== 0x7b && !new TextDecoder().decode(raw.subarray(0, 64)).trimStart().startsWith("{")) {
-        throw new CliError(`${tableFile}: expected a JSON table`, "Run `amp rsc decode <table.bin>` to turn a binary table into JSON.");
+        throw new CliError(
+          `${tableFile}: expected a JSON table`,
+          "Run `amp rsc decode <table.bin>` to turn a binary table into JSON.",
+        );
       }
       table = jsonToTableInit(await readTextInput(io, tableFile), tableFile);
     }
@@ -67,10 +82,16 @@ export const firmwareBuildCommand: Command = {
     try {
       elf = buildJsFirmware({ program, resourceTable: table });
     } catch (e) {
-      throw new CliError(`cannot build the firmware: ${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)}`, "Check the resource table and the program size.");
+      throw new CliError(
+        `cannot build the firmware: ${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)}`,
+        "Check the resource table and the program size.",
+      );
     }
     await writeOutput(io, output, elf);
-    if (flag(args, "json")) io.stdout(toJson({ entry, output, bytes: elf.length, programBytes: program.length, tableEntries: table.entries.length }));
+    if (flag(args, "json"))
+      io.stdout(
+        toJson({ entry, output, bytes: elf.length, programBytes: program.length, tableEntries: table.entries.length }),
+      );
     else io.stderr(`wrote ${output}: ${elf.length} bytes (program ${program.length} bytes)\n`);
     return 0;
   },

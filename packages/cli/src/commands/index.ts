@@ -14,4 +14,17 @@ import { uiCommand } from "./ui.js";
 import { vhostUserCommand } from "./vhost-user.js";
 
 /** All commands. */
-export const COMMANDS: readonly Command[] = [demoCommand, inspectCommand, ...rscCommands, firmwareBuildCommand, runCommand, traceCommand, coredumpCommand, ...signCommands, attachCommand, ...rpmsgCommands, vhostUserCommand, uiCommand];
+export const COMMANDS: readonly Command[] = [
+  demoCommand,
+  inspectCommand,
+  ...rscCommands,
+  firmwareBuildCommand,
+  runCommand,
+  traceCommand,
+  coredumpCommand,
+  ...signCommands,
+  attachCommand,
+  ...rpmsgCommands,
+  vhostUserCommand,
+  uiCommand,
+];

@@ -122,8 +122,17 @@ function toJsonDoc(file: string, r: Inspection): unknown {
         size: hex(s.size),
       })),
     },
-    split: r.split === undefined ? null : { companions: r.split.companions.map((c) => ({ segment: c.segment, file: c.file, size: hex(c.size) })) },
-    jsFirmware: r.js === undefined ? null : { programBytes: r.js.programBytes, resourceTableAddress: r.js.resourceTableAddress === undefined ? null : hex(r.js.resourceTableAddress) },
+    split:
+      r.split === undefined
+        ? null
+        : { companions: r.split.companions.map((c) => ({ segment: c.segment, file: c.file, size: hex(c.size) })) },
+    jsFirmware:
+      r.js === undefined
+        ? null
+        : {
+            programBytes: r.js.programBytes,
+            resourceTableAddress: r.js.resourceTableAddress === undefined ? null : hex(r.js.resourceTableAddress),
+          },
     resourceTable: r.table === undefined ? null : { address: hex(r.tableAddress ?? 0n), ...tableToJson(r.table) },
     diagnostics: r.findings.map((d) => ({ ...d, offset: hex(d.offset) })),
   };
@@ -132,39 +141,68 @@ function toJsonDoc(file: string, r: Inspection): unknown {
 function toText(file: string, r: Inspection): string {
   const h = r.elf.header;
   const out: string[] = [];
-  out.push(`${file}: ELF${h.elfClass} ${h.littleEndian ? "little" : "big"}-endian, ${machineName(h.machine)} (e_machine ${h.machine}), flags ${hex(h.flags)}, entry ${hex(h.entry)}`);
+  out.push(
+    `${file}: ELF${h.elfClass} ${h.littleEndian ? "little" : "big"}-endian, ${machineName(h.machine)} (e_machine ${h.machine}), flags ${hex(h.flags)}, entry ${hex(h.entry)}`,
+  );
   if (r.split !== undefined) {
-    out.push(`split firmware: segments from ${r.split.companions.map((c) => `${c.file} (segment ${c.segment}, ${c.size} bytes)`).join(", ")}`);
+    out.push(
+      `split firmware: segments from ${r.split.companions.map((c) => `${c.file} (segment ${c.segment}, ${c.size} bytes)`).join(", ")}`,
+    );
   }
   if (r.js !== undefined) {
-    out.push(`JS firmware for the worker-thread processor: ${r.js.programBytes}-byte program at ${hex(h.entry)}, resource table ${r.js.resourceTableAddress === undefined ? "none" : `at ${hex(r.js.resourceTableAddress)}`}`);
+    out.push(
+      `JS firmware for the worker-thread processor: ${r.js.programBytes}-byte program at ${hex(h.entry)}, resource table ${r.js.resourceTableAddress === undefined ? "none" : `at ${hex(r.js.resourceTableAddress)}`}`,
+    );
   }
   out.push("", `Segments (${r.elf.programHeaders.length}):`);
   if (r.elf.programHeaders.length > 0) {
     out.push(
       columns([
         ["type", "offset", "vaddr", "paddr", "filesz", "memsz", "flags", "align"],
-        ...r.elf.programHeaders.map((p) => [programTypeName(p.type), hex(p.offset), hex(p.vaddr), hex(p.paddr), hex(p.filesz), hex(p.memsz), segmentFlags(p.flags), hex(p.align)]),
+        ...r.elf.programHeaders.map((p) => [
+          programTypeName(p.type),
+          hex(p.offset),
+          hex(p.vaddr),
+          hex(p.paddr),
+          hex(p.filesz),
+          hex(p.memsz),
+          segmentFlags(p.flags),
+          hex(p.align),
+        ]),
       ]),
     );
   }
   const named = r.elf.sections.filter((s) => s.index !== 0);
   out.push("", `Sections (${named.length}):`);
   if (named.length > 0) {
-    out.push(columns([["name", "type", "addr", "offset", "size"], ...named.map((s) => [s.name, sectionTypeName(s.type), hex(s.addr), hex(s.offset), hex(s.size)])]));
+    out.push(
+      columns([
+        ["name", "type", "addr", "offset", "size"],
+        ...named.map((s) => [s.name, sectionTypeName(s.type), hex(s.addr), hex(s.offset), hex(s.size)]),
+      ]),
+    );
   }
   out.push("");
   if (r.table === undefined) {
-    out.push(r.tableAddress === undefined ? "Resource table: none (no .resource_table section)" : `Resource table at ${hex(r.tableAddress)}: unreadable (see diagnostics)`);
+    out.push(
+      r.tableAddress === undefined
+        ? "Resource table: none (no .resource_table section)"
+        : `Resource table at ${hex(r.tableAddress)}: unreadable (see diagnostics)`,
+    );
   } else {
-    out.push(`Resource table at ${hex(r.tableAddress ?? 0n)}: version ${r.table.ver}, ${r.table.entries.length} entries, ${r.table.size} bytes`);
+    out.push(
+      `Resource table at ${hex(r.tableAddress ?? 0n)}: version ${r.table.ver}, ${r.table.entries.length} entries, ${r.table.size} bytes`,
+    );
     for (const e of r.table.entries) out.push(...describeResource(e).map((l) => `  ${l}`));
   }
   out.push("");
   if (r.findings.length === 0) out.push("Diagnostics: none");
   else {
     out.push(`Diagnostics (${r.findings.length}):`);
-    for (const d of r.findings) out.push(`  ${d.severity} ${d.code} at ${d.source === "elf" ? "file" : "table"} offset ${hex(d.offset)}: ${d.message}`);
+    for (const d of r.findings)
+      out.push(
+        `  ${d.severity} ${d.code} at ${d.source === "elf" ? "file" : "table"} offset ${hex(d.offset)}: ${d.message}`,
+      );
   }
   return `${out.join("\n")}\n`;
 }
@@ -178,7 +216,7 @@ export const inspectCommand: Command = {
     "Exit status: 0 when the firmware has no error diagnostics, 1 when it has some.",
     "With --json, one JSON document: elf.{class,endian,machine,entry,segments[],sections[]},",
     "resourceTable (null when absent), split (null unless split firmware) and diagnostics[];",
-    "addresses and sizes are \"0x...\" strings.",
+    'addresses and sizes are "0x..." strings.',
     "Split firmware (x.mdt with its segments in x.b00, x.b01, ... beside it) is read whole.",
     "",
     "Example:",
@@ -190,23 +228,36 @@ export const inspectCommand: Command = {
   async run(args, io) {
     const file = args.positionals[0] ?? "";
     const bytes = await readInput(io, file, "firmware file");
-    if (bytes.length === 0) throw new CliError(`${file}: the file is empty`, "Pass a firmware ELF file.", 1, { code: "ERR_TRUNCATED" });
+    if (bytes.length === 0)
+      throw new CliError(`${file}: the file is empty`, "Pass a firmware ELF file.", 1, { code: "ERR_TRUNCATED" });
     if (bytes.length < 4 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
-      throw new CliError(`${file}: not an ELF file (no \\x7fELF magic)`, "Pass a firmware ELF (use `amp rsc decode` for a raw resource table).", 1, { code: "ERR_MALFORMED" });
+      throw new CliError(
+        `${file}: not an ELF file (no \\x7fELF magic)`,
+        "Pass a firmware ELF (use `amp rsc decode` for a raw resource table).",
+        1,
+        { code: "ERR_MALFORMED" },
+      );
     }
     const split = await readSplit(io, file, bytes);
     let r: Inspection;
     try {
       r = inspectBytes(split?.image ?? bytes);
     } catch (e) {
-      throw new CliError(`${file}: ${errorText(e)}`, "The ELF file is damaged or truncated: rebuild or copy it again.", 1, { cause: e });
+      throw new CliError(
+        `${file}: ${errorText(e)}`,
+        "The ELF file is damaged or truncated: rebuild or copy it again.",
+        1,
+        { cause: e },
+      );
     }
     if (split !== undefined) r = { ...r, split: split.info };
     io.stdout(flag(args, "json") ? toJson(toJsonDoc(file, r)) : toText(file, r));
     const errors = r.findings.filter((d) => d.severity === "error");
     if (errors.length > 0 && !flag(args, "json")) {
       const first = errors[0];
-      io.stderr(`amp inspect: ${file}: ${errors.length} error${errors.length === 1 ? "" : "s"} (first: ${first?.code ?? ""}). Fix the firmware; the diagnostics above say where.\n`);
+      io.stderr(
+        `amp inspect: ${file}: ${errors.length} error${errors.length === 1 ? "" : "s"} (first: ${first?.code ?? ""}). Fix the firmware; the diagnostics above say where.\n`,
+      );
     }
     return errors.length > 0 ? 1 : 0;
   },
@@ -217,7 +268,11 @@ export const inspectCommand: Command = {
  * segments lie past its end. The companions are read from beside it and the whole image is
  * assembled, so what is inspected is what a host loads. Undefined for anything else.
  */
-async function readSplit(io: CliIo, file: string, mdt: Uint8Array): Promise<{ image: Uint8Array; info: SplitInfo } | undefined> {
+async function readSplit(
+  io: CliIo,
+  file: string,
+  mdt: Uint8Array,
+): Promise<{ image: Uint8Array; info: SplitInfo } | undefined> {
   if (!file.toLowerCase().endsWith(".mdt")) return undefined;
   let phdrs;
   try {
@@ -229,7 +284,8 @@ async function readSplit(io: CliIo, file: string, mdt: Uint8Array): Promise<{ im
   }
   const companions: { segment: number; file: string; size: bigint }[] = [];
   for (const p of phdrs) {
-    if (p.filesz > 0n && p.offset + p.filesz > BigInt(mdt.length)) companions.push({ segment: p.index, file: mdtSegmentFileName(file, p.index), size: p.filesz });
+    if (p.filesz > 0n && p.offset + p.filesz > BigInt(mdt.length))
+      companions.push({ segment: p.index, file: mdtSegmentFileName(file, p.index), size: p.filesz });
   }
   const read = async (name: string): Promise<Uint8Array | undefined> => {
     try {
@@ -245,9 +301,19 @@ async function readSplit(io: CliIo, file: string, mdt: Uint8Array): Promise<{ im
     if (e instanceof CliError) throw e;
     const missing = companions.find((c) => isAmpError(e) && e.code === "ERR_SINK" && e.message.includes(c.file));
     if (missing !== undefined) {
-      throw new CliError(`${file}: split firmware: ${missing.file} (segment ${missing.segment}) not found`, `Put every .bNN file next to ${file}, as the loader expects them.`, 1, { cause: e });
+      throw new CliError(
+        `${file}: split firmware: ${missing.file} (segment ${missing.segment}) not found`,
+        `Put every .bNN file next to ${file}, as the loader expects them.`,
+        1,
+        { cause: e },
+      );
     }
-    throw new CliError(`${file}: split firmware: ${errorText(e)}`, `Check the .bNN files next to ${file}: each must hold exactly its segment's bytes.`, 1, { cause: e });
+    throw new CliError(
+      `${file}: split firmware: ${errorText(e)}`,
+      `Check the .bNN files next to ${file}: each must hold exactly its segment's bytes.`,
+      1,
+      { cause: e },
+    );
   }
 }
 

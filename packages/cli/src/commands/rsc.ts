@@ -23,7 +23,7 @@ const FORMAT_HELP = [
   '      { "kind": "vdev", "id": 7, "dfeatures": "0x1",',
   '        "vrings": [ { "align": "0x1000", "num": 256 }, { "align": "0x1000", "num": 256 } ] },',
   '      { "kind": "trace", "da": "0x20000", "len": "0x400", "name": "trace" } ] }',
-  "Numbers may be decimal or \"0x...\" strings. Omitted addresses default to ANY (0xffffffff),",
+  'Numbers may be decimal or "0x..." strings. Omitted addresses default to ANY (0xffffffff),',
   "omitted offsets are computed (packed, as a C compiler lays out the usual firmware struct).",
 ].join("\n");
 
@@ -47,7 +47,11 @@ type Endianness = "little" | "big";
  * order (EI_DATA: the remote reads its table in its own), or the raw bytes of a table file in
  * the order given by --endian.
  */
-function tableBytesOf(file: string, bytes: Uint8Array, endianness: Endianness): { tableBytes: Uint8Array; byteOrder: Endianness } {
+function tableBytesOf(
+  file: string,
+  bytes: Uint8Array,
+  endianness: Endianness,
+): { tableBytes: Uint8Array; byteOrder: Endianness } {
   if (!isElf(bytes)) return { tableBytes: bytes, byteOrder: endianness };
   let section;
   let elf;
@@ -55,9 +59,16 @@ function tableBytesOf(file: string, bytes: Uint8Array, endianness: Endianness): 
     elf = parseElf(bytes);
     section = findResourceTable(elf);
   } catch (e) {
-    throw new CliError(`${file}: unreadable ELF (${e instanceof Error ? e.message : String(e)})`, "Rebuild or copy the firmware again.");
+    throw new CliError(
+      `${file}: unreadable ELF (${e instanceof Error ? e.message : String(e)})`,
+      "Rebuild or copy the firmware again.",
+    );
   }
-  if (section === undefined) throw new CliError(`${file}: has no .resource_table section`, "This firmware declares no resources; nothing to decode.");
+  if (section === undefined)
+    throw new CliError(
+      `${file}: has no .resource_table section`,
+      "This firmware declares no resources; nothing to decode.",
+    );
   return { tableBytes: section.bytes, byteOrder: elf.header.littleEndian ? "little" : "big" };
 }
 
@@ -70,7 +81,8 @@ function looksSwapped(b: Uint8Array, byteOrder: Endianness): boolean {
 
 function endiannessOption(args: ParsedArgs): Endianness {
   const e = stringOption(args, "endian") ?? "little";
-  if (e !== "little" && e !== "big") throw new CliError(`--endian ${e}: must be little or big`, "Run `amp rsc --help` for usage.", 2);
+  if (e !== "little" && e !== "big")
+    throw new CliError(`--endian ${e}: must be little or big`, "Run `amp rsc --help` for usage.", 2);
   return e;
 }
 
@@ -88,23 +100,42 @@ function failOnErrors(file: string, diags: readonly Diagnostic[], hint: string):
   const e = firstError(diags);
   if (e === undefined) return;
   const more = diags.filter((d) => d.severity === "error").length - 1;
-  throw new CliError(`${file}: invalid resource table: ${e.code} at table offset ${hex(e.offset)}: ${e.message.replace(/\.$/, "")}${more > 0 ? ` (and ${more} more)` : ""}`, hint);
+  throw new CliError(
+    `${file}: invalid resource table: ${e.code} at table offset ${hex(e.offset)}: ${e.message.replace(/\.$/, "")}${more > 0 ? ` (and ${more} more)` : ""}`,
+    hint,
+  );
 }
 
 /**
  * Decodes a binary or ELF input into a validated table. `hint` is what to tell the user when
  * validation fails: only `rsc decode` has --force, so only it may suggest it.
  */
-function decodeTable(file: string, bytes: Uint8Array, force: boolean, endianness: Endianness, hint: string): { table: ResourceTable; diagnostics: readonly Diagnostic[] } {
+function decodeTable(
+  file: string,
+  bytes: Uint8Array,
+  force: boolean,
+  endianness: Endianness,
+  hint: string,
+): { table: ResourceTable; diagnostics: readonly Diagnostic[] } {
   const { tableBytes, byteOrder } = tableBytesOf(file, bytes, endianness);
   const options = { endianness: byteOrder };
   const diagnostics = validateResourceTable(tableBytes, options);
-  if (!force) failOnErrors(file, diagnostics, looksSwapped(tableBytes, byteOrder) ? `The table looks ${byteOrder === "little" ? "big" : "little"}-endian: pass --endian ${byteOrder === "little" ? "big" : "little"}.` : hint);
+  if (!force)
+    failOnErrors(
+      file,
+      diagnostics,
+      looksSwapped(tableBytes, byteOrder)
+        ? `The table looks ${byteOrder === "little" ? "big" : "little"}-endian: pass --endian ${byteOrder === "little" ? "big" : "little"}.`
+        : hint,
+    );
   let table: ResourceTable;
   try {
     table = parseResourceTable(tableBytes, options);
   } catch (e) {
-    throw new CliError(`${file}: cannot decode the resource table (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "The table is damaged: rebuild it.");
+    throw new CliError(
+      `${file}: cannot decode the resource table (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`,
+      "The table is damaged: rebuild it.",
+    );
   }
   return { table, diagnostics };
 }
@@ -113,7 +144,13 @@ function decodeTable(file: string, bytes: Uint8Array, force: boolean, endianness
 async function readTableInit(io: CliIo, file: string, endianness: Endianness): Promise<ResourceTableInit> {
   const bytes = await readInput(io, file, "resource table file");
   if (isJsonText(bytes)) return jsonToTableInit(new TextDecoder().decode(bytes), file);
-  return decodeTable(file, bytes, false, endianness, "Fix the table; `amp rsc decode --force` shows what can be read of it.").table;
+  return decodeTable(
+    file,
+    bytes,
+    false,
+    endianness,
+    "Fix the table; `amp rsc decode --force` shows what can be read of it.",
+  ).table;
 }
 
 function buildChecked(file: string, init: ResourceTableInit): Uint8Array {
@@ -121,7 +158,10 @@ function buildChecked(file: string, init: ResourceTableInit): Uint8Array {
   try {
     out = serializeResourceTable(init);
   } catch (e) {
-    throw new CliError(`${file}: cannot encode the table (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "Fix the JSON (see `amp rsc --help`).");
+    throw new CliError(
+      `${file}: cannot encode the table (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`,
+      "Fix the JSON (see `amp rsc --help`).",
+    );
   }
   failOnErrors(file, validateResourceTable(out), "Fix the JSON so that Linux would accept the table.");
   return out;
@@ -141,10 +181,17 @@ const decodeCommand: Command = {
   positionals: [1, 1],
   async run(args, io) {
     const file = args.positionals[0] ?? "";
-    if (flag(args, "json") && flag(args, "text")) throw new CliError("--json and --text exclude each other", "Pass one of them (JSON is the default).", 2);
+    if (flag(args, "json") && flag(args, "text"))
+      throw new CliError("--json and --text exclude each other", "Pass one of them (JSON is the default).", 2);
     const endianness = endiannessOption(args);
     const bytes = await readInput(io, file, "resource table file");
-    const { table, diagnostics } = decodeTable(file, bytes, flag(args, "force"), endianness, "Fix the table, or pass --force to decode what can be read.");
+    const { table, diagnostics } = decodeTable(
+      file,
+      bytes,
+      flag(args, "force"),
+      endianness,
+      "Fix the table, or pass --force to decode what can be read.",
+    );
     for (const d of diagnostics) io.stderr(`${d.severity}: ${d.code} at table offset ${hex(d.offset)}: ${d.message}\n`);
     if (flag(args, "text")) {
       const lines = [`resource table: version ${table.ver}, ${table.entries.length} entries, ${table.size} bytes`];
@@ -163,13 +210,17 @@ const encodeCommand: Command = {
   options: {
     output: { type: "string", short: "o", value: "FILE", description: "Where to write the binary table (required)." },
     json: { type: "boolean", description: "Print what was written as one JSON document." },
-    endian: { ...ENDIAN_OPTION, description: "Byte order of a raw table file given as input (default little); the output is little-endian." },
+    endian: {
+      ...ENDIAN_OPTION,
+      description: "Byte order of a raw table file given as input (default little); the output is little-endian.",
+    },
   },
   positionals: [1, 1],
   async run(args, io) {
     const file = args.positionals[0] ?? "";
     const output = stringOption(args, "output");
-    if (output === undefined) throw new CliError("missing --output", "Pass -o <table.bin>: binary output is never written to the terminal.", 2);
+    if (output === undefined)
+      throw new CliError("missing --output", "Pass -o <table.bin>: binary output is never written to the terminal.", 2);
     const init = await readTableInit(io, file, endiannessOption(args));
     const out = buildChecked(file, init);
     await writeOutput(io, output, out);
@@ -185,7 +236,11 @@ const cCommand: Command = {
   usage: "rsc c <table.json|firmware.elf|table.bin> [--name NAME] [-o file.c]",
   details: `${FORMAT_HELP}\n\nPaste the output into your firmware: the offsets are computed, nobody hand-counts them.`,
   options: {
-    name: { type: "string", value: "NAME", description: "C identifier of the table variable (default resource_table)." },
+    name: {
+      type: "string",
+      value: "NAME",
+      description: "C identifier of the table variable (default resource_table).",
+    },
     output: { type: "string", short: "o", value: "FILE", description: "Write to a file instead of standard output." },
     endian: { ...ENDIAN_OPTION, description: "Byte order of a raw table file given as input (default little)." },
   },
@@ -193,7 +248,8 @@ const cCommand: Command = {
   async run(args, io) {
     const file = args.positionals[0] ?? "";
     const name = stringOption(args, "name") ?? "resource_table";
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CliError(`--name "${name}" is not a C identifier`, "Use letters, digits and underscores.", 2);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new CliError(`--name "${name}" is not a C identifier`, "Use letters, digits and underscores.", 2);
     const init = await readTableInit(io, file, endiannessOption(args));
     buildChecked(file, init); // validate first: never generate C for a table Linux rejects
     const generated = generateResourceTableC(init, { symbol: name });

@@ -5,7 +5,13 @@ import { flag, numberOption, stringOption, type Command } from "../internal/comm
 import { CliError } from "../internal/cli-error.js";
 import { readInput, readTextInput, resolvePath, writeOutput } from "../internal/files.js";
 import { toJson } from "../internal/format.js";
-import { generateKeyPair, importPrivateKey, importPublicKey, parseAlgorithm, type KeyAlgorithm } from "../internal/keys.js";
+import {
+  generateKeyPair,
+  importPrivateKey,
+  importPublicKey,
+  parseAlgorithm,
+  type KeyAlgorithm,
+} from "../internal/keys.js";
 
 const JSON_OPTION = { type: "boolean", description: "Print the result as one JSON document." } as const;
 
@@ -20,7 +26,7 @@ function algorithmText(a: KeyAlgorithm): string {
 }
 
 const FORMAT = [
-  "The signed image (version 1, little-endian): a 32-byte header (magic \"AMPS\", algorithm,",
+  'The signed image (version 1, little-endian): a 32-byte header (magic "AMPS", algorithm,',
   "image count, signature offset and length, key id), an image table, the images, then one",
   "signature (Ed25519 or ECDSA P-256/SHA-256) over everything before it. A verifying loader",
   "checks the signature before any byte of the image is parsed.",
@@ -30,7 +36,8 @@ const keygenCommand: Command = {
   name: "keygen",
   summary: "create a signing key pair (PKCS#8 private key, SPKI public key, PEM)",
   usage: "keygen -o <name> [--algorithm ed25519|p256] [--json]",
-  details: "Writes <name>.key (private: keep it secret) and <name>.pub (give it to verifiers).\nWith --json: {privateKey, publicKey, algorithm}.",
+  details:
+    "Writes <name>.key (private: keep it secret) and <name>.pub (give it to verifiers).\nWith --json: {privateKey, publicKey, algorithm}.",
   options: {
     output: { type: "string", short: "o", value: "NAME", description: "Base name of the two files (required)." },
     algorithm: { type: "string", value: "ALG", description: "ed25519 (default) or p256." },
@@ -39,13 +46,15 @@ const keygenCommand: Command = {
   positionals: [0, 0],
   async run(args, io) {
     const out = stringOption(args, "output");
-    if (out === undefined) throw new CliError("missing --output", "Pass -o <name>: amp writes <name>.key and <name>.pub.", 2);
+    if (out === undefined)
+      throw new CliError("missing --output", "Pass -o <name>: amp writes <name>.key and <name>.pub.", 2);
     const algorithm = parseAlgorithm(stringOption(args, "algorithm"));
     const { privatePem, publicPem } = await generateKeyPair(algorithm);
     await writeOutput(io, `${out}.key`, privatePem);
     await chmod(resolvePath(io, `${out}.key`), 0o600);
     await writeOutput(io, `${out}.pub`, publicPem);
-    if (flag(args, "json")) io.stdout(toJson({ privateKey: `${out}.key`, publicKey: `${out}.pub`, algorithm: algorithmName(algorithm) }));
+    if (flag(args, "json"))
+      io.stdout(toJson({ privateKey: `${out}.key`, publicKey: `${out}.pub`, algorithm: algorithmName(algorithm) }));
     else io.stdout(`wrote ${out}.key (private, ${algorithmText(algorithm)}) and ${out}.pub (public)\n`);
     return 0;
   },
@@ -66,7 +75,8 @@ const signCommand: Command = {
   async run(args, io) {
     const keyFile = stringOption(args, "key");
     const out = stringOption(args, "output");
-    if (keyFile === undefined) throw new CliError("missing --key", "Pass --key <name.key> (create one with `amp keygen -o name`).", 2);
+    if (keyFile === undefined)
+      throw new CliError("missing --key", "Pass --key <name.key> (create one with `amp keygen -o name`).", 2);
     if (out === undefined) throw new CliError("missing --output", "Pass -o <signed.img>.", 2);
     const keyId = numberOption("sign", args, "key-id", 0, 0xffffffff) ?? 0;
     const { key, algorithm } = await importPrivateKey(await readTextInput(io, keyFile, "key file"), keyFile);
@@ -74,8 +84,20 @@ const signCommand: Command = {
     for (const f of args.positionals) images.push(await readInput(io, f, "firmware file"));
     const signed = await signImage(images, { algorithm, privateKey: key, keyId });
     await writeOutput(io, out, signed);
-    if (flag(args, "json")) io.stdout(toJson({ output: out, images: images.length, bytes: signed.length, algorithm: algorithmName(algorithm), keyId }));
-    else io.stdout(`wrote ${out}: ${images.length} image${images.length === 1 ? "" : "s"}, ${signed.length} bytes, ${algorithmText(algorithm)} signature, key id ${keyId}\n`);
+    if (flag(args, "json"))
+      io.stdout(
+        toJson({
+          output: out,
+          images: images.length,
+          bytes: signed.length,
+          algorithm: algorithmName(algorithm),
+          keyId,
+        }),
+      );
+    else
+      io.stdout(
+        `wrote ${out}: ${images.length} image${images.length === 1 ? "" : "s"}, ${signed.length} bytes, ${algorithmText(algorithm)} signature, key id ${keyId}\n`,
+      );
     return 0;
   },
 };
@@ -102,11 +124,25 @@ const verifyCommand: Command = {
       images = await verifySignedImage(bytes, { keys: [{ algorithm, publicKey: key }] });
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      if (code === "ERR_AUTH") throw new CliError(`${file}: signature does NOT verify with ${keyFile}`, "The image was modified or signed with another key: do not boot it.", 1, { code: "ERR_AUTH", cause: e });
-      throw new CliError(`${file}: not a valid signed image (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "Pass a file written by `amp sign`.", 1, { code: "ERR_MALFORMED", cause: e });
+      if (code === "ERR_AUTH")
+        throw new CliError(
+          `${file}: signature does NOT verify with ${keyFile}`,
+          "The image was modified or signed with another key: do not boot it.",
+          1,
+          { code: "ERR_AUTH", cause: e },
+        );
+      throw new CliError(
+        `${file}: not a valid signed image (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`,
+        "Pass a file written by `amp sign`.",
+        1,
+        { code: "ERR_MALFORMED", cause: e },
+      );
     }
     const json = flag(args, "json");
-    if (!json) io.stdout(`${file}: signature OK (${algorithmText(algorithm)}), ${images.length} image${images.length === 1 ? "" : "s"}: ${images.map((i) => `${i.type === 1 ? "ELF" : `type ${i.type}`} ${i.bytes.length} bytes`).join(", ")}\n`);
+    if (!json)
+      io.stdout(
+        `${file}: signature OK (${algorithmText(algorithm)}), ${images.length} image${images.length === 1 ? "" : "s"}: ${images.map((i) => `${i.type === 1 ? "ELF" : `type ${i.type}`} ${i.bytes.length} bytes`).join(", ")}\n`,
+      );
     const out = stringOption(args, "output");
     const first = images[0];
     const written = out !== undefined && first !== undefined;
@@ -115,7 +151,16 @@ const verifyCommand: Command = {
       if (!json) io.stdout(`wrote ${out}\n`);
     }
     // One document, after the write: a failed write is then the only output (the error).
-    if (json) io.stdout(toJson({ file, verified: true, algorithm: algorithmName(algorithm), images: images.map((i) => ({ type: i.type, bytes: i.bytes.length })), output: written ? out : null }));
+    if (json)
+      io.stdout(
+        toJson({
+          file,
+          verified: true,
+          algorithm: algorithmName(algorithm),
+          images: images.map((i) => ({ type: i.type, bytes: i.bytes.length })),
+          output: written ? out : null,
+        }),
+      );
     return 0;
   },
 };

@@ -6,9 +6,37 @@
 // - a JSON-lines log written by `--log-json` (or @amp/node attachTraceLog): replayed, or followed.
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { ElfType, findResourceTable, parseElf, readCoredump, readCoredumpMemory, sectionBytes, type CoredumpSummary } from "@amp/elf-loader";
-import { attachTraceLog, createQemuRemoteproc, createTimeline, createTraceLog, hostNowMs, traceEntryJson, traceEntryText, type QemuRemoteproc, type TraceLog, type TraceLogEvent, type WorkerRemote } from "@amp/node";
-import { decodeTraceNote, formatRemoteTime, isTraceNote, parseTraceBuffer, type TraceEntry, type TraceLevel, type TraceRecord } from "@amp/remoteproc-core";
+import {
+  ElfType,
+  findResourceTable,
+  parseElf,
+  readCoredump,
+  readCoredumpMemory,
+  sectionBytes,
+  type CoredumpSummary,
+} from "@amp/elf-loader";
+import {
+  attachTraceLog,
+  createQemuRemoteproc,
+  createTimeline,
+  createTraceLog,
+  hostNowMs,
+  traceEntryJson,
+  traceEntryText,
+  type QemuRemoteproc,
+  type TraceLog,
+  type TraceLogEvent,
+  type WorkerRemote,
+} from "@amp/node";
+import {
+  decodeTraceNote,
+  formatRemoteTime,
+  isTraceNote,
+  parseTraceBuffer,
+  type TraceEntry,
+  type TraceLevel,
+  type TraceRecord,
+} from "@amp/remoteproc-core";
 import { parseResourceTable, type TraceResource } from "@amp/resource-table";
 import { flag, numberOption, stringOption, type Command, type ParsedArgs } from "../internal/command.js";
 import { CliError } from "../internal/cli-error.js";
@@ -27,7 +55,12 @@ export function parseSince(v: string): Since {
   const d = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim());
   if (d !== null) return { kind: "duration", ms: Number(d[1]) * (UNITS[d[2] ?? "s"] ?? 1000) };
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new CliError(`--since "${v}" is neither a duration nor a time`, 'Use a duration such as 30s, 5m, 2h, or a time such as "2026-12-01T12:00:00Z".', 2);
+  if (Number.isNaN(t))
+    throw new CliError(
+      `--since "${v}" is neither a duration nor a time`,
+      'Use a duration such as 30s, 5m, 2h, or a time such as "2026-12-01T12:00:00Z".',
+      2,
+    );
   return { kind: "time", ms: t };
 }
 
@@ -70,7 +103,11 @@ function scanForTables(core: Uint8Array, s: CoredumpSummary): TraceResource[] {
  * The trace records in a core: the trace note when the core has one, else each trace buffer of
  * the resource table (from `firmware` when given, else found in the dumped memory).
  */
-export function coreTrace(core: Uint8Array, s: CoredumpSummary, firmware: Uint8Array | undefined): CoreTrace | undefined {
+export function coreTrace(
+  core: Uint8Array,
+  s: CoredumpSummary,
+  firmware: Uint8Array | undefined,
+): CoreTrace | undefined {
   const note = s.notes.find(isTraceNote);
   if (note !== undefined) return { source: "note", buffers: [decodeTraceNote(note.desc)] };
   let entries: TraceResource[] = [];
@@ -102,17 +139,31 @@ function asEntries(records: readonly TraceRecord[]): TraceEntry[] {
 }
 
 function coreLine(e: TraceEntry, trace: number): string {
-  const lost = e.lostBefore > 0 ? `trace${String(trace)} !! ${String(e.lostBefore)} record${e.lostBefore === 1 ? "" : "s"} lost (overwritten, or written before the buffer's oldest record)\n` : "";
+  const lost =
+    e.lostBefore > 0
+      ? `trace${String(trace)} !! ${String(e.lostBefore)} record${e.lostBefore === 1 ? "" : "s"} lost (overwritten, or written before the buffer's oldest record)\n`
+      : "";
   const remote = e.remoteUs === undefined ? "" : ` [remote ${formatRemoteTime(e.remoteUs)}s]`;
   return `${lost}trace${String(trace)}${remote} ${e.level ?? "-"} ${e.text}`;
 }
 
-async function fromCore(io: CliIo, file: string, core: Uint8Array, args: ParsedArgs, since: Since | undefined): Promise<number> {
+async function fromCore(
+  io: CliIo,
+  file: string,
+  core: Uint8Array,
+  args: ParsedArgs,
+  since: Since | undefined,
+): Promise<number> {
   let s: CoredumpSummary;
   try {
     s = readCoredump(core);
   } catch (e) {
-    throw new CliError(`${file}: unreadable core (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "The core file is damaged or not a coredump.", 1, { cause: e });
+    throw new CliError(
+      `${file}: unreadable core (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`,
+      "The core file is damaged or not a coredump.",
+      1,
+      { cause: e },
+    );
   }
   const fwFile = stringOption(args, "firmware");
   const fw = fwFile === undefined ? undefined : await readInput(io, fwFile, "firmware file");
@@ -120,10 +171,26 @@ async function fromCore(io: CliIo, file: string, core: Uint8Array, args: ParsedA
   try {
     found = coreTrace(core, s, fw);
   } catch (e) {
-    throw new CliError(`${fwFile ?? file}: cannot read its resource table (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`, "Pass the firmware ELF the core was dumped from with --firmware.", 1, { cause: e });
+    throw new CliError(
+      `${fwFile ?? file}: cannot read its resource table (${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)})`,
+      "Pass the firmware ELF the core was dumped from with --firmware.",
+      1,
+      { cause: e },
+    );
   }
-  if (found === undefined) throw new CliError(`${file}: no trace records (no trace note, and no trace buffer found in the dumped memory)`, "Pass the firmware ELF with --firmware so its resource table locates the trace buffer.", 1, { code: "ERR_NO_TRACE" });
-  if (since?.kind === "time") throw new CliError("--since with a time needs host timestamps; a core has the remote's clock only", "Use a duration (e.g. --since 5s: the last 5 s of remote time before the newest record).", 2);
+  if (found === undefined)
+    throw new CliError(
+      `${file}: no trace records (no trace note, and no trace buffer found in the dumped memory)`,
+      "Pass the firmware ELF with --firmware so its resource table locates the trace buffer.",
+      1,
+      { code: "ERR_NO_TRACE" },
+    );
+  if (since?.kind === "time")
+    throw new CliError(
+      "--since with a time needs host timestamps; a core has the remote's clock only",
+      "Use a duration (e.g. --since 5s: the last 5 s of remote time before the newest record).",
+      2,
+    );
   const json = flag(args, "json");
   let out = "";
   found.buffers.forEach((records, i) => {
@@ -138,7 +205,8 @@ async function fromCore(io: CliIo, file: string, core: Uint8Array, args: ParsedA
         : `${coreLine(e, i)}\n`;
     }
   });
-  if (!json) out = `${file}: ${found.source === "note" ? "the trace note (the last records before the dump)" : "trace buffer(s) in the dumped memory"}; remote clock only\n${out}`;
+  if (!json)
+    out = `${file}: ${found.source === "note" ? "the trace note (the last records before the dump)" : "trace buffer(s) in the dumped memory"}; remote clock only\n${out}`;
   io.stdout(out);
   return 0;
 }
@@ -152,7 +220,13 @@ function sinceFilter(since: Since | undefined, now: () => number): (t: number) =
 }
 
 /** A TraceLog printing to standard output (text or JSON lines), optionally also to durable files. */
-function stdoutLog(io: CliIo, json: boolean, pass: (t: number) => boolean, tee: TraceLog | undefined, now: () => number): TraceLog {
+function stdoutLog(
+  io: CliIo,
+  json: boolean,
+  pass: (t: number) => boolean,
+  tee: TraceLog | undefined,
+  now: () => number,
+): TraceLog {
   return {
     record(e, trace = 0) {
       tee?.record(e, trace);
@@ -164,7 +238,13 @@ function stdoutLog(io: CliIo, json: boolean, pass: (t: number) => boolean, tee: 
       tee?.event(ev);
       const t = now();
       if (!pass(t)) return;
-      io.stdout(json ? `${JSON.stringify({ t: Math.round(t * 1000) / 1000, kind: "event", ...ev })}\n` : `${new Date(t).toISOString()} event ${Object.entries(ev).map(([k, v]) => (k === "event" ? String(v) : `${k}=${JSON.stringify(v)}`)).join(" ")}\n`);
+      io.stdout(
+        json
+          ? `${JSON.stringify({ t: Math.round(t * 1000) / 1000, kind: "event", ...ev })}\n`
+          : `${new Date(t).toISOString()} event ${Object.entries(ev)
+              .map(([k, v]) => (k === "event" ? String(v) : `${k}=${JSON.stringify(v)}`))
+              .join(" ")}\n`,
+      );
     },
     close() {
       tee?.close();
@@ -179,10 +259,14 @@ function waitFor(signal: AbortSignal | undefined, ms: number | undefined): Promi
       return;
     }
     const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      if (timer !== undefined) clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -203,7 +287,12 @@ function teeLog(io: CliIo, args: ParsedArgs): TraceLog | undefined {
 async function live(io: CliIo, file: string, args: ParsedArgs, since: Since | undefined): Promise<number> {
   const path = resolvePath(io, file);
   const machine = stringOption(args, "machine") ?? "worker";
-  if (machine !== "worker" && machine !== "qemu") throw new CliError(`unknown machine "${machine}"`, "Use --machine worker (a worker thread, default) or --machine qemu (a Cortex-M4 under qemu-system-arm).", 2);
+  if (machine !== "worker" && machine !== "qemu")
+    throw new CliError(
+      `unknown machine "${machine}"`,
+      "Use --machine worker (a worker thread, default) or --machine qemu (a Cortex-M4 under qemu-system-arm).",
+      2,
+    );
   const durationS = numberOption("trace", args, "duration", 0, 86_400);
   const coredump = stringOption(args, "coredump");
   const coredumpPath = coredump === undefined ? undefined : resolvePath(io, coredump);
@@ -218,18 +307,29 @@ async function live(io: CliIo, file: string, args: ParsedArgs, since: Since | un
         ...(coredumpPath === undefined ? {} : { crashCoredumpPath: coredumpPath }),
       });
     } catch (e) {
-      throw new CliError(`${file}: cannot run on QEMU mps2-an386: ${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)}`, "Build the firmware for the mps2-an386 memory map (see @amp/node firmware/qemu).");
+      throw new CliError(
+        `${file}: cannot run on QEMU mps2-an386: ${e instanceof Error ? e.message.replace(/\.$/, "") : String(e)}`,
+        "Build the firmware for the mps2-an386 memory map (see @amp/node firmware/qemu).",
+      );
     }
   } else {
     await readInput(io, file, "firmware file"); // one clear error when it is missing
-    remote = createWorkerSessionRemote({ firmwarePath: path, recovery, ...(coredumpPath === undefined ? {} : { coredumpPath }) }).remote;
+    remote = createWorkerSessionRemote({
+      firmwarePath: path,
+      recovery,
+      ...(coredumpPath === undefined ? {} : { coredumpPath }),
+    }).remote;
   }
   const tee = teeLog(io, args);
   const log = stdoutLog(io, flag(args, "json"), sinceFilter(since, hostNowMs), tee, hostNowMs);
-  if (tee !== undefined) log.event({ event: "note", message: `amp trace ${basename(file)} on ${machine} (${dirname(path)})` });
+  if (tee !== undefined)
+    log.event({ event: "note", message: `amp trace ${basename(file)} on ${machine} (${dirname(path)})` });
   // --clock-sync: the remote's "amp-clock" service maps its clock to ours (a Timeline per boot).
   const timeline = flag(args, "clock-sync") ? createTimeline(remote) : undefined;
-  const stop = attachTraceLog(remote, log, { intervalMs: 20, ...(timeline === undefined ? {} : { toHostTime: timeline.toHostTime }) });
+  const stop = attachTraceLog(remote, log, {
+    intervalMs: 20,
+    ...(timeline === undefined ? {} : { toHostTime: timeline.toHostTime }),
+  });
   try {
     try {
       await remote.rproc.boot();
@@ -271,7 +371,9 @@ function replayLines(text: string, json: boolean, pass: (t: number) => boolean):
         ...(typeof o["seq"] === "number" ? { seq: o["seq"] } : {}),
         ...(typeof o["remoteUs"] === "number" ? { remoteUs: o["remoteUs"] } : {}),
         ...(typeof o["level"] === "string" && /^[EWID]$/.test(o["level"]) ? { level: o["level"] as TraceLevel } : {}),
-        ...(typeof o["hostMs"] === "number" ? { hostMs: o["hostMs"], hostErrorMs: typeof o["hostErrorMs"] === "number" ? o["hostErrorMs"] : 0 } : {}),
+        ...(typeof o["hostMs"] === "number"
+          ? { hostMs: o["hostMs"], hostErrorMs: typeof o["hostErrorMs"] === "number" ? o["hostErrorMs"] : 0 }
+          : {}),
       };
       out += `${traceEntryText(e, typeof o["trace"] === "number" ? o["trace"] : 0, typeof o["t"] === "number" ? o["t"] : t)}\n`;
     } else {
@@ -319,11 +421,12 @@ async function fromLog(io: CliIo, file: string, args: ParsedArgs, since: Since |
 export const traceCommand: Command = {
   name: "trace",
   summary: "a remote's timestamped trace records: live from a firmware, from a core file, or from a log",
-  usage: "trace <firmware | core | log.jsonl> [--since D|TIME] [--json] [--follow] [--machine worker|qemu] [--log FILE] [--log-json FILE]",
+  usage:
+    "trace <firmware | core | log.jsonl> [--since D|TIME] [--json] [--follow] [--machine worker|qemu] [--log FILE] [--log-json FILE]",
   details: [
     "A firmware: boots it (like `amp run`) and follows its trace records live, with the host's",
     "events (state, crash, recovery, rpmsg link, channels) in between, until Ctrl-C or --duration.",
-    "Each record shows the host time (the time the host read the buffer, marked \"(read)\", unless",
+    'Each record shows the host time (the time the host read the buffer, marked "(read)", unless',
     "a clock mapping gives the remote time in host time) and the remote's own clock.",
     "A core file: the last records before the dump (the core's trace note; else the trace",
     "buffer found through the resource table, in the dumped memory or in --firmware).",
@@ -341,14 +444,29 @@ export const traceCommand: Command = {
   options: {
     since: { type: "string", value: "D|TIME", description: "Only records since a duration ago (30s, 5m) or a time." },
     json: { type: "boolean", description: "JSON lines, one object per record or event." },
-    follow: { type: "boolean", description: "With a log file: keep reading as it grows (a firmware is always followed)." },
+    follow: {
+      type: "boolean",
+      description: "With a log file: keep reading as it grows (a firmware is always followed).",
+    },
     machine: { type: "string", value: "NAME", description: "Processor for a firmware: worker (default) or qemu." },
     duration: { type: "string", value: "S", description: "Stop following after S seconds." },
     recovery: { type: "boolean", description: "Recover a crashed firmware automatically (the log goes on)." },
-    "clock-sync": { type: "boolean", description: "Map remote time to host time through the remote's \"amp-clock\" service (records then show host time ± error)." },
+    "clock-sync": {
+      type: "boolean",
+      description:
+        'Map remote time to host time through the remote\'s "amp-clock" service (records then show host time ± error).',
+    },
     coredump: { type: "string", value: "FILE", description: "Write a coredump of a crash to FILE." },
-    firmware: { type: "string", value: "ELF", description: "With a core file: the firmware, whose resource table locates the trace buffer." },
-    log: { type: "string", value: "FILE", description: "Also write a human log, rotated by size (FILE.1, FILE.2, ...)." },
+    firmware: {
+      type: "string",
+      value: "ELF",
+      description: "With a core file: the firmware, whose resource table locates the trace buffer.",
+    },
+    log: {
+      type: "string",
+      value: "FILE",
+      description: "Also write a human log, rotated by size (FILE.1, FILE.2, ...).",
+    },
     "log-json": { type: "string", value: "FILE", description: "Also write a JSON-lines log, rotated the same way." },
     "log-max-bytes": { type: "string", value: "N", description: "Rotate the logs at N bytes (default 1048576)." },
     "log-files": { type: "string", value: "N", description: "Rotated files kept (default 5)." },
@@ -361,8 +479,10 @@ export const traceCommand: Command = {
     const since = sinceArg === undefined ? undefined : parseSince(sinceArg);
     const bytes = await readInput(io, file, "file");
     const isElf = bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
-    if (isElf && bytes.length >= 18 && (bytes[16] ?? 0) + 256 * (bytes[17] ?? 0) === ElfType.ET_CORE && bytes[5] === 1) return fromCore(io, file, bytes, args, since);
-    if (isElf && bytes.length >= 18 && bytes[5] === 2 && (bytes[17] ?? 0) + 256 * (bytes[16] ?? 0) === ElfType.ET_CORE) return fromCore(io, file, bytes, args, since);
+    if (isElf && bytes.length >= 18 && (bytes[16] ?? 0) + 256 * (bytes[17] ?? 0) === ElfType.ET_CORE && bytes[5] === 1)
+      return fromCore(io, file, bytes, args, since);
+    if (isElf && bytes.length >= 18 && bytes[5] === 2 && (bytes[17] ?? 0) + 256 * (bytes[16] ?? 0) === ElfType.ET_CORE)
+      return fromCore(io, file, bytes, args, since);
     if (!isElf && bytes[0] === 0x7b) return fromLog(io, file, args, since);
     return live(io, file, args, since);
   },

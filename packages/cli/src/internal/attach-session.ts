@@ -14,7 +14,14 @@
 import { rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { RpmsgEndpoint } from "@amp/rpmsg";
-import { AttachError, Interrupted, sendFailure, waitForChannel, type AttachedLink, type AttachErrorCode } from "./attach-link.js";
+import {
+  AttachError,
+  Interrupted,
+  sendFailure,
+  waitForChannel,
+  type AttachedLink,
+  type AttachErrorCode,
+} from "./attach-link.js";
 
 /** A message of a channel, as both ends of the session see it. */
 export interface ChannelMessage {
@@ -81,8 +88,21 @@ export interface SessionServer {
 
 /** What the server reports about its clients (for `amp attach`'s log). */
 export type SessionEvent =
-  | { readonly event: "client"; readonly type: "open"; readonly client: number; readonly channel: string; readonly local: number; readonly remote: number }
-  | { readonly event: "client"; readonly type: "refused"; readonly client: number; readonly channel: string; readonly code: AttachErrorCode }
+  | {
+      readonly event: "client";
+      readonly type: "open";
+      readonly client: number;
+      readonly channel: string;
+      readonly local: number;
+      readonly remote: number;
+    }
+  | {
+      readonly event: "client";
+      readonly type: "refused";
+      readonly client: number;
+      readonly channel: string;
+      readonly code: AttachErrorCode;
+    }
   | { readonly event: "client"; readonly type: "close"; readonly client: number };
 
 /**
@@ -98,7 +118,11 @@ export async function claimSessionPath(path: string): Promise<void> {
     rmSync(path, { force: true });
     return;
   }
-  throw new AttachError("ERR_SESSION_BUSY", `another amp attach serves ${path}: it holds this remote's link`, "Use that link: run `amp rpmsg ...` with the same --preset/--memory (or --session), or stop that amp attach first.");
+  throw new AttachError(
+    "ERR_SESSION_BUSY",
+    `another amp attach serves ${path}: it holds this remote's link`,
+    "Use that link: run `amp rpmsg ...` with the same --preset/--memory (or --session), or stop that amp attach first.",
+  );
 }
 
 interface Channel {
@@ -108,7 +132,11 @@ interface Channel {
 }
 
 /** Serves the session of `link` on `path` (claim it first with {@link claimSessionPath}). */
-export async function serveSession(link: AttachedLink, path: string, onEvent?: (e: SessionEvent) => void): Promise<SessionServer> {
+export async function serveSession(
+  link: AttachedLink,
+  path: string,
+  onEvent?: (e: SessionEvent) => void,
+): Promise<SessionServer> {
   const channels = new Map<string, Promise<Channel>>();
   const sockets = new Set<Socket>();
   let nextClient = 1;
@@ -128,12 +156,21 @@ export async function serveSession(link: AttachedLink, path: string, onEvent?: (
       });
       channels.set(name, p);
       // A channel that was not announced may be announced later: ask again next time.
-      p.catch(() => { if (channels.get(name) === p) channels.delete(name); });
+      p.catch(() => {
+        if (channels.get(name) === p) channels.delete(name);
+      });
     }
     return p;
   };
   const fail = (socket: Socket, id: unknown, e: unknown): void => {
-    const err = e instanceof AttachError ? e : new AttachError("ERR_SESSION", `the request failed: ${e instanceof Error ? e.message : String(e)}`, "Rerun with AMP_DEBUG=1 and report it.");
+    const err =
+      e instanceof AttachError
+        ? e
+        : new AttachError(
+            "ERR_SESSION",
+            `the request failed: ${e instanceof Error ? e.message : String(e)}`,
+            "Rerun with AMP_DEBUG=1 and report it.",
+          );
     send(socket, { id, ok: false, code: err.code, message: err.detail, hint: err.hint });
   };
   const server: Server = createServer((socket) => {
@@ -157,10 +194,19 @@ export async function serveSession(link: AttachedLink, path: string, onEvent?: (
             channel = c;
             c.subscribers.add(socket);
             onEvent?.({ event: "client", type: "open", client, channel: name, local: c.ep.addr, remote: c.remote });
-            send(socket, { id, ok: true, remote: c.remote, local: c.ep.addr, mtu: c.ep.mtu, pid: process.pid, memory: link.target.memoryPath });
+            send(socket, {
+              id,
+              ok: true,
+              remote: c.remote,
+              local: c.ep.addr,
+              mtu: c.ep.mtu,
+              pid: process.pid,
+              memory: link.target.memoryPath,
+            });
           },
           (e: unknown) => {
-            if (e instanceof AttachError) onEvent?.({ event: "client", type: "refused", client, channel: name, code: e.code });
+            if (e instanceof AttachError)
+              onEvent?.({ event: "client", type: "refused", client, channel: name, code: e.code });
             fail(socket, id, e);
           },
         );
@@ -168,17 +214,36 @@ export async function serveSession(link: AttachedLink, path: string, onEvent?: (
         const data = new Uint8Array(Buffer.from(req["data"], "base64"));
         const ep = channel.ep;
         ep.send(data, { timeoutMs }).then(
-          () => { send(socket, { id, ok: true }); },
-          (e: unknown) => { fail(socket, id, sendFailure(e, ep.mtu, timeoutMs)); },
+          () => {
+            send(socket, { id, ok: true });
+          },
+          (e: unknown) => {
+            fail(socket, id, sendFailure(e, ep.mtu, timeoutMs));
+          },
         );
       } else {
-        fail(socket, id, new AttachError("ERR_SESSION", `bad request ${JSON.stringify(req).slice(0, 80)}`, "Use amp rpmsg with the same amp version as amp attach."));
+        fail(
+          socket,
+          id,
+          new AttachError(
+            "ERR_SESSION",
+            `bad request ${JSON.stringify(req).slice(0, 80)}`,
+            "Use amp rpmsg with the same amp version as amp attach.",
+          ),
+        );
       }
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e) => {
-      reject(new AttachError("ERR_SESSION", `cannot serve the session on ${path}: ${e.message}`, "Pass another --session path.", e));
+      reject(
+        new AttachError(
+          "ERR_SESSION",
+          `cannot serve the session on ${path}: ${e.message}`,
+          "Pass another --session path.",
+          e,
+        ),
+      );
     });
     server.listen(path, () => {
       server.removeAllListeners("error");
@@ -221,7 +286,12 @@ export interface SessionClient {
  * `path` (no such socket, or a stale one).
  * @throws AttachError from the server (ERR_NOT_ANNOUNCED, ...), ERR_SESSION; Interrupted.
  */
-export async function openSessionChannel(path: string, channel: string, timeoutMs: number, signal?: AbortSignal): Promise<SessionClient | undefined> {
+export async function openSessionChannel(
+  path: string,
+  channel: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<SessionClient | undefined> {
   let socket: Socket;
   try {
     socket = await connectOnce(path);
@@ -233,7 +303,9 @@ export async function openSessionChannel(path: string, channel: string, timeoutM
   const listeners: ((m: ChannelMessage) => void)[] = [];
   const early: ChannelMessage[] = [];
   let resolveGone: (e: AttachError) => void = () => undefined;
-  const gone = new Promise<AttachError>((r) => { resolveGone = r; });
+  const gone = new Promise<AttachError>((r) => {
+    resolveGone = r;
+  });
   let ending = false;
   const endAll = (e: AttachError): void => {
     resolveGone(e);
@@ -242,7 +314,14 @@ export async function openSessionChannel(path: string, channel: string, timeoutM
   };
   socket.on("error", () => undefined);
   socket.on("close", () => {
-    if (!ending) endAll(new AttachError("ERR_SESSION", `the amp attach session ${path} ended`, "The amp attach that held the remote stopped: check its output."));
+    if (!ending)
+      endAll(
+        new AttachError(
+          "ERR_SESSION",
+          `the amp attach session ${path} ended`,
+          "The amp attach that held the remote stopped: check its output.",
+        ),
+      );
   });
   lineReader(socket, (v) => {
     if (typeof v["msg"] === "string") {
@@ -252,7 +331,13 @@ export async function openSessionChannel(path: string, channel: string, timeoutM
       return;
     }
     if (v["event"] === "gone") {
-      endAll(new AttachError(isCode(v["code"]) ? v["code"] : "ERR_REMOTE_GONE", str(v["message"], "the remote went away"), str(v["hint"], "Check the remote.")));
+      endAll(
+        new AttachError(
+          isCode(v["code"]) ? v["code"] : "ERR_REMOTE_GONE",
+          str(v["message"], "the remote went away"),
+          str(v["hint"], "Check the remote."),
+        ),
+      );
       return;
     }
     const id = typeof v["id"] === "number" ? v["id"] : -1;
@@ -269,7 +354,11 @@ export async function openSessionChannel(path: string, channel: string, timeoutM
   };
   const check = (r: Reply): Reply => {
     if (r.ok === true) return r;
-    throw new AttachError(isCode(r.code) ? r.code : "ERR_SESSION", r.message ?? "the session refused the request", r.hint ?? "Check amp attach's output.");
+    throw new AttachError(
+      isCode(r.code) ? r.code : "ERR_SESSION",
+      r.message ?? "the session refused the request",
+      r.hint ?? "Check amp attach's output.",
+    );
   };
   const close = (): void => {
     ending = true;
@@ -304,13 +393,33 @@ export async function openSessionChannel(path: string, channel: string, timeoutM
 function abortPromise(signal: AbortSignal): Promise<never> {
   return new Promise<never>((_, reject) => {
     if (signal.aborted) reject(new Interrupted("interrupted"));
-    signal.addEventListener("abort", () => { reject(new Interrupted("interrupted")); }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        reject(new Interrupted("interrupted"));
+      },
+      { once: true },
+    );
   });
 }
 
 const CODES: ReadonlySet<string> = new Set<AttachErrorCode>([
-  "ERR_MEMORY_MISSING", "ERR_MEMORY_SIZE", "ERR_NO_TABLE", "ERR_TABLE_INVALID", "ERR_DOORBELL_MISSING", "ERR_DOORBELL_REFUSED", "ERR_DOORBELL",
-  "ERR_ATTACH", "ERR_REMOTE_GONE", "ERR_NOT_ANNOUNCED", "ERR_MSG_SIZE", "ERR_ECHO_MISMATCH", "ERR_ECHO_TIMEOUT", "ERR_TIMEOUT", "ERR_SESSION", "ERR_SESSION_BUSY",
+  "ERR_MEMORY_MISSING",
+  "ERR_MEMORY_SIZE",
+  "ERR_NO_TABLE",
+  "ERR_TABLE_INVALID",
+  "ERR_DOORBELL_MISSING",
+  "ERR_DOORBELL_REFUSED",
+  "ERR_DOORBELL",
+  "ERR_ATTACH",
+  "ERR_REMOTE_GONE",
+  "ERR_NOT_ANNOUNCED",
+  "ERR_MSG_SIZE",
+  "ERR_ECHO_MISMATCH",
+  "ERR_ECHO_TIMEOUT",
+  "ERR_TIMEOUT",
+  "ERR_SESSION",
+  "ERR_SESSION_BUSY",
 ]);
 
 function str(v: unknown, fallback: string): string {

@@ -4,7 +4,12 @@
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { OPENAMP_LINUX_MACHINE, type SharedFileDoorbell, type SharedFileDriverOptions, type SharedFileRegionSpec } from "@amp/node";
+import {
+  OPENAMP_LINUX_MACHINE,
+  type SharedFileDoorbell,
+  type SharedFileDriverOptions,
+  type SharedFileRegionSpec,
+} from "@amp/node";
 import { flag, numberOption, stringOption, type OptionSpec, type ParsedArgs } from "./command.js";
 import { CliError, usageError } from "./cli-error.js";
 import { resolvePath } from "./files.js";
@@ -17,14 +22,43 @@ const PRESETS: Readonly<Record<string, SharedFileDriverOptions>> = {
 
 /** The options every attaching command takes (spread into a command's `options`). */
 export const ATTACH_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  preset: { type: "string", value: "NAME", description: `A known remote's layout: ${Object.keys(PRESETS).join(", ")} (OpenAMP's Linux-machine sample apps: /dev/shm/openamp.shm, unix:/tmp/openamp.event.0).` },
-  memory: { type: "string", value: "FILE", description: "The memory file the remote maps (it must exist: the remote creates it)." },
-  doorbell: { type: "string", value: "SPEC", description: "unix:PATH (connect to the remote's socket), unix-listen:PATH (the remote connects), or poll[:MS] (no doorbell)." },
-  table: { type: "string", value: "DA", description: "Device address of the resource table the remote wrote (default: the preset's, else 0)." },
-  "memory-da": { type: "string", value: "DA", description: "Device address of the file's first byte (default 0: addresses are file offsets)." },
-  session: { type: "string", value: "SOCKET", description: "The control socket of `amp attach` (default: one per memory file, under the temp directory)." },
-  timeout: { type: "string", value: "S", description: "Seconds to wait for the remote, its table and announcements (default 10)." },
-  json: { type: "boolean", description: "JSON lines on standard output (addresses as \"0x...\" strings)." },
+  preset: {
+    type: "string",
+    value: "NAME",
+    description: `A known remote's layout: ${Object.keys(PRESETS).join(", ")} (OpenAMP's Linux-machine sample apps: /dev/shm/openamp.shm, unix:/tmp/openamp.event.0).`,
+  },
+  memory: {
+    type: "string",
+    value: "FILE",
+    description: "The memory file the remote maps (it must exist: the remote creates it).",
+  },
+  doorbell: {
+    type: "string",
+    value: "SPEC",
+    description:
+      "unix:PATH (connect to the remote's socket), unix-listen:PATH (the remote connects), or poll[:MS] (no doorbell).",
+  },
+  table: {
+    type: "string",
+    value: "DA",
+    description: "Device address of the resource table the remote wrote (default: the preset's, else 0).",
+  },
+  "memory-da": {
+    type: "string",
+    value: "DA",
+    description: "Device address of the file's first byte (default 0: addresses are file offsets).",
+  },
+  session: {
+    type: "string",
+    value: "SOCKET",
+    description: "The control socket of `amp attach` (default: one per memory file, under the temp directory).",
+  },
+  timeout: {
+    type: "string",
+    value: "S",
+    description: "Seconds to wait for the remote, its table and announcements (default 10).",
+  },
+  json: { type: "boolean", description: 'JSON lines on standard output (addresses as "0x..." strings).' },
 };
 
 /** A resolved target: everything needed to attach, plus where its `amp attach` session lives. */
@@ -56,11 +90,18 @@ export function parseDoorbell(cmd: string, io: CliIo, spec: string): SharedFileD
   if (kind === "poll") {
     if (rest === undefined || rest === "") return { kind: "poll" };
     const ms = Number(rest);
-    if (!/^\d+$/.test(rest) || ms < 1 || ms > 10_000) throw usageError(cmd, `--doorbell poll:${rest}: the interval must be 1..10000 ms`);
+    if (!/^\d+$/.test(rest) || ms < 1 || ms > 10_000)
+      throw usageError(cmd, `--doorbell poll:${rest}: the interval must be 1..10000 ms`);
     return { kind: "poll", intervalMs: ms };
   }
-  if (rest === undefined || rest === "") throw usageError(cmd, `--doorbell ${kind}: needs a socket path, e.g. ${kind}:/tmp/openamp.event.0`);
-  return { kind: "unix-socket", path: resolvePath(io, rest), role: kind === "unix" ? "client" : "server", queueIds: "any" };
+  if (rest === undefined || rest === "")
+    throw usageError(cmd, `--doorbell ${kind}: needs a socket path, e.g. ${kind}:/tmp/openamp.event.0`);
+  return {
+    kind: "unix-socket",
+    path: resolvePath(io, rest),
+    role: kind === "unix" ? "client" : "server",
+    queueIds: "any",
+  };
 }
 
 /** How a doorbell is shown to people (the same syntax `--doorbell` takes). */
@@ -86,19 +127,26 @@ export function resolveAttachTarget(cmd: string, io: CliIo, args: ParsedArgs): A
   let preset: SharedFileDriverOptions | undefined;
   if (presetName !== undefined) {
     preset = PRESETS[presetName];
-    if (preset === undefined) throw usageError(cmd, `unknown preset "${presetName}" (known: ${Object.keys(PRESETS).join(", ")})`);
+    if (preset === undefined)
+      throw usageError(cmd, `unknown preset "${presetName}" (known: ${Object.keys(PRESETS).join(", ")})`);
   }
   const memory = stringOption(args, "memory");
   if (memory === undefined && preset === undefined) {
-    throw new CliError("no remote given", "Pass --preset openamp-linux, or --memory FILE --doorbell unix:PATH (see `amp attach --help`).", 2);
+    throw new CliError(
+      "no remote given",
+      "Pass --preset openamp-linux, or --memory FILE --doorbell unix:PATH (see `amp attach --help`).",
+      2,
+    );
   }
   const memoryPath = memory !== undefined ? resolvePath(io, memory) : (preset?.memoryPath ?? "");
   const doorbellSpec = stringOption(args, "doorbell");
   const doorbell = doorbellSpec !== undefined ? parseDoorbell(cmd, io, doorbellSpec) : preset?.doorbell;
-  if (doorbell === undefined) throw usageError(cmd, "--doorbell is needed without a preset (unix:PATH, unix-listen:PATH or poll)");
+  if (doorbell === undefined)
+    throw usageError(cmd, "--doorbell is needed without a preset (unix:PATH, unix-listen:PATH or poll)");
   const memoryDa = numberOption(cmd, args, "memory-da", 0, U32_MAX) ?? preset?.memoryDa ?? 0;
   const tableDa = numberOption(cmd, args, "table", 0, U32_MAX) ?? preset?.resourceTable?.da ?? memoryDa;
-  if (!Number.isInteger(memoryDa) || !Number.isInteger(tableDa)) throw usageError(cmd, "--memory-da and --table must be whole numbers");
+  if (!Number.isInteger(memoryDa) || !Number.isInteger(tableDa))
+    throw usageError(cmd, "--memory-da and --table must be whole numbers");
   // A preset's regions describe its own file layout; they still hold when only the path moved.
   const regions = preset !== undefined && memoryDa === (preset.memoryDa ?? 0) ? preset.regions : undefined;
   const session = stringOption(args, "session");

@@ -55,10 +55,19 @@ export async function bundleFirmware(entry: string, options: { minify?: boolean 
     const errors = (e as { errors?: EsbuildOutput["errors"] }).errors;
     const first = errors?.[0];
     if (first !== undefined) {
-      const at = first.location === null || first.location === undefined ? "" : `${first.location.file}:${first.location.line}:${first.location.column}: `;
-      throw new CliError(`cannot bundle ${entry}: ${at}${first.text}`, "Fix the firmware source (firmware runs without Node built-ins: use @amp packages only).");
+      const at =
+        first.location === null || first.location === undefined
+          ? ""
+          : `${first.location.file}:${first.location.line}:${first.location.column}: `;
+      throw new CliError(
+        `cannot bundle ${entry}: ${at}${first.text}`,
+        "Fix the firmware source (firmware runs without Node built-ins: use @amp packages only).",
+      );
     }
-    throw new CliError(`cannot bundle ${entry}: ${e instanceof Error ? e.message : String(e)}`, "Fix the firmware source.");
+    throw new CliError(
+      `cannot bundle ${entry}: ${e instanceof Error ? e.message : String(e)}`,
+      "Fix the firmware source.",
+    );
   }
   const text = out.outputFiles?.[0]?.text;
   if (text === undefined) throw new CliError(`esbuild produced nothing for ${entry}`, "Check the entry file.");

@@ -20,7 +20,15 @@ export class CliError extends Error {
     this.hint = hint;
     this.exitCode = exitCode;
     const cause = options?.cause;
-    this.code = options?.code ?? (exitCode === 2 ? "ERR_USAGE" : exitCode === 130 ? "ERR_INTERRUPTED" : isAmpError(cause) ? cause.code : "ERR_FAILED");
+    this.code =
+      options?.code ??
+      (exitCode === 2
+        ? "ERR_USAGE"
+        : exitCode === 130
+          ? "ERR_INTERRUPTED"
+          : isAmpError(cause)
+            ? cause.code
+            : "ERR_FAILED");
   }
 }
 
@@ -61,7 +69,13 @@ export function reportError(error: unknown, subject?: string): ErrorReport {
     // AttachError keeps its message without the "[CODE]" suffix in `detail`.
     const detail = (error as { detail?: unknown }).detail;
     const message = typeof detail === "string" ? detail : error.message;
-    return { code: error.code, message: stripDot(message), hint: error.hint, line: `${error.message}. ${error.hint}`, exitCode: error.exitCode };
+    return {
+      code: error.code,
+      message: stripDot(message),
+      hint: error.hint,
+      line: `${error.message}. ${error.hint}`,
+      exitCode: error.exitCode,
+    };
   }
   const where = subject === undefined ? "" : `${subject}: `;
   if (isAmpError(error)) {
@@ -71,7 +85,13 @@ export function reportError(error: unknown, subject?: string): ErrorReport {
     const message = `${where}${stripDot(e.message)}${at}`;
     return { code: e.code, message, hint, line: `${message} [${e.code}]. ${hint}`, exitCode: 1 };
   }
-  const report = (code: string, message: string, hint: string): ErrorReport => ({ code, message, hint, line: `${message}. ${hint}`, exitCode: 1 });
+  const report = (code: string, message: string, hint: string): ErrorReport => ({
+    code,
+    message,
+    hint,
+    line: `${message}. ${hint}`,
+    exitCode: 1,
+  });
   if (error instanceof Error) {
     const sys = error as NodeSystemError;
     const path = typeof sys.path === "string" ? sys.path : (subject ?? "file");
@@ -84,10 +104,20 @@ export function reportError(error: unknown, subject?: string): ErrorReport {
       case "EISDIR":
         return report("ERR_INPUT", `${path}: is a directory, not a file`, "Pass a file.");
       default:
-        return report("ERR_BUG", `${where}${stripDot(error.message)}`, "This looks like a bug in amp: rerun with AMP_DEBUG=1 for details and report it.");
+        return report(
+          "ERR_BUG",
+          `${where}${stripDot(error.message)}`,
+          "This looks like a bug in amp: rerun with AMP_DEBUG=1 for details and report it.",
+        );
     }
   }
-  return { code: "ERR_BUG", message: `${where}unexpected failure (${String(error)})`, hint: "Rerun with AMP_DEBUG=1 and report it.", line: `${where}unexpected failure (${String(error)}). Rerun with AMP_DEBUG=1 and report it.`, exitCode: 1 };
+  return {
+    code: "ERR_BUG",
+    message: `${where}unexpected failure (${String(error)})`,
+    hint: "Rerun with AMP_DEBUG=1 and report it.",
+    line: `${where}unexpected failure (${String(error)}). Rerun with AMP_DEBUG=1 and report it.`,
+    exitCode: 1,
+  };
 }
 
 /** Turns any thrown value into the one line (plus exit code) the user sees. */

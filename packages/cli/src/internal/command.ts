@@ -71,7 +71,7 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): ParsedA
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0] ?? e.message : String(e);
+    const msg = e instanceof Error ? (e.message.split("\n")[0] ?? e.message) : String(e);
     const unknown = /^Unknown option '(-[^']*)'/.exec(msg)?.[1];
     if (unknown !== undefined) throw unknownOption(cmd, unknown);
     throw usageError(cmd.name, msg.replace(/\.\s*$/, ""));
@@ -93,7 +93,11 @@ function unknownOption(cmd: Command, typed: string): CliError {
   const long = typed.startsWith("--");
   const bare = typed.replace(/^--?/, "").split("=")[0] ?? "";
   const near = long ? suggest(bare, names).map((n) => `--${n}`) : [];
-  return new CliError(`unknown option "${typed}"`, `${didYouMean(near).trimStart()} Run \`amp ${cmd.name} --help\` for usage.`.trimStart(), 2);
+  return new CliError(
+    `unknown option "${typed}"`,
+    `${didYouMean(near).trimStart()} Run \`amp ${cmd.name} --help\` for usage.`.trimStart(),
+    2,
+  );
 }
 
 /** A string option's value, or undefined. */
@@ -108,7 +112,13 @@ export function flag(args: ParsedArgs, name: string): boolean {
 }
 
 /** A numeric option (decimal or 0x hex), range-checked; undefined when absent. */
-export function numberOption(cmdName: string, args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+export function numberOption(
+  cmdName: string,
+  args: ParsedArgs,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const v = stringOption(args, name);
   if (v === undefined) return undefined;
   const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v.slice(2), 16) : /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;

@@ -18,16 +18,27 @@ export async function readInput(io: CliIo, path: string, what = "file"): Promise
   let size: number;
   try {
     const st = await stat(abs);
-    if (st.isDirectory()) throw new CliError(`${path}: is a directory, not a ${what}`, `Pass the path of a ${what}.`, 1, { code: "ERR_INPUT" });
+    if (st.isDirectory())
+      throw new CliError(`${path}: is a directory, not a ${what}`, `Pass the path of a ${what}.`, 1, {
+        code: "ERR_INPUT",
+      });
     size = st.size;
   } catch (e) {
     if (e instanceof CliError) throw e;
     const code = (e as { code?: unknown }).code;
-    if (code === "ENOENT") throw new CliError(`${path}: no such ${what}`, "Check the path and try again.", 1, { code: "ERR_INPUT" });
-    throw new CliError(`${path}: cannot read (${String(code ?? e)})`, "Check the path and its permissions.", 1, { code: "ERR_INPUT" });
+    if (code === "ENOENT")
+      throw new CliError(`${path}: no such ${what}`, "Check the path and try again.", 1, { code: "ERR_INPUT" });
+    throw new CliError(`${path}: cannot read (${String(code ?? e)})`, "Check the path and its permissions.", 1, {
+      code: "ERR_INPUT",
+    });
   }
   if (size > MAX_INPUT_BYTES) {
-    throw new CliError(`${path}: ${size} bytes is larger than the ${MAX_INPUT_BYTES}-byte limit`, `Check that this is a ${what}.`, 1, { code: "ERR_INPUT" });
+    throw new CliError(
+      `${path}: ${size} bytes is larger than the ${MAX_INPUT_BYTES}-byte limit`,
+      `Check that this is a ${what}.`,
+      1,
+      { code: "ERR_INPUT" },
+    );
   }
   const buf = await readFile(abs);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -46,7 +57,12 @@ export async function writeOutput(io: CliIo, path: string, data: Uint8Array | st
     await writeFile(abs, data);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    throw new CliError(`${path}: cannot write (${String(code ?? e)})`, "Check that the directory exists and is writable.", 1, { code: "ERR_OUTPUT" });
+    throw new CliError(
+      `${path}: cannot write (${String(code ?? e)})`,
+      "Check that the directory exists and is writable.",
+      1,
+      { code: "ERR_OUTPUT" },
+    );
   }
   return abs;
 }

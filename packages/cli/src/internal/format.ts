@@ -15,7 +15,9 @@ export function hexPad(v: number | bigint, digits: number): string {
 export function columns(rows: readonly (readonly string[])[], indent = "  "): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")).join("\n");
+  return rows
+    .map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  "))
+    .join("\n");
 }
 
 /** JSON with bigints as "0x..." strings, two-space indented, newline-terminated. */

@@ -20,16 +20,25 @@ export function parseAlgorithm(s: string | undefined): KeyAlgorithm {
 
 function pemBody(pem: string, label: string, file: string): Uint8Array {
   const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(pem);
-  if (m?.[1] === undefined) throw new CliError(`${file}: not a ${label} PEM file`, `Pass a key written by \`amp keygen\` (${label}).`);
+  if (m?.[1] === undefined)
+    throw new CliError(`${file}: not a ${label} PEM file`, `Pass a key written by \`amp keygen\` (${label}).`);
   return new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ""), "base64"));
 }
 
 function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").trimEnd();
+  const b64 = Buffer.from(der)
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .trimEnd();
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
-async function importWithAny(format: "pkcs8" | "spki", der: Uint8Array, usage: "sign" | "verify", file: string): Promise<{ key: webcrypto.CryptoKey; algorithm: KeyAlgorithm }> {
+async function importWithAny(
+  format: "pkcs8" | "spki",
+  der: Uint8Array,
+  usage: "sign" | "verify",
+  file: string,
+): Promise<{ key: webcrypto.CryptoKey; algorithm: KeyAlgorithm }> {
   for (const algorithm of ["ED25519", "ECDSA_P256_SHA256"] as const) {
     try {
       return { key: await webcrypto.subtle.importKey(format, der, PARAMS[algorithm], false, [usage]), algorithm };
@@ -41,12 +50,18 @@ async function importWithAny(format: "pkcs8" | "spki", der: Uint8Array, usage: "
 }
 
 /** Imports a PKCS#8 PEM private key. */
-export function importPrivateKey(pem: string, file: string): Promise<{ key: webcrypto.CryptoKey; algorithm: KeyAlgorithm }> {
+export function importPrivateKey(
+  pem: string,
+  file: string,
+): Promise<{ key: webcrypto.CryptoKey; algorithm: KeyAlgorithm }> {
   return importWithAny("pkcs8", pemBody(pem, "PRIVATE KEY", file), "sign", file);
 }
 
 /** Imports an SPKI PEM public key. */
-export function importPublicKey(pem: string, file: string): Promise<{ key: webcrypto.CryptoKey; algorithm: KeyAlgorithm }> {
+export function importPublicKey(
+  pem: string,
+  file: string,
+): Promise<{ key: webcrypto.CryptoKey; algorithm: KeyAlgorithm }> {
   return importWithAny("spki", pemBody(pem, "PUBLIC KEY", file), "verify", file);
 }
 

@@ -2,7 +2,14 @@
 // running `amp attach` holds (its session socket), or by attaching for the command's duration.
 import type { RpmsgEndpoint } from "@amp/rpmsg";
 import { stringOption, type ParsedArgs } from "./command.js";
-import { attachLink, sendFailure, waitForChannel, AttachError, EXPECTED_MTU, type AttachedLink } from "./attach-link.js";
+import {
+  attachLink,
+  sendFailure,
+  waitForChannel,
+  AttachError,
+  EXPECTED_MTU,
+  type AttachedLink,
+} from "./attach-link.js";
 import { openSessionChannel, type ChannelMessage } from "./attach-session.js";
 import { hasAttachTarget, resolveAttachTarget } from "./attach-target.js";
 import { CliError } from "./cli-error.js";
@@ -37,11 +44,21 @@ export interface OpenChannelOptions {
  * `amp attach` running for the same memory file, or else attaches itself.
  * @throws AttachError, CliError (usage), Interrupted.
  */
-export async function openChannel(cmd: string, io: CliIo, args: ParsedArgs, name: string, options: OpenChannelOptions): Promise<ChannelLink> {
+export async function openChannel(
+  cmd: string,
+  io: CliIo,
+  args: ParsedArgs,
+  name: string,
+  options: OpenChannelOptions,
+): Promise<ChannelLink> {
   const { timeoutMs } = options;
   const session = stringOption(args, "session");
   if (session === undefined && !hasAttachTarget(args)) {
-    throw new CliError("no remote given", "Pass --preset openamp-linux or --memory FILE --doorbell unix:PATH (attaches for this command), or --session SOCKET of a running `amp attach`.", 2);
+    throw new CliError(
+      "no remote given",
+      "Pass --preset openamp-linux or --memory FILE --doorbell unix:PATH (attaches for this command), or --session SOCKET of a running `amp attach`.",
+      2,
+    );
   }
   const target = hasAttachTarget(args) ? resolveAttachTarget(cmd, io, args) : undefined;
   const sessionPath = target?.sessionPath ?? session ?? "";
@@ -54,7 +71,9 @@ export async function openChannel(cmd: string, io: CliIo, args: ParsedArgs, name
       mtu: client.mtu,
       via: `amp attach (pid ${client.info.pid}, ${client.info.memory})`,
       send: (data) => client.send(data, timeoutMs),
-      onMessage: (l) => { client.onMessage(l); },
+      onMessage: (l) => {
+        client.onMessage(l);
+      },
       gone: client.gone,
       close: () => {
         client.close();
@@ -63,7 +82,11 @@ export async function openChannel(cmd: string, io: CliIo, args: ParsedArgs, name
     };
   }
   if (target === undefined || target.sessionGiven) {
-    throw new AttachError("ERR_SESSION", `no amp attach serves the session ${sessionPath}`, "Start `amp attach` first, or pass --preset/--memory to attach for this command.");
+    throw new AttachError(
+      "ERR_SESSION",
+      `no amp attach serves the session ${sessionPath}`,
+      "Start `amp attach` first, or pass --preset/--memory to attach for this command.",
+    );
   }
   const link = await attachLink(target, { timeoutMs, ...(io.signal === undefined ? {} : { signal: io.signal }) });
   try {
@@ -74,7 +97,12 @@ export async function openChannel(cmd: string, io: CliIo, args: ParsedArgs, name
   }
 }
 
-async function directChannel(link: AttachedLink, name: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<ChannelLink> {
+async function directChannel(
+  link: AttachedLink,
+  name: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<ChannelLink> {
   const svc = await waitForChannel(link.host, name, timeoutMs, signal);
   const listeners: ((m: ChannelMessage) => void)[] = [];
   const early: ChannelMessage[] = [];

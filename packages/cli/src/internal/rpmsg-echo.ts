@@ -73,7 +73,10 @@ export function quantile(sorted: readonly number[], q: number): number {
  * order. Ends early when an echo is late (ERR_ECHO_TIMEOUT), the remote goes away, or `signal`
  * aborts (then `interrupted` is true and the counts so far are returned).
  */
-export async function runEcho(channel: ChannelLink, options: EchoOptions): Promise<EchoResult & { readonly interrupted: boolean }> {
+export async function runEcho(
+  channel: ChannelLink,
+  options: EchoOptions,
+): Promise<EchoResult & { readonly interrupted: boolean }> {
   const { count, minSize, maxSize, window, timeoutMs, signal } = options;
   const outstanding: { seq: number; data: Uint8Array; t0: number }[] = [];
   const rttMs: number[] = [];
@@ -117,7 +120,18 @@ export async function runEcho(channel: ChannelLink, options: EchoOptions): Promi
     kick();
   });
   signal?.addEventListener("abort", kick, { once: true });
-  const result = (interrupted: boolean): EchoResult & { interrupted: boolean } => ({ sent, sentBytes, echoed, echoedBytes, matched, mismatches, firstMismatch, rttMs, maxInFlight, interrupted });
+  const result = (interrupted: boolean): EchoResult & { interrupted: boolean } => ({
+    sent,
+    sentBytes,
+    echoed,
+    echoedBytes,
+    matched,
+    mismatches,
+    firstMismatch,
+    rttMs,
+    maxInFlight,
+    interrupted,
+  });
   /** Waits until `cond` holds; false when interrupted. Throws when an echo is late or the remote went away. */
   const waitFor = async (cond: () => boolean): Promise<boolean> => {
     while (!cond()) {
@@ -126,11 +140,24 @@ export async function runEcho(channel: ChannelLink, options: EchoOptions): Promi
       const oldest = outstanding[0];
       const lateIn = oldest === undefined ? timeoutMs : oldest.t0 + timeoutMs - performance.now();
       if (oldest !== undefined && lateIn <= 0) {
-        throw new AttachError("ERR_ECHO_TIMEOUT", `message ${oldest.seq + 1} of ${count} (${oldest.data.length} bytes) was not echoed within ${timeoutMs / 1000} s (${echoed} echoed so far)`, "The remote does not echo on this channel, or it stalled: check that it is an echo service.");
+        throw new AttachError(
+          "ERR_ECHO_TIMEOUT",
+          `message ${oldest.seq + 1} of ${count} (${oldest.data.length} bytes) was not echoed within ${timeoutMs / 1000} s (${echoed} echoed so far)`,
+          "The remote does not echo on this channel, or it stalled: check that it is an echo service.",
+        );
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { wake = undefined; resolve(); }, Math.max(1, lateIn));
-        wake = () => { clearTimeout(t); resolve(); };
+        const t = setTimeout(
+          () => {
+            wake = undefined;
+            resolve();
+          },
+          Math.max(1, lateIn),
+        );
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
     }
     return true;

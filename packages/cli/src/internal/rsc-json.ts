@@ -26,7 +26,10 @@ export function resourceToJson(r: Resource): JsonObject {
   switch (r.kind) {
     case "carveout":
     case "devmem":
-      return withReserved({ ...base, da: hex(r.da), pa: hex(r.pa), len: hex(r.len), flags: hex(r.flags), name: r.name }, r.reserved);
+      return withReserved(
+        { ...base, da: hex(r.da), pa: hex(r.pa), len: hex(r.len), flags: hex(r.flags), name: r.name },
+        r.reserved,
+      );
     case "trace":
       return withReserved({ ...base, da: hex(r.da), len: hex(r.len), name: r.name }, r.reserved);
     case "vdev": {
@@ -38,7 +41,13 @@ export function resourceToJson(r: Resource): JsonObject {
         gfeatures: hex(r.gfeatures),
         configLen: r.configLen,
         status: hex(r.status),
-        vrings: r.vrings.map((v) => ({ da: hex(v.da), align: hex(v.align), num: v.num, notifyId: hex(v.notifyId), pa: hex(v.pa) })),
+        vrings: r.vrings.map((v) => ({
+          da: hex(v.da),
+          align: hex(v.align),
+          num: v.num,
+          notifyId: hex(v.notifyId),
+          pa: hex(v.pa),
+        })),
         config: bytesToHex(r.config),
       };
       if (r.reserved[0] !== 0 || r.reserved[1] !== 0) o["reserved"] = [r.reserved[0], r.reserved[1]];
@@ -66,7 +75,9 @@ class Reader {
     this.file = file;
   }
   fail(path: string, what: string): never {
-    throw new CliError(`${this.file}: ${path}: ${what}`, "Fix the JSON (see `amp rsc --help` for the format).", 1, { code: "ERR_MALFORMED" });
+    throw new CliError(`${this.file}: ${path}: ${what}`, "Fix the JSON (see `amp rsc --help` for the format).", 1, {
+      code: "ERR_MALFORMED",
+    });
   }
   obj(v: Json | undefined, path: string): JsonObject {
     if (v === null || typeof v !== "object" || Array.isArray(v)) this.fail(path, "expected an object");
@@ -82,7 +93,8 @@ class Reader {
     else if (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v)) n = parseInt(v.slice(2), 16);
     else if (typeof v === "string" && /^\d+$/.test(v)) n = Number(v);
     else this.fail(path, `expected a number or "0x..." string, got ${JSON.stringify(v ?? null)}`);
-    if (!Number.isInteger(n) || n < 0 || n > max) this.fail(path, `${JSON.stringify(v)} is out of range 0..${hex(max)}`);
+    if (!Number.isInteger(n) || n < 0 || n > max)
+      this.fail(path, `${JSON.stringify(v)} is out of range 0..${hex(max)}`);
     return n;
   }
   optU32(o: JsonObject, key: string, path: string, max?: number): number | undefined {
@@ -95,7 +107,7 @@ class Reader {
   }
   bytes(v: Json | undefined, path: string): Uint8Array {
     const s = this.str(v, path).replace(/\s+/g, "");
-    if (s.length % 2 !== 0 || /[^0-9a-f]/i.test(s)) this.fail(path, "expected hex bytes, e.g. \"00ff\"");
+    if (s.length % 2 !== 0 || /[^0-9a-f]/i.test(s)) this.fail(path, 'expected hex bytes, e.g. "00ff"');
     const out = new Uint8Array(s.length / 2);
     for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
     return out;
@@ -118,12 +130,20 @@ export function jsonToTableInit(text: string, file: string): ResourceTableInit {
   try {
     doc = JSON.parse(text) as Json;
   } catch (e) {
-    throw new CliError(`${file}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, "Fix the JSON syntax.", 1, { code: "ERR_MALFORMED" });
+    throw new CliError(
+      `${file}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+      "Fix the JSON syntax.",
+      1,
+      { code: "ERR_MALFORMED" },
+    );
   }
   let root = rd.obj(doc, "$");
   // Accept `amp inspect --json` output as well: its table lives under "resourceTable".
-  if (root["resourceTable"] !== undefined && root["entries"] === undefined) root = rd.obj(root["resourceTable"], "$.resourceTable");
-  const entries = rd.arr(root["entries"], "$.entries").map((e, i) => entryInit(rd, rd.obj(e, `$.entries[${i}]`), `$.entries[${i}]`));
+  if (root["resourceTable"] !== undefined && root["entries"] === undefined)
+    root = rd.obj(root["resourceTable"], "$.resourceTable");
+  const entries = rd
+    .arr(root["entries"], "$.entries")
+    .map((e, i) => entryInit(rd, rd.obj(e, `$.entries[${i}]`), `$.entries[${i}]`));
   return {
     ...opt("ver", rd.optU32(root, "ver", "$")),
     ...opt("size", rd.optU32(root, "size", "$")),
@@ -141,7 +161,8 @@ function entryInit(rd: Reader, o: JsonObject, path: string): ResourceInit {
   switch (kind) {
     case "carveout":
       return {
-        kind, ...common,
+        kind,
+        ...common,
         ...opt("da", rd.optU32(o, "da", path)),
         ...opt("pa", rd.optU32(o, "pa", path)),
         len: rd.u32(o["len"], `${path}.len`),
@@ -151,7 +172,8 @@ function entryInit(rd: Reader, o: JsonObject, path: string): ResourceInit {
       };
     case "devmem":
       return {
-        kind, ...common,
+        kind,
+        ...common,
         da: rd.u32(o["da"], `${path}.da`),
         pa: rd.u32(o["pa"], `${path}.pa`),
         len: rd.u32(o["len"], `${path}.len`),
@@ -161,26 +183,30 @@ function entryInit(rd: Reader, o: JsonObject, path: string): ResourceInit {
       };
     case "trace":
       return {
-        kind, ...common,
+        kind,
+        ...common,
         da: rd.u32(o["da"], `${path}.da`),
         len: rd.u32(o["len"], `${path}.len`),
         ...opt("reserved", reserved),
         ...opt("name", name),
       };
     case "vdev": {
-      const vrings: VdevVringInit[] = (o["vrings"] === undefined ? [] : rd.arr(o["vrings"], `${path}.vrings`)).map((v, i) => {
-        const p = `${path}.vrings[${i}]`;
-        const vo = rd.obj(v, p);
-        return {
-          ...opt("da", rd.optU32(vo, "da", p)),
-          align: rd.u32(vo["align"], `${p}.align`),
-          num: rd.u32(vo["num"], `${p}.num`),
-          ...opt("notifyId", rd.optU32(vo, "notifyId", p)),
-          ...opt("pa", rd.optU32(vo, "pa", p)),
-        };
-      });
+      const vrings: VdevVringInit[] = (o["vrings"] === undefined ? [] : rd.arr(o["vrings"], `${path}.vrings`)).map(
+        (v, i) => {
+          const p = `${path}.vrings[${i}]`;
+          const vo = rd.obj(v, p);
+          return {
+            ...opt("da", rd.optU32(vo, "da", p)),
+            align: rd.u32(vo["align"], `${p}.align`),
+            num: rd.u32(vo["num"], `${p}.num`),
+            ...opt("notifyId", rd.optU32(vo, "notifyId", p)),
+            ...opt("pa", rd.optU32(vo, "pa", p)),
+          };
+        },
+      );
       return {
-        kind, ...common,
+        kind,
+        ...common,
         id: rd.u32(o["id"], `${path}.id`),
         ...opt("notifyId", rd.optU32(o, "notifyId", path)),
         ...opt("dfeatures", rd.optU32(o, "dfeatures", path)),
@@ -196,11 +222,15 @@ function entryInit(rd: Reader, o: JsonObject, path: string): ResourceInit {
     case "vendor":
     case "unsupported":
       return {
-        kind, ...common,
+        kind,
+        ...common,
         type: rd.u32(o["type"], `${path}.type`),
         ...opt("data", o["data"] === undefined ? undefined : rd.bytes(o["data"], `${path}.data`)),
       };
     default:
-      return rd.fail(`${path}.kind`, `unknown kind "${kind}" (expected carveout, devmem, trace, vdev, vendor or unsupported)`);
+      return rd.fail(
+        `${path}.kind`,
+        `unknown kind "${kind}" (expected carveout, devmem, trace, vdev, vendor or unsupported)`,
+      );
   }
 }

@@ -11,7 +11,16 @@ function named(name: string): string {
 }
 
 /** VIRTIO_ID_* names of the device ids that appear in resource tables. */
-const VIRTIO_IDS: Record<number, string> = { 1: "net", 2: "block", 3: "console", 7: "rpmsg", 11: "rproc-serial", 34: "i2c", 41: "gpio", 45: "spi" };
+const VIRTIO_IDS: Record<number, string> = {
+  1: "net",
+  2: "block",
+  3: "console",
+  7: "rpmsg",
+  11: "rproc-serial",
+  34: "i2c",
+  41: "gpio",
+  45: "spi",
+};
 
 /** One entry as one or more indented-ready lines. */
 export function describeResource(r: Resource): string[] {
@@ -19,7 +28,9 @@ export function describeResource(r: Resource): string[] {
   switch (r.kind) {
     case "carveout":
     case "devmem":
-      return [`${at} ${r.kind}${named(r.name)}: da ${addr(r.da)}, pa ${addr(r.pa)}, len ${hex(r.len)}, flags ${hex(r.flags)}`];
+      return [
+        `${at} ${r.kind}${named(r.name)}: da ${addr(r.da)}, pa ${addr(r.pa)}, len ${hex(r.len)}, flags ${hex(r.flags)}`,
+      ];
     case "trace":
       return [`${at} trace${named(r.name)}: da ${addr(r.da)}, len ${hex(r.len)}`];
     case "vdev": {
@@ -27,7 +38,9 @@ export function describeResource(r: Resource): string[] {
       const lines = [
         `${at} vdev id ${r.id} (${kind}): notifyid ${addr(r.notifyId)}, dfeatures ${hex(r.dfeatures)}, gfeatures ${hex(r.gfeatures)}, status ${hex(r.status)}, config_len ${r.configLen}, ${r.vrings.length} vring${r.vrings.length === 1 ? "" : "s"}`,
       ];
-      r.vrings.forEach((v, i) => lines.push(`    vring${i}: da ${addr(v.da)}, align ${v.align}, num ${v.num}, notifyid ${addr(v.notifyId)}`));
+      r.vrings.forEach((v, i) =>
+        lines.push(`    vring${i}: da ${addr(v.da)}, align ${v.align}, num ${v.num}, notifyid ${addr(v.notifyId)}`),
+      );
       return lines;
     }
     case "vendor":

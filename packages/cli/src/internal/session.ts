@@ -5,7 +5,13 @@
 // segments, reason, crashType}, `operation-error` {operation, message}). Shared by `amp run`
 // and `amp demo`.
 import { basename, dirname } from "node:path";
-import { createDirectoryFirmwareSource, createFileCoredumpSink, createWorkerRemote, followTrace, type WorkerRemote } from "@amp/node";
+import {
+  createDirectoryFirmwareSource,
+  createFileCoredumpSink,
+  createWorkerRemote,
+  followTrace,
+  type WorkerRemote,
+} from "@amp/node";
 import type { FirmwareLoader, Remoteproc } from "@amp/remoteproc-core";
 import type { RpmsgHost } from "@amp/rpmsg";
 import { eventOut, type EventOut } from "./event-out.js";
@@ -60,17 +66,29 @@ export interface WorkerSessionOptions {
 }
 
 /** A worker-thread remote for `firmwarePath`, ready for {@link startSession}. */
-export function createWorkerSessionRemote(options: WorkerSessionOptions): { remote: WorkerRemote; onCrash: SessionOptions["onCrash"] } {
+export function createWorkerSessionRemote(options: WorkerSessionOptions): {
+  remote: WorkerRemote;
+  onCrash: SessionOptions["onCrash"];
+} {
   const coredumpPath = options.coredumpPath;
   const remote = createWorkerRemote({
     name: "worker0",
     firmware: basename(options.firmwarePath),
     firmwareSource: createDirectoryFirmwareSource(dirname(options.firmwarePath)),
     recovery: options.recovery ? "enabled" : "disabled",
-    ...(coredumpPath === undefined ? {} : { coredump: "inline" as const, coredumpSink: createFileCoredumpSink(coredumpPath) }),
+    ...(coredumpPath === undefined
+      ? {}
+      : { coredump: "inline" as const, coredumpSink: createFileCoredumpSink(coredumpPath) }),
     ...(options.loader === undefined ? {} : { loader: options.loader }),
   });
-  return { remote, onCrash: (l) => { remote.onCrash((c) => { l(c.type, c.detail); }); } };
+  return {
+    remote,
+    onCrash: (l) => {
+      remote.onCrash((c) => {
+        l(c.type, c.detail);
+      });
+    },
+  };
 }
 
 /** Wires every event of a remote to `io` (timestamped lines). Does not boot it. */
@@ -83,7 +101,13 @@ export function startSession(io: CliIo, options: SessionOptions): Session {
     stopTrace?.();
     const trace = rproc.traces[0];
     if (trace === undefined || options.showTrace === false) return;
-    stopTrace = followTrace(trace, (line) => { out.emit("trace", line, "trace", { line }); }, { intervalMs: 20, ...(options.traceFile === undefined ? {} : { file: options.traceFile }) });
+    stopTrace = followTrace(
+      trace,
+      (line) => {
+        out.emit("trace", line, "trace", { line });
+      },
+      { intervalMs: 20, ...(options.traceFile === undefined ? {} : { file: options.traceFile }) },
+    );
   };
   rproc.on("state", ({ from, to }) => {
     out.emit("state", `${from} -> ${to}`, "state", { from, to });
@@ -96,13 +120,18 @@ export function startSession(io: CliIo, options: SessionOptions): Session {
     out.emit("crash", `${type}: ${detail}`, "crash", { type, detail });
   });
   rproc.on("coredump", (info) => {
-    out.emit("core", `${coredumpPath ?? "coredump"}: ${info.size} bytes, ${info.segments} segments (${info.reason}${info.crashType === undefined ? "" : `, ${info.crashType}`})`, "coredump", {
-      path: coredumpPath ?? null,
-      size: info.size,
-      segments: info.segments,
-      reason: info.reason,
-      crashType: info.crashType ?? null,
-    });
+    out.emit(
+      "core",
+      `${coredumpPath ?? "coredump"}: ${info.size} bytes, ${info.segments} segments (${info.reason}${info.crashType === undefined ? "" : `, ${info.crashType}`})`,
+      "coredump",
+      {
+        path: coredumpPath ?? null,
+        size: info.size,
+        segments: info.segments,
+        reason: info.reason,
+        crashType: info.crashType ?? null,
+      },
+    );
   });
   rproc.on("error", ({ operation, error }) => {
     const message = error instanceof Error ? error.message : String(error);
@@ -111,7 +140,12 @@ export function startSession(io: CliIo, options: SessionOptions): Session {
   const waiters: ((h: RpmsgHost) => void)[] = [];
   remote.onRpmsg((host) => {
     host.onNameService((e) => {
-      out.emit("rpmsg", `channel "${e.name}" ${e.type === "create" ? "announced" : "withdrawn"} by the remote at address 0x${e.addr.toString(16)}`, "channel", { type: e.type, name: e.name, addr: hex(e.addr) });
+      out.emit(
+        "rpmsg",
+        `channel "${e.name}" ${e.type === "create" ? "announced" : "withdrawn"} by the remote at address 0x${e.addr.toString(16)}`,
+        "channel",
+        { type: e.type, name: e.name, addr: hex(e.addr) },
+      );
     });
     for (const w of waiters.splice(0)) w(host);
   });

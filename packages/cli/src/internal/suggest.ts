@@ -48,6 +48,7 @@ export function suggest(typed: string, candidates: readonly string[], max = 3): 
 export function didYouMean(suggestions: readonly string[]): string {
   if (suggestions.length === 0) return "";
   const quoted = suggestions.map((s) => `\`${s}\``);
-  const list = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1] ?? ""}`;
+  const list =
+    quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1] ?? ""}`;
   return ` Did you mean ${list}?`;
 }

@@ -13,7 +13,8 @@ const ECHO_ELF = fileURLToPath(new URL("../../dist/firmware/echo.elf", import.me
 const dir = makeTempDir("amp-e2e-");
 
 beforeAll(() => {
-  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF)) throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
+  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF))
+    throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
 });
 const noGcc = requireTools("gcc");
 
@@ -26,7 +27,19 @@ describe("amp --help", () => {
   it("lists every command, and every command has --help", () => {
     const top = spawnAmp(["--help"]);
     expect(top.code).toBe(0);
-    const names = ["demo", "inspect", "rsc decode", "rsc encode", "rsc c", "firmware build", "run", "coredump", "keygen", "sign", "verify"];
+    const names = [
+      "demo",
+      "inspect",
+      "rsc decode",
+      "rsc encode",
+      "rsc c",
+      "firmware build",
+      "run",
+      "coredump",
+      "keygen",
+      "sign",
+      "verify",
+    ];
     for (const n of names) expect(top.stdout).toContain(`  ${n} `);
     // Every command's --help is checked in-process (test/unit/main.test.ts); one spawn here.
     const r = spawnAmp(["run", "--help"]);
@@ -60,13 +73,20 @@ describe("amp inspect", () => {
     expect(doc.resourceTable.entries[1]).toMatchObject({ kind: "trace", da: "0x20000", len: "0x400", name: "trace" });
   });
 
-  it.skipIf(requireTools("arm-none-eabi-gcc") !== undefined)("reads an ARM Cortex-M firmware built with arm-none-eabi-gcc", () => {
-    const src = `${C_FIRMWARE.replace("int main(void) { return 0; }", "")}\nvoid _start(void) { for (;;) {} }\n`;
-    const elf = compileC(src, { cc: "arm-none-eabi-gcc", flags: ["-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-O1"], name: "m4" });
-    const doc = JSON.parse(spawnAmp(["inspect", elf, "--json"]).stdout);
-    expect(doc.elf).toMatchObject({ class: "ELF32", endian: "little", machine: 40 });
-    expect(doc.resourceTable.entries[0]).toMatchObject({ kind: "vdev", id: 7 });
-  });
+  it.skipIf(requireTools("arm-none-eabi-gcc") !== undefined)(
+    "reads an ARM Cortex-M firmware built with arm-none-eabi-gcc",
+    () => {
+      const src = `${C_FIRMWARE.replace("int main(void) { return 0; }", "")}\nvoid _start(void) { for (;;) {} }\n`;
+      const elf = compileC(src, {
+        cc: "arm-none-eabi-gcc",
+        flags: ["-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-O1"],
+        name: "m4",
+      });
+      const doc = JSON.parse(spawnAmp(["inspect", elf, "--json"]).stdout);
+      expect(doc.elf).toMatchObject({ class: "ELF32", endian: "little", machine: 40 });
+      expect(doc.resourceTable.entries[0]).toMatchObject({ kind: "vdev", id: 7 });
+    },
+  );
 });
 
 describe("amp rsc", () => {
@@ -91,7 +111,10 @@ describe("amp rsc", () => {
     expect(spawnAmp(["rsc", "encode", json, "-o", bin]).code).toBe(0);
     const c = spawnAmp(["rsc", "c", json, "--name", "my_table"]);
     expect(c.code).toBe(0);
-    const prog = compileC(`${c.stdout}\n#include <stdio.h>\nint main(void) { fwrite(&my_table, sizeof my_table, 1, stdout); return 0; }\n`, { name: "rsc-c", flags: ["-O0", "-Wall"] });
+    const prog = compileC(
+      `${c.stdout}\n#include <stdio.h>\nint main(void) { fwrite(&my_table, sizeof my_table, 1, stdout); return 0; }\n`,
+      { name: "rsc-c", flags: ["-O0", "-Wall"] },
+    );
     const out = spawnSync(prog, [], { encoding: "buffer" }).stdout;
     expect(toHex(new Uint8Array(out))).toBe(toHex(new Uint8Array(readFileSync(bin))));
   });
@@ -129,4 +152,3 @@ describe("bad input: one line, non-zero exit, no stack trace", () => {
     expect(isOneLine(r.stderr)).toBe(true);
   });
 });
-

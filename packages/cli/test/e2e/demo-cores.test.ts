@@ -34,7 +34,11 @@ function killGroup(pid: number): void {
 /** `node dist/bin.js argv` in its own process group, with a hard timeout. */
 function amp(argv: readonly string[]): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AMP_BIN, ...argv], { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, AMP_DEBUG: "" } });
+    const child = spawn(process.execPath, [AMP_BIN, ...argv], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, AMP_DEBUG: "" },
+    });
     const pid = child.pid ?? -1;
     children.add(pid);
     let stdout = "";
@@ -67,7 +71,13 @@ function printedCore(r: Ran): string {
 function expectValidCore(path: string): void {
   const c = spawnAmp(["coredump", path, "--json"]);
   expect(c.code, c.stderr).toBe(0);
-  const doc = JSON.parse(c.stdout) as { class: string; machine: number; entry: string; regions: unknown[]; trace: string | null };
+  const doc = JSON.parse(c.stdout) as {
+    class: string;
+    machine: number;
+    entry: string;
+    regions: unknown[];
+    trace: string | null;
+  };
   expect(doc).toMatchObject({ class: "ELF32", machine: 0, entry: "0x1000" });
   expect(doc.regions.length).toBeGreaterThan(1);
   expect(doc.trace).toMatch(/echo: crash requested, faulting now\n$/);
@@ -75,7 +85,8 @@ function expectValidCore(path: string): void {
 }
 
 beforeAll(() => {
-  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF)) throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
+  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF))
+    throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
 });
 
 afterAll(() => {
@@ -89,7 +100,10 @@ describe("amp demo coredump paths", () => {
     const coreA = printedCore(a);
     const coreB = printedCore(b);
     expect(coreA).not.toBe(coreB);
-    for (const [r, core] of [[a, coreA], [b, coreB]] as const) {
+    for (const [r, core] of [
+      [a, coreA],
+      [b, coreB],
+    ] as const) {
       // A directory made for this run, named after its process, in the temp directory.
       expect(dirname(dirname(core))).toBe(tmpdir());
       expect(basename(dirname(core))).toMatch(new RegExp(`^amp-demo-${r.pid}-`));
@@ -101,7 +115,10 @@ describe("amp demo coredump paths", () => {
   it("--coredump FILE is taken as it is; --coredump DIR gets a file named after the process", async () => {
     const dir = makeTempDir("amp-demo-core-");
     const file = join(dir, "mine.core");
-    const [f, d] = await Promise.all([amp(["demo", "--messages", "20", "--coredump", file]), amp(["demo", "--messages", "20", "--coredump", dir])]);
+    const [f, d] = await Promise.all([
+      amp(["demo", "--messages", "20", "--coredump", file]),
+      amp(["demo", "--messages", "20", "--coredump", dir]),
+    ]);
     expect(f.code, f.stderr).toBe(0);
     expect(d.code, d.stderr).toBe(0);
     expect(printedCore(f)).toBe(file);
@@ -115,19 +132,53 @@ describe("amp demo coredump paths", () => {
   it("--json: JSON lines from firmware to done, with the core's path", async () => {
     const r = await amp(["demo", "--messages", "20", "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown> & { event: string; t: number });
+    const events = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { event: string; t: number });
     for (const e of events) expect(typeof e.t).toBe("number");
     expect(events[0]?.event).toBe("firmware");
     expect(events[events.length - 1]?.event).toBe("done");
     const kinds = new Set(events.map((e) => e.event));
-    for (const k of ["state", "channel", "trace", "endpoint", "warmup", "echo", "echo-tail", "rpmsg-totals", "i2c", "gpio", "inject", "crash", "coredump"]) expect(kinds, k).toContain(k);
+    for (const k of [
+      "state",
+      "channel",
+      "trace",
+      "endpoint",
+      "warmup",
+      "echo",
+      "echo-tail",
+      "rpmsg-totals",
+      "i2c",
+      "gpio",
+      "inject",
+      "crash",
+      "coredump",
+    ])
+      expect(kinds, k).toContain(k);
     const measured = events.filter((e) => e.event === "echo");
-    expect(measured.map((e) => [e["phase"], e["messages"], e["size"]])).toEqual([["boot", 20, 64], ["recovery", 20, 64]]);
-    expect(events.find((e) => e.event === "i2c")).toMatchObject({ service: "amp-i2c", addr: "0x48", value: "0x1740", celsius: 23.25 });
-    expect(events.filter((e) => e.event === "gpio").map((e) => [e["driven"], e["readBack"]])).toEqual([["high", "high"], ["low", "low"]]);
+    expect(measured.map((e) => [e["phase"], e["messages"], e["size"]])).toEqual([
+      ["boot", 20, 64],
+      ["recovery", 20, 64],
+    ]);
+    expect(events.find((e) => e.event === "i2c")).toMatchObject({
+      service: "amp-i2c",
+      addr: "0x48",
+      value: "0x1740",
+      celsius: 23.25,
+    });
+    expect(events.filter((e) => e.event === "gpio").map((e) => [e["driven"], e["readBack"]])).toEqual([
+      ["high", "high"],
+      ["low", "low"],
+    ]);
     const core = events[0]?.["coredump"];
     expect(events.find((e) => e.event === "coredump")).toMatchObject({ path: core, reason: "crash" });
-    expect(events[events.length - 1]).toMatchObject({ messages: 5040, warmup: 5000, crashesRecovered: 1, coredump: core });
+    expect(events[events.length - 1]).toMatchObject({
+      messages: 5040,
+      warmup: 5000,
+      crashesRecovered: 1,
+      coredump: core,
+    });
     expectValidCore(String(core));
   });
 });

@@ -22,7 +22,9 @@ const FORGED = "ffffffff" + "00040000" + "00000000" + "0400" + "0000" + "0000000
 const MARK = 0xdead_beef;
 const scheduler = {
   setTimeout: (cb: () => void, ms: number): unknown => setTimeout(cb, ms),
-  clearTimeout: (h: unknown): void => { clearTimeout(h as ReturnType<typeof setTimeout>); },
+  clearTimeout: (h: unknown): void => {
+    clearTimeout(h as ReturnType<typeof setTimeout>);
+  },
 };
 
 let cpuWorker: string;
@@ -83,13 +85,32 @@ async function boot(image: Uint8Array): Promise<Rig> {
       const n = Math.min(256, vdev.vrings[0]?.num ?? 256);
       const pool = vdev.allocate(2 * n * 512, 4096);
       const space = new AddressSpace();
-      for (const r of vdev.addressSpace.ranges) space.map(r.da, forging(r.memory, forged), { offset: r.offset, length: r.length, ...(r.name === undefined ? {} : { name: r.name }) });
-      const host = new RpmsgHost({ scheduler, numBuffers: n, bufferSize: 512, transport: vdev.transport, space, poolAddr: pool.da });
-      const off = vdev.onInterrupt(() => { host.process(); });
+      for (const r of vdev.addressSpace.ranges)
+        space.map(r.da, forging(r.memory, forged), {
+          offset: r.offset,
+          length: r.length,
+          ...(r.name === undefined ? {} : { name: r.name }),
+        });
+      const host = new RpmsgHost({
+        scheduler,
+        numBuffers: n,
+        bufferSize: 512,
+        transport: vdev.transport,
+        space,
+        poolAddr: pool.da,
+      });
+      const off = vdev.onInterrupt(() => {
+        host.process();
+      });
       host.start();
       current = host;
       host.process();
-      return { remove(crashed) { off(); host.stop("removed", { reset: !crashed }); } };
+      return {
+        remove(crashed) {
+          off();
+          host.stop("removed", { reset: !crashed });
+        },
+      };
     },
   });
   const crashes: string[] = [];
@@ -97,7 +118,10 @@ async function boot(image: Uint8Array): Promise<Rig> {
   await remote.rproc.boot();
   return {
     remote,
-    host: () => { if (current === undefined) throw new Error("no rpmsg host"); return current; },
+    host: () => {
+      if (current === undefined) throw new Error("no rpmsg host");
+      return current;
+    },
     forged,
     crashes,
     trace: () => remote.rproc.traces[0]?.readText() ?? "",
@@ -126,7 +150,12 @@ describe("the echo firmware against a forged src = RPMSG_ADDR_ANY", () => {
     const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
     expect(svc.addr).toBe(0x400);
     const got: string[] = [];
-    const ep = host.createEndpoint({ dst: svc.addr, onMessage: (m) => { got.push(toHex(m.data)); } });
+    const ep = host.createEndpoint({
+      dst: svc.addr,
+      onMessage: (m) => {
+        got.push(toHex(m.data));
+      },
+    });
     await echo(ep, got, "before");
 
     await ep.sendOffchannel(MARK, svc.addr, new Uint8Array(4), { timeoutMs: 10_000 });
@@ -134,9 +163,15 @@ describe("the echo firmware against a forged src = RPMSG_ADDR_ANY", () => {
     const f = rig.forged[0]!;
     expect(toHex(f.memory.read(f.offset, 20))).toBe(FORGED); // exactly the issue's bytes went out
 
-    await until("the trace line of the callback error, or a crash", () => rig.trace().includes("rpmsg: callback error #1") || rig.crashes.length > 0);
+    await until(
+      "the trace line of the callback error, or a crash",
+      () => rig.trace().includes("rpmsg: callback error #1") || rig.crashes.length > 0,
+    );
     expect(rig.crashes).toEqual([]);
-    const line = rig.trace().split("\n").find((l) => l.includes("rpmsg: callback error #1"));
+    const line = rig
+      .trace()
+      .split("\n")
+      .find((l) => l.includes("rpmsg: callback error #1"));
     expect(line).toMatch(/AmpError ERR_BAD_ADDRESS: .*0xffffffff.*; message dropped, firmware continues$/);
     expect(rig.crashes).toEqual([]);
     expect(rig.remote.rproc.state).toBe("running");
@@ -145,7 +180,13 @@ describe("the echo firmware against a forged src = RPMSG_ADDR_ANY", () => {
     // The same forgery on the firmware's virtual-I/O channel: its answer goes to `sendTo(src)`,
     // whose refusal is now a rejected promise (the server catches it), not a synchronous throw.
     const i2c = await host.waitForService("amp-i2c", { timeoutMs: 10_000 });
-    const info = encodeVioFrame({ kind: VioFrameKind.REQUEST, queue: VIO_FRAME_QUEUE_INFO, tag: 1, length: 64, body: new Uint8Array(0) });
+    const info = encodeVioFrame({
+      kind: VioFrameKind.REQUEST,
+      queue: VIO_FRAME_QUEUE_INFO,
+      tag: 1,
+      length: 64,
+      body: new Uint8Array(0),
+    });
     await ep.sendOffchannel(MARK, i2c.addr, info, { timeoutMs: 10_000 });
     expect(rig.forged).toHaveLength(2);
 
@@ -175,6 +216,8 @@ describe("the echo firmware against a forged src = RPMSG_ADDR_ANY", () => {
     await ep.sendOffchannel(MARK, svc.addr, new Uint8Array(4), { timeoutMs: 10_000 });
     await until("the crash", () => rig.crashes.length > 0);
     expect(rig.crashes[0]).toMatch(/^fatal error: .*ERR_BAD_ADDRESS|^fatal error: .*0xffffffff/);
-    expect(rig.trace()).toMatch(/rpmsg: callback error #1: AmpError ERR_BAD_ADDRESS: .*; crashing \(onCallbackError: "crash"\)/);
+    expect(rig.trace()).toMatch(
+      /rpmsg: callback error #1: AmpError ERR_BAD_ADDRESS: .*; crashing \(onCallbackError: "crash"\)/,
+    );
   });
 });

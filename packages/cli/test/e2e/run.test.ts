@@ -11,7 +11,8 @@ const ECHO_ELF = fileURLToPath(new URL("../../dist/firmware/echo.elf", import.me
 const dir = makeTempDir("amp-e2e-");
 
 beforeAll(() => {
-  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF)) throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
+  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF))
+    throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
 });
 
 describe("amp firmware build + amp run", () => {
@@ -90,15 +91,23 @@ describe("amp demo", () => {
     const r = spawnAmp(["demo", "--messages", "200", "--coredump", core]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/channel "rpmsg-amp-echo" announced/);
-    expect(r.stdout).toMatch(/echo {3}warm-up: 2500 messages, first round trip \d+ µs, slowest \d+ µs \(not in the statistics below\)/);
-    expect(r.stdout).toMatch(/echo {3}200 messages of 64 bytes echoed and verified .* median \d+ µs, p90 \d+ µs, p99 \d+ µs, max \d+ µs/);
-    expect(r.stdout).toMatch(/echo {3}(no round trip above 1 ms|\d+ of 200 round trips above 1 ms, from #\d+ to #\d+, slowest #\d+)/);
+    expect(r.stdout).toMatch(
+      /echo {3}warm-up: 2500 messages, first round trip \d+ µs, slowest \d+ µs \(not in the statistics below\)/,
+    );
+    expect(r.stdout).toMatch(
+      /echo {3}200 messages of 64 bytes echoed and verified .* median \d+ µs, p90 \d+ µs, p99 \d+ µs, max \d+ µs/,
+    );
+    expect(r.stdout).toMatch(
+      /echo {3}(no round trip above 1 ms|\d+ of 200 round trips above 1 ms, from #\d+ to #\d+, slowest #\d+)/,
+    );
     expect(r.stdout).toMatch(/trace {2}echo: firmware started/);
     // The virtual-I/O act: devices the firmware lends over rpmsg, used by the host.
     expect(r.stdout).toMatch(/rpmsg {2}channel "amp-i2c" announced/);
     expect(r.stdout).toMatch(/rpmsg {2}channel "amp-gpio" announced/);
     // firmware/echo.ts configures the sensor model with 23.25 °C (TMP102 register 0x1740).
-    expect(r.stdout).toMatch(/vio {4}i2c: the remote's sensor at 0x48 read over rpmsg "amp-i2c": register 0 = 0x1740, 23\.25 °C/);
+    expect(r.stdout).toMatch(
+      /vio {4}i2c: the remote's sensor at 0x48 read over rpmsg "amp-i2c": register 0 = 0x1740, 23\.25 °C/,
+    );
     expect(r.stdout).toMatch(/vio {4}gpio: line 0 \("led0"\) driven high over rpmsg "amp-gpio", reads back high/);
     expect(r.stdout).toMatch(/vio {4}gpio: line 0 \("led0"\) driven low over rpmsg "amp-gpio", reads back low/);
     // The remote saw the line change, in its own trace log, high before low.
@@ -121,15 +130,24 @@ describe("amp demo", () => {
     const bytes = new Uint8Array(readFileSync(core));
     const first = doc.regions[0];
     expect(first.da).toBe("0x1000");
-    expect(new TextDecoder().decode(bytes.subarray(Number(first.fileOffset), Number(first.fileOffset) + 7))).toBe("AMPJSFW");
+    expect(new TextDecoder().decode(bytes.subarray(Number(first.fileOffset), Number(first.fileOffset) + 7))).toBe(
+      "AMPJSFW",
+    );
     // The remote's last words, found in the core the way the firmware finds its trace buffer.
     expect(doc.trace).toMatch(/echo: crash requested, faulting now\n$/);
     // Beside the firmware image: the vrings and the rpmsg buffers, where the host's last messages are.
     const regions = doc.regions as { da: string; size: string; fileOffset: string }[];
     expect(regions.some((x) => Number(x.da) >= 0x400000)).toBe(true);
-    const shared = regions.filter((x) => Number(x.da) >= 0x400000).map((x) => Buffer.from(bytes.subarray(Number(x.fileOffset), Number(x.fileOffset) + Number(x.size))).toString("latin1")).join("");
+    const shared = regions
+      .filter((x) => Number(x.da) >= 0x400000)
+      .map((x) =>
+        Buffer.from(bytes.subarray(Number(x.fileOffset), Number(x.fileOffset) + Number(x.size))).toString("latin1"),
+      )
+      .join("");
     expect(shared).toContain("crash!");
-    expect(spawnAmp(["coredump", core]).stdout).toMatch(/trace buffer at the time of the dump[\s\S]*echo: crash requested/);
+    expect(spawnAmp(["coredump", core]).stdout).toMatch(
+      /trace buffer at the time of the dump[\s\S]*echo: crash requested/,
+    );
   });
 });
 

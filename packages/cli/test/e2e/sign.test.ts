@@ -10,7 +10,8 @@ const ECHO_ELF = fileURLToPath(new URL("../../dist/firmware/echo.elf", import.me
 const dir = makeTempDir("amp-e2e-");
 
 beforeAll(() => {
-  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF)) throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
+  if (!existsSync(AMP_BIN) || !existsSync(ECHO_ELF))
+    throw new Error("build the package first (pnpm build): dist/bin.js and dist/firmware/echo.elf are needed");
 });
 
 describe("amp keygen / sign / verify", () => {
@@ -39,4 +40,3 @@ describe("amp keygen / sign / verify", () => {
     expect(ok.stdout).toMatch(/state {2}offline -> running/);
   });
 });
-

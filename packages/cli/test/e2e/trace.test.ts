@@ -18,12 +18,30 @@ beforeAll(async () => {
 
 describe("amp trace", () => {
   it("follows a live remote: records with remote time, host events, durable logs", async () => {
-    const r = await runAmp(["trace", elf, "--duration", "3", "--recovery", "--log", join(dir, "t.log"), "--log-json", join(dir, "t.jsonl")]);
+    const r = await runAmp([
+      "trace",
+      elf,
+      "--duration",
+      "3",
+      "--recovery",
+      "--log",
+      join(dir, "t.log"),
+      "--log-json",
+      join(dir, "t.jsonl"),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\(read\) trace0 \[remote \d+\.\d{6}s\] I echo: firmware started\n/);
     expect(r.stdout).toMatch(/event state from="offline" to="running"/);
-    const json = readFileSync(join(dir, "t.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(json.find((l) => l["kind"] === "trace")).toMatchObject({ seq: 0, level: "I", text: "echo: firmware started", lostBefore: 0 });
+    const json = readFileSync(join(dir, "t.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json.find((l) => l["kind"] === "trace")).toMatchObject({
+      seq: 0,
+      level: "I",
+      text: "echo: firmware started",
+      lostBefore: 0,
+    });
     expect(existsSync(join(dir, "t.log"))).toBe(true);
   }, 60_000);
 
@@ -33,13 +51,25 @@ describe("amp trace", () => {
     expect(d.code, d.stderr).toBe(0);
     const r = await runAmp(["trace", core, "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const recs = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(recs[0]).toMatchObject({ kind: "trace", trace: 0, source: "segment", seq: 0, text: "echo: firmware started", lostBefore: 0 });
+    const recs = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(recs[0]).toMatchObject({
+      kind: "trace",
+      trace: 0,
+      source: "segment",
+      seq: 0,
+      text: "echo: firmware started",
+      lostBefore: 0,
+    });
     expect(recs[recs.length - 1]).toMatchObject({ text: "echo: crash requested, faulting now", level: "E" });
     const seqs = recs.map((x) => x["seq"] as number);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     const text = await runAmp(["trace", core, "--since", "0s"]);
-    expect(text.stdout).toMatch(/^.*demo\.core: trace buffer\(s\) in the dumped memory; remote clock only\ntrace0 \[remote \d+\.\d{6}s\] E echo: crash requested, faulting now\n$/);
+    expect(text.stdout).toMatch(
+      /^.*demo\.core: trace buffer\(s\) in the dumped memory; remote clock only\ntrace0 \[remote \d+\.\d{6}s\] E echo: crash requested, faulting now\n$/,
+    );
     const bad = await runAmp(["trace", core, "--since", "yesterday-ish"]);
     expect(bad.code).toBe(2);
   }, 120_000);
@@ -58,18 +88,36 @@ describe("amp trace", () => {
   });
 
   const noQemu = requireTools("qemu-system-arm", "arm-none-eabi-gcc");
-  it.skipIf(noQemu)("follows the QEMU C firmware live: records parse, remote time never goes back", async () => {
-    const fwDir = fileURLToPath(new URL("../../../node/firmware/qemu/", import.meta.url));
-    const out = join(dir, "qemu");
-    execFileSync("sh", [join(fwDir, "build.sh"), out], { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
-    const r = await runAmp(["trace", join(out, "amp-echo.elf"), "--machine", "qemu", "--duration", "2", "--json", "--clock-sync"]);
-    expect(r.code, r.stderr).toBe(0);
-    const recs = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>).filter((x) => x["kind"] === "trace");
-    expect(recs[0]).toMatchObject({ seq: 0, level: "I", text: "amp-echo: boot, vtor 0x21000000", lostBefore: 0 });
-    expect(recs.map((x) => x["text"])).toContain("ns: announced amp-ctrl at 1025");
-    for (let i = 1; i < recs.length; i++) expect(recs[i]!["remoteUs"] as number).toBeGreaterThanOrEqual(recs[i - 1]!["remoteUs"] as number);
-    // Records read after the clock exchange converged carry a host time with an error bound.
-    const mapped = recs.filter((x) => typeof x["hostMs"] === "number");
-    for (const m of mapped) expect(Math.abs((m["hostMs"] as number) - (m["t"] as number))).toBeLessThan(1000);
-  }, 60_000);
+  it.skipIf(noQemu)(
+    "follows the QEMU C firmware live: records parse, remote time never goes back",
+    async () => {
+      const fwDir = fileURLToPath(new URL("../../../node/firmware/qemu/", import.meta.url));
+      const out = join(dir, "qemu");
+      execFileSync("sh", [join(fwDir, "build.sh"), out], { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+      const r = await runAmp([
+        "trace",
+        join(out, "amp-echo.elf"),
+        "--machine",
+        "qemu",
+        "--duration",
+        "2",
+        "--json",
+        "--clock-sync",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const recs = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((x) => x["kind"] === "trace");
+      expect(recs[0]).toMatchObject({ seq: 0, level: "I", text: "amp-echo: boot, vtor 0x21000000", lostBefore: 0 });
+      expect(recs.map((x) => x["text"])).toContain("ns: announced amp-ctrl at 1025");
+      for (let i = 1; i < recs.length; i++)
+        expect(recs[i]!["remoteUs"] as number).toBeGreaterThanOrEqual(recs[i - 1]!["remoteUs"] as number);
+      // Records read after the clock exchange converged carry a host time with an error bound.
+      const mapped = recs.filter((x) => typeof x["hostMs"] === "number");
+      for (const m of mapped) expect(Math.abs((m["hostMs"] as number) - (m["t"] as number))).toBeLessThan(1000);
+    },
+    60_000,
+  );
 });

@@ -26,13 +26,35 @@ describe.skipIf(skip !== undefined)("amp vhost-user with Linux 6.1 (UML) as the 
 
   it("serves rpmsg, i2c and a console to Linux userspace; Ctrl-C removes sockets and relays", async () => {
     const sock = { rpmsg: join(dir, "r.sock"), i2c: join(dir, "i.sock"), hvc: join(dir, "c.sock") };
-    const cli = spawn(process.execPath, [AMP_BIN, "vhost-user", "--rpmsg", sock.rpmsg, "--service", "rpmsg-raw", "--echo-addr", "0x30", "--i2c", sock.i2c, "--eeprom", "0x50", "--sensor", "0x48:23.25", "--console", sock.hvc], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const cli = spawn(
+      process.execPath,
+      [
+        AMP_BIN,
+        "vhost-user",
+        "--rpmsg",
+        sock.rpmsg,
+        "--service",
+        "rpmsg-raw",
+        "--echo-addr",
+        "0x30",
+        "--i2c",
+        sock.i2c,
+        "--eeprom",
+        "0x50",
+        "--sensor",
+        "0x48:23.25",
+        "--console",
+        sock.hvc,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], detached: true },
+    );
     let out = "";
     cli.stdout.on("data", (d: Buffer) => (out += d.toString()));
     cli.stderr.on("data", (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => cli.on("close", resolve));
     try {
-      for (let i = 0; i < 400 && !out.includes("serving; press Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 400 && !out.includes("serving; press Ctrl-C"); i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect(out).toContain("serving; press Ctrl-C");
       const guest = bootGuest({
         images,
@@ -62,7 +84,13 @@ printf 'ping\n' >&3
       expect(out).toContain("rpmsg  link down after 600 messages echoed");
     } finally {
       cli.kill("SIGINT");
-      const t = setTimeout(() => { try { process.kill(-(cli.pid ?? 0), "SIGKILL"); } catch { /* gone */ } }, 10_000);
+      const t = setTimeout(() => {
+        try {
+          process.kill(-(cli.pid ?? 0), "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }, 10_000);
       const code = await exited;
       clearTimeout(t);
       expect(code, out).toBe(0);

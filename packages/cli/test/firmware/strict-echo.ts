@@ -4,6 +4,11 @@ import { defineFirmware } from "@amp/node/firmware";
 
 export default defineFirmware(async (fw) => {
   const rpmsg = fw.rpmsg({ onCallbackError: "crash" });
-  rpmsg.createEndpoint({ name: "strict-echo", onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
+  rpmsg.createEndpoint({
+    name: "strict-echo",
+    onMessage: (m, ep) => {
+      ep.trySendTo(m.src, m.data);
+    },
+  });
   await fw.run(rpmsg);
 });

@@ -13,9 +13,23 @@ import { isOneLine, runAmp } from "../helpers.ts";
 const missing = requireTools("arm-none-eabi-gcc");
 
 describe.skipIf(missing)("big-endian firmware", () => {
-  const flags = ["-O1", "-mcpu=cortex-r5", "-marm", "-mbig-endian", "-nostdlib", "-nostartfiles", "-ffreestanding", "-Wl,-e,main", "-Wl,--build-id=none"];
+  const flags = [
+    "-O1",
+    "-mcpu=cortex-r5",
+    "-marm",
+    "-mbig-endian",
+    "-nostdlib",
+    "-nostartfiles",
+    "-ffreestanding",
+    "-Wl,-e,main",
+    "-Wl,--build-id=none",
+  ];
   const be = compileC(C_FIRMWARE, { cc: "arm-none-eabi-gcc", flags, name: "fw-be" });
-  const le = compileC(C_FIRMWARE, { cc: "arm-none-eabi-gcc", flags: flags.map((f) => (f === "-mbig-endian" ? "-mlittle-endian" : f)), name: "fw-le" });
+  const le = compileC(C_FIRMWARE, {
+    cc: "arm-none-eabi-gcc",
+    flags: flags.map((f) => (f === "-mbig-endian" ? "-mlittle-endian" : f)),
+    name: "fw-le",
+  });
 
   it("the fixture really is big-endian with a big-endian table", () => {
     const elf = parseElf(new Uint8Array(readFileSync(be)));

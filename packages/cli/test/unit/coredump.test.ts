@@ -18,7 +18,10 @@ describe("amp coredump", () => {
       expect(r.code).toBe(1);
       // With --json the failure is also the JSON document (src/internal/json-out.ts).
       if (extra.length === 0) expect(r.stdout).toBe("");
-      else expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: "ERR_NOT_CORE", message: expect.stringMatching(/not a core file .*ET_EXEC/) as string } });
+      else
+        expect(JSON.parse(r.stdout)).toMatchObject({
+          error: { code: "ERR_NOT_CORE", message: expect.stringMatching(/not a core file .*ET_EXEC/) as string },
+        });
       expect(isOneLine(r.stderr)).toBe(true);
       expect(r.stderr).toMatch(/not a core file/);
       expect(r.stderr).toMatch(/ET_EXEC/);

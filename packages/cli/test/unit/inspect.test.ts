@@ -25,7 +25,16 @@ describe("amp inspect", () => {
     expect(doc.elf.machine).toBe(0);
     expect(doc.elf.entry).toBe("0x1000");
     expect(doc.elf.segments).toHaveLength(3);
-    expect(Object.keys(doc.elf.segments[0]).sort()).toEqual(["align", "filesz", "flags", "memsz", "offset", "paddr", "type", "vaddr"]);
+    expect(Object.keys(doc.elf.segments[0]).sort()).toEqual([
+      "align",
+      "filesz",
+      "flags",
+      "memsz",
+      "offset",
+      "paddr",
+      "type",
+      "vaddr",
+    ]);
     expect(doc.elf.segments[0].paddr).toBe("0x1000");
     expect(doc.elf.sections.map((s: { name: string }) => s.name)).toContain(".resource_table");
     expect(Object.keys(doc.elf.sections[1]).sort()).toEqual(["addr", "name", "offset", "size", "type"]);
@@ -39,7 +48,9 @@ describe("amp inspect", () => {
     const r = await runAmp(["inspect", jsfw]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("ELF32 little-endian");
-    expect(r.stdout).toMatch(/JS firmware for the worker-thread processor: 31-byte program at 0x1000, resource table at 0x2000/);
+    expect(r.stdout).toMatch(
+      /JS firmware for the worker-thread processor: 31-byte program at 0x1000, resource table at 0x2000/,
+    );
     expect(r.stdout).toMatch(/vdev id 7 \(rpmsg\)/);
     expect(r.stdout).toMatch(/trace "trace": da 0x3000, len 0x400/);
     expect(r.stdout).toContain("Diagnostics: none");
@@ -98,7 +109,11 @@ describe("amp inspect", () => {
     const r = await runAmp(["inspect", bad.badOffsetElf, "--json"]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
-    expect(doc.diagnostics.some((d: { code: string; severity: string }) => d.code === "RSC_OFFSET_OUT_OF_RANGE" && d.severity === "error")).toBe(true);
+    expect(
+      doc.diagnostics.some(
+        (d: { code: string; severity: string }) => d.code === "RSC_OFFSET_OUT_OF_RANGE" && d.severity === "error",
+      ),
+    ).toBe(true);
     const t = await runAmp(["inspect", bad.badOffsetElf]);
     expect(t.code).toBe(1);
     expect(isOneLine(t.stderr)).toBe(true);

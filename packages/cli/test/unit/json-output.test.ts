@@ -20,7 +20,21 @@ const NO_JSON: Record<string, string> = {
 const JSON_LINES = ["run", "demo", "attach", "rpmsg send", "rpmsg listen", "rpmsg echo", "vhost-user", "ui", "trace"];
 
 const dir = makeTempDir("amp-json-");
-const TABLE_JSON = JSON.stringify({ ver: 1, entries: [{ kind: "vdev", id: 7, dfeatures: "0x1", vrings: [{ align: "0x1000", num: 16 }, { align: "0x1000", num: 16 }] }, { kind: "trace", da: "0xffffffff", len: "0x400", name: "trace" }] });
+const TABLE_JSON = JSON.stringify({
+  ver: 1,
+  entries: [
+    {
+      kind: "vdev",
+      id: 7,
+      dfeatures: "0x1",
+      vrings: [
+        { align: "0x1000", num: 16 },
+        { align: "0x1000", num: 16 },
+      ],
+    },
+    { kind: "trace", da: "0xffffffff", len: "0x400", name: "trace" },
+  ],
+});
 let echoElf: string;
 
 beforeAll(() => {
@@ -30,13 +44,22 @@ beforeAll(() => {
   if (existsSync(built)) writeFileSync(echoElf, readFileSync(built));
   else {
     const program = "export default async function main() { await new Promise(() => undefined); }";
-    writeFileSync(echoElf, buildJsFirmware({ program, resourceTable: { entries: [{ kind: "trace", da: 0xffffffff, len: 1024, name: "trace" }] } }));
+    writeFileSync(
+      echoElf,
+      buildJsFirmware({
+        program,
+        resourceTable: { entries: [{ kind: "trace", da: 0xffffffff, len: 1024, name: "trace" }] },
+      }),
+    );
   }
 });
 
 function lines(stdout: string): Record<string, unknown>[] {
   expect(stdout.endsWith("\n")).toBe(true);
-  return stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe("the --json audit", () => {
@@ -63,7 +86,13 @@ describe("document commands", () => {
     const missing = await runAmp(["inspect", join(dir, "none.elf"), "--json"]);
     expect(missing.code).toBe(1);
     expect(isOneLine(missing.stderr)).toBe(true);
-    expect(JSON.parse(missing.stdout)).toEqual({ error: { code: "ERR_INPUT", message: `${join(dir, "none.elf")}: no such firmware file`, hint: "Check the path and try again." } });
+    expect(JSON.parse(missing.stdout)).toEqual({
+      error: {
+        code: "ERR_INPUT",
+        message: `${join(dir, "none.elf")}: no such firmware file`,
+        hint: "Check the path and try again.",
+      },
+    });
     writeFileSync(join(dir, "text.bin"), "hello");
     const notElf = await runAmp(["inspect", join(dir, "text.bin"), "--json"]);
     expect(JSON.parse(notElf.stdout)).toMatchObject({ error: { code: "ERR_MALFORMED" } });
@@ -77,7 +106,9 @@ describe("document commands", () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ ver: 1 });
     const both = await runAmp(["rsc", "decode", echoElf, "--json", "--text"]);
     expect(both.code).toBe(2);
-    expect(JSON.parse(both.stdout)).toMatchObject({ error: { code: "ERR_USAGE", message: "--json and --text exclude each other" } });
+    expect(JSON.parse(both.stdout)).toMatchObject({
+      error: { code: "ERR_USAGE", message: "--json and --text exclude each other" },
+    });
   });
 
   it("rsc encode: what was written", async () => {
@@ -91,7 +122,9 @@ describe("document commands", () => {
     writeFileSync(join(dir, "bad.json"), '{"ver":1,"entries":[{"kind":"trace","da":"0xffffffff","len":"lots"}]}');
     const bad = await runAmp(["rsc", "encode", join(dir, "bad.json"), "-o", out, "--json"]);
     expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: "ERR_MALFORMED", message: expect.stringContaining("$.entries[0].len") as string } });
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      error: { code: "ERR_MALFORMED", message: expect.stringContaining("$.entries[0].len") as string },
+    });
   });
 
   it("firmware build: what was built", async () => {
@@ -102,7 +135,13 @@ describe("document commands", () => {
     const out = join(dir, "built.elf");
     const r = await runAmp(["firmware", "build", program, "--bundled", "--table", table, "-o", out, "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ entry: program, output: out, bytes: readFileSync(out).length, programBytes: 40, tableEntries: 2 });
+    expect(JSON.parse(r.stdout)).toEqual({
+      entry: program,
+      output: out,
+      bytes: readFileSync(out).length,
+      programBytes: 40,
+      tableEntries: 2,
+    });
   });
 
   it("coredump: a firmware ELF is refused as ERR_NOT_CORE", async () => {
@@ -119,18 +158,32 @@ describe("document commands", () => {
     const signed = join(dir, "fw.signed");
     const s = await runAmp(["sign", echoElf, "--key", `${key}.key`, "-o", signed, "--key-id", "7", "--json"]);
     expect(s.code, s.stderr).toBe(0);
-    expect(JSON.parse(s.stdout)).toEqual({ output: signed, images: 1, bytes: readFileSync(signed).length, algorithm: "p256", keyId: 7 });
+    expect(JSON.parse(s.stdout)).toEqual({
+      output: signed,
+      images: 1,
+      bytes: readFileSync(signed).length,
+      algorithm: "p256",
+      keyId: 7,
+    });
     const extracted = join(dir, "extracted.elf");
     const v = await runAmp(["verify", signed, "--key", `${key}.pub`, "-o", extracted, "--json"]);
     expect(v.code, v.stderr).toBe(0);
-    expect(JSON.parse(v.stdout)).toEqual({ file: signed, verified: true, algorithm: "p256", images: [{ type: 1, bytes: readFileSync(echoElf).length }], output: extracted });
+    expect(JSON.parse(v.stdout)).toEqual({
+      file: signed,
+      verified: true,
+      algorithm: "p256",
+      images: [{ type: 1, bytes: readFileSync(echoElf).length }],
+      output: extracted,
+    });
     const t = new Uint8Array(readFileSync(signed));
     t[200] = (t[200] ?? 0) ^ 1;
     writeFileSync(join(dir, "tampered.signed"), t);
     const bad = await runAmp(["verify", join(dir, "tampered.signed"), "--key", `${key}.pub`, "--json"]);
     expect(bad.code).toBe(1);
     expect(isOneLine(bad.stderr)).toBe(true);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ error: { code: "ERR_AUTH", message: expect.stringContaining("does NOT verify") as string } });
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      error: { code: "ERR_AUTH", message: expect.stringContaining("does NOT verify") as string },
+    });
   });
 });
 
@@ -151,7 +204,11 @@ describe("JSON-lines commands", () => {
     expect(events.find((e) => e["event"] === "stop")).toMatchObject({ reason: "duration" });
     // The echo firmware announces its service and traces; a minimal one does neither.
     if (events.some((e) => e["event"] === "channel")) {
-      expect(events.find((e) => e["event"] === "channel")).toMatchObject({ type: "create", name: "rpmsg-amp-echo", addr: expect.stringMatching(/^0x/) as string });
+      expect(events.find((e) => e["event"] === "channel")).toMatchObject({
+        type: "create",
+        name: "rpmsg-amp-echo",
+        addr: expect.stringMatching(/^0x/) as string,
+      });
       expect(events.some((e) => e["event"] === "trace" && typeof e["line"] === "string")).toBe(true);
     }
   });
@@ -162,7 +219,10 @@ describe("JSON-lines commands", () => {
     expect(isOneLine(r.stderr)).toBe(true);
     const events = lines(r.stdout);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ event: "error", error: { code: "ERR_INPUT", message: `${join(dir, "none.elf")}: no such firmware file` } });
+    expect(events[0]).toMatchObject({
+      event: "error",
+      error: { code: "ERR_INPUT", message: `${join(dir, "none.elf")}: no such firmware file` },
+    });
     expect(typeof events[0]?.["t"]).toBe("number");
   });
 

@@ -5,7 +5,20 @@ describe("amp (in-process)", () => {
   it("prints the command list for --help and exits 0", async () => {
     const r = await runAmp(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["demo", "inspect", "rsc decode", "rsc encode", "rsc c", "firmware build", "run", "coredump", "keygen", "sign", "verify"]) expect(r.stdout).toContain(c);
+    for (const c of [
+      "demo",
+      "inspect",
+      "rsc decode",
+      "rsc encode",
+      "rsc c",
+      "firmware build",
+      "run",
+      "coredump",
+      "keygen",
+      "sign",
+      "verify",
+    ])
+      expect(r.stdout).toContain(c);
   });
 
   it("exits 2 with usage when called without a command", async () => {
@@ -15,7 +28,19 @@ describe("amp (in-process)", () => {
   });
 
   it("has --help on every command", async () => {
-    for (const argv of [["demo"], ["inspect"], ["rsc", "decode"], ["rsc", "encode"], ["rsc", "c"], ["firmware", "build"], ["run"], ["coredump"], ["keygen"], ["sign"], ["verify"]]) {
+    for (const argv of [
+      ["demo"],
+      ["inspect"],
+      ["rsc", "decode"],
+      ["rsc", "encode"],
+      ["rsc", "c"],
+      ["firmware", "build"],
+      ["run"],
+      ["coredump"],
+      ["keygen"],
+      ["sign"],
+      ["verify"],
+    ]) {
       const r = await runAmp([...argv, "--help"]);
       expect(r.code, argv.join(" ")).toBe(0);
       expect(r.stdout).toContain(`Usage: amp ${argv.join(" ")}`);

@@ -10,7 +10,15 @@ const dir = makeTempDir("amp-rsc-");
 const TABLE = {
   entries: [
     { kind: "carveout" as const, da: 0x10000000, len: 0x8000, name: "sram" },
-    { kind: "vdev" as const, id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 256 }, { align: 4096, num: 256 }] },
+    {
+      kind: "vdev" as const,
+      id: 7,
+      dfeatures: 1,
+      vrings: [
+        { align: 4096, num: 256 },
+        { align: 4096, num: 256 },
+      ],
+    },
     { kind: "trace" as const, da: 0x20000, len: 0x400, name: "trace" },
     { kind: "vendor" as const, type: 200, data: Uint8Array.of(1, 2, 3, 4) },
   ],
@@ -24,7 +32,13 @@ describe("amp rsc", () => {
     const d = await runAmp(["rsc", "decode", bin]);
     expect(d.code).toBe(0);
     const doc = JSON.parse(d.stdout);
-    expect(doc.entries[0]).toMatchObject({ kind: "carveout", da: "0x10000000", len: "0x8000", name: "sram", pa: "0xffffffff" });
+    expect(doc.entries[0]).toMatchObject({
+      kind: "carveout",
+      da: "0x10000000",
+      len: "0x8000",
+      name: "sram",
+      pa: "0xffffffff",
+    });
     expect(doc.entries[3]).toMatchObject({ kind: "vendor", type: 200, data: "01020304" });
     const json = join(dir, "t.json");
     writeFileSync(json, d.stdout);
@@ -35,13 +49,37 @@ describe("amp rsc", () => {
 
   it("encodes a hand-written table with computed offsets and ANY defaults", async () => {
     const json = join(dir, "hand.json");
-    writeFileSync(json, JSON.stringify({ entries: [{ kind: "vdev", id: 7, dfeatures: "0x1", vrings: [{ align: 4096, num: 8 }, { align: "0x1000", num: 8 }] }, { kind: "trace", da: "0x3000", len: 512, name: "log" }] }));
+    writeFileSync(
+      json,
+      JSON.stringify({
+        entries: [
+          {
+            kind: "vdev",
+            id: 7,
+            dfeatures: "0x1",
+            vrings: [
+              { align: 4096, num: 8 },
+              { align: "0x1000", num: 8 },
+            ],
+          },
+          { kind: "trace", da: "0x3000", len: 512, name: "log" },
+        ],
+      }),
+    );
     const out = join(dir, "hand.bin");
     const r = await runAmp(["rsc", "encode", json, "-o", out]);
     expect(r.code, r.stderr).toBe(0);
     const expected = serializeResourceTable({
       entries: [
-        { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 8, da: FW_RSC_ADDR_ANY }, { align: 4096, num: 8 }] },
+        {
+          kind: "vdev",
+          id: 7,
+          dfeatures: 1,
+          vrings: [
+            { align: 4096, num: 8, da: FW_RSC_ADDR_ANY },
+            { align: 4096, num: 8 },
+          ],
+        },
         { kind: "trace", da: 0x3000, len: 512, name: "log" },
       ],
     });
@@ -53,7 +91,10 @@ describe("amp rsc", () => {
     const b = serializeResourceTable(TABLE);
     new DataView(b.buffer, b.byteOffset).setUint32(12, 1, true); // reserved[1] != 0: Linux rejects it
     writeFileSync(bin, b);
-    for (const argv of [["rsc", "encode", bin, "-o", join(dir, "never.bin")], ["rsc", "c", bin]]) {
+    for (const argv of [
+      ["rsc", "encode", bin, "-o", join(dir, "never.bin")],
+      ["rsc", "c", bin],
+    ]) {
       const r = await runAmp(argv);
       expect(r.code).toBe(1);
       expect(isOneLine(r.stderr)).toBe(true);

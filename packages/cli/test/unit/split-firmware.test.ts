@@ -28,7 +28,9 @@ describe("amp inspect on split firmware", () => {
     const ref = JSON.parse((await runAmp(["inspect", "whole.elf", "--json"], dir)).stdout);
     expect(doc.diagnostics).toEqual([]);
     expect(doc.resourceTable.entries).toEqual(ref.resourceTable.entries);
-    expect(doc.elf.segments.map((s: { paddr: string; filesz: string }) => [s.paddr, s.filesz])).toEqual(ref.elf.segments.map((s: { paddr: string; filesz: string }) => [s.paddr, s.filesz]));
+    expect(doc.elf.segments.map((s: { paddr: string; filesz: string }) => [s.paddr, s.filesz])).toEqual(
+      ref.elf.segments.map((s: { paddr: string; filesz: string }) => [s.paddr, s.filesz]),
+    );
     expect(doc.split.companions.map((c: { file: string }) => c.file)).toEqual(names.filter((n) => n !== "fw.mdt"));
     const text = await runAmp(["inspect", "fw.mdt"], dir);
     expect(text.code).toBe(0);

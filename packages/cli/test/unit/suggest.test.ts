@@ -23,7 +23,21 @@ describe("editDistance (optimal string alignment)", () => {
 });
 
 describe("suggest", () => {
-  const words = ["demo", "inspect", "rsc", "firmware", "run", "coredump", "keygen", "sign", "verify", "attach", "rpmsg", "vhost-user", "help"];
+  const words = [
+    "demo",
+    "inspect",
+    "rsc",
+    "firmware",
+    "run",
+    "coredump",
+    "keygen",
+    "sign",
+    "verify",
+    "attach",
+    "rpmsg",
+    "vhost-user",
+    "help",
+  ];
   it.each([
     ["inspct", ["inspect"]],
     ["inpsect", ["inspect"]],
@@ -55,12 +69,30 @@ describe("suggest", () => {
 
 describe("amp with a typo", () => {
   it.each([
-    [["inspct", "fw.elf"], 'amp: unknown command "inspct". Did you mean `amp inspect`? Run `amp --help` to list the commands.\n'],
-    [["firmwre", "build", "x.ts"], 'amp: unknown command "firmwre". Did you mean `amp firmware build`? Run `amp --help` to list the commands.\n'],
-    [["firmwre", "biuld"], 'amp: unknown command "firmwre". Did you mean `amp firmware build`? Run `amp --help` to list the commands.\n'],
-    [["rcs", "decode", "t.bin"], 'amp: unknown command "rcs". Did you mean `amp rsc decode`? Run `amp --help` to list the commands.\n'],
-    [["rsc", "decod", "t.bin"], 'amp rsc: unknown subcommand "decod". Did you mean `amp rsc decode`? Run `amp rsc --help` to list them.\n'],
-    [["rpmsg", "lisen", "ch"], 'amp rpmsg: unknown subcommand "lisen". Did you mean `amp rpmsg listen`? Run `amp rpmsg --help` to list them.\n'],
+    [
+      ["inspct", "fw.elf"],
+      'amp: unknown command "inspct". Did you mean `amp inspect`? Run `amp --help` to list the commands.\n',
+    ],
+    [
+      ["firmwre", "build", "x.ts"],
+      'amp: unknown command "firmwre". Did you mean `amp firmware build`? Run `amp --help` to list the commands.\n',
+    ],
+    [
+      ["firmwre", "biuld"],
+      'amp: unknown command "firmwre". Did you mean `amp firmware build`? Run `amp --help` to list the commands.\n',
+    ],
+    [
+      ["rcs", "decode", "t.bin"],
+      'amp: unknown command "rcs". Did you mean `amp rsc decode`? Run `amp --help` to list the commands.\n',
+    ],
+    [
+      ["rsc", "decod", "t.bin"],
+      'amp rsc: unknown subcommand "decod". Did you mean `amp rsc decode`? Run `amp rsc --help` to list them.\n',
+    ],
+    [
+      ["rpmsg", "lisen", "ch"],
+      'amp rpmsg: unknown subcommand "lisen". Did you mean `amp rpmsg listen`? Run `amp rpmsg --help` to list them.\n',
+    ],
     [["frobnicate"], 'amp: unknown command "frobnicate". Run `amp --help` to list the commands.\n'],
     [["rsc", "zzzzzz"], 'amp rsc: unknown subcommand "zzzzzz". Run `amp rsc --help` to list them.\n'],
   ])("%j", async (argv, stderr) => {
@@ -71,10 +103,22 @@ describe("amp with a typo", () => {
   });
 
   it.each([
-    [["inspect", "--jsn", "fw.elf"], 'amp inspect: unknown option "--jsn". Did you mean `--json`? Run `amp inspect --help` for usage.\n'],
-    [["demo", "--cordump", "x.core"], 'amp demo: unknown option "--cordump". Did you mean `--coredump`? Run `amp demo --help` for usage.\n'],
-    [["run", "fw.elf", "--recover"], 'amp run: unknown option "--recover". Did you mean `--recovery`? Run `amp run --help` for usage.\n'],
-    [["coredump", "c.core", "--hlep"], 'amp coredump: unknown option "--hlep". Did you mean `--help`? Run `amp coredump --help` for usage.\n'],
+    [
+      ["inspect", "--jsn", "fw.elf"],
+      'amp inspect: unknown option "--jsn". Did you mean `--json`? Run `amp inspect --help` for usage.\n',
+    ],
+    [
+      ["demo", "--cordump", "x.core"],
+      'amp demo: unknown option "--cordump". Did you mean `--coredump`? Run `amp demo --help` for usage.\n',
+    ],
+    [
+      ["run", "fw.elf", "--recover"],
+      'amp run: unknown option "--recover". Did you mean `--recovery`? Run `amp run --help` for usage.\n',
+    ],
+    [
+      ["coredump", "c.core", "--hlep"],
+      'amp coredump: unknown option "--hlep". Did you mean `--help`? Run `amp coredump --help` for usage.\n',
+    ],
     [["inspect", "--bogus", "fw.elf"], 'amp inspect: unknown option "--bogus". Run `amp inspect --help` for usage.\n'],
     [["inspect", "-q", "fw.elf"], 'amp inspect: unknown option "-q". Run `amp inspect --help` for usage.\n'],
   ])("%j", async (argv, stderr) => {
@@ -88,10 +132,20 @@ describe("amp with a typo", () => {
     const r = await runAmp(["inspct", "fw.elf", "--json"]);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toEqual({
-      error: { code: "ERR_USAGE", message: 'unknown command "inspct"', hint: "Did you mean `amp inspect`? Run `amp --help` to list the commands." },
+      error: {
+        code: "ERR_USAGE",
+        message: 'unknown command "inspct"',
+        hint: "Did you mean `amp inspect`? Run `amp --help` to list the commands.",
+      },
     });
     const o = await runAmp(["coredump", "c.core", "--json", "--byts"]);
     expect(o.code).toBe(2);
-    expect(JSON.parse(o.stdout)).toMatchObject({ error: { code: "ERR_USAGE", message: 'unknown option "--byts"', hint: "Did you mean `--bytes`? Run `amp coredump --help` for usage." } });
+    expect(JSON.parse(o.stdout)).toMatchObject({
+      error: {
+        code: "ERR_USAGE",
+        message: 'unknown option "--byts"',
+        hint: "Did you mean `--bytes`? Run `amp coredump --help` for usage.",
+      },
+    });
   });
 });

@@ -18,7 +18,11 @@ export class FieldReader {
 
   private check(offset: number, size: number): void {
     if (offset < 0 || offset > this.bytes.length - size) {
-      throw new AmpError("ERR_TRUNCATED", `read of ${size} bytes at offset ${offset} is past the end (${this.bytes.length} bytes)`, { offset });
+      throw new AmpError(
+        "ERR_TRUNCATED",
+        `read of ${size} bytes at offset ${offset} is past the end (${this.bytes.length} bytes)`,
+        { offset },
+      );
     }
   }
 

@@ -13,16 +13,33 @@ function inFile(s: ElfSection, size: number): boolean {
   return s.type !== SectionType.SHT_NOBITS && s.offset + s.size <= BigInt(size);
 }
 
-export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly ElfSection[], maxSymbols: number, names: NameReader, diagnostics: ElfDiagnostic[]): ElfSymbol[] {
+export function readSymbols(
+  bytes: Uint8Array,
+  h: ElfHeader,
+  sections: readonly ElfSection[],
+  maxSymbols: number,
+  names: NameReader,
+  diagnostics: ElfDiagnostic[],
+): ElfSymbol[] {
   const is64 = h.elfClass === 64;
   const entsize = SYM_SIZE[is64 ? 1 : 0];
   const r = new FieldReader(bytes, h.littleEndian, is64);
   const out: ElfSymbol[] = [];
   // .symtab first (full names), then .dynsym.
-  const tables = [...sections.filter((s) => s.type === SectionType.SHT_SYMTAB), ...sections.filter((s) => s.type === SectionType.SHT_DYNSYM)];
+  const tables = [
+    ...sections.filter((s) => s.type === SectionType.SHT_SYMTAB),
+    ...sections.filter((s) => s.type === SectionType.SHT_DYNSYM),
+  ];
   for (const t of tables) {
     if (t.entsize !== BigInt(entsize) || !inFile(t, bytes.length)) {
-      diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: sh_entsize ${t.entsize} (expected ${entsize}) or bytes past the end of the file; symbols skipped`));
+      diagnostics.push(
+        diag(
+          "BAD_SYMBOL_TABLE",
+          "warning",
+          t.headerOffset,
+          `symbol table ${t.name || t.index}: sh_entsize ${t.entsize} (expected ${entsize}) or bytes past the end of the file; symbols skipped`,
+        ),
+      );
       continue;
     }
     const strtab = sections[t.link];
@@ -32,11 +49,19 @@ export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly 
       strStart = Number(strtab.offset);
       strEnd = strStart + Number(strtab.size);
     } else {
-      diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: sh_link ${t.link} is not a readable string table; names empty`));
+      diagnostics.push(
+        diag(
+          "BAD_SYMBOL_TABLE",
+          "warning",
+          t.headerOffset,
+          `symbol table ${t.name || t.index}: sh_link ${t.link} is not a readable string table; names empty`,
+        ),
+      );
     }
     const count = Number(t.size) / entsize;
     const whole = Math.floor(count);
-    if (out.length + whole > maxSymbols) fail("TOO_MANY_SYMBOLS", t.headerOffset, `${out.length + whole} symbols is more than the limit of ${maxSymbols}`);
+    if (out.length + whole > maxSymbols)
+      fail("TOO_MANY_SYMBOLS", t.headerOffset, `${out.length + whole} symbols is more than the limit of ${maxSymbols}`);
     const base = Number(t.offset);
     let badName = false;
     let budgetSpent = false;
@@ -66,8 +91,24 @@ export function readSymbols(bytes: Uint8Array, h: ElfHeader, sections: readonly 
       } else if (nameOff !== 0) badName = true;
       out.push({ name, value, size, type: info & 0xf, bind: info >> 4, other, shndx, sectionIndex: t.index });
     }
-    if (budgetSpent) diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: names left empty, they overlap far more than a real file's (name budget spent)`));
-    if (badName) diagnostics.push(diag("BAD_SYMBOL_TABLE", "warning", t.headerOffset, `symbol table ${t.name || t.index}: some st_name offsets are past the string table; those names are empty`));
+    if (budgetSpent)
+      diagnostics.push(
+        diag(
+          "BAD_SYMBOL_TABLE",
+          "warning",
+          t.headerOffset,
+          `symbol table ${t.name || t.index}: names left empty, they overlap far more than a real file's (name budget spent)`,
+        ),
+      );
+    if (badName)
+      diagnostics.push(
+        diag(
+          "BAD_SYMBOL_TABLE",
+          "warning",
+          t.headerOffset,
+          `symbol table ${t.name || t.index}: some st_name offsets are past the string table; those names are empty`,
+        ),
+      );
   }
   return out;
 }

@@ -20,7 +20,14 @@ function writeCore(layout: CoredumpLayout, read: CoredumpMemoryReader = reader):
   const path = join(makeTempDir("amp-core-"), "remote.core");
   const fd = openSync(path, "w");
   try {
-    writeCoredump(layout, read, (c) => { writeSync(fd, c); }, { chunkSize: 4096 });
+    writeCoredump(
+      layout,
+      read,
+      (c) => {
+        writeSync(fd, c);
+      },
+      { chunkSize: 4096 },
+    );
   } finally {
     closeSync(fd);
   }
@@ -45,11 +52,28 @@ function gdbWords(gdb: string, core: string, addr: bigint, n: number): string[] 
 }
 
 describe.skipIf(requireTools("readelf"))("readelf -lW reads our cores", () => {
-  it.each([[32, true], [64, false]] as const)("ELF%i (LE %s)", (elfClass, le) => {
-    const layout: CoredumpLayout = { elfClass, machine: ElfMachine.EM_ARM, littleEndian: le, entry: 0x8000n, regions: [{ da: 0x2000_0000n, size: 0x1800n }, { da: 0x1000n, size: 3n }], notes: [{ name: "CORE", type: 1, desc: new Uint8Array(8) }] };
+  it.each([
+    [32, true],
+    [64, false],
+  ] as const)("ELF%i (LE %s)", (elfClass, le) => {
+    const layout: CoredumpLayout = {
+      elfClass,
+      machine: ElfMachine.EM_ARM,
+      littleEndian: le,
+      entry: 0x8000n,
+      regions: [
+        { da: 0x2000_0000n, size: 0x1800n },
+        { da: 0x1000n, size: 3n },
+      ],
+      notes: [{ name: "CORE", type: 1, desc: new Uint8Array(8) }],
+    };
     const text = run("readelf", ["-hlW", writeCore(layout)]);
     expect(text).toMatch(/Type:\s+CORE/);
-    const rows = [...text.matchAll(/^ {2}(LOAD|NOTE)\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) (.{3}) (?:0x)?([0-9a-f]+)$/gm)];
+    const rows = [
+      ...text.matchAll(
+        /^ {2}(LOAD|NOTE)\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) (.{3}) (?:0x)?([0-9a-f]+)$/gm,
+      ),
+    ];
     expect(rows.map((m) => [m[1], BigInt(`0x${m[3]!}`), BigInt(`0x${m[5]!}`), m[7]])).toEqual([
       ["NOTE", 0n, 28n, "   "],
       ["LOAD", 0x2000_0000n, 0x1800n, "RWE"],
@@ -63,7 +87,15 @@ describe.skipIf(requireTools("readelf"))("readelf -lW reads our cores", () => {
   });
 
   it("section headers name the regions (readelf -SW)", () => {
-    const core = writeCore({ elfClass: 64, machine: ElfMachine.EM_AARCH64, regions: [{ da: 0x1_0000_0000n, size: 0x100n, name: "ddr" }, { da: 0x10n, size: 0x10n, name: "tcm" }], sectionHeaders: true });
+    const core = writeCore({
+      elfClass: 64,
+      machine: ElfMachine.EM_AARCH64,
+      regions: [
+        { da: 0x1_0000_0000n, size: 0x100n, name: "ddr" },
+        { da: 0x10n, size: 0x10n, name: "tcm" },
+      ],
+      sectionHeaders: true,
+    });
     const text = run("readelf", ["-SW", core]);
     expect(text).toMatch(/\]\s+ddr\s+PROGBITS\s+0000000100000000 [0-9a-f]+ 000100/);
     expect(text).toMatch(/\]\s+tcm\s+PROGBITS\s+0000000000000010 [0-9a-f]+ 000010/);
@@ -88,7 +120,11 @@ int main(void) { printf("%zu %zu %zu %zu\\n", sizeof(struct elf_prstatus), offse
     const core = writeCore({
       elfClass: 64,
       machine: ElfMachine.EM_X86_64,
-      regions: [{ da: 0x2000_0000n, size: 0x3000n }, { da: 0x3000_0000n, size: 0x1000n }, { da: 0x7fff_0000_0000n, size: 0x40n }],
+      regions: [
+        { da: 0x2000_0000n, size: 0x3000n },
+        { da: 0x3000_0000n, size: 0x1000n },
+        { da: 0x7fff_0000_0000n, size: 0x40n },
+      ],
       notes: [{ name: "CORE", type: NoteType.NT_PRSTATUS, desc: status }],
     });
     for (const addr of [0x2000_0000n, 0x2000_1ff8n, 0x3000_0100n, 0x7fff_0000_0020n]) {
@@ -100,14 +136,25 @@ int main(void) { printf("%zu %zu %zu %zu\\n", sizeof(struct elf_prstatus), offse
   });
 
   it("shows 0xff for memory the reader could not read (Linux's untranslatable segment)", () => {
-    const core = writeCore({ elfClass: 64, machine: ElfMachine.EM_X86_64, regions: [{ da: 0x5000_0000n, size: 0x100n }] }, () => false);
+    const core = writeCore(
+      { elfClass: 64, machine: ElfMachine.EM_X86_64, regions: [{ da: 0x5000_0000n, size: 0x100n }] },
+      () => false,
+    );
     expect(gdbWords("gdb", core, 0x5000_0000n, 2)).toEqual(["0xffffffff", "0xffffffff"]);
   });
 });
 
 describe.skipIf(requireTools("gdb-multiarch"))("gdb-multiarch reads ARM cores we wrote", () => {
   it.each([true, false])("little-endian %s", (le) => {
-    const layout: CoredumpLayout = { elfClass: 32, machine: ElfMachine.EM_ARM, littleEndian: le, regions: [{ da: 0x1000_0000n, size: 0x20000n }, { da: 0x2000_0000n, size: 0x800n }] };
+    const layout: CoredumpLayout = {
+      elfClass: 32,
+      machine: ElfMachine.EM_ARM,
+      littleEndian: le,
+      regions: [
+        { da: 0x1000_0000n, size: 0x20000n },
+        { da: 0x2000_0000n, size: 0x800n },
+      ],
+    };
     const core = writeCore(layout);
     for (const addr of [0x1000_0000n, 0x1001_fff0n, 0x2000_0400n]) {
       expect(gdbWords("gdb-multiarch", core, addr, 4), `0x${addr.toString(16)}`).toEqual(expectedWords(addr, 4, le));
@@ -115,7 +162,13 @@ describe.skipIf(requireTools("gdb-multiarch"))("gdb-multiarch reads ARM cores we
     // Our reader agrees with the tools about what the core holds.
     const parts = [...coredumpChunks(layout, reader)];
     const bytes = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-    parts.reduce((o, p) => { bytes.set(p, o); return o + p.length; }, 0);
-    expect(readCoredump(bytes).regions.map((r) => [r.da, r.size])).toEqual([[0x1000_0000n, 0x20000n], [0x2000_0000n, 0x800n]]);
+    parts.reduce((o, p) => {
+      bytes.set(p, o);
+      return o + p.length;
+    }, 0);
+    expect(readCoredump(bytes).regions.map((r) => [r.da, r.size])).toEqual([
+      [0x1000_0000n, 0x20000n],
+      [0x2000_0000n, 0x800n],
+    ]);
   });
 });

@@ -6,7 +6,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ElfMachine, findResourceTable, findSection, loadElf, loadElfFromChunks, parseElf, symbolAddress, validateElf } from "@amp/elf-loader";
+import {
+  ElfMachine,
+  findResourceTable,
+  findSection,
+  loadElf,
+  loadElfFromChunks,
+  parseElf,
+  symbolAddress,
+  validateElf,
+} from "@amp/elf-loader";
 import type { LoadSink } from "@amp/elf-loader";
 import { makeTempDir, requireTools, run, toHex } from "@amp/test-utils";
 import { compareWithReadelf } from "../helpers/readelf.ts";
@@ -26,18 +35,59 @@ interface Target {
 }
 
 const TARGETS: Target[] = [
-  { name: "ELF32 LE (Cortex-M4)", cc: "arm-none-eabi-gcc", prefix: "arm-none-eabi-", flags: ["-mcpu=cortex-m4", "-mthumb", "-mlittle-endian"], flash: 0x0800_0000n, ram: 0x2000_0000n, elfClass: 32, le: true, machine: ElfMachine.EM_ARM },
-  { name: "ELF32 BE (Cortex-R5)", cc: "arm-none-eabi-gcc", prefix: "arm-none-eabi-", flags: ["-mcpu=cortex-r5", "-marm", "-mbig-endian"], flash: 0x0800_0000n, ram: 0x2000_0000n, elfClass: 32, le: false, machine: ElfMachine.EM_ARM },
-  { name: "ELF64 LE (AArch64)", cc: "aarch64-linux-gnu-gcc", prefix: "aarch64-linux-gnu-", flags: ["-static"], flash: 0x8000_0000n, ram: 0x1_0000_0000n, elfClass: 64, le: true, machine: ElfMachine.EM_AARCH64 },
+  {
+    name: "ELF32 LE (Cortex-M4)",
+    cc: "arm-none-eabi-gcc",
+    prefix: "arm-none-eabi-",
+    flags: ["-mcpu=cortex-m4", "-mthumb", "-mlittle-endian"],
+    flash: 0x0800_0000n,
+    ram: 0x2000_0000n,
+    elfClass: 32,
+    le: true,
+    machine: ElfMachine.EM_ARM,
+  },
+  {
+    name: "ELF32 BE (Cortex-R5)",
+    cc: "arm-none-eabi-gcc",
+    prefix: "arm-none-eabi-",
+    flags: ["-mcpu=cortex-r5", "-marm", "-mbig-endian"],
+    flash: 0x0800_0000n,
+    ram: 0x2000_0000n,
+    elfClass: 32,
+    le: false,
+    machine: ElfMachine.EM_ARM,
+  },
+  {
+    name: "ELF64 LE (AArch64)",
+    cc: "aarch64-linux-gnu-gcc",
+    prefix: "aarch64-linux-gnu-",
+    flags: ["-static"],
+    flash: 0x8000_0000n,
+    ram: 0x1_0000_0000n,
+    elfClass: 64,
+    le: true,
+    machine: ElfMachine.EM_AARCH64,
+  },
 ];
 
 function build(t: Target): { path: string; bytes: Uint8Array; dir: string } {
   const dir = makeTempDir("amp-elf-fixture-");
   const path = join(dir, "firmware.elf");
   run(t.cc, [
-    "-O1", ...t.flags, "-nostdlib", "-nostartfiles", "-ffreestanding", "-fno-asynchronous-unwind-tables",
-    `-Wl,--defsym=FLASH_BASE=0x${t.flash.toString(16)}`, `-Wl,--defsym=RAM_BASE=0x${t.ram.toString(16)}`, "-Wl,--build-id=none",
-    "-T", join(FIXTURES, "firmware.ld"), "-o", path, join(FIXTURES, "firmware.c"),
+    "-O1",
+    ...t.flags,
+    "-nostdlib",
+    "-nostartfiles",
+    "-ffreestanding",
+    "-fno-asynchronous-unwind-tables",
+    `-Wl,--defsym=FLASH_BASE=0x${t.flash.toString(16)}`,
+    `-Wl,--defsym=RAM_BASE=0x${t.ram.toString(16)}`,
+    "-Wl,--build-id=none",
+    "-T",
+    join(FIXTURES, "firmware.ld"),
+    "-o",
+    path,
+    join(FIXTURES, "firmware.c"),
   ]);
   return { path, bytes: new Uint8Array(readFileSync(path)), dir };
 }
@@ -51,11 +101,19 @@ function sparseSink(): { sink: LoadSink; read(pa: bigint, n: number): Uint8Array
     if (p === undefined) pages.set(k, (p = new Uint8Array(4096).fill(0x5a)));
     return p;
   };
-  const put = (pa: bigint, v: number): void => { page(pa)[Number(pa & 0xfffn)] = v; };
+  const put = (pa: bigint, v: number): void => {
+    page(pa)[Number(pa & 0xfffn)] = v;
+  };
   return {
     sink: {
-      write: (pa, b) => { b.forEach((v, i) => { put(pa + BigInt(i), v); }); },
-      fill: (pa, n, v) => { for (let i = 0n; i < n; i++) put(pa + i, v); },
+      write: (pa, b) => {
+        b.forEach((v, i) => {
+          put(pa + BigInt(i), v);
+        });
+      },
+      fill: (pa, n, v) => {
+        for (let i = 0n; i < n; i++) put(pa + i, v);
+      },
     },
     read: (pa, n) => Uint8Array.from({ length: n }, (_, i) => page(pa + BigInt(i))[Number((pa + BigInt(i)) & 0xfffn)]!),
   };
@@ -133,7 +191,9 @@ for (const t of TARGETS) {
       expect(toHex(mem.read(flashEnd, Number(tailEnd - flashEnd)))).toBe("00".repeat(Number(tailEnd - flashEnd)));
 
       const streamed = sparseSink();
-      const chunks = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) => bytes.subarray(i * 97, i * 97 + 97));
+      const chunks = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) =>
+        bytes.subarray(i * 97, i * 97 + 97),
+      );
       await loadElfFromChunks(chunks, streamed.sink);
       expect(toHex(streamed.read(t.flash, flash.length + 0x200))).toBe(toHex(mem.read(t.flash, flash.length + 0x200)));
     });

@@ -96,7 +96,9 @@ describe.skipIf(missing)("readelf -hlSW on system ELF files", () => {
     expect(failures).toEqual([]);
     expect(phdrs).toBeGreaterThan(files.length);
     expect(sections).toBeGreaterThan(files.length * 5);
-    console.log(`readelf: ${files.length} files, ${phdrs} program headers, ${sections} sections, kinds ${[...classes].sort().join(" ")}`);
+    console.log(
+      `readelf: ${files.length} files, ${phdrs} program headers, ${sections} sections, kinds ${[...classes].sort().join(" ")}`,
+    );
   });
 });
 
@@ -108,9 +110,18 @@ describe.skipIf(missing)("the readelf comparison itself", () => {
     expect(c.mismatches).toEqual([]);
     expect(c.programHeaders).toBeGreaterThan(0);
     expect(c.sections).toBeGreaterThan(10);
-    const wrongPh = { ...elf, programHeaders: elf.programHeaders.map((p, i) => (i === 1 ? { ...p, memsz: p.memsz + 1n } : p)) };
+    const wrongPh = {
+      ...elf,
+      programHeaders: elf.programHeaders.map((p, i) => (i === 1 ? { ...p, memsz: p.memsz + 1n } : p)),
+    };
     expect(compareWithReadelf(wrongPh, text).mismatches).toEqual([expect.stringContaining("ph1.memsz")]);
-    const wrongSh = { ...elf, sections: elf.sections.map((s, i) => (i === 2 ? { ...s, name: `${s.name}x`, flags: s.flags ^ 1n } : s)) };
-    expect(compareWithReadelf(wrongSh, text).mismatches.map((m) => m.split(":")[0])).toEqual(["sh2.name+type", "sh2.flags"]);
+    const wrongSh = {
+      ...elf,
+      sections: elf.sections.map((s, i) => (i === 2 ? { ...s, name: `${s.name}x`, flags: s.flags ^ 1n } : s)),
+    };
+    expect(compareWithReadelf(wrongSh, text).mismatches.map((m) => m.split(":")[0])).toEqual([
+      "sh2.name+type",
+      "sh2.flags",
+    ]);
   });
 });

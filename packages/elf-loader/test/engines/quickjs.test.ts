@@ -6,7 +6,10 @@ import { expect, it } from "vitest";
 import { bundleToString } from "@amp/test-utils";
 
 it("runs in QuickJS", async () => {
-  const lib = await bundleToString(join(import.meta.dirname, "..", "..", "src", "index.ts"), { format: "iife", globalName: "AmpElf" });
+  const lib = await bundleToString(join(import.meta.dirname, "..", "..", "src", "index.ts"), {
+    format: "iife",
+    globalName: "AmpElf",
+  });
   const QuickJS = await getQuickJS();
   const vm = QuickJS.newContext();
   try {

@@ -142,7 +142,16 @@ export function buildElf(o: BuildOptions): Uint8Array {
       }
     });
     const strIndex = all.length + 1;
-    all.push({ name: ".symtab", type: 2, data: symtab, off: BigInt(out.put(symtab, 8)), sz: BigInt(symtab.length), link: strIndex, entsize: BigInt(symsize), info: 1 });
+    all.push({
+      name: ".symtab",
+      type: 2,
+      data: symtab,
+      off: BigInt(out.put(symtab, 8)),
+      sz: BigInt(symtab.length),
+      link: strIndex,
+      entsize: BigInt(symsize),
+      info: 1,
+    });
     all.push({ name: ".strtab", type: 3, off: BigInt(out.put(table)), sz: BigInt(table.length) });
   }
   const names = cstrings([...all.map((s) => s.name), ".shstrtab"]);
@@ -223,7 +232,18 @@ export function buildElf(o: BuildOptions): Uint8Array {
 }
 
 /** A sink over a flat memory image at base `base`, recording every call. */
-export function memorySink(base: bigint, size: number): { mem: Uint8Array; calls: string[]; sink: { accepts(pa: bigint, n: bigint): boolean; write(pa: bigint, b: Uint8Array): void; fill(pa: bigint, n: bigint, v: number): void } } {
+export function memorySink(
+  base: bigint,
+  size: number,
+): {
+  mem: Uint8Array;
+  calls: string[];
+  sink: {
+    accepts(pa: bigint, n: bigint): boolean;
+    write(pa: bigint, b: Uint8Array): void;
+    fill(pa: bigint, n: bigint, v: number): void;
+  };
+} {
   const mem = new Uint8Array(size).fill(0xaa);
   const calls: string[] = [];
   const inRange = (pa: bigint, n: bigint): boolean => pa >= base && pa + n <= base + BigInt(size);

@@ -11,13 +11,24 @@ const MACHINE_WORDS: Record<string, number> = {
   AArch64: 183,
   "Intel 80386": 3,
   "RISC-V": 243,
-  "None": 0,
+  None: 0,
 };
 
 /** Section flag letters as readelf -W prints them (binutils' get_elf_section_flags). */
 const FLAG_LETTERS: [bigint, string][] = [
-  [0x1n, "W"], [0x2n, "A"], [0x4n, "X"], [0x10n, "M"], [0x20n, "S"], [0x40n, "I"], [0x80n, "L"],
-  [0x100n, "O"], [0x200n, "G"], [0x400n, "T"], [0x800n, "C"], [0x200000n, "R"], [0x80000000n, "E"],
+  [0x1n, "W"],
+  [0x2n, "A"],
+  [0x4n, "X"],
+  [0x10n, "M"],
+  [0x20n, "S"],
+  [0x40n, "I"],
+  [0x80n, "L"],
+  [0x100n, "O"],
+  [0x200n, "G"],
+  [0x400n, "T"],
+  [0x800n, "C"],
+  [0x200000n, "R"],
+  [0x80000000n, "E"],
 ];
 
 export function flagLetters(flags: bigint): string {
@@ -77,7 +88,11 @@ export function compareWithReadelf(elf: ElfFile, text: string): Comparison {
   eq("shstrndx", h.shstrndx, field(text, "Section header string table index")?.split(" ")[0]);
 
   // Program headers.
-  const ph = [...text.matchAll(/^ {2}(\S+)\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) (.{3}) (?:0x)?([0-9a-f]+)$/gm)];
+  const ph = [
+    ...text.matchAll(
+      /^ {2}(\S+)\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+) (.{3}) (?:0x)?([0-9a-f]+)$/gm,
+    ),
+  ];
   eq("program header count", elf.programHeaders.length, ph.length);
   ph.forEach((m, i) => {
     const p = elf.programHeaders[i];
@@ -96,7 +111,11 @@ export function compareWithReadelf(elf: ElfFile, text: string): Comparison {
   });
 
   // Section headers.
-  const sh = [...text.matchAll(/^ {2}\[\s*(\d+)\] (.*) ([0-9a-f]{8,16}) ([0-9a-f]{6,}) ([0-9a-f]{6,}) ([0-9a-f]{2,}) (.{3}) +(\d+) +(\d+) +(\d+)$/gm)];
+  const sh = [
+    ...text.matchAll(
+      /^ {2}\[\s*(\d+)\] (.*) ([0-9a-f]{8,16}) ([0-9a-f]{6,}) ([0-9a-f]{6,}) ([0-9a-f]{2,}) (.{3}) +(\d+) +(\d+) +(\d+)$/gm,
+    ),
+  ];
   eq("section count", elf.sections.length, sh.length);
   sh.forEach((m, i) => {
     const s = elf.sections[i];

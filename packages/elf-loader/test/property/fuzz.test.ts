@@ -4,14 +4,38 @@
 import { existsSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ElfStreamLoader, isAmpError, loadElf, parseElf, parseMdt, readCoredump, validateElf, findResourceTable, findSection } from "@amp/elf-loader";
+import {
+  ElfStreamLoader,
+  isAmpError,
+  loadElf,
+  parseElf,
+  parseMdt,
+  readCoredump,
+  validateElf,
+  findResourceTable,
+  findSection,
+} from "@amp/elf-loader";
 import type { LoadSink } from "@amp/elf-loader";
 import { fcParams } from "@amp/test-utils";
 import { buildElf, bytesOf } from "../helpers/elf-builder.ts";
 
 const BASES: Uint8Array[] = [
-  buildElf({ elfClass: 32, segments: [{ paddr: 0x100n, data: bytesOf(1, 2, 3, 4), memsz: 0x20n }, { paddr: 0x200n, data: bytesOf(5) }], sections: [{ name: ".resource_table", type: 1, addr: 0x200n, segment: 1, segmentOffset: 0, size: 1n }], symbols: [{ name: "main", value: 0x100n }] }),
-  buildElf({ elfClass: 64, le: false, segments: [{ paddr: 0x1_0000_0000n, data: bytesOf(9, 9, 9), memsz: 0x10n }], sections: [{ name: ".data", type: 1, data: bytesOf(1, 2) }], symbols: [{ name: "x", value: 1n }] }),
+  buildElf({
+    elfClass: 32,
+    segments: [
+      { paddr: 0x100n, data: bytesOf(1, 2, 3, 4), memsz: 0x20n },
+      { paddr: 0x200n, data: bytesOf(5) },
+    ],
+    sections: [{ name: ".resource_table", type: 1, addr: 0x200n, segment: 1, segmentOffset: 0, size: 1n }],
+    symbols: [{ name: "main", value: 0x100n }],
+  }),
+  buildElf({
+    elfClass: 64,
+    le: false,
+    segments: [{ paddr: 0x1_0000_0000n, data: bytesOf(9, 9, 9), memsz: 0x10n }],
+    sections: [{ name: ".data", type: 1, data: bytesOf(1, 2) }],
+    symbols: [{ name: "x", value: 1n }],
+  }),
 ];
 // A real binary: the smallest usual one on Debian, trimmed of nothing (it is ~40 KiB).
 if (existsSync("/usr/bin/true")) BASES.push(new Uint8Array(readFileSync("/usr/bin/true")));
@@ -23,7 +47,13 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant("byte" as const), at: fc.nat({ max: 1023 }), value: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant("byteAnywhere" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
   // An interesting 16/32/64-bit value at an aligned header offset.
-  fc.record({ kind: fc.constant("word" as const), at: fc.nat({ max: 127 }), value: fc.constantFrom(...INTERESTING), width: fc.constantFrom(2, 4, 8), le: fc.boolean() }),
+  fc.record({
+    kind: fc.constant("word" as const),
+    at: fc.nat({ max: 127 }),
+    value: fc.constantFrom(...INTERESTING),
+    width: fc.constantFrom(2, 4, 8),
+    le: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
 );
 
@@ -83,43 +113,58 @@ function checkingSink(): LoadSink & { accepted: [bigint, bigint][] } {
 describe("mutated ELF files", () => {
   it("parse/validate/lookups/coredump reader/mdt parser fail only with AmpError", () => {
     fc.assert(
-      fc.property(fc.nat({ max: BASES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (which, ms) => {
-        const bytes = mutate(BASES[which]!, ms);
-        expect(Array.isArray(validateElf(bytes))).toBe(true);
-        onlyAmpError(() => {
-          const elf = parseElf(bytes);
-          onlyAmpError(() => findResourceTable(elf));
-          onlyAmpError(() => findSection(elf, ".data"));
-        });
-        onlyAmpError(() => readCoredump(bytes));
-        onlyAmpError(() => parseMdt(bytes));
-      }),
+      fc.property(
+        fc.nat({ max: BASES.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 6 }),
+        (which, ms) => {
+          const bytes = mutate(BASES[which]!, ms);
+          expect(Array.isArray(validateElf(bytes))).toBe(true);
+          onlyAmpError(() => {
+            const elf = parseElf(bytes);
+            onlyAmpError(() => findResourceTable(elf));
+            onlyAmpError(() => findSection(elf, ".data"));
+          });
+          onlyAmpError(() => readCoredump(bytes));
+          onlyAmpError(() => parseMdt(bytes));
+        },
+      ),
       fcParams(300),
     );
   });
 
   it("loading writes only inside accepted ranges, whole or streamed", () => {
     fc.assert(
-      fc.property(fc.nat({ max: BASES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 4096 }), (which, ms, chunk) => {
-        const bytes = mutate(BASES[which]!, ms);
-        // The sink throws (Error) for a write outside what it accepted; the loader wraps that
-        // in ERR_SINK, so check the cause as well: it must never be our "outside" error.
-        const run = (f: () => void): void => {
-          try {
-            f();
-          } catch (e) {
-            if (!isAmpError(e)) throw e;
-            const cause = (e as Error).cause;
-            if (cause instanceof Error && cause.message.startsWith("write outside") || cause instanceof Error && cause.message.startsWith("fill outside")) throw cause;
-          }
-        };
-        run(() => { loadElf(bytes, checkingSink()); });
-        run(() => {
-          const l = new ElfStreamLoader(checkingSink());
-          for (let i = 0; i < bytes.length; i += chunk) l.push(bytes.subarray(i, i + chunk));
-          l.finish();
-        });
-      }),
+      fc.property(
+        fc.nat({ max: BASES.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 4096 }),
+        (which, ms, chunk) => {
+          const bytes = mutate(BASES[which]!, ms);
+          // The sink throws (Error) for a write outside what it accepted; the loader wraps that
+          // in ERR_SINK, so check the cause as well: it must never be our "outside" error.
+          const run = (f: () => void): void => {
+            try {
+              f();
+            } catch (e) {
+              if (!isAmpError(e)) throw e;
+              const cause = (e as Error).cause;
+              if (
+                (cause instanceof Error && cause.message.startsWith("write outside")) ||
+                (cause instanceof Error && cause.message.startsWith("fill outside"))
+              )
+                throw cause;
+            }
+          };
+          run(() => {
+            loadElf(bytes, checkingSink());
+          });
+          run(() => {
+            const l = new ElfStreamLoader(checkingSink());
+            for (let i = 0; i < bytes.length; i += chunk) l.push(bytes.subarray(i, i + chunk));
+            l.finish();
+          });
+        },
+      ),
       fcParams(300),
     );
   });

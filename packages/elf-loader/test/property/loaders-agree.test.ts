@@ -28,8 +28,24 @@ const SECTIONS = [
   { name: ".comment", type: 1, data: bytesOf(0x47, 0x43, 0x43, 0) },
 ];
 const PLAIN: Uint8Array[] = [
-  buildElf({ elfClass: 32, segments: [{ paddr: 0x100n, data: bytesOf(1, 2, 3, 4), memsz: 0x20n }, { paddr: 0x200n, data: bytesOf(5, 6) }], sections: SECTIONS, symbols: [{ name: "main", value: 0x100n }] }),
-  buildElf({ elfClass: 64, le: false, segments: [{ paddr: 0x1_0000_0000n, data: bytesOf(9, 9, 9, 9), memsz: 0x10n }, { paddr: 0x200n, data: bytesOf(7, 7) }], sections: SECTIONS }),
+  buildElf({
+    elfClass: 32,
+    segments: [
+      { paddr: 0x100n, data: bytesOf(1, 2, 3, 4), memsz: 0x20n },
+      { paddr: 0x200n, data: bytesOf(5, 6) },
+    ],
+    sections: SECTIONS,
+    symbols: [{ name: "main", value: 0x100n }],
+  }),
+  buildElf({
+    elfClass: 64,
+    le: false,
+    segments: [
+      { paddr: 0x1_0000_0000n, data: bytesOf(9, 9, 9, 9), memsz: 0x10n },
+      { paddr: 0x200n, data: bytesOf(7, 7) },
+    ],
+    sections: SECTIONS,
+  }),
 ];
 const BASES: Uint8Array[] = [...PLAIN, ...PLAIN.map(withPnXnum)];
 
@@ -49,7 +65,11 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant("sht" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant("shtWord" as const), at: fc.nat(), value: fc.constantFrom(...INTERESTING) }),
   // The ELF header's section fields: e_shoff, e_shentsize, e_shnum, e_shstrndx, e_phnum.
-  fc.record({ kind: fc.constant("header" as const), field: fc.constantFrom("shoff", "shentsize", "shnum", "shstrndx", "phnum"), value: fc.constantFrom(...INTERESTING) }),
+  fc.record({
+    kind: fc.constant("header" as const),
+    field: fc.constantFrom("shoff", "shentsize", "shnum", "shstrndx", "phnum"),
+    value: fc.constantFrom(...INTERESTING),
+  }),
   // Anything else, rarely: a byte anywhere, or a truncation.
   fc.record({ kind: fc.constant("byte" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
@@ -77,7 +97,13 @@ function mutate(base: Uint8Array, ms: readonly Mutation[]): Uint8Array {
         break;
       }
       case "header": {
-        const at = { shoff: is64 ? 40 : 32, shentsize: is64 ? 58 : 46, shnum: is64 ? 60 : 48, shstrndx: is64 ? 62 : 50, phnum: is64 ? 56 : 44 }[m.field];
+        const at = {
+          shoff: is64 ? 40 : 32,
+          shentsize: is64 ? 58 : 46,
+          shnum: is64 ? 60 : 48,
+          shstrndx: is64 ? 62 : 50,
+          phnum: is64 ? 56 : 44,
+        }[m.field];
         if (m.field === "shoff") {
           if (is64) v.setBigUint64(at, BigInt(m.value), le);
           else v.setUint32(at, m.value >>> 0, le);
@@ -110,7 +136,8 @@ function recordingSink(): LoadSink & { mem: Map<bigint, number> } {
   };
 }
 
-type Verdict = { ok: true; result: LoadResult; mem: Map<bigint, number> } | { ok: false; code: string; message: string };
+type Verdict =
+  { ok: true; result: LoadResult; mem: Map<bigint, number> } | { ok: false; code: string; message: string };
 
 function whole(bytes: Uint8Array): Verdict {
   const sink = recordingSink();
@@ -166,19 +193,25 @@ describe("loadElf and loadElfFromChunks", () => {
 
   it("give the same verdict and the same memory on mutated files", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: BASES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 512 }), async (which, ms, chunk) => {
-        const bytes = mutate(BASES[which] ?? new Uint8Array(), ms);
-        const w = whole(bytes);
-        const s = await streamed(bytes, chunk);
-        expect(s.ok, `whole: ${describeVerdict(w)}; streamed: ${describeVerdict(s)}`).toBe(w.ok);
-        if (w.ok && s.ok) {
-          expect(s.result.entry).toBe(w.result.entry);
-          expect(s.result.segments).toEqual(w.result.segments);
-          // Only a zero-fill tail over another segment may load differently (file order vs
-          // header order), and validateElf warns about exactly that.
-          if (!w.result.diagnostics.some((d) => d.code === "SEGMENT_FILL_OVERLAP")) expect([...s.mem].sort()).toEqual([...w.mem].sort());
-        }
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: BASES.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 512 }),
+        async (which, ms, chunk) => {
+          const bytes = mutate(BASES[which] ?? new Uint8Array(), ms);
+          const w = whole(bytes);
+          const s = await streamed(bytes, chunk);
+          expect(s.ok, `whole: ${describeVerdict(w)}; streamed: ${describeVerdict(s)}`).toBe(w.ok);
+          if (w.ok && s.ok) {
+            expect(s.result.entry).toBe(w.result.entry);
+            expect(s.result.segments).toEqual(w.result.segments);
+            // Only a zero-fill tail over another segment may load differently (file order vs
+            // header order), and validateElf warns about exactly that.
+            if (!w.result.diagnostics.some((d) => d.code === "SEGMENT_FILL_OVERLAP"))
+              expect([...s.mem].sort()).toEqual([...w.mem].sort());
+          }
+        },
+      ),
       fcParams(400),
     );
   });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { coredumpChunks, coredumpSize, parseElf, parseNotes, readCoredump, readCoredumpMemory, writeCoredump } from "@amp/elf-loader";
+import {
+  coredumpChunks,
+  coredumpSize,
+  parseElf,
+  parseNotes,
+  readCoredump,
+  readCoredumpMemory,
+  writeCoredump,
+} from "@amp/elf-loader";
 import type { CoredumpLayout, CoredumpMemoryReader } from "@amp/elf-loader";
 import { toHex } from "@amp/test-utils";
 import { buildElf, bytesOf } from "../helpers/elf-builder.ts";
@@ -7,9 +15,16 @@ import { buildElf, bytesOf } from "../helpers/elf-builder.ts";
 const pattern = (da: bigint, off: bigint, out: Uint8Array): void => {
   for (let i = 0; i < out.length; i++) out[i] = Number((da + off + BigInt(i)) & 0xffn);
 };
-const reader: CoredumpMemoryReader = (r, _i, off, out) => { pattern(r.da, off, out); return true; };
+const reader: CoredumpMemoryReader = (r, _i, off, out) => {
+  pattern(r.da, off, out);
+  return true;
+};
 
-function collect(layout: CoredumpLayout, read: CoredumpMemoryReader, chunkSize?: number): { bytes: Uint8Array; chunks: number[] } {
+function collect(
+  layout: CoredumpLayout,
+  read: CoredumpMemoryReader,
+  chunkSize?: number,
+): { bytes: Uint8Array; chunks: number[] } {
   const parts = [...coredumpChunks(layout, read, chunkSize === undefined ? {} : { chunkSize })];
   const total = parts.reduce((s, p) => s + p.length, 0);
   const bytes = new Uint8Array(total);
@@ -32,7 +47,10 @@ describe.each([
     machine: 40,
     littleEndian,
     entry: 0x1234n,
-    regions: [{ da: 0x2000_0000n, size: 0x3000n }, { da: 0x1000n, size: 5n, name: "tcm" }],
+    regions: [
+      { da: 0x2000_0000n, size: 0x3000n },
+      { da: 0x1000n, size: 5n, name: "tcm" },
+    ],
     notes: [{ name: "CORE", type: 1, desc: bytesOf(1, 2, 3, 4, 5) }],
     sectionHeaders: true,
   };
@@ -40,10 +58,26 @@ describe.each([
 
   it("has Linux's header and program headers", () => {
     const elf = parseElf(bytes);
-    expect(elf.header).toMatchObject({ elfClass, littleEndian, type: 4, machine: 40, version: 1, entry: 0x1234n, flags: 0 });
+    expect(elf.header).toMatchObject({
+      elfClass,
+      littleEndian,
+      type: 4,
+      machine: 40,
+      version: 1,
+      entry: 0x1234n,
+      flags: 0,
+    });
     const [note, a, b] = elf.programHeaders;
     expect(note).toMatchObject({ type: 4, filesz: 28n });
-    expect(a).toMatchObject({ type: 1, flags: 7, vaddr: 0x2000_0000n, paddr: 0x2000_0000n, filesz: 0x3000n, memsz: 0x3000n, align: 0n });
+    expect(a).toMatchObject({
+      type: 1,
+      flags: 7,
+      vaddr: 0x2000_0000n,
+      paddr: 0x2000_0000n,
+      filesz: 0x3000n,
+      memsz: 0x3000n,
+      align: 0n,
+    });
     expect(b!.offset).toBe(a!.offset + 0x3000n);
     expect(BigInt(bytes.length)).toBe(coredumpSize(layout));
   });
@@ -52,7 +86,10 @@ describe.each([
     const core = readCoredump(bytes);
     expect(core).toMatchObject({ elfClass, littleEndian, machine: 40, entry: 0x1234n, format: "segments" });
     expect(core.diagnostics).toEqual([]);
-    expect(core.regions.map((r) => [r.da, r.size, r.name])).toEqual([[0x2000_0000n, 0x3000n, "load0"], [0x1000n, 5n, "tcm"]]);
+    expect(core.regions.map((r) => [r.da, r.size, r.name])).toEqual([
+      [0x2000_0000n, 0x3000n, "load0"],
+      [0x1000n, 5n, "tcm"],
+    ]);
     expect(core.notes.map((n) => [n.name, n.type, toHex(n.desc)])).toEqual([["CORE", 1, "0102030405"]]);
     expect(readCoredumpMemory(bytes, core, 0x2000_2ffen, 4)).toBeUndefined();
     expect(toHex(readCoredumpMemory(bytes, core, 0x2000_2ffcn, 4)!)).toBe("fcfdfeff");
@@ -64,13 +101,24 @@ describe.each([
 describe("coredump writer", () => {
   it("reads regions in bounded chunks and 0xFF-fills unreadable memory", () => {
     const seen: number[] = [];
-    const layout: CoredumpLayout = { elfClass: 32, machine: 0, regions: [{ da: 0n, size: 10_000n }, { da: 0x10000n, size: 3n }] };
-    const { bytes, chunks } = collect(layout, (r, i, off, out) => {
-      seen.push(out.length);
-      if (i === 1) return false;
-      pattern(r.da, off, out);
-      return true;
-    }, 4096);
+    const layout: CoredumpLayout = {
+      elfClass: 32,
+      machine: 0,
+      regions: [
+        { da: 0n, size: 10_000n },
+        { da: 0x10000n, size: 3n },
+      ],
+    };
+    const { bytes, chunks } = collect(
+      layout,
+      (r, i, off, out) => {
+        seen.push(out.length);
+        if (i === 1) return false;
+        pattern(r.da, off, out);
+        return true;
+      },
+      4096,
+    );
     expect(seen).toEqual([4096, 4096, 1808, 3]);
     expect(chunks).toEqual([52 + 2 * 32, 4096, 4096, 1808, 3]);
     expect(toHex(bytes.subarray(-3))).toBe("ffffff");
@@ -84,11 +132,17 @@ describe("coredump writer", () => {
   });
 
   it("refuses layouts that do not fit the class", () => {
-    const bad = (layout: CoredumpLayout): (() => void) => () => { Array.from(coredumpChunks(layout, reader)); };
+    const bad =
+      (layout: CoredumpLayout): (() => void) =>
+      () => {
+        Array.from(coredumpChunks(layout, reader));
+      };
     expect(bad({ elfClass: 32, machine: 0, regions: [{ da: 0xffff_ff00n, size: 0x200n }] })).toThrow(RangeError);
     expect(bad({ elfClass: 48 as 32, machine: 0, regions: [] })).toThrow(RangeError);
     expect(bad({ elfClass: 32, machine: 0, regions: [{ da: 1 as unknown as bigint, size: 1n }] })).toThrow(TypeError);
-    expect(() => Array.from(coredumpChunks({ elfClass: 32, machine: 0, regions: [] }, reader, { chunkSize: 0 }))).toThrow(RangeError);
+    expect(() =>
+      Array.from(coredumpChunks({ elfClass: 32, machine: 0, regions: [] }, reader, { chunkSize: 0 })),
+    ).toThrow(RangeError);
   });
 });
 
@@ -97,7 +151,10 @@ describe("coredump reader", () => {
     const core = buildElf({
       elfClass: 32,
       type: 4,
-      sections: [{ name: "STR_TBL", type: 3, data: bytesOf(0) }, { name: "modem", type: 1, flags: 1n, addr: 0x8000_0000n, data: bytesOf(1, 2, 3, 4) }],
+      sections: [
+        { name: "STR_TBL", type: 3, data: bytesOf(0) },
+        { name: "modem", type: 1, flags: 1n, addr: 0x8000_0000n, data: bytesOf(1, 2, 3, 4) },
+      ],
     });
     const s = readCoredump(core);
     expect(s.format).toBe("sections");

@@ -36,7 +36,9 @@ describe("loadElf", () => {
       [2, 0x20n, 0n, 4n],
       [3, 0x30n, 3n, 3n],
     ]);
-    expect(toHex(m.mem.subarray(0x10, 0x34))).toBe("0102030405000000" + "aa".repeat(8) + "00000000" + "aa".repeat(12) + "090807aa");
+    expect(toHex(m.mem.subarray(0x10, 0x34))).toBe(
+      "0102030405000000" + "aa".repeat(8) + "00000000" + "aa".repeat(12) + "090807aa",
+    );
     expect(m.calls).toEqual(["write 0x10 5", "fill 0x15 3 0", "fill 0x20 4 0", "write 0x30 3"]);
   });
 
@@ -60,7 +62,12 @@ describe("loadElf", () => {
 
   it("wraps a throwing sink as ERR_SINK with the cause", () => {
     const boom = new Error("bus error");
-    const sink: LoadSink = { write: () => { throw boom; }, fill: () => undefined };
+    const sink: LoadSink = {
+      write: () => {
+        throw boom;
+      },
+      fill: () => undefined,
+    };
     try {
       loadElf(image(), sink);
       expect.unreachable();
@@ -115,7 +122,11 @@ describe("ElfStreamLoader", () => {
     const loader = new ElfStreamLoader(memorySink(0n, 0x40).sink);
     loader.push(img.subarray(0, Number(parseElf(img).programHeaders[3]!.offset) + 2));
     expect(codeOf(() => loader.finish())).toBe("ERR_TRUNCATED");
-    expect(codeOf(() => { loader.push(new Uint8Array(1)); })).toBe("ERR_STATE");
+    expect(
+      codeOf(() => {
+        loader.push(new Uint8Array(1));
+      }),
+    ).toBe("ERR_STATE");
   });
 
   it("reports a stream that ends inside the headers", () => {
@@ -123,21 +134,33 @@ describe("ElfStreamLoader", () => {
     l.push(image().subarray(0, 60));
     expect(codeOf(() => l.finish())).toBe("ERR_TRUNCATED");
     const m = new ElfStreamLoader(memorySink(0n, 0x40).sink);
-    expect(codeOf(() => { m.push(bytesOf(1, 2, 3, 4)); })).toBe("ERR_MALFORMED");
+    expect(
+      codeOf(() => {
+        m.push(bytesOf(1, 2, 3, 4));
+      }),
+    ).toBe("ERR_MALFORMED");
   });
 
   it("bounds header buffering", () => {
     const img = image();
     new DataView(img.buffer).setUint32(28, 0x20_0000, true); // e_phoff at 2 MiB
     const l = new ElfStreamLoader(memorySink(0n, 0x40).sink);
-    expect(codeOf(() => { l.push(img); })).toBe("ERR_LIMIT");
+    expect(
+      codeOf(() => {
+        l.push(img);
+      }),
+    ).toBe("ERR_LIMIT");
     expect(() => new ElfStreamLoader(memorySink(0n, 1).sink, { maxHeaderBytes: 10 })).toThrow(RangeError);
   });
 
   it("checks totalSize up front", () => {
     const img = image();
     const l = new ElfStreamLoader(memorySink(0n, 0x40).sink, { totalSize: 100 });
-    expect(codeOf(() => { l.push(img); })).toBe("ERR_TRUNCATED");
+    expect(
+      codeOf(() => {
+        l.push(img);
+      }),
+    ).toBe("ERR_TRUNCATED");
   });
 
   it("passes segment bytes to the sink as views of the pushed chunks (no buffering of segments)", () => {
@@ -146,7 +169,12 @@ describe("ElfStreamLoader", () => {
     const head = img.slice(0, headers);
     const body = img.slice(headers);
     const buffers: ArrayBufferLike[] = [];
-    const l = new ElfStreamLoader({ write: (_pa, b) => { buffers.push(b.buffer); }, fill: () => undefined });
+    const l = new ElfStreamLoader({
+      write: (_pa, b) => {
+        buffers.push(b.buffer);
+      },
+      fill: () => undefined,
+    });
     l.push(head);
     l.push(body);
     l.finish();

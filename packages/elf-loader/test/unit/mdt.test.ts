@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { QCOM_MDT_RELOCATABLE, QCOM_MDT_TYPE_HASH, assembleMdt, isAmpError, loadElf, loadMdt, mdtMetadata, mdtSegmentFileName, parseElf, parseMdt, validateElf } from "@amp/elf-loader";
+import {
+  QCOM_MDT_RELOCATABLE,
+  QCOM_MDT_TYPE_HASH,
+  assembleMdt,
+  isAmpError,
+  loadElf,
+  loadMdt,
+  mdtMetadata,
+  mdtSegmentFileName,
+  parseElf,
+  parseMdt,
+  validateElf,
+} from "@amp/elf-loader";
 import { toHex } from "@amp/test-utils";
 import { buildElf, bytesOf, memorySink } from "../helpers/elf-builder.ts";
 
@@ -57,18 +69,45 @@ describe("Qualcomm split firmware", () => {
   it("relocates a relocatable image into its region", async () => {
     const { mdt, files } = firmware(7 | QCOM_MDT_RELOCATABLE);
     const m = memorySink(0x1000_0000n, 0x3000);
-    const r = await loadMdt(mdt, "modem.mdt", async (n) => Promise.resolve(files.get(n)), m.sink, { region: { pa: 0x1000_0000n, size: 0x3000n } });
+    const r = await loadMdt(mdt, "modem.mdt", async (n) => Promise.resolve(files.get(n)), m.sink, {
+      region: { pa: 0x1000_0000n, size: 0x3000n },
+    });
     expect(r.segments.map((s) => s.pa)).toEqual([0x1000_0000n, 0x1000_2000n]);
     expect(toHex(m.mem.subarray(0x2000, 0x2004))).toBe("090a0b0c");
   });
 
   it("refuses a non-relocatable image outside its region, and a missing or short companion", async () => {
     const { mdt, files } = firmware();
-    const code = async (p: Promise<unknown>): Promise<string> => p.then(() => "none", (e: unknown) => (isAmpError(e) ? e.code : "other"));
-    expect(await code(loadMdt(mdt, "modem.mdt", (n) => files.get(n), memorySink(0x1000_0000n, 0x3000).sink, { region: { pa: 0x1000_0000n, size: 0x3000n } }))).toBe("ERR_RANGE");
-    expect(await code(loadMdt(mdt, "modem.mdt", () => undefined, memorySink(0x8000_0000n, 0x3000).sink))).toBe("ERR_SINK");
-    expect(await code(loadMdt(mdt, "modem.mdt", (n) => files.get(n)?.subarray(1), memorySink(0x8000_0000n, 0x3000).sink))).toBe("ERR_TRUNCATED");
-    expect(await code(loadMdt(mdt, "modem.mdt", () => { throw new Error("io"); }, memorySink(0x8000_0000n, 0x3000).sink))).toBe("ERR_SINK");
+    const code = async (p: Promise<unknown>): Promise<string> =>
+      p.then(
+        () => "none",
+        (e: unknown) => (isAmpError(e) ? e.code : "other"),
+      );
+    expect(
+      await code(
+        loadMdt(mdt, "modem.mdt", (n) => files.get(n), memorySink(0x1000_0000n, 0x3000).sink, {
+          region: { pa: 0x1000_0000n, size: 0x3000n },
+        }),
+      ),
+    ).toBe("ERR_RANGE");
+    expect(await code(loadMdt(mdt, "modem.mdt", () => undefined, memorySink(0x8000_0000n, 0x3000).sink))).toBe(
+      "ERR_SINK",
+    );
+    expect(
+      await code(loadMdt(mdt, "modem.mdt", (n) => files.get(n)?.subarray(1), memorySink(0x8000_0000n, 0x3000).sink)),
+    ).toBe("ERR_TRUNCATED");
+    expect(
+      await code(
+        loadMdt(
+          mdt,
+          "modem.mdt",
+          () => {
+            throw new Error("io");
+          },
+          memorySink(0x8000_0000n, 0x3000).sink,
+        ),
+      ),
+    ).toBe("ERR_SINK");
   });
 
   it("assembles the single-file image, which loads like the split one", async () => {
@@ -85,18 +124,32 @@ describe("Qualcomm split firmware", () => {
   it("assembles a split whose section headers no file kept into an image that parses (issue 15 item 6)", async () => {
     // As splitting tools do: the .mdt copies the ELF header, whose e_shoff points at a section
     // header table after the last segment, which no .bNN file holds.
-    const full = buildElf({ elfClass: 32, entry: 0x1000n, segments: [{ paddr: 0x1000n, data: bytesOf(1, 2, 3, 4) }, { paddr: 0x2000n, data: bytesOf(5, 6) }], sections: [{ name: ".resource_table", type: 1, addr: 0x2000n, segment: 1, segmentOffset: 0, size: 2n }] });
+    const full = buildElf({
+      elfClass: 32,
+      entry: 0x1000n,
+      segments: [
+        { paddr: 0x1000n, data: bytesOf(1, 2, 3, 4) },
+        { paddr: 0x2000n, data: bytesOf(5, 6) },
+      ],
+      sections: [{ name: ".resource_table", type: 1, addr: 0x2000n, segment: 1, segmentOffset: 0, size: 2n }],
+    });
     const elf = parseElf(full);
     const [p0, p1] = elf.programHeaders;
     const mdt = full.slice(0, Number(p0!.offset));
-    const files = new Map([["fw.b00", full.slice(Number(p0!.offset), Number(p0!.offset + p0!.filesz))], ["fw.b01", full.slice(Number(p1!.offset), Number(p1!.offset + p1!.filesz))]]);
+    const files = new Map([
+      ["fw.b00", full.slice(Number(p0!.offset), Number(p0!.offset + p0!.filesz))],
+      ["fw.b01", full.slice(Number(p1!.offset), Number(p1!.offset + p1!.filesz))],
+    ]);
     const image = await assembleMdt(mdt, "fw.mdt", (n) => files.get(n));
     const back = parseElf(image);
     expect(back.header).toMatchObject({ shoff: 0n, shnum: 0, shstrndx: 0 });
     expect(back.sections).toEqual([]);
     expect(validateElf(image).filter((d) => d.severity === "error")).toEqual([]);
     // Every other byte is the original's.
-    const keep = (b: Uint8Array): string => toHex(Uint8Array.from(b.subarray(0, image.length), (x, i) => (i >= 32 && i < 36) || (i >= 48 && i < 52) ? 0 : x));
+    const keep = (b: Uint8Array): string =>
+      toHex(
+        Uint8Array.from(b.subarray(0, image.length), (x, i) => ((i >= 32 && i < 36) || (i >= 48 && i < 52) ? 0 : x)),
+      );
     expect(keep(image)).toBe(keep(full));
   });
 

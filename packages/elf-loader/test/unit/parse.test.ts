@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { findResourceTable, findSection, findSymbol, isAmpError, parseElf, sectionBytes, segmentBytes, symbolAddress, validateElf } from "@amp/elf-loader";
+import {
+  findResourceTable,
+  findSection,
+  findSymbol,
+  isAmpError,
+  parseElf,
+  sectionBytes,
+  segmentBytes,
+  symbolAddress,
+  validateElf,
+} from "@amp/elf-loader";
 import { toHex } from "@amp/test-utils";
 import { buildElf, bytesOf } from "../helpers/elf-builder.ts";
 
@@ -25,12 +35,24 @@ describe.each(CASES)("ELF$elfClass le=$le", ({ elfClass, le }) => {
       { name: ".resource_table", type: 1, flags: 2n, addr: 0x2000n, segment: 1, segmentOffset: 0, size: 2n },
       { name: ".bss", type: 8, flags: 3n, addr: 0x1004n, size: 12n },
     ],
-    symbols: [{ name: "main", value: 0x1001n, size: 4n }, { name: "table", value: 0x2000n, info: 0x11 }],
+    symbols: [
+      { name: "main", value: 0x1001n, size: 4n },
+      { name: "table", value: 0x2000n, info: 0x11 },
+    ],
   });
   const elf = parseElf(bytes);
 
   it("reads the file header", () => {
-    expect(elf.header).toMatchObject({ elfClass, littleEndian: le, type: 2, machine: 40, version: 1, entry: 0x1001n, phnum: 2, ehsize: elfClass === 64 ? 64 : 52 });
+    expect(elf.header).toMatchObject({
+      elfClass,
+      littleEndian: le,
+      type: 2,
+      machine: 40,
+      version: 1,
+      entry: 0x1001n,
+      phnum: 2,
+      ehsize: elfClass === 64 ? 64 : 52,
+    });
     expect(elf.diagnostics).toEqual([]);
   });
 
@@ -43,7 +65,15 @@ describe.each(CASES)("ELF$elfClass le=$le", ({ elfClass, le }) => {
   });
 
   it("names sections and finds them", () => {
-    expect(elf.sections.map((s) => s.name)).toEqual(["", ".text", ".resource_table", ".bss", ".symtab", ".strtab", ".shstrtab"]);
+    expect(elf.sections.map((s) => s.name)).toEqual([
+      "",
+      ".text",
+      ".resource_table",
+      ".bss",
+      ".symtab",
+      ".strtab",
+      ".shstrtab",
+    ]);
     const rt = findResourceTable(elf)!;
     expect(rt.address).toBe(0x2000n);
     expect(toHex(rt.bytes)).toBe("0909");
@@ -66,7 +96,11 @@ describe.each(CASES)("ELF$elfClass le=$le", ({ elfClass, le }) => {
 
 describe("64-bit values", () => {
   it("keeps addresses above 2^53 exact", () => {
-    const bytes = buildElf({ elfClass: 64, entry: 0xffff_ffff_ffff_f001n, segments: [{ paddr: 0xffff_ffff_ffff_f000n, data: bytesOf(1), memsz: 0x100n }] });
+    const bytes = buildElf({
+      elfClass: 64,
+      entry: 0xffff_ffff_ffff_f001n,
+      segments: [{ paddr: 0xffff_ffff_ffff_f000n, data: bytesOf(1), memsz: 0x100n }],
+    });
     const elf = parseElf(bytes);
     expect(elf.header.entry).toBe(0xffff_ffff_ffff_f001n);
     expect(elf.programHeaders[0]!.paddr).toBe(0xffff_ffff_ffff_f000n);
@@ -90,7 +124,11 @@ describe("files without section headers", () => {
 
 describe("extended numbering", () => {
   it("follows SHN_XINDEX and e_shnum = 0 through section 0", () => {
-    const bytes = buildElf({ elfClass: 64, segments: [{ paddr: 0n, data: bytesOf(1) }], sections: [{ name: ".a", type: 1, data: bytesOf(7) }] });
+    const bytes = buildElf({
+      elfClass: 64,
+      segments: [{ paddr: 0n, data: bytesOf(1) }],
+      sections: [{ name: ".a", type: 1, data: bytesOf(7) }],
+    });
     const v = new DataView(bytes.buffer);
     const shoff = Number(v.getBigUint64(40, true));
     const shnum = v.getUint16(60, true);
@@ -108,7 +146,11 @@ describe("extended numbering", () => {
 
 describe("SHN_XINDEX resolving to section 0 (issue 15 item 8)", () => {
   it("warns that no section has a name, so the resource table cannot be found", () => {
-    const bytes = buildElf({ elfClass: 32, segments: [{ paddr: 0n, data: bytesOf(1, 2, 3, 4) }], sections: [{ name: ".resource_table", type: 1, segment: 0, segmentOffset: 0, size: 4n }] });
+    const bytes = buildElf({
+      elfClass: 32,
+      segments: [{ paddr: 0n, data: bytesOf(1, 2, 3, 4) }],
+      sections: [{ name: ".resource_table", type: 1, segment: 0, segmentOffset: 0, size: 4n }],
+    });
     const v = new DataView(bytes.buffer);
     v.setUint16(50, 0xffff, true); // e_shstrndx = SHN_XINDEX; section 0's sh_link stays 0
     const elf = parseElf(bytes);
@@ -121,11 +163,19 @@ describe("SHN_XINDEX resolving to section 0 (issue 15 item 8)", () => {
     expect(w[0]?.message).toMatch(/sh_link is 0/);
     expect(w[0]?.message).toMatch(/\.resource_table/);
     // validateElf reports it too (a warning: the image still loads).
-    expect(validateElf(bytes).filter((d) => d.code === "SHSTRNDX_XINDEX_UNDEF").map((d) => d.severity)).toEqual(["warning"]);
+    expect(
+      validateElf(bytes)
+        .filter((d) => d.code === "SHSTRNDX_XINDEX_UNDEF")
+        .map((d) => d.severity),
+    ).toEqual(["warning"]);
   });
 
   it("stays silent for a plain e_shstrndx of 0 (no string table, on purpose)", () => {
-    const bytes = buildElf({ elfClass: 32, segments: [{ paddr: 0n, data: bytesOf(1) }], sections: [{ name: ".a", type: 1, data: bytesOf(7) }] });
+    const bytes = buildElf({
+      elfClass: 32,
+      segments: [{ paddr: 0n, data: bytesOf(1) }],
+      sections: [{ name: ".a", type: 1, data: bytesOf(7) }],
+    });
     new DataView(bytes.buffer).setUint16(50, 0, true);
     expect(parseElf(bytes).diagnostics.map((d) => d.code)).toEqual([]);
   });

@@ -23,7 +23,9 @@ describe("§12 fact 4: segments load by p_paddr, the loaded table is at the sect
       elfClass,
       entry: 0x100n,
       segments: [{ paddr: 0x100n, vaddr: 0x2000_0000n, data: TABLE }],
-      sections: [{ name: ".resource_table", type: 1, flags: 3n, addr: 0x2000_0000n, segment: 0, segmentOffset: 0, size: 16n }],
+      sections: [
+        { name: ".resource_table", type: 1, flags: 3n, addr: 0x2000_0000n, segment: 0, segmentOffset: 0, size: 16n },
+      ],
     });
 
   it.each([32, 64] as const)("ELF%d: the segment goes to p_paddr, the table is reported at sh_addr", (elfClass) => {
@@ -60,7 +62,12 @@ describe("§12 fact 4: segments load by p_paddr, the loaded table is at the sect
 });
 
 describe("behaviour §6 rows 1 and 12: header tables", () => {
-  const good = (): Uint8Array => buildElf({ elfClass: 32, segments: [{ paddr: 0n, data: bytesOf(1) }], sections: [{ name: ".a", type: 1, data: bytesOf(1) }] });
+  const good = (): Uint8Array =>
+    buildElf({
+      elfClass: 32,
+      segments: [{ paddr: 0n, data: bytesOf(1) }],
+      sections: [{ name: ".a", type: 1, data: bytesOf(1) }],
+    });
   const patch = (f: (v: DataView) => void): Uint8Array => {
     const b = good().slice();
     f(new DataView(b.buffer));
@@ -69,9 +76,15 @@ describe("behaviour §6 rows 1 and 12: header tables", () => {
 
   it("count and entry size near 0xFFFF (the product wraps a 32-bit int) fail cleanly", () => {
     // e_phnum 0xFFFF is PN_XNUM (count in section 0), so the largest plain count is 0xFFFE.
-    const ph = patch((v) => { v.setUint16(42, 0xffff, true); v.setUint16(44, 0xfffe, true); });
+    const ph = patch((v) => {
+      v.setUint16(42, 0xffff, true);
+      v.setUint16(44, 0xfffe, true);
+    });
     expect(validateElf(ph, { maxProgramHeaders: 0xffff }).map((d) => d.code)).toEqual(["PHENTSIZE_MISMATCH"]);
-    const sh = patch((v) => { v.setUint16(46, 0xffff, true); v.setUint16(48, 0xffff, true); });
+    const sh = patch((v) => {
+      v.setUint16(46, 0xffff, true);
+      v.setUint16(48, 0xffff, true);
+    });
     expect(validateElf(sh, { maxSections: 0xffff }).map((d) => d.code)).toEqual(["SHENTSIZE_MISMATCH"]);
     const limits = { maxProgramHeaders: 0xffff, maxSections: 0xffff };
     expect(codeOf(() => loadElf(ph, memorySink(0n, 16).sink, limits))).toBe("ERR_MALFORMED");
@@ -83,7 +96,9 @@ describe("behaviour §6 rows 1 and 12: header tables", () => {
   });
 
   it("a section header table whose end passes the file is refused even though the first header fits", () => {
-    const b = patch((v) => { v.setUint16(48, v.getUint16(48, true) + 1, true); });
+    const b = patch((v) => {
+      v.setUint16(48, v.getUint16(48, true) + 1, true);
+    });
     expect(validateElf(b).map((d) => d.code)).toEqual(["SHDRS_PAST_EOF"]);
   });
 
@@ -153,16 +168,24 @@ describe("names that all overlap one long run without a NUL stay linear", () => 
     const elf = parseElf(b);
     expect(elf.sections.length).toBe(3000);
     expect(elf.symbols.length).toBe(2999);
-    const total = elf.sections.reduce((n, s) => n + s.name.length, 0) + elf.symbols.reduce((n, s) => n + s.name.length, 0);
+    const total =
+      elf.sections.reduce((n, s) => n + s.name.length, 0) + elf.symbols.reduce((n, s) => n + s.name.length, 0);
     expect(total).toBeLessThanOrEqual(8 * b.length + (1 << 20));
     expect(elf.sections[3]?.name).toBe("A".repeat(64 * 1024));
     expect(elf.sections[2999]?.name).toBe("");
-    expect(elf.diagnostics.map((d) => `${d.code}/${d.severity}`)).toEqual(expect.arrayContaining(["NAME_UNTERMINATED/warning", "BAD_SYMBOL_TABLE/warning"]));
+    expect(elf.diagnostics.map((d) => `${d.code}/${d.severity}`)).toEqual(
+      expect.arrayContaining(["NAME_UNTERMINATED/warning", "BAD_SYMBOL_TABLE/warning"]),
+    );
     expect(elf.diagnostics.filter((d) => d.message.includes("budget")).length).toBe(2);
   });
 
   it("a real file's names are untouched by the budget", () => {
-    const b = buildElf({ elfClass: 64, segments: [{ paddr: 0n, data: bytesOf(1) }], sections: [{ name: "x".repeat(3000), type: 1, data: bytesOf(1) }], symbols: [{ name: "y".repeat(3000), value: 1n }] });
+    const b = buildElf({
+      elfClass: 64,
+      segments: [{ paddr: 0n, data: bytesOf(1) }],
+      sections: [{ name: "x".repeat(3000), type: 1, data: bytesOf(1) }],
+      symbols: [{ name: "y".repeat(3000), value: 1n }],
+    });
     const elf = parseElf(b);
     expect(elf.sections.some((s) => s.name === "x".repeat(3000))).toBe(true);
     expect(elf.symbols[0]?.name).toBe("y".repeat(3000));

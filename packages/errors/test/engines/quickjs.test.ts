@@ -18,5 +18,13 @@ it("throws, checks and formats inside QuickJS", async () => {
   `;
   const QuickJS = await getQuickJS();
   const result = QuickJS.evalCode(`${lib}\n${script}`) as string;
-  expect(JSON.parse(result)).toEqual({ is: true, inst: true, name: "AmpError", offset: 32, msg: "short at 0x20", align: 0x2000, bytes: [1, 2, 3] });
+  expect(JSON.parse(result)).toEqual({
+    is: true,
+    inst: true,
+    name: "AmpError",
+    offset: 32,
+    msg: "short at 0x20",
+    align: 0x2000,
+    bytes: [1, 2, 3],
+  });
 });

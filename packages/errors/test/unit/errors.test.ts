@@ -39,11 +39,18 @@ describe("isAmpError", () => {
 
 describe("helpers", () => {
   it("hex: 0x + lower-case, numbers and bigints, no padding", () => {
-    expect([hex(0), hex(0xdead_beef), hex(0xffff_ffff), hex(1n << 40n)]).toEqual(["0x0", "0xdeadbeef", "0xffffffff", "0x10000000000"]);
+    expect([hex(0), hex(0xdead_beef), hex(0xffff_ffff), hex(1n << 40n)]).toEqual([
+      "0x0",
+      "0xdeadbeef",
+      "0xffffffff",
+      "0x10000000000",
+    ]);
   });
 
   it("alignUp: next multiple, also past 2^32 and for non-powers of two", () => {
-    expect([alignUp(0, 16), alignUp(1, 16), alignUp(16, 16), alignUp(0x1_0000_0001, 0x1000), alignUp(7, 3)]).toEqual([0, 16, 16, 0x1_0000_1000, 9]);
+    expect([alignUp(0, 16), alignUp(1, 16), alignUp(16, 16), alignUp(0x1_0000_0001, 0x1000), alignUp(7, 3)]).toEqual([
+      0, 16, 16, 0x1_0000_1000, 9,
+    ]);
   });
 
   it("concatBytes: a fresh array with every chunk in order", () => {

@@ -38,7 +38,8 @@ export class ProcessorBus {
   /** Wraps an existing control block, or creates one when `buffer` is absent. */
   constructor(buffer?: SharedArrayBuffer) {
     this.buffer = buffer ?? new SharedArrayBuffer(CONTROL_BLOCK_SIZE);
-    if (this.buffer.byteLength < CONTROL_BLOCK_SIZE) throw new RangeError(`control block needs ${CONTROL_BLOCK_SIZE} bytes`);
+    if (this.buffer.byteLength < CONTROL_BLOCK_SIZE)
+      throw new RangeError(`control block needs ${CONTROL_BLOCK_SIZE} bytes`);
     this.words = new Int32Array(this.buffer, 0, 4);
     this.toRemote = new AtomicsDoorbell(this.buffer, TO_REMOTE_OFFSET, { queues: DOORBELL_QUEUES });
     this.toHost = new AtomicsDoorbell(this.buffer, TO_HOST_OFFSET, { queues: DOORBELL_QUEUES });
@@ -64,7 +65,8 @@ export class ProcessorBus {
 
   /** Arms (ms > 0) or disarms (0) the watchdog, counting as a kick. */
   armWatchdog(ms: number): void {
-    if (!Number.isInteger(ms) || ms < 0 || ms > 0x7fffffff) throw new RangeError("watchdog timeout must be a non-negative integer of ms");
+    if (!Number.isInteger(ms) || ms < 0 || ms > 0x7fffffff)
+      throw new RangeError("watchdog timeout must be a non-negative integer of ms");
     Atomics.add(this.words, W_WATCHDOG_COUNT, 1);
     Atomics.store(this.words, W_WATCHDOG_TIMEOUT, ms);
   }

@@ -21,7 +21,10 @@ export interface FirmwareClockOptions {
  * the firmware's own endpoints when their addresses matter (dynamic addresses go in order).
  * @throws TypeError when no clock is given and none is passed by the runtime.
  */
-export function serveFirmwareClock(remote: RpmsgRemote, options: FirmwareClockOptions & { readonly now: () => number }): ClockResponder {
+export function serveFirmwareClock(
+  remote: RpmsgRemote,
+  options: FirmwareClockOptions & { readonly now: () => number },
+): ClockResponder {
   const { now, name, addr } = options;
   return serveClock(remote, { now, ...(name === undefined ? {} : { name }), ...(addr === undefined ? {} : { addr }) });
 }

@@ -25,7 +25,10 @@ import { serveFirmwareClock, type FirmwareClockOptions } from "./clock-service.j
 export type CallbackErrorPolicy = "continue" | "crash";
 
 /** Options of {@link Firmware.rpmsg}. */
-export type FirmwareRpmsgOptions = Omit<RpmsgRemoteOptions, "transport" | "space" | "doorbell" | "setDeviceFeatures"> & {
+export type FirmwareRpmsgOptions = Omit<
+  RpmsgRemoteOptions,
+  "transport" | "space" | "doorbell" | "setDeviceFeatures"
+> & {
   /** What an exception from an rpmsg callback does (default "continue"); an `onError` option replaces this policy. */
   readonly onCallbackError?: CallbackErrorPolicy;
 };
@@ -44,11 +47,19 @@ export interface FirmwareRunOptions {
 
 /** The host's timers, resolved when first needed (never at module load: STYLE.md point 6). */
 function hostScheduler(): Scheduler {
-  const g = globalThis as unknown as { setTimeout?: (cb: () => void, ms: number) => unknown; clearTimeout?: (h: unknown) => void };
+  const g = globalThis as unknown as {
+    setTimeout?: (cb: () => void, ms: number) => unknown;
+    clearTimeout?: (h: unknown) => void;
+  };
   const st = g.setTimeout;
   const ct = g.clearTimeout;
   if (st === undefined || ct === undefined) throw new Error("this engine has no timers: pass a scheduler");
-  return { setTimeout: (cb, ms) => st(cb, ms), clearTimeout: (h) => { ct(h); } };
+  return {
+    setTimeout: (cb, ms) => st(cb, ms),
+    clearTimeout: (h) => {
+      ct(h);
+    },
+  };
 }
 
 /**
@@ -133,26 +144,48 @@ export class Firmware {
   rpmsg(options: FirmwareRpmsgOptions = {}): RpmsgRemote {
     const table = this.readResourceTable();
     const vdev = table?.entries.find((e) => e.kind === "vdev" && e.id === VIRTIO_ID_RPMSG);
-    if (vdev?.kind !== "vdev" || this.resourceTableAddress === undefined) throw new Error("the resource table has no rpmsg vdev (virtio id 7)");
+    if (vdev?.kind !== "vdev" || this.resourceTableAddress === undefined)
+      throw new Error("the resource table has no rpmsg vdev (virtio id 7)");
     // Notify ids the host assigns must fit the remote -> host doorbell (checked at link-up).
-    const transport = new RemoteVdevTransport(this.memory, this.resourceTableAddress + vdev.offset, vdev.id, vdev.vrings.length, vdev.configLen, { maxNotifyId: DOORBELL_QUEUES - 1 });
+    const transport = new RemoteVdevTransport(
+      this.memory,
+      this.resourceTableAddress + vdev.offset,
+      vdev.id,
+      vdev.vrings.length,
+      vdev.configLen,
+      { maxNotifyId: DOORBELL_QUEUES - 1 },
+    );
     const space = this.sharedSpace(table);
     const { onCallbackError, ...rest } = options;
     // Firmware is often plain JavaScript: check the value, not only its type.
     const given: unknown = onCallbackError ?? "continue";
-    if (given !== "continue" && given !== "crash") throw new RangeError(`onCallbackError must be "continue" or "crash", got ${String(given)}`);
+    if (given !== "continue" && given !== "crash")
+      throw new RangeError(`onCallbackError must be "continue" or "crash", got ${String(given)}`);
     const policy: CallbackErrorPolicy = given;
     let remote: RpmsgRemote | undefined = undefined;
     // The device counts the error (stats.callbackErrors) before calling onError; a throw from
     // onError comes out of process(), which ends run(): the crash.
-    const onError = rest.onError ?? ((error: unknown): void => {
-      const n = remote?.stats.callbackErrors ?? 1;
-      if (policy === "crash" || n <= TRACE_FIRST || n % TRACE_EVERY === 0) {
-        this.trace(`rpmsg: callback error #${n}: ${describeError(error)}; ${policy === "crash" ? "crashing (onCallbackError: \"crash\")" : "message dropped, firmware continues"}`, policy === "crash" ? "E" : "W");
-      }
-      if (policy === "crash") throw error;
+    const onError =
+      rest.onError ??
+      ((error: unknown): void => {
+        const n = remote?.stats.callbackErrors ?? 1;
+        if (policy === "crash" || n <= TRACE_FIRST || n % TRACE_EVERY === 0) {
+          this.trace(
+            `rpmsg: callback error #${n}: ${describeError(error)}; ${policy === "crash" ? 'crashing (onCallbackError: "crash")' : "message dropped, firmware continues"}`,
+            policy === "crash" ? "E" : "W",
+          );
+        }
+        if (policy === "crash") throw error;
+      });
+    remote = new RpmsgRemote({
+      scheduler: hostScheduler(),
+      ...rest,
+      onError,
+      transport,
+      space,
+      doorbell: this.bus.toHost,
+      setDeviceFeatures: false,
     });
-    remote = new RpmsgRemote({ scheduler: hostScheduler(), ...rest, onError, transport, space, doorbell: this.bus.toHost, setDeviceFeatures: false });
     return remote;
   }
 
@@ -165,7 +198,8 @@ export class Firmware {
   private sharedSpace(table: ResourceTable | undefined): AddressSpace {
     const own: [number, number][] = [[this.bootAddress, this.bootAddress + this.imageSize]];
     if (this.bootAddress >= JS_FIRMWARE_LOAD_ADDRESS) own.push([0, JS_FIRMWARE_LOAD_ADDRESS]);
-    if (this.resourceTableAddress !== undefined) own.push([this.resourceTableAddress, this.resourceTableAddress + this.resourceTableSize]);
+    if (this.resourceTableAddress !== undefined)
+      own.push([this.resourceTableAddress, this.resourceTableAddress + this.resourceTableSize]);
     for (const e of table?.entries ?? []) if (e.kind === "trace" && e.len > 0) own.push([e.da, e.da + e.len]);
     own.sort((a, b) => a[0] - b[0]);
     const space = new AddressSpace();

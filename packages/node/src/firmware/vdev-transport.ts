@@ -3,8 +3,20 @@
 // vring da and notifyid into this entry (wire-formats.md §1.7, §1.9); the remote reads them.
 // Runtime-agnostic.
 import { AmpError } from "@amp/errors";
-import { FW_RSC_ADDR_ANY, FW_RSC_VDEV_VRING_SIZE, RSC_ENTRY_FIELDS, RSC_NOTIFY_ID_ANY, type VdevResource } from "@amp/resource-table";
-import { splitRingLayout, type Memory, type QueueConfig, type SplitRingLayout, type VirtioTransport } from "@amp/virtio-ring";
+import {
+  FW_RSC_ADDR_ANY,
+  FW_RSC_VDEV_VRING_SIZE,
+  RSC_ENTRY_FIELDS,
+  RSC_NOTIFY_ID_ANY,
+  type VdevResource,
+} from "@amp/resource-table";
+import {
+  splitRingLayout,
+  type Memory,
+  type QueueConfig,
+  type SplitRingLayout,
+  type VirtioTransport,
+} from "@amp/virtio-ring";
 
 // Offsets inside struct fw_rsc_vdev (from its type word) and struct fw_rsc_vdev_vring: the
 // resource table's own (RSC_ENTRY_FIELDS of @amp/resource-table), never a second copy here.
@@ -54,7 +66,12 @@ export class RemoteVdevTransport implements VirtioTransport {
    * The transport over a vdev entry found by `parseResourceTable` in a table at `tableDa`.
    * @throws RangeError when the entry does not fit in `memory`.
    */
-  static forEntry(memory: Memory, tableDa: number, vdev: Pick<VdevResource, "offset" | "id" | "vrings" | "configLen">, options: RemoteVdevTransportOptions = {}): RemoteVdevTransport {
+  static forEntry(
+    memory: Memory,
+    tableDa: number,
+    vdev: Pick<VdevResource, "offset" | "id" | "vrings" | "configLen">,
+    options: RemoteVdevTransportOptions = {},
+  ): RemoteVdevTransport {
     return new RemoteVdevTransport(memory, tableDa + vdev.offset, vdev.id, vdev.vrings.length, vdev.configLen, options);
   }
 
@@ -71,7 +88,14 @@ export class RemoteVdevTransport implements VirtioTransport {
    * nothing (a hostile host cannot widen the offer or change the ring geometry).
    * @throws RangeError when the entry does not fit in `memory`.
    */
-  constructor(memory: Memory, entryDa: number, deviceId: number, queueCount: number, configLength: number, options: RemoteVdevTransportOptions = {}) {
+  constructor(
+    memory: Memory,
+    entryDa: number,
+    deviceId: number,
+    queueCount: number,
+    configLength: number,
+    options: RemoteVdevTransportOptions = {},
+  ) {
     this.memory = memory;
     this.base = entryDa;
     this.deviceId = deviceId;
@@ -79,7 +103,10 @@ export class RemoteVdevTransport implements VirtioTransport {
     this.configLength = configLength;
     this.maxNotifyId = options.maxNotifyId ?? RSC_NOTIFY_ID_ANY;
     // Bounds of the whole entry are checked once here; every access below stays inside it.
-    if (entryDa < 0 || entryDa + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * queueCount + configLength > memory.byteLength) {
+    if (
+      entryDa < 0 ||
+      entryDa + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * queueCount + configLength > memory.byteLength
+    ) {
       throw new RangeError("vdev entry outside memory");
     }
     // The entry is in memory the host can write at any time. What belongs to the device (the
@@ -114,7 +141,14 @@ export class RemoteVdevTransport implements VirtioTransport {
     this.memory.setU32(this.base + F.VDEV_GFEATURES, Number(features));
   }
   private configOffset(offset: number, length: number): number {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset > this.configLength || length > this.configLength - offset) {
+    if (
+      !Number.isInteger(offset) ||
+      !Number.isInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset > this.configLength ||
+      length > this.configLength - offset
+    ) {
       throw new RangeError(`config access ${offset}+${length} outside ${this.configLength} bytes`);
     }
     return this.base + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * this.queueCount + offset;
@@ -141,24 +175,49 @@ export class RemoteVdevTransport implements VirtioTransport {
     const notifyId = this.memory.getU32(v + F.VRING_NOTIFYID);
     const ready = da !== FW_RSC_ADDR_ANY && da !== 0;
     if (ready) {
-      if (da > FW_RSC_ADDR_ANY + 1 - layout.size) throw new AmpError("ERR_BAD_ADDRESS", `vring ${index} at 0x${da.toString(16)} (+${layout.size}) wraps the 32-bit address space`);
-      if (notifyId > this.maxNotifyId) throw new AmpError("ERR_RANGE", `vring ${index}: notify id ${notifyId} is above the ${this.maxNotifyId} this remote's doorbell can ring`);
+      if (da > FW_RSC_ADDR_ANY + 1 - layout.size)
+        throw new AmpError(
+          "ERR_BAD_ADDRESS",
+          `vring ${index} at 0x${da.toString(16)} (+${layout.size}) wraps the 32-bit address space`,
+        );
+      if (notifyId > this.maxNotifyId)
+        throw new AmpError(
+          "ERR_RANGE",
+          `vring ${index}: notify id ${notifyId} is above the ${this.maxNotifyId} this remote's doorbell can ring`,
+        );
       for (let j = 0; j < this.queueCount; j++) {
         if (j === index) continue;
         const other = this.memory.getU32(this.base + F.VDEV_VRINGS + FW_RSC_VDEV_VRING_SIZE * j + F.VRING_DA);
         if (other === FW_RSC_ADDR_ANY || other === 0) continue;
         const size = this.layout(j).size;
-        if (da < other + size && other < da + layout.size) throw new AmpError("ERR_BAD_ADDRESS", `vring ${index} at 0x${da.toString(16)} overlaps vring ${j} at 0x${other.toString(16)}`);
+        if (da < other + size && other < da + layout.size)
+          throw new AmpError(
+            "ERR_BAD_ADDRESS",
+            `vring ${index} at 0x${da.toString(16)} overlaps vring ${j} at 0x${other.toString(16)}`,
+          );
       }
     }
-    return { size: num, maxSize: num, descAddr: da, driverAddr: da + layout.avail, deviceAddr: da + layout.used, align, ready, notifyId };
+    return {
+      size: num,
+      maxSize: num,
+      descAddr: da,
+      driverAddr: da + layout.avail,
+      deviceAddr: da + layout.used,
+      align,
+      ready,
+      notifyId,
+    };
   }
   private layout(index: number): SplitRingLayout {
     const g = this.geometry[index] ?? { num: 0, align: 0 };
     try {
       return splitRingLayout(g.num, g.align);
     } catch (e) {
-      throw new AmpError("ERR_MALFORMED", `vring ${index}: num ${g.num} / align ${g.align} of the firmware's table are not a split ring`, { cause: e });
+      throw new AmpError(
+        "ERR_MALFORMED",
+        `vring ${index}: num ${g.num} / align ${g.align} of the firmware's table are not a split ring`,
+        { cause: e },
+      );
     }
   }
   setQueue(): void {

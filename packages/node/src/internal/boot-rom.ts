@@ -14,7 +14,14 @@
 // minifier or coverage tool can rewrite it into something that needs names from outside. The
 // checks mirror decodeProgramHeader (../js-firmware/format.ts) message for message; a unit
 // test runs both over the same good and bad images (test/unit/boot-rom.test.ts).
-import { OFF_CODE_LEN, OFF_HEADER_SIZE, OFF_VERSION, PROGRAM_HEADER_SIZE, PROGRAM_MAGIC, PROGRAM_VERSION } from "../js-firmware/format.js";
+import {
+  OFF_CODE_LEN,
+  OFF_HEADER_SIZE,
+  OFF_VERSION,
+  PROGRAM_HEADER_SIZE,
+  PROGRAM_MAGIC,
+  PROGRAM_VERSION,
+} from "../js-firmware/format.js";
 import { CpuState } from "../firmware/bus.js";
 
 /** The CPU's module source. */

@@ -84,7 +84,8 @@ class StringTable {
 }
 
 function checkU32(v: number, what: string): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be a 32-bit unsigned integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    throw new RangeError(`${what} must be a 32-bit unsigned integer, got ${v}`);
 }
 
 /** Serialises an ELF32 little-endian ET_EXEC file. */
@@ -189,7 +190,21 @@ export function writeElf32(image: Elf32Image): Uint8Array {
   }
   out.set(shstrBytes, shstrOff);
 
-  const sh = (index: number, f: { name: number; type: number; flags: number; addr: number; offset: number; size: number; link?: number; info?: number; align: number; entsize?: number }): void => {
+  const sh = (
+    index: number,
+    f: {
+      name: number;
+      type: number;
+      flags: number;
+      addr: number;
+      offset: number;
+      size: number;
+      link?: number;
+      info?: number;
+      align: number;
+      entsize?: number;
+    },
+  ): void => {
     const o = shoff + index * SHDR_SIZE;
     v.setUint32(o, f.name, LE);
     v.setUint32(o + 4, f.type, LE);
@@ -216,10 +231,37 @@ export function writeElf32(image: Elf32Image): Uint8Array {
   let next = 1 + pieces.length;
   if (symtab !== undefined && strBytes !== undefined) {
     // sh_link of .symtab = index of .strtab; sh_info = index of the first non-local symbol (1).
-    sh(next, { name: symtabName, type: SectionType.SHT_SYMTAB, flags: 0, addr: 0, offset: symOff, size: symtab.length, link: next + 1, info: 1, align: 4, entsize: SYM_SIZE });
-    sh(next + 1, { name: strtabName, type: SectionType.SHT_STRTAB, flags: 0, addr: 0, offset: strOff, size: strBytes.length, align: 1 });
+    sh(next, {
+      name: symtabName,
+      type: SectionType.SHT_SYMTAB,
+      flags: 0,
+      addr: 0,
+      offset: symOff,
+      size: symtab.length,
+      link: next + 1,
+      info: 1,
+      align: 4,
+      entsize: SYM_SIZE,
+    });
+    sh(next + 1, {
+      name: strtabName,
+      type: SectionType.SHT_STRTAB,
+      flags: 0,
+      addr: 0,
+      offset: strOff,
+      size: strBytes.length,
+      align: 1,
+    });
     next += 2;
   }
-  sh(next, { name: shstrName, type: SectionType.SHT_STRTAB, flags: 0, addr: 0, offset: shstrOff, size: shstrBytes.length, align: 1 });
+  sh(next, {
+    name: shstrName,
+    type: SectionType.SHT_STRTAB,
+    flags: 0,
+    addr: 0,
+    offset: shstrOff,
+    size: shstrBytes.length,
+    align: 1,
+  });
   return out;
 }

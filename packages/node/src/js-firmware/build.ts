@@ -1,7 +1,12 @@
 // The JS-firmware builder: bundled program text + resource table -> a firmware ELF for the
 // worker-thread processor (format: ./format.ts, address map: ../firmware/memory-map.ts).
 import { alignUp } from "@amp/errors";
-import { serializeResourceTable, FW_RSC_ADDR_ANY, type ResourceInit, type ResourceTableInit } from "@amp/resource-table";
+import {
+  serializeResourceTable,
+  FW_RSC_ADDR_ANY,
+  type ResourceInit,
+  type ResourceTableInit,
+} from "@amp/resource-table";
 import { PF, SHF, writeElf32, type ElfPiece, type ElfSymbol } from "../internal/elf32-writer.js";
 import { DEFAULT_SRAM_SIZE, JS_FIRMWARE_LOAD_ADDRESS } from "../firmware/memory-map.js";
 import { encodeProgramImage, JS_FIRMWARE_FLAGS, JS_FIRMWARE_MACHINE } from "./format.js";
@@ -57,27 +62,63 @@ export function buildJsFirmware(input: JsFirmwareInput): Uint8Array {
       if (e.kind !== "trace" || e.da !== FW_RSC_ADDR_ANY) return e;
       const da = noinitAddr + alignUp(noinitSize, ALIGN);
       noinitSize = alignUp(noinitSize, ALIGN) + e.len;
-      symbols.push({ name: `trace_buf${traceIndex === 0 ? "" : String(traceIndex)}`, value: da, size: e.len, kind: "object", section: ".noinit" });
+      symbols.push({
+        name: `trace_buf${traceIndex === 0 ? "" : String(traceIndex)}`,
+        value: da,
+        size: e.len,
+        kind: "object",
+        section: ".noinit",
+      });
       traceIndex++;
       return { ...e, da };
     });
     finalInit = { ...init, entries };
-    symbols.push({ name: "resource_table", value: tableAddr, size: tableSize, kind: "object", section: ".resource_table" });
+    symbols.push({
+      name: "resource_table",
+      value: tableAddr,
+      size: tableSize,
+      kind: "object",
+      section: ".resource_table",
+    });
   }
   const table = finalInit === undefined ? undefined : serializeResourceTable(finalInit);
-  if (table !== undefined && table.length !== tableSize) throw new Error("resource table size changed while placing buffers");
-  const end = noinitSize > 0 ? noinitAddr + noinitSize : table !== undefined ? tableAddr + tableSize : textAddr + imageSize;
+  if (table !== undefined && table.length !== tableSize)
+    throw new Error("resource table size changed while placing buffers");
+  const end =
+    noinitSize > 0 ? noinitAddr + noinitSize : table !== undefined ? tableAddr + tableSize : textAddr + imageSize;
   if (end > sramSize) {
-    throw new RangeError(`the firmware needs ${end} bytes of memory but the processor's firmware area has ${sramSize}: shrink the program or raise sramSize`);
+    throw new RangeError(
+      `the firmware needs ${end} bytes of memory but the processor's firmware area has ${sramSize}: shrink the program or raise sramSize`,
+    );
   }
   const pieces: ElfPiece[] = [
-    { name: ".text", addr: textAddr, data: encodeProgramImage(code, table === undefined ? undefined : tableAddr, tableSize), memsz: imageSize, flags: PF.R | PF.X, sectionFlags: SHF.ALLOC | SHF.EXECINSTR },
+    {
+      name: ".text",
+      addr: textAddr,
+      data: encodeProgramImage(code, table === undefined ? undefined : tableAddr, tableSize),
+      memsz: imageSize,
+      flags: PF.R | PF.X,
+      sectionFlags: SHF.ALLOC | SHF.EXECINSTR,
+    },
   ];
   if (table !== undefined) {
-    pieces.push({ name: ".resource_table", addr: tableAddr, data: table, memsz: table.length, flags: PF.R | PF.W, sectionFlags: SHF.ALLOC | SHF.WRITE });
+    pieces.push({
+      name: ".resource_table",
+      addr: tableAddr,
+      data: table,
+      memsz: table.length,
+      flags: PF.R | PF.W,
+      sectionFlags: SHF.ALLOC | SHF.WRITE,
+    });
   }
   if (noinitSize > 0) {
-    pieces.push({ name: ".noinit", addr: noinitAddr, memsz: noinitSize, flags: PF.R | PF.W, sectionFlags: SHF.ALLOC | SHF.WRITE });
+    pieces.push({
+      name: ".noinit",
+      addr: noinitAddr,
+      memsz: noinitSize,
+      flags: PF.R | PF.W,
+      sectionFlags: SHF.ALLOC | SHF.WRITE,
+    });
   }
   return writeElf32({ machine: JS_FIRMWARE_MACHINE, flags: JS_FIRMWARE_FLAGS, entry: textAddr, pieces, symbols });
 }

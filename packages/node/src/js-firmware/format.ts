@@ -74,21 +74,29 @@ export function decodeProgramHeader(bytes: Uint8Array, offset: number): ProgramH
   }
   for (let i = 0; i < PROGRAM_MAGIC.length; i++) {
     if (bytes[offset + i] !== PROGRAM_MAGIC.charCodeAt(i)) {
-      throw new AmpError("ERR_MALFORMED", "no JS program image at the boot address (bad magic)", { offset: offset + i });
+      throw new AmpError("ERR_MALFORMED", "no JS program image at the boot address (bad magic)", {
+        offset: offset + i,
+      });
     }
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = v.getUint32(offset + OFF_VERSION, LE);
   if (version !== PROGRAM_VERSION) {
-    throw new AmpError("ERR_UNSUPPORTED", `program image version ${version} is not supported`, { offset: offset + OFF_VERSION });
+    throw new AmpError("ERR_UNSUPPORTED", `program image version ${version} is not supported`, {
+      offset: offset + OFF_VERSION,
+    });
   }
   const headerSize = v.getUint32(offset + OFF_HEADER_SIZE, LE);
   if (headerSize !== PROGRAM_HEADER_SIZE) {
-    throw new AmpError("ERR_MALFORMED", `program header size ${headerSize}, expected ${PROGRAM_HEADER_SIZE}`, { offset: offset + OFF_HEADER_SIZE });
+    throw new AmpError("ERR_MALFORMED", `program header size ${headerSize}, expected ${PROGRAM_HEADER_SIZE}`, {
+      offset: offset + OFF_HEADER_SIZE,
+    });
   }
   const codeLength = v.getUint32(offset + OFF_CODE_LEN, LE);
   if (codeLength > bytes.length - offset - PROGRAM_HEADER_SIZE) {
-    throw new AmpError("ERR_TRUNCATED", `program code (${codeLength} bytes) runs past the end of memory`, { offset: offset + OFF_CODE_LEN });
+    throw new AmpError("ERR_TRUNCATED", `program code (${codeLength} bytes) runs past the end of memory`, {
+      offset: offset + OFF_CODE_LEN,
+    });
   }
   const da = v.getUint32(offset + OFF_TABLE_DA, LE);
   return {

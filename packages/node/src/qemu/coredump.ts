@@ -56,10 +56,17 @@ export interface QemuCoredumpOptions {
  * const fd = fs.openSync("remote.core", "w");
  * writeQemuCoredump(driver.memory, (c) => fs.writeSync(fd, c), { registers: driver.lastRegisters });
  */
-export function writeQemuCoredump(memory: Memory, write: (chunk: Uint8Array) => void, options: QemuCoredumpOptions = {}): number {
+export function writeQemuCoredump(
+  memory: Memory,
+  write: (chunk: Uint8Array) => void,
+  options: QemuCoredumpOptions = {},
+): number {
   const base = options.base ?? MPS2_RAM_BASE;
   const regions = options.regions ?? [{ da: BigInt(base), size: BigInt(memory.byteLength), name: "ram" }];
-  const notes = [...(options.registers === undefined ? [] : [armPrstatusNote(options.registers)]), ...(options.notes ?? [])];
+  const notes = [
+    ...(options.registers === undefined ? [] : [armPrstatusNote(options.registers)]),
+    ...(options.notes ?? []),
+  ];
   const size = writeCoredump(
     { elfClass: 32, machine: ElfMachine.EM_ARM, entry: BigInt(options.entry ?? 0), regions, notes },
     (region, _i, offset, out) => {

@@ -2,7 +2,14 @@
 // into what a firmware engineer looks at first: the faulting pc, lr, and the fault status
 // registers with their bits named (ARMv7-M ARM, B3.2.15 CFSR and B3.2.16 HFSR).
 import type { Memory } from "@amp/virtio-ring";
-import { AMPQ_CRASH_MAGIC, AMPQ_CRASH_REASON_WATCHDOG, AMPQ_CTRL_DA, AmpqCrash, AmpqCtrl, MPS2_RAM_BASE } from "./abi.js";
+import {
+  AMPQ_CRASH_MAGIC,
+  AMPQ_CRASH_REASON_WATCHDOG,
+  AMPQ_CTRL_DA,
+  AmpqCrash,
+  AmpqCtrl,
+  MPS2_RAM_BASE,
+} from "./abi.js";
 
 /** A decoded HardFault record. */
 export interface FaultRecord {
@@ -35,11 +42,31 @@ export interface FaultRecord {
 }
 
 const CFSR_BITS: readonly (readonly [number, string])[] = [
-  [0, "IACCVIOL"], [1, "DACCVIOL"], [3, "MUNSTKERR"], [4, "MSTKERR"], [5, "MLSPERR"], [7, "MMARVALID"],
-  [8, "IBUSERR"], [9, "PRECISERR"], [10, "IMPRECISERR"], [11, "UNSTKERR"], [12, "STKERR"], [13, "LSPERR"], [15, "BFARVALID"],
-  [16, "UNDEFINSTR"], [17, "INVSTATE"], [18, "INVPC"], [19, "NOCP"], [24, "UNALIGNED"], [25, "DIVBYZERO"],
+  [0, "IACCVIOL"],
+  [1, "DACCVIOL"],
+  [3, "MUNSTKERR"],
+  [4, "MSTKERR"],
+  [5, "MLSPERR"],
+  [7, "MMARVALID"],
+  [8, "IBUSERR"],
+  [9, "PRECISERR"],
+  [10, "IMPRECISERR"],
+  [11, "UNSTKERR"],
+  [12, "STKERR"],
+  [13, "LSPERR"],
+  [15, "BFARVALID"],
+  [16, "UNDEFINSTR"],
+  [17, "INVSTATE"],
+  [18, "INVPC"],
+  [19, "NOCP"],
+  [24, "UNALIGNED"],
+  [25, "DIVBYZERO"],
 ];
-const HFSR_BITS: readonly (readonly [number, string])[] = [[1, "VECTTBL"], [30, "FORCED"], [31, "DEBUGEVT"]];
+const HFSR_BITS: readonly (readonly [number, string])[] = [
+  [1, "VECTTBL"],
+  [30, "FORCED"],
+  [31, "DEBUGEVT"],
+];
 
 /** Names of the bits set in CFSR and HFSR. */
 export function faultNames(cfsr: number, hfsr: number): string[] {
@@ -53,7 +80,11 @@ export function faultNames(cfsr: number, hfsr: number): string[] {
  * Reads the crash record from the remote's RAM (`memory` byte 0 = device address `base`), or
  * undefined when there is none (the magic word is written last, so a record is complete or absent).
  */
-export function readFaultRecord(memory: Memory, base: number = MPS2_RAM_BASE, ctrlDa: number = AMPQ_CTRL_DA): FaultRecord | undefined {
+export function readFaultRecord(
+  memory: Memory,
+  base: number = MPS2_RAM_BASE,
+  ctrlDa: number = AMPQ_CTRL_DA,
+): FaultRecord | undefined {
   const at = ctrlDa - base + AmpqCtrl.CRASH;
   if (at < 0 || at > memory.byteLength - AmpqCrash.SIZE) return undefined;
   const bytes = memory.read(at, AmpqCrash.SIZE);
@@ -67,8 +98,16 @@ export function readFaultRecord(memory: Memory, base: number = MPS2_RAM_BASE, ct
   return {
     reason,
     kind: reason === AMPQ_CRASH_REASON_WATCHDOG ? "watchdog" : "hardfault",
-    r0: w(f), r1: w(f + 4), r2: w(f + 8), r3: w(f + 12), r12: w(f + 16), lr: w(f + 20), pc: w(f + 24), xpsr: w(f + 28),
-    cfsr, hfsr,
+    r0: w(f),
+    r1: w(f + 4),
+    r2: w(f + 8),
+    r3: w(f + 12),
+    r12: w(f + 16),
+    lr: w(f + 20),
+    pc: w(f + 24),
+    xpsr: w(f + 28),
+    cfsr,
+    hfsr,
     mmfar: w(AmpqCrash.MMFAR),
     bfar: w(AmpqCrash.BFAR),
     excReturn: w(AmpqCrash.EXC_RETURN),

@@ -18,7 +18,17 @@ import { join } from "node:path";
 import type { ElfNote } from "@amp/elf-loader";
 import type { MemoryRegion, RemoteprocDriver, TableLocation } from "@amp/remoteproc-core";
 import { FileMemory } from "../file-memory.js";
-import { AMPQ_CTRL_DA, AMPQ_DB_CRASH, AMPQ_DB_PONG, AmpqCrash, AmpqCtrl, AmpqMode, AmpqState, MPS2_RAM_BASE, MPS2_RAM_SIZE } from "./abi.js";
+import {
+  AMPQ_CTRL_DA,
+  AMPQ_DB_CRASH,
+  AMPQ_DB_PONG,
+  AmpqCrash,
+  AmpqCtrl,
+  AmpqMode,
+  AmpqState,
+  MPS2_RAM_BASE,
+  MPS2_RAM_SIZE,
+} from "./abi.js";
 import { writeQemuCoredump } from "./coredump.js";
 import { describeFault, readFaultRecord } from "./crash.js";
 import type { FaultRecord } from "./crash.js";
@@ -110,7 +120,10 @@ export interface QemuCrashReport {
 
 function defaultMemoryPath(): string {
   const dir = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
-  return join(dir, `amp-qemu-${process.pid}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}.mem`);
+  return join(
+    dir,
+    `amp-qemu-${process.pid}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}.mem`,
+  );
 }
 
 /**
@@ -166,7 +179,13 @@ export class QemuDriver implements RemoteprocDriver {
     }
     const map = options.memoryMap ?? DEFAULT_QEMU_MEMORY_MAP;
     for (const r of map) {
-      if (!Number.isInteger(r.da) || !Number.isInteger(r.size) || r.size <= 0 || r.da < MPS2_RAM_BASE || r.da - MPS2_RAM_BASE > MPS2_RAM_SIZE - r.size) {
+      if (
+        !Number.isInteger(r.da) ||
+        !Number.isInteger(r.size) ||
+        r.size <= 0 ||
+        r.da < MPS2_RAM_BASE ||
+        r.da - MPS2_RAM_BASE > MPS2_RAM_SIZE - r.size
+      ) {
         throw new RangeError(`memory map region "${r.name}" is not inside the RAM 0x21000000..0x22000000`);
       }
     }
@@ -175,7 +194,14 @@ export class QemuDriver implements RemoteprocDriver {
     this.memoryPath = options.memoryPath ?? defaultMemoryPath();
     this.memory = FileMemory.open(this.memoryPath, { size: MPS2_RAM_SIZE });
     this.ctrl = ctrlDa - MPS2_RAM_BASE;
-    this.regions = map.map((r) => ({ name: r.name, da: r.da, size: r.size, memory: this.memory, offset: r.da - MPS2_RAM_BASE, ...(r.pool === true ? { pool: true } : {}) }));
+    this.regions = map.map((r) => ({
+      name: r.name,
+      da: r.da,
+      size: r.size,
+      memory: this.memory,
+      offset: r.da - MPS2_RAM_BASE,
+      ...(r.pool === true ? { pool: true } : {}),
+    }));
   }
 
   /** The QEMU currently running this remote, if any. */
@@ -229,10 +255,14 @@ export class QemuDriver implements RemoteprocDriver {
   /** Connects to the QEMU given in `options.attach`. */
   async attach(): Promise<void> {
     const a = this.options.attach;
-    if (a === undefined) throw new TypeError("QemuDriver: attach needs options.attach (the sockets of the running QEMU)");
+    if (a === undefined)
+      throw new TypeError("QemuDriver: attach needs options.attach (the sockets of the running QEMU)");
     await this.shutdownMachine();
     this.crashed = false;
-    const m = await QemuMachine.connect({ sockets: a.sockets, ...(this.options.startTimeoutMs === undefined ? {} : { timeoutMs: this.options.startTimeoutMs }) });
+    const m = await QemuMachine.connect({
+      sockets: a.sockets,
+      ...(this.options.startTimeoutMs === undefined ? {} : { timeoutMs: this.options.startTimeoutMs }),
+    });
     this.wire(m);
     this.lastNotify = this.memory.getU32(this.ctrl + AmpqCtrl.NOTIFY);
     const mode = this.memory.getU32(this.ctrl + AmpqCtrl.MODE);
@@ -291,7 +321,11 @@ export class QemuDriver implements RemoteprocDriver {
       if (this.current !== m || this.stopping) return;
       this.stopPolling();
       const why = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
-      this.crash({ type: "fatal error", message: `QEMU exited (${why})${exit.stderr ? `: ${exit.stderr.trim().split("\n").pop() ?? ""}` : ""}`, exit });
+      this.crash({
+        type: "fatal error",
+        message: `QEMU exited (${why})${exit.stderr ? `: ${exit.stderr.trim().split("\n").pop() ?? ""}` : ""}`,
+        exit,
+      });
     });
     this.lastNotify = this.memory.getU32(this.ctrl + AmpqCtrl.NOTIFY);
     if (this.doorbellMode === "poll") this.startPolling();
@@ -335,7 +369,10 @@ export class QemuDriver implements RemoteprocDriver {
       } catch {
         // a core without the extra notes is better than none
       }
-      writeQemuCoredump(this.memory, (c) => writeSync(fd, c), { notes, ...(this.lastRegisters === undefined ? {} : { registers: this.lastRegisters }) });
+      writeQemuCoredump(this.memory, (c) => writeSync(fd, c), {
+        notes,
+        ...(this.lastRegisters === undefined ? {} : { registers: this.lastRegisters }),
+      });
     } finally {
       closeSync(fd);
     }
@@ -373,7 +410,8 @@ export class QemuDriver implements RemoteprocDriver {
     this.stopping = true;
     try {
       if (!m.hasExited) {
-        if (saveRegisters && this.lastRegisters === undefined) this.lastRegisters = await m.registers().catch(() => undefined);
+        if (saveRegisters && this.lastRegisters === undefined)
+          this.lastRegisters = await m.registers().catch(() => undefined);
         await m.quit();
       }
       if (this.crashed && saveRegisters) this.writeCrashCore();

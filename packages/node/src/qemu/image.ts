@@ -61,7 +61,8 @@ export function checkImage(bytes: Uint8Array, base: number = MPS2_RAM_BASE, ramS
     }
     if (p.paddr === BigInt(base) && p.filesz >= 8n) vectors = bytes.subarray(Number(p.offset), Number(p.offset) + 8);
   }
-  if (vectors?.length !== 8) fail(`no vector table at 0x${base.toString(16)}: the first PT_LOAD must start there (the CPU boots from it)`);
+  if (vectors?.length !== 8)
+    fail(`no vector table at 0x${base.toString(16)}: the first PT_LOAD must start there (the CPU boots from it)`);
   const dv = new DataView(vectors.buffer, vectors.byteOffset, 8);
   const initialSp = dv.getUint32(0, true);
   const resetVector = dv.getUint32(4, true);

@@ -58,16 +58,34 @@ export function qemuArgs(options: QemuArgsOptions): string[] {
   const { memoryPath, sockets, role, board = "mps2-an386", halted = true, extraArgs = [] } = options;
   const srv = role === "server" ? ",server=on,wait=off" : "";
   const args = [
-    "-M", `${board},memory-backend=amp-ram`,
-    "-object", `memory-backend-file,id=amp-ram,size=${MPS2_RAM_SIZE},mem-path=${memoryPath},share=on`,
-    "-global", `armv7m.init-nsvtor=0x${MPS2_RAM_BASE.toString(16)}`,
-    "-display", "none", "-monitor", "none", "-nodefaults",
-    "-chardev", `socket,id=amp-con,path=${sockets.console}${srv}`, "-serial", "chardev:amp-con",
-    "-chardev", `socket,id=amp-db,path=${sockets.doorbell}${srv}`, "-serial", "chardev:amp-db",
-    "-chardev", `socket,id=amp-qmp,path=${sockets.qmp}${srv}`, "-mon", "chardev=amp-qmp,mode=control",
-    "-semihosting-config", "enable=on,target=native",
+    "-M",
+    `${board},memory-backend=amp-ram`,
+    "-object",
+    `memory-backend-file,id=amp-ram,size=${MPS2_RAM_SIZE},mem-path=${memoryPath},share=on`,
+    "-global",
+    `armv7m.init-nsvtor=0x${MPS2_RAM_BASE.toString(16)}`,
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    "-nodefaults",
+    "-chardev",
+    `socket,id=amp-con,path=${sockets.console}${srv}`,
+    "-serial",
+    "chardev:amp-con",
+    "-chardev",
+    `socket,id=amp-db,path=${sockets.doorbell}${srv}`,
+    "-serial",
+    "chardev:amp-db",
+    "-chardev",
+    `socket,id=amp-qmp,path=${sockets.qmp}${srv}`,
+    "-mon",
+    "chardev=amp-qmp,mode=control",
+    "-semihosting-config",
+    "enable=on,target=native",
   ];
-  if (sockets.gdb !== undefined) args.push("-chardev", `socket,id=amp-gdb,path=${sockets.gdb},server=on,wait=off`, "-gdb", "chardev:amp-gdb");
+  if (sockets.gdb !== undefined)
+    args.push("-chardev", `socket,id=amp-gdb,path=${sockets.gdb},server=on,wait=off`, "-gdb", "chardev:amp-gdb");
   if (halted) args.push("-S");
   args.push(...extraArgs);
   return args;
@@ -185,7 +203,14 @@ export class QemuMachine {
    *   line: the message holds its stderr), ERR_TIMEOUT.
    */
   static async launch(options: QemuLaunchOptions): Promise<QemuMachine> {
-    const { memoryPath, qemu = "qemu-system-arm", board = "mps2-an386", gdb = false, extraArgs = [], startTimeoutMs = 10_000 } = options;
+    const {
+      memoryPath,
+      qemu = "qemu-system-arm",
+      board = "mps2-an386",
+      gdb = false,
+      extraArgs = [],
+      startTimeoutMs = 10_000,
+    } = options;
     const ownedRunDir = options.runDir === undefined ? mkdtempSync(join(tmpdir(), "amp-qemu-")) : undefined;
     const runDir = options.runDir ?? ownedRunDir ?? tmpdir();
     const sockets: QemuSocketPaths = {
@@ -212,11 +237,19 @@ export class QemuMachine {
           reject(new AmpError<QemuErrorCode>("ERR_QEMU_SPAWN", `cannot start ${qemu}: ${e.message}`, { cause: e }));
         });
         spawned.once("exit", (code, signal) => {
-          reject(new AmpError<QemuErrorCode>("ERR_QEMU_EXITED", `${qemu} exited during start-up (code ${code}, signal ${signal}): ${cleanStderr(stderr)}`));
+          reject(
+            new AmpError<QemuErrorCode>(
+              "ERR_QEMU_EXITED",
+              `${qemu} exited during start-up (code ${code}, signal ${signal}): ${cleanStderr(stderr)}`,
+            ),
+          );
         });
       });
       failed.catch(() => undefined);
-      const [qmpSock, conSock, dbSock] = await Promise.race([Promise.all(listeners.map((l) => l.accept(startTimeoutMs))), failed]);
+      const [qmpSock, conSock, dbSock] = await Promise.race([
+        Promise.all(listeners.map((l) => l.accept(startTimeoutMs))),
+        failed,
+      ]);
       const qmp = await Promise.race([QmpClient.handshake(qmpSock as Socket, startTimeoutMs), failed]);
       const m = new QemuMachine({
         qmp,
@@ -253,7 +286,16 @@ export class QemuMachine {
     const dbSock = await connectUnix(sockets.doorbell, timeoutMs);
     try {
       const qmp = await QmpClient.handshake(qmpSock, timeoutMs);
-      return new QemuMachine({ qmp, sockets, child: undefined, console: conSock, doorbell: dbSock, listeners: [], ownedRunDir: undefined, stderr: () => "" });
+      return new QemuMachine({
+        qmp,
+        sockets,
+        child: undefined,
+        console: conSock,
+        doorbell: dbSock,
+        listeners: [],
+        ownedRunDir: undefined,
+        stderr: () => "",
+      });
     } catch (e) {
       for (const s of [qmpSock, conSock, dbSock]) s.destroy();
       throw e;

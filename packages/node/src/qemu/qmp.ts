@@ -115,7 +115,11 @@ export class QmpClient {
    *
    * @throws AmpError ERR_QMP (QEMU answered with an error), ERR_TIMEOUT, ERR_QEMU_CLOSED.
    */
-  execute(command: string, args?: Readonly<Record<string, unknown>>, timeoutMs: number = QMP_DEFAULT_TIMEOUT_MS): Promise<unknown> {
+  execute(
+    command: string,
+    args?: Readonly<Record<string, unknown>>,
+    timeoutMs: number = QMP_DEFAULT_TIMEOUT_MS,
+  ): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       const entry: Pending = { command, resolve, reject, timer: undefined };
@@ -126,7 +130,9 @@ export class QmpClient {
         reject(new AmpError<QemuErrorCode>("ERR_TIMEOUT", `QMP ${command}: no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.push(entry);
-      this.socket.write(JSON.stringify(args === undefined ? { execute: command } : { execute: command, arguments: args }) + "\n");
+      this.socket.write(
+        JSON.stringify(args === undefined ? { execute: command } : { execute: command, arguments: args }) + "\n",
+      );
     });
   }
 

@@ -42,7 +42,10 @@ export function parseRegisters(text: string): CpuRegisters {
   }
   const x = /\bXPSR=([0-9a-fA-F]{8})\b[^\n]*/.exec(text);
   if (!isComplete(r, 16) || x?.[1] === undefined) {
-    throw new AmpError<QemuErrorCode>("ERR_MALFORMED", `'info registers' output without R00..R15 and XPSR: ${text.slice(0, 120)}`);
+    throw new AmpError<QemuErrorCode>(
+      "ERR_MALFORMED",
+      `'info registers' output without R00..R15 and XPSR: ${text.slice(0, 120)}`,
+    );
   }
   const fp = /FPSCR:\s*([0-9a-fA-F]{8})/.exec(text);
   return {

@@ -2,7 +2,13 @@
 // a Remoteproc (life cycle, resource table, recovery) over a QemuDriver, with the rpmsg host
 // (@amp/rpmsg, Linux's role) bound to every rpmsg vdev (virtio id 7) the firmware declares, and
 // crash coredumps that hold the registers (gdb-multiarch fw.elf core; bt).
-import { createMemoryFirmwareSource, createRemoteproc, CrashType, parseTraceBuffer, traceNoteFor } from "@amp/remoteproc-core";
+import {
+  createMemoryFirmwareSource,
+  createRemoteproc,
+  CrashType,
+  parseTraceBuffer,
+  traceNoteFor,
+} from "@amp/remoteproc-core";
 import type { CoredumpMode, CoredumpSink, RecoveryMode, Remoteproc } from "@amp/remoteproc-core";
 import type { RpmsgHost } from "@amp/rpmsg";
 import { trackRpmsgHosts } from "../internal/rpmsg-hosts.js";
@@ -77,10 +83,11 @@ export function createQemuRemoteproc(options: QemuRemoteprocOptions): QemuRemote
     rproc.handleInterrupt(id);
   };
   // The last trace records before the crash, readable without the buffer's address.
-  driver.crashNotes = () => rproc.traces.flatMap((t) => {
-    const raw = t.readRaw();
-    return raw === undefined ? [] : [traceNoteFor(parseTraceBuffer(raw))];
-  });
+  driver.crashNotes = () =>
+    rproc.traces.flatMap((t) => {
+      const raw = t.readRaw();
+      return raw === undefined ? [] : [traceNoteFor(parseTraceBuffer(raw))];
+    });
   driver.onCrash = (report) => {
     for (const l of [...crashListeners]) l(report);
     void rproc.reportCrash(report.type === "watchdog" ? CrashType.WATCHDOG : CrashType.FATAL_ERROR);
@@ -95,9 +102,11 @@ export function createQemuRemoteproc(options: QemuRemoteprocOptions): QemuRemote
       return rpmsg?.current;
     },
     onRpmsg(listener) {
-      return rpmsg?.onHost((host) => {
-        listener(host);
-      }) ?? (() => undefined);
+      return (
+        rpmsg?.onHost((host) => {
+          listener(host);
+        }) ?? (() => undefined)
+      );
     },
     onCrash(listener) {
       crashListeners.add(listener);

@@ -21,7 +21,10 @@ import type { QemuRemoteprocOptions } from "./remoteproc.js";
  * that cannot apply. The doorbell is always "irq"; late attach is not offered because a new host
  * restarts the rings, which an rpmsg-lite remote cannot follow (it has no reset to watch).
  */
-export interface QemuStaticLinkOptions extends Omit<QemuRemoteprocOptions, "rpmsg" | "doorbell" | "pollNotifyIds" | "attach"> {
+export interface QemuStaticLinkOptions extends Omit<
+  QemuRemoteprocOptions,
+  "rpmsg" | "doorbell" | "pollNotifyIds" | "attach"
+> {
   /**
    * The layout both sides agreed on, e.g. `rpmsgLiteLayout({ base, RL_BUFFER_COUNT, VRING_ALIGN,
    * VRING_SIZE, linkId })` with the numbers of the firmware's rpmsg_config.h / rpmsg_platform.h.
@@ -68,16 +71,28 @@ function overlaps(a: number, aSize: number, b: number, bSize: number): boolean {
 /** Throws RangeError when the layout is not inside the RAM or overlaps the image or control block. */
 function checkLayout(layout: StaticLinkLayout, firmware: Uint8Array): void {
   const { base, size } = layout;
-  if (!Number.isSafeInteger(base) || !Number.isSafeInteger(size) || size <= 0 || base < MPS2_RAM_BASE || base - MPS2_RAM_BASE > MPS2_RAM_SIZE - size) {
-    throw new RangeError(`static link layout ${hex(base)} (+${hex(size)}) is not inside the RAM ${hex(MPS2_RAM_BASE)}..${hex(MPS2_RAM_BASE + MPS2_RAM_SIZE)}`);
+  if (
+    !Number.isSafeInteger(base) ||
+    !Number.isSafeInteger(size) ||
+    size <= 0 ||
+    base < MPS2_RAM_BASE ||
+    base - MPS2_RAM_BASE > MPS2_RAM_SIZE - size
+  ) {
+    throw new RangeError(
+      `static link layout ${hex(base)} (+${hex(size)}) is not inside the RAM ${hex(MPS2_RAM_BASE)}..${hex(MPS2_RAM_BASE + MPS2_RAM_SIZE)}`,
+    );
   }
   if (overlaps(base, size, AMPQ_CTRL_DA, AMPQ_CTRL_LEN)) {
-    throw new RangeError(`static link layout ${hex(base)} (+${hex(size)}) overlaps the control block at ${hex(AMPQ_CTRL_DA)}`);
+    throw new RangeError(
+      `static link layout ${hex(base)} (+${hex(size)}) overlaps the control block at ${hex(AMPQ_CTRL_DA)}`,
+    );
   }
   for (const p of checkImage(firmware).elf.programHeaders) {
     if (p.type !== 1 || p.memsz === 0n) continue;
     if (overlaps(base, size, Number(p.paddr), Number(p.memsz))) {
-      throw new RangeError(`static link layout ${hex(base)} (+${hex(size)}) overlaps the image segment at ${hex(Number(p.paddr))} (+${hex(Number(p.memsz))})`);
+      throw new RangeError(
+        `static link layout ${hex(base)} (+${hex(size)}) overlaps the image segment at ${hex(Number(p.paddr))} (+${hex(Number(p.memsz))})`,
+      );
     }
   }
 }
@@ -109,7 +124,11 @@ export function createQemuStaticLink(options: QemuStaticLinkOptions): QemuStatic
   checkLayout(layout, firmware);
   const q = createQemuRemoteproc({ ...rest, firmware, doorbell: "irq", rpmsg: false });
   const { rproc, driver } = q;
-  const space = new AddressSpace().map(layout.base, driver.memory, { offset: layout.base - MPS2_RAM_BASE, length: layout.size, name: "rpmsg-link" });
+  const space = new AddressSpace().map(layout.base, driver.memory, {
+    offset: layout.base - MPS2_RAM_BASE,
+    length: layout.size,
+    name: "rpmsg-link",
+  });
   const listeners = new Set<(h: RpmsgHost) => void>();
   let current: RpmsgHost | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -129,7 +148,11 @@ export function createQemuStaticLink(options: QemuStaticLinkOptions): QemuStatic
         ...hostOptions,
         layout,
         space,
-        doorbell: { notify: (id) => { driver.kick(id); } },
+        doorbell: {
+          notify: (id) => {
+            driver.kick(id);
+          },
+        },
       });
       current = h;
       h.start();

@@ -132,7 +132,11 @@ function openMemory(options: SharedFileDriverOptions): FileMemory {
     return FileMemory.open(options.memoryPath, create ? { size: options.memorySize } : { create: false });
   } catch (e) {
     if ((e as { code?: unknown }).code !== "ENOENT") throw e;
-    throw new AmpError<SharedFileErrorCode>("ERR_NO_MEMORY_FILE", `no memory file ${options.memoryPath}: start the remote first (it creates the file), or pass the path it maps`, { cause: e });
+    throw new AmpError<SharedFileErrorCode>(
+      "ERR_NO_MEMORY_FILE",
+      `no memory file ${options.memoryPath}: start the remote first (it creates the file), or pass the path it maps`,
+      { cause: e },
+    );
   }
 }
 
@@ -184,22 +188,41 @@ export class SharedFileDriver implements RemoteprocDriver {
    */
   constructor(options: SharedFileDriverOptions) {
     const da = options.memoryDa ?? 0;
-    if (!Number.isSafeInteger(da) || da < 0 || da > 0xffffffff) throw new RangeError("memoryDa must be a 32-bit device address");
+    if (!Number.isSafeInteger(da) || da < 0 || da > 0xffffffff)
+      throw new RangeError("memoryDa must be a 32-bit device address");
     const d: { kind: string; role?: string } = options.doorbell;
-    if (d.kind !== "unix-socket" && d.kind !== "poll") throw new TypeError(`doorbell.kind must be "unix-socket" or "poll", got ${d.kind}`);
-    if (d.kind === "unix-socket" && d.role !== "client" && d.role !== "server") throw new TypeError(`doorbell.role must be "client" or "server"`);
+    if (d.kind !== "unix-socket" && d.kind !== "poll")
+      throw new TypeError(`doorbell.kind must be "unix-socket" or "poll", got ${d.kind}`);
+    if (d.kind === "unix-socket" && d.role !== "client" && d.role !== "server")
+      throw new TypeError(`doorbell.role must be "client" or "server"`);
     this.options = options;
     this.memoryDa = da;
     this.memory = openMemory(options);
     try {
       const size = this.memory.byteLength;
-      if (size > 0x1_0000_0000 - da) throw new RangeError(`memory at 0x${da.toString(16)} of ${size} bytes passes the 32-bit address space`);
+      if (size > 0x1_0000_0000 - da)
+        throw new RangeError(`memory at 0x${da.toString(16)} of ${size} bytes passes the 32-bit address space`);
       const specs = options.regions ?? this.derivedRegions(size);
       this.regions = specs.map((r) => {
-        if (!Number.isSafeInteger(r.da) || !Number.isSafeInteger(r.size) || r.size <= 0 || r.da < da || r.da - da > size - r.size) {
-          throw new RangeError(`region "${r.name}" (0x${r.da.toString(16)} +0x${r.size.toString(16)}) is not inside the memory file (0x${da.toString(16)} +0x${size.toString(16)})`);
+        if (
+          !Number.isSafeInteger(r.da) ||
+          !Number.isSafeInteger(r.size) ||
+          r.size <= 0 ||
+          r.da < da ||
+          r.da - da > size - r.size
+        ) {
+          throw new RangeError(
+            `region "${r.name}" (0x${r.da.toString(16)} +0x${r.size.toString(16)}) is not inside the memory file (0x${da.toString(16)} +0x${size.toString(16)})`,
+          );
         }
-        return { name: r.name, da: r.da, size: r.size, memory: this.memory, offset: r.da - da, ...(r.pool === true ? { pool: true } : {}) };
+        return {
+          name: r.name,
+          da: r.da,
+          size: r.size,
+          memory: this.memory,
+          offset: r.da - da,
+          ...(r.pool === true ? { pool: true } : {}),
+        };
       });
     } catch (e) {
       this.memory.close();
@@ -227,7 +250,11 @@ export class SharedFileDriver implements RemoteprocDriver {
     const given = this.options.resourceTable?.size;
     const size = given ?? (await this.waitForTableSize(da));
     if (this.regionsMissing !== undefined) {
-      throw new AmpError<SharedFileErrorCode>("ERR_NO_REGIONS", `no regions for ${this.options.memoryPath}: ${this.regionsMissing}, so the host's rpmsg buffers could land on the remote's own data; give \`regions\`, or create the driver after the remote wrote its table`, { offset: da });
+      throw new AmpError<SharedFileErrorCode>(
+        "ERR_NO_REGIONS",
+        `no regions for ${this.options.memoryPath}: ${this.regionsMissing}, so the host's rpmsg buffers could land on the remote's own data; give \`regions\`, or create the driver after the remote wrote its table`,
+        { offset: da },
+      );
     }
     return { da, size };
   }
@@ -261,14 +288,24 @@ export class SharedFileDriver implements RemoteprocDriver {
     };
     if (user?.aborted === true) onUser();
     user?.addEventListener("abort", onUser, { once: true });
-    gone.signal.addEventListener("abort", () => { both.abort(); }, { once: true });
+    gone.signal.addEventListener(
+      "abort",
+      () => {
+        both.abort();
+      },
+      { once: true },
+    );
     try {
       await this.openDoorbell(both.signal);
     } catch (e) {
       await this.endProcess();
       if (!gone.signal.aborted || user?.aborted === true) throw e;
       const last = this.output.trim().split("\n").slice(-3).join(" | ");
-      throw new AmpError<SharedFileErrorCode>("ERR_SPAWN", `the remote process ${l.command} ended before its doorbell opened${last === "" ? "" : `: ${last}`}`, { cause: e });
+      throw new AmpError<SharedFileErrorCode>(
+        "ERR_SPAWN",
+        `the remote process ${l.command} ended before its doorbell opened${last === "" ? "" : `: ${last}`}`,
+        { cause: e },
+      );
     } finally {
       user?.removeEventListener("abort", onUser);
     }
@@ -311,7 +348,10 @@ export class SharedFileDriver implements RemoteprocDriver {
       ...(d.refusedGraceMs === undefined ? {} : { refusedGraceMs: d.refusedGraceMs }),
       ...(signal === undefined ? {} : { signal }),
     };
-    const bell = d.role === "client" ? await UnixSocketDoorbell.connect(d.path, opts) : await UnixSocketDoorbell.listen(d.path, opts);
+    const bell =
+      d.role === "client"
+        ? await UnixSocketDoorbell.connect(d.path, opts)
+        : await UnixSocketDoorbell.listen(d.path, opts);
     this.bell = bell;
     this.bellOffs = [
       bell.onRing((q) => {
@@ -319,7 +359,11 @@ export class SharedFileDriver implements RemoteprocDriver {
       }),
       bell.onClose((error) => {
         if (this.bell === bell) this.bell = undefined;
-        if (this.running) this.crash({ type: "fatal error", message: `the remote closed its doorbell ${d.path}${error === undefined ? "" : ` (${error.message})`}` });
+        if (this.running)
+          this.crash({
+            type: "fatal error",
+            message: `the remote closed its doorbell ${d.path}${error === undefined ? "" : ` (${error.message})`}`,
+          });
       }),
     ];
   }
@@ -368,18 +412,34 @@ export class SharedFileDriver implements RemoteprocDriver {
     const deadline = Date.now() + timeoutMs;
     const signal = this.options.signal;
     for (;;) {
-      if (signal?.aborted === true) throw new AmpError<SharedFileErrorCode>("ERR_ABORTED", `waiting for the resource table in ${this.options.memoryPath} was aborted`, { offset: da, cause: signal.reason });
+      if (signal?.aborted === true)
+        throw new AmpError<SharedFileErrorCode>(
+          "ERR_ABORTED",
+          `waiting for the resource table in ${this.options.memoryPath} was aborted`,
+          { offset: da, cause: signal.reason },
+        );
       const bytes = this.memory.read(off, Math.min(MAX_TABLE_READ, this.memory.byteLength - off));
       try {
         return resourceTableSize(bytes);
       } catch (e) {
         if (!isAmpError(e)) throw e;
         if (e.code === "ERR_TRUNCATED") {
-          throw new AmpError<SharedFileErrorCode>("ERR_MALFORMED", `the resource table at 0x${da.toString(16)} runs past the memory file (${e.message})`, { offset: da, cause: e });
+          throw new AmpError<SharedFileErrorCode>(
+            "ERR_MALFORMED",
+            `the resource table at 0x${da.toString(16)} runs past the memory file (${e.message})`,
+            { offset: da, cause: e },
+          );
         }
         if (e.code !== "ERR_UNSUPPORTED" || Date.now() >= deadline) {
-          const why = e.code === "ERR_UNSUPPORTED" ? `no resource table appeared at 0x${da.toString(16)} of ${this.options.memoryPath} within ${timeoutMs} ms` : `the resource table at 0x${da.toString(16)} is not usable`;
-          throw new AmpError<SharedFileErrorCode>(e.code === "ERR_UNSUPPORTED" ? "ERR_TIMEOUT" : "ERR_MALFORMED", `${why}: ${e.message}`, { offset: da, cause: e });
+          const why =
+            e.code === "ERR_UNSUPPORTED"
+              ? `no resource table appeared at 0x${da.toString(16)} of ${this.options.memoryPath} within ${timeoutMs} ms`
+              : `the resource table at 0x${da.toString(16)} is not usable`;
+          throw new AmpError<SharedFileErrorCode>(
+            e.code === "ERR_UNSUPPORTED" ? "ERR_TIMEOUT" : "ERR_MALFORMED",
+            `${why}: ${e.message}`,
+            { offset: da, cause: e },
+          );
         }
       }
       await new Promise((r) => setTimeout(r, 5));
@@ -411,29 +471,47 @@ export class SharedFileDriver implements RemoteprocDriver {
     let child: ChildProcess;
     try {
       // Its own process group, so that stop() ends everything it started (helpers included).
-      const env = l.env === undefined ? process.env : Object.fromEntries(Object.entries(l.env).filter((kv): kv is [string, string] => kv[1] !== undefined));
-      child = spawn(l.command, [...(l.args ?? [])], { ...(l.cwd === undefined ? {} : { cwd: l.cwd }), env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const env =
+        l.env === undefined
+          ? process.env
+          : Object.fromEntries(Object.entries(l.env).filter((kv): kv is [string, string] => kv[1] !== undefined));
+      child = spawn(l.command, [...(l.args ?? [])], {
+        ...(l.cwd === undefined ? {} : { cwd: l.cwd }),
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
     } catch (e) {
-      throw new AmpError<SharedFileErrorCode>("ERR_SPAWN", `cannot start ${l.command}: ${(e as Error).message}`, { cause: e });
+      throw new AmpError<SharedFileErrorCode>("ERR_SPAWN", `cannot start ${l.command}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     this.child = child;
-    const keep = (stream: "stdout" | "stderr") => (chunk: Buffer): void => {
-      const text = chunk.toString("utf8");
-      if (l.onOutput !== undefined) l.onOutput(text, stream);
-      this.output = (this.output + text).slice(-8192);
-    };
+    const keep =
+      (stream: "stdout" | "stderr") =>
+      (chunk: Buffer): void => {
+        const text = chunk.toString("utf8");
+        if (l.onOutput !== undefined) l.onOutput(text, stream);
+        this.output = (this.output + text).slice(-8192);
+      };
     child.stdout?.on("data", keep("stdout"));
     child.stderr?.on("data", keep("stderr"));
     this.childExit = new Promise<void>((resolve) => {
       child.once("error", (e) => {
         if (this.child === child) this.child = undefined;
-        if (this.running) this.crash({ type: "fatal error", message: `the remote process ${l.command} failed: ${e.message}` });
+        if (this.running)
+          this.crash({ type: "fatal error", message: `the remote process ${l.command} failed: ${e.message}` });
         resolve();
       });
       child.once("exit", (code, signal) => {
         if (this.child === child) this.child = undefined;
         const last = this.output.trim().split("\n").pop() ?? "";
-        if (this.running) this.crash({ type: "fatal error", message: `the remote process ${l.command} exited (${signal ?? `code ${code}`})${last === "" ? "" : `: ${last}`}`, exit: { code, signal } });
+        if (this.running)
+          this.crash({
+            type: "fatal error",
+            message: `the remote process ${l.command} exited (${signal ?? `code ${code}`})${last === "" ? "" : `: ${last}`}`,
+            exit: { code, signal },
+          });
         resolve();
       });
     });

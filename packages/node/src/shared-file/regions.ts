@@ -24,7 +24,12 @@ interface Reserved {
  * pool, every gap as a pool region ("pool", "pool-1", ...).
  * @throws the resource-table parse errors (AmpError) when `table` is not a usable table.
  */
-export function regionsFromTable(table: Uint8Array, tableDa: number, memoryDa: number, size: number): SharedFileRegionSpec[] {
+export function regionsFromTable(
+  table: Uint8Array,
+  tableDa: number,
+  memoryDa: number,
+  size: number,
+): SharedFileRegionSpec[] {
   const parsed = parseResourceTable(table);
   const ranges: Reserved[] = [];
   const add = (da: number, len: number, name: string | undefined): void => {
@@ -50,7 +55,12 @@ export function regionsFromTable(table: Uint8Array, tableDa: number, memoryDa: n
     const last = merged[merged.length - 1];
     if (last !== undefined && r.start < last.end) {
       // A carveout that holds the others (vrings inside a named carveout) keeps its name.
-      const outer = r.start <= last.start && r.end >= last.end ? r.exactName : last.exactName !== undefined && last.start <= r.start && last.end >= r.end ? last.exactName : undefined;
+      const outer =
+        r.start <= last.start && r.end >= last.end
+          ? r.exactName
+          : last.exactName !== undefined && last.start <= r.start && last.end >= r.end
+            ? last.exactName
+            : undefined;
       last.end = Math.max(last.end, r.end);
       last.exactName = outer;
     } else {

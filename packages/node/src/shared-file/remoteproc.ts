@@ -13,7 +13,9 @@ import { SharedFileDriver, type SharedFileCrashReport, type SharedFileDriverOpti
  * What {@link deliverInterrupt} needs of a Remoteproc, typed structurally so that a Remoteproc
  * of another installed copy of @amp/remoteproc-core fits.
  */
-export type InterruptTarget = Pick<Remoteproc, "handleInterrupt"> & { readonly vdevs: readonly Pick<RprocVdevLike, "vrings">[] };
+export type InterruptTarget = Pick<Remoteproc, "handleInterrupt"> & {
+  readonly vdevs: readonly Pick<RprocVdevLike, "vrings">[];
+};
 
 /**
  * Delivers a remote -> host notification to the core: a vring notify id as it is, or
@@ -84,13 +86,25 @@ export interface SharedFileRemoteproc {
  *   to a file that does not exist); TypeError when booting without `regions`.
  */
 export function createSharedFileRemoteproc(options: SharedFileRemoteprocOptions): SharedFileRemoteproc {
-  const { name = "shared-file", firmware, recovery = "disabled", coredump = "disabled", coredumpSink, rpmsg: rpmsgOptions, ...driverOptions } = options;
+  const {
+    name = "shared-file",
+    firmware,
+    recovery = "disabled",
+    coredump = "disabled",
+    coredumpSink,
+    rpmsg: rpmsgOptions,
+    ...driverOptions
+  } = options;
   if (firmware !== undefined && driverOptions.regions === undefined) {
-    throw new TypeError("booting a shared-file remote needs `regions`: the firmware image's own memory is in no resource table, so a pool cannot be derived");
+    throw new TypeError(
+      "booting a shared-file remote needs `regions`: the firmware image's own memory is in no resource table, so a pool cannot be derived",
+    );
   }
   // Attaching never creates the memory file: the remote made it, and a file made here would
   // never receive a table (a missing one is ERR_NO_MEMORY_FILE at once).
-  const driver = new SharedFileDriver(firmware === undefined ? { ...driverOptions, createMemory: false } : driverOptions);
+  const driver = new SharedFileDriver(
+    firmware === undefined ? { ...driverOptions, createMemory: false } : driverOptions,
+  );
   const firmwareName = `rproc-${name}-fw`;
   const rproc = createRemoteproc({
     name,
@@ -102,7 +116,11 @@ export function createSharedFileRemoteproc(options: SharedFileRemoteprocOptions)
     ...(coredumpSink === undefined ? {} : { coredumpSink }),
     ...(firmware === undefined
       ? {}
-      : { firmware: firmwareName, firmwareSource: createMemoryFirmwareSource({ [firmwareName]: new Uint8Array(firmware) }), loader: createElfLoader() }),
+      : {
+          firmware: firmwareName,
+          firmwareSource: createMemoryFirmwareSource({ [firmwareName]: new Uint8Array(firmware) }),
+          loader: createElfLoader(),
+        }),
   });
   const crashListeners = new Set<(r: SharedFileCrashReport) => void>();
   driver.onInterrupt = (id) => {

@@ -115,16 +115,25 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
         return new UnixSocketDoorbell(path, "client", socket, options.queueIds ?? "any");
       } catch (e) {
         const code = (e as { code?: unknown }).code;
-        if (code !== "ENOENT" && code !== "ECONNREFUSED") throw doorbellError(`cannot connect to the doorbell ${path}: ${(e as Error).message}`, e);
+        if (code !== "ENOENT" && code !== "ECONNREFUSED")
+          throw doorbellError(`cannot connect to the doorbell ${path}: ${(e as Error).message}`, e);
         last = e;
         if (code === "ENOENT") refusedSince = undefined;
         else refusedSince ??= Date.now();
       }
       if (refusedSince !== undefined && (Date.now() - refusedSince >= refusedGraceMs || Date.now() >= deadline)) {
-        throw new AmpError<SharedFileErrorCode>("ERR_DOORBELL_REFUSED", `the doorbell ${path} exists but refused connections for ${Date.now() - refusedSince} ms: nothing listens on it (the remote is not running and left its socket file, or serves another host already)`, { cause: last });
+        throw new AmpError<SharedFileErrorCode>(
+          "ERR_DOORBELL_REFUSED",
+          `the doorbell ${path} exists but refused connections for ${Date.now() - refusedSince} ms: nothing listens on it (the remote is not running and left its socket file, or serves another host already)`,
+          { cause: last },
+        );
       }
       if (Date.now() >= deadline) {
-        throw new AmpError<SharedFileErrorCode>("ERR_TIMEOUT", `nothing listened on the doorbell ${path} within ${timeoutMs} ms (${(last as Error).message})`, { cause: last });
+        throw new AmpError<SharedFileErrorCode>(
+          "ERR_TIMEOUT",
+          `nothing listened on the doorbell ${path} within ${timeoutMs} ms (${(last as Error).message})`,
+          { cause: last },
+        );
       }
       await sleep(retryMs, signal);
     }
@@ -155,11 +164,20 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
       const socket = await new Promise<Socket>((resolve, reject) => {
         const timer = setTimeout(() => {
           done();
-          reject(new AmpError<SharedFileErrorCode>("ERR_TIMEOUT", `no peer connected to the doorbell ${path} within ${timeoutMs} ms`));
+          reject(
+            new AmpError<SharedFileErrorCode>(
+              "ERR_TIMEOUT",
+              `no peer connected to the doorbell ${path} within ${timeoutMs} ms`,
+            ),
+          );
         }, timeoutMs);
         const onAbort = (): void => {
           done();
-          reject(new AmpError<SharedFileErrorCode>("ERR_ABORTED", `waiting on the doorbell ${path} was aborted`, { cause: signal?.reason }));
+          reject(
+            new AmpError<SharedFileErrorCode>("ERR_ABORTED", `waiting on the doorbell ${path} was aborted`, {
+              cause: signal?.reason,
+            }),
+          );
         };
         const onConnection = (s: Socket): void => {
           done();
@@ -238,7 +256,12 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
     if (this.pending()) return Promise.resolve();
     if (this.isClosed) return Promise.reject(doorbellError(`the doorbell ${this.path} is closed`, this.closeError));
     const { signal, timeoutMs } = options;
-    const scheduler = options.scheduler ?? { setTimeout: (cb: () => void, ms: number): unknown => setTimeout(cb, ms), clearTimeout: (h: unknown) => { clearTimeout(h as ReturnType<typeof setTimeout>); } };
+    const scheduler = options.scheduler ?? {
+      setTimeout: (cb: () => void, ms: number): unknown => setTimeout(cb, ms),
+      clearTimeout: (h: unknown) => {
+        clearTimeout(h as ReturnType<typeof setTimeout>);
+      },
+    };
     return new Promise<void>((resolve, reject) => {
       let timer: unknown;
       const finish = (error?: Error): void => {
@@ -249,7 +272,11 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
         else reject(error);
       };
       const wake = (): void => {
-        finish(this.isClosed && !this.pending() ? doorbellError(`the doorbell ${this.path} closed`, this.closeError) : undefined);
+        finish(
+          this.isClosed && !this.pending()
+            ? doorbellError(`the doorbell ${this.path} closed`, this.closeError)
+            : undefined,
+        );
       };
       const onAbort = (): void => {
         finish(new AmpError<SharedFileErrorCode>("ERR_ABORTED", "doorbell wait aborted", { cause: signal?.reason }));
@@ -327,7 +354,9 @@ export class UnixSocketDoorbell implements Doorbell, DoorbellReceiver {
 }
 
 function aborted(path: string, signal: AbortSignal): AmpError<SharedFileErrorCode> {
-  return new AmpError<SharedFileErrorCode>("ERR_ABORTED", `connecting to ${path} was aborted`, { cause: signal.reason });
+  return new AmpError<SharedFileErrorCode>("ERR_ABORTED", `connecting to ${path} was aborted`, {
+    cause: signal.reason,
+  });
 }
 
 /** Waits `ms`, or less when `signal` aborts (the caller checks it next). */

@@ -10,7 +10,15 @@
 // status messages (readiness is synthesised, transport.ts), rings disabled at power-off (a reset).
 import { rmSync } from "node:fs";
 import type { AmpError } from "@amp/errors";
-import { AddressSpace, LocalDoorbell, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_F_VERSION_1, featureBit, toSafeNumber, type Doorbell } from "@amp/virtio-ring";
+import {
+  AddressSpace,
+  LocalDoorbell,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+  VIRTIO_F_VERSION_1,
+  featureBit,
+  toSafeNumber,
+  type Doorbell,
+} from "@amp/virtio-ring";
 import { FileMemory } from "../file-memory.js";
 import { vhostError, type VhostUserErrorCode } from "./errors.js";
 import { RevocableMemory } from "./guest-memory.js";
@@ -159,7 +167,15 @@ export class VhostUserBackend {
    * or awaits `wait()` instead of listening to "kick" events. Rung only while ready.
    */
   readonly kicks: LocalDoorbell = new LocalDoorbell();
-  readonly stats: VhostUserStats = { connections: 0, messages: 0, kicks: 0, calls: 0, callsDropped: 0, resets: 0, errors: 0 };
+  readonly stats: VhostUserStats = {
+    connections: 0,
+    messages: 0,
+    kicks: 0,
+    calls: 0,
+    callsDropped: 0,
+    resets: 0,
+    errors: 0,
+  };
   readonly socketPath: string;
   private readonly opts: VhostUserBackendOptions;
   private readonly listeners: ((e: VhostUserEvent) => void)[] = [];
@@ -175,12 +191,18 @@ export class VhostUserBackend {
     this.socketPath = options.socketPath;
     const queues = options.queues ?? [256];
     if (queues.length < 1 || queues.length > 64) throw new RangeError(`a device has 1..64 rings, got ${queues.length}`);
-    for (const q of queues) if (!Number.isInteger(q) || q < 1 || q > 32768) throw new RangeError(`ring size ${q} is not in 1..32768`);
+    for (const q of queues)
+      if (!Number.isInteger(q) || q < 1 || q > 32768) throw new RangeError(`ring size ${q} is not in 1..32768`);
     this.transport = new VhostUserTransport(options.deviceId, queues, options.config ?? new Uint8Array(0));
-    this.doorbell = { notify: (q) => { this.call(q); } };
+    this.doorbell = {
+      notify: (q) => {
+        this.call(q);
+      },
+    };
     this.transport.onDeviceStatus = (status) => {
       // vhost-user has no way to tell the driver; the device stays down until the driver resets it
-      if ((status & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) this.log("the device model set NEEDS_RESET; it stays down until the driver resets the device");
+      if ((status & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0)
+        this.log("the device model set NEEDS_RESET; it stays down until the driver resets the device");
     };
   }
 
@@ -190,15 +212,26 @@ export class VhostUserBackend {
    *   when the path cannot be listened on; RangeError for bad options.
    */
   static async listen(options: VhostUserBackendOptions): Promise<VhostUserBackend> {
-    if (!Number.isInteger(options.deviceId) || options.deviceId < 1 || options.deviceId > 0xffff) throw new RangeError(`deviceId must be a virtio device ID, got ${options.deviceId}`);
+    if (!Number.isInteger(options.deviceId) || options.deviceId < 1 || options.deviceId > 0xffff)
+      throw new RangeError(`deviceId must be a virtio device ID, got ${options.deviceId}`);
     const b = new VhostUserBackend(options);
     rmSync(options.socketPath, { force: true });
     b.relay = await Relay.start(options.socketPath, {
-      onConnected: (pid) => { b.accept(pid); },
-      onFds: (fds) => { b.conn?.reader.addFds(fds); },
-      onData: (fd, bytes) => { b.data(fd, bytes); },
-      onEof: (fd) => { b.eof(fd); },
-      onExit: (err) => { b.relayExited(err); },
+      onConnected: (pid) => {
+        b.accept(pid);
+      },
+      onFds: (fds) => {
+        b.conn?.reader.addFds(fds);
+      },
+      onData: (fd, bytes) => {
+        b.data(fd, bytes);
+      },
+      onEof: (fd) => {
+        b.eof(fd);
+      },
+      onExit: (err) => {
+        b.relayExited(err);
+      },
     });
     return b;
   }
@@ -264,7 +297,16 @@ export class VhostUserBackend {
   private accept(pid: number): void {
     this.endConnection();
     this.stats.connections++;
-    this.conn = { pid, reader: new MessageReader(), features: undefined, protocolFeatures: 0n, regions: [], slaveFd: undefined, rings: this.transportRings(), kickSeen: false };
+    this.conn = {
+      pid,
+      reader: new MessageReader(),
+      features: undefined,
+      protocolFeatures: 0n,
+      regions: [],
+      slaveFd: undefined,
+      rings: this.transportRings(),
+      kickSeen: false,
+    };
     this.log(`frontend connected (pid ${pid})`);
     this.emit({ type: "connected", pid });
   }
@@ -353,7 +395,9 @@ export class VhostUserBackend {
   }
 
   private handle(c: Connection, m: VhostUserMessage): void {
-    const needReply = (m.flags & VHOST_USER_FLAG_NEED_REPLY) !== 0 && (c.protocolFeatures & featureBit(VhostUserProtocolFeature.REPLY_ACK)) !== 0n;
+    const needReply =
+      (m.flags & VHOST_USER_FLAG_NEED_REPLY) !== 0 &&
+      (c.protocolFeatures & featureBit(VhostUserProtocolFeature.REPLY_ACK)) !== 0n;
     const state = { answered: false };
     const answer = (p: Uint8Array): void => {
       state.answered = true;
@@ -365,7 +409,11 @@ export class VhostUserBackend {
     } catch (e) {
       // dispatch closes the descriptors of a message it refuses
       ok = false;
-      this.fail((e as { code?: VhostUserErrorCode }).code ?? "ERR_PROTOCOL", `${requestName(m.request)}: ${(e as Error).message}`, e);
+      this.fail(
+        (e as { code?: VhostUserErrorCode }).code ?? "ERR_PROTOCOL",
+        `${requestName(m.request)}: ${(e as Error).message}`,
+        e,
+      );
     }
     if (needReply && !state.answered) this.reply(c, m, ok ? U64_OK : U64_FAIL);
     if (this.conn === c) this.checkReady(c);
@@ -383,7 +431,11 @@ export class VhostUserBackend {
         const f = decodeU64(p, "SET_FEATURES");
         const driver = f & ~featureBit(VHOST_USER_F_PROTOCOL_FEATURES);
         const extra = driver & ~this.offeredFeatures();
-        if (extra !== 0n) this.fail("ERR_PROTOCOL", `SET_FEATURES: the frontend accepted 0x${extra.toString(16)}, which was not offered`);
+        if (extra !== 0n)
+          this.fail(
+            "ERR_PROTOCOL",
+            `SET_FEATURES: the frontend accepted 0x${extra.toString(16)}, which was not offered`,
+          );
         if (this.isReady && driver !== c.features) this.resetDevice("the frontend renegotiated features");
         c.features = f;
         if (!this.isReady) this.transport.featuresSet(driver);
@@ -419,7 +471,8 @@ export class VhostUserBackend {
         const r = this.ring(c, s.index, "SET_VRING_NUM");
         if (r === undefined) return false;
         const max = this.transport.getQueue(s.index).maxSize;
-        if (s.num < 1 || s.num > max || (s.num & (s.num - 1)) !== 0) throw vhostError("ERR_PROTOCOL", `ring ${s.index}: size ${s.num} is not a power of two in 1..${max}`);
+        if (s.num < 1 || s.num > max || (s.num & (s.num - 1)) !== 0)
+          throw vhostError("ERR_PROTOCOL", `ring ${s.index}: size ${s.num} is not a power of two in 1..${max}`);
         r.num = s.num;
         return true;
       }
@@ -434,7 +487,11 @@ export class VhostUserBackend {
         const s = decodeVringState(p, "SET_VRING_BASE");
         const r = this.ring(c, s.index, "SET_VRING_BASE");
         if (r === undefined) return false;
-        if (s.num !== 0) throw vhostError("ERR_PROTOCOL", `ring ${s.index}: base ${s.num}; only rings that start at index 0 are supported`);
+        if (s.num !== 0)
+          throw vhostError(
+            "ERR_PROTOCOL",
+            `ring ${s.index}: base ${s.num}; only rings that start at index 0 are supported`,
+          );
         r.base = s.num;
         return true;
       }
@@ -542,11 +599,18 @@ export class VhostUserBackend {
         try {
           file = FileMemory.open(path, { create: false });
         } catch (e) {
-          throw vhostError("ERR_MEMORY", `guest memory region ${i} could not be opened through ${path}: ${(e as Error).message}`, { cause: e });
+          throw vhostError(
+            "ERR_MEMORY",
+            `guest memory region ${i} could not be opened through ${path}: ${(e as Error).message}`,
+            { cause: e },
+          );
         }
         opened.push({ region, file });
         if (region.mmapOffset + region.size > BigInt(file.byteLength)) {
-          throw vhostError("ERR_MEMORY", `guest memory region ${i} (+0x${region.mmapOffset.toString(16)}, 0x${region.size.toString(16)} bytes) is past the end of its ${file.byteLength}-byte file`);
+          throw vhostError(
+            "ERR_MEMORY",
+            `guest memory region ${i} (+0x${region.mmapOffset.toString(16)}, 0x${region.size.toString(16)} bytes) is past the end of its ${file.byteLength}-byte file`,
+          );
         }
       });
     } catch (e) {
@@ -557,13 +621,16 @@ export class VhostUserBackend {
     }
     for (const r of c.regions) r.file.close();
     c.regions = opened;
-    this.log(`guest memory: ${opened.map((r) => `0x${r.region.guestAddr.toString(16)}+0x${r.region.size.toString(16)}`).join(", ")}`);
+    this.log(
+      `guest memory: ${opened.map((r) => `0x${r.region.guestAddr.toString(16)}+0x${r.region.size.toString(16)}`).join(", ")}`,
+    );
   }
 
   /** A frontend virtual address (SET_VRING_ADDR) → guest-physical, through the regions. */
   private toGuest(c: Connection, user: bigint, what: string): number {
     for (const { region } of c.regions) {
-      if (user >= region.userAddr && user - region.userAddr < region.size) return toSafeNumber(region.guestAddr + (user - region.userAddr), what);
+      if (user >= region.userAddr && user - region.userAddr < region.size)
+        return toSafeNumber(region.guestAddr + (user - region.userAddr), what);
     }
     throw vhostError("ERR_MEMORY", `${what} 0x${user.toString(16)} is outside every guest memory region`);
   }
@@ -593,11 +660,19 @@ export class VhostUserBackend {
     const used = c.rings.filter((r) => r.addr !== undefined);
     if (used.length === 0 || !used.every((r) => this.started(c, r))) return;
     if ((this.opts.readiness ?? "enabled") === "first-kick" && !c.kickSeen) return;
-    let queues: ({ size: number; descAddr: number; driverAddr: number; deviceAddr: number; ready: boolean } | undefined)[];
+    let queues: (
+      { size: number; descAddr: number; driverAddr: number; deviceAddr: number; ready: boolean } | undefined
+    )[];
     try {
       queues = c.rings.map((r) => {
         if (r.addr === undefined || !this.started(c, r)) return undefined;
-        return { size: r.num, descAddr: this.toGuest(c, r.addr.desc, "descriptor table"), driverAddr: this.toGuest(c, r.addr.avail, "avail ring"), deviceAddr: this.toGuest(c, r.addr.used, "used ring"), ready: true };
+        return {
+          size: r.num,
+          descAddr: this.toGuest(c, r.addr.desc, "descriptor table"),
+          driverAddr: this.toGuest(c, r.addr.avail, "avail ring"),
+          deviceAddr: this.toGuest(c, r.addr.used, "used ring"),
+          ready: true,
+        };
       });
     } catch (e) {
       this.fail("ERR_MEMORY", (e as Error).message, e);
@@ -607,7 +682,10 @@ export class VhostUserBackend {
       for (const { region, file } of c.regions) {
         const w = new RevocableMemory(file);
         this.windows.push(w);
-        this.space.map(toSafeNumber(region.guestAddr, "guest address"), w, { offset: toSafeNumber(region.mmapOffset, "mmap offset"), length: toSafeNumber(region.size, "region size") });
+        this.space.map(toSafeNumber(region.guestAddr, "guest address"), w, {
+          offset: toSafeNumber(region.mmapOffset, "mmap offset"),
+          length: toSafeNumber(region.size, "region size"),
+        });
       }
     } catch (e) {
       // overlapping regions, or addresses past 2^53: nothing the device could use
@@ -619,7 +697,9 @@ export class VhostUserBackend {
     this.transport.featuresSet(c.features & ~featureBit(VHOST_USER_F_PROTOCOL_FEATURES));
     this.transport.ready(queues);
     this.isReady = true;
-    this.log(`device ready: ${queues.filter((q) => q !== undefined).length} ring(s), features 0x${this.transport.getDriverFeatures().toString(16)}`);
+    this.log(
+      `device ready: ${queues.filter((q) => q !== undefined).length} ring(s), features 0x${this.transport.getDriverFeatures().toString(16)}`,
+    );
     this.emit({ type: "ready" });
     const q = this.opts.readinessQueue ?? 0;
     if ((this.opts.readiness ?? "enabled") === "first-kick") this.emit({ type: "kick", queue: q });
@@ -669,8 +749,14 @@ export class VhostUserBackend {
     }
     if (r.callFd !== undefined) {
       this.relay?.write(r.callFd, encodeU64(1n));
-    } else if (c.slaveFd !== undefined && (c.protocolFeatures & featureBit(VhostUserProtocolFeature.INBAND_NOTIFICATIONS)) !== 0n) {
-      this.relay?.write(c.slaveFd, encodeMessage(VhostUserSlaveRequest.VRING_CALL, VHOST_USER_VERSION, encodeVringState(index, 0)));
+    } else if (
+      c.slaveFd !== undefined &&
+      (c.protocolFeatures & featureBit(VhostUserProtocolFeature.INBAND_NOTIFICATIONS)) !== 0n
+    ) {
+      this.relay?.write(
+        c.slaveFd,
+        encodeMessage(VhostUserSlaveRequest.VRING_CALL, VHOST_USER_VERSION, encodeVringState(index, 0)),
+      );
     } else {
       this.stats.callsDropped++;
       return;

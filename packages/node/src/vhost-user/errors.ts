@@ -16,6 +16,10 @@ export type VhostUserErrorCode =
   | "ERR_CLOSED"; // the backend was closed
 
 /** An AmpError with a vhost-user code. */
-export function vhostError(code: VhostUserErrorCode, message: string, options?: { cause?: unknown }): AmpError<VhostUserErrorCode> {
+export function vhostError(
+  code: VhostUserErrorCode,
+  message: string,
+  options?: { cause?: unknown },
+): AmpError<VhostUserErrorCode> {
   return new AmpError<VhostUserErrorCode>(code, message, options);
 }

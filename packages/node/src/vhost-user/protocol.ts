@@ -117,7 +117,14 @@ export function decodeVringState(p: Uint8Array, what: string): { index: number; 
 /** struct vhost_vring_addr (40 bytes). */
 export function decodeVringAddr(p: Uint8Array): VringAddr {
   const v = need(p, 40, "SET_VRING_ADDR");
-  return { index: v.getUint32(0, LE), flags: v.getUint32(4, LE), desc: v.getBigUint64(8, LE), used: v.getBigUint64(16, LE), avail: v.getBigUint64(24, LE), log: v.getBigUint64(32, LE) };
+  return {
+    index: v.getUint32(0, LE),
+    flags: v.getUint32(4, LE),
+    desc: v.getBigUint64(8, LE),
+    used: v.getBigUint64(16, LE),
+    avail: v.getBigUint64(24, LE),
+    log: v.getBigUint64(32, LE),
+  };
 }
 
 /** struct vhost_user_memory: u32 nregions, u32 padding, then 32-byte regions. */
@@ -129,18 +136,27 @@ export function decodeMemTable(p: Uint8Array): MemRegion[] {
   const out: MemRegion[] = [];
   for (let i = 0; i < n; i++) {
     const o = 8 + 32 * i;
-    out.push({ guestAddr: v.getBigUint64(o, LE), size: v.getBigUint64(o + 8, LE), userAddr: v.getBigUint64(o + 16, LE), mmapOffset: v.getBigUint64(o + 24, LE) });
+    out.push({
+      guestAddr: v.getBigUint64(o, LE),
+      size: v.getBigUint64(o + 8, LE),
+      userAddr: v.getBigUint64(o + 16, LE),
+      mmapOffset: v.getBigUint64(o + 24, LE),
+    });
   }
   return out;
 }
 
 /** struct vhost_user_config header: { u32 offset; u32 size; u32 flags } then the bytes. */
-export function decodeConfigRequest(p: Uint8Array, what: string): { offset: number; size: number; flags: number; data: Uint8Array } {
+export function decodeConfigRequest(
+  p: Uint8Array,
+  what: string,
+): { offset: number; size: number; flags: number; data: Uint8Array } {
   const v = need(p, 12, what);
   const offset = v.getUint32(0, LE);
   const size = v.getUint32(4, LE);
   const flags = v.getUint32(8, LE);
-  if (size > VHOST_USER_MAX_PAYLOAD - 12) throw vhostError("ERR_MALFORMED", `vhost-user ${what}: config size ${size} too large`);
+  if (size > VHOST_USER_MAX_PAYLOAD - 12)
+    throw vhostError("ERR_MALFORMED", `vhost-user ${what}: config size ${size} too large`);
   return { offset, size, flags, data: p.subarray(12, 12 + Math.min(size, p.length - 12)) };
 }
 
@@ -183,7 +199,9 @@ export function fdsExpected(request: number, payload: Uint8Array): number {
     case VhostUserRequest.SET_VRING_KICK:
     case VhostUserRequest.SET_VRING_CALL:
     case VhostUserRequest.SET_VRING_ERR:
-      return payload.length >= 8 && (Number(decodeU64(payload, "vring fd") & BigInt(VHOST_USER_VRING_NOFD_MASK)) === 0) ? 1 : 0;
+      return payload.length >= 8 && Number(decodeU64(payload, "vring fd") & BigInt(VHOST_USER_VRING_NOFD_MASK)) === 0
+        ? 1
+        : 0;
     default:
       return 0;
   }
@@ -224,8 +242,13 @@ export class MessageReader {
       const request = v.getUint32(o, LE);
       const flags = v.getUint32(o + 4, LE);
       const size = v.getUint32(o + 8, LE);
-      if ((flags & 0x3) !== VHOST_USER_VERSION) throw vhostError("ERR_MALFORMED", `vhost-user ${requestName(request)}: version ${flags & 3}, only 1 is spoken`);
-      if (size > VHOST_USER_MAX_PAYLOAD) throw vhostError("ERR_MALFORMED", `vhost-user ${requestName(request)}: payload of ${size} bytes exceeds ${VHOST_USER_MAX_PAYLOAD}`);
+      if ((flags & 0x3) !== VHOST_USER_VERSION)
+        throw vhostError("ERR_MALFORMED", `vhost-user ${requestName(request)}: version ${flags & 3}, only 1 is spoken`);
+      if (size > VHOST_USER_MAX_PAYLOAD)
+        throw vhostError(
+          "ERR_MALFORMED",
+          `vhost-user ${requestName(request)}: payload of ${size} bytes exceeds ${VHOST_USER_MAX_PAYLOAD}`,
+        );
       if (joined.length - o - VHOST_USER_HDR_SIZE < size) break;
       const payload = joined.slice(o + VHOST_USER_HDR_SIZE, o + VHOST_USER_HDR_SIZE + size);
       const n = Math.min(fdsExpected(request, payload), this.fds.length);

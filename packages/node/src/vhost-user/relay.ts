@@ -14,7 +14,18 @@ import { RELAY_C_SOURCE } from "./relay-source.js";
 
 const FRAME_HDR = 12;
 /** Frame kinds (relay.c). */
-const Kind = { LISTENING: 1, CONNECTED: 2, FDS: 3, DATA: 4, EOF: 5, WRITE: 16, WATCH: 17, UNWATCH: 18, CLOSE: 19, HANGUP: 20 } as const;
+const Kind = {
+  LISTENING: 1,
+  CONNECTED: 2,
+  FDS: 3,
+  DATA: 4,
+  EOF: 5,
+  WRITE: 16,
+  WATCH: 17,
+  UNWATCH: 18,
+  CLOSE: 19,
+  HANGUP: 20,
+} as const;
 
 function cacheRoot(): string {
   const env = process.env;
@@ -39,9 +50,14 @@ export function relayBinary(): string {
   const cc = process.env["CC"] ?? "cc";
   let ccVersion: string;
   try {
-    ccVersion = execFileSync(cc, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0] ?? "";
+    ccVersion =
+      execFileSync(cc, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0] ?? "";
   } catch (e) {
-    throw vhostError("ERR_RELAY", `the vhost-user backend builds a small C relay once and needs a C compiler for it: \`${cc}\` not found (Debian: apt-get install gcc libc6-dev; or set AMP_VHOST_RELAY to a built amp-vhost-relay)`, { cause: e });
+    throw vhostError(
+      "ERR_RELAY",
+      `the vhost-user backend builds a small C relay once and needs a C compiler for it: \`${cc}\` not found (Debian: apt-get install gcc libc6-dev; or set AMP_VHOST_RELAY to a built amp-vhost-relay)`,
+      { cause: e },
+    );
   }
   const key = createHash("sha256").update(RELAY_C_SOURCE).update(ccVersion).digest("hex").slice(0, 16);
   const dir = join(cacheRoot(), `vhost-relay-${key}`);

@@ -31,7 +31,13 @@ export interface VhostUserService {
   close(): Promise<void>;
 }
 
-function backendOptions(o: VhostUserServeOptions, deviceId: number, queues: number, config: Uint8Array, readiness: "enabled" | "first-kick"): VhostUserBackendOptions {
+function backendOptions(
+  o: VhostUserServeOptions,
+  deviceId: number,
+  queues: number,
+  config: Uint8Array,
+  readiness: "enabled" | "first-kick",
+): VhostUserBackendOptions {
   const size = o.queueSize ?? 256;
   return {
     socketPath: o.socketPath,
@@ -40,7 +46,13 @@ function backendOptions(o: VhostUserServeOptions, deviceId: number, queues: numb
     config,
     readiness,
     ...(o.inbandNotifications === undefined ? {} : { inbandNotifications: o.inbandNotifications }),
-    ...(o.onError === undefined ? {} : { onError: (e: AmpError<VhostUserErrorCode>) => { o.onError?.(e); } }),
+    ...(o.onError === undefined
+      ? {}
+      : {
+          onError: (e: AmpError<VhostUserErrorCode>) => {
+            o.onError?.(e);
+          },
+        }),
     ...(o.log === undefined ? {} : { log: o.log }),
   };
 }
@@ -54,8 +66,13 @@ function backendOptions(o: VhostUserServeOptions, deviceId: number, queues: numb
  * const svc = await serveVhostUserDevice(bus, { socketPath: "/tmp/i2c.sock" });
  * // linux ... virtio_uml.device=/tmp/i2c.sock:34
  */
-export async function serveVhostUserDevice(server: DeviceServer, options: VhostUserServeOptions): Promise<VhostUserService> {
-  const backend = await VhostUserBackend.listen(backendOptions(options, server.deviceId, server.numQueues, server.config, "enabled"));
+export async function serveVhostUserDevice(
+  server: DeviceServer,
+  options: VhostUserServeOptions,
+): Promise<VhostUserService> {
+  const backend = await VhostUserBackend.listen(
+    backendOptions(options, server.deviceId, server.numQueues, server.config, "enabled"),
+  );
   backend.transport.setDeviceFeatures(server.features);
   let runner: VirtqueueDeviceRunner | undefined;
   const onEvent = (e: VhostUserEvent): void => {
@@ -73,7 +90,18 @@ export async function serveVhostUserDevice(server: DeviceServer, options: VhostU
         for (let i = 0; i < Math.min(t.queueCount, server.numQueues); i++) {
           const q = t.getQueue(i);
           if (!q.ready) break; // e.g. gpio without the interrupt feature sets up one ring
-          queues.push(new SplitVirtqueueDevice({ size: q.size, space: backend.space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr, features, doorbell: backend.doorbell, notifyId: q.notifyId }));
+          queues.push(
+            new SplitVirtqueueDevice({
+              size: q.size,
+              space: backend.space,
+              descAddr: q.descAddr,
+              driverAddr: q.driverAddr,
+              deviceAddr: q.deviceAddr,
+              features,
+              doorbell: backend.doorbell,
+              notifyId: q.notifyId,
+            }),
+          );
         }
       } catch (err) {
         options.onError?.(err); // rings outside guest memory, a bad size: the device stays down
@@ -100,7 +128,8 @@ export async function serveVhostUserDevice(server: DeviceServer, options: VhostU
 }
 
 /** Options of {@link serveVhostUserRpmsg}: the socket, and RpmsgRemote's own options. */
-export interface VhostUserRpmsgOptions extends VhostUserServeOptions, Omit<RpmsgRemoteOptions, "transport" | "space" | "doorbell" | "onError"> {}
+export interface VhostUserRpmsgOptions
+  extends VhostUserServeOptions, Omit<RpmsgRemoteOptions, "transport" | "space" | "doorbell" | "onError"> {}
 
 /** The rpmsg remote on a vhost-user socket. */
 export interface VhostUserRpmsgService extends VhostUserService {
@@ -122,11 +151,22 @@ export interface VhostUserRpmsgService extends VhostUserService {
  * svc.remote.onLinkChange((up) => { if (up) svc.remote.createEndpoint({ name: "rpmsg-raw", onMessage: (m, ep) => void ep.trySendTo(m.src, m.data) }); });
  */
 export async function serveVhostUserRpmsg(options: VhostUserRpmsgOptions): Promise<VhostUserRpmsgService> {
-  const backend = await VhostUserBackend.listen(backendOptions(options, VIRTIO_ID_RPMSG, 2, new Uint8Array(0), "first-kick"));
+  const backend = await VhostUserBackend.listen(
+    backendOptions(options, VIRTIO_ID_RPMSG, 2, new Uint8Array(0), "first-kick"),
+  );
   const onError = options.onError;
   const ours = new Set(["socketPath", "queueSize", "inbandNotifications", "onError", "log"]);
-  const remoteOptions = Object.fromEntries(Object.entries(options).filter(([k]) => !ours.has(k))) as Omit<RpmsgRemoteOptions, "transport" | "space" | "doorbell">;
-  const remote = new RpmsgRemote({ ...remoteOptions, transport: backend.transport, space: backend.space, doorbell: backend.doorbell, ...(onError === undefined ? {} : { onError }) });
+  const remoteOptions = Object.fromEntries(Object.entries(options).filter(([k]) => !ours.has(k))) as Omit<
+    RpmsgRemoteOptions,
+    "transport" | "space" | "doorbell"
+  >;
+  const remote = new RpmsgRemote({
+    ...remoteOptions,
+    transport: backend.transport,
+    space: backend.space,
+    doorbell: backend.doorbell,
+    ...(onError === undefined ? {} : { onError }),
+  });
   const pump = (): void => {
     try {
       remote.process();

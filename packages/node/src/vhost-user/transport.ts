@@ -15,12 +15,26 @@ import {
 } from "@amp/virtio-ring";
 
 function checkRange(offset: number, length: number, size: number, what: string): void {
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset > size || length > size - offset) {
+  if (
+    !Number.isInteger(offset) ||
+    !Number.isInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset > size ||
+    length > size - offset
+  ) {
     throw new RangeError(`${what} [${offset}, +${length}) outside config space of ${size} bytes`);
   }
 }
 
-const IDLE_QUEUE: Omit<QueueConfig, "maxSize" | "notifyId"> = { size: 0, descAddr: 0, driverAddr: 0, deviceAddr: 0, align: 0, ready: false };
+const IDLE_QUEUE: Omit<QueueConfig, "maxSize" | "notifyId"> = {
+  size: 0,
+  descAddr: 0,
+  driverAddr: 0,
+  deviceAddr: 0,
+  align: 0,
+  ready: false,
+};
 
 /**
  * A device as a vhost-user frontend drives it. The device side (RpmsgRemote, a device runner)
@@ -58,7 +72,8 @@ export class VhostUserTransport implements VirtioTransport {
   }
   /** Device side: only the device's own bits (NEEDS_RESET) have a meaning here. */
   setStatus(status: number): void {
-    if (!Number.isInteger(status) || status < 0 || status > 0xff) throw new RangeError(`status must be a byte, got ${status}`);
+    if (!Number.isInteger(status) || status < 0 || status > 0xff)
+      throw new RangeError(`status must be a byte, got ${status}`);
     this.status = status;
     this.onDeviceStatus?.(status);
   }
@@ -87,14 +102,17 @@ export class VhostUserTransport implements VirtioTransport {
   }
   getQueue(index: number): QueueConfig {
     const q = this.queues[index];
-    if (!Number.isInteger(index) || q === undefined) throw new RangeError(`queue index ${index} out of 0..${this.queueCount - 1}`);
+    if (!Number.isInteger(index) || q === undefined)
+      throw new RangeError(`queue index ${index} out of 0..${this.queueCount - 1}`);
     return q;
   }
   setQueue(): void {
     throw new TypeError("vhost-user: the frontend sets the queues up, not the device");
   }
   notify(): void {
-    throw new TypeError("vhost-user: kicks come from the frontend; the device interrupts through the backend's doorbell");
+    throw new TypeError(
+      "vhost-user: kicks come from the frontend; the device interrupts through the backend's doorbell",
+    );
   }
 
   // --- backend side -------------------------------------------------------------------------

@@ -112,7 +112,10 @@ describe("@amp/node bundled into one file with esbuild", () => {
       const app = await bundleApp(dir, format);
       expect(readdirSync(dir).sort()).toEqual([app.slice(dir.length + 1), "echo.elf"].sort());
       const ran = await runNode(app, [dir], dir);
-      expect(ran.result, `stdout: ${ran.stdout}\nstderr: ${ran.stderr}`).toEqual({ echoed: EXPECTED_ECHO, state: "running" });
+      expect(ran.result, `stdout: ${ran.stdout}\nstderr: ${ran.stderr}`).toEqual({
+        echoed: EXPECTED_ECHO,
+        state: "running",
+      });
       expect(ran.code).toBe(0);
     });
   }
@@ -122,7 +125,10 @@ describe("@amp/node bundled into one file with esbuild", () => {
     const app = await bundleApp(dir, "esm");
     const worker = await bundleForWorker(here("../../src/internal/cpu-worker.ts"));
     const ran = await runNode(app, [dir, worker], dir);
-    expect(ran.result, `stdout: ${ran.stdout}\nstderr: ${ran.stderr}`).toEqual({ echoed: EXPECTED_ECHO, state: "running" });
+    expect(ran.result, `stdout: ${ran.stdout}\nstderr: ${ran.stderr}`).toEqual({
+      echoed: EXPECTED_ECHO,
+      state: "running",
+    });
   });
 
   for (const format of ["esm", "cjs"] as const) {

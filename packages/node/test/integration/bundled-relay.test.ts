@@ -15,13 +15,30 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 async function bundle(dir: string, format: "esm" | "cjs"): Promise<string> {
   const outfile = join(dir, format === "esm" ? "app.mjs" : "app.cjs");
-  await build({ entryPoints: [here("../fixtures/bundled-relay.ts")], outfile, bundle: true, platform: "node", format, target: "node20", conditions: ["@amp/source"], logLevel: "silent" });
+  await build({
+    entryPoints: [here("../fixtures/bundled-relay.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format,
+    target: "node20",
+    conditions: ["@amp/source"],
+    logLevel: "silent",
+  });
   return outfile;
 }
 
 /** Runs the bundle with a hard timeout; returns its last stdout line, parsed. */
-function runApp(app: string, env: Record<string, string>): { bin?: string; exists?: boolean; error?: { code?: string; message?: string } } {
-  const r = spawnSync(process.execPath, [app], { env: { ...process.env, AMP_VHOST_RELAY: "", ...env }, encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" });
+function runApp(
+  app: string,
+  env: Record<string, string>,
+): { bin?: string; exists?: boolean; error?: { code?: string; message?: string } } {
+  const r = spawnSync(process.execPath, [app], {
+    env: { ...process.env, AMP_VHOST_RELAY: "", ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+    killSignal: "SIGKILL",
+  });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as ReturnType<typeof runApp>;

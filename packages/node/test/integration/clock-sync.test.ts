@@ -6,7 +6,14 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { createMemoryFirmwareSource, parseTraceBuffer } from "@amp/remoteproc-core";
-import { buildJsFirmware, createTimeline, createWorkerRemote, formatTimelineEntry, type Timeline, type WorkerRemote } from "@amp/node";
+import {
+  buildJsFirmware,
+  createTimeline,
+  createWorkerRemote,
+  formatTimelineEntry,
+  type Timeline,
+  type WorkerRemote,
+} from "@amp/node";
 import { bundleToString } from "@amp/test-utils";
 import { cpuWorkerEntry, SMALL_RPMSG_TABLE, until } from "../helpers.ts";
 
@@ -20,7 +27,10 @@ const timelines: Timeline[] = [];
 
 beforeAll(async () => {
   entry = await cpuWorkerEntry();
-  program = await bundleToString(fileURLToPath(new URL("../fixtures/clock-firmware.ts", import.meta.url)), { format: "esm", platform: "neutral" });
+  program = await bundleToString(fileURLToPath(new URL("../fixtures/clock-firmware.ts", import.meta.url)), {
+    format: "esm",
+    platform: "neutral",
+  });
 });
 
 afterEach(async () => {
@@ -104,16 +114,24 @@ describe("clock exchange with a worker-thread remote", () => {
       return hit;
     };
     // The firmware's record of each ping lies between the host's notes around it, within its bound.
-    for (const [n, text] of [[1, "ping"], [2, "ping 2"]] as const) {
+    for (const [n, text] of [
+      [1, "ping"],
+      [2, "ping 2"],
+    ] as const) {
       const before = find((x) => x.text === (n === 1 ? "before ping" : "before ping 2"), "note");
       const after = find((x) => x.text === (n === 1 ? "after ping" : "after ping 2"), "note");
-      const rec = find((x) => x.source === "remote" && x.boot === n && x.text === `ctl: got ${text}`, `trace of ${text}`);
+      const rec = find(
+        (x) => x.source === "remote" && x.boot === n && x.text === `ctl: got ${text}`,
+        `trace of ${text}`,
+      );
       expect(Number.isFinite(rec.errorMs)).toBe(true);
       expect(rec.hostMs + rec.errorMs).toBeGreaterThanOrEqual(before.hostMs);
       expect(rec.hostMs - rec.errorMs).toBeLessThanOrEqual(after.hostMs);
     }
     // The host side of the crash, in order, and each boot with its own estimate.
-    const kinds = all.filter((x) => x.source === "host" && x.kind !== "note" && x.kind !== "clock").map((x) => `${x.kind}: ${x.text}`);
+    const kinds = all
+      .filter((x) => x.source === "host" && x.kind !== "note" && x.kind !== "clock")
+      .map((x) => `${x.kind}: ${x.text}`);
     // (The core reports the state change before the crash event; a link comes up while the core starts the subdevices, before "running".)
     expect(kinds).toEqual([
       "link: rpmsg link up",

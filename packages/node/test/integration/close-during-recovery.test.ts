@@ -25,13 +25,27 @@ afterEach(async () => {
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => { reject(new Error(`${what} did not settle within ${ms} ms`)); }, ms); })]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`${what} did not settle within ${ms} ms`));
+        }, ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-type Stage = "crash event" | "stopping the old CPU" | "fetching firmware" | "verifying firmware" | "starting the new CPU" | "binding rpmsg" | "after recovery";
+type Stage =
+  | "crash event"
+  | "stopping the old CPU"
+  | "fetching firmware"
+  | "verifying firmware"
+  | "starting the new CPU"
+  | "binding rpmsg"
+  | "after recovery";
 
 /**
  * A remote whose recovery calls `close()` at `stage`. Returns the remote and a promise of the
@@ -88,7 +102,9 @@ function remoteClosingAt(stage: Stage): { remote: WorkerRemote; closed: Promise<
     at("starting the new CPU");
     return started;
   };
-  remote.onRpmsg(() => { at("binding rpmsg"); });
+  remote.onRpmsg(() => {
+    at("binding rpmsg");
+  });
   remote.rproc.on("crash", () => {
     crashed = true;
     at("crash event");
@@ -99,7 +115,15 @@ function remoteClosingAt(stage: Stage): { remote: WorkerRemote; closed: Promise<
   return { remote, closed };
 }
 
-const STAGES: Stage[] = ["crash event", "stopping the old CPU", "fetching firmware", "verifying firmware", "starting the new CPU", "binding rpmsg", "after recovery"];
+const STAGES: Stage[] = [
+  "crash event",
+  "stopping the old CPU",
+  "fetching firmware",
+  "verifying firmware",
+  "starting the new CPU",
+  "binding rpmsg",
+  "after recovery",
+];
 
 describe("WorkerRemote.close() during crash recovery", () => {
   for (const stage of STAGES) {
@@ -113,18 +137,31 @@ describe("WorkerRemote.close() during crash recovery", () => {
       await within(closed, 15_000, "close()");
       // A barrier: detach() is queued behind everything already queued (the recovery) and
       // changes nothing here (never attached), so once it settles the recovery is over.
-      await within(remote.rproc.detach().catch(() => undefined), 15_000, "the manager's queue (recovery still holding the lock)");
+      await within(
+        remote.rproc.detach().catch(() => undefined),
+        15_000,
+        "the manager's queue (recovery still holding the lock)",
+      );
       expect(remote.processor.running).toBe(false);
       expect(remote.rproc.allocatedBytes).toBe(0);
       expect(["offline", "deleted"]).toContain(remote.rproc.state);
-      await within(remote.rproc.delete().catch(() => undefined), 15_000, "delete()");
+      await within(
+        remote.rproc.delete().catch(() => undefined),
+        15_000,
+        "delete()",
+      );
       expect(remote.rproc.state).toBe("deleted");
       expect(remote.processor.running).toBe(false);
     });
   }
 
   it("releases a remote left crashed (recovery disabled)", async () => {
-    const remote = createWorkerRemote({ firmware: "echo.elf", firmwareSource: { get: () => echo }, recovery: "disabled", processor: { workerEntry: entry, sramSize: 0x100000, ddrSize: 0x100000 } });
+    const remote = createWorkerRemote({
+      firmware: "echo.elf",
+      firmwareSource: { get: () => echo },
+      recovery: "disabled",
+      processor: { workerEntry: entry, sramSize: 0x100000, ddrSize: 0x100000 },
+    });
     remotes.push(remote);
     await remote.rproc.boot();
     await remote.rproc.reportCrash("watchdog");
@@ -133,11 +170,19 @@ describe("WorkerRemote.close() during crash recovery", () => {
     await within(remote.close(), 15_000, "close()");
     expect(remote.processor.running).toBe(false);
     expect(remote.rproc.allocatedBytes).toBe(0);
-    await within(remote.rproc.delete().catch(() => undefined), 15_000, "delete()");
+    await within(
+      remote.rproc.delete().catch(() => undefined),
+      15_000,
+      "delete()",
+    );
   });
 
   it("shuts a running remote down to offline, as before", async () => {
-    const remote = createWorkerRemote({ firmware: "echo.elf", firmwareSource: { get: () => echo }, processor: { workerEntry: entry, sramSize: 0x100000, ddrSize: 0x100000 } });
+    const remote = createWorkerRemote({
+      firmware: "echo.elf",
+      firmwareSource: { get: () => echo },
+      processor: { workerEntry: entry, sramSize: 0x100000, ddrSize: 0x100000 },
+    });
     remotes.push(remote);
     await remote.rproc.boot();
     const states: string[] = [];
@@ -154,7 +199,14 @@ describe("WorkerProcessor.start", () => {
     const p = new WorkerProcessor({ workerEntry: entry, sramSize: 0x10000, ddrSize: 0x10000 });
     const started = p.start(0x1000n);
     await p.stop();
-    const outcome = await within(started.then(() => "resolved", (e: unknown) => (e instanceof Error ? e.message : String(e))), 10_000, "start()");
+    const outcome = await within(
+      started.then(
+        () => "resolved",
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      ),
+      10_000,
+      "start()",
+    );
     expect(outcome).toMatch(/stopped before/);
     expect(p.running).toBe(false);
   });

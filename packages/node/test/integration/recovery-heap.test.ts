@@ -37,7 +37,9 @@ async function collect(): Promise<void> {
 describe("crash/recovery cycles of a worker remote", () => {
   it(`retain nothing per cycle: the stopped CPUs' interrupt waits are released (${CYCLES} cycles)`, async () => {
     // Stays alive and never rings the host's doorbell (the case that leaked without bound).
-    const firmware = inlineFirmware("export default async () => { setInterval(() => {}, 1000); await new Promise(() => {}); };\n");
+    const firmware = inlineFirmware(
+      "export default async () => { setInterval(() => {}, 1000); await new Promise(() => {}); };\n",
+    );
     const remote = createWorkerRemote({
       firmware: "fw.elf",
       firmwareSource: createMemoryFirmwareSource({ "fw.elf": firmware }),

@@ -16,7 +16,13 @@ import {
   type SharedFileCrashReport,
   type SharedFileRemoteproc,
 } from "@amp/node";
-import { isAmpError, parseResourceTable, RSC_NOTIFY_ID_ANY, serializeResourceTable, type VdevResource } from "@amp/resource-table";
+import {
+  isAmpError,
+  parseResourceTable,
+  RSC_NOTIFY_ID_ANY,
+  serializeResourceTable,
+  type VdevResource,
+} from "@amp/resource-table";
 import { RpmsgRemote, type RpmsgHost } from "@amp/rpmsg";
 import { AddressSpace } from "@amp/virtio-ring";
 
@@ -36,7 +42,12 @@ async function waitUntil<T>(what: string, cond: () => T | undefined | false, tim
 async function echo(host: RpmsgHost, texts: readonly string[]): Promise<string[]> {
   const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
   const got: string[] = [];
-  const ep = host.createEndpoint({ dst: svc.addr, onMessage: (m) => { got.push(dec.decode(m.data)); } });
+  const ep = host.createEndpoint({
+    dst: svc.addr,
+    onMessage: (m) => {
+      got.push(dec.decode(m.data));
+    },
+  });
   for (const t of texts) await ep.send(enc.encode(t), { timeoutMs: 5000 });
   await waitUntil("the echoes", () => got.length === texts.length);
   ep.destroy();
@@ -45,7 +56,10 @@ async function echo(host: RpmsgHost, texts: readonly string[]): Promise<string[]
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  for (const c of cleanups.splice(0).reverse())
+    await Promise.resolve()
+      .then(c)
+      .catch(() => undefined);
 });
 
 describe("UnixSocketDoorbell", () => {
@@ -54,7 +68,10 @@ describe("UnixSocketDoorbell", () => {
     const serverP = UnixSocketDoorbell.listen(path, { timeoutMs: 5000 });
     const client = await UnixSocketDoorbell.connect(path, { queueIds: "byte", timeoutMs: 5000 });
     const server = await serverP;
-    cleanups.push(() => { client.close(); server.close(); });
+    cleanups.push(() => {
+      client.close();
+      server.close();
+    });
     expect([server.role, client.role]).toEqual(["server", "client"]);
 
     const rings: number[] = [];
@@ -94,19 +111,28 @@ describe("UnixSocketDoorbell", () => {
     await new Promise((r) => setTimeout(r, 50));
     const server = await UnixSocketDoorbell.listen(path, { timeoutMs: 5000 });
     const client = await clientP;
-    cleanups.push(() => { client.close(); server.close(); });
+    cleanups.push(() => {
+      client.close();
+      server.close();
+    });
     const e1 = await UnixSocketDoorbell.connect(join(dir, "nobody.sock"), { timeoutMs: 50 }).catch((e: unknown) => e);
     expect(isAmpError(e1) && e1.code).toBe("ERR_TIMEOUT");
     const e2 = await UnixSocketDoorbell.listen(join(dir, "lonely.sock"), { timeoutMs: 50 }).catch((e: unknown) => e);
     expect(isAmpError(e2) && e2.code).toBe("ERR_TIMEOUT");
     const ac = new AbortController();
-    const e3P = UnixSocketDoorbell.listen(join(dir, "aborted.sock"), { timeoutMs: 5000, signal: ac.signal }).catch((e: unknown) => e);
+    const e3P = UnixSocketDoorbell.listen(join(dir, "aborted.sock"), { timeoutMs: 5000, signal: ac.signal }).catch(
+      (e: unknown) => e,
+    );
     ac.abort();
     const e3 = await e3P;
     expect(isAmpError(e3) && e3.code).toBe("ERR_ABORTED");
     const ac2 = new AbortController();
-    const e4P = UnixSocketDoorbell.connect(join(dir, "never.sock"), { timeoutMs: 60_000, signal: ac2.signal }).catch((e: unknown) => e);
-    setTimeout(() => { ac2.abort(); }, 20);
+    const e4P = UnixSocketDoorbell.connect(join(dir, "never.sock"), { timeoutMs: 60_000, signal: ac2.signal }).catch(
+      (e: unknown) => e,
+    );
+    setTimeout(() => {
+      ac2.abort();
+    }, 20);
     const e4 = await e4P;
     expect(isAmpError(e4) && e4.code).toBe("ERR_ABORTED");
   });
@@ -114,11 +140,20 @@ describe("UnixSocketDoorbell", () => {
   it("a socket file that exists but refuses is ERR_DOORBELL_REFUSED after the grace period, not the timeout", async () => {
     const path = join(makeTempDir("amp-bell-"), "stale.sock");
     // A listener that dies without cleaning up leaves its socket file behind (as a crashed remote does).
-    const died = spawnSync(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`], { timeout: 10_000, stdio: "ignore" });
+    const died = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`,
+      ],
+      { timeout: 10_000, stdio: "ignore" },
+    );
     expect(died.signal).toBe("SIGKILL");
     expect(existsSync(path)).toBe(true);
     const started = Date.now();
-    const e = await UnixSocketDoorbell.connect(path, { timeoutMs: 60_000, refusedGraceMs: 100 }).catch((x: unknown) => x);
+    const e = await UnixSocketDoorbell.connect(path, { timeoutMs: 60_000, refusedGraceMs: 100 }).catch(
+      (x: unknown) => x,
+    );
     expect(isAmpError(e) && e.code).toBe("ERR_DOORBELL_REFUSED");
     expect(String(e)).toContain(path);
     expect(Date.now() - started).toBeLessThan(30_000); // hang guard: not the 60 s timeout
@@ -130,11 +165,23 @@ describe("SharedFileDriver", () => {
     const path = join(makeTempDir("amp-shf-"), "remote.mem");
     // The remote: its table at 0x100 (written after the host started waiting), its own vrings.
     const remoteMem = FileMemory.open(path, { size: 0x40000 });
-    cleanups.push(() => { remoteMem.close(); });
-    const table = serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
-      { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
-      { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
-    ] }] });
+    cleanups.push(() => {
+      remoteMem.close();
+    });
+    const table = serializeResourceTable({
+      entries: [
+        {
+          kind: "vdev",
+          id: 7,
+          dfeatures: 1,
+          notifyId: 0,
+          vrings: [
+            { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
+            { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
+          ],
+        },
+      ],
+    });
     const remote = createSharedFileRemoteproc({
       memoryPath: path,
       doorbell: { kind: "poll", intervalMs: 1 },
@@ -151,10 +198,23 @@ describe("SharedFileDriver", () => {
     await new Promise((r) => setTimeout(r, 30));
     remoteMem.write(0x100, table);
     const vdev = parseResourceTable(table).entries[0] as VdevResource;
-    const rp = new RpmsgRemote({ transport: RemoteVdevTransport.forEntry(remoteMem, 0x100, vdev), space: new AddressSpace().map(0, remoteMem), setDeviceFeatures: false });
-    rp.createEndpoint({ name: "rpmsg-amp-echo", onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
-    const loop = setInterval(() => { rp.process(); }, 1);
-    cleanups.push(() => { clearInterval(loop); });
+    const rp = new RpmsgRemote({
+      transport: RemoteVdevTransport.forEntry(remoteMem, 0x100, vdev),
+      space: new AddressSpace().map(0, remoteMem),
+      setDeviceFeatures: false,
+    });
+    rp.createEndpoint({
+      name: "rpmsg-amp-echo",
+      onMessage: (m, ep) => {
+        ep.trySendTo(m.src, m.data);
+      },
+    });
+    const loop = setInterval(() => {
+      rp.process();
+    }, 1);
+    cleanups.push(() => {
+      clearInterval(loop);
+    });
     await booting;
     expect(remote.rproc.state).toBe("attached");
     expect(remote.rproc.resourceTableLocation).toEqual({ da: 0x100, size: table.length });
@@ -168,7 +228,13 @@ describe("SharedFileDriver", () => {
   it("says ERR_TIMEOUT when no table appears", async () => {
     const path = join(makeTempDir("amp-shf-"), "empty.mem");
     FileMemory.open(path, { size: 0x10000 }).close(); // the remote made the file, never a table
-    const remote = createSharedFileRemoteproc({ memoryPath: path, memorySize: 0x10000, doorbell: { kind: "poll" }, tableTimeoutMs: 50, regions: [{ name: "memory", da: 0, size: 0x10000, pool: true }] });
+    const remote = createSharedFileRemoteproc({
+      memoryPath: path,
+      memorySize: 0x10000,
+      doorbell: { kind: "poll" },
+      tableTimeoutMs: 50,
+      regions: [{ name: "memory", da: 0, size: 0x10000, pool: true }],
+    });
     cleanups.push(() => remote.close());
     const e = await remote.rproc.boot().catch((x: unknown) => x);
     expect(String(e)).toMatch(/no resource table appeared at 0x0/);
@@ -179,7 +245,12 @@ describe("SharedFileDriver", () => {
     const path = join(makeTempDir("amp-shf-"), "missing.mem");
     const e = (() => {
       try {
-        createSharedFileRemoteproc({ memoryPath: path, memorySize: 0x10000, createMemory: true, doorbell: { kind: "poll" } });
+        createSharedFileRemoteproc({
+          memoryPath: path,
+          memorySize: 0x10000,
+          createMemory: true,
+          doorbell: { kind: "poll" },
+        });
       } catch (x) {
         return x;
       }
@@ -203,10 +274,13 @@ describe("SharedFileDriver", () => {
     });
     cleanups.push(() => remote.close());
     const booting = remote.rproc.boot().catch((x: unknown) => x);
-    setTimeout(() => { ac.abort(); }, 20);
+    setTimeout(() => {
+      ac.abort();
+    }, 20);
     const e = await booting;
     const codes: unknown[] = [];
-    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) codes.push((c as { code?: unknown }).code);
+    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause)
+      codes.push((c as { code?: unknown }).code);
     expect(codes).toContain("ERR_ABORTED");
     expect(remote.rproc.state).toBe("detached");
   });
@@ -214,14 +288,24 @@ describe("SharedFileDriver", () => {
   it("without regions, derives them from the table: the table, vrings and carveouts stay out of the pool", async () => {
     const path = join(makeTempDir("amp-shf-"), "remote.mem");
     const remoteMem = FileMemory.open(path, { size: 0x20000 });
-    cleanups.push(() => { remoteMem.close(); });
-    const table = serializeResourceTable({ entries: [
-      { kind: "carveout", da: 0x6000, pa: 0x6000, len: 0x2000, flags: 0, name: "fw-data" },
-      { kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
-        { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
-        { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
-      ] },
-    ] });
+    cleanups.push(() => {
+      remoteMem.close();
+    });
+    const table = serializeResourceTable({
+      entries: [
+        { kind: "carveout", da: 0x6000, pa: 0x6000, len: 0x2000, flags: 0, name: "fw-data" },
+        {
+          kind: "vdev",
+          id: 7,
+          dfeatures: 1,
+          notifyId: 0,
+          vrings: [
+            { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
+            { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
+          ],
+        },
+      ],
+    });
     remoteMem.write(0, table);
     const remote = createSharedFileRemoteproc({ memoryPath: path, doorbell: { kind: "poll", intervalMs: 1 } });
     cleanups.push(() => remote.close());
@@ -236,10 +320,23 @@ describe("SharedFileDriver", () => {
       ["pool-2", 0x8000, 0x18000, true],
     ]);
     const vdev = parseResourceTable(table).entries[1] as VdevResource;
-    const rp = new RpmsgRemote({ transport: RemoteVdevTransport.forEntry(remoteMem, 0, vdev), space: new AddressSpace().map(0, remoteMem), setDeviceFeatures: false });
-    rp.createEndpoint({ name: "rpmsg-amp-echo", onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
-    const loop = setInterval(() => { rp.process(); }, 1);
-    cleanups.push(() => { clearInterval(loop); });
+    const rp = new RpmsgRemote({
+      transport: RemoteVdevTransport.forEntry(remoteMem, 0, vdev),
+      space: new AddressSpace().map(0, remoteMem),
+      setDeviceFeatures: false,
+    });
+    rp.createEndpoint({
+      name: "rpmsg-amp-echo",
+      onMessage: (m, ep) => {
+        ep.trySendTo(m.src, m.data);
+      },
+    });
+    const loop = setInterval(() => {
+      rp.process();
+    }, 1);
+    cleanups.push(() => {
+      clearInterval(loop);
+    });
     const hostP = new Promise<RpmsgHost>((r) => remote.onRpmsg(r));
     await remote.rproc.boot();
     const host = await hostP;
@@ -251,16 +348,21 @@ describe("SharedFileDriver", () => {
   it("without regions and with no table yet, the attach is refused with ERR_NO_REGIONS", async () => {
     const path = join(makeTempDir("amp-shf-"), "remote.mem");
     const remoteMem = FileMemory.open(path, { size: 0x10000 });
-    cleanups.push(() => { remoteMem.close(); });
+    cleanups.push(() => {
+      remoteMem.close();
+    });
     const remote = createSharedFileRemoteproc({ memoryPath: path, doorbell: { kind: "poll" } });
     cleanups.push(() => remote.close());
     expect(remote.driver.regions.some((r) => r.pool === true)).toBe(false);
     remoteMem.write(0, serializeResourceTable({ entries: [] })); // too late for the regions
     const e = await remote.rproc.boot().catch((x: unknown) => x);
     const codes: unknown[] = [];
-    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) codes.push((c as { code?: unknown }).code);
+    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause)
+      codes.push((c as { code?: unknown }).code);
     expect(codes).toContain("ERR_NO_REGIONS");
-    expect(() => createSharedFileRemoteproc({ memoryPath: path, firmware: new Uint8Array(16), doorbell: { kind: "poll" } })).toThrow(/needs `regions`/);
+    expect(() =>
+      createSharedFileRemoteproc({ memoryPath: path, firmware: new Uint8Array(16), doorbell: { kind: "poll" } }),
+    ).toThrow(/needs `regions`/);
   });
 
   describe("boots a remote process it launches (server-side socket)", () => {
@@ -270,12 +372,29 @@ describe("SharedFileDriver", () => {
     async function bootLaunched(): Promise<{ host: RpmsgHost; output: () => string }> {
       const dir = makeTempDir("amp-shf-");
       const script = join(dir, "remote.mjs");
-      writeFileSync(script, await bundleToString(fileURLToPath(new URL("../fixtures/shared-file-remote.ts", import.meta.url)), { platform: "node" }));
+      writeFileSync(
+        script,
+        await bundleToString(fileURLToPath(new URL("../fixtures/shared-file-remote.ts", import.meta.url)), {
+          platform: "node",
+        }),
+      );
       const memoryPath = join(dir, "remote.mem");
       const socket = join(dir, "doorbell.sock");
       const firmware = buildJsFirmware({
         program: "export default async function main() {}", // not run: the process is the CPU
-        resourceTable: { entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] }] },
+        resourceTable: {
+          entries: [
+            {
+              kind: "vdev",
+              id: 7,
+              dfeatures: 1,
+              vrings: [
+                { align: 4096, num: 16 },
+                { align: 4096, num: 16 },
+              ],
+            },
+          ],
+        },
       });
       let output = "";
       remote = createSharedFileRemoteproc({
@@ -288,7 +407,13 @@ describe("SharedFileDriver", () => {
           { name: "pool", da: 0x20000, size: 0xe0000, pool: true },
         ],
         doorbell: { kind: "unix-socket", path: socket, role: "server", timeoutMs: 20_000 },
-        launch: { command: process.execPath, args: [script, memoryPath, "0x2000", socket, "client"], onOutput: (t) => { output += t; } },
+        launch: {
+          command: process.execPath,
+          args: [script, memoryPath, "0x2000", socket, "client"],
+          onOutput: (t) => {
+            output += t;
+          },
+        },
       });
       cleanups.push(() => remote.close());
       remote.onCrash((c) => crashes.push(c));
@@ -319,7 +444,10 @@ describe("SharedFileDriver", () => {
       const r = createSharedFileRemoteproc({
         memoryPath: join(dir, "remote.mem"),
         memorySize: 0x100000,
-        firmware: buildJsFirmware({ program: "export default async function main() {}", resourceTable: { entries: [] } }),
+        firmware: buildJsFirmware({
+          program: "export default async function main() {}",
+          resourceTable: { entries: [] },
+        }),
         regions: [{ name: "image", da: 0, size: 0x100000, pool: true }],
         doorbell: { kind: "unix-socket", path: join(dir, "doorbell.sock"), role: "server", timeoutMs: 60_000 },
         launch: { command: process.execPath, args: ["-e", "console.error('no such remote'); process.exit(3)"] },

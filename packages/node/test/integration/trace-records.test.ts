@@ -62,11 +62,20 @@ describe("JS firmware trace records", () => {
     await remote.rproc.boot();
     await send(remote, "crash!");
     await until(() => remote.rproc.crashCount === 1 && remote.rproc.state === "running", 15_000, "recovered");
-    await until(() => parseTraceBuffer(remote.rproc.traces[0]!.readRaw()!).some((r) => r.text.includes("link up")), 10_000, "new run traced");
+    await until(
+      () => parseTraceBuffer(remote.rproc.traces[0]!.readRaw()!).some((r) => r.text.includes("link up")),
+      10_000,
+      "new run traced",
+    );
     stop();
     log.close();
-    const lines = readFileSync(join(dir, "w.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    const kinds = lines.map((l) => (l["kind"] === "trace" ? `trace:${String(l["text"])}` : `event:${String(l["event"])}`));
+    const lines = readFileSync(join(dir, "w.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const kinds = lines.map((l) =>
+      l["kind"] === "trace" ? `trace:${String(l["text"])}` : `event:${String(l["event"])}`,
+    );
     const crashAt = kinds.indexOf("event:crash");
     const recoveryAt = kinds.indexOf("event:recovery");
     expect(kinds.lastIndexOf("trace:echo: crash requested, faulting now", crashAt)).toBeGreaterThan(0);

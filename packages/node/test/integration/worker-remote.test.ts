@@ -20,7 +20,10 @@ afterEach(async () => {
   for (const r of remotes.splice(0)) await r.close();
 });
 
-function make(image: Uint8Array, extra: Parameters<typeof createWorkerRemote>[0] extends infer O ? Partial<O> : never = {}): WorkerRemote {
+function make(
+  image: Uint8Array,
+  extra: Parameters<typeof createWorkerRemote>[0] extends infer O ? Partial<O> : never = {},
+): WorkerRemote {
   const remote = createWorkerRemote({
     firmware: "fw.elf",
     firmwareSource: createMemoryFirmwareSource({ "fw.elf": image }),
@@ -78,7 +81,12 @@ describe("worker-thread remote processor", () => {
     const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
     const ep = host.createEndpoint({ dst: svc.addr });
     await ep.send(new TextEncoder().encode("crash!"), { timeoutMs: 10_000 });
-    await until(() => crashes.length === 1 && remote.rproc.state === "running" && remote.rpmsg !== undefined && remote.rpmsg !== host, 15_000, "recovery");
+    await until(
+      () =>
+        crashes.length === 1 && remote.rproc.state === "running" && remote.rpmsg !== undefined && remote.rpmsg !== host,
+      15_000,
+      "recovery",
+    );
     expect(crashes).toEqual(["fatal error"]);
     expect(await echoOnce(remote, "after recovery")).toBe("after recovery");
     await until(() => existsSync(core), 5000, "core file");
@@ -92,7 +100,9 @@ describe("worker-thread remote processor", () => {
     expect(availIdx[0]! | (availIdx[1]! << 8)).toBeGreaterThan(0);
     // The last message the host sent is still in its tx buffer in the dumped rpmsg buffer pool.
     const pool = summary.regions.filter((r) => r.da >= 0x100000n && !vringDas.some((da) => r.da === BigInt(da)));
-    const text = pool.map((r) => Buffer.from(readCoredumpMemory(bytes, summary, r.da, Number(r.size))!).toString("latin1")).join("");
+    const text = pool
+      .map((r) => Buffer.from(readCoredumpMemory(bytes, summary, r.da, Number(r.size))!).toString("latin1"))
+      .join("");
     expect(text).toContain("crash!");
   });
 
@@ -138,7 +148,11 @@ describe("worker-thread remote processor", () => {
     await remote.rproc.boot();
     await until(() => remote.rproc.state === "crashed", 10_000, "crash at a boot address without a program");
     const chunks: Uint8Array[] = [];
-    await remote.rproc.coredump({ write: (c) => { chunks.push(c.slice()); } });
+    await remote.rproc.coredump({
+      write: (c) => {
+        chunks.push(c.slice());
+      },
+    });
     const bytes = Uint8Array.from(chunks.flatMap((c) => [...c]));
     const summary = readCoredump(bytes);
     expect(summary.regions.map((r) => [r.da, r.size])).toContainEqual([0x2000n, 0x40n]);
@@ -174,7 +188,10 @@ describe("WorkerProcessor", () => {
   it("translates device addresses inside its memory only", async () => {
     const { WorkerProcessor } = await import("@amp/node");
     const p = new WorkerProcessor({ workerEntry: entry, sramSize: 0x10000, ddrSize: 0x10000 });
-    expect(p.regions.map((r) => [r.name, r.da, r.size, r.pool === true])).toEqual([["sram", 0, 0x10000, false], ["ddr", 0x10000, 0x10000, true]]);
+    expect(p.regions.map((r) => [r.name, r.da, r.size, r.pool === true])).toEqual([
+      ["sram", 0, 0x10000, false],
+      ["ddr", 0x10000, 0x10000, true],
+    ]);
     expect(p.translate(0x1fff0, 16)?.offset).toBe(0x1fff0);
     expect(p.translate(0x1fff0, 17)).toBeUndefined();
     expect(p.translate(-1, 1)).toBeUndefined();

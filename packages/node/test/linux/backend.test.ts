@@ -10,7 +10,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { requireTools } from "@amp/test-utils";
 import { VIRTIO_CONFIG_S_FEATURES_OK } from "@amp/virtio-ring";
 import { VhostUserBackend, type VhostUserEvent } from "../../src/index.js";
-import { MessageReader, VhostUserRequest, decodeMemTable, encodeMessage, encodeU64, fdsExpected } from "../../src/vhost-user/protocol.js";
+import {
+  MessageReader,
+  VhostUserRequest,
+  decodeMemTable,
+  encodeMessage,
+  encodeU64,
+  fdsExpected,
+} from "../../src/vhost-user/protocol.js";
 
 const dir = mkdtempSync(join(tmpdir(), "amp-vu-unit-"));
 afterAll(() => {
@@ -25,7 +32,11 @@ describe("vhost-user messages", () => {
     const r = new MessageReader();
     const table = new Uint8Array(8 + 32);
     new DataView(table.buffer).setUint32(0, 1, true);
-    const bytes = new Uint8Array([...encodeMessage(VhostUserRequest.GET_FEATURES, 1, new Uint8Array(0)), ...encodeMessage(VhostUserRequest.SET_MEM_TABLE, 1, table), ...encodeMessage(VhostUserRequest.SET_VRING_CALL, 1, encodeU64(0x100n))]);
+    const bytes = new Uint8Array([
+      ...encodeMessage(VhostUserRequest.GET_FEATURES, 1, new Uint8Array(0)),
+      ...encodeMessage(VhostUserRequest.SET_MEM_TABLE, 1, table),
+      ...encodeMessage(VhostUserRequest.SET_VRING_CALL, 1, encodeU64(0x100n)),
+    ]);
     r.addFds([7]);
     const got = [...r.push(bytes.subarray(0, 5)), ...r.push(bytes.subarray(5, 30)), ...r.push(bytes.subarray(30))];
     expect(got.map((m) => [m.request, m.fds])).toEqual([
@@ -38,7 +49,9 @@ describe("vhost-user messages", () => {
   });
 
   it("refuses a wrong version and an oversized payload", () => {
-    expect(() => new MessageReader().push(encodeMessage(1, 2, new Uint8Array(0)))).toThrow(expect.objectContaining({ code: "ERR_MALFORMED" }));
+    expect(() => new MessageReader().push(encodeMessage(1, 2, new Uint8Array(0)))).toThrow(
+      expect.objectContaining({ code: "ERR_MALFORMED" }),
+    );
     const big = encodeMessage(5, 1, new Uint8Array(0));
     new DataView(big.buffer).setUint32(8, 1 << 20, true);
     expect(() => new MessageReader().push(big)).toThrow(expect.objectContaining({ code: "ERR_MALFORMED" }));
@@ -62,7 +75,9 @@ class Frontend {
   }
   static connect(path: string): Promise<Frontend> {
     return new Promise((resolve, reject) => {
-      const s = createConnection(path, () => { resolve(new Frontend(s)); });
+      const s = createConnection(path, () => {
+        resolve(new Frontend(s));
+      });
       s.on("error", reject);
     });
   }
@@ -89,7 +104,9 @@ class Frontend {
   }
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.sock.end(() => { resolve(); });
+      this.sock.end(() => {
+        resolve();
+      });
     });
   }
 }
@@ -98,13 +115,20 @@ describe.skipIf(noCc !== undefined)("vhost-user backend (a frontend without desc
   it("offers VERSION_1 and PROTOCOL_FEATURES beside the device's bits, SLAVE_REQ/CONFIG/INBAND, replies with flags 0x5", async () => {
     const socketPath = join(dir, "a.sock");
     const events: VhostUserEvent[] = [];
-    const b = await VhostUserBackend.listen({ socketPath, deviceId: 41, queues: [256, 256], config: Uint8Array.of(4, 0, 0, 0, 20, 0, 0, 0) });
+    const b = await VhostUserBackend.listen({
+      socketPath,
+      deviceId: 41,
+      queues: [256, 256],
+      config: Uint8Array.of(4, 0, 0, 0, 20, 0, 0, 0),
+    });
     b.onEvent((e) => events.push(e));
     b.transport.setDeviceFeatures(1n);
     try {
       const f = await Frontend.connect(socketPath);
       const feat = await f.ask(VhostUserRequest.GET_FEATURES);
-      expect(hex(feat)).toBe(hex(encodeMessage(VhostUserRequest.GET_FEATURES, 0x5, encodeU64((1n << 32n) | (1n << 30n) | 1n))));
+      expect(hex(feat)).toBe(
+        hex(encodeMessage(VhostUserRequest.GET_FEATURES, 0x5, encodeU64((1n << 32n) | (1n << 30n) | 1n))),
+      );
       const proto = await f.ask(VhostUserRequest.GET_PROTOCOL_FEATURES);
       expect(proto.readBigUInt64LE(12)).toBe((1n << 5n) | (1n << 9n) | (1n << 14n));
       f.send(VhostUserRequest.SET_FEATURES, encodeU64((1n << 32n) | (1n << 30n) | 1n));
@@ -119,7 +143,8 @@ describe.skipIf(noCc !== undefined)("vhost-user backend (a frontend without desc
       const q = await f.ask(VhostUserRequest.GET_QUEUE_NUM);
       expect(q.readBigUInt64LE(12)).toBe(2n);
       await f.close();
-      for (let i = 0; i < 100 && !events.some((e) => e.type === "disconnected"); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && !events.some((e) => e.type === "disconnected"); i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(events.map((e) => e.type)).toEqual(["connected", "disconnected"]);
       expect(b.transport.getStatus()).toBe(0); // a frontend that comes back starts from a fresh device
       const f2 = await Frontend.connect(socketPath);
@@ -133,7 +158,12 @@ describe.skipIf(noCc !== undefined)("vhost-user backend (a frontend without desc
   it("answers REPLY_ACK requests, 1 for what it refuses, and reports the refusal", async () => {
     const socketPath = join(dir, "b.sock");
     const errors: string[] = [];
-    const b = await VhostUserBackend.listen({ socketPath, deviceId: 34, replyAck: true, onError: (e) => errors.push(e.code) });
+    const b = await VhostUserBackend.listen({
+      socketPath,
+      deviceId: 34,
+      replyAck: true,
+      onError: (e) => errors.push(e.code),
+    });
     try {
       const f = await Frontend.connect(socketPath);
       f.send(VhostUserRequest.SET_PROTOCOL_FEATURES, encodeU64(1n << 3n));
@@ -151,6 +181,8 @@ describe.skipIf(noCc !== undefined)("vhost-user backend (a frontend without desc
   });
 
   it("a socket path that is too long is ERR_SOCKET", async () => {
-    await expect(VhostUserBackend.listen({ socketPath: join(dir, "x".repeat(120)), deviceId: 3 })).rejects.toMatchObject({ code: "ERR_SOCKET" });
+    await expect(
+      VhostUserBackend.listen({ socketPath: join(dir, "x".repeat(120)), deviceId: 3 }),
+    ).rejects.toMatchObject({ code: "ERR_SOCKET" });
   });
 });

@@ -85,21 +85,32 @@ describe.skipIf(skip !== undefined)("Linux 6.1 (UML) drives the @amp rpmsg remot
   it("rpmsg bus online; /dev/rpmsg_ctrl0, /dev/rpmsgN and /dev/ttyRPMSG0 echo 496-byte messages; NS destroy and re-announce", async () => {
     const errors: unknown[] = [];
     const socket = socketIn(dir, "rpmsg");
-    svc = await serveVhostUserRpmsg({ socketPath: socket, scheduler: { setTimeout, clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout); } }, onError: (e) => errors.push(e) });
+    svc = await serveVhostUserRpmsg({
+      socketPath: socket,
+      scheduler: {
+        setTimeout,
+        clearTimeout: (h) => {
+          clearTimeout(h as NodeJS.Timeout);
+        },
+      },
+      onError: (e) => errors.push(e),
+    });
     const remote = svc.remote;
     const tallies = new Map<string, Tally>();
     let raw: RpmsgEndpoint | undefined;
-    const echo = (name: string, checkPattern: boolean) => (m: RpmsgMessage, ep: RpmsgEndpoint): void => {
-      const t = tallies.get(name) ?? { count: 0, bytes: 0, mismatches: 0 };
-      if (checkPattern) {
-        const want = pattern(1 + (t.count % 496), t.count);
-        if (m.data.length !== want.length || m.data.some((b, i) => b !== want[i])) t.mismatches++;
-      }
-      t.count++;
-      t.bytes += m.data.length;
-      tallies.set(name, t);
-      ep.sendTo(m.src, m.data.slice()).catch((e: unknown) => errors.push(e));
-    };
+    const echo =
+      (name: string, checkPattern: boolean) =>
+      (m: RpmsgMessage, ep: RpmsgEndpoint): void => {
+        const t = tallies.get(name) ?? { count: 0, bytes: 0, mismatches: 0 };
+        if (checkPattern) {
+          const want = pattern(1 + (t.count % 496), t.count);
+          if (m.data.length !== want.length || m.data.some((b, i) => b !== want[i])) t.mismatches++;
+        }
+        t.count++;
+        t.bytes += m.data.length;
+        tallies.set(name, t);
+        ep.sendTo(m.src, m.data.slice()).catch((e: unknown) => errors.push(e));
+      };
     const create = (): void => {
       remote.createEndpoint({ addr: CTRL_ADDR, onMessage: echo("ctrl", true) });
       raw = remote.createEndpoint({ name: "rpmsg-raw", onMessage: echo("raw", false) });
@@ -119,16 +130,27 @@ describe.skipIf(skip !== undefined)("Linux 6.1 (UML) drives the @amp rpmsg remot
       timeoutMs: 150_000,
       onRequest: (req, args) => {
         if (req === "destroy" && args[0] === "rpmsg-raw") raw?.destroy();
-        if (req === "announce" && args[0] === "rpmsg-raw") raw = remote.createEndpoint({ name: "rpmsg-raw", onMessage: echo("raw2", false) });
+        if (req === "announce" && args[0] === "rpmsg-raw")
+          raw = remote.createEndpoint({ name: "rpmsg-raw", onMessage: echo("raw2", false) });
       },
     });
     const r = await guest.done;
     const why = tail(r);
     expect(r.timedOut, why).toBe(false);
     expect(r.trouble, why).toEqual([]);
-    expect(r.lines.some((l) => l.includes("rpmsg host is online")), why).toBe(true);
+    expect(
+      r.lines.some((l) => l.includes("rpmsg host is online")),
+      why,
+    ).toBe(true);
     expect(r.failed, why).toEqual([]);
-    expect(r.passed, why).toEqual(["rpmsg-ctrl-echo", "rpmsg-ctrl-destroy", "rpmsg-raw-echo", "rpmsg-tty-echo", "rpmsg-ns-destroy", "rpmsg-ns-reannounce"]);
+    expect(r.passed, why).toEqual([
+      "rpmsg-ctrl-echo",
+      "rpmsg-ctrl-destroy",
+      "rpmsg-raw-echo",
+      "rpmsg-tty-echo",
+      "rpmsg-ns-destroy",
+      "rpmsg-ns-reannounce",
+    ]);
     expect(r.rc, why).toBe(0);
     expect(r.requestErrors).toEqual([]);
     expect(errors).toEqual([]);
@@ -137,14 +159,18 @@ describe.skipIf(skip !== undefined)("Linux 6.1 (UML) drives the @amp rpmsg remot
     expect(tallies.get("ctrl")).toEqual({ count: N, bytes, mismatches: 0 });
     expect(tallies.get("raw")).toMatchObject({ count: N, bytes });
     expect(tallies.get("raw2")).toMatchObject({ count: 100 });
-    expect(tallies.get("tty")?.bytes).toBe(Array.from({ length: 300 }, (_, i) => 1 + (i % 496)).reduce((a, b) => a + b, 0));
+    expect(tallies.get("tty")?.bytes).toBe(
+      Array.from({ length: 300 }, (_, i) => 1 + (i % 496)).reduce((a, b) => a + b, 0),
+    );
     // Linux powered off: its rings were disabled, which @amp took as a reset (link down).
     expect(links).toEqual([true, false]);
     expect(svc.backend.stats.resets).toBe(1);
     const rung: number[] = [];
     svc.backend.kicks.poll((q) => rung.push(q)); // the same kicks, as a DoorbellReceiver
     expect(rung).toEqual([0, 1]);
-    console.log(`linux rpmsg: boot to /init ${r.bootMs ?? "?"} ms, run ${r.totalMs} ms, kernel script ${images.kernelSeconds.toFixed(1)} s; stats ${JSON.stringify(remote.stats)}`);
+    console.log(
+      `linux rpmsg: boot to /init ${r.bootMs ?? "?"} ms, run ${r.totalMs} ms, kernel script ${images.kernelSeconds.toFixed(1)} s; stats ${JSON.stringify(remote.stats)}`,
+    );
   }, 180_000);
   it("a second Linux boot against the same backend finds a fresh device (reconnection)", async () => {
     const first = svc;
@@ -174,11 +200,23 @@ rpmsg-ept echo "$raw" 200 496 && echo "AMP-PASS rpmsg-raw-echo-again"
     const echoService = async (): Promise<VhostUserRpmsgService> => {
       const s = await serveVhostUserRpmsg({ socketPath: socket });
       const create = (): void => {
-        s.remote.createEndpoint({ name: "rpmsg-raw", onMessage: (m, ep) => { void ep.sendTo(m.src, m.data.slice()); } });
-        s.remote.createEndpoint({ addr: CTRL_ADDR, onMessage: (m, ep) => { void ep.sendTo(m.src, m.data.slice()); } });
+        s.remote.createEndpoint({
+          name: "rpmsg-raw",
+          onMessage: (m, ep) => {
+            void ep.sendTo(m.src, m.data.slice());
+          },
+        });
+        s.remote.createEndpoint({
+          addr: CTRL_ADDR,
+          onMessage: (m, ep) => {
+            void ep.sendTo(m.src, m.data.slice());
+          },
+        });
       };
       create();
-      s.remote.onLinkChange((up) => { if (!up) create(); });
+      s.remote.onLinkChange((up) => {
+        if (!up) create();
+      });
       return s;
     };
     let current = await echoService();
@@ -230,7 +268,13 @@ dev=$(rpmsg-ept create /dev/rpmsg_ctrl0 amp-ctrl ${CTRL_ADDR}) && rpmsg-ept echo
     const socket = socketIn(dir, "nons");
     const s = await serveVhostUserRpmsg({ socketPath: socket, nameService: false });
     let count = 0;
-    s.remote.createEndpoint({ addr: CTRL_ADDR, onMessage: (m, ep) => { count++; void ep.sendTo(m.src, m.data.slice()); } });
+    s.remote.createEndpoint({
+      addr: CTRL_ADDR,
+      onMessage: (m, ep) => {
+        count++;
+        void ep.sendTo(m.src, m.data.slice());
+      },
+    });
     // A named endpoint: with NS off it is never announced, so Linux creates no channel for it.
     s.remote.createEndpoint({ name: "rpmsg-raw", onMessage: () => undefined });
     try {
@@ -248,7 +292,10 @@ if rpmsg-ept find rpmsg-raw >/dev/null 2>&1; then echo "AMP-FAIL rpmsg-no-channe
       const why = tail(r);
       expect(r.trouble, why).toEqual([]);
       expect(r.passed, why).toEqual(["rpmsg-ctrl-echo-no-ns", "rpmsg-no-channels"]);
-      expect(r.lines.some((l) => l.includes("creating channel")), why).toBe(false);
+      expect(
+        r.lines.some((l) => l.includes("creating channel")),
+        why,
+      ).toBe(false);
       expect(count).toBe(N);
       expect(s.remote.nameService).toBe(false);
     } finally {

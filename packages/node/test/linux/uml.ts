@@ -23,7 +23,9 @@ export function missingUmlDeps(): string | undefined {
   const tools = requireTools("cc", "gcc", "make", "flex", "bison", "bc", "cpio", "patch", "xz", "flock", "gzip");
   if (tools !== undefined) return tools;
   const source = process.env["AMP_LINUX_SOURCE"] ?? "/usr/src/linux-source-6.1.tar.xz";
-  const files = [source, "/bin/busybox", "/usr/include/linux/rpmsg.h", "/usr/include/linux/gpio.h"].filter((f) => !existsSync(f));
+  const files = [source, "/bin/busybox", "/usr/include/linux/rpmsg.h", "/usr/include/linux/gpio.h"].filter(
+    (f) => !existsSync(f),
+  );
   if (files.length === 0) return undefined;
   const msg = `missing ${files.join(", ")} (Debian: linux-source-6.1 busybox-static linux-libc-dev; run scripts/install-system-deps.sh as root)`;
   if (process.env["CI"] === "true") throw new Error(`CI must have these: ${msg}`);
@@ -39,7 +41,10 @@ interface Ran {
 
 function runScript(script: string, timeoutMs: number): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn("bash", [join(ROOT, "scripts", "peers", script)], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn("bash", [join(ROOT, "scripts", "peers", script)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -82,13 +87,16 @@ export function umlImages(timeoutMs = 85 * 60_000): Promise<UmlImages> {
   images ??= (async () => {
     const t0 = Date.now();
     const k = await runScript("build-uml-kernel.sh", timeoutMs);
-    if (k.code !== 0) throw new Error(`scripts/peers/build-uml-kernel.sh failed (exit ${k.code}):\n${k.stderr.slice(-8000)}`);
+    if (k.code !== 0)
+      throw new Error(`scripts/peers/build-uml-kernel.sh failed (exit ${k.code}):\n${k.stderr.slice(-8000)}`);
     const kernelSeconds = (Date.now() - t0) / 1000;
     const i = await runScript("build-uml-initramfs.sh", 10 * 60_000);
-    if (i.code !== 0) throw new Error(`scripts/peers/build-uml-initramfs.sh failed (exit ${i.code}):\n${i.stderr.slice(-8000)}`);
+    if (i.code !== 0)
+      throw new Error(`scripts/peers/build-uml-initramfs.sh failed (exit ${i.code}):\n${i.stderr.slice(-8000)}`);
     const linux = k.stdout.trim().split("\n").pop() ?? "";
     const initrd = i.stdout.trim().split("\n").pop() ?? "";
-    for (const f of [linux, initrd]) if (!existsSync(f)) throw new Error(`a build script printed ${f}, which does not exist`);
+    for (const f of [linux, initrd])
+      if (!existsSync(f)) throw new Error(`a build script printed ${f}, which does not exist`);
     return { linux, initrd, kernelSeconds };
   })();
   return images;
@@ -190,7 +198,11 @@ export function bootGuest(options: BootOptions): GuestRun {
     `uml_dir=${dir}`, // its mconsole socket directory, instead of ~/.uml
   ];
   const t0 = Date.now();
-  const child = spawn(options.images.linux, args, { stdio: ["pipe", "pipe", "pipe"], detached: true, env: { ...process.env, TMPDIR: dir } });
+  const child = spawn(options.images.linux, args, {
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+    env: { ...process.env, TMPDIR: dir },
+  });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
   const requestErrors: unknown[] = [];
@@ -229,7 +241,10 @@ export function bootGuest(options: BootOptions): GuestRun {
     // guest's console input once the handler is done (the guest's `read` returns).
     const m = /^@@amp(\??) (\S+)(.*)$/.exec(line);
     if (m !== null && m[2] !== "init" && m[2] !== "done") {
-      const args2 = (m[3] ?? "").trim().split(/\s+/).filter((s) => s !== "");
+      const args2 = (m[3] ?? "")
+        .trim()
+        .split(/\s+/)
+        .filter((s) => s !== "");
       Promise.resolve()
         .then(() => options.onRequest?.(m[2] ?? "", args2, run))
         .catch((e: unknown) => requestErrors.push(e))
@@ -282,7 +297,10 @@ export function bootGuest(options: BootOptions): GuestRun {
 }
 
 /** Splits trouble lines into real ones and the splats of an allowed warning. */
-function classifyTrouble(lines: readonly string[], allow: RegExp | undefined): { trouble: string[]; allowed: string[] } {
+function classifyTrouble(
+  lines: readonly string[],
+  allow: RegExp | undefined,
+): { trouble: string[]; allowed: string[] } {
   const trouble: string[] = [];
   const allowed: string[] = [];
   let inAllowed = false;

@@ -5,7 +5,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConsoleServer, GpioBank, GpioServer, I2cBusServer, I2cEeprom, I2cTemperatureSensor, encodeTemperature, type UartDevice } from "@amp/virtual-io";
+import {
+  ConsoleServer,
+  GpioBank,
+  GpioServer,
+  I2cBusServer,
+  I2cEeprom,
+  I2cTemperatureSensor,
+  encodeTemperature,
+  type UartDevice,
+} from "@amp/virtual-io";
 import { serveVhostUserDevice, type VhostUserService } from "../../src/index.js";
 import { bootGuest, missingUmlDeps, socketIn, tail, umlImages, type UmlImages } from "./uml.js";
 
@@ -57,107 +66,119 @@ exit $rc
 `;
 }
 
-describe.skipIf(skip !== undefined)("Linux 6.1 (UML) drives @amp's virtio-i2c, virtio-gpio and virtio-console over vhost-user", () => {
-  let images: UmlImages;
-  let dir = "";
-  const services: VhostUserService[] = [];
+describe.skipIf(skip !== undefined)(
+  "Linux 6.1 (UML) drives @amp's virtio-i2c, virtio-gpio and virtio-console over vhost-user",
+  () => {
+    let images: UmlImages;
+    let dir = "";
+    const services: VhostUserService[] = [];
 
-  beforeAll(async () => {
-    images = await umlImages();
-    dir = mkdtempSync(join(tmpdir(), "amp-vu-vio-"));
-  }, 90 * 60_000);
+    beforeAll(async () => {
+      images = await umlImages();
+      dir = mkdtempSync(join(tmpdir(), "amp-vu-vio-"));
+    }, 90 * 60_000);
 
-  afterAll(async () => {
-    for (const s of services) await s.close();
-    if (dir !== "") rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("i2cdetect/i2cget/i2cset/i2ctransfer, GPIO names/get/set/edges, /dev/hvc0 both ways", async () => {
-    const errors: unknown[] = [];
-    const onError = (e: unknown): void => {
-      errors.push(e);
-    };
-    // I2C: EEPROM (24C02) with a known pattern, temperature sensor at 23.25 °C.
-    const bus = new I2cBusServer();
-    const eeprom = new I2cEeprom({ size: 256, pageSize: 8, initial: Uint8Array.from({ length: 256 }, (_, i) => eepromByte(i)) });
-    eeprom.attachTo(bus, 0x50);
-    const sensor = new I2cTemperatureSensor(23.25);
-    bus.attach(0x48, sensor.target);
-    const raw = encodeTemperature(23.25); // register 0, big-endian on the wire; SMBus words are little-endian
-    const tempWord = ((raw & 0xff) << 8) | (raw >> 8);
-    // GPIO: four lines, the last unnamed; button0 starts high.
-    const bank = new GpioBank({ ngpio: 4, names: ["led0", "button0", "irq-in", ""] });
-    bank.drive(1, true);
-    const outputs: [number, boolean][] = [];
-    bank.onOutput((line, level) => outputs.push([line, level]));
-    // Console: a UART that records what Linux writes.
-    let sendToLinux: ((b: Uint8Array) => void) | undefined;
-    let fromLinux = "";
-    const uart: UartDevice = {
-      attach: (send) => {
-        sendToLinux = send;
-      },
-      receive: (b) => {
-        fromLinux += Buffer.from(b).toString("latin1");
-      },
-    };
-    const sockets = { i2c: socketIn(dir, "i2c"), gpio: socketIn(dir, "gpio"), hvc: socketIn(dir, "hvc") };
-    // the i2c device uses eventfd kicks and calls (as QEMU would); the others in-band messages
-    services.push(await serveVhostUserDevice(bus, { socketPath: sockets.i2c, onError, inbandNotifications: false }));
-    services.push(await serveVhostUserDevice(new GpioServer(bank), { socketPath: sockets.gpio, onError }));
-    services.push(await serveVhostUserDevice(new ConsoleServer(uart), { socketPath: sockets.hvc, onError }));
-    const checks: string[] = [];
-
-    const guest = bootGuest({
-      images,
-      devices: [
-        { socket: sockets.i2c, id: 34 },
-        { socket: sockets.gpio, id: 41 },
-        { socket: sockets.hvc, id: 3 },
-      ],
-      script: guestScript(tempWord),
-      timeoutMs: 150_000,
-      onRequest: async (req, args) => {
-        if (req === "gpio-check-output") checks.push(`output ${args.join(" ")}: ${JSON.stringify(outputs)}`);
-        if (req === "gpio-drive") bank.drive(Number(args[0]), args[1] === "1");
-        if (req === "gpio-edge-ready") {
-          // the reader waits on line 2: a rising and a falling edge from the @amp side
-          bank.drive(2, true);
-          await new Promise((r) => setTimeout(r, 50));
-          bank.drive(2, false);
-        }
-        if (req === "console-send") sendToLinux?.(Buffer.from("amp->linux 0123456789"));
-        if (req === "console-check") checks.push(`console ${JSON.stringify(fromLinux)}`);
-      },
+    afterAll(async () => {
+      for (const s of services) await s.close();
+      if (dir !== "") rmSync(dir, { recursive: true, force: true });
     });
-    const r = await guest.done;
-    const why = `${tail(r)}\nchecks: ${checks.join("; ")}`;
-    expect(r.timedOut, why).toBe(false);
-    expect(r.trouble, why).toEqual([]);
-    expect(r.failed, why).toEqual([]);
-    expect(r.passed, why).toEqual([
-      "i2c-detect",
-      "i2c-get-eeprom",
-      "i2c-set-eeprom",
-      "i2c-write-then-read",
-      "i2c-get-sensor",
-      "i2c-nack",
-      "gpio-names",
-      "gpio-set",
-      "gpio-get-high",
-      "gpio-get-low",
-      "gpio-edge",
-      "console-rx",
-      "console-tx",
-    ]);
-    expect(r.rc, why).toBe(0);
-    expect(r.requestErrors).toEqual([]);
-    expect(errors).toEqual([]);
-    // What the models saw, on the @amp side.
-    expect(eeprom.memory[0x20]).toBe(0xa5);
-    expect(outputs.slice(0, 1), why).toEqual([[0, true]]);
-    expect(r.lines.filter((l) => l.startsWith("gpio-v2: event line=2"))).toEqual(["gpio-v2: event line=2 rising seqno=1", "gpio-v2: event line=2 falling seqno=2"]);
-    expect(fromLinux).toBe("linux->amp hello\n");
-    console.log(`linux vio: boot to /init ${r.bootMs ?? "?"} ms, run ${r.totalMs} ms; i2c ${JSON.stringify(services[0]?.backend.stats)}`);
-  }, 180_000);
-});
+
+    it("i2cdetect/i2cget/i2cset/i2ctransfer, GPIO names/get/set/edges, /dev/hvc0 both ways", async () => {
+      const errors: unknown[] = [];
+      const onError = (e: unknown): void => {
+        errors.push(e);
+      };
+      // I2C: EEPROM (24C02) with a known pattern, temperature sensor at 23.25 °C.
+      const bus = new I2cBusServer();
+      const eeprom = new I2cEeprom({
+        size: 256,
+        pageSize: 8,
+        initial: Uint8Array.from({ length: 256 }, (_, i) => eepromByte(i)),
+      });
+      eeprom.attachTo(bus, 0x50);
+      const sensor = new I2cTemperatureSensor(23.25);
+      bus.attach(0x48, sensor.target);
+      const raw = encodeTemperature(23.25); // register 0, big-endian on the wire; SMBus words are little-endian
+      const tempWord = ((raw & 0xff) << 8) | (raw >> 8);
+      // GPIO: four lines, the last unnamed; button0 starts high.
+      const bank = new GpioBank({ ngpio: 4, names: ["led0", "button0", "irq-in", ""] });
+      bank.drive(1, true);
+      const outputs: [number, boolean][] = [];
+      bank.onOutput((line, level) => outputs.push([line, level]));
+      // Console: a UART that records what Linux writes.
+      let sendToLinux: ((b: Uint8Array) => void) | undefined;
+      let fromLinux = "";
+      const uart: UartDevice = {
+        attach: (send) => {
+          sendToLinux = send;
+        },
+        receive: (b) => {
+          fromLinux += Buffer.from(b).toString("latin1");
+        },
+      };
+      const sockets = { i2c: socketIn(dir, "i2c"), gpio: socketIn(dir, "gpio"), hvc: socketIn(dir, "hvc") };
+      // the i2c device uses eventfd kicks and calls (as QEMU would); the others in-band messages
+      services.push(await serveVhostUserDevice(bus, { socketPath: sockets.i2c, onError, inbandNotifications: false }));
+      services.push(await serveVhostUserDevice(new GpioServer(bank), { socketPath: sockets.gpio, onError }));
+      services.push(await serveVhostUserDevice(new ConsoleServer(uart), { socketPath: sockets.hvc, onError }));
+      const checks: string[] = [];
+
+      const guest = bootGuest({
+        images,
+        devices: [
+          { socket: sockets.i2c, id: 34 },
+          { socket: sockets.gpio, id: 41 },
+          { socket: sockets.hvc, id: 3 },
+        ],
+        script: guestScript(tempWord),
+        timeoutMs: 150_000,
+        onRequest: async (req, args) => {
+          if (req === "gpio-check-output") checks.push(`output ${args.join(" ")}: ${JSON.stringify(outputs)}`);
+          if (req === "gpio-drive") bank.drive(Number(args[0]), args[1] === "1");
+          if (req === "gpio-edge-ready") {
+            // the reader waits on line 2: a rising and a falling edge from the @amp side
+            bank.drive(2, true);
+            await new Promise((r) => setTimeout(r, 50));
+            bank.drive(2, false);
+          }
+          if (req === "console-send") sendToLinux?.(Buffer.from("amp->linux 0123456789"));
+          if (req === "console-check") checks.push(`console ${JSON.stringify(fromLinux)}`);
+        },
+      });
+      const r = await guest.done;
+      const why = `${tail(r)}\nchecks: ${checks.join("; ")}`;
+      expect(r.timedOut, why).toBe(false);
+      expect(r.trouble, why).toEqual([]);
+      expect(r.failed, why).toEqual([]);
+      expect(r.passed, why).toEqual([
+        "i2c-detect",
+        "i2c-get-eeprom",
+        "i2c-set-eeprom",
+        "i2c-write-then-read",
+        "i2c-get-sensor",
+        "i2c-nack",
+        "gpio-names",
+        "gpio-set",
+        "gpio-get-high",
+        "gpio-get-low",
+        "gpio-edge",
+        "console-rx",
+        "console-tx",
+      ]);
+      expect(r.rc, why).toBe(0);
+      expect(r.requestErrors).toEqual([]);
+      expect(errors).toEqual([]);
+      // What the models saw, on the @amp side.
+      expect(eeprom.memory[0x20]).toBe(0xa5);
+      expect(outputs.slice(0, 1), why).toEqual([[0, true]]);
+      expect(r.lines.filter((l) => l.startsWith("gpio-v2: event line=2"))).toEqual([
+        "gpio-v2: event line=2 rising seqno=1",
+        "gpio-v2: event line=2 falling seqno=2",
+      ]);
+      expect(fromLinux).toBe("linux->amp hello\n");
+      console.log(
+        `linux vio: boot to /init ${r.bootMs ?? "?"} ms, run ${r.totalMs} ms; i2c ${JSON.stringify(services[0]?.backend.stats)}`,
+      );
+    }, 180_000);
+  },
+);

@@ -35,10 +35,22 @@ export function mine(remote: SharedFileRemoteproc): Remoteproc { return remote.r
 
 function tsconfig(dir: string, file: string): string {
   const path = join(dir, `tsconfig.${file.replace(/\W/g, "_")}.json`);
-  writeFileSync(path, JSON.stringify({
-    compilerOptions: { strict: true, target: "es2022", lib: ["es2022"], types: [], module: "nodenext", moduleResolution: "nodenext", skipLibCheck: true, noEmit: true },
-    files: [file],
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "es2022",
+        lib: ["es2022"],
+        types: [],
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        skipLibCheck: true,
+        noEmit: true,
+      },
+      files: [file],
+    }),
+  );
   return path;
 }
 
@@ -50,11 +62,24 @@ beforeAll(async () => {
   const tarballs = await packAll(join(work, "tarballs"));
   project = freshProject("amp-node-two-copies-");
   const mods = join(project, "node_modules", "@amp");
-  for (const name of ["@amp/errors", "@amp/resource-table", "@amp/elf-loader", "@amp/virtio-ring", "@amp/rpmsg", "@amp/virtual-io", "@amp/node"]) {
+  for (const name of [
+    "@amp/errors",
+    "@amp/resource-table",
+    "@amp/elf-loader",
+    "@amp/virtio-ring",
+    "@amp/rpmsg",
+    "@amp/virtual-io",
+    "@amp/node",
+  ]) {
     await unpackInto(tarballs.get(name)!, join(mods, name.slice(5)));
   }
   const core = tarballs.get("@amp/remoteproc-core")!;
-  await unpackInto(await repack(core, join(work, "next"), (pkg) => { pkg.version = "0.1.1"; }), join(mods, "remoteproc-core"));
+  await unpackInto(
+    await repack(core, join(work, "next"), (pkg) => {
+      pkg.version = "0.1.1";
+    }),
+    join(mods, "remoteproc-core"),
+  );
   await unpackInto(core, join(mods, "node", "node_modules", "@amp", "remoteproc-core"));
 }, 120_000);
 
@@ -66,13 +91,19 @@ afterAll(() => {
 describe("@amp/remoteproc-core 0.1.1 beside an @amp/node with its own 0.1.0", () => {
   it("the classes are two types (TS2322), yet the node glue accepts the app's Remoteproc and vdevs", async () => {
     writeFileSync(join(project, "control.mts"), CONTROL);
-    const control = await run(process.execPath, [tscPath, "-p", tsconfig(project, "control.mts")], { cwd: project, timeoutMs: 120_000 });
+    const control = await run(process.execPath, [tscPath, "-p", tsconfig(project, "control.mts")], {
+      cwd: project,
+      timeoutMs: 120_000,
+    });
     expect(control.code).not.toBe(0);
     expect(control.stdout).toContain("error TS2322");
     expect(control.stdout).toContain("separate declarations of a private property");
 
     writeFileSync(join(project, "consumer.mts"), CONSUMER);
-    const tsc = await run(process.execPath, [tscPath, "-p", tsconfig(project, "consumer.mts")], { cwd: project, timeoutMs: 120_000 });
+    const tsc = await run(process.execPath, [tscPath, "-p", tsconfig(project, "consumer.mts")], {
+      cwd: project,
+      timeoutMs: 120_000,
+    });
     expect(tsc.stdout + tsc.stderr).toBe("");
     expect(tsc.code).toBe(0);
   }, 120_000);

@@ -48,7 +48,10 @@ describe.skipIf(missing)("OpenAMP 1.10 rpmsg-ping host <-> @amp lean remote", { 
 
   afterEach(async () => {
     for (const p of peers.splice(0)) p.kill();
-    for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+    for (const c of cleanups.splice(0).reverse())
+      await Promise.resolve()
+        .then(c)
+        .catch(() => undefined);
     removeSampleFiles();
   });
 
@@ -60,7 +63,9 @@ describe.skipIf(missing)("OpenAMP 1.10 rpmsg-ping host <-> @amp lean remote", { 
 
   it("all 480 payloads (17..496 bytes) echoed by LeanRemote, the ping app's own checks pass", async () => {
     const file = FileMemory.open(SAMPLE_SHM, { size: 0x80000 });
-    cleanups.push(() => { file.close(); });
+    cleanups.push(() => {
+      file.close();
+    });
     const tableBytes = openampSampleTable();
     file.write(0, tableBytes);
     const vdev = parseResourceTable(tableBytes).entries[0] as VdevResource;
@@ -69,7 +74,9 @@ describe.skipIf(missing)("OpenAMP 1.10 rpmsg-ping host <-> @amp lean remote", { 
     const ping = startPeer(native.ping, ["1"], { timeoutMs: 150_000 }); // proc index 1: the socket client
     peers.push(ping);
     const bell = await bellP;
-    cleanups.push(() => { bell.close(); });
+    cleanups.push(() => {
+      bell.close();
+    });
 
     const remote = new LeanRemote({
       transport: RemoteVdevTransport.forEntry(file, 0, vdev),
@@ -93,7 +100,9 @@ describe.skipIf(missing)("OpenAMP 1.10 rpmsg-ping host <-> @amp lean remote", { 
       },
     });
     const linkLog: string[] = [];
-    remote.onLinkChange((up, why) => { linkLog.push(up ? "up" : `down ${why?.code ?? ""}`); });
+    remote.onLinkChange((up, why) => {
+      linkLog.push(up ? "up" : `down ${why?.code ?? ""}`);
+    });
     // The application's main loop: drain the doorbell, process, sleep a little.
     let running = true;
     let loopError: unknown;
@@ -109,14 +118,22 @@ describe.skipIf(missing)("OpenAMP 1.10 rpmsg-ping host <-> @amp lean remote", { 
         await new Promise((r) => setTimeout(r, 1));
       }
     })();
-    cleanups.push(async () => { running = false; await loop; });
+    cleanups.push(async () => {
+      running = false;
+      await loop;
+    });
     const exit = await ping.exited;
     running = false;
     await loop;
 
     const out = ping.stdout();
-    const received = [...out.matchAll(/received payload number (\d+) of size (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    console.log(`OpenAMP rpmsg-ping -> @amp lean remote: ping exit ${JSON.stringify(exit)}, received ${rx} (${rxBytes} bytes), echoed ${tx}, not echoed ${notEchoed}; ping verified ${received.length} echoes; stats ${JSON.stringify(remote.stats)}`);
+    const received = [...out.matchAll(/received payload number (\d+) of size (\d+)/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    console.log(
+      `OpenAMP rpmsg-ping -> @amp lean remote: ping exit ${JSON.stringify(exit)}, received ${rx} (${rxBytes} bytes), echoed ${tx}, not echoed ${notEchoed}; ping verified ${received.length} echoes; stats ${JSON.stringify(remote.stats)}`,
+    );
     expect(loopError).toBeUndefined();
     expect(ping.timedOut()).toBe(false);
     expect(exit, ping.output()).toEqual({ code: 0, signal: null });
@@ -134,7 +151,13 @@ describe.skipIf(missing)("OpenAMP 1.10 rpmsg-ping host <-> @amp lean remote", { 
     expect([...links]).toEqual([`1024->1024, bound to 1024`]);
     expect(ep.dst).toBe(0xffffffff);
     expect(linkLog[0]).toBe("up");
-    expect(remote.stats).toMatchObject({ rxMessages: 482, txMessages: 481, protocolErrors: 0, callbackErrors: 0, linkUps: 1 });
+    expect(remote.stats).toMatchObject({
+      rxMessages: 482,
+      txMessages: 481,
+      protocolErrors: 0,
+      callbackErrors: 0,
+      linkUps: 1,
+    });
     expect(Object.values(remote.stats.dropped).every((v) => v === 0)).toBe(true);
     // On the wire: OpenAMP's host posts whole 512-byte buffers on both rings; the lean remote
     // writes the descriptor length back as vring 1's used.len (OpenAMP takes it as the

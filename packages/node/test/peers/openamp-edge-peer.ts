@@ -10,8 +10,22 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseResourceTable, serializeResourceTable, type VdevResource } from "@amp/resource-table";
-import { RpmsgHost, RpmsgRemote, VIRTIO_RPMSG_F_NS, type RpmsgDevice, type RpmsgMessage, type RxHold } from "@amp/rpmsg";
-import { AddressSpace, splitRingLayout, type Doorbell, type Memory, type QueueConfig, type VirtioTransport } from "@amp/virtio-ring";
+import {
+  RpmsgHost,
+  RpmsgRemote,
+  VIRTIO_RPMSG_F_NS,
+  type RpmsgDevice,
+  type RpmsgMessage,
+  type RxHold,
+} from "@amp/rpmsg";
+import {
+  AddressSpace,
+  splitRingLayout,
+  type Doorbell,
+  type Memory,
+  type QueueConfig,
+  type VirtioTransport,
+} from "@amp/virtio-ring";
 import { RemoteVdevTransport } from "../../src/firmware/index.ts";
 import { FileMemory, UnixSocketDoorbell } from "../../src/index.ts";
 import { startPeer } from "./openamp.ts";
@@ -75,7 +89,17 @@ export interface SinkStats {
  * hold); held buffers are re-checked at release.
  */
 export class Sink {
-  readonly stats: SinkStats = { received: 0, bytes: 0, bad: 0, jumps: 0, firstBad: undefined, nextSeq: 0, held: 0, intactAtRelease: 0, releasedHolds: 0 };
+  readonly stats: SinkStats = {
+    received: 0,
+    bytes: 0,
+    bad: 0,
+    jumps: 0,
+    firstBad: undefined,
+    nextSeq: 0,
+    held: 0,
+    intactAtRelease: 0,
+    releasedHolds: 0,
+  };
   private readonly stream: number;
   private readonly sizes: string | undefined;
   private holdEvery: number;
@@ -143,7 +167,10 @@ export async function buildOpenampPeer(timeoutMs = 15 * 60_000): Promise<{ binar
   const p = startPeer("bash", [join(ROOT, "scripts", "peers", "build-openamp-peer.sh")], { timeoutMs });
   const r = await p.exited;
   p.kill();
-  if (r.code !== 0) throw new Error(`scripts/peers/build-openamp-peer.sh failed (${r.signal ?? `exit ${String(r.code)}`}):\n${p.stderr().slice(-6000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `scripts/peers/build-openamp-peer.sh failed (${r.signal ?? `exit ${String(r.code)}`}):\n${p.stderr().slice(-6000)}`,
+    );
   const binary = p.stdout().trim().split("\n").pop() ?? "";
   return { binary, seconds: (Date.now() - started) / 1000 };
 }
@@ -192,7 +219,10 @@ export class OpenampPeer {
 
   constructor(binary: string, role: "host" | "remote", args: readonly string[], timeoutMs: number) {
     this.role = role;
-    this.child = spawn(binary, [role, ...args, "--timeout-ms", String(timeoutMs)], { detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(binary, [role, ...args, "--timeout-ms", String(timeoutMs)], {
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     live.add(this);
     const guard = setTimeout(() => {
       this.kill();
@@ -215,7 +245,12 @@ export class OpenampPeer {
         clearTimeout(guard);
         live.delete(this);
         this.exitInfo = `exit ${String(code)}${signal === null ? "" : ` (${signal})`}`;
-        for (const p of this.pending.splice(0)) p.reject(new Error(`${this.role} peer ended (${this.exitInfo}) before answering "${p.line}"; stderr: ${this.stderrText.slice(-2000)}`));
+        for (const p of this.pending.splice(0))
+          p.reject(
+            new Error(
+              `${this.role} peer ended (${this.exitInfo}) before answering "${p.line}"; stderr: ${this.stderrText.slice(-2000)}`,
+            ),
+          );
         this.wake();
         resolve();
       });
@@ -229,7 +264,8 @@ export class OpenampPeer {
 
   /** Sends one command and resolves with its reply line (`ok ...` or `err ...`). */
   command(line: string): Promise<string> {
-    if (this.exitInfo !== undefined) return Promise.reject(new Error(`${this.role} peer already ended (${this.exitInfo})`));
+    if (this.exitInfo !== undefined)
+      return Promise.reject(new Error(`${this.role} peer already ended (${this.exitInfo})`));
     return new Promise((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
       this.child.stdin?.write(`${line}\n`);
@@ -244,7 +280,10 @@ export class OpenampPeer {
   }
 
   /** Resolves with the first event (already seen, counting from `from`) that starts with `prefix` and passes `pred`. */
-  async event(prefix: string, options: { from?: number; timeoutMs?: number; pred?: (f: Fields) => boolean } = {}): Promise<Fields> {
+  async event(
+    prefix: string,
+    options: { from?: number; timeoutMs?: number; pred?: (f: Fields) => boolean } = {},
+  ): Promise<Fields> {
     const { from = 0, timeoutMs = 20_000, pred = () => true } = options;
     const end = Date.now() + timeoutMs;
     for (;;) {
@@ -252,8 +291,14 @@ export class OpenampPeer {
         const e = this.events[i] as string;
         if (e.startsWith(`ev ${prefix}`) && pred(fields(e))) return fields(e);
       }
-      if (this.exitInfo !== undefined) throw new Error(`${this.role} peer ended (${this.exitInfo}) without event "${prefix}"; stderr: ${this.stderrText.slice(-2000)}`);
-      if (Date.now() > end) throw new Error(`${this.role} peer: no event "${prefix}" within ${timeoutMs} ms; events: ${this.events.slice(-10).join(" | ")}`);
+      if (this.exitInfo !== undefined)
+        throw new Error(
+          `${this.role} peer ended (${this.exitInfo}) without event "${prefix}"; stderr: ${this.stderrText.slice(-2000)}`,
+        );
+      if (Date.now() > end)
+        throw new Error(
+          `${this.role} peer: no event "${prefix}" within ${timeoutMs} ms; events: ${this.events.slice(-10).join(" | ")}`,
+        );
       await new Promise<void>((r) => {
         const t = setTimeout(done, 50);
         function done(): void {
@@ -358,7 +403,16 @@ export class FileVdevDriverTransport implements VirtioTransport {
     const align = this.mem.getU32(v + 4);
     const num = this.mem.getU32(v + 8);
     const l = splitRingLayout(num, align);
-    return { size: num, maxSize: num, descAddr: da, driverAddr: da + l.avail, deviceAddr: da + l.used, align, ready: true, notifyId: this.mem.getU32(v + 12) };
+    return {
+      size: num,
+      maxSize: num,
+      descAddr: da,
+      driverAddr: da + l.avail,
+      deviceAddr: da + l.used,
+      align,
+      ready: true,
+      notifyId: this.mem.getU32(v + 12),
+    };
   }
   setQueue(): void {
     throw new RangeError("the remote placed the vrings; the host does not move them");
@@ -486,9 +540,22 @@ export class Link {
   async spawnPeer(args: readonly string[]): Promise<OpenampPeer> {
     const o = this.options;
     const listening = UnixSocketDoorbell.listen(this.sockPath, { timeoutMs: 15_000 });
-    this.current = new OpenampPeer(o.binary, o.amp === "host" ? "remote" : "host", [
-      "--shm", this.shmPath, "--shm-size", String(LAYOUT.size), "--doorbell", `unix:${this.sockPath}`, "--vring-num", String(this.vringNum), ...args,
-    ], o.timeoutMs ?? 120_000);
+    this.current = new OpenampPeer(
+      o.binary,
+      o.amp === "host" ? "remote" : "host",
+      [
+        "--shm",
+        this.shmPath,
+        "--shm-size",
+        String(LAYOUT.size),
+        "--doorbell",
+        `unix:${this.sockPath}`,
+        "--vring-num",
+        String(this.vringNum),
+        ...args,
+      ],
+      o.timeoutMs ?? 120_000,
+    );
     const bell = await listening;
     this.offRing?.();
     this.bell = bell;
@@ -508,12 +575,23 @@ export class Link {
 
   newHost(): RpmsgHost {
     const transport = new FileVdevDriverTransport(this.mem, this.vdev, () => this.bell);
-    return new RpmsgHost({ transport, space: this.space, poolAddr: LAYOUT.pool, numBuffers: this.vringNum, scheduler, onError: (e) => this.errors.push(e) });
+    return new RpmsgHost({
+      transport,
+      space: this.space,
+      poolAddr: LAYOUT.pool,
+      numBuffers: this.vringNum,
+      scheduler,
+      onError: (e) => this.errors.push(e),
+    });
   }
 
   newRemote(): RpmsgRemote {
     const transport = new RemoteVdevTransport(this.mem, LAYOUT.table + 20, 7, 2, 0);
-    const doorbell: Doorbell = { notify: (id) => { this.bell?.notify(id); } };
+    const doorbell: Doorbell = {
+      notify: (id) => {
+        this.bell?.notify(id);
+      },
+    };
     return new RpmsgRemote({ transport, space: this.space, doorbell, scheduler, onError: (e) => this.errors.push(e) });
   }
 
@@ -570,7 +648,8 @@ export function ringSnapshot(mem: Memory, index: 0 | 1, num: number): RingSnapsh
     descs.push({ addr: Number(mem.getU64(d)), len: mem.getU32(d + 8), flags: mem.getU16(d + 12) });
   }
   const used = [];
-  for (let i = 0; i < num; i++) used.push({ id: mem.getU32(base + l.used + 4 + 8 * i), len: mem.getU32(base + l.used + 8 + 8 * i) });
+  for (let i = 0; i < num; i++)
+    used.push({ id: mem.getU32(base + l.used + 4 + 8 * i), len: mem.getU32(base + l.used + 8 + 8 * i) });
   return { descs, usedIdx: mem.getU16(base + l.used + 2), used };
 }
 

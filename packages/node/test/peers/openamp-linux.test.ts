@@ -81,7 +81,10 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
 
   afterEach(async () => {
     for (const p of peers.splice(0)) p.kill();
-    for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+    for (const c of cleanups.splice(0).reverse())
+      await Promise.resolve()
+        .then(c)
+        .catch(() => undefined);
     removeSampleFiles();
   });
 
@@ -96,7 +99,10 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     removeSampleFiles();
     const echo = startPeer(native.echo, [], { timeoutMs: 150_000 });
     peers.push(echo);
-    await waitUntil("rpmsg-echo to listen on its doorbell", () => existsSync(SAMPLE_SOCKET) || echo.child.exitCode !== null);
+    await waitUntil(
+      "rpmsg-echo to listen on its doorbell",
+      () => existsSync(SAMPLE_SOCKET) || echo.child.exitCode !== null,
+    );
     expect(echo.child.exitCode, echo.output()).toBeNull();
     return echo;
   }
@@ -106,34 +112,50 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
 
     // The table the remote wrote, read the way attach reads it: size from the table itself.
     const file = FileMemory.open(SAMPLE_SHM, { create: false });
-    cleanups.push(() => { file.close(); });
+    cleanups.push(() => {
+      file.close();
+    });
     const head = file.read(0, 0x1000);
     const size = resourceTableSize(head);
     const written = head.subarray(0, size);
     expect(validateResourceTable(written)).toEqual([]);
     expect(toHex(written)).toBe(toHex(openampSampleTable()));
 
-    const remote = createSharedFileRemoteproc({ ...OPENAMP_LINUX_MACHINE, doorbell: { kind: "unix-socket", path: SAMPLE_SOCKET, role: "client", timeoutMs: 30_000 } });
+    const remote = createSharedFileRemoteproc({
+      ...OPENAMP_LINUX_MACHINE,
+      doorbell: { kind: "unix-socket", path: SAMPLE_SOCKET, role: "client", timeoutMs: 30_000 },
+    });
     cleanups.push(() => remote.close());
     const crashes: SharedFileCrashReport[] = [];
     remote.onCrash((c) => crashes.push(c));
     const ns: NsEvent[] = [];
-    const hostP = new Promise<RpmsgHost>((resolve) => remote.onRpmsg((h) => {
-      h.onNameService((e) => ns.push(e));
-      resolve(h);
-    }));
+    const hostP = new Promise<RpmsgHost>((resolve) =>
+      remote.onRpmsg((h) => {
+        h.onNameService((e) => ns.push(e));
+        resolve(h);
+      }),
+    );
     await remote.rproc.boot();
     expect(remote.rproc.state).toBe("attached");
     const host = await hostP;
     expect(remote.rproc.resourceTableLocation).toEqual({ da: 0, size });
     const vdev = remote.rproc.vdevs[0]!;
-    expect(vdev.vrings.map((v) => [v.da, v.num, v.align])).toEqual([[0x4000, 256, 0x1000], [0x8000, 256, 0x1000]]);
+    expect(vdev.vrings.map((v) => [v.da, v.num, v.align])).toEqual([
+      [0x4000, 256, 0x1000],
+      [0x8000, 256, 0x1000],
+    ]);
     // DRIVER_OK (0x07 = ACKNOWLEDGE | DRIVER | DRIVER_OK, legacy: no FEATURES_OK) and the name
     // service accepted, in the table the remote polls.
     const live = parseResourceTable(file.read(0, size)).entries[0] as VdevResource;
     expect(live.status).toBe(0x07);
     expect(live.gfeatures & 1).toBe(1);
-    expect(host.geometry).toMatchObject({ bufferSize: 512, numRxBuffers: 256, numTxBuffers: 256, rxAddr: 0x10000, txAddr: 0x10000 + 256 * 512 });
+    expect(host.geometry).toMatchObject({
+      bufferSize: 512,
+      numRxBuffers: 256,
+      numTxBuffers: 256,
+      rxAddr: 0x10000,
+      txAddr: 0x10000 + 256 * 512,
+    });
 
     const svc = await host.waitForService(SERVICE, { timeoutMs: 20_000 });
     expect(ns).toEqual([{ type: "create", name: SERVICE, addr: svc.addr }]);
@@ -160,7 +182,10 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
       },
     });
     for (let seq = 0; seq < N; seq++) {
-      while (sent - echoed >= WINDOW) await new Promise<void>((r) => { wake = r; });
+      while (sent - echoed >= WINDOW)
+        await new Promise<void>((r) => {
+          wake = r;
+        });
       const p = payload(seq);
       await ep.send(p, { timeoutMs: 20_000 });
       sent++;
@@ -168,7 +193,9 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
       maxInFlight = Math.max(maxInFlight, sent - echoed);
     }
     await waitUntil(`${N} echoes (have ${echoed})`, () => echoed === N || mismatches > 0 || crashes.length > 0);
-    console.log(`@amp host -> OpenAMP rpmsg-echo: ${sent} messages (${sentBytes} bytes) sent, ${echoed} (${echoedBytes} bytes) echoed back, ${mismatches} mismatches, up to ${maxInFlight} in flight; host stats ${JSON.stringify(host.stats)}`);
+    console.log(
+      `@amp host -> OpenAMP rpmsg-echo: ${sent} messages (${sentBytes} bytes) sent, ${echoed} (${echoedBytes} bytes) echoed back, ${mismatches} mismatches, up to ${maxInFlight} in flight; host stats ${JSON.stringify(host.stats)}`,
+    );
     expect(crashes).toEqual([]);
     expect(mismatches).toBe(0);
     expect(echoed).toBe(N);
@@ -185,7 +212,9 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     const tx = ring(file, 0x8000);
     const lastRx = rx.used(rx.usedIdx - 1);
     const lastTx = tx.used(tx.usedIdx - 1);
-    console.log(`wire: vring0 used.idx ${rx.usedIdx}, last used.len ${lastRx.len}; vring1 used.idx ${tx.usedIdx}, last used {id ${lastTx.id}, len ${lastTx.len}} for a descriptor of len ${tx.descLen(lastTx.id)}`);
+    console.log(
+      `wire: vring0 used.idx ${rx.usedIdx}, last used.len ${lastRx.len}; vring1 used.idx ${tx.usedIdx}, last used {id ${lastTx.id}, len ${lastTx.len}} for a descriptor of len ${tx.descLen(lastTx.id)}`,
+    );
     expect(lastRx.len).toBe(512);
     // The last 8 messages' buffers were not posted again: their used entries are theirs.
     for (let k = 1; k <= 8; k++) {
@@ -215,7 +244,9 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     // The remote's side, as OpenAMP's Linux-machine remote does it: the table at offset 0 of
     // the shared file, then serve the doorbell socket the host connects to.
     const file = FileMemory.open(SAMPLE_SHM, { size: 0x80000 });
-    cleanups.push(() => { file.close(); });
+    cleanups.push(() => {
+      file.close();
+    });
     const tableBytes = openampSampleTable();
     file.write(0, tableBytes);
     const vdev = parseResourceTable(tableBytes).entries[0] as VdevResource;
@@ -224,14 +255,21 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     const ping = startPeer(native.ping, ["1"], { timeoutMs: 150_000 }); // proc index 1: the socket client
     peers.push(ping);
     const bell = await bellP;
-    cleanups.push(() => { bell.close(); });
+    cleanups.push(() => {
+      bell.close();
+    });
 
     const remote = new RpmsgRemote({
       transport: RemoteVdevTransport.forEntry(file, 0, vdev),
       space: new AddressSpace().map(0, file, { name: "openamp.shm" }),
       doorbell: bell,
       setDeviceFeatures: false, // dfeatures are in the table already
-      scheduler: { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => { clearTimeout(h as ReturnType<typeof setTimeout>); } },
+      scheduler: {
+        setTimeout: (cb, ms) => setTimeout(cb, ms),
+        clearTimeout: (h) => {
+          clearTimeout(h as ReturnType<typeof setTimeout>);
+        },
+      },
     });
     const hostNs: NsEvent[] = [];
     remote.onNameService((e) => hostNs.push(e));
@@ -257,8 +295,13 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     const served = await serving;
 
     const out = ping.stdout();
-    const received = [...out.matchAll(/received payload number (\d+) of size (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    console.log(`OpenAMP rpmsg-ping -> @amp remote: ping exit ${JSON.stringify(exit)}, @amp received ${rx} (${rxBytes} bytes), echoed ${tx}, not echoed ${notEchoed}; ping verified ${received.length} echoes; remote stats ${JSON.stringify(remote.stats)}`);
+    const received = [...out.matchAll(/received payload number (\d+) of size (\d+)/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    console.log(
+      `OpenAMP rpmsg-ping -> @amp remote: ping exit ${JSON.stringify(exit)}, @amp received ${rx} (${rxBytes} bytes), echoed ${tx}, not echoed ${notEchoed}; ping verified ${received.length} echoes; remote stats ${JSON.stringify(remote.stats)}`,
+    );
     expect(ping.timedOut()).toBe(false);
     expect(exit, ping.output()).toEqual({ code: 0, signal: null });
     expect(out).not.toContain("ERROR");
@@ -282,12 +325,15 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     const vring1 = ring(file, 0x8000);
     const lastRx = vring0.used(vring0.usedIdx - 1);
     const lastTx = vring1.used(vring1.usedIdx - 1);
-    console.log(`wire: vring0 used.idx ${vring0.usedIdx}, last used {len ${lastRx.len}} for a descriptor of len ${vring0.descLen(lastRx.id)}; vring1 used.idx ${vring1.usedIdx}, last used {len ${lastTx.len}} for a descriptor of len ${vring1.descLen(lastTx.id)}`);
+    console.log(
+      `wire: vring0 used.idx ${vring0.usedIdx}, last used {len ${lastRx.len}} for a descriptor of len ${vring0.descLen(lastRx.id)}; vring1 used.idx ${vring1.usedIdx}, last used {len ${lastTx.len}} for a descriptor of len ${vring1.descLen(lastTx.id)}`,
+    );
     expect(vring0.descLen(lastRx.id)).toBe(512);
     expect(vring1.descLen(lastTx.id)).toBe(512);
     expect(lastTx.len).toBe(512);
     // serve ends with the abort, or with the doorbell closing when the ping app exited first.
-    if (served !== undefined) expect(served instanceof Error ? served.message : "not an Error").toMatch(/doorbell|abort/i);
+    if (served !== undefined)
+      expect(served instanceof Error ? served.message : "not an Error").toMatch(/doorbell|abort/i);
   });
 
   it("the README's attach example runs against rpmsg-echo and prints what it says", async () => {
@@ -300,13 +346,19 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     const expected = [...code!.matchAll(/\/\/ → (.*)$/gm)].map((m) => (m[1] ?? "").trim());
     const entry = join(PKG_DIR, "test", ".readme-attach.tmp.ts");
     writeFileSync(entry, code!);
-    cleanups.push(() => { rmSync(entry, { force: true }); });
+    cleanups.push(() => {
+      rmSync(entry, { force: true });
+    });
     const bundled = join(PKG_DIR, "test", ".readme-attach.tmp.mjs");
     writeFileSync(bundled, await bundleToString(entry, { platform: "node" }));
-    cleanups.push(() => { rmSync(bundled, { force: true }); });
+    cleanups.push(() => {
+      rmSync(bundled, { force: true });
+    });
     const printed: string[] = [];
     const orig = console.log;
-    console.log = (...args: unknown[]) => { printed.push(args.map(String).join(" ")); };
+    console.log = (...args: unknown[]) => {
+      printed.push(args.map(String).join(" "));
+    };
     try {
       await import(`${bundled}?t=${Date.now()}`);
     } finally {

@@ -50,10 +50,19 @@ export async function buildOpenAmpNative(timeoutMs = 15 * 60_000): Promise<OpenA
   const started = Date.now();
   const run = await runToEnd("bash", [BUILD_SCRIPT], timeoutMs);
   if (run.code !== 0) {
-    throw new Error(`scripts/peers/build-openamp.sh failed (${run.signal ?? `exit ${run.code}`}):\n${run.stderr.slice(-6000)}`);
+    throw new Error(
+      `scripts/peers/build-openamp.sh failed (${run.signal ?? `exit ${run.code}`}):\n${run.stderr.slice(-6000)}`,
+    );
   }
   const prefix = run.stdout.trim().split("\n").pop() ?? "";
-  const native = { prefix, lib: join(prefix, "lib"), include: join(prefix, "include"), echo: join(prefix, "bin", "rpmsg-echo"), ping: join(prefix, "bin", "rpmsg-ping"), seconds: (Date.now() - started) / 1000 };
+  const native = {
+    prefix,
+    lib: join(prefix, "lib"),
+    include: join(prefix, "include"),
+    echo: join(prefix, "bin", "rpmsg-echo"),
+    ping: join(prefix, "bin", "rpmsg-ping"),
+    seconds: (Date.now() - started) / 1000,
+  };
   for (const f of [native.echo, native.ping, join(native.lib, "libopen_amp.a"), join(native.lib, "libmetal.a")]) {
     if (!existsSync(f)) throw new Error(`build-openamp.sh printed ${prefix}, but ${f} does not exist`);
   }
@@ -70,14 +79,27 @@ export const SAMPLE_SOCKET = "/tmp/openamp.event.0";
  * at 0x4000 and 0x8000 with 256 entries, align 0x1000, notify ids 1 and 2.
  */
 export function openampSampleTable(): Uint8Array {
-  return serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
-    { da: 0x4000, align: 0x1000, num: 256, notifyId: 1 },
-    { da: 0x8000, align: 0x1000, num: 256, notifyId: 2 },
-  ] }] });
+  return serializeResourceTable({
+    entries: [
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        notifyId: 0,
+        vrings: [
+          { da: 0x4000, align: 0x1000, num: 256, notifyId: 1 },
+          { da: 0x8000, align: 0x1000, num: 256, notifyId: 2 },
+        ],
+      },
+    ],
+  });
 }
 
 /** What is in a legacy split vring of the sample layout (num 256, align 0x1000) in the file. */
-export function sampleRing(file: FileMemory, da: number): { descLen(i: number): number; usedIdx: number; used(i: number): { id: number; len: number } } {
+export function sampleRing(
+  file: FileMemory,
+  da: number,
+): { descLen(i: number): number; usedIdx: number; used(i: number): { id: number; len: number } } {
   const usedOff = da + 0x2000; // align_up(16 * 256 + 6 + 2 * 256, 0x1000)
   return {
     descLen: (i) => file.getU32(da + 16 * i + 8),
@@ -98,13 +120,20 @@ export function removeSampleFiles(): void {
  * processes running OpenAMP samples at once would share /dev/shm/openamp.shm otherwise.
  */
 export async function lockSamplePaths(timeoutMs = 10 * 60_000): Promise<{ release(): void }> {
-  const cache = process.env["AMP_PEERS_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "amp-peers");
+  const cache =
+    process.env["AMP_PEERS_CACHE"] ?? join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "amp-peers");
   mkdirSync(cache, { recursive: true });
-  const holder = spawn("flock", [join(cache, "openamp-linux-sample-paths.lock"), "sh", "-c", "echo locked; exec cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
+  const holder = spawn(
+    "flock",
+    [join(cache, "openamp-linux-sample-paths.lock"), "sh", "-c", "echo locked; exec cat >/dev/null"],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       holder.kill("SIGKILL");
-      reject(new Error(`the OpenAMP sample paths stayed locked for ${timeoutMs} ms (another test process runs the samples)`));
+      reject(
+        new Error(`the OpenAMP sample paths stayed locked for ${timeoutMs} ms (another test process runs the samples)`),
+      );
     }, timeoutMs);
     holder.stdout.once("data", () => {
       clearTimeout(timer);
@@ -139,8 +168,16 @@ export interface Peer {
 }
 
 /** Starts `command` in a new process group; SIGKILLs the group after `timeoutMs`. */
-export function startPeer(command: string, args: readonly string[], options: { timeoutMs: number; cwd?: string }): Peer {
-  const child = spawn(command, [...args], { detached: true, stdio: ["ignore", "pipe", "pipe"], ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+export function startPeer(
+  command: string,
+  args: readonly string[],
+  options: { timeoutMs: number; cwd?: string },
+): Peer {
+  const child = spawn(command, [...args], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
   let all = "";
   let out = "";
   let err = "";
@@ -178,7 +215,11 @@ export function startPeer(command: string, args: readonly string[], options: { t
   return { child, output: () => all, stdout: () => out, stderr: () => err, exited, timedOut: () => timedOut, kill };
 }
 
-async function runToEnd(command: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+async function runToEnd(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const p = startPeer(command, args, { timeoutMs });
   try {
     const r = await p.exited;

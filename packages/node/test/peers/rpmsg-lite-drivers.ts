@@ -4,9 +4,26 @@
 // Both sides use one file: @amp through FileMemory (pread/pwrite), rpmsg-lite through mmap.
 import { join } from "node:path";
 import { AddressSpace } from "@amp/virtio-ring";
-import { createStaticHost, createStaticRemote, type NsEvent, type RpmsgStats, type RxHold, type StaticLinkLayout } from "@amp/rpmsg";
+import {
+  createStaticHost,
+  createStaticRemote,
+  type NsEvent,
+  type RpmsgStats,
+  type RxHold,
+  type StaticLinkLayout,
+} from "@amp/rpmsg";
 import { FileMemory } from "../../src/index.ts";
-import { diffMessage, fillMessage, makeMessage, messageSize, scheduler, spawnPeer, until, type Peer, type PeerExit } from "./rpmsg-lite-peer.ts";
+import {
+  diffMessage,
+  fillMessage,
+  makeMessage,
+  messageSize,
+  scheduler,
+  spawnPeer,
+  until,
+  type Peer,
+  type PeerExit,
+} from "./rpmsg-lite-peer.ts";
 
 /** One run: which build, which layout on the @amp side, and how both sides behave. */
 export interface LiteRun {
@@ -55,9 +72,21 @@ const SERVICE = "amp-echo";
 
 function liteArgs(r: LiteRun, size: number): string[] {
   return [
-    "--shm", r.file, "--shm-size", String(size), "--shm-offset", String(r.layout.base - r.daBase),
-    "--da-base", `0x${r.daBase.toString(16)}`, "--link-id", String(r.layout.linkId), "--name", SERVICE,
-    "--count", String(r.count), ...(r.liteZeroCopy ? ["--zero-copy"] : []),
+    "--shm",
+    r.file,
+    "--shm-size",
+    String(size),
+    "--shm-offset",
+    String(r.layout.base - r.daBase),
+    "--da-base",
+    `0x${r.daBase.toString(16)}`,
+    "--link-id",
+    String(r.layout.linkId),
+    "--name",
+    SERVICE,
+    "--count",
+    String(r.count),
+    ...(r.liteZeroCopy ? ["--zero-copy"] : []),
   ];
 }
 
@@ -97,7 +126,14 @@ class Inbox<T> {
 /** Stops the peer and adds how it ended (status, stderr, RESULT) to an error of a run. */
 async function withPeerExit(e: unknown, peer: Peer): Promise<unknown> {
   peer.doorbell.end(); // EOF: both apps stop, print their RESULT line and exit
-  const exit = await Promise.race([peer.done, new Promise<undefined>((r) => setTimeout(() => { r(undefined); }, 2000))]);
+  const exit = await Promise.race([
+    peer.done,
+    new Promise<undefined>((r) =>
+      setTimeout(() => {
+        r(undefined);
+      }, 2000),
+    ),
+  ]);
   if (exit === undefined || !(e instanceof Error)) return e;
   const why = `${e.message} (peer exit ${String(exit.code ?? exit.signal)}: ${exit.stderr.trim()})`;
   return Object.assign(new Error(why, { cause: e }), { code: (e as { code?: string }).code, peer: exit });
@@ -118,7 +154,11 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
   const timeoutMs = r.timeoutMs ?? 60_000;
   const size = fileSize(r);
   const mem = FileMemory.open(r.file, { size });
-  const peer = spawnPeer(join(r.bin, r.variant, "rl-remote"), [...liteArgs(r, size), "--ns-destroy", "--check", ...(r.sink === true ? ["--sink"] : [])], timeoutMs);
+  const peer = spawnPeer(
+    join(r.bin, r.variant, "rl-remote"),
+    [...liteArgs(r, size), "--ns-destroy", "--check", ...(r.sink === true ? ["--sink"] : [])],
+    timeoutMs,
+  );
   const ac = new AbortController();
   let serving: Promise<void> | undefined;
   try {
@@ -144,7 +184,8 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
     });
     host.start();
     serving = host.serve(peer.doorbell, { signal: ac.signal, pollMs: 1 });
-    const failed = (): Error | undefined => linkDown ?? (peer.doorbell.closed ? new Error(`rl-remote went away`) : undefined);
+    const failed = (): Error | undefined =>
+      linkDown ?? (peer.doorbell.closed ? new Error(`rl-remote went away`) : undefined);
     const peerAddr = await ep.waitBound({ timeoutMs: 15_000 });
 
     let sent = 0;
@@ -155,7 +196,8 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
       const m = await inbox.take(`echo ${received}`, timeoutMs, failed);
       const d = diffMessage(m.data, received);
       if (d === -1 && m.src === peerAddr) matched++;
-      else if (mismatches.length < 5) mismatches.push(`echo ${received}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
+      else if (mismatches.length < 5)
+        mismatches.push(`echo ${received}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
       m.hold?.release();
       received++;
     };
@@ -173,14 +215,26 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
       sent++;
     }
     while (echoes && received < r.count) await check();
-    await until("NS DESTROY from rl-remote", () => ns.some((e) => e.type === "destroy") || linkDown !== undefined, 15_000);
+    await until(
+      "NS DESTROY from rl-remote",
+      () => ns.some((e) => e.type === "destroy") || linkDown !== undefined,
+      15_000,
+    );
     peer.doorbell.end(); // rl-remote exits after it sees the doorbell close
     const exit = await peer.done;
     ac.abort();
     await serving;
     return {
-      ampSent: sent, ampMatched: matched, ampMismatches: mismatches, ampStats: host.stats, ampNs: ns, ampBoundTo: peerAddr, linkDown, peer: exit,
-      ringsToPeer: peer.doorbell.sent, ringsFromPeer: peer.doorbell.received,
+      ampSent: sent,
+      ampMatched: matched,
+      ampMismatches: mismatches,
+      ampStats: host.stats,
+      ampNs: ns,
+      ampBoundTo: peerAddr,
+      linkDown,
+      peer: exit,
+      ringsToPeer: peer.doorbell.sent,
+      ringsFromPeer: peer.doorbell.received,
     };
   } catch (e) {
     throw await withPeerExit(e, peer);
@@ -231,7 +285,8 @@ export async function liteMasterVsRemote(r: LiteRun): Promise<LiteOutcome> {
       },
     });
     serving = remote.serve(peer.doorbell, { signal: ac.signal, pollMs: 1 });
-    const failed = (): Error | undefined => linkDown ?? (peer.doorbell.closed ? new Error(`rl-master went away`) : undefined);
+    const failed = (): Error | undefined =>
+      linkDown ?? (peer.doorbell.closed ? new Error(`rl-master went away`) : undefined);
 
     let echoed = 0;
     let matched = 0;
@@ -240,7 +295,8 @@ export async function liteMasterVsRemote(r: LiteRun): Promise<LiteOutcome> {
       const m = await inbox.take(`message ${i} from rl-master`, timeoutMs, failed);
       const d = diffMessage(m.data, i);
       if (d === -1) matched++;
-      else if (mismatches.length < 5) mismatches.push(`message ${i}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
+      else if (mismatches.length < 5)
+        mismatches.push(`message ${i}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
       if (r.ampZeroCopy) {
         const tb = await ep.getTxBuffer({ timeoutMs: 15_000 });
         tb.payload.set(m.data);
@@ -256,8 +312,16 @@ export async function liteMasterVsRemote(r: LiteRun): Promise<LiteOutcome> {
     ac.abort();
     await serving;
     return {
-      ampSent: echoed, ampMatched: matched, ampMismatches: mismatches, ampStats: remote.stats, ampNs: ns, ampBoundTo: undefined, linkDown, peer: exit,
-      ringsToPeer: peer.doorbell.sent, ringsFromPeer: peer.doorbell.received,
+      ampSent: echoed,
+      ampMatched: matched,
+      ampMismatches: mismatches,
+      ampStats: remote.stats,
+      ampNs: ns,
+      ampBoundTo: undefined,
+      linkDown,
+      peer: exit,
+      ringsToPeer: peer.doorbell.sent,
+      ringsFromPeer: peer.doorbell.received,
     };
   } catch (e) {
     throw await withPeerExit(e, peer);

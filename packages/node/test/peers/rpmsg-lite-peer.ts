@@ -37,7 +37,11 @@ export function buildRpmsgLite(variants: readonly string[]): string {
   const script = join(REPO_DIR, "scripts", "peers", "build-rpmsg-lite.sh");
   let out: string;
   try {
-    out = execFileSync("bash", [script, ...variants], { encoding: "utf8", timeout: 600_000, stdio: ["ignore", "pipe", "pipe"] });
+    out = execFileSync("bash", [script, ...variants], {
+      encoding: "utf8",
+      timeout: 600_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`building rpmsg-lite failed: ${err.stderr ?? err.message}`, { cause: e });
@@ -65,7 +69,8 @@ export class SocketDoorbell implements Doorbell, DoorbellReceiver {
       all.set(chunk, this.partial.length);
       let at = 0;
       for (; at + 4 <= all.length; at += 4) {
-        const id = ((all[at] ?? 0) | ((all[at + 1] ?? 0) << 8) | ((all[at + 2] ?? 0) << 16) | ((all[at + 3] ?? 0) << 24)) >>> 0;
+        const id =
+          ((all[at] ?? 0) | ((all[at + 1] ?? 0) << 8) | ((all[at + 2] ?? 0) << 16) | ((all[at + 3] ?? 0) << 24)) >>> 0;
         this.received.set(id, (this.received.get(id) ?? 0) + 1);
         this.local.notify(id & 0xffff);
       }
@@ -206,17 +211,50 @@ export function spawnPeer(path: string, args: readonly string[], timeoutMs: numb
   const p = start(path, [...args, "--doorbell", "fd:3"], timeoutMs, true, () => box.doorbell?.close());
   const doorbell = new SocketDoorbell(p.child.stdio[3] as Socket);
   box.doorbell = doorbell;
-  return { child: p.child, doorbell, done: p.done, kill: () => { p.kill(); } };
+  return {
+    child: p.child,
+    doorbell,
+    done: p.done,
+    kill: () => {
+      p.kill();
+    },
+  };
 }
 
 /**
  * rl-master against rl-remote of one build directory (`binDir`), over `<base>.shm` and the
  * socket `<base>.sock`: `count` echoes, NS create and destroy. Resolves with both exits.
  */
-export async function spawnPeerPair(binDir: string, base: string, count: number, zeroCopy: boolean, timeoutMs: number): Promise<{ master: PeerExit; remote: PeerExit }> {
-  const common = ["--shm", `${base}.shm`, "--shm-size", String(1 << 20), "--count", String(count), ...(zeroCopy ? ["--zero-copy"] : [])];
-  const master = start(join(binDir, "rl-master"), [...common, "--doorbell", `listen:${base}.sock`, "--window", "4", "--expect-ns-destroy"], timeoutMs, false, () => undefined);
-  const remote = start(join(binDir, "rl-remote"), [...common, "--doorbell", `connect:${base}.sock`, "--ns-destroy"], timeoutMs, false, () => undefined);
+export async function spawnPeerPair(
+  binDir: string,
+  base: string,
+  count: number,
+  zeroCopy: boolean,
+  timeoutMs: number,
+): Promise<{ master: PeerExit; remote: PeerExit }> {
+  const common = [
+    "--shm",
+    `${base}.shm`,
+    "--shm-size",
+    String(1 << 20),
+    "--count",
+    String(count),
+    ...(zeroCopy ? ["--zero-copy"] : []),
+  ];
+  const master = start(
+    join(binDir, "rl-master"),
+    [...common, "--doorbell", `listen:${base}.sock`, "--window", "4", "--expect-ns-destroy"],
+    timeoutMs,
+    false,
+    () => undefined,
+  );
+  const remote = start(
+    join(binDir, "rl-remote"),
+    [...common, "--doorbell", `connect:${base}.sock`, "--ns-destroy"],
+    timeoutMs,
+    false,
+    () => undefined,
+  );
   try {
     return { master: await master.done, remote: await remote.done };
   } finally {

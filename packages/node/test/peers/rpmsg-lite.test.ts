@@ -44,17 +44,30 @@ describe.skipIf(missing !== undefined)("rpmsg-lite 5.4 (its own C code) as a pee
   function layoutOf(k: VariantKey, base: number, linkId: number): StaticLinkLayout {
     const v = V[k];
     return rpmsgLiteLayout({
-      base, RL_BUFFER_COUNT: v.RL_BUFFER_COUNT, VRING_ALIGN: v.VRING_ALIGN, linkId,
+      base,
+      RL_BUFFER_COUNT: v.RL_BUFFER_COUNT,
+      VRING_ALIGN: v.VRING_ALIGN,
+      linkId,
       ...(v.VRING_SIZE === undefined ? {} : { VRING_SIZE: v.VRING_SIZE }),
     });
   }
 
-  function run(k: VariantKey, o: Partial<Omit<LiteRun, "bin" | "variant" | "file">> & { linkId?: number; shmOffset?: number } = {}): LiteRun {
+  function run(
+    k: VariantKey,
+    o: Partial<Omit<LiteRun, "bin" | "variant" | "file">> & { linkId?: number; shmOffset?: number } = {},
+  ): LiteRun {
     const daBase = o.daBase ?? 0;
     const layout = o.layout ?? layoutOf(k, daBase + (o.shmOffset ?? 0), o.linkId ?? 0);
     return {
-      bin, variant: V[k].name, layout, daBase, file: join(dir, `run-${serial++}.shm`), count: o.count ?? N,
-      window: o.window ?? 1, liteZeroCopy: o.liteZeroCopy ?? false, ampZeroCopy: o.ampZeroCopy ?? false,
+      bin,
+      variant: V[k].name,
+      layout,
+      daBase,
+      file: join(dir, `run-${serial++}.shm`),
+      count: o.count ?? N,
+      window: o.window ?? 1,
+      liteZeroCopy: o.liteZeroCopy ?? false,
+      ampZeroCopy: o.ampZeroCopy ?? false,
       ...(o.sink === undefined ? {} : { sink: o.sink }),
     };
   }
@@ -70,8 +83,17 @@ describe.skipIf(missing !== undefined)("rpmsg-lite 5.4 (its own C code) as a pee
     expect(out.ampMatched).toBe(N);
     expect(out.ampSent).toBe(N);
     expect(out.ampStats.dropped).toEqual({
-      short: 0, oversize: 0, badLength: 0, noRecipient: 0, nsMalformed: 0, nsBadAddress: 0, nsUnknown: 0,
-      nsDuplicate: 0, nsOverflow: 0, queueOverflow: 0, badBuffer: 0,
+      short: 0,
+      oversize: 0,
+      badLength: 0,
+      noRecipient: 0,
+      nsMalformed: 0,
+      nsBadAddress: 0,
+      nsUnknown: 0,
+      nsDuplicate: 0,
+      nsOverflow: 0,
+      queueOverflow: 0,
+      badBuffer: 0,
     });
     expect(out.ampStats.protocolErrors).toBe(0);
     expect(out.ampStats.callbackErrors).toBe(0);
@@ -118,7 +140,13 @@ describe.skipIf(missing !== undefined)("rpmsg-lite 5.4 (its own C code) as a pee
     for (const k of ["imx256", "mcu2"] as const) {
       it(`${V[k].name}: 992 echoes, copy and zero-copy`, async () => {
         for (const zc of [false, true]) {
-          const { master, remote } = await spawnPeerPair(join(bin, V[k].name), join(dir, `pair-${serial++}`), N, zc, 60_000);
+          const { master, remote } = await spawnPeerPair(
+            join(bin, V[k].name),
+            join(dir, `pair-${serial++}`),
+            N,
+            zc,
+            60_000,
+          );
           expect(master.stderr).toBe("");
           expect(master.code).toBe(0);
           expect(master.result?.["echoed"]).toBe(String(N));
@@ -138,13 +166,26 @@ describe.skipIf(missing !== undefined)("rpmsg-lite 5.4 (its own C code) as a pee
       expect(out.ampStats.usedLenIgnored).toBeGreaterThan(0);
     });
     it("MCU layout (0x10, computed VRING_SIZE), 2 buffers, zero-copy on both sides", async () => {
-      expectClean(await hostVsLiteRemote(run("mcu2", { liteZeroCopy: true, ampZeroCopy: true, window: 2 })), "host", "mcu2");
+      expectClean(
+        await hostVsLiteRemote(run("mcu2", { liteZeroCopy: true, ampZeroCopy: true, window: 2 })),
+        "host",
+        "mcu2",
+      );
     });
     it("MCU layout, 16 buffers, consumed-buffer notification, static API, link 5, base 0x2000_0000 + 0x1000", async () => {
-      expectClean(await hostVsLiteRemote(run("mcu16static", { linkId: 5, daBase: 0x2000_0000, shmOffset: 0x1000, window: 4 })), "host", "mcu16static", 5);
+      expectClean(
+        await hostVsLiteRemote(run("mcu16static", { linkId: 5, daBase: 0x2000_0000, shmOffset: 0x1000, window: 4 })),
+        "host",
+        "mcu16static",
+        5,
+      );
     });
     it("i.MX layout, 16 buffers, consumed-buffer notification, zero-copy on the rpmsg-lite side", async () => {
-      expectClean(await hostVsLiteRemote(run("imx16notify", { liteZeroCopy: true, window: 16 })), "host", "imx16notify");
+      expectClean(
+        await hostVsLiteRemote(run("imx16notify", { liteZeroCopy: true, window: 16 })),
+        "host",
+        "imx16notify",
+      );
     });
     it("i.MX943 TCM layout (0x10 / 0x80), 2 buffers, static API, zero-copy on the @amp side", async () => {
       expectClean(await hostVsLiteRemote(run("imx943", { ampZeroCopy: true })), "host", "imx943");
@@ -175,7 +216,12 @@ describe.skipIf(missing !== undefined)("rpmsg-lite 5.4 (its own C code) as a pee
       expect(out.peer.result?.["tx_capacity_min"]).toBe("496");
     });
     it("MCU layout, 16 buffers, consumed-buffer notification, static API, link 5, base 0x2000_0000 + 0x1000", async () => {
-      expectClean(await liteMasterVsRemote(run("mcu16static", { linkId: 5, daBase: 0x2000_0000, shmOffset: 0x1000, window: 4 })), "remote", "mcu16static", 5);
+      expectClean(
+        await liteMasterVsRemote(run("mcu16static", { linkId: 5, daBase: 0x2000_0000, shmOffset: 0x1000, window: 4 })),
+        "remote",
+        "mcu16static",
+        5,
+      );
     });
     it("i.MX layout, 16 buffers, consumed-buffer notification, zero-copy on the rpmsg-lite side", async () => {
       const out = await liteMasterVsRemote(run("imx16notify", { liteZeroCopy: true, window: 16 }));
@@ -189,7 +235,10 @@ describe.skipIf(missing !== undefined)("rpmsg-lite 5.4 (its own C code) as a pee
 
   describe("a layout that does not match rpmsg-lite's (staticLinkLayout() defaults against an i.MX build)", () => {
     const runError = async (p: Promise<LiteOutcome>): Promise<Error & { code?: string; peer?: PeerExit }> => {
-      const e = await p.then(() => undefined, (x: unknown) => x);
+      const e = await p.then(
+        () => undefined,
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(Error);
       return e as Error & { code?: string; peer?: PeerExit };
     };

@@ -2,7 +2,23 @@
 // with the host gcc into a program that prints every constant, and compare.
 import { describe, expect, it } from "vitest";
 import { compileC, requireTools, run } from "@amp/test-utils";
-import { AMPQ_CRASH_MAGIC, AMPQ_CRASH_REASON_HARDFAULT, AMPQ_CRASH_REASON_WATCHDOG, AMPQ_CTRL_DA, AMPQ_CTRL_LEN, AMPQ_DB_CRASH, AMPQ_DB_PONG, AMPQ_MAGIC, AMPQ_VERSION, AmpqCrash, AmpqCtrl, AmpqMode, AmpqState, MPS2_RAM_BASE, MPS2_RAM_SIZE } from "@amp/node";
+import {
+  AMPQ_CRASH_MAGIC,
+  AMPQ_CRASH_REASON_HARDFAULT,
+  AMPQ_CRASH_REASON_WATCHDOG,
+  AMPQ_CTRL_DA,
+  AMPQ_CTRL_LEN,
+  AMPQ_DB_CRASH,
+  AMPQ_DB_PONG,
+  AMPQ_MAGIC,
+  AMPQ_VERSION,
+  AmpqCrash,
+  AmpqCtrl,
+  AmpqMode,
+  AmpqState,
+  MPS2_RAM_BASE,
+  MPS2_RAM_SIZE,
+} from "@amp/node";
 import { FIRMWARE_DIR } from "./helpers.ts";
 
 const missing = requireTools("gcc");
@@ -57,7 +73,15 @@ describe.skipIf(missing)("firmware/qemu/amp-qemu.h agrees with src/qemu/abi.ts",
       flags: ["-O0", "-Wall", "-Werror", `-I${FIRMWARE_DIR}`],
       name: "abi",
     });
-    const printed = new Map(run(exe, []).trim().split("\n").map((l) => { const [k, v] = l.split(" "); return [k!, Number(v)]; }));
+    const printed = new Map(
+      run(exe, [])
+        .trim()
+        .split("\n")
+        .map((l) => {
+          const [k, v] = l.split(" ");
+          return [k!, Number(v)];
+        }),
+    );
     expect(printed.size).toBe(pairs.length);
     for (const [name, value] of pairs) expect([name, printed.get(name)]).toEqual([name, value]);
   });

@@ -6,7 +6,19 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir, requireTools } from "@amp/test-utils";
-import { AmpqCtrl, AmpqMode, AmpqState, AMPQ_CTRL_DA, FileMemory, MPS2_RAM_BASE, MPS2_RAM_SIZE, checkImage, createQemuRemoteproc, loadImage, qemuArgs } from "@amp/node";
+import {
+  AmpqCtrl,
+  AmpqMode,
+  AmpqState,
+  AMPQ_CTRL_DA,
+  FileMemory,
+  MPS2_RAM_BASE,
+  MPS2_RAM_SIZE,
+  checkImage,
+  createQemuRemoteproc,
+  loadImage,
+  qemuArgs,
+} from "@amp/node";
 import type { RpmsgHost } from "@amp/rpmsg";
 import { buildFirmware, ramDir, waitFor } from "./helpers.ts";
 
@@ -18,7 +30,14 @@ async function echo(host: RpmsgHost, text: string): Promise<string> {
   await host.waitForService("rpmsg-echo", { timeoutMs: 5000 });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("no echo")), 5000);
-    const ep = host.createEndpoint({ dst: 1024, onMessage: (m) => { clearTimeout(t); resolve(dec.decode(m.data)); ep.destroy(); } });
+    const ep = host.createEndpoint({
+      dst: 1024,
+      onMessage: (m) => {
+        clearTimeout(t);
+        resolve(dec.decode(m.data));
+        ep.destroy();
+      },
+    });
     ep.send(enc.encode(text)).catch(reject);
   });
 }
@@ -41,12 +60,21 @@ describe.skipIf(missing)("QEMU remote: late attach to firmware QEMU is already r
     loadImage(mem, fw.bytes);
     const ctrl = AMPQ_CTRL_DA - MPS2_RAM_BASE;
     mem.setU32(ctrl + AmpqCtrl.MODE, AmpqMode.IRQ);
-    child = spawn("qemu-system-arm", qemuArgs({ memoryPath, sockets, role: "server", halted: false }), { stdio: "ignore" });
-    await waitFor("firmware waiting for DRIVER_OK", () => mem.getU32(ctrl + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK && existsSync(sockets.doorbell));
+    child = spawn("qemu-system-arm", qemuArgs({ memoryPath, sockets, role: "server", halted: false }), {
+      stdio: "ignore",
+    });
+    await waitFor(
+      "firmware waiting for DRIVER_OK",
+      () => mem.getU32(ctrl + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK && existsSync(sockets.doorbell),
+    );
     const boots = mem.getU32(ctrl + AmpqCtrl.BOOTS);
 
     // The host: attach with the table location taken from the ELF (Linux: the platform knows it).
-    const q = createQemuRemoteproc({ firmware: fw.bytes, memoryPath, attach: { sockets, resourceTable: checkImage(fw.bytes).resourceTable! } });
+    const q = createQemuRemoteproc({
+      firmware: fw.bytes,
+      memoryPath,
+      attach: { sockets, resourceTable: checkImage(fw.bytes).resourceTable! },
+    });
     const hosts: RpmsgHost[] = [];
     q.onRpmsg((h) => hosts.push(h));
     expect(q.rproc.state).toBe("detached");

@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireTools } from "@amp/test-utils";
 import { parseTraceBuffer } from "@amp/remoteproc-core";
-import { createQemuRemoteproc, createTimeline, formatTimelineEntry, type QemuRemoteproc, type Timeline } from "@amp/node";
+import {
+  createQemuRemoteproc,
+  createTimeline,
+  formatTimelineEntry,
+  type QemuRemoteproc,
+  type Timeline,
+} from "@amp/node";
 import { buildFirmware, waitFor } from "./helpers.ts";
 
 const missing = requireTools("qemu-system-arm", "arm-none-eabi-gcc");
@@ -84,7 +90,10 @@ describe.skipIf(missing)("QEMU remote: clock exchange and one timeline", () => {
     const zero = timeline.toHostTime(0);
     expect(zero.hostMs + zero.errorMs).toBeGreaterThanOrEqual(crashSent);
     expect(zero.hostMs - zero.errorMs).toBeLessThanOrEqual(hostNow());
-    const kinds = timeline.entries().filter((e) => e.source === "host" && (e.kind === "crash" || e.kind === "recovery")).map((e) => e.kind);
+    const kinds = timeline
+      .entries()
+      .filter((e) => e.source === "host" && (e.kind === "crash" || e.kind === "recovery"))
+      .map((e) => e.kind);
     expect(kinds).toEqual(["crash", "recovery"]);
   });
 });

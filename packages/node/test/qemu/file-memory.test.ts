@@ -27,7 +27,12 @@ describe("FileMemory", () => {
     m.setU8(6, 0x7f);
     m.setU64(8, 0x0102030405060708n);
     expect(toHex(readFileSync(m.path).subarray(0, 16))).toBe("78563412efbe7f000807060504030201");
-    expect([m.getU32(0), m.getU16(4), m.getU8(6), m.getU64(8)]).toEqual([0x12345678, 0xbeef, 0x7f, 0x0102030405060708n]);
+    expect([m.getU32(0), m.getU16(4), m.getU8(6), m.getU64(8)]).toEqual([
+      0x12345678,
+      0xbeef,
+      0x7f,
+      0x0102030405060708n,
+    ]);
     expect([m.getU32Acquire(0), m.getU16Acquire(4), m.getU8Acquire(6)]).toEqual([0x12345678, 0xbeef, 0x7f]);
     m.setU32Release(16, 1);
     m.setU16Release(20, 2);
@@ -93,10 +98,26 @@ describe("FileMemory", () => {
   it("behaves like ArrayBufferMemory for any sequence of writes (property)", () => {
     const size = 256;
     const op = fc.oneof(
-      fc.record({ k: fc.constant("u8" as const), o: fc.integer({ min: -2, max: size + 2 }), v: fc.integer({ min: 0, max: 0xff }) }),
-      fc.record({ k: fc.constant("u16" as const), o: fc.integer({ min: -2, max: size + 2 }), v: fc.integer({ min: 0, max: 0xffff }) }),
-      fc.record({ k: fc.constant("u32" as const), o: fc.integer({ min: -2, max: size + 2 }), v: fc.integer({ min: 0, max: 0xffffffff }) }),
-      fc.record({ k: fc.constant("bytes" as const), o: fc.integer({ min: -2, max: size + 2 }), b: fc.uint8Array({ maxLength: 40 }) }),
+      fc.record({
+        k: fc.constant("u8" as const),
+        o: fc.integer({ min: -2, max: size + 2 }),
+        v: fc.integer({ min: 0, max: 0xff }),
+      }),
+      fc.record({
+        k: fc.constant("u16" as const),
+        o: fc.integer({ min: -2, max: size + 2 }),
+        v: fc.integer({ min: 0, max: 0xffff }),
+      }),
+      fc.record({
+        k: fc.constant("u32" as const),
+        o: fc.integer({ min: -2, max: size + 2 }),
+        v: fc.integer({ min: 0, max: 0xffffffff }),
+      }),
+      fc.record({
+        k: fc.constant("bytes" as const),
+        o: fc.integer({ min: -2, max: size + 2 }),
+        b: fc.uint8Array({ maxLength: 40 }),
+      }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 30 }), (ops) => {

@@ -37,7 +37,10 @@ describe.skipIf(missing)("firmware/qemu amp-echo.elf", () => {
     expect(table.entries.map((e) => e.kind)).toEqual(["vdev", "trace", "carveout"]);
     const [vdev, trace, carveout] = table.entries as unknown as [VdevResource, TraceResource, CarveoutResource];
     expect(vdev).toMatchObject({ id: 7, dfeatures: 1, gfeatures: 0, status: 0, configLen: 0 });
-    expect(vdev.vrings.map((v) => [v.da, v.align, v.num])).toEqual([[0x21100000, 4096, 64], [0x21104000, 4096, 64]]);
+    expect(vdev.vrings.map((v) => [v.da, v.align, v.num])).toEqual([
+      [0x21100000, 4096, 64],
+      [0x21104000, 4096, 64],
+    ]);
     expect(trace).toMatchObject({ name: "trace0", len: 4096 });
     expect(trace.da).toBeGreaterThan(MPS2_RAM_BASE);
     expect(carveout).toMatchObject({ name: "amp-ctrl", da: AMPQ_CTRL_DA, len: 0x1000 });
@@ -64,7 +67,17 @@ describe.skipIf(missing)("checkImage refuses what cannot boot from 0x21000000", 
     const src = join(dir, `${name}.c`);
     const out = join(dir, `${name}.elf`);
     writeFileSync(src, source + "\n");
-    run("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments", ...ldflags, "-o", out, src]);
+    run("arm-none-eabi-gcc", [
+      "-mcpu=cortex-m4",
+      "-mthumb",
+      "-nostdlib",
+      "-nostartfiles",
+      "-Wl,--no-warn-rwx-segments",
+      ...ldflags,
+      "-o",
+      out,
+      src,
+    ]);
     return new Uint8Array(readFileSync(out));
   }
   function codeOf(f: () => unknown): string {
@@ -81,11 +94,18 @@ describe.skipIf(missing)("checkImage refuses what cannot boot from 0x21000000", 
     expect(codeOf(() => checkImage(new Uint8Array(readFileSync(exe))))).toBe("ERR_MALFORMED");
   });
   it("a segment outside the 16 MiB RAM -> ERR_RANGE", () => {
-    const elf = armElf("low", "void reset_handler(void) { for (;;) {} }", ["-Wl,-Ttext=0x20000000", "-Wl,-ereset_handler"]);
+    const elf = armElf("low", "void reset_handler(void) { for (;;) {} }", [
+      "-Wl,-Ttext=0x20000000",
+      "-Wl,-ereset_handler",
+    ]);
     expect(codeOf(() => checkImage(elf))).toBe("ERR_RANGE");
   });
   it("an even reset vector (not Thumb) -> ERR_MALFORMED", () => {
-    const elf = armElf("even", "__attribute__((section(\".text\"), used)) const unsigned int v[2] = {0x21001000u, 0x21000100u};", ["-Wl,-Ttext=0x21000000", "-Wl,-e0x21000000"]);
+    const elf = armElf(
+      "even",
+      '__attribute__((section(".text"), used)) const unsigned int v[2] = {0x21001000u, 0x21000100u};',
+      ["-Wl,-Ttext=0x21000000", "-Wl,-e0x21000000"],
+    );
     expect(codeOf(() => checkImage(elf))).toBe("ERR_MALFORMED");
   });
   it("garbage -> an AmpError from the ELF parser", () => {

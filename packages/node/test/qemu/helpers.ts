@@ -11,7 +11,11 @@ export const BUILD_DIR = join(PKG_DIR, "fixtures-build", "qemu");
 /** Builds firmware/qemu/amp-echo.elf with arm-none-eabi-gcc (once per test process) and returns its bytes. */
 export function buildFirmware(): { path: string; bytes: Uint8Array } {
   const out = join(BUILD_DIR, "amp-echo.elf");
-  const newest = Math.max(...["echo.c", "clock.c", "clock.h", "amp-qemu.h", "mps2-an386.ld", "build.sh"].map((f) => statSync(join(FIRMWARE_DIR, f)).mtimeMs));
+  const newest = Math.max(
+    ...["echo.c", "clock.c", "clock.h", "amp-qemu.h", "mps2-an386.ld", "build.sh"].map(
+      (f) => statSync(join(FIRMWARE_DIR, f)).mtimeMs,
+    ),
+  );
   if (!existsSync(out) || statSync(out).mtimeMs < newest) {
     mkdirSync(BUILD_DIR, { recursive: true });
     execFileSync("sh", [join(FIRMWARE_DIR, "build.sh"), BUILD_DIR], { stdio: ["ignore", "pipe", "pipe"] });
@@ -20,7 +24,12 @@ export function buildFirmware(): { path: string; bytes: Uint8Array } {
 }
 
 /** Polls `cond` every `everyMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, cond: () => T | undefined | false, timeoutMs = 10_000, everyMs = 2): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  cond: () => T | undefined | false,
+  timeoutMs = 10_000,
+  everyMs = 2,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = cond();

@@ -16,13 +16,23 @@ const dec = new TextDecoder();
 /** A request/reply helper over one endpoint bound to a remote service. */
 function client(host: RpmsgHost, dst: number): { ep: RpmsgEndpoint; ask(data: Uint8Array): Promise<Uint8Array> } {
   let waiting: ((d: Uint8Array) => void) | undefined;
-  const ep = host.createEndpoint({ dst, onMessage: (m) => { const w = waiting; waiting = undefined; w?.(m.data.slice()); } });
+  const ep = host.createEndpoint({
+    dst,
+    onMessage: (m) => {
+      const w = waiting;
+      waiting = undefined;
+      w?.(m.data.slice());
+    },
+  });
   return {
     ep,
     ask(data) {
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error("no reply within 5 s")), 5000);
-        waiting = (d) => { clearTimeout(t); resolve(d); };
+        waiting = (d) => {
+          clearTimeout(t);
+          resolve(d);
+        };
         ep.send(data).catch(reject);
       });
     },
@@ -103,7 +113,11 @@ describe.skipIf(missing)("QEMU remote: boot, rpmsg echo, trace, crash and recove
 
     const core = q.driver.coreFiles[0]!;
     expect(existsSync(core)).toBe(true);
-    const gdb = run("gdb-multiarch", ["-batch", "-nx", fwPath, core, "-ex", "bt", "-ex", "x/2wx 0x21fff040", "-ex", "info registers pc"], { timeoutMs: 60_000 });
+    const gdb = run(
+      "gdb-multiarch",
+      ["-batch", "-nx", fwPath, core, "-ex", "bt", "-ex", "x/2wx 0x21fff040", "-ex", "info registers pc"],
+      { timeoutMs: 60_000 },
+    );
     expect(gdb).toMatch(/#0 .* in fault_record /);
     expect(gdb).toMatch(/<signal handler called>\n#2 +crash_undefined \(\)/);
     expect(gdb).toMatch(/0x21fff040:\s+0xdeadc0de\s+0x00000001/);

@@ -6,7 +6,18 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { requireTools, run } from "@amp/test-utils";
-import { AMPQ_CTRL_DA, AmpqCtrl, AmpqMode, AmpqState, FileMemory, MPS2_RAM_BASE, MPS2_RAM_SIZE, QemuMachine, loadImage, type QmpEvent } from "@amp/node";
+import {
+  AMPQ_CTRL_DA,
+  AmpqCtrl,
+  AmpqMode,
+  AmpqState,
+  FileMemory,
+  MPS2_RAM_BASE,
+  MPS2_RAM_SIZE,
+  QemuMachine,
+  loadImage,
+  type QmpEvent,
+} from "@amp/node";
 import { buildFirmware, ramDir, waitFor } from "./helpers.ts";
 import { MiniRpmsgHost, readLayout, type Message } from "./mini-host.ts";
 
@@ -46,9 +57,19 @@ describe.skipIf(missing)("QemuMachine on a file-backed mps2-an386", () => {
     const host = new MiniRpmsgHost(mem, readLayout(mem, image.resourceTable!.da), (id) => m.ring(id));
     host.start();
     const got: Message[] = [];
-    await waitFor("three NS announcements", () => { got.push(...host.receive()); return got.length >= 3; });
+    await waitFor("three NS announcements", () => {
+      got.push(...host.receive());
+      return got.length >= 3;
+    });
     const dec = new TextDecoder();
-    expect(got.map((g) => [g.src, g.dst, dec.decode(g.payload.subarray(0, 32)).replace(/\0+$/, ""), new DataView(g.payload.buffer, g.payload.byteOffset).getUint32(32, true)])).toEqual([
+    expect(
+      got.map((g) => [
+        g.src,
+        g.dst,
+        dec.decode(g.payload.subarray(0, 32)).replace(/\0+$/, ""),
+        new DataView(g.payload.buffer, g.payload.byteOffset).getUint32(32, true),
+      ]),
+    ).toEqual([
       [1024, 53, "rpmsg-echo", 1024],
       [1025, 53, "amp-ctrl", 1025],
       [1026, 53, "amp-clock", 1026],
@@ -57,7 +78,15 @@ describe.skipIf(missing)("QemuMachine on a file-backed mps2-an386", () => {
     for (const n of [0, 1, 2, 15, 16, 17, 255, 256, 495, 496]) {
       const p = Uint8Array.from({ length: n }, (_, i) => (i ^ n) & 0xff);
       expect(host.send(0x4000, 1024, p)).toBe(true);
-      const [r] = await waitFor("echo", () => { const x = host.receive(); return x.length > 0 ? x : undefined; }, 5000, 0);
+      const [r] = await waitFor(
+        "echo",
+        () => {
+          const x = host.receive();
+          return x.length > 0 ? x : undefined;
+        },
+        5000,
+        0,
+      );
       expect(r).toEqual({ src: 1024, dst: 0x4000, payload: p });
     }
     await waitFor("a vring 0 notification byte", () => notified.includes(0)); // UART1 TX -> socket
@@ -70,10 +99,21 @@ describe.skipIf(missing)("QemuMachine on a file-backed mps2-an386", () => {
     expect(host.sendRawDescriptor(0x1000_0000n, 64)).toBe(true);
     expect(host.sendRawDescriptor(0x1_2100_0000n, 64)).toBe(true);
     expect(host.sendRawDescriptor(0n, 100, hdr)).toBe(true); // hdr.len 400 > 100 - 16
-    await waitFor("three drops traced", () => (m.consoleText().match(/bad descriptor from host|dropped malformed message, len 400/g) ?? []).length === 3);
+    await waitFor(
+      "three drops traced",
+      () => (m.consoleText().match(/bad descriptor from host|dropped malformed message, len 400/g) ?? []).length === 3,
+    );
     const ok = Uint8Array.of(1, 2, 3);
     host.send(0x4000, 1024, ok);
-    const [after] = await waitFor("echo after garbage", () => { const x = host.receive(); return x.length > 0 ? x : undefined; }, 5000, 0);
+    const [after] = await waitFor(
+      "echo after garbage",
+      () => {
+        const x = host.receive();
+        return x.length > 0 ? x : undefined;
+      },
+      5000,
+      0,
+    );
     expect(after!.payload).toEqual(ok);
     expect(mem.getU32(CTRL + AmpqCtrl.IRQS)).toBeGreaterThan(0); // the firmware took doorbell interrupts
     expect(m.consoleText()).toContain("ns: announced rpmsg-echo at 1024\n");
@@ -81,7 +121,7 @@ describe.skipIf(missing)("QemuMachine on a file-backed mps2-an386", () => {
     // stop freezes the CPU exactly (poll mode: the idle counter would move every microsecond)
     mem.setU32(CTRL + AmpqCtrl.MODE, AmpqMode.POLL);
     const before = mem.getU32(CTRL + AmpqCtrl.WAKEUPS);
-    await waitFor("polling", () => ((mem.getU32(CTRL + AmpqCtrl.WAKEUPS) - before) >>> 0) > 1000);
+    await waitFor("polling", () => (mem.getU32(CTRL + AmpqCtrl.WAKEUPS) - before) >>> 0 > 1000);
     await m.stop();
     expect(await m.status()).toBe("paused");
     const frozen = mem.getU32(CTRL + AmpqCtrl.WAKEUPS);
@@ -93,7 +133,21 @@ describe.skipIf(missing)("QemuMachine on a file-backed mps2-an386", () => {
     expect(regs.s).toHaveLength(32); // Cortex-M4F
 
     // gdb through the gdbstub socket sees the same pc
-    const gdb = run("gdb-multiarch", ["-batch", "-nx", fw.path, "-ex", `target remote ${m.sockets.gdb!}`, "-ex", "info registers pc", "-ex", "x/wx 0x21fff000"], { timeoutMs: 30_000 });
+    const gdb = run(
+      "gdb-multiarch",
+      [
+        "-batch",
+        "-nx",
+        fw.path,
+        "-ex",
+        `target remote ${m.sockets.gdb!}`,
+        "-ex",
+        "info registers pc",
+        "-ex",
+        "x/wx 0x21fff000",
+      ],
+      { timeoutMs: 30_000 },
+    );
     expect(gdb).toContain(`0x${regs.r[15]!.toString(16)}`);
     expect(gdb).toMatch(/0x21fff000:\s+0x51504d41/);
 
@@ -106,7 +160,12 @@ describe.skipIf(missing)("QemuMachine on a file-backed mps2-an386", () => {
   });
 
   it("a QEMU that cannot start is a one-line ERR_QEMU_EXITED / ERR_QEMU_SPAWN", async () => {
-    await expect(QemuMachine.launch({ memoryPath, extraArgs: ["-no-such-option"] })).rejects.toMatchObject({ code: "ERR_QEMU_EXITED", message: expect.stringContaining("-no-such-option") });
-    await expect(QemuMachine.launch({ memoryPath, qemu: "/nonexistent/qemu-system-arm" })).rejects.toMatchObject({ code: "ERR_QEMU_SPAWN" });
+    await expect(QemuMachine.launch({ memoryPath, extraArgs: ["-no-such-option"] })).rejects.toMatchObject({
+      code: "ERR_QEMU_EXITED",
+      message: expect.stringContaining("-no-such-option"),
+    });
+    await expect(QemuMachine.launch({ memoryPath, qemu: "/nonexistent/qemu-system-arm" })).rejects.toMatchObject({
+      code: "ERR_QEMU_SPAWN",
+    });
   });
 });

@@ -14,7 +14,12 @@ const AVAIL_F_NO_INTERRUPT = 1;
 export interface VdevLayout {
   /** Offset (in the memory) of the vdev entry's type word. */
   readonly vdevOffset: number;
-  readonly vrings: readonly { readonly da: number; readonly align: number; readonly num: number; readonly notifyId: number }[];
+  readonly vrings: readonly {
+    readonly da: number;
+    readonly align: number;
+    readonly num: number;
+    readonly notifyId: number;
+  }[];
   readonly bufferDa: number;
 }
 
@@ -32,7 +37,12 @@ export function readLayout(mem: Memory, tableDa: number, bufferDa = 0x2120_0000)
       const n = mem.getU8(e + 25);
       for (let v = 0; v < n; v++) {
         const r = e + 28 + 20 * v;
-        vrings.push({ da: mem.getU32(r), align: mem.getU32(r + 4), num: mem.getU32(r + 8), notifyId: mem.getU32(r + 12) });
+        vrings.push({
+          da: mem.getU32(r),
+          align: mem.getU32(r + 4),
+          num: mem.getU32(r + 8),
+          notifyId: mem.getU32(r + 12),
+        });
       }
     }
   }

@@ -11,12 +11,32 @@ import { makeTempDir, requireTools, run } from "@amp/test-utils";
 import { findResourceTable, parseElf } from "@amp/elf-loader";
 import { parseResourceTable, validateResourceTable } from "@amp/resource-table";
 import type { CarveoutResource, TraceResource, VdevResource } from "@amp/resource-table";
-import { AMPQ_CTRL_DA, AmpqCtrl, AmpqMode, AmpqState, FileMemory, MPS2_RAM_BASE, MPS2_RAM_SIZE, checkImage, createQemuRemoteproc, loadImage, qemuArgs } from "@amp/node";
+import {
+  AMPQ_CTRL_DA,
+  AmpqCtrl,
+  AmpqMode,
+  AmpqState,
+  FileMemory,
+  MPS2_RAM_BASE,
+  MPS2_RAM_SIZE,
+  checkImage,
+  createQemuRemoteproc,
+  loadImage,
+  qemuArgs,
+} from "@amp/node";
 import type { QemuCrashReport, QemuRemoteproc } from "@amp/node";
 import type { RpmsgHost } from "@amp/rpmsg";
 import { PKG_DIR, ramDir, waitFor } from "./helpers.ts";
 
-const missing = requireTools("qemu-system-arm", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-objcopy", "cmake", "gzip", "gdb-multiarch");
+const missing = requireTools(
+  "qemu-system-arm",
+  "arm-none-eabi-gcc",
+  "arm-none-eabi-size",
+  "arm-none-eabi-objcopy",
+  "cmake",
+  "gzip",
+  "gdb-multiarch",
+);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const ECHO = "rpmsg-openamp-echo";
@@ -40,8 +60,18 @@ function payload(i: number): Uint8Array {
 /** One ask/answer over a fresh endpoint. */
 async function ask(host: RpmsgHost, dst: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { ep.destroy(); reject(new Error(`no answer to "${text}" within 5 s`)); }, 5000);
-    const ep = host.createEndpoint({ dst, onMessage: (m) => { clearTimeout(t); ep.destroy(); resolve(dec.decode(m.data)); } });
+    const t = setTimeout(() => {
+      ep.destroy();
+      reject(new Error(`no answer to "${text}" within 5 s`));
+    }, 5000);
+    const ep = host.createEndpoint({
+      dst,
+      onMessage: (m) => {
+        clearTimeout(t);
+        ep.destroy();
+        resolve(dec.decode(m.data));
+      },
+    });
     ep.send(enc.encode(text)).catch(reject);
   });
 }
@@ -54,8 +84,15 @@ async function echoMany(host: RpmsgHost, dst: number, count: number, window: num
   return new Promise((resolve, reject) => {
     let sent = 0;
     let matched = 0;
-    const guard = setTimeout(() => { ep.destroy(); reject(new Error(`echo stalled: ${matched}/${count} replies, ${sent} sent`)); }, 60_000);
-    const fail = (e: unknown): void => { clearTimeout(guard); ep.destroy(); reject(e instanceof Error ? e : new Error(String(e))); };
+    const guard = setTimeout(() => {
+      ep.destroy();
+      reject(new Error(`echo stalled: ${matched}/${count} replies, ${sent} sent`));
+    }, 60_000);
+    const fail = (e: unknown): void => {
+      clearTimeout(guard);
+      ep.destroy();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
     const pump = (): void => {
       while (sent < count && sent - matched < window) {
         const i = first + sent++;
@@ -67,11 +104,20 @@ async function echoMany(host: RpmsgHost, dst: number, count: number, window: num
       onMessage: (m) => {
         const want = payload(first + matched);
         if (m.data.length !== want.length || Buffer.compare(m.data, want) !== 0) {
-          fail(new Error(`reply ${matched} (message ${first + matched}): ${m.data.length} bytes, expected ${want.length} (${Buffer.from(m.data.slice(0, 8)).toString("hex")}...)`));
+          fail(
+            new Error(
+              `reply ${matched} (message ${first + matched}): ${m.data.length} bytes, expected ${want.length} (${Buffer.from(m.data.slice(0, 8)).toString("hex")}...)`,
+            ),
+          );
           return;
         }
         matched++;
-        if (matched === count) { clearTimeout(guard); ep.destroy(); resolve(matched); return; }
+        if (matched === count) {
+          clearTimeout(guard);
+          ep.destroy();
+          resolve(matched);
+          return;
+        }
         pump();
       },
     });
@@ -123,13 +169,23 @@ describe.skipIf(missing)("OpenAMP remote (libmetal + open-amp, Cortex-M4) under 
     expect(table.entries.map((e) => e.kind)).toEqual(["vdev", "trace", "carveout"]);
     const [vdev, trace, carveout] = table.entries as unknown as [VdevResource, TraceResource, CarveoutResource];
     expect(vdev).toMatchObject({ id: 7, notifyId: 31, dfeatures: 1, gfeatures: 0, status: 0 });
-    expect(vdev.vrings.map((v) => [v.da, v.align, v.num, v.notifyId])).toEqual([[0x21100000, 4096, 64, 1], [0x21104000, 4096, 64, 2]]);
+    expect(vdev.vrings.map((v) => [v.da, v.align, v.num, v.notifyId])).toEqual([
+      [0x21100000, 4096, 64, 1],
+      [0x21104000, 4096, 64, 2],
+    ]);
     expect(trace).toMatchObject({ name: "trace0", len: 4096 });
     expect(carveout).toMatchObject({ name: "amp-ctrl", da: AMPQ_CTRL_DA, len: 0x1000 });
     expect(checkImage(fw.bytes).resourceTable).toEqual({ da: Number(t.address), size: t.bytes.length });
     // The libraries really are OpenAMP's: their entry points are in the image.
     const nm = run("arm-none-eabi-nm", [fw.elf]);
-    for (const sym of ["rpmsg_init_vdev", "remoteproc_create_virtio", "virtqueue_add_consumed_buffer", "metal_io_init", "metal_machine_io_mem_map"]) expect(nm).toMatch(new RegExp(` T ${sym}$`, "m"));
+    for (const sym of [
+      "rpmsg_init_vdev",
+      "remoteproc_create_virtio",
+      "virtqueue_add_consumed_buffer",
+      "metal_io_init",
+      "metal_machine_io_mem_map",
+    ])
+      expect(nm).toMatch(new RegExp(` T ${sym}$`, "m"));
 
     const [text, data, bss] = run("arm-none-eabi-size", [fw.elf]).split("\n")[1]!.trim().split(/\s+/).map(Number);
     const bin = join(dir, "openamp-echo.bin");
@@ -157,7 +213,11 @@ describe.skipIf(missing)("OpenAMP remote (libmetal + open-amp, Cortex-M4) under 
 
   it("echoes 1200 messages, sizes 0..496 cycling, 8 in flight, byte for byte (well past message 65, the first recycled host-tx buffer)", async () => {
     const host = hosts[0]!;
-    const before = { rx: host.stats.rxMessages, tx: host.stats.txMessages, fwRx: q.driver.memory.getU32(CTRL + AmpqCtrl.RX) };
+    const before = {
+      rx: host.stats.rxMessages,
+      tx: host.stats.txMessages,
+      fwRx: q.driver.memory.getU32(CTRL + AmpqCtrl.RX),
+    };
     const t0 = performance.now();
     expect(await echoMany(host, echoAddr, 1200, 8)).toBe(1200);
     report["echo1200Ms"] = Math.round(performance.now() - t0);
@@ -182,7 +242,13 @@ describe.skipIf(missing)("OpenAMP remote (libmetal + open-amp, Cortex-M4) under 
     };
     const txUsedBefore = m.getU16(used(0x21104000) + 2);
     const reply = await new Promise<Uint8Array>((resolve) => {
-      const ep = host.createEndpoint({ dst: echoAddr, onMessage: (msg) => { ep.destroy(); resolve(msg.data.slice()); } });
+      const ep = host.createEndpoint({
+        dst: echoAddr,
+        onMessage: (msg) => {
+          ep.destroy();
+          resolve(msg.data.slice());
+        },
+      });
       void ep.send(payload(37));
     });
     expect(Buffer.compare(reply, payload(37))).toBe(0);
@@ -198,7 +264,12 @@ describe.skipIf(missing)("OpenAMP remote (libmetal + open-amp, Cortex-M4) under 
     const rx = lastUsed(0x21100000);
     expect(rx.len).toBe(512); // the whole host-rx buffer, not 16 + 37: the rpmsg header carries the length
     expect(m.getU16(used(0x21100000)) & 1).toBe(1); // VRING_USED_F_NO_NOTIFY: no kicks when the host refills rx
-    Object.assign(report, { hostTxUsedLen: tx.len, hostTxDescLen: txDescLen, hostRxUsedLen: rx.len, hostTxDescId: tx.id });
+    Object.assign(report, {
+      hostTxUsedLen: tx.len,
+      hostTxDescLen: txDescLen,
+      hostRxUsedLen: rx.len,
+      hostTxDescId: tx.id,
+    });
   });
 
   it("replies go to each sender: three endpoints interleaved, 3 x 200 messages", async () => {
@@ -240,7 +311,9 @@ describe.skipIf(missing)("OpenAMP remote (libmetal + open-amp, Cortex-M4) under 
     const host = hosts[1]!;
     expect((await host.waitForService(ECHO, { timeoutMs: 10_000 })).addr).toBe(1024);
     expect(await echoMany(host, 1024, 200, 8)).toBe(200);
-    const gdb = run("gdb-multiarch", ["-batch", "-nx", fw.elf, q.driver.coreFiles[0]!, "-ex", "bt"], { timeoutMs: 60_000 });
+    const gdb = run("gdb-multiarch", ["-batch", "-nx", fw.elf, q.driver.coreFiles[0]!, "-ex", "bt"], {
+      timeoutMs: 60_000,
+    });
     expect(gdb).toMatch(/crash_undefined/);
     expect(gdb).toMatch(/ctrl_cb/);
   });
@@ -308,49 +381,63 @@ describe.skipIf(missing)("OpenAMP remote with the polling doorbell; crash source
   });
 });
 
-describe.skipIf(missing)("OpenAMP remote, late attach: detach sends the firmware back to waiting, a second attach re-creates its rpmsg device", () => {
-  const dir = makeTempDir("amp-openamp-attach-");
-  const memoryPath = join(ramDir(), `amp-openamp-attach-${process.pid}.mem`);
-  const sockets = { qmp: join(dir, "qmp.sock"), console: join(dir, "con.sock"), doorbell: join(dir, "db.sock") };
-  let child: ReturnType<typeof spawn> | undefined;
-  afterAll(() => {
-    child?.kill("SIGKILL");
-    rmSync(memoryPath, { force: true });
-  });
+describe.skipIf(missing)(
+  "OpenAMP remote, late attach: detach sends the firmware back to waiting, a second attach re-creates its rpmsg device",
+  () => {
+    const dir = makeTempDir("amp-openamp-attach-");
+    const memoryPath = join(ramDir(), `amp-openamp-attach-${process.pid}.mem`);
+    const sockets = { qmp: join(dir, "qmp.sock"), console: join(dir, "con.sock"), doorbell: join(dir, "db.sock") };
+    let child: ReturnType<typeof spawn> | undefined;
+    afterAll(() => {
+      child?.kill("SIGKILL");
+      rmSync(memoryPath, { force: true });
+    });
 
-  it("attaches, echoes, detaches, attaches again and echoes; QEMU never restarted", async () => {
-    const fw = buildOpenampFirmware();
-    // The launcher: image into the RAM file, QEMU running with its sockets in server mode.
-    const mem = FileMemory.open(memoryPath, { size: MPS2_RAM_SIZE });
-    mem.fill(0, MPS2_RAM_SIZE, 0);
-    loadImage(mem, fw.bytes);
-    mem.setU32(CTRL + AmpqCtrl.MODE, AmpqMode.IRQ);
-    child = spawn("qemu-system-arm", qemuArgs({ memoryPath, sockets, role: "server", halted: false }), { stdio: "ignore" });
-    await waitFor("firmware waiting for DRIVER_OK", () => mem.getU32(CTRL + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK && existsSync(sockets.doorbell));
-    const boots = mem.getU32(CTRL + AmpqCtrl.BOOTS);
+    it("attaches, echoes, detaches, attaches again and echoes; QEMU never restarted", async () => {
+      const fw = buildOpenampFirmware();
+      // The launcher: image into the RAM file, QEMU running with its sockets in server mode.
+      const mem = FileMemory.open(memoryPath, { size: MPS2_RAM_SIZE });
+      mem.fill(0, MPS2_RAM_SIZE, 0);
+      loadImage(mem, fw.bytes);
+      mem.setU32(CTRL + AmpqCtrl.MODE, AmpqMode.IRQ);
+      child = spawn("qemu-system-arm", qemuArgs({ memoryPath, sockets, role: "server", halted: false }), {
+        stdio: "ignore",
+      });
+      await waitFor(
+        "firmware waiting for DRIVER_OK",
+        () => mem.getU32(CTRL + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK && existsSync(sockets.doorbell),
+      );
+      const boots = mem.getU32(CTRL + AmpqCtrl.BOOTS);
 
-    const q = createQemuRemoteproc({ firmware: fw.bytes, memoryPath, attach: { sockets, resourceTable: checkImage(fw.bytes).resourceTable! } });
-    const hosts: RpmsgHost[] = [];
-    q.onRpmsg((h) => hosts.push(h));
-    try {
-      await q.rproc.boot();
-      expect(q.rproc.state).toBe("attached");
-      const first = await waitFor("host", () => hosts[0]);
-      expect(await echoMany(first, (await first.waitForService(ECHO, { timeoutMs: 10_000 })).addr, 150, 8)).toBe(150);
+      const q = createQemuRemoteproc({
+        firmware: fw.bytes,
+        memoryPath,
+        attach: { sockets, resourceTable: checkImage(fw.bytes).resourceTable! },
+      });
+      const hosts: RpmsgHost[] = [];
+      q.onRpmsg((h) => hosts.push(h));
+      try {
+        await q.rproc.boot();
+        expect(q.rproc.state).toBe("attached");
+        const first = await waitFor("host", () => hosts[0]);
+        expect(await echoMany(first, (await first.waitForService(ECHO, { timeoutMs: 10_000 })).addr, 150, 8)).toBe(150);
 
-      await q.rproc.detach();
-      await waitFor("firmware back to waiting", () => mem.getU32(CTRL + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK);
+        await q.rproc.detach();
+        await waitFor("firmware back to waiting", () => mem.getU32(CTRL + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK);
+        expect(child.exitCode).toBeNull();
+
+        await q.rproc.boot();
+        const second = await waitFor("second host", () => hosts[1]);
+        expect(await echoMany(second, (await second.waitForService(ECHO, { timeoutMs: 10_000 })).addr, 150, 8)).toBe(
+          150,
+        );
+        expect(mem.getU32(CTRL + AmpqCtrl.BOOTS)).toBe(boots);
+        expect(q.rproc.traces[0]!.readText()).toContain("vdev: status reset by host, waiting for DRIVER_OK\n");
+      } finally {
+        await q.close();
+        mem.close();
+      }
       expect(child.exitCode).toBeNull();
-
-      await q.rproc.boot();
-      const second = await waitFor("second host", () => hosts[1]);
-      expect(await echoMany(second, (await second.waitForService(ECHO, { timeoutMs: 10_000 })).addr, 150, 8)).toBe(150);
-      expect(mem.getU32(CTRL + AmpqCtrl.BOOTS)).toBe(boots);
-      expect(q.rproc.traces[0]!.readText()).toContain("vdev: status reset by host, waiting for DRIVER_OK\n");
-    } finally {
-      await q.close();
-      mem.close();
-    }
-    expect(child.exitCode).toBeNull();
-  });
-});
+    });
+  },
+);

@@ -8,7 +8,24 @@ import fc from "fast-check";
 import { fcParams, makeTempDir } from "@amp/test-utils";
 import { ArrayBufferMemory } from "@amp/virtio-ring";
 import { existsSync } from "node:fs";
-import { AMPQ_CRASH_MAGIC, AMPQ_CTRL_DA, AmpqCrash, AmpqCtrl, DEFAULT_QEMU_MEMORY_MAP, MPS2_RAM_BASE, MPS2_RAM_SIZE, QemuDriver, QmpClient, armPrstatusNote, describeFault, faultNames, parseRegisters, qemuArgs, readFaultRecord, writeQemuCoredump } from "@amp/node";
+import {
+  AMPQ_CRASH_MAGIC,
+  AMPQ_CTRL_DA,
+  AmpqCrash,
+  AmpqCtrl,
+  DEFAULT_QEMU_MEMORY_MAP,
+  MPS2_RAM_BASE,
+  MPS2_RAM_SIZE,
+  QemuDriver,
+  QmpClient,
+  armPrstatusNote,
+  describeFault,
+  faultNames,
+  parseRegisters,
+  qemuArgs,
+  readFaultRecord,
+  writeQemuCoredump,
+} from "@amp/node";
 import { readCoredump } from "@amp/elf-loader";
 import { isAmpError } from "@amp/resource-table";
 
@@ -26,7 +43,24 @@ FPSCR: 00000010
 describe("parseRegisters", () => {
   it("reads r0..r15, xpsr, the mode, s0..s31 and FPSCR of an M4", () => {
     const r = parseRegisters(INFO_REGISTERS);
-    expect(r.r.map((v) => v.toString(16))).toEqual(["21003fe6", "0", "4e1e4ef", "0", "21004084", "2100403c", "1", "21001080", "cccccccd", "0", "0", "0", "1f", "21004030", "fffffff9", "21000c3c"]);
+    expect(r.r.map((v) => v.toString(16))).toEqual([
+      "21003fe6",
+      "0",
+      "4e1e4ef",
+      "0",
+      "21004084",
+      "2100403c",
+      "1",
+      "21001080",
+      "cccccccd",
+      "0",
+      "0",
+      "0",
+      "1f",
+      "21004030",
+      "fffffff9",
+      "21000c3c",
+    ]);
     expect(r.xpsr).toBe(0x81000003);
     expect(r.mode).toBe("handler");
     expect(r.s).toHaveLength(32);
@@ -38,7 +72,12 @@ describe("parseRegisters", () => {
     expect([r.s.length, r.fpscr, r.mode]).toEqual([0, undefined, "thread"]);
   });
   it("text without all of R00..R15 and XPSR is ERR_MALFORMED", () => {
-    for (const bad of ["", "R00=00000000", INFO_REGISTERS.replace("R07=21001080", ""), INFO_REGISTERS.replace(/XPSR=\S+/, "")]) {
+    for (const bad of [
+      "",
+      "R00=00000000",
+      INFO_REGISTERS.replace("R07=21001080", ""),
+      INFO_REGISTERS.replace(/XPSR=\S+/, ""),
+    ]) {
       try {
         parseRegisters(bad);
         expect.unreachable();
@@ -51,7 +90,11 @@ describe("parseRegisters", () => {
 
 describe("parseRegisters on arbitrary text (property)", () => {
   it("returns registers or throws ERR_MALFORMED, nothing else", () => {
-    const line = fc.oneof(fc.string(), fc.constantFrom(...INFO_REGISTERS.split("\n")), fc.stringMatching(/^R\d\d=[0-9a-f]{8}$/));
+    const line = fc.oneof(
+      fc.string(),
+      fc.constantFrom(...INFO_REGISTERS.split("\n")),
+      fc.stringMatching(/^R\d\d=[0-9a-f]{8}$/),
+    );
     fc.assert(
       fc.property(fc.array(line, { maxLength: 30 }), (lines) => {
         try {
@@ -76,16 +119,33 @@ describe("crash record", () => {
     const mem = new ArrayBufferMemory(new ArrayBuffer(16 << 20));
     const at = AMPQ_CTRL_DA - MPS2_RAM_BASE + AmpqCtrl.CRASH;
     expect(readFaultRecord(mem)).toBeUndefined();
-    const words = [0, 1, 0xa0, 0xa1, 0xa2, 0xa3, 0xac, 0x21000101, 0x21000200, 0x01000000, 0x00010000, 0x40000000, 0, 0, 0xfffffff9, 0x21003fe0];
+    const words = [
+      0, 1, 0xa0, 0xa1, 0xa2, 0xa3, 0xac, 0x21000101, 0x21000200, 0x01000000, 0x00010000, 0x40000000, 0, 0, 0xfffffff9,
+      0x21003fe0,
+    ];
     words.forEach((w, i) => mem.setU32(at + 4 * i, w));
     expect(readFaultRecord(mem)).toBeUndefined(); // magic not written yet
     mem.setU32(at + AmpqCrash.MAGIC, AMPQ_CRASH_MAGIC);
     const f = readFaultRecord(mem)!;
-    expect(f).toMatchObject({ reason: 1, kind: "hardfault", r0: 0xa0, r3: 0xa3, r12: 0xac, lr: 0x21000101, pc: 0x21000200, xpsr: 0x01000000, excReturn: 0xfffffff9, sp: 0x21003fe0, faults: ["UNDEFINSTR", "FORCED"] });
+    expect(f).toMatchObject({
+      reason: 1,
+      kind: "hardfault",
+      r0: 0xa0,
+      r3: 0xa3,
+      r12: 0xac,
+      lr: 0x21000101,
+      pc: 0x21000200,
+      xpsr: 0x01000000,
+      excReturn: 0xfffffff9,
+      sp: 0x21003fe0,
+      faults: ["UNDEFINSTR", "FORCED"],
+    });
     expect(describeFault(f)).toBe("HardFault at pc 0x21000200 (lr 0x21000101, sp 0x21003fe0): UNDEFINSTR FORCED");
     expect(readFaultRecord(new ArrayBufferMemory(new ArrayBuffer(64)))).toBeUndefined(); // control block outside the memory
     mem.setU32(at + AmpqCrash.REASON, 2);
-    expect(describeFault(readFaultRecord(mem)!)).toBe("watchdog timeout at pc 0x21000200 (lr 0x21000101, sp 0x21003fe0)");
+    expect(describeFault(readFaultRecord(mem)!)).toBe(
+      "watchdog timeout at pc 0x21000200 (lr 0x21000101, sp 0x21003fe0)",
+    );
   });
 });
 
@@ -102,10 +162,14 @@ describe("armPrstatusNote", () => {
 });
 
 /** A scripted QMP peer: greets, then answers each command with `answer(cmd)`. */
-async function fakeQmp(answer: (cmd: Record<string, unknown>, s: Socket) => string | undefined): Promise<{ path: string; close(): void }> {
+async function fakeQmp(
+  answer: (cmd: Record<string, unknown>, s: Socket) => string | undefined,
+): Promise<{ path: string; close(): void }> {
   const path = join(makeTempDir("amp-qmp-"), "q.sock");
   const server = createServer((s) => {
-    s.write('{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": ""}, "capabilities": []}}\r\n');
+    s.write(
+      '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": ""}, "capabilities": []}}\r\n',
+    );
     let buf = "";
     s.on("data", (d) => {
       buf += d.toString();
@@ -143,7 +207,10 @@ describe("QmpClient", () => {
     expect(await qmp.execute("query-status")).toEqual({ status: "paused", running: false });
     expect(events).toEqual(["STOP@1000005"]);
     expect(parseRegisters(await qmp.hmp("info registers")).r[15]).toBe(0x21000c3c);
-    await expect(qmp.execute("nope")).rejects.toMatchObject({ code: "ERR_QMP", message: "QMP nope: The command nope has not been found" });
+    await expect(qmp.execute("nope")).rejects.toMatchObject({
+      code: "ERR_QMP",
+      message: "QMP nope: The command nope has not been found",
+    });
     await expect(qmp.execute("silent", undefined, 50)).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
     qmp.close();
     await expect(qmp.execute("query-status")).rejects.toMatchObject({ code: "ERR_QEMU_CLOSED" });
@@ -194,7 +261,13 @@ describe("qemuArgs", () => {
     expect(a).toContain("-global armv7m.init-nsvtor=0x21000000");
     expect(a).toContain("-chardev socket,id=amp-qmp,path=/r/q -mon chardev=amp-qmp,mode=control");
     expect(a.endsWith("-S")).toBe(true);
-    const b = qemuArgs({ memoryPath: "/m", sockets: { ...sockets, gdb: "/r/g" }, role: "server", halted: false, board: "mps2-an385" }).join(" ");
+    const b = qemuArgs({
+      memoryPath: "/m",
+      sockets: { ...sockets, gdb: "/r/g" },
+      role: "server",
+      halted: false,
+      board: "mps2-an385",
+    }).join(" ");
     expect(b).toContain("socket,id=amp-db,path=/r/d,server=on,wait=off");
     expect(b).toContain("-gdb chardev:amp-gdb");
     expect(b).toContain("-M mps2-an385,");
@@ -209,11 +282,17 @@ describe("writeQemuCoredump", () => {
     const chunks: Uint8Array[] = [];
     const size = writeQemuCoredump(mem, (c) => chunks.push(c.slice()), {
       registers: parseRegisters(INFO_REGISTERS),
-      regions: [{ da: BigInt(MPS2_RAM_BASE), size: 0x1000n }, { da: 0x30000000n, size: 0x10n }],
+      regions: [
+        { da: BigInt(MPS2_RAM_BASE), size: 0x1000n },
+        { da: 0x30000000n, size: 0x10n },
+      ],
     });
     const core = new Uint8Array(size);
     let o = 0;
-    for (const c of chunks) { core.set(c, o); o += c.length; }
+    for (const c of chunks) {
+      core.set(c, o);
+      o += c.length;
+    }
     const dump = readCoredump(core);
     expect([dump.machine, dump.elfClass, dump.regions.length]).toEqual([40, 32, 2]);
     expect(dump.notes.map((n) => [n.name, n.type, n.desc.length])).toEqual([["CORE", 1, 148]]);

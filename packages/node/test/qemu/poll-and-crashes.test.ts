@@ -5,7 +5,14 @@
 // (QMP SHUTDOWN event), and QEMU dying (process exit). Each crash recovers in a new QEMU.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireTools } from "@amp/test-utils";
-import { AmpqCtrl, AMPQ_CTRL_DA, MPS2_RAM_BASE, createQemuRemoteproc, type QemuCrashReport, type QemuRemoteproc } from "@amp/node";
+import {
+  AmpqCtrl,
+  AMPQ_CTRL_DA,
+  MPS2_RAM_BASE,
+  createQemuRemoteproc,
+  type QemuCrashReport,
+  type QemuRemoteproc,
+} from "@amp/node";
 import type { RpmsgHost } from "@amp/rpmsg";
 import { buildFirmware, waitFor } from "./helpers.ts";
 
@@ -34,7 +41,14 @@ describe.skipIf(missing)("QEMU remote: polling doorbell, other crash sources", (
     await host.waitForService("rpmsg-echo", { timeoutMs: 5000 });
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("no echo")), 5000);
-      const ep = host.createEndpoint({ dst: 1024, onMessage: (m) => { clearTimeout(t); resolve(dec.decode(m.data)); ep.destroy(); } });
+      const ep = host.createEndpoint({
+        dst: 1024,
+        onMessage: (m) => {
+          clearTimeout(t);
+          resolve(dec.decode(m.data));
+          ep.destroy();
+        },
+      });
       ep.send(enc.encode(text)).catch(reject);
     });
   }

@@ -12,11 +12,24 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { requireTools } from "@amp/test-utils";
 import { AMPQ_CTRL_DA, AmpqCtrl, AmpqState, MPS2_RAM_BASE, createQemuStaticLink, type QemuStaticLink } from "@amp/node";
-import { rpmsgLiteLayout, type RpmsgEndpoint, type RpmsgHost, type RpmsgLiteConfig, type StaticLinkLayout } from "@amp/rpmsg";
+import {
+  rpmsgLiteLayout,
+  type RpmsgEndpoint,
+  type RpmsgHost,
+  type RpmsgLiteConfig,
+  type StaticLinkLayout,
+} from "@amp/rpmsg";
 import { splitRingLayout } from "@amp/virtio-ring";
 import { PKG_DIR, waitFor } from "./helpers.ts";
 
-const missing = requireTools("qemu-system-arm", "arm-none-eabi-gcc", "arm-none-eabi-objcopy", "arm-none-eabi-size", "flock", "gzip");
+const missing = requireTools(
+  "qemu-system-arm",
+  "arm-none-eabi-gcc",
+  "arm-none-eabi-objcopy",
+  "arm-none-eabi-size",
+  "flock",
+  "gzip",
+);
 const BUILD = join(PKG_DIR, "..", "..", "scripts", "peers", "build-rpmsg-lite-cm4.sh");
 const ECHO_NAME = "rpmsg-lite-echo";
 const ECHO_ADDR = 30;
@@ -42,13 +55,27 @@ const VARIANTS: readonly Variant[] = [
   },
   {
     name: "i.MX layout: VRING_ALIGN 0x1000, VRING_SIZE 0x8000, 256 buffers, link 1, consumed-buffer notifications",
-    build: { VRING_ALIGN: 0x1000, VRING_SIZE: 0x8000, RL_BUFFER_COUNT: 256, AMPRL_SHMEM_DA: 0x2120_0000, AMPRL_LINK_ID: 1, RL_ALLOW_CONSUMED_BUFFERS_NOTIFICATION: 1 },
+    build: {
+      VRING_ALIGN: 0x1000,
+      VRING_SIZE: 0x8000,
+      RL_BUFFER_COUNT: 256,
+      AMPRL_SHMEM_DA: 0x2120_0000,
+      AMPRL_LINK_ID: 1,
+      RL_ALLOW_CONSUMED_BUFFERS_NOTIFICATION: 1,
+    },
     config: { base: 0x2120_0000, VRING_ALIGN: 0x1000, VRING_SIZE: 0x8000, RL_BUFFER_COUNT: 256, linkId: 1 },
     pollMs: 0,
   },
   {
     name: "static API + zero-copy send: VRING_ALIGN 0x10, rpmsg-lite's default 2 buffers, link 3",
-    build: { VRING_ALIGN: 0x10, RL_BUFFER_COUNT: 2, AMPRL_SHMEM_DA: 0x2140_0000, AMPRL_LINK_ID: 3, RL_USE_STATIC_API: 1, AMPRL_ZERO_COPY_TX: 1 },
+    build: {
+      VRING_ALIGN: 0x10,
+      RL_BUFFER_COUNT: 2,
+      AMPRL_SHMEM_DA: 0x2140_0000,
+      AMPRL_LINK_ID: 3,
+      RL_USE_STATIC_API: 1,
+      AMPRL_ZERO_COPY_TX: 1,
+    },
     config: { base: 0x2140_0000, VRING_ALIGN: 0x10, RL_BUFFER_COUNT: 2, linkId: 3 },
     pollMs: 1,
   },
@@ -57,8 +84,19 @@ const VARIANTS: readonly Variant[] = [
 /** Builds (or finds in the cache) the firmware for a variant; a build failure fails the test. */
 function buildFirmware(settings: Readonly<Record<string, number>>): { elf: string; bytes: Uint8Array; sizes: string } {
   const args = Object.entries(settings).map(([k, v]) => `${k}=0x${v.toString(16)}`);
-  const elf = execFileSync("bash", [BUILD, ...args], { encoding: "utf8", timeout: 300_000, stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop()!;
-  return { elf, bytes: new Uint8Array(readFileSync(elf)), sizes: readFileSync(join(dirname(elf), "sizes.txt"), "utf8") };
+  const elf = execFileSync("bash", [BUILD, ...args], {
+    encoding: "utf8",
+    timeout: 300_000,
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+    .trim()
+    .split("\n")
+    .pop()!;
+  return {
+    elf,
+    bytes: new Uint8Array(readFileSync(elf)),
+    sizes: readFileSync(join(dirname(elf), "sizes.txt"), "utf8"),
+  };
 }
 
 function payload(i: number): Uint8Array {
@@ -72,9 +110,15 @@ function ctrl(link: QemuStaticLink, offset: number): number {
 
 /** used.idx and the `len` of every element of a vring's used ring, read from the RAM file. */
 function usedRing(link: QemuStaticLink, layout: StaticLinkLayout, vring: 0 | 1): { idx: number; lens: number[] } {
-  const at = (vring === 0 ? layout.vring0 : layout.vring1) - MPS2_RAM_BASE + splitRingLayout(layout.numBuffers, layout.align).used;
+  const at =
+    (vring === 0 ? layout.vring0 : layout.vring1) -
+    MPS2_RAM_BASE +
+    splitRingLayout(layout.numBuffers, layout.align).used;
   const mem = link.driver.memory;
-  return { idx: mem.getU16(at + 2), lens: Array.from({ length: layout.numBuffers }, (_, i) => mem.getU32(at + 4 + 8 * i + 4)) };
+  return {
+    idx: mem.getU16(at + 2),
+    lens: Array.from({ length: layout.numBuffers }, (_, i) => mem.getU32(at + 4 + 8 * i + 4)),
+  };
 }
 
 /** An endpoint bound to the echo service whose replies are kept in arrival order. */
@@ -138,7 +182,9 @@ describe.skipIf(missing)("rpmsg-lite 5.4 bare-metal remote on QEMU mps2-an386, @
         const t = link.driver.machine!.consoleText();
         return t.includes("\n") ? t : undefined;
       });
-      expect(console_).toContain(`link ${v.config.linkId ?? 0}, shmem 0x${v.config.base.toString(16).padStart(8, "0")}`);
+      expect(console_).toContain(
+        `link ${v.config.linkId ?? 0}, shmem 0x${v.config.base.toString(16).padStart(8, "0")}`,
+      );
       expect(console_).toContain(`VRING_SIZE 0x${layout.vringStride.toString(16).padStart(8, "0")}`);
 
       // 1000 round trips, one at a time, sizes 1..496 cycling: every host tx buffer is recycled many times.
@@ -160,7 +206,8 @@ describe.skipIf(missing)("rpmsg-lite 5.4 bare-metal remote on QEMU mps2-an386, @
       for (let i = 0; i < burst; i++) {
         const p = payload(ECHOES + i);
         const r = await c.next();
-        if (r.length !== p.length || Buffer.compare(r, p) !== 0) expect({ i: ECHOES + i, r: [...r] }).toEqual({ i: ECHOES + i, r: [...p] });
+        if (r.length !== p.length || Buffer.compare(r, p) !== 0)
+          expect({ i: ECHOES + i, r: [...r] }).toEqual({ i: ECHOES + i, r: [...p] });
       }
       const total = ECHOES + burst;
 
@@ -184,9 +231,15 @@ describe.skipIf(missing)("rpmsg-lite 5.4 bare-metal remote on QEMU mps2-an386, @
       // the message size. Vring 1: the length the host gave the tx descriptor (16 + payload, the
       // message m being used element m), which the host ignores, once per recycled tx buffer.
       const n = layout.numBuffers;
-      expect(usedRing(link, layout, 0)).toEqual({ idx: (total + 1) & 0xffff, lens: Array<number>(n).fill(layout.bufferSize) });
+      expect(usedRing(link, layout, 0)).toEqual({
+        idx: (total + 1) & 0xffff,
+        lens: Array<number>(n).fill(layout.bufferSize),
+      });
       const first = total - n; // the last n messages, one per used-ring slot
-      const lastTx = Array.from({ length: n }, (_, slot) => 16 + payload(first + ((((slot - first) % n) + n) % n)).length);
+      const lastTx = Array.from(
+        { length: n },
+        (_, slot) => 16 + payload(first + ((((slot - first) % n) + n) % n)).length,
+      );
       expect(usedRing(link, layout, 1)).toEqual({ idx: total & 0xffff, lens: lastTx });
       expect(s.usedLenIgnored).toBe(total - n);
 
@@ -203,11 +256,13 @@ describe.skipIf(missing)("rpmsg-lite 5.4 bare-metal remote on QEMU mps2-an386, @
 
       const gz = /image_gzip9_bytes (\d+)/.exec(fw.sizes)?.[1];
       const img = /image_bytes (\d+)/.exec(fw.sizes)?.[1];
-      console.info(`[rpmsg-lite cm4] ${v.name}: image ${img} B (gzip -9 ${gz} B), boot to NS ${bootToNsMs.toFixed(0)} ms ` +
-        `(rproc.boot ${bootMs.toFixed(0)} ms, firmware ${/link up after (\d+) ms/.exec(fwConsole)?.[1] ?? "?"} ms to link-up), ` +
-        `${ECHOES} echoes in ${echoMs.toFixed(0)} ms, ` +
-        `host->fw ${s.txMessages}, fw->host ${s.rxMessages} (1 NS + ${total} echoes), usedLenIgnored ${s.usedLenIgnored}, ` +
-        `fw->host doorbells ${notifies}, host->fw doorbell interrupts ${kicks}`);
+      console.info(
+        `[rpmsg-lite cm4] ${v.name}: image ${img} B (gzip -9 ${gz} B), boot to NS ${bootToNsMs.toFixed(0)} ms ` +
+          `(rproc.boot ${bootMs.toFixed(0)} ms, firmware ${/link up after (\d+) ms/.exec(fwConsole)?.[1] ?? "?"} ms to link-up), ` +
+          `${ECHOES} echoes in ${echoMs.toFixed(0)} ms, ` +
+          `host->fw ${s.txMessages}, fw->host ${s.rxMessages} (1 NS + ${total} echoes), usedLenIgnored ${s.usedLenIgnored}, ` +
+          `fw->host doorbells ${notifies}, host->fw doorbell interrupts ${kicks}`,
+      );
     });
   }
 
@@ -256,8 +311,14 @@ describe.skipIf(missing)("rpmsg-lite 5.4 bare-metal remote on QEMU mps2-an386, @
         return String(e);
       }
     };
-    expect(refusal({ base: MPS2_RAM_BASE, VRING_ALIGN: 0x10, RL_BUFFER_COUNT: 16 })).toMatch(/^RangeError: .*overlaps the image segment at 0x21000000/);
-    expect(refusal({ base: 0x21ff_0000, VRING_ALIGN: 0x1000, VRING_SIZE: 0x8000, RL_BUFFER_COUNT: 256 })).toMatch(/^RangeError: .*not inside the RAM/);
-    expect(refusal({ base: 0x21ff_ec00, VRING_ALIGN: 0x10, RL_BUFFER_COUNT: 2 })).toMatch(/^RangeError: .*overlaps the control block/);
+    expect(refusal({ base: MPS2_RAM_BASE, VRING_ALIGN: 0x10, RL_BUFFER_COUNT: 16 })).toMatch(
+      /^RangeError: .*overlaps the image segment at 0x21000000/,
+    );
+    expect(refusal({ base: 0x21ff_0000, VRING_ALIGN: 0x1000, VRING_SIZE: 0x8000, RL_BUFFER_COUNT: 256 })).toMatch(
+      /^RangeError: .*not inside the RAM/,
+    );
+    expect(refusal({ base: 0x21ff_ec00, VRING_ALIGN: 0x10, RL_BUFFER_COUNT: 2 })).toMatch(
+      /^RangeError: .*overlaps the control block/,
+    );
   });
 });

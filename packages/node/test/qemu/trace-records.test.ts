@@ -39,7 +39,11 @@ describe.skipIf(missing)("QEMU C firmware: timestamped trace records", () => {
   const logged: TraceEntry[] = [];
 
   beforeAll(async () => {
-    q = createQemuRemoteproc({ firmware: buildFirmware().bytes, doorbell: "irq", crashCoredumpPath: join(dir, "crash-%n.core") });
+    q = createQemuRemoteproc({
+      firmware: buildFirmware().bytes,
+      doorbell: "irq",
+      crashCoredumpPath: join(dir, "crash-%n.core"),
+    });
     q.onRpmsg((h) => hosts.push(h));
     const log = createTraceLog({ json: join(dir, "remote.jsonl"), text: join(dir, "remote.log"), maxBytes: 1 << 20 });
     stopLog = attachTraceLog(q, log, { intervalMs: 5, onRecord: (e) => logged.push(e) });
@@ -100,8 +104,13 @@ describe.skipIf(missing)("QEMU C firmware: timestamped trace records", () => {
     const last = decodeTraceNote(note!.desc);
     expect(last[last.length - 1]).toMatchObject({ level: "W", text: "ctrl: crash on purpose (undefined instruction)" });
 
-    const lines = readFileSync(join(dir, "remote.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    const kinds = lines.map((l) => (l["kind"] === "trace" ? `trace:${String(l["text"])}` : `event:${String(l["event"])}`));
+    const lines = readFileSync(join(dir, "remote.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const kinds = lines.map((l) =>
+      l["kind"] === "trace" ? `trace:${String(l["text"])}` : `event:${String(l["event"])}`,
+    );
     const crashAt = kinds.indexOf("event:crash");
     const recoveryAt = kinds.indexOf("event:recovery");
     expect(crashAt).toBeGreaterThan(0);

@@ -25,7 +25,10 @@ afterEach(async () => {
 });
 
 /** A program image: magic, version, header size, code length, no table; fields overridable. */
-function image(code: string, fields: { magic?: string; version?: number; headerSize?: number; codeLength?: number } = {}): Uint8Array {
+function image(
+  code: string,
+  fields: { magic?: string; version?: number; headerSize?: number; codeLength?: number } = {},
+): Uint8Array {
   const text = new TextEncoder().encode(code);
   const out = new Uint8Array(PROGRAM_HEADER_SIZE + text.length);
   const magic = fields.magic ?? "AMPJSFW\0";
@@ -55,7 +58,11 @@ const CASES: readonly Case[] = [
   { name: "code running past the end of memory", bytes: image(GOOD, { codeLength: MEMORY }), at: 0x1000 },
   { name: "a header cut by the end of memory", bytes: image(GOOD).slice(0, 16), at: MEMORY - 16 },
   { name: "no default export", bytes: image("export const main = 1;"), at: 0x1000 },
-  { name: "a program that throws", bytes: image('export default async function main() { throw new Error("firmware fault 42"); }'), at: 0x1000 },
+  {
+    name: "a program that throws",
+    bytes: image('export default async function main() { throw new Error("firmware fault 42"); }'),
+    at: 0x1000,
+  },
 ];
 
 /** What decodeProgramHeader says about the case: undefined = accepted. */
@@ -71,8 +78,15 @@ function decoderVerdict(c: Case): string | undefined {
 }
 
 /** Runs the case on a processor and returns its crash detail and CPU state. */
-async function cpuVerdict(c: Case, workerEntry: string | URL | undefined): Promise<{ crash: string; state: number; mark: number }> {
-  const p = new WorkerProcessor({ sramSize: 0x10000, ddrSize: 0x10000, ...(workerEntry === undefined ? {} : { workerEntry }) });
+async function cpuVerdict(
+  c: Case,
+  workerEntry: string | URL | undefined,
+): Promise<{ crash: string; state: number; mark: number }> {
+  const p = new WorkerProcessor({
+    sramSize: 0x10000,
+    ddrSize: 0x10000,
+    ...(workerEntry === undefined ? {} : { workerEntry }),
+  });
   processors.push(p);
   new Uint8Array(p.memory.buffer).set(c.bytes, c.at);
   const crashes: ProcessorCrash[] = [];

@@ -33,7 +33,19 @@ describe("ProcessorBus", () => {
 });
 
 describe("RemoteVdevTransport", () => {
-  const table = serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 16, num: 8 }, { align: 16, num: 8 }] }] });
+  const table = serializeResourceTable({
+    entries: [
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        vrings: [
+          { align: 16, num: 8 },
+          { align: 16, num: 8 },
+        ],
+      },
+    ],
+  });
   const base = 0x100;
 
   function setup(): { mem: SharedMemory; t: RemoteVdevTransport } {

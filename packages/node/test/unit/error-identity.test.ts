@@ -10,7 +10,15 @@ import * as rpmsg from "@amp/rpmsg";
 import * as virtioRing from "@amp/virtio-ring";
 import * as virtualIo from "@amp/virtual-io";
 
-const packages = { errors, "resource-table": resourceTable, "elf-loader": elfLoader, "virtio-ring": virtioRing, rpmsg, "remoteproc-core": remoteprocCore, "virtual-io": virtualIo };
+const packages = {
+  errors,
+  "resource-table": resourceTable,
+  "elf-loader": elfLoader,
+  "virtio-ring": virtioRing,
+  rpmsg,
+  "remoteproc-core": remoteprocCore,
+  "virtual-io": virtualIo,
+};
 
 function thrown(f: () => unknown): unknown {
   try {
@@ -28,11 +36,14 @@ const thrownBy: Record<string, [code: string, error: unknown]> = {
 };
 
 describe.each(Object.entries(thrownBy))("an AmpError thrown by @amp/%s", (_from, [code, error]) => {
-  it.each(Object.entries(packages))("is instanceof the AmpError of @amp/%s, and its isAmpError agrees", (_name, pkg) => {
-    expect(error).toBeInstanceOf(pkg.AmpError);
-    expect(pkg.isAmpError(error)).toBe(true);
-    expect((error as { code: string }).code).toBe(code);
-  });
+  it.each(Object.entries(packages))(
+    "is instanceof the AmpError of @amp/%s, and its isAmpError agrees",
+    (_name, pkg) => {
+      expect(error).toBeInstanceOf(pkg.AmpError);
+      expect(pkg.isAmpError(error)).toBe(true);
+      expect((error as { code: string }).code).toBe(code);
+    },
+  );
 });
 
 it("every package exports the very same class and guard", () => {

@@ -53,12 +53,18 @@ describe("createDirectoryFirmwareSource", () => {
   it("refuses an image above the size limit with ERR_LIMIT", async () => {
     const dir = makeTempDir("amp-fwdir-");
     writeFileSync(join(dir, "big.elf"), new Uint8Array(100));
-    const e: unknown = await createDirectoryFirmwareSource(dir, { maxImageSize: 10 }).get("big.elf").catch((x: unknown) => x);
+    const e: unknown = await createDirectoryFirmwareSource(dir, { maxImageSize: 10 })
+      .get("big.elf")
+      .catch((x: unknown) => x);
     expect(isAmpError(e) && e.code).toBe("ERR_LIMIT");
   });
 
   describe("split firmware (.mdt + .bNN, issue 15 item 6)", () => {
-    const files = splitElf(buildJsFirmware({ program: "export default async () => {};\n", resourceTable: SMALL_RPMSG_TABLE }), "fw", { keepSections: true });
+    const files = splitElf(
+      buildJsFirmware({ program: "export default async () => {};\n", resourceTable: SMALL_RPMSG_TABLE }),
+      "fw",
+      { keepSections: true },
+    );
     const mdt = files.get("fw.mdt") ?? new Uint8Array();
     const companions = [...files].filter(([n]) => n !== "fw.mdt");
 

@@ -6,7 +6,22 @@
 // drops, and comes back after a reset by a well-behaved host. Mirror of the host-side
 // packages/rpmsg/test/unit/hostile.test.ts.
 import { describe, expect, it } from "vitest";
-import { ALIGN, BOOT, MEM_SIZE, NUM, POOL_DA, RING1_DA, RINGS_DA, TABLE_DA, TRACE_DA, VDEV, VRING, expectRecovers, makeRig, type Rig } from "../hostile-host-rig.ts";
+import {
+  ALIGN,
+  BOOT,
+  MEM_SIZE,
+  NUM,
+  POOL_DA,
+  RING1_DA,
+  RINGS_DA,
+  TABLE_DA,
+  TRACE_DA,
+  VDEV,
+  VRING,
+  expectRecovers,
+  makeRig,
+  type Rig,
+} from "../hostile-host-rig.ts";
 import { splitRingLayout } from "@amp/virtio-ring";
 
 const NEEDS_RESET = 0x40;
@@ -24,7 +39,11 @@ const vringAt = (r: Rig, i: number): number => r.vdev + VDEV.VRINGS + VDEV.VRING
 
 /** The firmware's own bytes (program header, resource table, trace buffer) except the status byte, which the remote may set. */
 function ownBytes(r: Rig, withTrace = true): string {
-  const parts = [r.bytes.slice(BOOT, BOOT + 32), r.bytes.slice(TABLE_DA, r.vdev + VDEV.STATUS), r.bytes.slice(r.vdev + VDEV.STATUS + 1, TABLE_DA + 0x100)];
+  const parts = [
+    r.bytes.slice(BOOT, BOOT + 32),
+    r.bytes.slice(TABLE_DA, r.vdev + VDEV.STATUS),
+    r.bytes.slice(r.vdev + VDEV.STATUS + 1, TABLE_DA + 0x100),
+  ];
   if (withTrace) parts.push(r.bytes.slice(TRACE_DA, TRACE_DA + 512));
   return parts.map((b) => Buffer.from(b).toString("hex")).join("|");
 }
@@ -79,7 +98,12 @@ describe("hostile host against the remote", () => {
   it("gfeatures the device never offered: refused at DRIVER_OK with NEEDS_RESET", () => {
     for (const g of [0xffff_ffff, 1 | (1 << 29), 1 | (1 << 1), 1 << 28]) {
       const r = up();
-      expect(forgedRestart(r, () => { r.poke32(r.vdev + VDEV.GFEATURES, g); }), `gfeatures 0x${g.toString(16)}`).toBe(true);
+      expect(
+        forgedRestart(r, () => {
+          r.poke32(r.vdev + VDEV.GFEATURES, g);
+        }),
+        `gfeatures 0x${g.toString(16)}`,
+      ).toBe(true);
       expectRecovers(r);
     }
   });
@@ -135,7 +159,12 @@ describe("hostile host against the remote", () => {
   it("notify ids forged at DRIVER_OK (beyond the doorbell's 64 queues, huge): NEEDS_RESET, not a crash", () => {
     for (const id of [64, 0xffff, 0xffff_ffff]) {
       const r = up();
-      expect(forgedRestart(r, () => { r.poke32(vringAt(r, 0) + VRING.NOTIFYID, id); }), `notify id ${id}`).toBe(true);
+      expect(
+        forgedRestart(r, () => {
+          r.poke32(vringAt(r, 0) + VRING.NOTIFYID, id);
+        }),
+        `notify id ${id}`,
+      ).toBe(true);
       expectRecovers(r);
     }
   });
@@ -145,19 +174,34 @@ describe("hostile host against the remote", () => {
     r.poke32(vringAt(r, 0) + VRING.NOTIFYID, 0xffff_ffff);
     r.poke32(vringAt(r, 1) + VRING.NOTIFYID, 63);
     const got: number[] = [];
-    const ep = r.host.createEndpoint({ dst: r.hostEndpoint().dst, onMessage: (m) => { got.push(m.data.length); } });
+    const ep = r.host.createEndpoint({
+      dst: r.hostEndpoint().dst,
+      onMessage: (m) => {
+        got.push(m.data.length);
+      },
+    });
     expect(ep.trySend(new Uint8Array(5))).toBe(true);
     r.settle();
     expect(got).toEqual([5]);
   });
 
   it("num / align rewritten by the host (not a power of two, zero, huge): the remote keeps its own geometry", () => {
-    for (const [num, align] of [[0, ALIGN], [3, ALIGN], [0x8000, ALIGN], [0xffff_ffff, ALIGN], [NUM, 0], [NUM, 3], [NUM, 0xffff_ffff]] as const) {
+    for (const [num, align] of [
+      [0, ALIGN],
+      [3, ALIGN],
+      [0x8000, ALIGN],
+      [0xffff_ffff, ALIGN],
+      [NUM, 0],
+      [NUM, 3],
+      [NUM, 0xffff_ffff],
+    ] as const) {
       const r = up();
-      expect(forgedRestart(r, () => {
-        r.poke32(vringAt(r, 0) + VRING.NUM, num);
-        r.poke32(vringAt(r, 1) + VRING.ALIGN, align);
-      })).toBe(false);
+      expect(
+        forgedRestart(r, () => {
+          r.poke32(vringAt(r, 0) + VRING.NUM, num);
+          r.poke32(vringAt(r, 1) + VRING.ALIGN, align);
+        }),
+      ).toBe(false);
       // the rings are where the host put them, with the firmware's num/align: the link comes up
       expect(r.remote.isLinkUp, `num ${num} align ${align}`).toBe(true);
       expectRecovers(r);
@@ -200,7 +244,12 @@ describe("hostile host against the remote", () => {
   });
 
   it("rx buffers (vring 1) pointing at the table or past memory: NEEDS_RESET or dropped, never read out of bounds", () => {
-    for (const [addr, len] of [[TABLE_DA, 64], [MEM_SIZE - 8, 64], [0xffff_fff0, 64], [POOL_DA, 0xffff_ffff]] as const) {
+    for (const [addr, len] of [
+      [TABLE_DA, 64],
+      [MEM_SIZE - 8, 64],
+      [0xffff_fff0, 64],
+      [POOL_DA, 0xffff_ffff],
+    ] as const) {
       const r = up();
       const hep = r.hostEndpoint();
       expect(hep.trySend(Uint8Array.of(1, 2, 3))).toBe(true);

@@ -1,12 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { findResourceTable, findSymbol, parseElf, validateElf } from "@amp/elf-loader";
 import { FW_RSC_ADDR_ANY, isAmpError, parseResourceTable } from "@amp/resource-table";
-import { buildJsFirmware, decodeProgramHeader, JS_FIRMWARE_FLAGS, JS_FIRMWARE_MACHINE, PROGRAM_HEADER_SIZE } from "@amp/node";
+import {
+  buildJsFirmware,
+  decodeProgramHeader,
+  JS_FIRMWARE_FLAGS,
+  JS_FIRMWARE_MACHINE,
+  PROGRAM_HEADER_SIZE,
+} from "@amp/node";
 
 const PROGRAM = "export default async function main(cpu) { return cpu; }\n";
 const TABLE = {
   entries: [
-    { kind: "vdev" as const, id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] },
+    {
+      kind: "vdev" as const,
+      id: 7,
+      dfeatures: 1,
+      vrings: [
+        { align: 4096, num: 16 },
+        { align: 4096, num: 16 },
+      ],
+    },
     { kind: "trace" as const, da: FW_RSC_ADDR_ANY, len: 1024, name: "trace" },
   ],
 };
@@ -21,7 +35,15 @@ describe("buildJsFirmware", () => {
     expect(elf.header.flags).toBe(JS_FIRMWARE_FLAGS);
     expect(elf.header.entry).toBe(0x1000n);
     expect(elf.programHeaders.map((p) => p.type)).toEqual([1, 1, 1]);
-    expect(elf.sections.map((s) => s.name)).toEqual(["", ".text", ".resource_table", ".noinit", ".symtab", ".strtab", ".shstrtab"]);
+    expect(elf.sections.map((s) => s.name)).toEqual([
+      "",
+      ".text",
+      ".resource_table",
+      ".noinit",
+      ".symtab",
+      ".strtab",
+      ".shstrtab",
+    ]);
   });
 
   it("passes the ELF validator with no errors", () => {
@@ -38,7 +60,9 @@ describe("buildJsFirmware", () => {
     const rsc = findResourceTable(elf)!;
     expect(h.resourceTableAddress).toBe(Number(rsc.address));
     expect(h.resourceTableSize).toBe(rsc.bytes.length);
-    expect(new TextDecoder().decode(image.subarray(PROGRAM_HEADER_SIZE, PROGRAM_HEADER_SIZE + h.codeLength))).toBe(PROGRAM);
+    expect(new TextDecoder().decode(image.subarray(PROGRAM_HEADER_SIZE, PROGRAM_HEADER_SIZE + h.codeLength))).toBe(
+      PROGRAM,
+    );
   });
 
   it("places a trace buffer with da ANY in .noinit and names it trace_buf", () => {

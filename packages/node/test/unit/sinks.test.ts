@@ -50,7 +50,9 @@ describe("TraceWriter + followTrace", () => {
     const writer = new TraceWriter(mem, 0, 256, { clockUs: () => (us += 250) });
     writer.record("W", "low battery");
     writer.record("E", "fault\nat\u0000x");
-    expect(new TextDecoder().decode(mem.read(0, 256).subarray(0, mem.read(0, 256).indexOf(0)))).toBe("0 1250 W low battery\n1 1500 E fault at x\n");
+    expect(new TextDecoder().decode(mem.read(0, 256).subarray(0, mem.read(0, 256).indexOf(0)))).toBe(
+      "0 1250 W low battery\n1 1500 E fault at x\n",
+    );
     expect(writer.written).toBe(2);
     expect(() => writer.record("X" as "E", "")).toThrow(RangeError);
   });
@@ -59,14 +61,22 @@ describe("TraceWriter + followTrace", () => {
     const { writer, source } = traceBuffer(64);
     const lines: string[] = [];
     const lost: number[] = [];
-    let stop = followTrace(source, (l) => lines.push(l), { intervalMs: 1_000_000, onRecord: (e) => lost.push(e.lostBefore) });
+    let stop = followTrace(source, (l) => lines.push(l), {
+      intervalMs: 1_000_000,
+      onRecord: (e) => lost.push(e.lostBefore),
+    });
     writer.line("0123456789");
     writer.line("abcdefghij");
     stop();
     expect(lines).toEqual(["0123456789", "abcdefghij"]);
     const later: string[] = [];
     let missed = 0;
-    stop = followTrace(source, (l) => later.push(l), { intervalMs: 1_000_000, onRecord: (e) => { missed += e.lostBefore; } });
+    stop = followTrace(source, (l) => later.push(l), {
+      intervalMs: 1_000_000,
+      onRecord: (e) => {
+        missed += e.lostBefore;
+      },
+    });
     for (let i = 0; i < 10; i++) writer.line(`after wrap ${String(i)}`);
     stop();
     expect(later[later.length - 1]).toBe("after wrap 9");

@@ -59,7 +59,11 @@ describe("timeline", () => {
         return () => undefined;
       },
     };
-    const timeline = createTimeline(source, { now: () => world.ms, scheduler: new ManualScheduler(), clock: { burst: 0 } });
+    const timeline = createTimeline(source, {
+      now: () => world.ms,
+      scheduler: new ManualScheduler(),
+      clock: { burst: 0 },
+    });
     const boot = async (bootMs: number) => {
       const l = link(world, bootMs);
       current = l.host;
@@ -93,13 +97,19 @@ describe("timeline", () => {
     const b2 = await boot(world.ms - 3);
     emit("state", { from: "crashed", to: "running" });
     const rec2At = world.ms - 200;
-    timeline.addTrace([{ seq: 0, remoteUs: b2.remoteUs(rec2At), level: "W", text: "boot 2 record" }, { text: "a plain line", readAtMs: world.ms }]);
+    timeline.addTrace([
+      { seq: 0, remoteUs: b2.remoteUs(rec2At), level: "W", text: "boot 2 record" },
+      { text: "a plain line", readAtMs: world.ms },
+    ]);
 
     const all = timeline.entries();
     const shown = all.map(formatTimelineEntry).join("\n");
     const at = (text: string) => all.find((e) => e.text === text)!;
     // Each record lands within its bound of the host time it was written at.
-    for (const [text, truth] of [["boot 1 record", rec1At], ["boot 2 record", rec2At]] as const) {
+    for (const [text, truth] of [
+      ["boot 1 record", rec1At],
+      ["boot 2 record", rec2At],
+    ] as const) {
       const e = at(text);
       expect(e.source).toBe("remote");
       expect(Math.abs(e.hostMs - truth), shown).toBeLessThanOrEqual(e.errorMs);

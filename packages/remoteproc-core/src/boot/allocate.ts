@@ -18,17 +18,22 @@ export async function allocateResources(ctx: CoreContext, s: Session): Promise<v
   s.state.held = true;
   // The table's da fields are u32 (a 64-bit remote's table is the same struct): whatever the host
   // writes there is allocated below 4 GiB; platform-only resources may go anywhere.
-  const inTable = (entryOffset: number | undefined): number => (entryOffset !== undefined && table !== undefined ? TABLE_ADDRESS_LIMIT : Number.MAX_SAFE_INTEGER + 1);
+  const inTable = (entryOffset: number | undefined): number =>
+    entryOffset !== undefined && table !== undefined ? TABLE_ADDRESS_LIMIT : Number.MAX_SAFE_INTEGER + 1;
   for (const c of carveouts) {
     const limit = inTable(c.entryOffset);
-    c.alloc = regions.claimNamed(c.name, c.reqDa, c.len, limit) ?? regions.allocate(`carveout "${c.name}"`, c.len, limits.pageSize, c.reqDa, limit);
+    c.alloc =
+      regions.claimNamed(c.name, c.reqDa, c.len, limit) ??
+      regions.allocate(`carveout "${c.name}"`, c.len, limits.pageSize, c.reqDa, limit);
     if (c.entryOffset !== undefined && table !== undefined) writeCarveout(table, c.entryOffset, c.alloc);
   }
   for (const v of vdevs) {
     for (const r of v.vrings) {
       const name = `vdev${v.index}vring${r.index}`;
       const size = alignUp(vringSize(r.num, r.align), limits.pageSize);
-      r.alloc = regions.claimNamed(name, r.reqDa, size, TABLE_ADDRESS_LIMIT) ?? regions.allocate(name, size, limits.pageSize, r.reqDa, TABLE_ADDRESS_LIMIT);
+      r.alloc =
+        regions.claimNamed(name, r.reqDa, size, TABLE_ADDRESS_LIMIT) ??
+        regions.allocate(name, size, limits.pageSize, r.reqDa, TABLE_ADDRESS_LIMIT);
       if (table !== undefined) writeVringDa(table, v.entryOffset, r.index, r.alloc.da);
     }
     // Linux finds the vdev's buffer pool by name (rproc_find_carveout_by_name "vdev%dbuffer"):
@@ -49,12 +54,16 @@ export async function allocateResources(ctx: CoreContext, s: Session): Promise<v
     let da = t.reqDa;
     if (da === undefined) {
       const limit = inTable(t.entryOffset);
-      t.alloc = regions.claimNamed(t.name, undefined, t.len, limit) ?? regions.allocate(`trace "${t.name}"`, t.len, 8, undefined, limit);
+      t.alloc =
+        regions.claimNamed(t.name, undefined, t.len, limit) ??
+        regions.allocate(`trace "${t.name}"`, t.len, 8, undefined, limit);
       da = t.alloc.da;
       if (t.entryOffset !== undefined && table !== undefined) writeTraceDa(table, t.entryOffset, da);
     }
     const traceDa = da;
-    t.buffer = new TraceBuffer(i, t.name, traceDa, t.len, () => (s.state.held ? ctx.translate(traceDa, t.len) : undefined));
+    t.buffer = new TraceBuffer(i, t.name, traceDa, t.len, () =>
+      s.state.held ? ctx.translate(traceDa, t.len) : undefined,
+    );
   }
   for (const d of devmems) {
     await ctx.driver.mapDevmem?.(d);

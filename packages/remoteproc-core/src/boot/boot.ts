@@ -21,7 +21,11 @@ import { startSession } from "./start.js";
  * (subdevices and listeners then see it).
  * @throws StepError
  */
-export async function bootSession(ctx: CoreContext, requests: readonly ResourceRequest[], own: (s: Session) => void): Promise<void> {
+export async function bootSession(
+  ctx: CoreContext,
+  requests: readonly ResourceRequest[],
+  own: (s: Session) => void,
+): Promise<void> {
   const s = newSession("boot");
   let step: LifecycleStep = "firmware";
   try {
@@ -38,7 +42,8 @@ export async function bootSession(ctx: CoreContext, requests: readonly ResourceR
     let parsed: ResourceTable | undefined;
     if (table !== undefined) {
       const max = ctx.limits.maxTableSize;
-      if (table.bytes.length > max) throw rprocError("ERR_LIMIT", `resource table of ${table.bytes.length} bytes exceeds maxTableSize ${max}`);
+      if (table.bytes.length > max)
+        throw rprocError("ERR_LIMIT", `resource table of ${table.bytes.length} bytes exceeds maxTableSize ${max}`);
       s.table.cached = TableWindow.copyOf(table.bytes);
       s.table.location = { da: table.da, size: table.bytes.length };
       parsed = parseTable(ctx, table.bytes);
@@ -54,7 +59,9 @@ export async function bootSession(ctx: CoreContext, requests: readonly ResourceR
     step = "install table";
     s.table.install((da, len) => ctx.translate(da, len));
     own(s);
-    await startSession(ctx, s, "start", (st) => { step = st; });
+    await startSession(ctx, s, "start", (st) => {
+      step = st;
+    });
   } catch (error) {
     await unwind(ctx, s, "boot");
     throw new StepError("boot", step, error);
@@ -66,7 +73,11 @@ export async function bootSession(ctx: CoreContext, requests: readonly ResourceR
  * loaded, and resources are handled without loading anything.
  * @throws StepError
  */
-export async function attachSession(ctx: CoreContext, requests: readonly ResourceRequest[], own: (s: Session) => void): Promise<void> {
+export async function attachSession(
+  ctx: CoreContext,
+  requests: readonly ResourceRequest[],
+  own: (s: Session) => void,
+): Promise<void> {
   const s = newSession("attach");
   let step: LifecycleStep = "prepare";
   try {
@@ -77,10 +88,16 @@ export async function attachSession(ctx: CoreContext, requests: readonly Resourc
     let parsed: ResourceTable | undefined;
     if (loc !== undefined) {
       const max = ctx.limits.maxTableSize;
-      if (!Number.isSafeInteger(loc.da) || loc.da < 0 || !Number.isSafeInteger(loc.size) || loc.size <= 0) throw rprocError("ERR_MALFORMED", "getLoadedResourceTable returned a bad location");
-      if (loc.size > max) throw rprocError("ERR_LIMIT", `loaded resource table of ${loc.size} bytes exceeds maxTableSize ${max}`);
+      if (!Number.isSafeInteger(loc.da) || loc.da < 0 || !Number.isSafeInteger(loc.size) || loc.size <= 0)
+        throw rprocError("ERR_MALFORMED", "getLoadedResourceTable returned a bad location");
+      if (loc.size > max)
+        throw rprocError("ERR_LIMIT", `loaded resource table of ${loc.size} bytes exceeds maxTableSize ${max}`);
       const w = ctx.translate(loc.da, loc.size);
-      if (w === undefined) throw rprocError("ERR_TRANSLATE", `loaded resource table at ${hex(loc.da)} (+${loc.size}) is not in device memory`);
+      if (w === undefined)
+        throw rprocError(
+          "ERR_TRANSLATE",
+          `loaded resource table at ${hex(loc.da)} (+${loc.size}) is not in device memory`,
+        );
       const live = TableWindow.of(w);
       // One copy out of shared memory: checked and decoded, and restored on detach.
       const clean = live.bytes();
@@ -94,7 +111,9 @@ export async function attachSession(ctx: CoreContext, requests: readonly Resourc
     step = "allocate";
     await allocateResources(ctx, s);
     own(s);
-    await startSession(ctx, s, "attach", (st) => { step = st; });
+    await startSession(ctx, s, "attach", (st) => {
+      step = st;
+    });
   } catch (error) {
     await unwind(ctx, s, "attach");
     throw new StepError("attach", step, error);

@@ -44,10 +44,14 @@ function segmentTarget(ctx: CoreContext): SegmentTarget {
   const window = (da: bigint, length: number): MemoryWindow => {
     // Device addresses are numbers (exact below 2^53, wider than any CPU's physical addresses).
     if (da < 0n || da > BigInt(Number.MAX_SAFE_INTEGER) || !Number.isSafeInteger(length) || length < 0) {
-      throw rprocError("ERR_TRANSLATE", `segment at 0x${da.toString(16)} (+${length}) is beyond 2^53, outside every memory region`);
+      throw rprocError(
+        "ERR_TRANSLATE",
+        `segment at 0x${da.toString(16)} (+${length}) is beyond 2^53, outside every memory region`,
+      );
     }
     const w = ctx.translate(Number(da), length);
-    if (w === undefined) throw rprocError("ERR_TRANSLATE", `bad segment da 0x${da.toString(16)} (+${length}): not in device memory`);
+    if (w === undefined)
+      throw rprocError("ERR_TRANSLATE", `bad segment da 0x${da.toString(16)} (+${length}): not in device memory`);
     return w;
   };
   return {
@@ -56,7 +60,8 @@ function segmentTarget(ctx: CoreContext): SegmentTarget {
       w.memory.write(w.offset, bytes);
     },
     fill: (da, length, value) => {
-      if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw rprocError("ERR_TRANSLATE", `segment fill of 0x${length.toString(16)} bytes is too large`);
+      if (length > BigInt(Number.MAX_SAFE_INTEGER))
+        throw rprocError("ERR_TRANSLATE", `segment fill of 0x${length.toString(16)} bytes is too large`);
       const n = Number(length);
       const w = window(da, n);
       w.memory.fill(w.offset, n, value);

@@ -6,7 +6,12 @@ import type { Session } from "../session/session.js";
 import { vdevSubdevice } from "../vdev/subdevice.js";
 
 /** Runs the start sequence; `setStep` learns each step before it runs (for the StepError). */
-export async function startSession(ctx: CoreContext, s: Session, how: "start" | "attach", setStep: (step: LifecycleStep) => void): Promise<void> {
+export async function startSession(
+  ctx: CoreContext,
+  s: Session,
+  how: "start" | "attach",
+  setStep: (step: LifecycleStep) => void,
+): Promise<void> {
   s.subdevs.use([...ctx.subdevices, ...s.resources.vdevs.map((v) => vdevSubdevice(ctx, s, v))]);
   setStep("prepare subdevices");
   await s.subdevs.prepareAll();

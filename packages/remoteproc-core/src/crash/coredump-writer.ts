@@ -17,10 +17,23 @@ export interface DumpSource {
 }
 
 /** Writes the core chunk by chunk to `write`; returns the total size. Untranslatable bytes read as 0xFF. */
-export async function streamCoredump(src: DumpSource, write: (chunk: Uint8Array) => void | Promise<void>): Promise<number> {
+export async function streamCoredump(
+  src: DumpSource,
+  write: (chunk: Uint8Array) => void | Promise<void>,
+): Promise<number> {
   const specs = src.segments;
-  const regions: CoredumpRegion[] = specs.map((x) => ({ da: BigInt(x.da), size: BigInt(x.size), ...(x.name === undefined ? {} : { name: x.name }) }));
-  const layout: CoredumpLayout = { elfClass: src.elf.elfClass, machine: src.elf.machine, entry: src.entry, regions, ...(src.notes !== undefined && src.notes.length > 0 ? { notes: src.notes } : {}) };
+  const regions: CoredumpRegion[] = specs.map((x) => ({
+    da: BigInt(x.da),
+    size: BigInt(x.size),
+    ...(x.name === undefined ? {} : { name: x.name }),
+  }));
+  const layout: CoredumpLayout = {
+    elfClass: src.elf.elfClass,
+    machine: src.elf.machine,
+    entry: src.entry,
+    regions,
+    ...(src.notes !== undefined && src.notes.length > 0 ? { notes: src.notes } : {}),
+  };
   const reader = (_region: CoredumpRegion, index: number, offset: bigint, out: Uint8Array): boolean => {
     const spec = specs[index];
     if (spec === undefined) return false;

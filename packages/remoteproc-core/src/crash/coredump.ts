@@ -15,16 +15,37 @@ import { parseTraceBuffer, traceNoteFor } from "../trace-record.js";
 import type { TraceNote } from "../trace-record.js";
 
 /** Writes a coredump of `s` to `sink`; undefined (and an "error" event) when no ELF class is known. */
-export async function writeDump(ctx: CoreContext, s: Session, sink: CoredumpSink, mode: "inline" | "default", reason: "crash" | "manual"): Promise<CoredumpInfo | undefined> {
+export async function writeDump(
+  ctx: CoreContext,
+  s: Session,
+  sink: CoredumpSink,
+  mode: "inline" | "default",
+  reason: "crash" | "manual",
+): Promise<CoredumpInfo | undefined> {
   const elf = s.state.firmware?.elf ?? ctx.coredumpElf;
   if (elf === undefined) {
     ctx.report("coredump", rprocError("ERR_UNSUPPORTED", "no coredump: the ELF class is not set (pass coredumpElf)"));
     return undefined;
   }
   const specs = planDumpSegments(allocatedRegions(ctx, s), ctx.dumpSegments);
-  const size = await streamCoredump({ elf, entry: s.state.bootAddr, segments: specs, notes: traceNotes(s), translate: (da, len) => ctx.translate(da, len) }, (chunk) => sink.write(chunk));
+  const size = await streamCoredump(
+    {
+      elf,
+      entry: s.state.bootAddr,
+      segments: specs,
+      notes: traceNotes(s),
+      translate: (da, len) => ctx.translate(da, len),
+    },
+    (chunk) => sink.write(chunk),
+  );
   const crashType = s.state.crashType;
-  const info: CoredumpInfo = { reason, mode, size, segments: specs.length, ...(reason === "crash" && crashType !== undefined ? { crashType } : {}) };
+  const info: CoredumpInfo = {
+    reason,
+    mode,
+    size,
+    segments: specs.length,
+    ...(reason === "crash" && crashType !== undefined ? { crashType } : {}),
+  };
   if (mode === "inline") await sink.close?.(info);
   ctx.emit("coredump", info);
   return info;
@@ -42,13 +63,25 @@ export async function crashDump(ctx: CoreContext, s: Session): Promise<void> {
     }
     // default: copy everything now, hand it over, do not wait for the sink.
     const chunks: Uint8Array[] = [];
-    const info = await writeDump(ctx, s, { write: (c) => { chunks.push(c.slice()); } }, "default", "crash");
+    const info = await writeDump(
+      ctx,
+      s,
+      {
+        write: (c) => {
+          chunks.push(c.slice());
+        },
+      },
+      "default",
+      "crash",
+    );
     if (info === undefined) return;
     const all = concatBytes(chunks);
     void Promise.resolve()
       .then(() => sink.write(all))
       .then(() => sink.close?.(info))
-      .catch((error: unknown) => { ctx.report("coredump", error); });
+      .catch((error: unknown) => {
+        ctx.report("coredump", error);
+      });
   } catch (error) {
     ctx.report("coredump", error);
   }
@@ -64,7 +97,15 @@ export function freeRetired(ctx: CoreContext, s: Session): void {
 export function carveoutInfos(s: Session): CarveoutInfo[] {
   const out: CarveoutInfo[] = [];
   for (const c of s.resources.carveouts) {
-    if (c.alloc !== undefined) out.push({ name: c.name, da: c.alloc.da, pa: c.alloc.pa, size: c.alloc.size, entryOffset: c.entryOffset, window: c.alloc.window });
+    if (c.alloc !== undefined)
+      out.push({
+        name: c.name,
+        da: c.alloc.da,
+        pa: c.alloc.pa,
+        size: c.alloc.size,
+        entryOffset: c.entryOffset,
+        window: c.alloc.window,
+      });
   }
   return out;
 }
@@ -100,7 +141,8 @@ function allocatedRegions(ctx: CoreContext, s: Session): CoredumpSegmentSpec[] {
   for (const r of s.retired) add(r.alloc, `vdev${r.vdev} allocation`);
   for (const t of traces) add(t.alloc, t.name);
   for (const t of traces) {
-    if (t.alloc === undefined && t.reqDa !== undefined && ctx.translate(t.reqDa, t.len) !== undefined) out.push({ da: t.reqDa, size: t.len, name: t.name });
+    if (t.alloc === undefined && t.reqDa !== undefined && ctx.translate(t.reqDa, t.len) !== undefined)
+      out.push({ da: t.reqDa, size: t.len, name: t.name });
   }
   return out;
 }

@@ -34,7 +34,10 @@ function insert(taken: Range[], r: Range): void {
  * and the `explicit` segments unchanged, sorted by device address (the ELF spec wants PT_LOAD
  * entries in ascending p_vaddr order; the sort is stable). Empty allocated regions are left out.
  */
-export function planDumpSegments(allocated: readonly CoredumpSegmentSpec[], explicit: readonly CoredumpSegmentSpec[]): CoredumpSegmentSpec[] {
+export function planDumpSegments(
+  allocated: readonly CoredumpSegmentSpec[],
+  explicit: readonly CoredumpSegmentSpec[],
+): CoredumpSegmentSpec[] {
   const taken: Range[] = [];
   for (const e of explicit) if (e.size > 0) insert(taken, { start: e.da, end: e.da + e.size });
   const out: CoredumpSegmentSpec[] = [];
@@ -46,5 +49,8 @@ export function planDumpSegments(allocated: readonly CoredumpSegmentSpec[], expl
     }
   }
   out.push(...explicit);
-  return out.map((x, i) => ({ x, i })).sort((a, b) => a.x.da - b.x.da || a.i - b.i).map((e) => e.x);
+  return out
+    .map((x, i) => ({ x, i }))
+    .sort((a, b) => a.x.da - b.x.da || a.i - b.i)
+    .map((e) => e.x);
 }

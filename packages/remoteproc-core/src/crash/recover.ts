@@ -18,11 +18,18 @@ import { crashDump, freeRetired } from "./coredump.js";
  * session is halted with its resources held, so recovery can be tried again.
  * @throws StepError naming the step that failed.
  */
-export async function recoverSession(ctx: CoreContext, s: Session, operation: string, attachOnRecovery: boolean): Promise<"attached" | "running"> {
+export async function recoverSession(
+  ctx: CoreContext,
+  s: Session,
+  operation: string,
+  attachOnRecovery: boolean,
+): Promise<"attached" | "running"> {
   const failures: Failures = [];
   const reattach = attachOnRecovery && s.state.mode === "attach" && ctx.driver.detach !== undefined;
   let step: LifecycleStep = "stop subdevices";
-  const setStep = (st: LifecycleStep): void => { step = st; };
+  const setStep = (st: LifecycleStep): void => {
+    step = st;
+  };
   try {
     if (reattach) await reattachAfterCrash(ctx, s, failures, setStep);
     else await rebootAfterCrash(ctx, s, failures, setStep);
@@ -36,7 +43,12 @@ export async function recoverSession(ctx: CoreContext, s: Session, operation: st
 }
 
 /** Linux RPROC_FEAT_ATTACH_ON_RECOVERY: detach, dump, attach to the remote again. */
-async function reattachAfterCrash(ctx: CoreContext, s: Session, failures: Failures, setStep: (step: LifecycleStep) => void): Promise<void> {
+async function reattachAfterCrash(
+  ctx: CoreContext,
+  s: Session,
+  failures: Failures,
+  setStep: (step: LifecycleStep) => void,
+): Promise<void> {
   await s.subdevs.stopAll(true, failures);
   if (s.state.running) {
     setStep("detach");
@@ -55,7 +67,12 @@ async function reattachAfterCrash(ctx: CoreContext, s: Session, failures: Failur
 }
 
 /** Stop, dump, reload the image and install the cached table, start. */
-async function rebootAfterCrash(ctx: CoreContext, s: Session, failures: Failures, setStep: (step: LifecycleStep) => void): Promise<void> {
+async function rebootAfterCrash(
+  ctx: CoreContext,
+  s: Session,
+  failures: Failures,
+  setStep: (step: LifecycleStep) => void,
+): Promise<void> {
   await s.subdevs.stopAll(true, failures);
   s.table.toCached(s.state.mode);
   setStep("stop");
@@ -82,7 +99,8 @@ async function rebootAfterCrash(ctx: CoreContext, s: Session, failures: Failures
   s.state.bootAddr = firmware.bootAddr;
   if (!s.table.generated) {
     const t = firmware.resourceTable;
-    s.table.location = t === undefined || s.table.cached === undefined ? undefined : { da: t.da, size: s.table.cached.size };
+    s.table.location =
+      t === undefined || s.table.cached === undefined ? undefined : { da: t.da, size: s.table.cached.size };
   }
   s.state.mode = "boot";
   setStep("load segments");

@@ -40,7 +40,8 @@ export class RegionSet {
   constructor(regions: readonly MemoryRegion[]) {
     const names = new Set<string>();
     this.states = regions.map((region) => {
-      if (typeof region.name !== "string" || region.name === "") throw new TypeError("a memory region needs a non-empty name");
+      if (typeof region.name !== "string" || region.name === "")
+        throw new TypeError("a memory region needs a non-empty name");
       if (names.has(region.name)) throw new TypeError(`two memory regions are named "${region.name}"`);
       names.add(region.name);
       checkAddress(region.da, `region "${region.name}" da`);
@@ -48,17 +49,26 @@ export class RegionSet {
         throw new RangeError(`region "${region.name}": size must be > 0 and da + size must stay below 2^53`);
       }
       const base = region.offset ?? 0;
-      if (!Number.isSafeInteger(base) || base < 0 || base > region.memory.byteLength || region.size > region.memory.byteLength - base) {
-        throw new RangeError(`region "${region.name}": offset + size exceed its memory (${region.memory.byteLength} bytes)`);
+      if (
+        !Number.isSafeInteger(base) ||
+        base < 0 ||
+        base > region.memory.byteLength ||
+        region.size > region.memory.byteLength - base
+      ) {
+        throw new RangeError(
+          `region "${region.name}": offset + size exceed its memory (${region.memory.byteLength} bytes)`,
+        );
       }
       if (region.pa !== undefined) checkAddress(region.pa, `region "${region.name}" pa`);
       return { region, base, used: [] };
     });
     for (let i = 0; i < this.states.length; i++) {
       for (let j = i + 1; j < this.states.length; j++) {
-        const a = this.states[i]?.region, b = this.states[j]?.region;
+        const a = this.states[i]?.region,
+          b = this.states[j]?.region;
         if (a === undefined || b === undefined) continue;
-        if (a.da < b.da + b.size && b.da < a.da + a.size) throw new RangeError(`memory regions "${a.name}" and "${b.name}" overlap`);
+        if (a.da < b.da + b.size && b.da < a.da + a.size)
+          throw new RangeError(`memory regions "${a.name}" and "${b.name}" overlap`);
       }
     }
   }
@@ -76,18 +86,30 @@ export class RegionSet {
    * lie inside the region (Linux `rproc_check_carveout_da`); with ANY it starts at the region's start.
    * `limit` (exclusive end) is TABLE_ADDRESS_LIMIT for a resource whose da the table stores.
    */
-  claimNamed(name: string, da: number | undefined, size: number, limit: number = ADDRESS_LIMIT): Allocation | undefined {
+  claimNamed(
+    name: string,
+    da: number | undefined,
+    size: number,
+    limit: number = ADDRESS_LIMIT,
+  ): Allocation | undefined {
     const st = this.states.find((s) => s.region.name === name);
     if (st === undefined) return undefined;
     const r = st.region;
     const start = da ?? r.da;
     if (start < r.da || start - r.da > r.size || size > r.size - (start - r.da)) {
-      throw rprocError("ERR_RESOURCE_CONFLICT", `"${name}": ${hex(size)} bytes at ${hex(start)} do not fit region ${hex(r.da)}+${hex(r.size)}`);
+      throw rprocError(
+        "ERR_RESOURCE_CONFLICT",
+        `"${name}": ${hex(size)} bytes at ${hex(start)} do not fit region ${hex(r.da)}+${hex(r.size)}`,
+      );
     }
     if (start > limit || size > limit - start) {
-      throw rprocError("ERR_RESOURCE_CONFLICT", `"${name}": region "${name}" at ${hex(start)} (+${hex(size)}) is not below 4 GiB, but the resource table stores its da in 32 bits`);
+      throw rprocError(
+        "ERR_RESOURCE_CONFLICT",
+        `"${name}": region "${name}" at ${hex(start)} (+${hex(size)}) is not below 4 GiB, but the resource table stores its da in 32 bits`,
+      );
     }
-    if (st.used.length > 0) throw rprocError("ERR_RESOURCE_CONFLICT", `region "${name}" is already in use (already associated)`);
+    if (st.used.length > 0)
+      throw rprocError("ERR_RESOURCE_CONFLICT", `region "${name}" is already in use (already associated)`);
     return this.take(st, r.da, r.size, true, start, size);
   }
 
@@ -96,15 +118,30 @@ export class RegionSet {
    * pool region, ending at or below `limit` (TABLE_ADDRESS_LIMIT for a resource whose da goes into
    * a u32 table field: a 64-bit platform's regions above 4 GiB are skipped for it).
    */
-  allocate(what: string, size: number, align: number, da: number | undefined, limit: number = ADDRESS_LIMIT): Allocation {
-    if (!Number.isSafeInteger(size) || size <= 0 || size > U32_LIMIT) throw rprocError("ERR_MALFORMED", `${what}: size ${size} is not allocatable`);
+  allocate(
+    what: string,
+    size: number,
+    align: number,
+    da: number | undefined,
+    limit: number = ADDRESS_LIMIT,
+  ): Allocation {
+    if (!Number.isSafeInteger(size) || size <= 0 || size > U32_LIMIT)
+      throw rprocError("ERR_MALFORMED", `${what}: size ${size} is not allocatable`);
     if (da !== undefined) {
       const st = this.states.find((s) => da >= s.region.da && da - s.region.da < s.region.size);
-      if (st === undefined) throw rprocError("ERR_TRANSLATE", `${what}: fixed da ${hex(da)} is not inside any memory region`);
+      if (st === undefined)
+        throw rprocError("ERR_TRANSLATE", `${what}: fixed da ${hex(da)} is not inside any memory region`);
       const r = st.region;
-      if (size > r.size - (da - r.da)) throw rprocError("ERR_NO_MEMORY", `${what}: ${hex(size)} bytes at ${hex(da)} run past the end of region "${r.name}"`);
+      if (size > r.size - (da - r.da))
+        throw rprocError(
+          "ERR_NO_MEMORY",
+          `${what}: ${hex(size)} bytes at ${hex(da)} run past the end of region "${r.name}"`,
+        );
       if (st.used.some((u) => da < u.end && u.start < da + size)) {
-        throw rprocError("ERR_RESOURCE_CONFLICT", `${what}: ${hex(size)} bytes at ${hex(da)} overlap another allocation in "${r.name}"`);
+        throw rprocError(
+          "ERR_RESOURCE_CONFLICT",
+          `${what}: ${hex(size)} bytes at ${hex(da)} overlap another allocation in "${r.name}"`,
+        );
       }
       return this.take(st, da, size, false, da, size);
     }
@@ -114,7 +151,10 @@ export class RegionSet {
       if (start !== undefined) return this.take(st, start, size, false, start, size);
     }
     const where = limit < ADDRESS_LIMIT ? " below 4 GiB (the resource table stores its da in 32 bits)" : "";
-    throw rprocError("ERR_NO_MEMORY", `${what}: no pool region has ${hex(size)} free bytes${where} (align ${hex(align)})`);
+    throw rprocError(
+      "ERR_NO_MEMORY",
+      `${what}: no pool region has ${hex(size)} free bytes${where} (align ${hex(align)})`,
+    );
   }
 
   free(a: Allocation): void {
@@ -155,7 +195,14 @@ export class RegionSet {
     return cursor + size <= end ? cursor : undefined;
   }
 
-  private take(st: RegionState, usedStart: number, usedSize: number, named: boolean, da: number, size: number): Allocation {
+  private take(
+    st: RegionState,
+    usedStart: number,
+    usedSize: number,
+    named: boolean,
+    da: number,
+    size: number,
+  ): Allocation {
     st.used.push({ start: usedStart, end: usedStart + usedSize });
     st.used.sort((x, y) => x.start - y.start);
     const r = st.region;

@@ -10,7 +10,9 @@ export class Emitter<M> {
     }
     const entry = listener as (v: never) => void;
     set.add(entry);
-    return () => { set.delete(entry); };
+    return () => {
+      set.delete(entry);
+    };
   }
 
   /** Calls every listener; a throwing listener is reported to `onListenerError`, never to the emitter's caller. */

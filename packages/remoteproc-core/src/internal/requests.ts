@@ -16,13 +16,16 @@ export function checkRequest(r: ResourceRequest): void {
   switch (r.kind) {
     case "carveout":
     case "trace":
-      if (typeof r.name !== "string" || r.name === "" || r.name.length > 31) throw new TypeError(`${r.kind} needs a name of 1..31 characters`);
+      if (typeof r.name !== "string" || r.name === "" || r.name.length > 31)
+        throw new TypeError(`${r.kind} needs a name of 1..31 characters`);
       if (!isU32(r.len) || r.len === 0) throw new RangeError(`${r.kind} "${r.name}": len must be a non-zero u32`);
-      if (r.da !== undefined && (!isU32(r.da) || r.da === FW_RSC_ADDR_ANY)) throw new RangeError(`${r.kind} "${r.name}": da must be a u32`);
+      if (r.da !== undefined && (!isU32(r.da) || r.da === FW_RSC_ADDR_ANY))
+        throw new RangeError(`${r.kind} "${r.name}": da must be a u32`);
       return;
     case "vdev":
       if (!isU32(r.id)) throw new RangeError("vdev id must be a u32");
-      if (!Array.isArray(r.vrings) || r.vrings.length === 0 || r.vrings.length > 2) throw new RangeError("a vdev has 1 or 2 vrings");
+      if (!Array.isArray(r.vrings) || r.vrings.length === 0 || r.vrings.length > 2)
+        throw new RangeError("a vdev has 1 or 2 vrings");
       for (const v of r.vrings as readonly { num: number; align: number }[]) vringSize(v.num, v.align);
       return;
     default:
@@ -34,7 +37,13 @@ export function checkRequest(r: ResourceRequest): void {
 export function toInit(r: ResourceRequest): ResourceInit {
   switch (r.kind) {
     case "carveout":
-      return { kind: "carveout", name: r.name, len: r.len, ...(r.da === undefined ? {} : { da: r.da }), ...(r.flags === undefined ? {} : { flags: r.flags }) };
+      return {
+        kind: "carveout",
+        name: r.name,
+        len: r.len,
+        ...(r.da === undefined ? {} : { da: r.da }),
+        ...(r.flags === undefined ? {} : { flags: r.flags }),
+      };
     case "trace":
       return { kind: "trace", name: r.name, len: r.len, da: r.da ?? FW_RSC_ADDR_ANY };
     case "vdev":

@@ -29,19 +29,37 @@ export interface Settings {
 export function resolveOptions(options: RemoteprocOptions): Settings {
   if (typeof options.name !== "string" || options.name === "") throw new TypeError("a remote processor needs a name");
   const initial: string = options.initialState ?? "offline";
-  if (initial !== "offline" && initial !== "detached") throw new TypeError(`initialState must be "offline" or "detached"`);
-  if (initial === "offline" && typeof options.driver.start !== "function") throw new TypeError("a driver for an offline remote needs start()");
-  if (initial === "detached" && typeof options.driver.attach !== "function") throw new TypeError("a driver for a detached remote needs attach()");
+  if (initial !== "offline" && initial !== "detached")
+    throw new TypeError(`initialState must be "offline" or "detached"`);
+  if (initial === "offline" && typeof options.driver.start !== "function")
+    throw new TypeError("a driver for an offline remote needs start()");
+  if (initial === "detached" && typeof options.driver.attach !== "function")
+    throw new TypeError("a driver for a detached remote needs attach()");
   const regions = new RegionSet(options.regions ?? []);
   for (const r of options.resources ?? []) checkRequest(r);
   const firmware = options.firmware === undefined ? `rproc-${options.name}-fw` : cleanFirmwareName(options.firmware);
   const recovery: string = options.recovery ?? "enabled";
-  if (recovery !== "enabled" && recovery !== "disabled") throw new TypeError(`recovery must be "enabled" or "disabled"`);
+  if (recovery !== "enabled" && recovery !== "disabled")
+    throw new TypeError(`recovery must be "enabled" or "disabled"`);
   const coredump = parseDumpMode(options.coredump ?? "disabled");
   const pageSize = options.pageSize ?? 4096;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || (pageSize & (pageSize - 1)) !== 0) throw new RangeError("pageSize must be a power of two");
-  const limits = { pageSize, maxTableSize: options.limits?.maxTableSize ?? 65536, maxEntries: options.limits?.maxEntries ?? 64, maxVdevs: options.limits?.maxVdevs ?? 8 };
-  return { initialState: initial, regions, resources: [...(options.resources ?? [])], firmware, recovery, coredump, limits };
+  if (!Number.isInteger(pageSize) || pageSize < 1 || (pageSize & (pageSize - 1)) !== 0)
+    throw new RangeError("pageSize must be a power of two");
+  const limits = {
+    pageSize,
+    maxTableSize: options.limits?.maxTableSize ?? 65536,
+    maxEntries: options.limits?.maxEntries ?? 64,
+    maxVdevs: options.limits?.maxVdevs ?? 8,
+  };
+  return {
+    initialState: initial,
+    regions,
+    resources: [...(options.resources ?? [])],
+    firmware,
+    recovery,
+    coredump,
+    limits,
+  };
 }
 
 /** Firmware name as sysfs takes it: cut at the first newline, never empty. */

@@ -28,7 +28,8 @@ export class TableWindow {
     return new TableWindow(new ArrayBufferMemory(copy.buffer), 0, copy.length);
   }
   private at(off: number, len: number): number {
-    if (off < 0 || off > this.size || len > this.size - off) throw new RangeError(`table access at ${off}+${len} outside ${this.size} bytes`);
+    if (off < 0 || off > this.size || len > this.size - off)
+      throw new RangeError(`table access at ${off}+${len} outside ${this.size} bytes`);
     return this.offset + off;
   }
   getU8(off: number): number {
@@ -76,7 +77,11 @@ export function vdevConfigStart(vdev: number, vrings: number): number {
  * is a u32 even on 64-bit platforms: a pa above 4 GiB is written as its low 32 bits, as Linux
  * does (rproc_alloc_carveout casts it with a warning); the remote uses da.
  */
-export function writeCarveout(table: TableWindow, entry: number, a: { readonly da: number; readonly pa: number; readonly size: number }): void {
+export function writeCarveout(
+  table: TableWindow,
+  entry: number,
+  a: { readonly da: number; readonly pa: number; readonly size: number },
+): void {
   table.setU32(entry + F.CARVEOUT_DA, a.da);
   table.setU32(entry + F.CARVEOUT_PA, a.pa % 0x1_0000_0000);
   table.setU32(entry + F.CARVEOUT_LEN, a.size);

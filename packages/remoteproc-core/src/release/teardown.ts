@@ -15,7 +15,11 @@ export function detaches(ctx: CoreContext, s: Session): boolean {
  * Detach if attached, else stop. With `restoreTable`, the table found at attach is written back
  * first, so the next host sees it clean.
  */
-export async function detachOrStop(ctx: CoreContext, s: Session, options: { readonly restoreTable?: boolean } = {}): Promise<void> {
+export async function detachOrStop(
+  ctx: CoreContext,
+  s: Session,
+  options: { readonly restoreTable?: boolean } = {},
+): Promise<void> {
   if (detaches(ctx, s)) {
     if (options.restoreTable === true) s.table.restoreCleanTable();
     await ctx.driver.detach?.();

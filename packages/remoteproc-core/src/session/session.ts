@@ -105,6 +105,14 @@ export function newSession(mode: "boot" | "attach"): Session {
     subdevs: new SubdevChain(),
     mapped: [],
     retired: [],
-    state: { mode, firmware: undefined, bootAddr: 0n, prepared: false, held: false, running: false, crashType: undefined },
+    state: {
+      mode,
+      firmware: undefined,
+      bootAddr: 0n,
+      prepared: false,
+      held: false,
+      running: false,
+      crashType: undefined,
+    },
   };
 }

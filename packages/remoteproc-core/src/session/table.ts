@@ -41,9 +41,14 @@ export class SessionTable {
   install(translate: (da: number, length: number) => MemoryWindow | undefined): void {
     const { cached, location } = this;
     if (cached === undefined || location === undefined) return;
-    if (location.size < cached.size) throw rprocError("ERR_MALFORMED", `table location holds ${location.size} bytes, the table needs ${cached.size}`);
+    if (location.size < cached.size)
+      throw rprocError("ERR_MALFORMED", `table location holds ${location.size} bytes, the table needs ${cached.size}`);
     const w = translate(location.da, cached.size);
-    if (w === undefined) throw rprocError("ERR_TRANSLATE", `resource table location ${hex(location.da)} (+${cached.size}) is not in device memory`);
+    if (w === undefined)
+      throw rprocError(
+        "ERR_TRANSLATE",
+        `resource table location ${hex(location.da)} (+${cached.size}) is not in device memory`,
+      );
     const live = TableWindow.of(w);
     live.write(0, cached.bytes());
     this.live = live;

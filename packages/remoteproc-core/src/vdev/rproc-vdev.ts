@@ -106,7 +106,15 @@ export class RprocVdev implements RprocVdevLike {
   private alive = true;
 
   /** @internal created by the core when the vdev subdevice starts. */
-  constructor(ctx: VdevContext, index: number, id: number, entryOffset: number, configLength: number, vrings: readonly VringInfo[], buffer: MemoryWindow | undefined) {
+  constructor(
+    ctx: VdevContext,
+    index: number,
+    id: number,
+    entryOffset: number,
+    configLength: number,
+    vrings: readonly VringInfo[],
+    buffer: MemoryWindow | undefined,
+  ) {
     this.ctx = ctx;
     this.index = index;
     this.id = id;
@@ -114,8 +122,18 @@ export class RprocVdev implements RprocVdevLike {
     this.vrings = vrings;
     this.buffer = buffer;
     this.addressSpace = new AddressSpace();
-    for (const v of vrings) this.addressSpace.map(v.da, v.window.memory, { offset: v.window.offset, length: v.window.size, name: `vdev${index}vring${v.index}` });
-    if (buffer !== undefined) this.addressSpace.map(buffer.da, buffer.memory, { offset: buffer.offset, length: buffer.size, name: `vdev${index}buffer` });
+    for (const v of vrings)
+      this.addressSpace.map(v.da, v.window.memory, {
+        offset: v.window.offset,
+        length: v.window.size,
+        name: `vdev${index}vring${v.index}`,
+      });
+    if (buffer !== undefined)
+      this.addressSpace.map(buffer.da, buffer.memory, {
+        offset: buffer.offset,
+        length: buffer.size,
+        name: `vdev${index}buffer`,
+      });
     const maxId = vrings.reduce((m, v) => Math.max(m, v.notifyId), 0);
     this.bell = new LocalDoorbell({ queues: Math.min(MAX_NOTIFY_QUEUES, maxId + 1) });
     this.interrupts = this.bell;
@@ -143,7 +161,9 @@ export class RprocVdev implements RprocVdevLike {
   /** Calls `listener(vringIndex)` for every remote -> host notification of this vdev; returns an unsubscribe function. */
   onInterrupt(listener: (vringIndex: number) => void): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   /**

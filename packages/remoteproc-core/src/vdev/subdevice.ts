@@ -15,7 +15,9 @@ export function vdevSubdevice(ctx: CoreContext, s: Session, v: VdevState): Subde
   const vctx: VdevContext = {
     rprocName: ctx.name,
     table: () => s.table.current(),
-    kick: (id) => { ctx.driver.kick?.(id); },
+    kick: (id) => {
+      ctx.driver.kick?.(id);
+    },
     translate: (da, len) => ctx.translate(da, len),
     allocate: (what, size, align) => {
       const a = ctx.regions.allocate(what, size, align, undefined);

@@ -93,7 +93,14 @@ export class VdevTransport implements VirtioTransport {
     this.driverFeatures = f;
   }
   private configOffset(offset: number, length: number): number {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset > this.configLength || length > this.configLength - offset) {
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset > this.configLength ||
+      length > this.configLength - offset
+    ) {
       throw new RangeError(`config access ${offset}+${length} outside ${this.configLength} bytes`);
     }
     return vdevConfigStart(this.base, this.queueCount) + offset;
@@ -108,20 +115,36 @@ export class VdevTransport implements VirtioTransport {
     const v = this.vring(index);
     this.vdev.table(); // a stopped vdev refuses every access
     const layout = splitRingLayout(v.num, v.align);
-    return { size: v.num, maxSize: v.num, descAddr: v.da, driverAddr: v.da + layout.avail, deviceAddr: v.da + layout.used, align: v.align, ready: true, notifyId: v.notifyId };
+    return {
+      size: v.num,
+      maxSize: v.num,
+      descAddr: v.da,
+      driverAddr: v.da + layout.avail,
+      deviceAddr: v.da + layout.used,
+      align: v.align,
+      ready: true,
+      notifyId: v.notifyId,
+    };
   }
   setQueue(index: number, config: Partial<QueueConfig>): void {
     const v = this.vring(index);
-    if (config.size !== undefined && config.size !== v.num) throw new RangeError(`vring ${index}: a legacy queue keeps its size ${v.num}`);
+    if (config.size !== undefined && config.size !== v.num)
+      throw new RangeError(`vring ${index}: a legacy queue keeps its size ${v.num}`);
     if (config.descAddr !== undefined) {
       const da = config.descAddr;
       const layout = splitRingLayout(v.num, v.align);
-      if ((config.driverAddr !== undefined && config.driverAddr !== da + layout.avail) || (config.deviceAddr !== undefined && config.deviceAddr !== da + layout.used)) {
+      if (
+        (config.driverAddr !== undefined && config.driverAddr !== da + layout.avail) ||
+        (config.deviceAddr !== undefined && config.deviceAddr !== da + layout.used)
+      ) {
         throw new RangeError(`vring ${index}: a legacy queue is contiguous`);
       }
       // The core allocated the ring (and mapped it into the vdev's address space) before the
       // remote started; a driver can only confirm that address, which rewrites it into the table.
-      if (da !== v.da) throw new RangeError(`vring ${index} of vdev${this.vdev.index} is at 0x${v.da.toString(16)}, where the core allocated it; it cannot move to 0x${da.toString(16)}`);
+      if (da !== v.da)
+        throw new RangeError(
+          `vring ${index} of vdev${this.vdev.index} is at 0x${v.da.toString(16)}, where the core allocated it; it cannot move to 0x${da.toString(16)}`,
+        );
       writeVringDa(this.vdev.table(), this.base, index, da);
     }
   }
@@ -136,6 +159,7 @@ export class VdevTransport implements VirtioTransport {
 }
 
 function checkLegacy(features: bigint, who: string): number {
-  if (features < 0n || features > 0xffffffffn) throw new RangeError(`${who} features 0x${features.toString(16)}: a resource-table vdev carries 32 feature bits`);
+  if (features < 0n || features > 0xffffffffn)
+    throw new RangeError(`${who} features 0x${features.toString(16)}: a resource-table vdev carries 32 feature bits`);
   return Number(features);
 }

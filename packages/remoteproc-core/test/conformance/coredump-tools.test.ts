@@ -9,8 +9,16 @@ import { SRAM_DA, makePlatform } from "../helpers/fixture.ts";
 
 async function crashDump(): Promise<string> {
   const chunks: Uint8Array[] = [];
-  const sink: CoredumpSink = { write: (c) => { chunks.push(c.slice()); } };
-  const p = makePlatform({ coredump: "inline", coredumpSink: sink, coredumpSegments: [{ da: 0x100, size: 0x40, name: "code" }] });
+  const sink: CoredumpSink = {
+    write: (c) => {
+      chunks.push(c.slice());
+    },
+  };
+  const p = makePlatform({
+    coredump: "inline",
+    coredumpSink: sink,
+    coredumpSegments: [{ da: 0x100, size: 0x40, name: "code" }],
+  });
   await p.rproc.boot();
   const w = p.rproc.translate(SRAM_DA, 8)!;
   w.memory.write(w.offset, new Uint8Array([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]));
@@ -43,7 +51,22 @@ describe.skipIf(requireTools("readelf"))("readelf reads our crash coredump", () 
 describe.skipIf(requireTools("gdb-multiarch"))("gdb reads our crash coredump", () => {
   it("prints the remote's memory at its device addresses", async () => {
     const core = await crashDump();
-    const out = run("gdb-multiarch", ["-batch", "-nx", "-ex", "set architecture arm", "-ex", `core-file ${core}`, "-ex", `x/8xb 0x${SRAM_DA.toString(16)}`, "-ex", "x/4xb 0x100"], { timeoutMs: 60_000 });
+    const out = run(
+      "gdb-multiarch",
+      [
+        "-batch",
+        "-nx",
+        "-ex",
+        "set architecture arm",
+        "-ex",
+        `core-file ${core}`,
+        "-ex",
+        `x/8xb 0x${SRAM_DA.toString(16)}`,
+        "-ex",
+        "x/4xb 0x100",
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(out).toMatch(/0x10000000:\s+0x11\s+0x22\s+0x33\s+0x44\s+0x55\s+0x66\s+0x77\s+0x88/);
     expect(out).toMatch(/0x100:\s+0x01\s+0x02\s+0x03\s+0x04/);
   });

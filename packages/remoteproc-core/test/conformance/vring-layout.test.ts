@@ -26,10 +26,14 @@ int main(void) {
 
 describe.skipIf(requireTools("gcc"))("vring layout against <linux/virtio_ring.h>", () => {
   it("allocations cover vring_size and queue addresses match vring_init", async () => {
-    const out = run(compileC(C, { name: "vring-layout" }), []).trim().split("\n");
+    const out = run(compileC(C, { name: "vring-layout" }), [])
+      .trim()
+      .split("\n");
     const rows = out.slice(0, 3).map((l) => l.split(" ").map(Number));
     for (const [num, align, size, avail, used] of rows) {
-      const table = serializeResourceTable({ entries: [{ kind: "vdev", id: 7, vrings: [{ num: num!, align: align! }] }] });
+      const table = serializeResourceTable({
+        entries: [{ kind: "vdev", id: 7, vrings: [{ num: num!, align: align! }] }],
+      });
       const p = makePlatform({ fw: firmware({ table }) });
       await p.rproc.boot();
       const v = p.rproc.vdevs[0]!;
@@ -42,7 +46,13 @@ describe.skipIf(requireTools("gcc"))("vring layout against <linux/virtio_ring.h>
     }
     const status = Number(out[3]!.split(" ")[1]);
     const p = makePlatform();
-    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (vd) => { vd.transport.setStatus(status); return undefined; } });
+    p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: (vd) => {
+        vd.transport.setStatus(status);
+        return undefined;
+      },
+    });
     await p.rproc.boot();
     expect(p.rproc.vdevs[0]!.transport.getStatus()).toBe(7);
   });

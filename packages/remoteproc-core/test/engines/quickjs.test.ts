@@ -11,7 +11,11 @@ it("runs the life cycle in QuickJS", async () => {
   const QuickJS = await getQuickJS();
   const vm = QuickJS.newContext();
   try {
-    vm.unwrapResult(vm.evalCode(`${lib}\nglobalThis.result = "pending"; AmpRproc.run().then((r) => { globalThis.result = r; }, (e) => { globalThis.result = "error: " + e.message; });`)).dispose();
+    vm.unwrapResult(
+      vm.evalCode(
+        `${lib}\nglobalThis.result = "pending"; AmpRproc.run().then((r) => { globalThis.result = r; }, (e) => { globalThis.result = "error: " + e.message; });`,
+      ),
+    ).dispose();
     for (let i = 0; i < 1000; i++) {
       const jobs = vm.runtime.executePendingJobs();
       const n = vm.unwrapResult(jobs);

@@ -66,8 +66,12 @@ export function buildElf(spec: TestElf): Uint8Array {
   if (spec.sectionsFirst !== true) placeSections();
   const out = new Uint8Array(off);
   const v = new DataView(out.buffer);
-  const u16 = (o: number, x: number): void => { v.setUint16(o, x, le); };
-  const u32 = (o: number, x: number): void => { v.setUint32(o, x, le); };
+  const u16 = (o: number, x: number): void => {
+    v.setUint16(o, x, le);
+  };
+  const u32 = (o: number, x: number): void => {
+    v.setUint32(o, x, le);
+  };
   // An address/offset/size: Elf32_Addr or Elf64_Addr.
   const word = (o: number, x: number | bigint): void => {
     if (is64) v.setBigUint64(o, BigInt(x), le);
@@ -112,7 +116,16 @@ export function buildElf(spec: TestElf): Uint8Array {
   });
   out.set(shstr, shstrOff);
   // Section header fields: sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, ..., sh_addralign.
-  const section = (sh: number, name: number, type: number, flags: number, addr: number | bigint, offset: number, size: number, addralign: number): void => {
+  const section = (
+    sh: number,
+    name: number,
+    type: number,
+    flags: number,
+    addr: number | bigint,
+    offset: number,
+    size: number,
+    addralign: number,
+  ): void => {
     u32(sh, name);
     u32(sh + 4, type);
     if (is64) {

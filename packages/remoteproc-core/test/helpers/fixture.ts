@@ -29,7 +29,15 @@ export function defaultTable(extra: ResourceInit[] = []): Uint8Array {
   return serializeResourceTable({
     entries: [
       { kind: "carveout", name: "ddr", len: 0x4000 },
-      { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 16, num: 16 }, { align: 16, num: 16 }] },
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        vrings: [
+          { align: 16, num: 16 },
+          { align: 16, num: 16 },
+        ],
+      },
       { kind: "trace", name: "trace0", da: TRACE_DA, len: TRACE_LEN },
       ...extra,
     ],
@@ -193,7 +201,15 @@ export function makePlatform(options: Partial<RemoteprocOptions> & { fw?: Uint8A
   const source = createMemoryFirmwareSource();
   const fw = options.fw === undefined ? firmware() : options.fw;
   if (fw !== null) source.set("fw.elf", fw);
-  const rproc = createRemoteproc({ name: "m4", firmware: "fw.elf", firmwareSource: source, loader, ...options, driver, regions });
+  const rproc = createRemoteproc({
+    name: "m4",
+    firmware: "fw.elf",
+    firmwareSource: source,
+    loader,
+    ...options,
+    driver,
+    regions,
+  });
   const errors: unknown[] = [];
   rproc.on("error", (e) => errors.push(e.error));
   const read = (da: number, len: number): Uint8Array => {
@@ -209,7 +225,15 @@ export function preinstall(p: Platform): Uint8Array {
   const table = serializeResourceTable({
     entries: [
       { kind: "carveout", name: "ddr", da: 0x1000_0000, len: 0x4000 },
-      { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 16, num: 16 }, { align: 16, num: 16 }] },
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        vrings: [
+          { align: 16, num: 16 },
+          { align: 16, num: 16 },
+        ],
+      },
       { kind: "trace", name: "trace0", da: 0x9000, len: 256 },
     ],
   });

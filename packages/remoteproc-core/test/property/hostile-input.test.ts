@@ -9,11 +9,13 @@ import { defaultTable, firmware, makePlatform } from "../helpers/fixture.ts";
 describe("hostile input", () => {
   it("a firmware with random or mutated table bytes boots or fails with a StepError over an AmpError", async () => {
     const base = defaultTable();
-    const mutated = fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }).map((edits) => {
-      const t = base.slice();
-      for (const [i, b] of edits) t[i] = b;
-      return t;
-    });
+    const mutated = fc
+      .array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
+      .map((edits) => {
+        const t = base.slice();
+        for (const [i, b] of edits) t[i] = b;
+        return t;
+      });
     const tableArb = fc.oneof(mutated, fc.uint8Array({ minLength: 4, maxLength: 200 }));
     await fc.assert(
       fc.asyncProperty(tableArb, async (table) => {
@@ -45,7 +47,10 @@ describe("hostile input", () => {
     const key = { algorithm: "ED25519" as const, publicKey: new Uint8Array(32).fill(1) };
     await fc.assert(
       fc.asyncProperty(fc.oneof(header, fc.uint8Array({ maxLength: 100 })), async (bytes) => {
-        const e = await verifySignedImage(bytes, { keys: [key] }).then(() => undefined, (x: unknown) => x);
+        const e = await verifySignedImage(bytes, { keys: [key] }).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         expect(isAmpError(e)).toBe(true);
       }),
       fcParams(300),

@@ -12,10 +12,30 @@ type Op =
   | { op: "recovery"; mode: "enabled" | "disabled" }
   | { op: "fail"; hook: string };
 
-const hooks = ["prepare", "start", "stop", "attach", "detach", "unprepare", "sub.start", "sub.prepare", "sub.stop", "load"];
+const hooks = [
+  "prepare",
+  "start",
+  "stop",
+  "attach",
+  "detach",
+  "unprepare",
+  "sub.start",
+  "sub.prepare",
+  "sub.stop",
+  "load",
+];
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.constantFrom<Op>({ op: "boot" }, { op: "shutdown" }, { op: "detach" }, { op: "recover" }, { op: "crash" }) },
+  {
+    weight: 5,
+    arbitrary: fc.constantFrom<Op>(
+      { op: "boot" },
+      { op: "shutdown" },
+      { op: "detach" },
+      { op: "recover" },
+      { op: "crash" },
+    ),
+  },
   { weight: 2, arbitrary: fc.constantFrom<Op>({ op: "heal" }) },
   { weight: 1, arbitrary: fc.constantFrom<Op>({ op: "delete" }) },
   { weight: 1, arbitrary: fc.constantFrom("enabled", "disabled").map((mode): Op => ({ op: "recovery", mode })) },
@@ -43,24 +63,50 @@ describe("random operation sequences with injected failures", () => {
   it("keep state, power and resources consistent", async () => {
     await fc.assert(
       fc.asyncProperty(fc.boolean(), fc.array(opArb, { maxLength: 30 }), async (detached, ops) => {
-        const p = makePlatform(detached ? { initialState: "detached", recovery: "disabled" } : { recovery: "disabled" });
+        const p = makePlatform(
+          detached ? { initialState: "detached", recovery: "disabled" } : { recovery: "disabled" },
+        );
         if (detached) preinstall(p);
         const sub = new RecordingSubdevice("sub", []);
         p.rproc.addSubdevice(sub);
-        p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { v.transport.setStatus(7); return undefined; } });
+        p.rproc.registerVirtioDriver({
+          deviceIds: [7],
+          probe: (v) => {
+            v.transport.setStatus(7);
+            return undefined;
+          },
+        });
         for (const o of ops) {
           const before = { state: p.rproc.state, power: p.rproc.power };
           let error: unknown;
           try {
             switch (o.op) {
-              case "boot": await p.rproc.boot(); break;
-              case "shutdown": await p.rproc.shutdown(); break;
-              case "detach": await p.rproc.detach(); break;
-              case "recover": await p.rproc.recover(); break;
-              case "crash": await p.rproc.reportCrash(); break;
-              case "delete": await p.rproc.delete(); break;
-              case "recovery": await p.rproc.setRecovery(o.mode); break;
-              case "heal": p.driver.fail.clear(); sub.fail.clear(); p.loader.failLoad = false; break;
+              case "boot":
+                await p.rproc.boot();
+                break;
+              case "shutdown":
+                await p.rproc.shutdown();
+                break;
+              case "detach":
+                await p.rproc.detach();
+                break;
+              case "recover":
+                await p.rproc.recover();
+                break;
+              case "crash":
+                await p.rproc.reportCrash();
+                break;
+              case "delete":
+                await p.rproc.delete();
+                break;
+              case "recovery":
+                await p.rproc.setRecovery(o.mode);
+                break;
+              case "heal":
+                p.driver.fail.clear();
+                sub.fail.clear();
+                p.loader.failLoad = false;
+                break;
               case "fail":
                 if (o.hook.startsWith("sub.")) sub.fail.add(o.hook.slice(4));
                 else if (o.hook === "load") p.loader.failLoad = true;
@@ -92,7 +138,9 @@ describe("random operation sequences with injected failures", () => {
             expect(p.rproc.power).toBeGreaterThan(0);
             expect(p.driver.prepared).toBe(1);
             expect(p.rproc.allocatedBytes).toBeGreaterThan(0);
-            expect(p.loader.loads - p.loader.releases).toBe(s === "attached" ? 0 : s === "running" ? 1 : p.loader.loads - p.loader.releases);
+            expect(p.loader.loads - p.loader.releases).toBe(
+              s === "attached" ? 0 : s === "running" ? 1 : p.loader.loads - p.loader.releases,
+            );
             if (s === "running" || s === "attached") {
               expect(sub.state).toBe("started");
               expect(p.rproc.vdevs).toHaveLength(1);

@@ -23,7 +23,13 @@ describe("attach and detach", () => {
   it("detach leaves it running, restores the clean table, and the cycle repeats", async () => {
     const p = makePlatform({ initialState: "detached", fw: null });
     const clean = preinstall(p);
-    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { v.transport.setStatus(7); return undefined; } });
+    p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: (v) => {
+        v.transport.setStatus(7);
+        return undefined;
+      },
+    });
     for (let i = 0; i < 3; i++) {
       await p.rproc.boot();
       expect(p.rproc.state).toBe("attached");
@@ -82,11 +88,25 @@ describe("rpmsg-only use (the host is not the life-cycle manager)", () => {
     const p = makePlatform({ initialState: "detached", fw: null });
     preinstall(p);
     const d = p.driver;
-    const driver = { attach: () => { d.log.push("attach"); }, kick: (id: number) => { d.kicks.push(id); }, getLoadedResourceTable: () => d.loadedTable };
+    const driver = {
+      attach: () => {
+        d.log.push("attach");
+      },
+      kick: (id: number) => {
+        d.kicks.push(id);
+      },
+      getLoadedResourceTable: () => d.loadedTable,
+    };
     const q = makePlatform({ initialState: "detached", fw: null, driver: driver, regions: p.regions });
     q.driver.loadedTable = d.loadedTable;
     const probed: number[] = [];
-    q.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { probed.push(v.id); return undefined; } });
+    q.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: (v) => {
+        probed.push(v.id);
+        return undefined;
+      },
+    });
     await q.rproc.boot();
     expect(q.rproc.state).toBe("attached");
     expect(probed).toEqual([7]);

@@ -102,22 +102,38 @@ describe("boot", () => {
   });
 
   it("vendor resources go to the driver; unknown answers abort", async () => {
-    const table = serializeResourceTable({ entries: [{ kind: "vendor", type: 200, data: new Uint8Array([1, 2, 3, 4]) }] });
+    const table = serializeResourceTable({
+      entries: [{ kind: "vendor", type: 200, data: new Uint8Array([1, 2, 3, 4]) }],
+    });
     const seen: number[] = [];
     const p = makePlatform({ fw: firmware({ table }) });
-    Object.assign(p.driver, { handleResource: (r: { type: number }) => { seen.push(r.type); return "handled"; } });
+    Object.assign(p.driver, {
+      handleResource: (r: { type: number }) => {
+        seen.push(r.type);
+        return "handled";
+      },
+    });
     await p.rproc.boot();
     expect(seen).toEqual([200]);
   });
 
   it("devmem needs a driver that maps it", async () => {
-    const table = serializeResourceTable({ entries: [{ kind: "devmem", name: "regs", da: 0x4000_0000, pa: 0x4000_0000, len: 0x1000 }] });
+    const table = serializeResourceTable({
+      entries: [{ kind: "devmem", name: "regs", da: 0x4000_0000, pa: 0x4000_0000, len: 0x1000 }],
+    });
     const p = makePlatform({ fw: firmware({ table }) });
     const e = await p.rproc.boot().catch((x: unknown) => x);
     expect(isStepError(e) && e.step).toBe("register resources");
     const mapped: string[] = [];
     const q = makePlatform({ fw: firmware({ table }) });
-    Object.assign(q.driver, { mapDevmem: (d: { name: string }) => { mapped.push(`map ${d.name}`); }, unmapDevmem: (d: { name: string }) => { mapped.push(`unmap ${d.name}`); } });
+    Object.assign(q.driver, {
+      mapDevmem: (d: { name: string }) => {
+        mapped.push(`map ${d.name}`);
+      },
+      unmapDevmem: (d: { name: string }) => {
+        mapped.push(`unmap ${d.name}`);
+      },
+    });
     await q.rproc.boot();
     await q.rproc.shutdown();
     expect(mapped).toEqual(["map regs", "unmap regs"]);
@@ -126,7 +142,12 @@ describe("boot", () => {
   it("subdevices added later join the next boot", async () => {
     const p = makePlatform();
     await p.rproc.boot();
-    const late: Subdevice = { name: "late", start: () => { p.driver.log.push("late.start"); } };
+    const late: Subdevice = {
+      name: "late",
+      start: () => {
+        p.driver.log.push("late.start");
+      },
+    };
     p.rproc.addSubdevice(late);
     expect(p.driver.log).not.toContain("late.start");
     await p.rproc.shutdown();
@@ -146,7 +167,15 @@ function parseAndSerialize(): Uint8Array {
   return serializeResourceTable({
     entries: [
       { kind: "carveout", name: "ddr", len: 0x4000 },
-      { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 16, num: 16 }, { align: 16, num: 16 }] },
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        vrings: [
+          { align: 16, num: 16 },
+          { align: 16, num: 16 },
+        ],
+      },
       { kind: "trace", name: "trace0", da: TRACE_DA, len: 256 },
     ],
   });

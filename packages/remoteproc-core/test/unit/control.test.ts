@@ -16,7 +16,13 @@ describe("states and the control surface", () => {
   it("reads like sysfs", async () => {
     const p = makePlatform({ coredump: "enabled" });
     const c = p.rproc.control;
-    expect(["name", "state", "firmware", "recovery", "coredump"].map((a) => c.read(a as never))).toEqual(["m4", "offline", "fw.elf", "enabled", "enabled"]);
+    expect(["name", "state", "firmware", "recovery", "coredump"].map((a) => c.read(a as never))).toEqual([
+      "m4",
+      "offline",
+      "fw.elf",
+      "enabled",
+      "enabled",
+    ]);
     await c.write("state", "start\n");
     expect(c.read("state")).toBe("running");
     await c.write("coredump", "inline");
@@ -29,7 +35,11 @@ describe("states and the control surface", () => {
     await c.write("state", "stop");
     await c.write("firmware", "other.elf\nignored");
     expect(p.rproc.firmware).toBe("other.elf");
-    expect(await code(() => { p.rproc.setFirmware(""); })).toBe("TypeError");
+    expect(
+      await code(() => {
+        p.rproc.setFirmware("");
+      }),
+    ).toBe("TypeError");
   });
 
   it("the default firmware name is rproc-<name>-fw", () => {
@@ -49,14 +59,24 @@ describe("states and the control surface", () => {
     expect(events).toEqual([]);
     await p.rproc.boot();
     expect(await code(p.rproc.detach())).toBe("ERR_STATE");
-    expect(await code(() => { p.rproc.setFirmware("x"); })).toBe("ERR_STATE");
+    expect(
+      await code(() => {
+        p.rproc.setFirmware("x");
+      }),
+    ).toBe("ERR_STATE");
     await p.rproc.reportCrash();
     expect(await code(p.rproc.shutdown())).toBe("ERR_STATE");
     expect(await code(p.rproc.boot())).toBeUndefined(); // counts a user, as Linux
     expect(p.rproc.power).toBe(2);
     await p.rproc.delete();
     expect(p.rproc.state).toBe("deleted");
-    for (const call of [() => p.rproc.boot(), () => p.rproc.shutdown(), () => p.rproc.detach(), () => p.rproc.recover(), () => p.rproc.delete()]) {
+    for (const call of [
+      () => p.rproc.boot(),
+      () => p.rproc.shutdown(),
+      () => p.rproc.detach(),
+      () => p.rproc.recover(),
+      () => p.rproc.delete(),
+    ]) {
       expect(await code(call())).toBe("ERR_STATE");
     }
     expect(p.rproc.power).toBe(0);
@@ -77,7 +97,9 @@ describe("states and the control surface", () => {
 
   it("a throwing listener is reported on the error event, not to the caller", async () => {
     const p = makePlatform();
-    p.rproc.on("state", () => { throw new Error("listener bug"); });
+    p.rproc.on("state", () => {
+      throw new Error("listener bug");
+    });
     await p.rproc.boot();
     expect(p.rproc.state).toBe("running");
     expect(p.errors.length).toBe(1);
@@ -92,9 +114,13 @@ describe("states and the control surface", () => {
 
   it("constructor refuses drivers that cannot do the initial state's job", () => {
     expect(() => createRemoteproc({ name: "x", driver: {} })).toThrow(TypeError);
-    expect(() => createRemoteproc({ name: "x", driver: { start: () => undefined }, initialState: "detached" })).toThrow(TypeError);
+    expect(() => createRemoteproc({ name: "x", driver: { start: () => undefined }, initialState: "detached" })).toThrow(
+      TypeError,
+    );
     expect(() => createRemoteproc({ name: "", driver: new FakeDriver() })).toThrow(TypeError);
-    expect(() => createRemoteproc({ name: "x", driver: new FakeDriver(), coredump: "bogus" as never })).toThrow(TypeError);
+    expect(() => createRemoteproc({ name: "x", driver: new FakeDriver(), coredump: "bogus" as never })).toThrow(
+      TypeError,
+    );
   });
 });
 
@@ -102,7 +128,9 @@ describe("firmware sources and auto-boot", () => {
   it("waits for firmware that appears later, then boots", async () => {
     const p = makePlatform({ fw: null });
     let booted = false;
-    const done = p.rproc.autoBoot().then(() => { booted = true; });
+    const done = p.rproc.autoBoot().then(() => {
+      booted = true;
+    });
     await Promise.resolve();
     await Promise.resolve();
     expect(booted).toBe(false);
@@ -149,6 +177,8 @@ describe("firmware sources and auto-boot", () => {
     expect([...(src.get("b") as Uint8Array)]).toEqual([5]);
     expect(src.delete("a")).toBe(true);
     expect(src.get("a")).toBeUndefined();
-    expect(() => { src.set("", img); }).toThrow(TypeError);
+    expect(() => {
+      src.set("", img);
+    }).toThrow(TypeError);
   });
 });

@@ -7,7 +7,14 @@ import { SRAM_DA, TRACE_DA, TRACE_LEN, makePlatform } from "../helpers/fixture.t
 function collector() {
   const chunks: Uint8Array[] = [];
   let closed: CoredumpInfo | undefined;
-  const sink: CoredumpSink = { write: (c) => { chunks.push(c.slice()); }, close: (i) => { closed = i; } };
+  const sink: CoredumpSink = {
+    write: (c) => {
+      chunks.push(c.slice());
+    },
+    close: (i) => {
+      closed = i;
+    },
+  };
   const bytes = () => Uint8Array.from(chunks.flatMap((c) => [...c]));
   return { sink, chunks, bytes, closed: () => closed };
 }
@@ -31,7 +38,11 @@ describe("coredump", () => {
 
   it("default mode copies every carveout plus custom segments at the crash, in one write", async () => {
     const c = collector();
-    const p = makePlatform({ coredump: "default", coredumpSink: c.sink, coredumpSegments: [{ da: 0x100, size: 64, name: "code" }] });
+    const p = makePlatform({
+      coredump: "default",
+      coredumpSink: c.sink,
+      coredumpSegments: [{ da: 0x100, size: 64, name: "code" }],
+    });
     await p.rproc.boot();
     const w = p.rproc.translate(SRAM_DA, 4)!;
     w.memory.write(w.offset, new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
@@ -46,10 +57,22 @@ describe("coredump", () => {
     expect(summary.machine).toBe(40);
     expect(summary.entry).toBe(0x101n);
     // In address order: the custom segment, the fixed-address trace buffer, the ddr carveout, the two pool-allocated vrings.
-    expect(summary.regions.map((r) => [Number(r.da), Number(r.size)])).toEqual([[0x100, 64], [TRACE_DA, TRACE_LEN], [SRAM_DA, 0x4000], [SRAM_DA + 0x4000, 0x1000], [SRAM_DA + 0x5000, 0x1000]]);
+    expect(summary.regions.map((r) => [Number(r.da), Number(r.size)])).toEqual([
+      [0x100, 64],
+      [TRACE_DA, TRACE_LEN],
+      [SRAM_DA, 0x4000],
+      [SRAM_DA + 0x4000, 0x1000],
+      [SRAM_DA + 0x5000, 0x1000],
+    ]);
     expect([...readCoredumpMemory(core, summary, BigInt(SRAM_DA), 4)!]).toEqual([0xde, 0xad, 0xbe, 0xef]);
     expect([...readCoredumpMemory(core, summary, 0x100n, 4)!]).toEqual([1, 2, 3, 4]);
-    expect(seen[0]).toMatchObject({ reason: "crash", crashType: "watchdog", mode: "default", segments: 5, size: core.length });
+    expect(seen[0]).toMatchObject({
+      reason: "crash",
+      crashType: "watchdog",
+      mode: "default",
+      segments: 5,
+      size: core.length,
+    });
     expect(c.closed()).toMatchObject({ size: core.length });
   });
 
@@ -57,7 +80,11 @@ describe("coredump", () => {
     const c = collector();
     const p = makePlatform({ coredump: "default", coredumpSink: c.sink });
     await p.rproc.boot();
-    const lines = [formatTraceRecord(0, 1000, "I", "booted"), formatTraceRecord(1, 2500, "W", "queue full"), formatTraceRecord(2, 4000, "E", "fault at 0x1234")];
+    const lines = [
+      formatTraceRecord(0, 1000, "I", "booted"),
+      formatTraceRecord(1, 2500, "W", "queue full"),
+      formatTraceRecord(2, 4000, "E", "fault at 0x1234"),
+    ];
     const text = new TextEncoder().encode(`${lines.join("")}\0`);
     const w = p.rproc.translate(TRACE_DA, TRACE_LEN)!;
     w.memory.write(w.offset, text);
@@ -67,16 +94,27 @@ describe("coredump", () => {
     const notes = summary.notes.filter(isTraceNote);
     expect(notes).toHaveLength(1);
     const records = decodeTraceNote(notes[0]!.desc);
-    expect(records.map((r) => [r.seq, r.remoteUs, r.level, r.text])).toEqual([[0, 1000, "I", "booted"], [1, 2500, "W", "queue full"], [2, 4000, "E", "fault at 0x1234"]]);
+    expect(records.map((r) => [r.seq, r.remoteUs, r.level, r.text])).toEqual([
+      [0, 1000, "I", "booted"],
+      [1, 2500, "W", "queue full"],
+      [2, 4000, "E", "fault at 0x1234"],
+    ]);
   });
 
   it("inline mode streams chunks and recovery waits for the sink", async () => {
     const order: string[] = [];
     let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const sink: CoredumpSink = {
-      write: async () => { order.push("write"); await gate; },
-      close: () => { order.push("close"); },
+      write: async () => {
+        order.push("write");
+        await gate;
+      },
+      close: () => {
+        order.push("close");
+      },
     };
     const p = makePlatform({ coredump: "inline", coredumpSink: sink });
     p.rproc.on("state", (e) => order.push(e.to));
@@ -96,19 +134,44 @@ describe("coredump", () => {
     const a = collector();
     const info = await p.rproc.coredump(a.sink);
     expect(info?.reason).toBe("manual");
-    expect(readCoredump(a.bytes()).regions.map((r) => Number(r.da))).toEqual([TRACE_DA, SRAM_DA, SRAM_DA + 0x4000, SRAM_DA + 0x5000]);
+    expect(readCoredump(a.bytes()).regions.map((r) => Number(r.da))).toEqual([
+      TRACE_DA,
+      SRAM_DA,
+      SRAM_DA + 0x4000,
+      SRAM_DA + 0x5000,
+    ]);
     const b = collector();
-    await p.rproc.shutdown({ beforeRelease: async (w) => { await w.coredump(b.sink); expect(w.carveouts.map((x) => x.name)).toEqual(["ddr"]); } });
+    await p.rproc.shutdown({
+      beforeRelease: async (w) => {
+        await w.coredump(b.sink);
+        expect(w.carveouts.map((x) => x.name)).toEqual(["ddr"]);
+      },
+    });
     expect(readCoredump(b.bytes()).regions).toHaveLength(4);
   });
 
   it("without an ELF class there is no dump (as Linux), reported on the error event", async () => {
     const c = collector();
-    const p = makePlatform({ coredump: "inline", coredumpSink: c.sink, loader: { loadAndVerify: () => ({ bootAddr: 0n, resourceTable: undefined, loadSegments: () => undefined }), release: () => undefined }, resources: [{ kind: "carveout", name: "x", len: 0x100 }] });
+    const p = makePlatform({
+      coredump: "inline",
+      coredumpSink: c.sink,
+      loader: {
+        loadAndVerify: () => ({ bootAddr: 0n, resourceTable: undefined, loadSegments: () => undefined }),
+        release: () => undefined,
+      },
+      resources: [{ kind: "carveout", name: "x", len: 0x100 }],
+    });
     await p.rproc.boot();
     expect(await p.rproc.coredump(c.sink)).toBeUndefined();
     expect(p.errors.length).toBe(1);
-    const q = makePlatform({ coredumpElf: { elfClass: 64, machine: 183 }, loader: { loadAndVerify: () => ({ bootAddr: 0n, resourceTable: undefined, loadSegments: () => undefined }), release: () => undefined }, resources: [{ kind: "carveout", name: "x", len: 0x100 }] });
+    const q = makePlatform({
+      coredumpElf: { elfClass: 64, machine: 183 },
+      loader: {
+        loadAndVerify: () => ({ bootAddr: 0n, resourceTable: undefined, loadSegments: () => undefined }),
+        release: () => undefined,
+      },
+      resources: [{ kind: "carveout", name: "x", len: 0x100 }],
+    });
     await q.rproc.boot();
     const d = collector();
     await q.rproc.coredump(d.sink);
@@ -127,7 +190,13 @@ describe("coredump", () => {
     const c = collector();
     const p = makePlatform({ coredump: "default", coredumpSink: c.sink });
     let pool: MemoryWindow | undefined;
-    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { pool = v.allocate(0x800, 16); return undefined; } });
+    p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: (v) => {
+        pool = v.allocate(0x800, 16);
+        return undefined;
+      },
+    });
     await p.rproc.boot();
     const vdev = p.rproc.vdevs[0]!;
     const [ring0, ring1] = vdev.vrings;
@@ -158,7 +227,13 @@ describe("coredump", () => {
   it("with recovery disabled the crashed vdev's allocations stay dumpable until shutdown releases them", async () => {
     const p = makePlatform({ recovery: "disabled" });
     let pool: MemoryWindow | undefined;
-    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { pool = v.allocate(0x100); return undefined; } });
+    p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: (v) => {
+        pool = v.allocate(0x100);
+        return undefined;
+      },
+    });
     await p.rproc.boot();
     pool!.memory.write(pool!.offset, pattern(8, 1));
     await p.rproc.reportCrash();
@@ -174,7 +249,15 @@ describe("coredump", () => {
 
   it("an explicit segment inside a carveout is dumped once: the carveout keeps only the bytes around it", async () => {
     const c = collector();
-    const custom = { da: SRAM_DA + 0x1000, size: 0x100, name: "custom", read: (_off: number, out: Uint8Array) => { out.fill(0x5a); return true; } };
+    const custom = {
+      da: SRAM_DA + 0x1000,
+      size: 0x100,
+      name: "custom",
+      read: (_off: number, out: Uint8Array) => {
+        out.fill(0x5a);
+        return true;
+      },
+    };
     const p = makePlatform({ coredumpSegments: [custom, { da: SRAM_DA + 0x3f00, size: 0x200, name: "straddles" }] });
     await p.rproc.boot();
     await p.rproc.coredump(c.sink);

@@ -32,20 +32,119 @@ interface BootCase {
 }
 
 const bootCases: BootCase[] = [
-  { step: "firmware", setup: (p) => { p.source.delete("fw.elf"); } },
-  { step: "loadAndVerify", setup: (p) => { p.loader.failLoad = true; } },
-  { step: "loadAndVerify", setup: (p) => { p.source.set("fw.elf", new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 9])); } },
-  { step: "prepare", setup: (p) => { p.driver.fail.add("prepare"); } },
-  { step: "resource table", setup: (p) => { p.source.set("fw.elf", firmware({ table: new Uint8Array(8) })); } },
-  { step: "register resources", setup: (p) => { Object.assign(p.driver, { handleResource: () => { throw new Error("vendor says no"); } }); p.source.set("fw.elf", firmware({ table: serializeResourceTable({ entries: [{ kind: "carveout", name: "c", len: 0x1000 }, { kind: "vendor", type: 300, data: new Uint8Array(4) }] }) })); } },
-  { step: "amend resources", setup: () => undefined, options: { resources: [{ kind: "carveout", name: "ddr", len: 1 }] } },
-  { step: "allocate", setup: (p) => { p.source.set("fw.elf", firmware({ table: serializeResourceTable({ entries: [{ kind: "carveout", name: "a", len: 0x1000 }, { kind: "carveout", name: "huge", len: 0x10_0000 }] }) })); } },
-  { step: "load segments", setup: (p) => { p.loader.failSegments = true; } },
-  { step: "load segments", setup: (p) => { p.source.set("fw.elf", firmware({ table: null, entry: 0 }).map((b, i) => (i === 67 ? 0x7f : b))); } },
-  { step: "install table", setup: (p) => { p.source.set("fw.elf", firmware({ table: null })); p.driver.tableLocation = 0x7000_0000; }, options: { resources: [{ kind: "carveout", name: "x", len: 0x1000 }] } },
-  { step: "prepare subdevices", setup: (_p, s) => { s.fail.add("prepare"); } },
-  { step: "start", setup: (p) => { p.driver.fail.add("start"); } },
-  { step: "start subdevices", setup: (_p, s) => { s.fail.add("start"); } },
+  {
+    step: "firmware",
+    setup: (p) => {
+      p.source.delete("fw.elf");
+    },
+  },
+  {
+    step: "loadAndVerify",
+    setup: (p) => {
+      p.loader.failLoad = true;
+    },
+  },
+  {
+    step: "loadAndVerify",
+    setup: (p) => {
+      p.source.set("fw.elf", new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 9]));
+    },
+  },
+  {
+    step: "prepare",
+    setup: (p) => {
+      p.driver.fail.add("prepare");
+    },
+  },
+  {
+    step: "resource table",
+    setup: (p) => {
+      p.source.set("fw.elf", firmware({ table: new Uint8Array(8) }));
+    },
+  },
+  {
+    step: "register resources",
+    setup: (p) => {
+      Object.assign(p.driver, {
+        handleResource: () => {
+          throw new Error("vendor says no");
+        },
+      });
+      p.source.set(
+        "fw.elf",
+        firmware({
+          table: serializeResourceTable({
+            entries: [
+              { kind: "carveout", name: "c", len: 0x1000 },
+              { kind: "vendor", type: 300, data: new Uint8Array(4) },
+            ],
+          }),
+        }),
+      );
+    },
+  },
+  {
+    step: "amend resources",
+    setup: () => undefined,
+    options: { resources: [{ kind: "carveout", name: "ddr", len: 1 }] },
+  },
+  {
+    step: "allocate",
+    setup: (p) => {
+      p.source.set(
+        "fw.elf",
+        firmware({
+          table: serializeResourceTable({
+            entries: [
+              { kind: "carveout", name: "a", len: 0x1000 },
+              { kind: "carveout", name: "huge", len: 0x10_0000 },
+            ],
+          }),
+        }),
+      );
+    },
+  },
+  {
+    step: "load segments",
+    setup: (p) => {
+      p.loader.failSegments = true;
+    },
+  },
+  {
+    step: "load segments",
+    setup: (p) => {
+      p.source.set(
+        "fw.elf",
+        firmware({ table: null, entry: 0 }).map((b, i) => (i === 67 ? 0x7f : b)),
+      );
+    },
+  },
+  {
+    step: "install table",
+    setup: (p) => {
+      p.source.set("fw.elf", firmware({ table: null }));
+      p.driver.tableLocation = 0x7000_0000;
+    },
+    options: { resources: [{ kind: "carveout", name: "x", len: 0x1000 }] },
+  },
+  {
+    step: "prepare subdevices",
+    setup: (_p, s) => {
+      s.fail.add("prepare");
+    },
+  },
+  {
+    step: "start",
+    setup: (p) => {
+      p.driver.fail.add("start");
+    },
+  },
+  {
+    step: "start subdevices",
+    setup: (_p, s) => {
+      s.fail.add("start");
+    },
+  },
 ];
 
 describe("fault injection: boot", () => {
@@ -114,7 +213,15 @@ describe("fault injection: shutdown", () => {
     expect(p.rproc.allocatedBytes).toBe(0);
     p.driver.fail.delete("unprepare");
     await p.rproc.boot();
-    expect(await stepOf(p.rproc.shutdown({ beforeRelease: () => { throw new Error("snapshot failed"); } }))).toBe("coredump");
+    expect(
+      await stepOf(
+        p.rproc.shutdown({
+          beforeRelease: () => {
+            throw new Error("snapshot failed");
+          },
+        }),
+      ),
+    ).toBe("coredump");
     expect(p.rproc.allocatedBytes).toBe(0);
   });
 });
@@ -126,13 +233,69 @@ interface RecoveryCase {
 }
 
 const recoveryCases: RecoveryCase[] = [
-  { step: "stop", inject: (p) => { p.driver.fail.add("stop"); }, heal: (p) => { p.driver.fail.delete("stop"); } },
-  { step: "firmware", inject: (p) => { p.source.delete("fw.elf"); }, heal: (p, _s, fw) => { p.source.set("fw.elf", fw); } },
-  { step: "loadAndVerify", inject: (p) => { p.loader.failLoad = true; }, heal: (p) => { p.loader.failLoad = false; } },
-  { step: "load segments", inject: (p) => { p.loader.failSegments = true; }, heal: (p) => { p.loader.failSegments = false; } },
-  { step: "prepare subdevices", inject: (_p, s) => { s.fail.add("prepare"); }, heal: (_p, s) => { s.fail.delete("prepare"); } },
-  { step: "start", inject: (p) => { p.driver.fail.add("start"); }, heal: (p) => { p.driver.fail.delete("start"); } },
-  { step: "start subdevices", inject: (_p, s) => { s.fail.add("start"); }, heal: (_p, s) => { s.fail.delete("start"); } },
+  {
+    step: "stop",
+    inject: (p) => {
+      p.driver.fail.add("stop");
+    },
+    heal: (p) => {
+      p.driver.fail.delete("stop");
+    },
+  },
+  {
+    step: "firmware",
+    inject: (p) => {
+      p.source.delete("fw.elf");
+    },
+    heal: (p, _s, fw) => {
+      p.source.set("fw.elf", fw);
+    },
+  },
+  {
+    step: "loadAndVerify",
+    inject: (p) => {
+      p.loader.failLoad = true;
+    },
+    heal: (p) => {
+      p.loader.failLoad = false;
+    },
+  },
+  {
+    step: "load segments",
+    inject: (p) => {
+      p.loader.failSegments = true;
+    },
+    heal: (p) => {
+      p.loader.failSegments = false;
+    },
+  },
+  {
+    step: "prepare subdevices",
+    inject: (_p, s) => {
+      s.fail.add("prepare");
+    },
+    heal: (_p, s) => {
+      s.fail.delete("prepare");
+    },
+  },
+  {
+    step: "start",
+    inject: (p) => {
+      p.driver.fail.add("start");
+    },
+    heal: (p) => {
+      p.driver.fail.delete("start");
+    },
+  },
+  {
+    step: "start subdevices",
+    inject: (_p, s) => {
+      s.fail.add("start");
+    },
+    heal: (_p, s) => {
+      s.fail.delete("start");
+    },
+  },
 ];
 
 describe("fault injection: recovery", () => {
@@ -171,13 +334,48 @@ describe("fault injection: recovery", () => {
 
 describe("fault injection: attach and detach", () => {
   const attachCases: { step: LifecycleStep; inject: (p: Platform, s: RecordingSubdevice) => void }[] = [
-    { step: "prepare", inject: (p) => { p.driver.fail.add("prepare"); } },
-    { step: "resource table", inject: (p) => { p.driver.fail.add("getLoadedResourceTable"); } },
-    { step: "resource table", inject: (p) => { p.driver.loadedTable = { da: 0x7000_0000, size: 64 }; } },
-    { step: "resource table", inject: (p) => { p.memory.setU32(RSC_DA, 9); } },
-    { step: "prepare subdevices", inject: (_p, s) => { s.fail.add("prepare"); } },
-    { step: "attach", inject: (p) => { p.driver.fail.add("attach"); } },
-    { step: "start subdevices", inject: (_p, s) => { s.fail.add("start"); } },
+    {
+      step: "prepare",
+      inject: (p) => {
+        p.driver.fail.add("prepare");
+      },
+    },
+    {
+      step: "resource table",
+      inject: (p) => {
+        p.driver.fail.add("getLoadedResourceTable");
+      },
+    },
+    {
+      step: "resource table",
+      inject: (p) => {
+        p.driver.loadedTable = { da: 0x7000_0000, size: 64 };
+      },
+    },
+    {
+      step: "resource table",
+      inject: (p) => {
+        p.memory.setU32(RSC_DA, 9);
+      },
+    },
+    {
+      step: "prepare subdevices",
+      inject: (_p, s) => {
+        s.fail.add("prepare");
+      },
+    },
+    {
+      step: "attach",
+      inject: (p) => {
+        p.driver.fail.add("attach");
+      },
+    },
+    {
+      step: "start subdevices",
+      inject: (_p, s) => {
+        s.fail.add("start");
+      },
+    },
   ];
   for (const c of attachCases) {
     it(`an attach failing at "${c.step}" stays detached and restores the table`, async () => {

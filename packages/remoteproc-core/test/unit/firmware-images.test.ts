@@ -56,7 +56,8 @@ describe("64-bit device addresses", () => {
     expect(p.rproc.resourceTableLocation).toEqual({ da: HIGH_DA + 0x8000, size: defaultTable().length });
     const live = parseResourceTable(high.read(0x8000, defaultTable().length));
     const [carveout, vdev, trace] = live.entries;
-    if (carveout?.kind !== "carveout" || vdev?.kind !== "vdev" || trace?.kind !== "trace") throw new Error("table shape");
+    if (carveout?.kind !== "carveout" || vdev?.kind !== "vdev" || trace?.kind !== "trace")
+      throw new Error("table shape");
     // What the host writes into the table's u32 fields was allocated below 4 GiB.
     expect(carveout.da).toBe(SRAM_DA);
     for (const v of vdev.vrings) expect(v.da).toBeLessThan(0x1_0000_0000);
@@ -73,7 +74,11 @@ describe("64-bit device addresses", () => {
     p.rproc.addCoredumpSegment({ da: HIGH_DA + 0x100, size: CODE.length, name: "code" });
     await p.rproc.boot();
     const chunks: Uint8Array[] = [];
-    await p.rproc.coredump({ write: (c) => { chunks.push(c.slice()); } });
+    await p.rproc.coredump({
+      write: (c) => {
+        chunks.push(c.slice());
+      },
+    });
     const core = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let at = 0;
     for (const c of chunks) {
@@ -84,7 +89,9 @@ describe("64-bit device addresses", () => {
     expect(s.elfClass).toBe(64);
     const seg = s.regions.find((r) => r.da === BigInt(HIGH_DA) + 0x100n);
     expect(seg?.size).toBe(BigInt(CODE.length));
-    expect([...core.subarray(Number(seg?.fileOffset ?? 0n), Number(seg?.fileOffset ?? 0n) + CODE.length)]).toEqual([...CODE]);
+    expect([...core.subarray(Number(seg?.fileOffset ?? 0n), Number(seg?.fileOffset ?? 0n) + CODE.length)]).toEqual([
+      ...CODE,
+    ]);
   });
 
   it("refuses a carveout that only a region above 4 GiB could hold: its da would not fit the table", async () => {
@@ -118,7 +125,12 @@ describe("64-bit device addresses", () => {
 
 describe("big-endian firmware", () => {
   it("is refused before anything is prepared, with a typed error that says why", async () => {
-    const fw = buildElf({ le: false, entry: 0x101, segments: [{ paddr: 0x100, data: CODE }], resourceTable: { addr: 0x8000, bytes: defaultTable() } });
+    const fw = buildElf({
+      le: false,
+      entry: 0x101,
+      segments: [{ paddr: 0x100, data: CODE }],
+      resourceTable: { addr: 0x8000, bytes: defaultTable() },
+    });
     const p = makePlatform({ fw });
     const e: unknown = await p.rproc.boot().catch((x: unknown) => x);
     expect(isStepError(e) && e.step).toBe("loadAndVerify");

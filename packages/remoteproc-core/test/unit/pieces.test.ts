@@ -36,13 +36,19 @@ describe("the ELF loader", () => {
     for (const img of [be, new Uint8Array(16)]) {
       const e = await Promise.resolve()
         .then(() => loader.loadAndVerify(img, { firmwareName: "x", rprocName: "y" }))
-        .then(() => undefined, (x: unknown) => x);
+        .then(
+          () => undefined,
+          (x: unknown) => x,
+        );
       expect(isAmpError(e)).toBe(true);
     }
   });
 
   it("reports the table's sh_addr, the entry and the ELF class", async () => {
-    const fw = await createElfLoader().loadAndVerify(firmware({ entry: 0x1234 }), { firmwareName: "x", rprocName: "y" });
+    const fw = await createElfLoader().loadAndVerify(firmware({ entry: 0x1234 }), {
+      firmwareName: "x",
+      rprocName: "y",
+    });
     expect(fw.bootAddr).toBe(0x1234n);
     expect(fw.resourceTable?.da).toBe(0x8000);
     expect(fw.elf).toEqual({ elfClass: 32, machine: 40 });
@@ -52,8 +58,16 @@ describe("the ELF loader", () => {
 describe("named regions", () => {
   it("a region claimed by one carveout cannot serve a second of the same name", async () => {
     const base = makePlatform();
-    const regions = [...base.regions, { name: "dup", da: 0x2000_0000, size: 0x1000, memory: base.memory, offset: 0x20000 }];
-    const table = serializeResourceTable({ entries: [{ kind: "carveout", name: "dup", len: 0x100 }, { kind: "carveout", name: "dup", len: 0x100 }] });
+    const regions = [
+      ...base.regions,
+      { name: "dup", da: 0x2000_0000, size: 0x1000, memory: base.memory, offset: 0x20000 },
+    ];
+    const table = serializeResourceTable({
+      entries: [
+        { kind: "carveout", name: "dup", len: 0x100 },
+        { kind: "carveout", name: "dup", len: 0x100 },
+      ],
+    });
     const p = makePlatform({ fw: firmware({ table }), regions: regions.map((r) => ({ ...r, memory: base.memory })) });
     const e = await p.rproc.boot().catch((x: unknown) => x);
     expect(((e as Error).cause as { code?: string }).code).toBe("ERR_RESOURCE_CONFLICT");

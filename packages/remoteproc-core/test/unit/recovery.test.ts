@@ -63,7 +63,12 @@ describe("crash and recovery", () => {
     const p = makePlatform({ recovery: "disabled" });
     await p.rproc.boot();
     const before = p.rproc.resourceTable!;
-    const other = serializeResourceTable({ entries: [{ kind: "carveout", name: "other", len: 0x1000 }, { kind: "trace", name: "t", da: 0x9000, len: 16 }] });
+    const other = serializeResourceTable({
+      entries: [
+        { kind: "carveout", name: "other", len: 0x1000 },
+        { kind: "trace", name: "t", da: 0x9000, len: 16 },
+      ],
+    });
     const padded = new Uint8Array(before.length);
     padded.set(other);
     p.source.set("fw.elf", firmware({ table: padded }));
@@ -79,7 +84,17 @@ describe("crash and recovery", () => {
   it("vdevs see the break: remove(crashed=true), then a fresh probe", async () => {
     const p = makePlatform();
     const log: string[] = [];
-    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { log.push(`probe ${v.index}`); return { remove: (c) => { log.push(`remove crashed=${c}`); } }; } });
+    p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: (v) => {
+        log.push(`probe ${v.index}`);
+        return {
+          remove: (c) => {
+            log.push(`remove crashed=${c}`);
+          },
+        };
+      },
+    });
     const removed: boolean[] = [];
     p.rproc.on("vdev-removed", (e) => removed.push(e.crashed));
     await p.rproc.boot();
@@ -143,4 +158,3 @@ describe("crash and recovery", () => {
     expect(p.rproc.allocatedBytes).toBe(0);
   });
 });
-

@@ -9,7 +9,15 @@ describe("platform resources and resource-less firmware", () => {
       fw: firmware({ table: null }),
       resources: [
         { kind: "carveout", name: "heap", len: 0x2000 },
-        { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ num: 8, align: 16 }, { num: 8, align: 16 }] },
+        {
+          kind: "vdev",
+          id: 7,
+          dfeatures: 1,
+          vrings: [
+            { num: 8, align: 16 },
+            { num: 8, align: 16 },
+          ],
+        },
         { kind: "trace", name: "log", len: 128 },
       ],
     });
@@ -35,12 +43,19 @@ describe("platform resources and resource-less firmware", () => {
     p.rproc.addResource({ kind: "carveout", name: "extra", len: 0x1000 });
     await p.rproc.boot();
     expect(p.rproc.carveouts.map((c) => c.name)).toEqual(["extra"]);
-    expect(() => { p.rproc.addResource({ kind: "carveout", name: "late", len: 1 }); }).toThrow(/offline/);
-    expect(() => { makePlatform().rproc.addResource({ kind: "carveout", name: "", len: 1 }); }).toThrow(TypeError);
+    expect(() => {
+      p.rproc.addResource({ kind: "carveout", name: "late", len: 1 });
+    }).toThrow(/offline/);
+    expect(() => {
+      makePlatform().rproc.addResource({ kind: "carveout", name: "", len: 1 });
+    }).toThrow(TypeError);
   });
 
   it("virtio devices for resource-less firmware need a table location", async () => {
-    const p = makePlatform({ fw: firmware({ table: null }), resources: [{ kind: "vdev", id: 7, vrings: [{ num: 8, align: 16 }] }] });
+    const p = makePlatform({
+      fw: firmware({ table: null }),
+      resources: [{ kind: "vdev", id: 7, vrings: [{ num: 8, align: 16 }] }],
+    });
     const e = await p.rproc.boot().catch((x: unknown) => x);
     expect(isStepError(e) && e.step).toBe("amend resources");
     expect(p.rproc.allocatedBytes).toBe(0);
@@ -62,23 +77,34 @@ describe("platform resources and resource-less firmware", () => {
     expect((cause as Error).message).toMatch(/ddr/);
     const q = makePlatform({ resources: [{ kind: "trace", name: "ddr", len: 0x4000 }] });
     const e2 = await q.rproc.boot().catch((x: unknown) => x);
-    expect(isAmpError((e2 as Error).cause) && ((e2 as Error).cause as { code: string }).code).toBe("ERR_RESOURCE_CONFLICT");
+    expect(isAmpError((e2 as Error).cause) && ((e2 as Error).cause as { code: string }).code).toBe(
+      "ERR_RESOURCE_CONFLICT",
+    );
   });
 
   it("unmatched platform resources become host-only allocations", async () => {
     const p = makePlatform({ resources: [{ kind: "carveout", name: "dma", len: 0x1000 }] });
     await p.rproc.boot();
-    expect(p.rproc.carveouts.map((c) => [c.name, c.entryOffset === undefined])).toEqual([["ddr", false], ["dma", true]]);
+    expect(p.rproc.carveouts.map((c) => [c.name, c.entryOffset === undefined])).toEqual([
+      ["ddr", false],
+      ["dma", true],
+    ]);
   });
 
   it("a named region serves the carveout of that name; a fixed da must fit it", async () => {
     const base = makePlatform();
-    const regions = [...base.regions, { name: "ddr", da: 0x2000_0000, size: 0x8000, memory: base.memory, offset: 0x20000 }];
+    const regions = [
+      ...base.regions,
+      { name: "ddr", da: 0x2000_0000, size: 0x8000, memory: base.memory, offset: 0x20000 },
+    ];
     const p = makePlatform({ regions: regions.map((r) => ({ ...r, memory: base.memory })) });
     await p.rproc.boot();
     expect(p.rproc.carveouts[0]!.da).toBe(0x2000_0000);
     const bad = serializeResourceTable({ entries: [{ kind: "carveout", name: "ddr", da: 0x3000_0000, len: 0x100 }] });
-    const q = makePlatform({ fw: firmware({ table: bad }), regions: regions.map((r) => ({ ...r, memory: base.memory })) });
+    const q = makePlatform({
+      fw: firmware({ table: bad }),
+      regions: regions.map((r) => ({ ...r, memory: base.memory })),
+    });
     const e = await q.rproc.boot().catch((x: unknown) => x);
     expect(isStepError(e) && e.step).toBe("allocate");
     expect(q.rproc.allocatedBytes).toBe(0);
@@ -94,8 +120,24 @@ describe("platform resources and resource-less firmware", () => {
 
   it("bad regions are refused at construction", () => {
     const base = makePlatform();
-    expect(() => makePlatform({ regions: [{ name: "a", da: 0, size: 0x100, memory: base.memory }, { name: "b", da: 0x80, size: 0x100, memory: base.memory }] })).toThrow(RangeError);
-    expect(() => makePlatform({ regions: [{ name: "a", da: 0, size: 0x1_0000_0000, memory: base.memory }] })).toThrow(RangeError);
-    expect(() => makePlatform({ regions: [{ name: "a", da: 0, size: 0x10, memory: base.memory }, { name: "a", da: 0x100, size: 0x10, memory: base.memory }] })).toThrow(TypeError);
+    expect(() =>
+      makePlatform({
+        regions: [
+          { name: "a", da: 0, size: 0x100, memory: base.memory },
+          { name: "b", da: 0x80, size: 0x100, memory: base.memory },
+        ],
+      }),
+    ).toThrow(RangeError);
+    expect(() => makePlatform({ regions: [{ name: "a", da: 0, size: 0x1_0000_0000, memory: base.memory }] })).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      makePlatform({
+        regions: [
+          { name: "a", da: 0, size: 0x10, memory: base.memory },
+          { name: "a", da: 0x100, size: 0x10, memory: base.memory },
+        ],
+      }),
+    ).toThrow(TypeError);
   });
 });

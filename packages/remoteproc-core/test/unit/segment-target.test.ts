@@ -8,7 +8,13 @@ import { makePlatform } from "../helpers/fixture.ts";
 
 function fillingLoader(da: bigint, length: bigint, value: number): FirmwareLoader {
   return {
-    loadAndVerify: () => ({ bootAddr: 0n, resourceTable: undefined, loadSegments: (t) => { t.fill(da, length, value); } }),
+    loadAndVerify: () => ({
+      bootAddr: 0n,
+      resourceTable: undefined,
+      loadSegments: (t) => {
+        t.fill(da, length, value);
+      },
+    }),
     release: () => undefined,
   };
 }
@@ -32,7 +38,10 @@ describe("SegmentTarget", () => {
   it("refuses a fill length beyond 32 bits at the load-segments step, nothing truncated", async () => {
     const p = makePlatform({ loader: fillingLoader(0x200n, 0x1_0000_0040n, 0xab), resources: [] });
     p.memory.fill(0x200, 0x40, 0x11);
-    const error: unknown = await p.rproc.boot().then(() => undefined, (e: unknown) => e);
+    const error: unknown = await p.rproc.boot().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isStepError(error) && error.step).toBe("load segments");
     expect(isStepError(error) && (error.cause as { code?: string }).code).toBe("ERR_TRANSLATE");
     expect(p.rproc.state).toBe("offline");
@@ -41,7 +50,10 @@ describe("SegmentTarget", () => {
 
   it("refuses a fill that leaves device memory", async () => {
     const p = makePlatform({ loader: fillingLoader(0xfff0n, 0x20n, 0), resources: [] });
-    const error: unknown = await p.rproc.boot().then(() => undefined, (e: unknown) => e);
+    const error: unknown = await p.rproc.boot().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isStepError(error) && (error.cause as { code?: string }).code).toBe("ERR_TRANSLATE");
   });
 });

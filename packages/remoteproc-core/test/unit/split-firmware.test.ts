@@ -5,7 +5,14 @@ import { webcrypto } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { parseElf } from "@amp/elf-loader";
 import { parseResourceTable } from "@amp/resource-table";
-import { createSignedImageLoader, isAmpError, isStepError, signImage, type SubtleCryptoLike, type TrustedKey } from "@amp/remoteproc-core";
+import {
+  createSignedImageLoader,
+  isAmpError,
+  isStepError,
+  signImage,
+  type SubtleCryptoLike,
+  type TrustedKey,
+} from "@amp/remoteproc-core";
 import { buildElf } from "../helpers/elf.ts";
 import { ENTRY, RSC_DA, defaultTable, makePlatform } from "../helpers/fixture.ts";
 
@@ -19,12 +26,18 @@ function split(elf: Uint8Array, base: string): Map<string, Uint8Array> {
   const phdrs = parseElf(elf).programHeaders.filter((p) => p.filesz > 0n);
   const first = Math.min(...phdrs.map((p) => Number(p.offset)));
   const files = new Map<string, Uint8Array>([[`${base}.mdt`, elf.slice(0, first)]]);
-  for (const p of phdrs) files.set(`${base}.b${String(p.index).padStart(2, "0")}`, elf.slice(Number(p.offset), Number(p.offset + p.filesz)));
+  for (const p of phdrs)
+    files.set(`${base}.b${String(p.index).padStart(2, "0")}`, elf.slice(Number(p.offset), Number(p.offset + p.filesz)));
   return files;
 }
 
 function image(sectionsFirst: boolean): Uint8Array {
-  return buildElf({ entry: ENTRY, segments: [{ paddr: 0x100, data: CODE, memsz: CODE.length + 32 }], resourceTable: { addr: RSC_DA, bytes: defaultTable() }, sectionsFirst });
+  return buildElf({
+    entry: ENTRY,
+    segments: [{ paddr: 0x100, data: CODE, memsz: CODE.length + 32 }],
+    resourceTable: { addr: RSC_DA, bytes: defaultTable() },
+    sectionsFirst,
+  });
 }
 
 function splitPlatform(files: Map<string, Uint8Array>, extra: Parameters<typeof makePlatform>[0] = {}) {
@@ -92,10 +105,20 @@ describe("split firmware (.mdt + .bNN)", () => {
 
   it("refuses a split image inside a signed container: its companions are not authenticated", async () => {
     const files = split(image(true), "fw");
-    const k = (await webcrypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-    const trusted: TrustedKey = { algorithm: "ED25519", publicKey: new Uint8Array(await webcrypto.subtle.exportKey("raw", k.publicKey)) };
+    const k = (await webcrypto.subtle.generateKey({ name: "Ed25519" }, true, [
+      "sign",
+      "verify",
+    ])) as webcrypto.CryptoKeyPair;
+    const trusted: TrustedKey = {
+      algorithm: "ED25519",
+      publicKey: new Uint8Array(await webcrypto.subtle.exportKey("raw", k.publicKey)),
+    };
     const subtle = webcrypto.subtle as unknown as SubtleCryptoLike;
-    const signed = await signImage([files.get("fw.mdt") ?? new Uint8Array()], { algorithm: "ED25519", privateKey: k.privateKey, subtle });
+    const signed = await signImage([files.get("fw.mdt") ?? new Uint8Array()], {
+      algorithm: "ED25519",
+      privateKey: k.privateKey,
+      subtle,
+    });
     files.set("fw.mdt", signed);
     const p = splitPlatform(files, { loader: createSignedImageLoader({ keys: [trusted], subtle }) });
     const e: unknown = await p.rproc.boot().catch((x: unknown) => x);

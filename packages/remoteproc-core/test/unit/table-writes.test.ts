@@ -5,15 +5,42 @@ import { describe, expect, it } from "vitest";
 import { parseResourceTable, serializeResourceTable } from "@amp/resource-table";
 import { VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK } from "@amp/virtio-ring";
 import type { VirtioDriver } from "@amp/remoteproc-core";
-import { FakeDriver, RSC_DA, SRAM_DA, TRACE_DA, TRACE_LEN, firmware, makePlatform, type Platform } from "../helpers/fixture.ts";
+import {
+  FakeDriver,
+  RSC_DA,
+  SRAM_DA,
+  TRACE_DA,
+  TRACE_LEN,
+  firmware,
+  makePlatform,
+  type Platform,
+} from "../helpers/fixture.ts";
 
 function twoVdevTable(): Uint8Array {
   return serializeResourceTable({
     entries: [
       { kind: "carveout", name: "ddr", len: 0x4000 },
-      { kind: "vdev", id: 7, notifyId: 42, dfeatures: 1, vrings: [{ align: 16, num: 16, notifyId: 9 }, { align: 16, num: 16, notifyId: 9 }] },
+      {
+        kind: "vdev",
+        id: 7,
+        notifyId: 42,
+        dfeatures: 1,
+        vrings: [
+          { align: 16, num: 16, notifyId: 9 },
+          { align: 16, num: 16, notifyId: 9 },
+        ],
+      },
       { kind: "trace", name: "trace0", da: TRACE_DA, len: TRACE_LEN },
-      { kind: "vdev", id: 3, notifyId: 77, dfeatures: 0, vrings: [{ align: 16, num: 8, notifyId: 0xffff_ffff }, { align: 16, num: 8, notifyId: 5 }] },
+      {
+        kind: "vdev",
+        id: 3,
+        notifyId: 77,
+        dfeatures: 0,
+        vrings: [
+          { align: 16, num: 8, notifyId: 0xffff_ffff },
+          { align: 16, num: 8, notifyId: 5 },
+        ],
+      },
     ],
   });
 }
@@ -71,7 +98,12 @@ describe("host-written table fields", () => {
     // Known, deliberate difference: vring da is written when the ring is allocated (so the vdev
     // transport can report the queue address to any virtio driver), where Linux writes it in
     // find_vqs just after start. Same value; a remote that polls DRIVER_OK (fact 2) cannot tell.
-    expect([...(a?.vrings ?? []), ...(b?.vrings ?? [])].map((v) => v.da)).toEqual([SRAM_DA + 0x4000, SRAM_DA + 0x5000, SRAM_DA + 0x6000, SRAM_DA + 0x7000]);
+    expect([...(a?.vrings ?? []), ...(b?.vrings ?? [])].map((v) => v.da)).toEqual([
+      SRAM_DA + 0x4000,
+      SRAM_DA + 0x5000,
+      SRAM_DA + 0x6000,
+      SRAM_DA + 0x7000,
+    ]);
   });
 
   it("a virtio driver writes vring da, gfeatures and status 0x07 into the installed table; FEATURES_OK is never set", async () => {

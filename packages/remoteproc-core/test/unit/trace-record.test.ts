@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { decodeTraceNote, formatTraceEntry, formatTraceRecord, isTraceNote, parseTraceBuffer, parseTraceLine, TraceFollower, traceNoteFor, TRACE_MAX_TEXT, type TraceLevel } from "@amp/remoteproc-core";
+import {
+  decodeTraceNote,
+  formatTraceEntry,
+  formatTraceRecord,
+  isTraceNote,
+  parseTraceBuffer,
+  parseTraceLine,
+  TraceFollower,
+  traceNoteFor,
+  TRACE_MAX_TEXT,
+  type TraceLevel,
+} from "@amp/remoteproc-core";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -32,7 +43,12 @@ class Ring {
 
 describe("parseTraceLine", () => {
   it("reads seq, remote time, level and text", () => {
-    expect(parseTraceLine("7 1234567 W low battery: 3.1 V")).toEqual({ seq: 7, remoteUs: 1234567, level: "W", text: "low battery: 3.1 V" });
+    expect(parseTraceLine("7 1234567 W low battery: 3.1 V")).toEqual({
+      seq: 7,
+      remoteUs: 1234567,
+      level: "W",
+      text: "low battery: 3.1 V",
+    });
     expect(parseTraceLine("0 0 E")).toEqual({ seq: 0, remoteUs: 0, level: "E", text: "" });
   });
 
@@ -40,7 +56,9 @@ describe("parseTraceLine", () => {
     expect(parseTraceLine("echo: firmware started")).toEqual({ text: "echo: firmware started" });
     expect(parseTraceLine("12 34 X not a level")).toEqual({ text: "12 34 X not a level" });
     expect(parseTraceLine("1 2I text")).toEqual({ text: "1 2I text" });
-    expect(parseTraceLine("1234567890123456 1 I too many digits")).toEqual({ text: "1234567890123456 1 I too many digits" });
+    expect(parseTraceLine("1234567890123456 1 I too many digits")).toEqual({
+      text: "1234567890123456 1 I too many digits",
+    });
   });
 
   it("cuts a huge line and flags it", () => {
@@ -66,7 +84,10 @@ describe("parseTraceBuffer", () => {
     const r = new Ring(256);
     r.write("a");
     r.write("b");
-    expect(parseTraceBuffer(r.buf).map((x) => [x.seq, x.text])).toEqual([[0, "a"], [1, "b"]]);
+    expect(parseTraceBuffer(r.buf).map((x) => [x.seq, x.text])).toEqual([
+      [0, "a"],
+      [1, "b"],
+    ]);
   });
 
   it("after wrapping: older records after the NUL come first, Linux still sees text", () => {
@@ -78,7 +99,12 @@ describe("parseTraceBuffer", () => {
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1] ?? 0) + 1);
     // Linux's view: the newest records since the wrap, as plain text lines.
     expect(r.linux().endsWith("6 60 I rec6\n")).toBe(true);
-    expect(r.linux().split("\n").every((l) => l === "" || /^\d+ \d+ I rec\d$/.test(l))).toBe(true);
+    expect(
+      r
+        .linux()
+        .split("\n")
+        .every((l) => l === "" || /^\d+ \d+ I rec\d$/.test(l)),
+    ).toBe(true);
   });
 
   it("ignores stale text after the NUL when it has no records (old firmware)", () => {
@@ -180,15 +206,22 @@ describe("TraceFollower", () => {
   });
 
   it("stamps read time and host time from a clock mapping", () => {
-    const f = new TraceFollower({ now: () => 1_700_000_000_000, toHostTime: (us) => ({ hostMs: 1_699_999_999_000 + us / 1000, errorMs: 0.25 }) });
+    const f = new TraceFollower({
+      now: () => 1_700_000_000_000,
+      toHostTime: (us) => ({ hostMs: 1_699_999_999_000 + us / 1000, errorMs: 0.25 }),
+    });
     const [e] = f.update(enc("0 2500 I hi\n\0")).records;
     expect(e).toMatchObject({ readAtMs: 1_700_000_000_000, hostMs: 1_699_999_999_002.5, hostErrorMs: 0.25 });
     expect(formatTraceEntry(e!)).toBe("22:13:19.002±0.3ms remote 0.002500s I hi");
     const plain = new TraceFollower().update(enc("0 2500 I hi\n\0")).records[0]!;
     expect(formatTraceEntry(plain)).toBe("remote 0.002500s I hi");
-    const early = new TraceFollower({ toHostTime: () => ({ hostMs: NaN, errorMs: Infinity }) }).update(enc("0 2500 I hi\n\0")).records[0]!;
+    const early = new TraceFollower({ toHostTime: () => ({ hostMs: NaN, errorMs: Infinity }) }).update(
+      enc("0 2500 I hi\n\0"),
+    ).records[0]!;
     expect(early.hostMs).toBeUndefined();
-    expect(formatTraceEntry({ text: "old", lostBefore: 2 })).toBe("!! 2 trace records lost (overwritten before they were read)\n- old");
+    expect(formatTraceEntry({ text: "old", lostBefore: 2 })).toBe(
+      "!! 2 trace records lost (overwritten before they were read)\n- old",
+    );
   });
 
   it("never throws on random buffers", () => {

@@ -17,7 +17,14 @@ import { makePlatform, type Platform } from "../helpers/fixture.ts";
 
 // struct fw_rsc_vdev / fw_rsc_vdev_vring offsets from the entry's type word: @amp/resource-table's
 // (checked against gcc's offsetof there), so the wire layout has one home.
-const { VDEV_DFEATURES: DFEATURES, VDEV_GFEATURES: GFEATURES, VDEV_STATUS: STATUS, VDEV_VRINGS: VRINGS, VRING_DA, VRING_NOTIFYID } = RSC_ENTRY_FIELDS;
+const {
+  VDEV_DFEATURES: DFEATURES,
+  VDEV_GFEATURES: GFEATURES,
+  VDEV_STATUS: STATUS,
+  VDEV_VRINGS: VRINGS,
+  VRING_DA,
+  VRING_NOTIFYID,
+} = RSC_ENTRY_FIELDS;
 const VRING_SIZE = FW_RSC_VDEV_VRING_SIZE;
 
 /** What the remote does: a store into its own copy of the table. */
@@ -64,9 +71,21 @@ describe("the host keeps its own copy of what it wrote into the vdev entry", () 
     const after = t.getQueue(0);
     expect(after).toEqual(before);
     // A driver that sets its queue up again (a link restart) lays it over vring 0's own window.
-    const q = new SplitVirtqueueDriver<number>({ size: after.size, space: vdev.addressSpace, descAddr: after.descAddr, driverAddr: after.driverAddr, deviceAddr: after.deviceAddr, features: 0n, doorbell: { notify: () => undefined }, notifyId: after.notifyId });
+    const q = new SplitVirtqueueDriver<number>({
+      size: after.size,
+      space: vdev.addressSpace,
+      descAddr: after.descAddr,
+      driverAddr: after.driverAddr,
+      deviceAddr: after.deviceAddr,
+      features: 0n,
+      doorbell: { notify: () => undefined },
+      notifyId: after.notifyId,
+    });
     expect(q.size).toBe(v0!.num);
-    expect(vdev.addressSpace.translate(after.descAddr, 16)).toEqual({ memory: v0!.window.memory, offset: v0!.window.offset });
+    expect(vdev.addressSpace.translate(after.descAddr, 16)).toEqual({
+      memory: v0!.window.memory,
+      offset: v0!.window.offset,
+    });
     // ANY (unallocated) or an unmapped address from the remote changes nothing either.
     remoteWrites(p, vdev, VRINGS + VRING_SIZE + VRING_DA, 0xffffffff);
     expect(t.getQueue(1)).toMatchObject({ descAddr: v1!.da, ready: true });
@@ -118,7 +137,9 @@ describe("the host keeps its own copy of what it wrote into the vdev entry", () 
     const { p, vdev } = await bootDriven();
     const t = vdev.transport;
     const [v0, v1] = vdev.vrings;
-    expect(() => { t.setQueue(0, { descAddr: v1!.da }); }).toThrow(RangeError);
+    expect(() => {
+      t.setQueue(0, { descAddr: v1!.da });
+    }).toThrow(RangeError);
     expect(t.getQueue(0).descAddr).toBe(v0!.da);
     t.setQueue(0, { descAddr: v0!.da }); // its own address: accepted, and written back into the table
     expect(remoteReads(p, vdev, VRINGS + VRING_DA)).toBe(v0!.da);

@@ -25,7 +25,11 @@ describe("vdevs", () => {
         t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
         t.setDriverFeatures(t.getDeviceFeatures() & 1n);
         t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
-        return { remove: (crashed) => { removed.push(crashed); } };
+        return {
+          remove: (crashed) => {
+            removed.push(crashed);
+          },
+        };
       },
     };
     p.rproc.registerVirtioDriver(drv);
@@ -37,12 +41,20 @@ describe("vdevs", () => {
     const vdev = probed[0]!;
     expect(vdev.transport.legacy).toBe(true);
     expect(vdev.transport.deviceId).toBe(7);
-    expect(vdev.vrings.map((v) => [v.notifyId, v.da, v.num])).toEqual([[0, SRAM_DA + 0x4000, 16], [1, SRAM_DA + 0x5000, 16]]);
+    expect(vdev.vrings.map((v) => [v.notifyId, v.da, v.num])).toEqual([
+      [0, SRAM_DA + 0x4000, 16],
+      [1, SRAM_DA + 0x5000, 16],
+    ]);
     const e = liveTable(p).entries[1];
     if (e?.kind !== "vdev") throw new Error("shape");
     expect(e.status).toBe(7);
     expect(e.gfeatures).toBe(1);
-    expect(vdev.transport.getQueue(0)).toMatchObject({ size: 16, descAddr: SRAM_DA + 0x4000, ready: true, notifyId: 0 });
+    expect(vdev.transport.getQueue(0)).toMatchObject({
+      size: 16,
+      descAddr: SRAM_DA + 0x4000,
+      ready: true,
+      notifyId: 0,
+    });
     await p.rproc.shutdown();
     expect(removed).toEqual([false]);
     expect(vdev.active).toBe(false);
@@ -53,7 +65,17 @@ describe("vdevs", () => {
     const p = makePlatform();
     await p.rproc.boot();
     const log: string[] = [];
-    const off = p.rproc.registerVirtioDriver({ deviceIds: [7], probe: () => { log.push("probe"); return { remove: () => { log.push("remove"); } }; } });
+    const off = p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: () => {
+        log.push("probe");
+        return {
+          remove: () => {
+            log.push("remove");
+          },
+        };
+      },
+    });
     await p.rproc.boot(); // queued after the bind; just counts a user
     expect(log).toEqual(["probe"]);
     await off();
@@ -95,7 +117,10 @@ describe("vdevs", () => {
     const mem = base.memory;
     const p = makePlatform({
       fw: firmware({ table: defaultTable([{ kind: "carveout", name: "vdev0buffer", len: 0x2000 }]) }),
-      regions: [...base.regions, { name: "vdev0buffer", da: 0x3000_0000, size: 0x2000, memory: mem, offset: 0x20000 - 0x2000 }],
+      regions: [
+        ...base.regions,
+        { name: "vdev0buffer", da: 0x3000_0000, size: 0x2000, memory: mem, offset: 0x20000 - 0x2000 },
+      ],
     });
     await p.rproc.boot();
     const vdev = p.rproc.vdevs[0]!;
@@ -110,7 +135,9 @@ describe("vdevs", () => {
   });
 
   it("a firmware carveout named vdev0buffer from the pool is the vdev's buffer too", async () => {
-    const p = makePlatform({ fw: firmware({ table: defaultTable([{ kind: "carveout", name: "vdev0buffer", len: 0x2000 }]) }) });
+    const p = makePlatform({
+      fw: firmware({ table: defaultTable([{ kind: "carveout", name: "vdev0buffer", len: 0x2000 }]) }),
+    });
     await p.rproc.boot();
     const carveout = p.rproc.carveouts.find((c) => c.name === "vdev0buffer")!;
     expect(p.rproc.vdevs[0]!.buffer?.da).toBe(carveout.da);
@@ -144,7 +171,12 @@ describe("vdevs", () => {
 
   it("a probe failure fails the boot at start subdevices and releases everything", async () => {
     const p = makePlatform();
-    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: () => { throw new Error("probe failed"); } });
+    p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: () => {
+        throw new Error("probe failed");
+      },
+    });
     const e = await p.rproc.boot().catch((x: unknown) => x);
     expect((e as { step?: string }).step).toBe("start subdevices");
     expect(p.rproc.state).toBe("offline");
@@ -154,11 +186,21 @@ describe("vdevs", () => {
 
   it("vdev status is reset to 0 in the installed table on stop", async () => {
     const p = makePlatform();
-    p.rproc.registerVirtioDriver({ deviceIds: [7], probe: (v) => { v.transport.setStatus(7); return undefined; } });
+    p.rproc.registerVirtioDriver({
+      deviceIds: [7],
+      probe: (v) => {
+        v.transport.setStatus(7);
+        return undefined;
+      },
+    });
     await p.rproc.boot();
     const size = p.rproc.resourceTableLocation!.size;
     let cached: Uint8Array | undefined;
-    await p.rproc.shutdown({ beforeRelease: () => { cached = p.rproc.resourceTable; } });
+    await p.rproc.shutdown({
+      beforeRelease: () => {
+        cached = p.rproc.resourceTable;
+      },
+    });
     const e = parseResourceTable(p.read(RSC_DA, size)).entries[1];
     if (e?.kind !== "vdev") throw new Error("shape");
     expect(e.status).toBe(0);
@@ -170,7 +212,13 @@ describe("vdevs", () => {
     await p.rproc.boot();
     const v = p.rproc.vdevs[0]!;
     await p.rproc.shutdown();
-    const e = (() => { try { v.kick(0); } catch (x) { return x; } })();
+    const e = (() => {
+      try {
+        v.kick(0);
+      } catch (x) {
+        return x;
+      }
+    })();
     expect(isAmpError(e) && e.code).toBe("ERR_STATE");
   });
 });

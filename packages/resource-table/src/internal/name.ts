@@ -30,20 +30,46 @@ export function decodeUtf8(b: Uint8Array, start: number, end: number): { text: s
     const c = b[i] ?? 0;
     let cp = -1;
     let n = 0;
-    if (c < 0x80) { cp = c; n = 1; }
-    else if (c >= 0xc2 && c <= 0xdf) { cp = c & 0x1f; n = 2; }
-    else if (c >= 0xe0 && c <= 0xef) { cp = c & 0x0f; n = 3; }
-    else if (c >= 0xf0 && c <= 0xf4) { cp = c & 0x07; n = 4; }
-    if (cp < 0 || i + n > end) { text += "\ufffd"; valid = false; i++; continue; }
+    if (c < 0x80) {
+      cp = c;
+      n = 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      cp = c & 0x1f;
+      n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      cp = c & 0x0f;
+      n = 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      cp = c & 0x07;
+      n = 4;
+    }
+    if (cp < 0 || i + n > end) {
+      text += "\ufffd";
+      valid = false;
+      i++;
+      continue;
+    }
     let ok = true;
     for (let k = 1; k < n; k++) {
       const cc = b[i + k] ?? 0;
-      if ((cc & 0xc0) !== 0x80) { ok = false; break; }
+      if ((cc & 0xc0) !== 0x80) {
+        ok = false;
+        break;
+      }
       cp = (cp << 6) | (cc & 0x3f);
     }
     // Reject overlong forms, surrogates and code points past U+10FFFF.
-    if (ok && ((n === 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 4 && (cp < 0x10000 || cp > 0x10ffff)))) ok = false;
-    if (!ok) { text += "\ufffd"; valid = false; i++; continue; }
+    if (
+      ok &&
+      ((n === 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    )
+      ok = false;
+    if (!ok) {
+      text += "\ufffd";
+      valid = false;
+      i++;
+      continue;
+    }
     text += String.fromCodePoint(cp);
     i += n;
   }
@@ -78,7 +104,9 @@ export function encodeUtf8(s: string): number[] {
 export function encodeName(name: string, b: Uint8Array, o: number): void {
   const bytes = encodeUtf8(name);
   if (bytes.length > RSC_NAME_SIZE - 1) {
-    throw new RangeError(`name "${name}" is ${bytes.length} bytes in UTF-8; at most ${RSC_NAME_SIZE - 1} fit with the NUL`);
+    throw new RangeError(
+      `name "${name}" is ${bytes.length} bytes in UTF-8; at most ${RSC_NAME_SIZE - 1} fit with the NUL`,
+    );
   }
   if (bytes.includes(0)) throw new RangeError(`name "${name}" contains a NUL character`);
   b.fill(0, o, o + RSC_NAME_SIZE);

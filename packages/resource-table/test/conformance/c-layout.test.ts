@@ -132,17 +132,38 @@ describe.skipIf(missing !== undefined)("C layout (gcc, kernel uapi headers)", ()
       "sizeof fw_rsc_trace": FW_RSC_TRACE_SIZE,
       "sizeof fw_rsc_vdev": FW_RSC_VDEV_SIZE,
       "sizeof fw_rsc_vdev_vring": FW_RSC_VDEV_VRING_SIZE,
-      "resource_table.ver": 0, "resource_table.num": 4, "resource_table.reserved": 8, "resource_table.offset": RESOURCE_TABLE_SIZE,
-      ...Object.fromEntries(["fw_rsc_carveout", "fw_rsc_devmem"].flatMap((s) => [
-        [`${s}.da`, body(F.CARVEOUT_DA)], [`${s}.pa`, body(F.CARVEOUT_PA)], [`${s}.len`, body(F.CARVEOUT_LEN)],
-        [`${s}.flags`, body(F.CARVEOUT_FLAGS)], [`${s}.reserved`, body(F.CARVEOUT_RESERVED)], [`${s}.name`, body(F.CARVEOUT_NAME)],
-      ])),
-      "fw_rsc_trace.da": body(F.TRACE_DA), "fw_rsc_trace.len": body(F.TRACE_LEN), "fw_rsc_trace.reserved": body(F.TRACE_RESERVED), "fw_rsc_trace.name": body(F.TRACE_NAME),
-      "fw_rsc_vdev.id": body(F.VDEV_ID), "fw_rsc_vdev.notifyid": body(F.VDEV_NOTIFYID), "fw_rsc_vdev.dfeatures": body(F.VDEV_DFEATURES),
-      "fw_rsc_vdev.gfeatures": body(F.VDEV_GFEATURES), "fw_rsc_vdev.config_len": body(F.VDEV_CONFIG_LEN), "fw_rsc_vdev.status": body(F.VDEV_STATUS),
-      "fw_rsc_vdev.num_of_vrings": body(F.VDEV_NUM_OF_VRINGS), "fw_rsc_vdev.reserved": body(F.VDEV_RESERVED), "fw_rsc_vdev.vring": body(F.VDEV_VRINGS),
-      "fw_rsc_vdev_vring.da": F.VRING_DA, "fw_rsc_vdev_vring.align": F.VRING_ALIGN, "fw_rsc_vdev_vring.num": F.VRING_NUM,
-      "fw_rsc_vdev_vring.notifyid": F.VRING_NOTIFYID, "fw_rsc_vdev_vring.pa": F.VRING_PA,
+      "resource_table.ver": 0,
+      "resource_table.num": 4,
+      "resource_table.reserved": 8,
+      "resource_table.offset": RESOURCE_TABLE_SIZE,
+      ...Object.fromEntries(
+        ["fw_rsc_carveout", "fw_rsc_devmem"].flatMap((s) => [
+          [`${s}.da`, body(F.CARVEOUT_DA)],
+          [`${s}.pa`, body(F.CARVEOUT_PA)],
+          [`${s}.len`, body(F.CARVEOUT_LEN)],
+          [`${s}.flags`, body(F.CARVEOUT_FLAGS)],
+          [`${s}.reserved`, body(F.CARVEOUT_RESERVED)],
+          [`${s}.name`, body(F.CARVEOUT_NAME)],
+        ]),
+      ),
+      "fw_rsc_trace.da": body(F.TRACE_DA),
+      "fw_rsc_trace.len": body(F.TRACE_LEN),
+      "fw_rsc_trace.reserved": body(F.TRACE_RESERVED),
+      "fw_rsc_trace.name": body(F.TRACE_NAME),
+      "fw_rsc_vdev.id": body(F.VDEV_ID),
+      "fw_rsc_vdev.notifyid": body(F.VDEV_NOTIFYID),
+      "fw_rsc_vdev.dfeatures": body(F.VDEV_DFEATURES),
+      "fw_rsc_vdev.gfeatures": body(F.VDEV_GFEATURES),
+      "fw_rsc_vdev.config_len": body(F.VDEV_CONFIG_LEN),
+      "fw_rsc_vdev.status": body(F.VDEV_STATUS),
+      "fw_rsc_vdev.num_of_vrings": body(F.VDEV_NUM_OF_VRINGS),
+      "fw_rsc_vdev.reserved": body(F.VDEV_RESERVED),
+      "fw_rsc_vdev.vring": body(F.VDEV_VRINGS),
+      "fw_rsc_vdev_vring.da": F.VRING_DA,
+      "fw_rsc_vdev_vring.align": F.VRING_ALIGN,
+      "fw_rsc_vdev_vring.num": F.VRING_NUM,
+      "fw_rsc_vdev_vring.notifyid": F.VRING_NOTIFYID,
+      "fw_rsc_vdev_vring.pa": F.VRING_PA,
       types: [RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE, RSC_VDEV, RSC_LAST, RSC_VENDOR_START, RSC_VENDOR_END],
       ADDR_ANY: 0xffffffff,
     });
@@ -155,12 +176,45 @@ describe.skipIf(missing !== undefined)("C layout (gcc, kernel uapi headers)", ()
     expect(t.size).toBe(16 + 24 + 56 + 56 + 48 + 28 + 40 + 3 + 4 + 6 + 4 + 80);
     expect(t.entries.map((e) => e.offset)).toEqual([40, 96, 152, 200, 271, 281]);
     expect(t.entries).toEqual([
-      { kind: "carveout", type: 0, offset: 40, da: 0x1000_0000, pa: 0xffff_ffff, len: 0x10_0000, flags: 3, reserved: 0, name: "vdev0buffer" },
-      { kind: "devmem", type: 1, offset: 96, da: 0x4000_0000, pa: 0x5000_0000, len: 0x1000, flags: 1, reserved: 0, name: "uart" },
+      {
+        kind: "carveout",
+        type: 0,
+        offset: 40,
+        da: 0x1000_0000,
+        pa: 0xffff_ffff,
+        len: 0x10_0000,
+        flags: 3,
+        reserved: 0,
+        name: "vdev0buffer",
+      },
+      {
+        kind: "devmem",
+        type: 1,
+        offset: 96,
+        da: 0x4000_0000,
+        pa: 0x5000_0000,
+        len: 0x1000,
+        flags: 1,
+        reserved: 0,
+        name: "uart",
+      },
       { kind: "trace", type: 2, offset: 152, da: 0x2000_1000, len: 2048, reserved: 0, name: "trace0" },
       {
-        kind: "vdev", type: 3, offset: 200, id: 7, notifyId: 0, dfeatures: 1, gfeatures: 0, configLen: 3, status: 0, numOfVrings: 2, reserved: [0, 0],
-        vrings: [{ da: 0xffff_ffff, align: 4096, num: 256, notifyId: 0, pa: 0 }, { da: 0x3000_0000, align: 16, num: 8, notifyId: 1, pa: 0 }],
+        kind: "vdev",
+        type: 3,
+        offset: 200,
+        id: 7,
+        notifyId: 0,
+        dfeatures: 1,
+        gfeatures: 0,
+        configLen: 3,
+        status: 0,
+        numOfVrings: 2,
+        reserved: [0, 0],
+        vrings: [
+          { da: 0xffff_ffff, align: 4096, num: 256, notifyId: 0, pa: 0 },
+          { da: 0x3000_0000, align: 16, num: 8, notifyId: 1, pa: 0 },
+        ],
         config: new Uint8Array([0xaa, 0xbb, 0xcc]),
       },
       { kind: "vendor", type: 135, offset: 271, data: new Uint8Array([1, 2, 3, 4, 5, 6]) },
@@ -169,6 +223,10 @@ describe.skipIf(missing !== undefined)("C layout (gcc, kernel uapi headers)", ()
     const chk = t.entries[5];
     expect(chk?.kind === "unsupported" && chk.data.length).toBe(80);
     expect(toHex(serializeResourceTable(t))).toBe(toHex(bytes));
-    expect(validateResourceTable(bytes).map((d) => d.code).sort()).toEqual(["RSC_DEVMEM_NEEDS_IOMMU", "RSC_OFFSET_MISALIGNED", "RSC_OFFSET_MISALIGNED", "RSC_TYPE_UNSUPPORTED"]);
+    expect(
+      validateResourceTable(bytes)
+        .map((d) => d.code)
+        .sort(),
+    ).toEqual(["RSC_DEVMEM_NEEDS_IOMMU", "RSC_OFFSET_MISALIGNED", "RSC_OFFSET_MISALIGNED", "RSC_TYPE_UNSUPPORTED"]);
   });
 });

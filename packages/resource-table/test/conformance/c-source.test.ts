@@ -20,11 +20,16 @@ const tables: ResourceTableInit[] = [example, { entries: [] }, { size: 256, entr
 
 describe.skipIf(requireTools("gcc") !== undefined)("generated C compiled by gcc", () => {
   it("lays out exactly the serializer's bytes, for the example and 25 random tables", () => {
-    const parts = tables.map((t, i) => generateResourceTableC(t, { symbol: `table${i}`, structName: `table${i}_t`, section: `.rsc${i}` }));
+    const parts = tables.map((t, i) =>
+      generateResourceTableC(t, { symbol: `table${i}`, structName: `table${i}_t`, section: `.rsc${i}` }),
+    );
     const main = [
       "#include <stdio.h>",
       "int main(void) {",
-      ...tables.map((_, i) => `  printf("%zu\\n", sizeof table${i}); fwrite(&table${i}, sizeof table${i}, 1, stdout); printf("\\n");`),
+      ...tables.map(
+        (_, i) =>
+          `  printf("%zu\\n", sizeof table${i}); fwrite(&table${i}, sizeof table${i}, 1, stdout); printf("\\n");`,
+      ),
       "  return 0;",
       "}",
     ];
@@ -43,12 +48,16 @@ describe.skipIf(requireTools("gcc") !== undefined)("generated C compiled by gcc"
   });
 
   it("honours aligned entry offsets and explicit offsets with gaps", () => {
-    const t: ResourceTableInit = { entries: [
-      { kind: "vendor", type: 140, data: new Uint8Array([1, 2, 3]) },
-      { kind: "trace", da: 0x100, len: 0x10, name: "t?\"\\é" },
-      { kind: "carveout", len: 0x1000, offset: 200 },
-    ] };
-    const c = generateResourceTableC(t, { align: 8 }) + '\n#include <stdio.h>\nint main(void) { fwrite(&resource_table, sizeof resource_table, 1, stdout); return 0; }\n';
+    const t: ResourceTableInit = {
+      entries: [
+        { kind: "vendor", type: 140, data: new Uint8Array([1, 2, 3]) },
+        { kind: "trace", da: 0x100, len: 0x10, name: 't?"\\é' },
+        { kind: "carveout", len: 0x1000, offset: 200 },
+      ],
+    };
+    const c =
+      generateResourceTableC(t, { align: 8 }) +
+      "\n#include <stdio.h>\nint main(void) { fwrite(&resource_table, sizeof resource_table, 1, stdout); return 0; }\n";
     const bytes = new Uint8Array(execFileSync(compileC(c, { flags: FLAGS, name: "aligned" })));
     expect(toHex(bytes)).toBe(toHex(serializeResourceTable(t, { align: 8 })));
   });
@@ -62,15 +71,21 @@ describe.skipIf(requireTools("gcc") !== undefined)("generated C compiled by gcc"
   });
 });
 
-describe.skipIf(requireTools("arm-none-eabi-gcc", "arm-none-eabi-objcopy") !== undefined)("generated C compiled by arm-none-eabi-gcc", () => {
-  it.each([["example", example], ["random", randoms[3] as ResourceTableInit]])("the .resource_table section of the %s table holds the serializer's bytes", (_n, t) => {
-    const dir = makeTempDir("amp-rsc-arm-");
-    const obj = join(dir, "table.o");
-    const bin = join(dir, "table.bin");
-    const src = join(dir, "table.c");
-    writeFileSync(src, generateResourceTableC(t));
-    execFileSync("arm-none-eabi-gcc", ["-c", "-O2", "-mcpu=cortex-m4", "-mthumb", ...FLAGS.slice(1), "-o", obj, src]);
-    execFileSync("arm-none-eabi-objcopy", ["-O", "binary", "--only-section=.resource_table", obj, bin]);
-    expect(toHex(new Uint8Array(readFileSync(bin)))).toBe(toHex(serializeResourceTable(t)));
-  });
-});
+describe.skipIf(requireTools("arm-none-eabi-gcc", "arm-none-eabi-objcopy") !== undefined)(
+  "generated C compiled by arm-none-eabi-gcc",
+  () => {
+    it.each([
+      ["example", example],
+      ["random", randoms[3] as ResourceTableInit],
+    ])("the .resource_table section of the %s table holds the serializer's bytes", (_n, t) => {
+      const dir = makeTempDir("amp-rsc-arm-");
+      const obj = join(dir, "table.o");
+      const bin = join(dir, "table.bin");
+      const src = join(dir, "table.c");
+      writeFileSync(src, generateResourceTableC(t));
+      execFileSync("arm-none-eabi-gcc", ["-c", "-O2", "-mcpu=cortex-m4", "-mthumb", ...FLAGS.slice(1), "-o", obj, src]);
+      execFileSync("arm-none-eabi-objcopy", ["-O", "binary", "--only-section=.resource_table", obj, bin]);
+      expect(toHex(new Uint8Array(readFileSync(bin)))).toBe(toHex(serializeResourceTable(t)));
+    });
+  },
+);

@@ -26,5 +26,13 @@ it("builds, parses, validates and live-edits a table inside QuickJS", async () =
   `;
   const QuickJS = await getQuickJS();
   const out = QuickJS.evalCode(`${lib}\n${script}`) as string;
-  expect(JSON.parse(out)).toEqual({ size: 200, kinds: ["carveout", "trace", "vdev"], name: "trace-é", status: 7, diags: 0, err: "ERR_MALFORMED", c: true });
+  expect(JSON.parse(out)).toEqual({
+    size: 200,
+    kinds: ["carveout", "trace", "vdev"],
+    name: "trace-é",
+    status: 7,
+    diags: 0,
+    err: "ERR_MALFORMED",
+    c: true,
+  });
 });

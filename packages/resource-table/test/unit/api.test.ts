@@ -42,7 +42,15 @@ it("the public API is exactly this list", () => {
 });
 
 it("constants carry the Linux values", () => {
-  expect([api.RSC_CARVEOUT, api.RSC_DEVMEM, api.RSC_TRACE, api.RSC_VDEV, api.RSC_LAST, api.RSC_VENDOR_START, api.RSC_VENDOR_END]).toEqual([0, 1, 2, 3, 4, 128, 512]);
+  expect([
+    api.RSC_CARVEOUT,
+    api.RSC_DEVMEM,
+    api.RSC_TRACE,
+    api.RSC_VDEV,
+    api.RSC_LAST,
+    api.RSC_VENDOR_START,
+    api.RSC_VENDOR_END,
+  ]).toEqual([0, 1, 2, 3, 4, 128, 512]);
   expect(api.FW_RSC_ADDR_ANY).toBe(0xffffffff);
   expect(api.RSC_NOTIFY_ID_ANY).toBe(0xffffffff);
 });

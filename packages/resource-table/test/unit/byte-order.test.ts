@@ -2,7 +2,12 @@
 // (arm-none-eabi-gcc -mbig-endian) stores every u32 of its table in its own byte order, and the
 // remote reads them that way. Decoding such a table little-endian sees version 0x01000000.
 import { describe, expect, it } from "vitest";
-import { parseResourceTable, serializeResourceTable, validateResourceTable, type ResourceInit } from "@amp/resource-table";
+import {
+  parseResourceTable,
+  serializeResourceTable,
+  validateResourceTable,
+  type ResourceInit,
+} from "@amp/resource-table";
 import { workedExample } from "../helpers.ts";
 
 /** The same table with every u32 field byte-swapped (names and u8 fields stay as they are). */
@@ -16,7 +21,25 @@ function swapTable(le: Uint8Array, u32Offsets: readonly number[]): Uint8Array {
 // The worked example: header (ver, num, reserved x2), 2 offsets, vdev at 24 (type, id,
 // notifyid, dfeatures, gfeatures, config_len; 2 vrings of 5 words at 52 and 72), trace at 92
 // (type, da, len, reserved).
-const WORKED_U32S = [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, ...[52, 72].flatMap((v) => [v, v + 4, v + 8, v + 12, v + 16]), 92, 96, 100, 104];
+const WORKED_U32S = [
+  0,
+  4,
+  8,
+  12,
+  16,
+  20,
+  24,
+  28,
+  32,
+  36,
+  40,
+  44,
+  ...[52, 72].flatMap((v) => [v, v + 4, v + 8, v + 12, v + 16]),
+  92,
+  96,
+  100,
+  104,
+];
 
 describe("byte order", () => {
   it("decodes a big-endian table with endianness: big to the same model as its little-endian twin", () => {
@@ -38,7 +61,9 @@ describe("byte order", () => {
     const entries: ResourceInit[] = [{ kind: "carveout", name: "c", da: 0xffff_f000, len: 0x2000 }];
     const le = serializeResourceTable({ entries });
     const be = swapTable(le, [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40]);
-    expect(validateResourceTable(be, { endianness: "big" }).map((d) => `${d.code}@${d.offset}`)).toEqual(["RSC_ADDRESS_RANGE_WRAPS@24"]);
+    expect(validateResourceTable(be, { endianness: "big" }).map((d) => `${d.code}@${d.offset}`)).toEqual([
+      "RSC_ADDRESS_RANGE_WRAPS@24",
+    ]);
   });
 
   it("refuses a bad endianness option as misuse", () => {

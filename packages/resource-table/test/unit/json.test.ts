@@ -1,13 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "@amp/test-utils";
-import { parseResourceTable, resourceTableFromJson, resourceTableToJson, serializeResourceTable } from "@amp/resource-table";
+import {
+  parseResourceTable,
+  resourceTableFromJson,
+  resourceTableToJson,
+  serializeResourceTable,
+} from "@amp/resource-table";
 
-const table = parseResourceTable(serializeResourceTable({ entries: [
-  { kind: "carveout", da: 0x1000, len: 0x100, name: "c" },
-  { kind: "vdev", id: 3, config: new Uint8Array([0xde, 0xad]), vrings: [{ align: 16, num: 4 }] },
-  { kind: "vendor", type: 300, data: new Uint8Array([1, 2, 3, 4]) },
-  { kind: "unsupported", type: 9, data: new Uint8Array([0xff]) },
-] }));
+const table = parseResourceTable(
+  serializeResourceTable({
+    entries: [
+      { kind: "carveout", da: 0x1000, len: 0x100, name: "c" },
+      { kind: "vdev", id: 3, config: new Uint8Array([0xde, 0xad]), vrings: [{ align: 16, num: 4 }] },
+      { kind: "vendor", type: 300, data: new Uint8Array([1, 2, 3, 4]) },
+      { kind: "unsupported", type: 9, data: new Uint8Array([0xff]) },
+    ],
+  }),
+);
 
 describe("JSON form", () => {
   it("turns byte arrays into hex and survives JSON.stringify/parse", () => {
@@ -20,17 +29,24 @@ describe("JSON form", () => {
   });
 
   it("reads hand-written JSON with hex-string numbers and defaults", () => {
-    const init = resourceTableFromJson({ entries: [
-      { kind: "trace", da: "0x20000000", len: "4096", name: "trace" },
-      { kind: "vdev", id: 7, vrings: [{ align: "0x1000", num: 16 }] },
-    ] });
+    const init = resourceTableFromJson({
+      entries: [
+        { kind: "trace", da: "0x20000000", len: "4096", name: "trace" },
+        { kind: "vdev", id: 7, vrings: [{ align: "0x1000", num: 16 }] },
+      ],
+    });
     const t = parseResourceTable(serializeResourceTable(init));
     expect(t.entries[0]).toMatchObject({ kind: "trace", da: 0x2000_0000, len: 4096, name: "trace" });
     expect(t.entries[1]).toMatchObject({ kind: "vdev", id: 7, vrings: [{ align: 4096, num: 16 }] });
   });
 
   it("keeps ver, size, reserved and the vdev reserved pair", () => {
-    const init = resourceTableFromJson({ ver: 1, size: 128, reserved: [0, 0], entries: [{ kind: "vdev", id: 1, reserved: [0, 0] }] });
+    const init = resourceTableFromJson({
+      ver: 1,
+      size: 128,
+      reserved: [0, 0],
+      entries: [{ kind: "vdev", id: 1, reserved: [0, 0] }],
+    });
     expect(serializeResourceTable(init).length).toBe(128);
   });
 

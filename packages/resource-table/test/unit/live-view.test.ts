@@ -13,11 +13,22 @@ import {
 } from "@amp/resource-table";
 import { u32le } from "../helpers.ts";
 
-const TABLE = serializeResourceTable({ entries: [
-  { kind: "carveout", da: 0x1000_0000, len: 0x1000, name: "fw" },
-  { kind: "trace", da: 0x2000_0000, len: 0x400, name: "trace0" },
-  { kind: "vdev", id: 7, dfeatures: 1, config: new Uint8Array([1, 2, 3, 4]), vrings: [{ align: 4096, num: 16 }, { align: 4096, num: 16 }] },
-] });
+const TABLE = serializeResourceTable({
+  entries: [
+    { kind: "carveout", da: 0x1000_0000, len: 0x1000, name: "fw" },
+    { kind: "trace", da: 0x2000_0000, len: 0x400, name: "trace0" },
+    {
+      kind: "vdev",
+      id: 7,
+      dfeatures: 1,
+      config: new Uint8Array([1, 2, 3, 4]),
+      vrings: [
+        { align: 4096, num: 16 },
+        { align: 4096, num: 16 },
+      ],
+    },
+  ],
+});
 const BASE = 64;
 
 /** The table placed at BASE inside a larger "shared memory" of 512 bytes. */
@@ -28,7 +39,12 @@ function setup(): { mem: Uint8Array; view: ResourceTableView } {
 }
 const snapshot = (mem: Uint8Array) => parseResourceTable(mem.subarray(BASE, BASE + TABLE.length));
 const ampCode = (f: () => unknown): string | undefined => {
-  try { f(); } catch (e) { if (isAmpError(e)) return e.code; throw e; }
+  try {
+    f();
+  } catch (e) {
+    if (isAmpError(e)) return e.code;
+    throw e;
+  }
   return undefined;
 };
 
@@ -47,7 +63,9 @@ describe("ResourceTableView", () => {
   it("writes carveout da/pa/len in place", () => {
     const { mem, view } = setup();
     const c = view.carveout(0);
-    c.da = 0x1100_0000; c.pa = 0x8000_0000; c.len = 0x2000;
+    c.da = 0x1100_0000;
+    c.pa = 0x8000_0000;
+    c.len = 0x2000;
     expect([c.da, c.pa, c.len, c.flags, c.name, c.index]).toEqual([0x1100_0000, 0x8000_0000, 0x2000, 0, "fw", 0]);
     expect(snapshot(mem).entries[0]).toMatchObject({ da: 0x1100_0000, pa: 0x8000_0000, len: 0x2000 });
   });
@@ -63,14 +81,29 @@ describe("ResourceTableView", () => {
   it("writes vdev status, gfeatures, notifyId, vring da and notifyId in place", () => {
     const { mem, view } = setup();
     const v = view.vdev(2);
-    v.status = 0x01; v.status = 0x03; v.gfeatures = 1; v.notifyId = 5;
-    v.vring(0).da = 0x8800_0000; v.vring(0).notifyId = 0;
-    v.vring(1).da = 0x8800_4000; v.vring(1).notifyId = 1;
+    v.status = 0x01;
+    v.status = 0x03;
+    v.gfeatures = 1;
+    v.notifyId = 5;
+    v.vring(0).da = 0x8800_0000;
+    v.vring(0).notifyId = 0;
+    v.vring(1).da = 0x8800_4000;
+    v.vring(1).notifyId = 1;
     v.status = 0x07;
-    expect([v.id, v.dfeatures, v.gfeatures, v.status, v.numOfVrings, v.configLen, v.notifyId]).toEqual([7, 1, 1, 7, 2, 4, 5]);
+    expect([v.id, v.dfeatures, v.gfeatures, v.status, v.numOfVrings, v.configLen, v.notifyId]).toEqual([
+      7, 1, 1, 7, 2, 4, 5,
+    ]);
     expect([v.vring(1).align, v.vring(1).num, v.vring(1).pa]).toEqual([4096, 16, 0]);
     const e = snapshot(mem).entries[2];
-    expect(e).toMatchObject({ status: 7, gfeatures: 1, notifyId: 5, vrings: [{ da: 0x8800_0000, notifyId: 0 }, { da: 0x8800_4000, notifyId: 1 }] });
+    expect(e).toMatchObject({
+      status: 7,
+      gfeatures: 1,
+      notifyId: 5,
+      vrings: [
+        { da: 0x8800_0000, notifyId: 0 },
+        { da: 0x8800_4000, notifyId: 1 },
+      ],
+    });
     expect(view.snapshot().entries[2]).toEqual(e);
   });
 
@@ -92,11 +125,19 @@ describe("ResourceTableView", () => {
     const vring1 = v.vring(1);
     const guard = mem.slice();
     u32le(mem, BASE + 16 + 8, 0xffff_fff0); // entry 2 offset -> far away
-    expect(ampCode(() => { vring1.da = 1; })).toBe("ERR_MALFORMED");
+    expect(
+      ampCode(() => {
+        vring1.da = 1;
+      }),
+    ).toBe("ERR_MALFORMED");
     expect(ampCode(() => v.status)).toBe("ERR_MALFORMED");
     mem.set(guard);
     mem[BASE + view.entryOffset(2) + 25] = 1; // num_of_vrings shrinks to 1
-    expect(ampCode(() => { vring1.notifyId = 3; })).toBe("ERR_MALFORMED");
+    expect(
+      ampCode(() => {
+        vring1.notifyId = 3;
+      }),
+    ).toBe("ERR_MALFORMED");
     mem.set(guard);
     u32le(mem, BASE + view.entryOffset(2), 2); // vdev turned into a trace
     expect(ampCode(() => v.gfeatures)).toBe("ERR_MALFORMED");
@@ -128,9 +169,15 @@ describe("ResourceTableView", () => {
     expect(() => new ResourceTableView({} as ByteAccessor)).toThrow(TypeError);
     expect(() => view.entryOffset(-1)).toThrow(RangeError);
     expect(() => view.vdev(2).vring(1.5)).toThrow(RangeError);
-    expect(() => { view.vdev(2).status = 256; }).toThrow(RangeError);
-    expect(() => { view.vdev(2).gfeatures = -1; }).toThrow(RangeError);
-    expect(() => { view.carveout(0).da = 2 ** 32; }).toThrow(RangeError);
+    expect(() => {
+      view.vdev(2).status = 256;
+    }).toThrow(RangeError);
+    expect(() => {
+      view.vdev(2).gfeatures = -1;
+    }).toThrow(RangeError);
+    expect(() => {
+      view.carveout(0).da = 2 ** 32;
+    }).toThrow(RangeError);
   });
 
   it("a table too small for its header is an AmpError, not a crash", () => {
@@ -147,8 +194,14 @@ describe("ResourceTableView", () => {
       byteLength: inner.byteLength,
       getU8: (o) => inner.getU8(o),
       getU32: (o) => inner.getU32(o),
-      setU8: (o, v) => { writes++; inner.setU8(o, v); },
-      setU32: (o, v) => { writes++; inner.setU32(o, v); },
+      setU8: (o, v) => {
+        writes++;
+        inner.setU8(o, v);
+      },
+      setU32: (o, v) => {
+        writes++;
+        inner.setU32(o, v);
+      },
       read: (o, l) => inner.read(o, l),
     };
     const view = new ResourceTableView(counting);

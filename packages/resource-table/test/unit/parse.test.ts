@@ -28,13 +28,25 @@ describe("parseResourceTable: the worked example of wire-formats.md §1.13", () 
     expect(t.ver).toBe(1);
     expect(t.reserved).toEqual([0, 0]);
     expect(t.size).toBe(140);
-    expect(t.entries.map((e) => [e.kind, e.offset])).toEqual([["vdev", 24], ["trace", 92]]);
+    expect(t.entries.map((e) => [e.kind, e.offset])).toEqual([
+      ["vdev", 24],
+      ["trace", 92],
+    ]);
   });
 
   it("decodes the vdev with its vrings", () => {
     expect(t.entries[0]).toEqual({
-      kind: "vdev", type: 3, offset: 24, id: 7, notifyId: 0, dfeatures: 1, gfeatures: 0, configLen: 0, status: 0,
-      numOfVrings: 2, reserved: [0, 0],
+      kind: "vdev",
+      type: 3,
+      offset: 24,
+      id: 7,
+      notifyId: 0,
+      dfeatures: 1,
+      gfeatures: 0,
+      configLen: 0,
+      status: 0,
+      numOfVrings: 2,
+      reserved: [0, 0],
       vrings: [
         { da: FW_RSC_ADDR_ANY, align: 4096, num: 256, notifyId: 0, pa: 0 },
         { da: FW_RSC_ADDR_ANY, align: 4096, num: 256, notifyId: 0, pa: 0 },
@@ -44,7 +56,15 @@ describe("parseResourceTable: the worked example of wire-formats.md §1.13", () 
   });
 
   it("decodes the trace entry", () => {
-    expect(t.entries[1]).toEqual({ kind: "trace", type: 2, offset: 92, da: 0x2000_0000, len: 1024, reserved: 0, name: "trace" });
+    expect(t.entries[1]).toEqual({
+      kind: "trace",
+      type: 2,
+      offset: 92,
+      da: 0x2000_0000,
+      len: 1024,
+      reserved: 0,
+      name: "trace",
+    });
   });
 
   it("serializes back to the same bytes", () => {
@@ -61,8 +81,28 @@ describe("parseResourceTable: every entry type", () => {
     u32le(b, 80, 1);
     [0xa000, 0xb000, 0x100, 0x1].forEach((v, i) => u32le(b, 84 + 4 * i, v));
     const [c, d] = parseResourceTable(b).entries;
-    expect(c).toEqual({ kind: "carveout", type: 0, offset: 24, da: 0x1000, pa: 0x2000, len: 0x3000, flags: 4, reserved: 0, name: "fw" });
-    expect(d).toEqual({ kind: "devmem", type: 1, offset: 80, da: 0xa000, pa: 0xb000, len: 0x100, flags: 1, reserved: 0, name: "" });
+    expect(c).toEqual({
+      kind: "carveout",
+      type: 0,
+      offset: 24,
+      da: 0x1000,
+      pa: 0x2000,
+      len: 0x3000,
+      flags: 4,
+      reserved: 0,
+      name: "fw",
+    });
+    expect(d).toEqual({
+      kind: "devmem",
+      type: 1,
+      offset: 80,
+      da: 0xa000,
+      pa: 0xb000,
+      len: 0x100,
+      flags: 1,
+      reserved: 0,
+      name: "",
+    });
   });
 
   it("vdev with config space right after the vrings", () => {
@@ -71,7 +111,11 @@ describe("parseResourceTable: every entry type", () => {
     u32le(b, 24, 3); // id: console
     u32le(b, 40, 5); // config_len
     b[45] = 1;
-    u32le(b, 48, 0x8000); u32le(b, 52, 16); u32le(b, 56, 8); u32le(b, 60, 9); u32le(b, 64, 0);
+    u32le(b, 48, 0x8000);
+    u32le(b, 52, 16);
+    u32le(b, 56, 8);
+    u32le(b, 60, 9);
+    u32le(b, 64, 0);
     b.set([1, 2, 3, 4, 5], 68);
     const v = parseResourceTable(b).entries[0];
     expect(v?.kind).toBe("vdev");
@@ -83,11 +127,21 @@ describe("parseResourceTable: every entry type", () => {
 
   it("vendor types 128..512 are opaque, extend to the next entry, and go through the hook", () => {
     const t = rawTable(24 + 12 + 8, [24, 36]);
-    u32le(t, 24, 128); t.set([1, 2, 3, 4, 5, 6, 7, 8], 28);
-    u32le(t, 36, 512); t.set([9, 9, 9, 9], 40);
+    u32le(t, 24, 128);
+    t.set([1, 2, 3, 4, 5, 6, 7, 8], 28);
+    u32le(t, 36, 512);
+    t.set([9, 9, 9, 9], 40);
     const seen: [number, number, number][] = [];
-    const parsed = parseResourceTable(t, { decodeVendor: (type, data, offset) => { seen.push([type, data.length, offset]); return { sum: data.reduce((a, x) => a + x, 0) }; } });
-    expect(seen).toEqual([[128, 8, 24], [512, 4, 36]]);
+    const parsed = parseResourceTable(t, {
+      decodeVendor: (type, data, offset) => {
+        seen.push([type, data.length, offset]);
+        return { sum: data.reduce((a, x) => a + x, 0) };
+      },
+    });
+    expect(seen).toEqual([
+      [128, 8, 24],
+      [512, 4, 36],
+    ]);
     const [a, z] = parsed.entries as [Resource, Resource];
     expect(a).toMatchObject({ kind: "vendor", type: 128, offset: 24, decoded: { sum: 36 } });
     expect(z).toMatchObject({ kind: "vendor", type: 512, offset: 36, decoded: { sum: 36 } });
@@ -107,7 +161,12 @@ describe("parseResourceTable: every entry type", () => {
     for (const type of [4, 5, 127, 513, 0xffffffff]) {
       const t = rawTable(20 + 8, [20]);
       u32le(t, 20, type);
-      expect(parseResourceTable(t).entries[0]).toEqual({ kind: "unsupported", type, offset: 20, data: new Uint8Array(4) });
+      expect(parseResourceTable(t).entries[0]).toEqual({
+        kind: "unsupported",
+        type,
+        offset: 20,
+        data: new Uint8Array(4),
+      });
     }
   });
 
@@ -161,14 +220,56 @@ describe("parseResourceTable: structural errors are AmpErrors with the offset", 
   it.each([
     ["short header", () => new Uint8Array(15), "ERR_TRUNCATED RSC_TABLE_TRUNCATED @0"],
     ["version 2", () => rawTable(16, [], 2), "ERR_UNSUPPORTED RSC_VERSION_UNSUPPORTED @0"],
-    ["num over the limit", () => { const b = rawTable(16, []); u32le(b, 4, 65); return b; }, "ERR_LIMIT RSC_TOO_MANY_ENTRIES @4"],
-    ["offset array past the end", () => { const b = rawTable(16, []); u32le(b, 4, 1); return b; }, "ERR_MALFORMED RSC_OFFSET_ARRAY_OUT_OF_RANGE @4"],
+    [
+      "num over the limit",
+      () => {
+        const b = rawTable(16, []);
+        u32le(b, 4, 65);
+        return b;
+      },
+      "ERR_LIMIT RSC_TOO_MANY_ENTRIES @4",
+    ],
+    [
+      "offset array past the end",
+      () => {
+        const b = rawTable(16, []);
+        u32le(b, 4, 1);
+        return b;
+      },
+      "ERR_MALFORMED RSC_OFFSET_ARRAY_OUT_OF_RANGE @4",
+    ],
     ["offset past the end", () => rawTable(24, [0xfffffff0]), "ERR_MALFORMED RSC_OFFSET_OUT_OF_RANGE @16"],
     ["offset leaves no room for the type word", () => rawTable(24, [21]), "ERR_MALFORMED RSC_OFFSET_OUT_OF_RANGE @16"],
     ["truncated carveout", () => rawTable(20 + 55, [20]), "ERR_MALFORMED RSC_ENTRY_TRUNCATED @20"],
-    ["truncated vdev header", () => { const b = rawTable(20 + 27, [20]); u32le(b, 20, 3); return b; }, "ERR_MALFORMED RSC_ENTRY_TRUNCATED @20"],
-    ["vrings past the end", () => { const b = rawTable(20 + 28 + 20, [20]); u32le(b, 20, 3); b[45] = 2; return b; }, "ERR_MALFORMED RSC_VDEV_VRINGS_TRUNCATED @45"],
-    ["config_len overflowing", () => { const b = rawTable(20 + 28, [20]); u32le(b, 20, 3); u32le(b, 40, 0xffffffff); return b; }, "ERR_MALFORMED RSC_VDEV_CONFIG_TRUNCATED @40"],
+    [
+      "truncated vdev header",
+      () => {
+        const b = rawTable(20 + 27, [20]);
+        u32le(b, 20, 3);
+        return b;
+      },
+      "ERR_MALFORMED RSC_ENTRY_TRUNCATED @20",
+    ],
+    [
+      "vrings past the end",
+      () => {
+        const b = rawTable(20 + 28 + 20, [20]);
+        u32le(b, 20, 3);
+        b[45] = 2;
+        return b;
+      },
+      "ERR_MALFORMED RSC_VDEV_VRINGS_TRUNCATED @45",
+    ],
+    [
+      "config_len overflowing",
+      () => {
+        const b = rawTable(20 + 28, [20]);
+        u32le(b, 20, 3);
+        u32le(b, 40, 0xffffffff);
+        return b;
+      },
+      "ERR_MALFORMED RSC_VDEV_CONFIG_TRUNCATED @40",
+    ],
   ])("%s", (_name, make, expected) => {
     expect(code(() => parseResourceTable(make()))).toBe(expected);
   });
@@ -178,7 +279,15 @@ describe("parseResourceTable: structural errors are AmpErrors with the offset", 
     u32le(t, 20, 130);
     const boom = new Error("boom");
     let caught: unknown;
-    try { parseResourceTable(t, { decodeVendor: () => { throw boom; } }); } catch (e) { caught = e; }
+    try {
+      parseResourceTable(t, {
+        decodeVendor: () => {
+          throw boom;
+        },
+      });
+    } catch (e) {
+      caught = e;
+    }
     expect(caught).toBeInstanceOf(AmpError);
     expect((caught as AmpError).code).toBe("ERR_MALFORMED");
     expect((caught as AmpError).cause).toBe(boom);
@@ -189,7 +298,13 @@ describe("parseResourceTable: structural errors are AmpErrors with the offset", 
     const t = rawTable(28, [20]);
     u32le(t, 20, 130);
     const mine = new AmpError("ERR_UNSUPPORTED", "vendor v2");
-    expect(() => parseResourceTable(t, { decodeVendor: () => { throw mine; } })).toThrow(mine);
+    expect(() =>
+      parseResourceTable(t, {
+        decodeVendor: () => {
+          throw mine;
+        },
+      }),
+    ).toThrow(mine);
   });
 });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { isAmpError, parseResourceTable, resourceTableSize, serializeResourceTable, validateResourceTable } from "@amp/resource-table";
+import {
+  isAmpError,
+  parseResourceTable,
+  resourceTableSize,
+  serializeResourceTable,
+  validateResourceTable,
+} from "@amp/resource-table";
 import { rawTable, u32le, workedExample } from "../helpers.ts";
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -19,12 +25,22 @@ describe("resourceTableSize", () => {
   });
 
   it("counts vrings and config space of a vdev, and every fixed-size entry type", () => {
-    const bytes = serializeResourceTable({ entries: [
-      { kind: "carveout", len: 0x1000, name: "c" },
-      { kind: "devmem", da: 0, pa: 0, len: 0x1000, name: "d" },
-      { kind: "vdev", id: 7, vrings: [{ align: 16, num: 8 }, { align: 16, num: 8 }], config: new Uint8Array(12) },
-      { kind: "trace", da: 0x100, len: 64, name: "t" },
-    ] });
+    const bytes = serializeResourceTable({
+      entries: [
+        { kind: "carveout", len: 0x1000, name: "c" },
+        { kind: "devmem", da: 0, pa: 0, len: 0x1000, name: "d" },
+        {
+          kind: "vdev",
+          id: 7,
+          vrings: [
+            { align: 16, num: 8 },
+            { align: 16, num: 8 },
+          ],
+          config: new Uint8Array(12),
+        },
+        { kind: "trace", da: 0x100, len: 64, name: "t" },
+      ],
+    });
     const padded = new Uint8Array(bytes.length + 100);
     padded.set(bytes);
     expect(resourceTableSize(padded)).toBe(bytes.length);
@@ -39,10 +55,20 @@ describe("resourceTableSize", () => {
   });
 
   it("the OpenAMP Linux-machine sample's table (one vdev at offset 20, right after a 1-entry offset array)", () => {
-    const bytes = serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, notifyId: 0, vrings: [
-      { da: 0x4000, align: 0x1000, num: 256, notifyId: 1 },
-      { da: 0x8000, align: 0x1000, num: 256, notifyId: 2 },
-    ] }] });
+    const bytes = serializeResourceTable({
+      entries: [
+        {
+          kind: "vdev",
+          id: 7,
+          dfeatures: 1,
+          notifyId: 0,
+          vrings: [
+            { da: 0x4000, align: 0x1000, num: 256, notifyId: 1 },
+            { da: 0x8000, align: 0x1000, num: 256, notifyId: 2 },
+          ],
+        },
+      ],
+    });
     const memory = new Uint8Array(0x80000);
     memory.set(bytes);
     const size = resourceTableSize(memory);

@@ -54,7 +54,13 @@ describe("§12 fact 10: reserved fields must be 0 in every entry that has them",
   });
 
   it("types 4..127 and above 512 are skipped with a warning, 128 and 512 are vendor, 127/513 are not", () => {
-    for (const [type, kind] of [[4, "unsupported"], [127, "unsupported"], [128, "vendor"], [512, "vendor"], [513, "unsupported"]] as const) {
+    for (const [type, kind] of [
+      [4, "unsupported"],
+      [127, "unsupported"],
+      [128, "vendor"],
+      [512, "vendor"],
+      [513, "unsupported"],
+    ] as const) {
       const b = rawTable(28, [20]);
       u32le(b, 20, type);
       expect(parseResourceTable(b).entries[0]?.kind).toBe(kind);
@@ -66,7 +72,12 @@ describe("§12 fact 10: reserved fields must be 0 in every entry that has them",
 
 describe("§1.10 / behaviour §6 row 2: for each resource type, an entry that runs past the table", () => {
   // The entry's type word fits exactly at the end of the table; its body does not.
-  it.each([{ type: 0, kind: "carveout" }, { type: 1, kind: "devmem" }, { type: 2, kind: "trace" }, { type: 3, kind: "vdev" }])("type $type ($kind) with only its type word left", ({ type }) => {
+  it.each([
+    { type: 0, kind: "carveout" },
+    { type: 1, kind: "devmem" },
+    { type: 2, kind: "trace" },
+    { type: 3, kind: "vdev" },
+  ])("type $type ($kind) with only its type word left", ({ type }) => {
     const b = rawTable(24, [20]);
     u32le(b, 20, type);
     expect(failure(() => parseResourceTable(b))).toBe("ERR_MALFORMED RSC_ENTRY_TRUNCATED @20");
@@ -76,10 +87,21 @@ describe("§1.10 / behaviour §6 row 2: for each resource type, an entry that ru
   it("a vendor entry with only its type word has empty data (Linux defines no length)", () => {
     const b = rawTable(24, [20]);
     u32le(b, 20, 200);
-    expect(parseResourceTable(b).entries[0]).toEqual({ kind: "vendor", type: 200, offset: 20, data: new Uint8Array(0) });
+    expect(parseResourceTable(b).entries[0]).toEqual({
+      kind: "vendor",
+      type: 200,
+      offset: 20,
+      data: new Uint8Array(0),
+    });
   });
 
-  it.each([{ type: 0, kind: "carveout" }, { type: 1, kind: "devmem" }, { type: 2, kind: "trace" }, { type: 3, kind: "vdev" }, { type: 200, kind: "vendor" }])("type $type ($kind) at an offset past the table end", ({ type }) => {
+  it.each([
+    { type: 0, kind: "carveout" },
+    { type: 1, kind: "devmem" },
+    { type: 2, kind: "trace" },
+    { type: 3, kind: "vdev" },
+    { type: 200, kind: "vendor" },
+  ])("type $type ($kind) at an offset past the table end", ({ type }) => {
     const b = rawTable(24 + 4, [24]);
     u32le(b, 24, type);
     u32le(b, 16, 0x1_0000 + type);
@@ -91,7 +113,10 @@ describe("§1.10 / behaviour §6 row 2: for each resource type, an entry that ru
     const b = rawTable(20 + 28 + 40 + 4, [20]);
     u32le(b, 20, RSC_VDEV);
     b[45] = 2;
-    for (const v of [48, 68]) { u32le(b, v + 4, 16); u32le(b, v + 8, 8); }
+    for (const v of [48, 68]) {
+      u32le(b, v + 4, 16);
+      u32le(b, v + 8, 8);
+    }
     u32le(b, 40, 4);
     expect(failure(() => parseResourceTable(b))).toBe("none");
     u32le(b, 40, 5);
@@ -103,12 +128,16 @@ describe("§1.10 / behaviour §6 row 2: for each resource type, an entry that ru
 
 describe("§12 fact 1: the vdev is legacy: 32-bit feature words, written in place by the host", () => {
   it("gfeatures and the status byte are plain u32 / u8 fields the live view writes in place", () => {
-    const bytes = serializeResourceTable({ entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 16, num: 8 }] }] });
+    const bytes = serializeResourceTable({
+      entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 16, num: 8 }] }],
+    });
     const view = new ResourceTableView(createByteAccessor(bytes));
     const vdev = view.vdev(view.findEntry(RSC_VDEV));
     vdev.gfeatures = 1;
     vdev.status = 0x07; // ACKNOWLEDGE | DRIVER | DRIVER_OK, no FEATURES_OK
-    expect(() => { vdev.gfeatures = 2 ** 32; }).toThrow(RangeError); // VERSION_1 (bit 32) cannot be written
+    expect(() => {
+      vdev.gfeatures = 2 ** 32;
+    }).toThrow(RangeError); // VERSION_1 (bit 32) cannot be written
     expect(parseResourceTable(bytes).entries[0]).toMatchObject({ gfeatures: 1, status: 7 });
     expect([...bytes.subarray(36, 40)]).toEqual([1, 0, 0, 0]); // little-endian
   });

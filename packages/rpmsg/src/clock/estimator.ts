@@ -104,7 +104,8 @@ function positiveInt(v: number | undefined, dflt: number, what: string, min: num
 
 function nonNegative(v: number | undefined, dflt: number, what: string): number {
   const x = v ?? dflt;
-  if (typeof x !== "number" || !(x >= 0) || !Number.isFinite(x)) throw new RangeError(`${what} must be a finite number >= 0, got ${String(v)}`);
+  if (typeof x !== "number" || !(x >= 0) || !Number.isFinite(x))
+    throw new RangeError(`${what} must be a finite number >= 0, got ${String(v)}`);
   return x;
 }
 
@@ -160,8 +161,14 @@ export class ClockEstimator {
    */
   add(sample: ClockSample): ClockSampleVerdict {
     const { t1, t2, t3, t4 } = sample;
-    for (const [n, v] of [["t1", t1], ["t2", t2], ["t3", t3], ["t4", t4]] as const) {
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new RangeError(`clock sample ${n} must be a finite number, got ${String(v)}`);
+    for (const [n, v] of [
+      ["t1", t1],
+      ["t2", t2],
+      ["t3", t3],
+      ["t4", t4],
+    ] as const) {
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw new RangeError(`clock sample ${n} must be a finite number, got ${String(v)}`);
     }
     const hold = (t3 - t2) / 1000;
     const rtt = t4 - t1 - hold;
@@ -170,7 +177,12 @@ export class ClockEstimator {
       return "rejected";
     }
     // Integer µs on the remote: each remote stamp is up to 1 µs below the truth.
-    const p: Point = { h: t1 + (t4 - t1) / 2, r: t2 / 2000 + t3 / 2000 + 0.0005, rtt: Math.max(0, rtt), e: Math.max(0, rtt) / 2 + this.resolutionMs + 0.0005 };
+    const p: Point = {
+      h: t1 + (t4 - t1) / 2,
+      r: t2 / 2000 + t3 / 2000 + 0.0005,
+      rtt: Math.max(0, rtt),
+      e: Math.max(0, rtt) / 2 + this.resolutionMs + 0.0005,
+    };
     let verdict: ClockSampleVerdict = "accepted";
     if (this.fit !== undefined && !this.consistent(p, this.fit)) {
       this.reset();
@@ -240,12 +252,20 @@ export class ClockEstimator {
     const hRef = c0.h;
     const rRef = c0.r;
     // Weighted least squares of y = a + k x, x = h - hRef, y = offset relative to the reference.
-    let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    let sw = 0,
+      sx = 0,
+      sy = 0,
+      sxx = 0,
+      sxy = 0;
     for (const q of chosen) {
       const w = 1 / (q.e * q.e);
       const x = q.h - hRef;
       const y = q.r - rRef - x;
-      sw += w; sx += w * x; sy += w * y; sxx += w * x * x; sxy += w * x * y;
+      sw += w;
+      sx += w * x;
+      sy += w * y;
+      sxx += w * x * x;
+      sxy += w * x * y;
     }
     const den = sw * sxx - sx * sx;
     const spread = (chosen[chosen.length - 1]?.h ?? hRef) - hRef;

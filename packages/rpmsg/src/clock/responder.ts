@@ -63,7 +63,11 @@ export function serveClock(device: RpmsgDevice, options: ClockResponderOptions):
       // Stamp before anything else: the time spent decoding belongs inside [t2, t3].
       const t2 = Math.floor(now());
       const d = msg.data;
-      if (d.length !== AMP_CLOCK_REQUEST_SIZE || d[AmpClockOffsets.TYPE] !== AmpClockType.REQUEST || d[AmpClockOffsets.VERSION] !== AMP_CLOCK_VERSION) {
+      if (
+        d.length !== AMP_CLOCK_REQUEST_SIZE ||
+        d[AmpClockOffsets.TYPE] !== AmpClockType.REQUEST ||
+        d[AmpClockOffsets.VERSION] !== AMP_CLOCK_VERSION
+      ) {
         dropped++;
         return;
       }
@@ -90,7 +94,8 @@ export function serveClock(device: RpmsgDevice, options: ClockResponderOptions):
 
 /** Writes a clock value as two u32 halves, after checking it is a µs count the host can read. */
 function writeTime(v: DataView, o: number, us: number): void {
-  if (!Number.isSafeInteger(us) || us < 0) throw new RangeError(`the remote clock's now() must return µs in [0, 2^53), got ${String(us)}`);
+  if (!Number.isSafeInteger(us) || us < 0)
+    throw new RangeError(`the remote clock's now() must return µs in [0, 2^53), got ${String(us)}`);
   v.setUint32(o, us % TWO_32, LE);
   v.setUint32(o + 4, Math.floor(us / TWO_32), LE);
 }

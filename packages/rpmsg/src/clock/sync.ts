@@ -6,7 +6,13 @@ import type { RpmsgDevice } from "../device.js";
 import type { RpmsgEndpoint } from "../endpoint.js";
 import { isAmpError, rpmsgError } from "../errors.js";
 import type { AbortSignalLike, Scheduler } from "../internal/wait.js";
-import { ClockEstimator, type ClockEstimate, type ClockEstimatorOptions, type ClockSample, type HostTime } from "./estimator.js";
+import {
+  ClockEstimator,
+  type ClockEstimate,
+  type ClockEstimatorOptions,
+  type ClockSample,
+  type HostTime,
+} from "./estimator.js";
 import { AMP_CLOCK_REQUEST_SIZE, AMP_CLOCK_SERVICE, decodeClockResponse, encodeClockRequest } from "./wire.js";
 
 /** Options of {@link ClockSync}. */
@@ -61,7 +67,10 @@ function defaultHostClock(): () => number {
   const perf = (globalThis as unknown as { performance?: { timeOrigin?: number; now?: () => number } }).performance;
   const now = perf?.now;
   const origin = perf?.timeOrigin;
-  if (typeof now !== "function" || typeof origin !== "number") throw new TypeError("this engine has no performance.now()/timeOrigin: pass a `now` option (host ms since the epoch)");
+  if (typeof now !== "function" || typeof origin !== "number")
+    throw new TypeError(
+      "this engine has no performance.now()/timeOrigin: pass a `now` option (host ms since the epoch)",
+    );
   return () => origin + now.call(perf);
 }
 
@@ -98,14 +107,16 @@ export class ClockSync {
 
   constructor(options: ClockSyncOptions) {
     // Plain-JavaScript callers: check the value, not only its type.
-    if ((options.scheduler as Scheduler | undefined) === undefined) throw new TypeError("ClockSync needs a `scheduler` ({ setTimeout, clearTimeout })");
+    if ((options.scheduler as Scheduler | undefined) === undefined)
+      throw new TypeError("ClockSync needs a `scheduler` ({ setTimeout, clearTimeout })");
     this.device = options.device;
     this.scheduler = options.scheduler;
     this.now = options.now ?? defaultHostClock();
     this.name = options.name ?? AMP_CLOCK_SERVICE;
     this.intervalMs = nonNegative(options.intervalMs, 1000, "intervalMs");
     this.burst = options.burst ?? 8;
-    if (!Number.isInteger(this.burst) || this.burst < 0) throw new RangeError(`burst must be an integer >= 0, got ${String(options.burst)}`);
+    if (!Number.isInteger(this.burst) || this.burst < 0)
+      throw new RangeError(`burst must be an integer >= 0, got ${String(options.burst)}`);
     this.burstIntervalMs = nonNegative(options.burstIntervalMs, 5, "burstIntervalMs");
     this.timeoutMs = nonNegative(options.timeoutMs, 1000, "timeoutMs");
     this.onEstimate = options.onEstimate;
@@ -188,8 +199,10 @@ export class ClockSync {
    */
   async exchange(): Promise<ClockSample> {
     const ep = this.ep;
-    if (ep === undefined) throw rpmsgError("ERR_NOT_BOUND", `ClockSync: not bound to "${this.name}" yet; call bind() or start() first`);
-    if (this.pending !== undefined) throw rpmsgError("ERR_LIMIT", "ClockSync: one exchange at a time (a queued request would measure its own wait)");
+    if (ep === undefined)
+      throw rpmsgError("ERR_NOT_BOUND", `ClockSync: not bound to "${this.name}" yet; call bind() or start() first`);
+    if (this.pending !== undefined)
+      throw rpmsgError("ERR_LIMIT", "ClockSync: one exchange at a time (a queued request would measure its own wait)");
     // Take the buffer first so that t1 is as close as possible to the kick.
     const buf = ep.tryGetTxBuffer() ?? (await ep.getTxBuffer({ timeoutMs: this.timeoutMs }));
     const seq = (this.seq = (this.seq + 1) & 0xffff);
@@ -310,6 +323,7 @@ export class ClockSync {
 
 function nonNegative(v: number | undefined, dflt: number, what: string): number {
   const x = v ?? dflt;
-  if (typeof x !== "number" || !(x >= 0) || !Number.isFinite(x)) throw new RangeError(`${what} must be a finite number >= 0, got ${String(v)}`);
+  if (typeof x !== "number" || !(x >= 0) || !Number.isFinite(x))
+    throw new RangeError(`${what} must be a finite number >= 0, got ${String(v)}`);
   return x;
 }

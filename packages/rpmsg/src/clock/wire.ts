@@ -39,7 +39,8 @@ export interface AmpClockResponse extends AmpClockRequest {
 }
 
 function writeU64(v: DataView, o: number, value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be an integer in [0, 2^53), got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${what} must be an integer in [0, 2^53), got ${String(value)}`);
   v.setUint32(o, value % TWO_32, LE);
   v.setUint32(o + 4, Math.floor(value / TWO_32), LE);
 }
@@ -47,7 +48,12 @@ function writeU64(v: DataView, o: number, value: number, what: string): void {
 function readU64(v: DataView, o: number, what: string): number {
   const hi = v.getUint32(o + 4, LE);
   // 2^53 = 2^21 × 2^32: a high half at or above 2^21 cannot be a safe integer.
-  if (hi >= 0x20_0000) throw rpmsgError("ERR_MALFORMED", `clock ${what} at offset ${o} is 2^53 µs or more (high word 0x${hi.toString(16)}); the peer's clock is broken`, { offset: o });
+  if (hi >= 0x20_0000)
+    throw rpmsgError(
+      "ERR_MALFORMED",
+      `clock ${what} at offset ${o} is 2^53 µs or more (high word 0x${hi.toString(16)}); the peer's clock is broken`,
+      { offset: o },
+    );
   return hi * TWO_32 + v.getUint32(o, LE);
 }
 
@@ -56,12 +62,19 @@ function view(bytes: Uint8Array): DataView {
 }
 
 function checkHeader(bytes: Uint8Array, type: number, size: number): DataView {
-  if (bytes.length !== size) throw rpmsgError("ERR_MALFORMED", `clock message of ${bytes.length} bytes, expected ${size}`, { offset: 0 });
+  if (bytes.length !== size)
+    throw rpmsgError("ERR_MALFORMED", `clock message of ${bytes.length} bytes, expected ${size}`, { offset: 0 });
   const v = view(bytes);
   const t = v.getUint8(AmpClockOffsets.TYPE);
-  if (t !== type) throw rpmsgError("ERR_MALFORMED", `clock message type ${t} at offset 0, expected ${type}`, { offset: 0 });
+  if (t !== type)
+    throw rpmsgError("ERR_MALFORMED", `clock message type ${t} at offset 0, expected ${type}`, { offset: 0 });
   const ver = v.getUint8(AmpClockOffsets.VERSION);
-  if (ver !== AMP_CLOCK_VERSION) throw rpmsgError("ERR_MALFORMED", `clock message version ${ver} at offset 1; this side speaks ${AMP_CLOCK_VERSION} (update the older side)`, { offset: 1 });
+  if (ver !== AMP_CLOCK_VERSION)
+    throw rpmsgError(
+      "ERR_MALFORMED",
+      `clock message version ${ver} at offset 1; this side speaks ${AMP_CLOCK_VERSION} (update the older side)`,
+      { offset: 1 },
+    );
   return v;
 }
 
@@ -71,8 +84,10 @@ function checkHeader(bytes: Uint8Array, type: number, size: number): DataView {
  * @example encodeClockRequest({ seq: 1, t1: 1_700_000_000_000_000 }, new Uint8Array(16));
  */
 export function encodeClockRequest(req: AmpClockRequest, out: Uint8Array): number {
-  if (!Number.isInteger(req.seq) || req.seq < 0 || req.seq > 0xffff) throw new RangeError(`seq must be a u16, got ${String(req.seq)}`);
-  if (out.length < AMP_CLOCK_REQUEST_SIZE) throw new RangeError(`a clock request needs ${AMP_CLOCK_REQUEST_SIZE} bytes, got ${out.length}`);
+  if (!Number.isInteger(req.seq) || req.seq < 0 || req.seq > 0xffff)
+    throw new RangeError(`seq must be a u16, got ${String(req.seq)}`);
+  if (out.length < AMP_CLOCK_REQUEST_SIZE)
+    throw new RangeError(`a clock request needs ${AMP_CLOCK_REQUEST_SIZE} bytes, got ${out.length}`);
   const v = view(out);
   v.setUint8(AmpClockOffsets.TYPE, AmpClockType.REQUEST);
   v.setUint8(AmpClockOffsets.VERSION, AMP_CLOCK_VERSION);
@@ -96,8 +111,10 @@ export function decodeClockRequest(bytes: Uint8Array): AmpClockRequest {
  * @throws RangeError for a seq that is not a u16 or a time outside [0, 2^53).
  */
 export function encodeClockResponse(res: AmpClockResponse, out: Uint8Array): number {
-  if (!Number.isInteger(res.seq) || res.seq < 0 || res.seq > 0xffff) throw new RangeError(`seq must be a u16, got ${String(res.seq)}`);
-  if (out.length < AMP_CLOCK_RESPONSE_SIZE) throw new RangeError(`a clock response needs ${AMP_CLOCK_RESPONSE_SIZE} bytes, got ${out.length}`);
+  if (!Number.isInteger(res.seq) || res.seq < 0 || res.seq > 0xffff)
+    throw new RangeError(`seq must be a u16, got ${String(res.seq)}`);
+  if (out.length < AMP_CLOCK_RESPONSE_SIZE)
+    throw new RangeError(`a clock response needs ${AMP_CLOCK_RESPONSE_SIZE} bytes, got ${out.length}`);
   const v = view(out);
   v.setUint8(AmpClockOffsets.TYPE, AmpClockType.RESPONSE);
   v.setUint8(AmpClockOffsets.VERSION, AMP_CLOCK_VERSION);

@@ -49,11 +49,25 @@ interface SlotMessage extends RpmsgMessage {
 
 function slotMessage(deps: RxDeps, slot: Slot, data: Uint8Array): SlotMessage {
   const m: SlotMessage = {
-    src: 0, dst: 0, data, gen: 0, live: false, held: undefined,
+    src: 0,
+    dst: 0,
+    data,
+    gen: 0,
+    live: false,
+    held: undefined,
     hold(): RxHold {
       if (!m.live) throw new TypeError("hold() must be called inside the onMessage callback");
       const h = (m.held ??= deps.hold(slot, m.gen));
-      return { data: m.data, src: m.src, get released() { return h.released; }, release: () => { deps.releaseHold(h); } };
+      return {
+        data: m.data,
+        src: m.src,
+        get released() {
+          return h.released;
+        },
+        release: () => {
+          deps.releaseHold(h);
+        },
+      };
     },
   };
   return m;
@@ -76,11 +90,23 @@ export function receiveMessage(deps: RxDeps, link: Link, slot: Slot): CallbackFa
   const mem = slot.memory;
   const base = slot.offset;
   // slot.length is what the peer declared (used len, or descriptor len on the remote).
-  if (slot.length < RPMSG_HDR_SIZE) { d.short++; link.rx.recycle(slot); return undefined; }
-  if (slot.length > link.maxRxBuffer) { d.oversize++; link.rx.recycle(slot); return undefined; }
+  if (slot.length < RPMSG_HDR_SIZE) {
+    d.short++;
+    link.rx.recycle(slot);
+    return undefined;
+  }
+  if (slot.length > link.maxRxBuffer) {
+    d.oversize++;
+    link.rx.recycle(slot);
+    return undefined;
+  }
   // hdr.len decides the payload size, never the descriptor length (OpenAMP hosts send 512).
   const len = mem.getU16(base + RpmsgHdrOffsets.LEN);
-  if (len > slot.length - RPMSG_HDR_SIZE) { d.badLength++; link.rx.recycle(slot); return undefined; }
+  if (len > slot.length - RPMSG_HDR_SIZE) {
+    d.badLength++;
+    link.rx.recycle(slot);
+    return undefined;
+  }
   const src = mem.getU32(base + RpmsgHdrOffsets.SRC);
   const dst = mem.getU32(base + RpmsgHdrOffsets.DST);
   // `reserved` and `flags` carry no meaning on the wire (OpenAMP/rpmsg-lite scribble on them).
@@ -92,7 +118,11 @@ export function receiveMessage(deps: RxDeps, link: Link, slot: Slot): CallbackFa
     return deps.receiveNs(payload);
   }
   const ep = deps.endpoint(dst);
-  if (ep === undefined) { d.noRecipient++; link.rx.recycle(slot); return undefined; }
+  if (ep === undefined) {
+    d.noRecipient++;
+    link.rx.recycle(slot);
+    return undefined;
+  }
   stats.rxMessages++;
   stats.rxBytes += len;
   // A src of RPMSG_ADDR_ANY is delivered all the same: Linux (rpmsg_recv_single) and OpenAMP
@@ -112,7 +142,8 @@ export function receiveMessage(deps: RxDeps, link: Link, slot: Slot): CallbackFa
   // Zero-copy: the view the slot's message holds is this buffer's payload; reused while the length matches.
   let msg = slot.rxMessage as SlotMessage | undefined;
   let data = msg?.data;
-  if (!mem.zeroCopy || data?.length !== len) data = mem.zeroCopy ? mem.view(base + RPMSG_HDR_SIZE, len) : mem.read(base + RPMSG_HDR_SIZE, len);
+  if (!mem.zeroCopy || data?.length !== len)
+    data = mem.zeroCopy ? mem.view(base + RPMSG_HDR_SIZE, len) : mem.read(base + RPMSG_HDR_SIZE, len);
   msg ??= slot.rxMessage = slotMessage(deps, slot, data);
   refill(msg, src, dst, data, link.generation);
   let thrown: CallbackFailure | undefined;

@@ -81,10 +81,14 @@ class SlotTxBuffer implements TxBuffer {
     const deps = tx.deps;
     const to = dst ?? ep.dst;
     if (dst !== undefined) deps.checkDst(dst);
-    if (length > payload.length) throw rpmsgError("ERR_MSG_SIZE", `payload of ${length} bytes exceeds this buffer's ${payload.length}`);
+    if (length > payload.length)
+      throw rpmsgError("ERR_MSG_SIZE", `payload of ${length} bytes exceeds this buffer's ${payload.length}`);
     if (ep.closed) throw ep.closedError();
     const l = this.live();
-    if (l === undefined) { this.finished = true; throw tx.downError(); }
+    if (l === undefined) {
+      this.finished = true;
+      throw tx.downError();
+    }
     if (to === RPMSG_ADDR_ANY) throw rpmsgError("ERR_NOT_BOUND", `endpoint ${ep.addr} has no destination yet`);
     const mem = slot.memory;
     const o = slot.offset;

@@ -57,7 +57,10 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     this.outbox.length = 0;
     // A waiting sender sees the same code as one that starts after the drop: ERR_LINK_DOWN, with
     // the protocol or layout error that took the link down as its cause.
-    const down = reason.code === "ERR_LINK_DOWN" ? reason : rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${reason.message}`, { cause: reason });
+    const down =
+      reason.code === "ERR_LINK_DOWN"
+        ? reason
+        : rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${reason.message}`, { cause: reason });
     for (const w of this.txWaiters.splice(0)) w.reject(down);
   }
 
@@ -87,7 +90,10 @@ export class TxPath implements EndpointTx, TxBufferDeps {
         const slot = link.tx.acquire();
         if (slot === undefined) break;
         const m = this.outbox.shift();
-        if (m === undefined) { link.tx.giveBack(slot); break; }
+        if (m === undefined) {
+          link.tx.giveBack(slot);
+          break;
+        }
         if (slot.length - RPMSG_HDR_SIZE < m.payload.length) {
           // A buffer too small for the 40-byte NS message (a hostile or misconfigured peer, or
           // bufferSize < 56): never write past it; the message is dropped and counted. Bounded
@@ -100,7 +106,10 @@ export class TxPath implements EndpointTx, TxBufferDeps {
       }
       while (this.txWaiters.length > 0 && this.outbox.length === 0) {
         const w = this.txWaiters[0];
-        if (w === undefined || w.settled) { this.txWaiters.shift(); continue; }
+        if (w === undefined || w.settled) {
+          this.txWaiters.shift();
+          continue;
+        }
         const slot = link.tx.acquire();
         if (slot === undefined) break;
         w.resolve(slot); // unlinks itself
@@ -123,7 +132,11 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     if (ep.closed) throw ep.closedError();
     const link = this.deps.current();
     if (link === undefined) throw this.downError();
-    if (dst === RPMSG_ADDR_ANY) throw rpmsgError("ERR_NOT_BOUND", `endpoint ${ep.addr} has no destination yet (no announcement or message from the peer)`);
+    if (dst === RPMSG_ADDR_ANY)
+      throw rpmsgError(
+        "ERR_NOT_BOUND",
+        `endpoint ${ep.addr} has no destination yet (no announcement or message from the peer)`,
+      );
     if (len > link.mtu) throw rpmsgError("ERR_MSG_SIZE", `payload of ${len} bytes exceeds the MTU of ${link.mtu}`);
     return link;
   }
@@ -143,7 +156,10 @@ export class TxPath implements EndpointTx, TxBufferDeps {
   private sendOnSlot(link: Link, slot: Slot, ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array): void {
     if (slot.length - RPMSG_HDR_SIZE < data.length) {
       link.tx.giveBack(slot);
-      throw rpmsgError("ERR_MSG_SIZE", `payload of ${data.length} bytes does not fit the ${slot.length}-byte buffer the peer provided (endpoint ${ep.addr})`);
+      throw rpmsgError(
+        "ERR_MSG_SIZE",
+        `payload of ${data.length} bytes does not fit the ${slot.length}-byte buffer the peer provided (endpoint ${ep.addr})`,
+      );
     }
     try {
       this.fill(link, slot, src, dst, data);
@@ -177,11 +193,21 @@ export class TxPath implements EndpointTx, TxBufferDeps {
   }
 
   /** The slow half of `sendRaw`: wait for a buffer in FIFO order, then send on it. */
-  private async sendWaiting(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void> {
+  private async sendWaiting(
+    ep: RpmsgEndpoint,
+    src: number,
+    dst: number,
+    data: Uint8Array,
+    wait: WaitOptions | undefined,
+  ): Promise<void> {
     const slot = await this.acquireSlot(wait);
     const link = this.deps.current();
     if (link?.generation !== slot.gen) throw this.downError();
-    if (ep.closeReason !== undefined) { link.tx.giveBack(slot.slot); this.safePump(); throw ep.closedError(); }
+    if (ep.closeReason !== undefined) {
+      link.tx.giveBack(slot.slot);
+      this.safePump();
+      throw ep.closedError();
+    }
     this.sendOnSlot(link, slot.slot, ep, src, dst, data);
   }
 
@@ -219,7 +245,9 @@ export class TxPath implements EndpointTx, TxBufferDeps {
       const slot = this.tryAcquire(link);
       if (slot !== undefined) return { slot, gen: link.generation };
     }
-    const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.deps.scheduler, (x) => { remove(this.txWaiters, x); });
+    const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.deps.scheduler, (x) => {
+      remove(this.txWaiters, x);
+    });
     if (!w.settled) {
       this.txWaiters.push(w);
       this.safePump(); // turns completions on, and re-checks (a buffer may have come back meanwhile)
@@ -244,7 +272,10 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     const s = await this.acquireSlot(wait);
     if (ep.closeReason !== undefined) {
       const link = this.deps.current();
-      if (link?.generation === s.gen) { link.tx.giveBack(s.slot); this.safePump(); }
+      if (link?.generation === s.gen) {
+        link.tx.giveBack(s.slot);
+        this.safePump();
+      }
       throw ep.closedError();
     }
     return this.makeTxBuffer(ep, s.slot, s.gen);

@@ -3,7 +3,8 @@
 /** `v` when it is an integer in [min, max], `dflt` when undefined; RangeError otherwise. */
 export function checkInt(v: number | undefined, min: number, max: number, what: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${what} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new RangeError(`${what} must be an integer in [${min}, ${max}], got ${String(v)}`);
   return v;
 }
 

@@ -28,19 +28,31 @@ export interface Waiter<T> {
  * Creates a waiter honouring `opts`. `onSettle` runs once when it settles any way (to unlink it
  * from a queue). Throws synchronously for misuse (timeout without a scheduler).
  */
-export function createWaiter<T>(what: string, opts: WaitOptions | undefined, scheduler: Scheduler | undefined, onSettle: (w: Waiter<T>) => void): Waiter<T> {
+export function createWaiter<T>(
+  what: string,
+  opts: WaitOptions | undefined,
+  scheduler: Scheduler | undefined,
+  onSettle: (w: Waiter<T>) => void,
+): Waiter<T> {
   const timeoutMs = opts?.timeoutMs;
   if (timeoutMs !== undefined) {
-    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new RangeError(`timeoutMs must be a number >= 0, got ${String(timeoutMs)}`);
-    if (scheduler === undefined) throw new TypeError("timeoutMs needs a `scheduler` option ({ setTimeout, clearTimeout }) on the device");
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0))
+      throw new RangeError(`timeoutMs must be a number >= 0, got ${String(timeoutMs)}`);
+    if (scheduler === undefined)
+      throw new TypeError("timeoutMs needs a `scheduler` option ({ setTimeout, clearTimeout }) on the device");
   }
   let res!: (v: T) => void;
   let rej!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => { res = a; rej = b; });
+  const promise = new Promise<T>((a, b) => {
+    res = a;
+    rej = b;
+  });
   let settled = false;
   let timer: unknown;
   const signal = opts?.signal;
-  const onAbort = (): void => { w.reject(rpmsgError("ERR_ABORTED", `${what}: aborted`, { cause: signal?.reason })); };
+  const onAbort = (): void => {
+    w.reject(rpmsgError("ERR_ABORTED", `${what}: aborted`, { cause: signal?.reason }));
+  };
   const finish = (): void => {
     settled = true;
     if (timer !== undefined) scheduler?.clearTimeout(timer);
@@ -49,9 +61,19 @@ export function createWaiter<T>(what: string, opts: WaitOptions | undefined, sch
   };
   const w: Waiter<T> = {
     promise,
-    get settled() { return settled; },
-    resolve(v: T) { if (settled) return; finish(); res(v); },
-    reject(e: unknown) { if (settled) return; finish(); rej(e); },
+    get settled() {
+      return settled;
+    },
+    resolve(v: T) {
+      if (settled) return;
+      finish();
+      res(v);
+    },
+    reject(e: unknown) {
+      if (settled) return;
+      finish();
+      rej(e);
+    },
   };
   if (signal?.aborted === true) {
     onAbort();
@@ -59,7 +81,9 @@ export function createWaiter<T>(what: string, opts: WaitOptions | undefined, sch
   }
   signal?.addEventListener("abort", onAbort, { once: true });
   if (timeoutMs !== undefined && scheduler !== undefined) {
-    timer = scheduler.setTimeout(() => { w.reject(rpmsgError("ERR_TIMEOUT", `${what}: timed out after ${timeoutMs} ms`)); }, timeoutMs);
+    timer = scheduler.setTimeout(() => {
+      w.reject(rpmsgError("ERR_TIMEOUT", `${what}: timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
   }
   return w;
 }

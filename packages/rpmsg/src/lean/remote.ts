@@ -133,7 +133,12 @@ function newChain(): LeanChain {
 export class LeanRemote {
   /** Counters. */
   readonly stats: LeanRemoteStats = {
-    rxMessages: 0, txMessages: 0, protocolErrors: 0, callbackErrors: 0, linkUps: 0, linkDowns: 0,
+    rxMessages: 0,
+    txMessages: 0,
+    protocolErrors: 0,
+    callbackErrors: 0,
+    linkUps: 0,
+    linkDowns: 0,
     dropped: { short: 0, oversize: 0, badLength: 0, noRecipient: 0, badBuffer: 0, nsMalformed: 0 },
   };
   private readonly o: LeanRemoteOptions;
@@ -155,9 +160,16 @@ export class LeanRemote {
   /** @throws RangeError for bad options. */
   constructor(options: LeanRemoteOptions) {
     this.o = options;
-    this.maxBuf = checkInt(options.maxBufferSize, RPMSG_HDR_SIZE + 1, RPMSG_MAX_BUF_SIZE, "maxBufferSize", RPMSG_BUF_SIZE);
+    this.maxBuf = checkInt(
+      options.maxBufferSize,
+      RPMSG_HDR_SIZE + 1,
+      RPMSG_MAX_BUF_SIZE,
+      "maxBufferSize",
+      RPMSG_BUF_SIZE,
+    );
     this.maxBatch = checkInt(options.maxBatch, 1, 1 << 24, "maxBatch", 1024);
-    if (options.setDeviceFeatures ?? true) options.transport.setDeviceFeatures(options.nameService ?? true ? featureBit(VIRTIO_RPMSG_F_NS) : 0n);
+    if (options.setDeviceFeatures ?? true)
+      options.transport.setDeviceFeatures((options.nameService ?? true) ? featureBit(VIRTIO_RPMSG_F_NS) : 0n);
   }
 
   /** True while the link is up. */
@@ -173,7 +185,10 @@ export class LeanRemote {
   /** Calls `listener(up, reason)` on every link change; returns the function that removes it. */
   onLinkChange(listener: (up: boolean, reason: AmpError | undefined) => void): () => void {
     this.listeners.push(listener);
-    return () => { const i = this.listeners.indexOf(listener); if (i >= 0) this.listeners.splice(i, 1); };
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   /**
@@ -189,7 +204,8 @@ export class LeanRemote {
       if (!isDriverOk(s)) this.linkDown(rpmsgError("ERR_LINK_DOWN", "link down: host reset"));
       // A reset and DRIVER_OK again between two polls leaves the status as it was, but the
       // host zeroed the rings: our used.idx is gone. Come up on the new rings instead.
-      else if (!this.txq.usedIdxIntact() || !q.usedIdxIntact()) this.linkDown(rpmsgError("ERR_LINK_DOWN", "link down: rings re-initialised"));
+      else if (!this.txq.usedIdxIntact() || !q.usedIdxIntact())
+        this.linkDown(rpmsgError("ERR_LINK_DOWN", "link down: rings re-initialised"));
     }
     if (this.rxq === undefined && isDriverOk(s)) this.linkUp(t);
     const rxq = this.rxq;
@@ -287,7 +303,8 @@ export class LeanRemote {
     try {
       const f = deviceAcceptedFeatures(t);
       // Never offered by this remote; a resource table that offers them is refused.
-      if (hasFeature(f, VIRTIO_RING_F_EVENT_IDX) || hasFeature(f, VIRTIO_RING_F_INDIRECT_DESC)) throw rpmsgError("ERR_PROTOCOL", "EVENT_IDX / INDIRECT_DESC unsupported");
+      if (hasFeature(f, VIRTIO_RING_F_EVENT_IDX) || hasFeature(f, VIRTIO_RING_F_INDIRECT_DESC))
+        throw rpmsgError("ERR_PROTOCOL", "EVENT_IDX / INDIRECT_DESC unsupported");
       // The host zeroed the rings and posted its rx buffers; the device only maps them.
       const mk = (i: number): LeanSplitDevice => new LeanSplitDevice(t.getQueue(i), this.o.space, this.o.doorbell);
       const txq = mk(RPMSG_VRING_HOST_RX); // the host's rx is our tx
@@ -350,7 +367,8 @@ export class LeanRemote {
       const a = this.addrs.allocate();
       if (a === undefined) throw rpmsgError("ERR_LIMIT", "no free address");
       addr = a;
-    } else if (addr === RPMSG_NS_ADDR || !this.addrs.claim(addr)) throw rpmsgError("ERR_ADDR_IN_USE", `address ${addr} is in use`, { offset: addr });
+    } else if (addr === RPMSG_NS_ADDR || !this.addrs.claim(addr))
+      throw rpmsgError("ERR_ADDR_IN_USE", `address ${addr} is in use`, { offset: addr });
     const ep = new LeanEndpoint(this, addr, name, announce, options);
     this.eps.set(addr, ep);
     if (this.txq !== undefined) {
@@ -384,7 +402,12 @@ export class LeanRemote {
   /** Queues an NS message for `ep` when it announces and the name service is up. */
   private queueNs(ep: LeanEndpoint, flags: number): void {
     if (ep.announce && this.ns && this.txq !== undefined) {
-      this.pending.push({ ep, dst: RPMSG_NS_ADDR, data: encodeRpmsgNsMessage({ name: ep.name, addr: ep.addr, flags }), ns: flags });
+      this.pending.push({
+        ep,
+        dst: RPMSG_NS_ADDR,
+        data: encodeRpmsgNsMessage({ name: ep.name, addr: ep.addr, flags }),
+        ns: flags,
+      });
     }
   }
 
@@ -422,7 +445,17 @@ export class LeanRemote {
     // A throw in the executor (a failed check) rejects the promise.
     return new Promise((resolve, reject) => {
       if (this.trySendRaw(ep, dst, data, explicit)) resolve();
-      else this.pending.push({ ep, dst, data, ns: -1, done: (e) => { if (e === undefined) resolve(); else reject(e); } });
+      else
+        this.pending.push({
+          ep,
+          dst,
+          data,
+          ns: -1,
+          done: (e) => {
+            if (e === undefined) resolve();
+            else reject(e);
+          },
+        });
     });
   }
 

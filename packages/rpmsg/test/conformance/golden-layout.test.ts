@@ -20,7 +20,12 @@ const te = (s: string): Uint8Array => new TextEncoder().encode(s);
 function scriptedExchange(): ReturnType<typeof makePair> {
   const p = makePair({ num: NUM, align: ALIGN });
   p.host.start();
-  p.remote.createEndpoint({ name: "rpmsg-tty", onMessage: (m, ep) => { ep.trySendTo(m.src, te("ok!")); } });
+  p.remote.createEndpoint({
+    name: "rpmsg-tty",
+    onMessage: (m, ep) => {
+      ep.trySendTo(m.src, te("ok!"));
+    },
+  });
   p.remote.process(); // link up, NS CREATE in host rx buffer 0
   const hep = p.host.createEndpoint({ name: "rpmsg-tty" });
   p.host.process(); // binds to 1024, re-posts buffer 0
@@ -40,8 +45,15 @@ describe("golden shared-memory layout after a scripted exchange", () => {
     const p = scriptedExchange();
     const rx0 = p.mem.read(p.poolAddr, 56);
     expect(toHex(rx0)).toBe(
-      hex32(1024) + hex32(53) + hex32(0) + hex16(40) + hex16(0) + // src, dst = 53, reserved, len, flags
-      toHex(te("rpmsg-tty")) + "00".repeat(23) + hex32(1024) + hex32(0), // name[32], addr, flags = CREATE
+      hex32(1024) +
+        hex32(53) +
+        hex32(0) +
+        hex16(40) +
+        hex16(0) + // src, dst = 53, reserved, len, flags
+        toHex(te("rpmsg-tty")) +
+        "00".repeat(23) +
+        hex32(1024) +
+        hex32(0), // name[32], addr, flags = CREATE
     );
     const rx1 = p.mem.read(p.poolAddr + 512, 19);
     expect(toHex(rx1)).toBe(hex32(1024) + hex32(1024) + hex32(0) + hex16(3) + hex16(0) + toHex(te("ok!")));

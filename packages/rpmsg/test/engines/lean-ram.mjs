@@ -20,14 +20,34 @@ const used = () => {
 function transport(num, ringDa, stride) {
   let status = 0;
   let dfeatures = 0n;
-  const q = (i) => ({ size: num, maxSize: num, ...legacyQueueAddresses(ringDa + i * stride, num, 4096), align: 4096, ready: true, notifyId: i });
+  const q = (i) => ({
+    size: num,
+    maxSize: num,
+    ...legacyQueueAddresses(ringDa + i * stride, num, 4096),
+    align: 4096,
+    ready: true,
+    notifyId: i,
+  });
   return {
-    deviceId: 7, legacy: true, configLength: 0, queueCount: 2,
-    getStatus: () => status, setStatus: (s) => { status = s; },
-    getDeviceFeatures: () => dfeatures, setDeviceFeatures: (f) => { dfeatures = f; },
-    getDriverFeatures: () => 1n, setDriverFeatures: () => undefined,
-    readConfig: () => new Uint8Array(0), writeConfig: () => undefined,
-    getQueue: q, setQueue: () => undefined, notify: () => undefined,
+    deviceId: 7,
+    legacy: true,
+    configLength: 0,
+    queueCount: 2,
+    getStatus: () => status,
+    setStatus: (s) => {
+      status = s;
+    },
+    getDeviceFeatures: () => dfeatures,
+    setDeviceFeatures: (f) => {
+      dfeatures = f;
+    },
+    getDriverFeatures: () => 1n,
+    setDriverFeatures: () => undefined,
+    readConfig: () => new Uint8Array(0),
+    writeConfig: () => undefined,
+    getQueue: q,
+    setQueue: () => undefined,
+    notify: () => undefined,
   };
 }
 
@@ -37,7 +57,10 @@ function linkUpBytes(num) {
   const ts = Array.from({ length: 400 }, () => transport(num, 0x1000, stride));
   const remotes = ts.map((transport) => new LeanRemote({ transport, space: new AddressSpace().map(0, mem) }));
   const before = used();
-  ts.forEach((t, k) => { t.setStatus(7); remotes[k].process(); });
+  ts.forEach((t, k) => {
+    t.setStatus(7);
+    remotes[k].process();
+  });
   const after = used();
   keep.push(remotes, mem);
   if (!remotes.every((r) => r.isLinkUp)) throw new Error("link did not come up");
@@ -50,7 +73,8 @@ function endpointBytes(n, named) {
   const cb = () => undefined;
   const before = used();
   const eps = [];
-  for (let i = 0; i < n; i++) eps.push(remote.createEndpoint(named ? { name: `svc-${i}`, onMessage: cb } : { onMessage: cb }));
+  for (let i = 0; i < n; i++)
+    eps.push(remote.createEndpoint(named ? { name: `svc-${i}`, onMessage: cb } : { onMessage: cb }));
   const after = used();
   keep.push(remote, mem);
   // Less the application's own array of handles (8 bytes a slot).
@@ -62,4 +86,6 @@ const small = linkUpBytes(16);
 const big = linkUpBytes(4096);
 console.log(`link up, 2 rings of 16: ${small.toFixed(0)} bytes; of 4096: ${big.toFixed(0)} bytes`);
 console.log(`per ring slot (descriptor): ${((big - small) / (2 * (4096 - 16))).toFixed(2)} bytes`);
-console.log(`per endpoint, anonymous: ${endpointBytes(N, false).toFixed(0)} bytes; named ("svc-NNNN", announced): ${endpointBytes(N, true).toFixed(0)} bytes`);
+console.log(
+  `per endpoint, anonymous: ${endpointBytes(N, false).toFixed(0)} bytes; named ("svc-NNNN", announced): ${endpointBytes(N, true).toFixed(0)} bytes`,
+);

@@ -14,13 +14,24 @@ export function setup(size: number, num: number): void {
   const ab = new ArrayBuffer(size);
   bytes = new Uint8Array(ab);
   const mem = new ArrayBufferMemory(ab);
-  remote = new LeanRemote({ transport: new SharedTransport(mem, 0, num), space: new AddressSpace().map(0, mem), doorbell: { notify: (q) => { irqs.push(q); } } });
+  remote = new LeanRemote({
+    transport: new SharedTransport(mem, 0, num),
+    space: new AddressSpace().map(0, mem),
+    doorbell: {
+      notify: (q) => {
+        irqs.push(q);
+      },
+    },
+  });
   const upper = (): void => {
     remote.createEndpoint({
       name: "upper",
       onMessage: (m, ep) => {
         const out = m.data.slice();
-        for (let i = 0; i < out.length; i++) { const c = out[i] ?? 0; if (c >= 97 && c <= 122) out[i] = c - 32; }
+        for (let i = 0; i < out.length; i++) {
+          const c = out[i] ?? 0;
+          if (c >= 97 && c <= 122) out[i] = c - 32;
+        }
         log.push(`rx ${m.data.length} from ${m.src}`);
         ep.trySendTo(m.src, out);
       },
@@ -28,7 +39,10 @@ export function setup(size: number, num: number): void {
   };
   upper();
   // Endpoints close with the link: the firmware creates its service again for the next one.
-  remote.onLinkChange((up, why) => { log.push(up ? "link up" : `link down ${why?.code ?? ""}`); if (!up) upper(); });
+  remote.onLinkChange((up, why) => {
+    log.push(up ? "link up" : `link down ${why?.code ?? ""}`);
+    if (!up) upper();
+  });
 }
 
 /** Copies the host's image in, runs process(), returns how many messages were handled. */

@@ -6,6 +6,11 @@ import { LeanRemote } from "@amp/rpmsg/remote";
 export function start(transport: VirtioTransport, bytes: ArrayBuffer): LeanRemote {
   const space = new AddressSpace().map(0, new ArrayBufferMemory(bytes));
   const remote = new LeanRemote({ transport, space });
-  remote.createEndpoint({ name: "rpmsg-echo", onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
+  remote.createEndpoint({
+    name: "rpmsg-echo",
+    onMessage: (m, ep) => {
+      ep.trySendTo(m.src, m.data);
+    },
+  });
   return remote;
 }

@@ -12,7 +12,11 @@ const LEAN_REMOTE_BUDGET = 6_000;
 
 describe("lean remote bundle size", () => {
   it(`an echo remote on @amp/rpmsg/remote stays under ${LEAN_REMOTE_BUDGET} bytes minified + gzipped`, async () => {
-    const code = await bundleToString(fileURLToPath(new URL("./lean-size-entry.ts", import.meta.url)), { format: "esm", platform: "neutral", minify: true });
+    const code = await bundleToString(fileURLToPath(new URL("./lean-size-entry.ts", import.meta.url)), {
+      format: "esm",
+      platform: "neutral",
+      minify: true,
+    });
     const gz = gzipSync(code, { level: 9 }).length;
     console.log(`lean remote entry: ${code.length} bytes minified, ${gz} bytes gzipped`);
     expect(code).toContain("rpmsg-echo"); // the application itself is in it

@@ -35,28 +35,45 @@ function evalInVm(code: string): unknown {
 }
 
 beforeAll(async () => {
-  const code = await bundleToString(fileURLToPath(new URL("./remote-entry.ts", import.meta.url)), { format: "iife", globalName: "R", platform: "neutral" });
+  const code = await bundleToString(fileURLToPath(new URL("./remote-entry.ts", import.meta.url)), {
+    format: "iife",
+    globalName: "R",
+    platform: "neutral",
+  });
   vm = (await getQuickJS()).newContext();
   evalInVm(code);
   evalInVm(`R.setup(${SIZE}, ${NUM}); 0`);
 });
-afterAll(() => { vm.dispose(); });
+afterAll(() => {
+  vm.dispose();
+});
 
 describe("remote in QuickJS, host in Node", () => {
   it("the engine has no TextEncoder, console or timers, and the bundle loads anyway", () => {
-    expect(evalInVm("typeof TextEncoder + ',' + typeof setTimeout + ',' + typeof R.step")).toBe("undefined,undefined,function");
+    expect(evalInVm("typeof TextEncoder + ',' + typeof setTimeout + ',' + typeof R.step")).toBe(
+      "undefined,undefined,function",
+    );
   });
 
   it("link up after DRIVER_OK, NS announcement, request/response both ways", () => {
     const sab = new SharedArrayBuffer(SIZE);
     const mem = new SharedMemory(sab);
     const bytes = new Uint8Array(sab);
-    const host = new RpmsgHost({ transport: new SharedTransport(mem, 0, NUM), space: new AddressSpace().map(0, mem), poolAddr: POOL, rings: { addr: RINGS, align: ALIGN }, numBuffers: NUM });
+    const host = new RpmsgHost({
+      transport: new SharedTransport(mem, 0, NUM),
+      space: new AddressSpace().map(0, mem),
+      poolAddr: POOL,
+      rings: { addr: RINGS, align: ALIGN },
+      numBuffers: NUM,
+    });
 
     /** The VM's image into the host's memory. */
     const pull = (): void => {
       const out = vm.evalCode("R.image()");
-      if (out.error) { out.error.dispose(); throw new Error("image() failed"); }
+      if (out.error) {
+        out.error.dispose();
+        throw new Error("image() failed");
+      }
       const life = vm.getArrayBuffer(out.value);
       bytes.set(life.value);
       life.dispose();
@@ -81,13 +98,22 @@ describe("remote in QuickJS, host in Node", () => {
     host.process();
     expect(host.remoteServices).toEqual([{ name: "upper", addr: 1024 }]);
     const replies: string[] = [];
-    const ep = host.createEndpoint({ name: "upper", onMessage: (m) => { replies.push(new TextDecoder().decode(m.data)); } });
+    const ep = host.createEndpoint({
+      name: "upper",
+      onMessage: (m) => {
+        replies.push(new TextDecoder().decode(m.data));
+      },
+    });
     const words = ["hello", "quickjs", "rpmsg over virtio", "x".repeat(496)];
     for (const w of words) expect(ep.trySend(new TextEncoder().encode(w))).toBe(true);
     expect(remoteStep()).toBe(4);
     host.process();
     expect(replies).toEqual(words.map((w) => w.toUpperCase()));
-    const report = JSON.parse(evalInVm("R.report()") as string) as { log: string[]; up: boolean; stats: { txMessages: number } };
+    const report = JSON.parse(evalInVm("R.report()") as string) as {
+      log: string[];
+      up: boolean;
+      stats: { txMessages: number };
+    };
     expect(report.up).toBe(true);
     expect(report.log[0]).toBe("link up");
     expect(report.log).toContain("rx 496 from 1024");

@@ -17,17 +17,30 @@ export function setup(size: number, num: number): void {
   bytes = new Uint8Array(ab);
   mem = new ArrayBufferMemory(ab);
   const space = new AddressSpace().map(0, mem);
-  remote = new RpmsgRemote({ transport: new SharedTransport(mem, 0, num), space, doorbell: { notify: (q) => { irqs.push(q); } } });
+  remote = new RpmsgRemote({
+    transport: new SharedTransport(mem, 0, num),
+    space,
+    doorbell: {
+      notify: (q) => {
+        irqs.push(q);
+      },
+    },
+  });
   remote.createEndpoint({
     name: "upper",
     onMessage: (m, ep) => {
       const out = m.data.slice();
-      for (let i = 0; i < out.length; i++) { const c = out[i] ?? 0; if (c >= 97 && c <= 122) out[i] = c - 32; }
+      for (let i = 0; i < out.length; i++) {
+        const c = out[i] ?? 0;
+        if (c >= 97 && c <= 122) out[i] = c - 32;
+      }
       log.push(`rx ${m.data.length} from ${m.src}`);
       ep.trySendTo(m.src, out);
     },
   });
-  remote.onLinkChange((up) => { log.push(up ? "link up" : "link down"); });
+  remote.onLinkChange((up) => {
+    log.push(up ? "link up" : "link down");
+  });
 }
 
 /** Copies the host's image in, runs process(), returns how many messages were handled. */

@@ -15,7 +15,11 @@ const REMOTE_BUDGET = 13_600;
 
 describe("remote-side bundle size", () => {
   it(`stays under ${REMOTE_BUDGET} bytes minified + gzipped`, async () => {
-    const code = await bundleToString(fileURLToPath(new URL("./remote-size-entry.ts", import.meta.url)), { format: "esm", platform: "neutral", minify: true });
+    const code = await bundleToString(fileURLToPath(new URL("./remote-size-entry.ts", import.meta.url)), {
+      format: "esm",
+      platform: "neutral",
+      minify: true,
+    });
     const gz = gzipSync(code, { level: 9 }).length;
     expect(gz).toBeGreaterThan(1000); // it did bundle something
     expect(gz).toBeLessThan(REMOTE_BUDGET);

@@ -21,19 +21,33 @@ export interface LeanPair {
   settle(): void;
 }
 
-export function makeLeanPair(o: { num?: number; host?: Partial<RpmsgHostOptions>; remote?: Partial<LeanRemoteOptions> } = {}): LeanPair {
+export function makeLeanPair(
+  o: { num?: number; host?: Partial<RpmsgHostOptions>; remote?: Partial<LeanRemoteOptions> } = {},
+): LeanPair {
   const num = o.num ?? 16;
   const poolAddr = RINGS_ADDR + ringsBytes(num, 4096);
   const mem = new SharedMemory(new SharedArrayBuffer(poolAddr + 2 * num * 512));
   const space = new AddressSpace().map(0, mem);
   const interrupts: number[] = [];
-  const irq: Doorbell = { notify: (q) => { interrupts.push(q); } };
+  const irq: Doorbell = {
+    notify: (q) => {
+      interrupts.push(q);
+    },
+  };
   const hostTransport = new SharedTransport(mem, 0, num, { notify: () => undefined });
   const remoteTransport = new SharedTransport(mem, 0, num);
   const remote = new LeanRemote({ transport: remoteTransport, space, doorbell: irq, ...o.remote });
-  const host = new RpmsgHost({ transport: hostTransport, space, poolAddr, rings: { addr: RINGS_ADDR, align: 4096 }, numBuffers: num, ...o.host });
+  const host = new RpmsgHost({
+    transport: hostTransport,
+    space,
+    poolAddr,
+    rings: { addr: RINGS_ADDR, align: 4096 },
+    numBuffers: num,
+    ...o.host,
+  });
   const settle = (): void => {
-    for (let i = 0; i < 50; i++) if (host.process() + remote.process() === 0 && i > 2 && host.process() + remote.process() === 0) return;
+    for (let i = 0; i < 50; i++)
+      if (host.process() + remote.process() === 0 && i > 2 && host.process() + remote.process() === 0) return;
   };
   return { mem, space, host, remote, hostTransport, remoteTransport, poolAddr, interrupts, settle };
 }

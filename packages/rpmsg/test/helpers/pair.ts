@@ -33,7 +33,6 @@ export interface Pair {
 
 export const RINGS_ADDR = 0x1000;
 
-
 export function makePair(o: PairOptions = {}): Pair {
   const num = o.num ?? 16;
   const align = o.align ?? 4096;
@@ -45,12 +44,27 @@ export function makePair(o: PairOptions = {}): Pair {
   const space = new AddressSpace().map(0, mem);
   const kicks: number[] = [];
   const interrupts: number[] = [];
-  const kickBell: Doorbell = { notify: (q) => { kicks.push(q); } };
-  const irqBell: Doorbell = { notify: (q) => { interrupts.push(q); } };
+  const kickBell: Doorbell = {
+    notify: (q) => {
+      kicks.push(q);
+    },
+  };
+  const irqBell: Doorbell = {
+    notify: (q) => {
+      interrupts.push(q);
+    },
+  };
   const hostTransport = new SharedTransport(mem, 0, num, kickBell);
   const remoteTransport = new SharedTransport(mem, 0, num);
   const remote = new RpmsgRemote({ transport: remoteTransport, space, doorbell: irqBell, ...o.remote });
-  const host = new RpmsgHost({ transport: hostTransport, space, poolAddr, rings: { addr: RINGS_ADDR, align }, numBuffers: num, ...o.host });
+  const host = new RpmsgHost({
+    transport: hostTransport,
+    space,
+    poolAddr,
+    rings: { addr: RINGS_ADDR, align },
+    numBuffers: num,
+    ...o.host,
+  });
   const settle = (rounds = 50): void => {
     for (let i = 0; i < rounds; i++) {
       const a = host.process();
@@ -61,5 +75,18 @@ export function makePair(o: PairOptions = {}): Pair {
       }
     }
   };
-  return { sab, mem, space, host, remote, hostTransport, remoteTransport, ringsAddr: RINGS_ADDR, poolAddr, kicks, interrupts, settle };
+  return {
+    sab,
+    mem,
+    space,
+    host,
+    remote,
+    hostTransport,
+    remoteTransport,
+    ringsAddr: RINGS_ADDR,
+    poolAddr,
+    kicks,
+    interrupts,
+    settle,
+  };
 }

@@ -16,13 +16,32 @@ const { sab, config } = workerData as { sab: SharedArrayBuffer; config: WorkerCo
 const mem = new SharedMemory(sab);
 const space = new AddressSpace().map(0, mem);
 const { kick, irq } = bells(sab);
-const scheduler = { setTimeout: (f: () => void, ms: number): unknown => setTimeout(f, ms), clearTimeout: (h: unknown) => { clearTimeout(h as NodeJS.Timeout); } };
+const scheduler = {
+  setTimeout: (f: () => void, ms: number): unknown => setTimeout(f, ms),
+  clearTimeout: (h: unknown) => {
+    clearTimeout(h as NodeJS.Timeout);
+  },
+};
 
 const remote: RpmsgDevice =
   config.mode === "static"
-    ? createStaticRemote({ layout: staticLinkLayout({ base: RINGS_AT, numBuffers: config.num, align: config.align, bufferSize: config.bufferSize }), space, doorbell: irq, scheduler })
+    ? createStaticRemote({
+        layout: staticLinkLayout({
+          base: RINGS_AT,
+          numBuffers: config.num,
+          align: config.align,
+          bufferSize: config.bufferSize,
+        }),
+        space,
+        doorbell: irq,
+        scheduler,
+      })
     : new RpmsgRemote({
-        transport: new SharedTransport(mem, TRANSPORT_AT, config.num), space, doorbell: irq, scheduler, eventIdx: config.eventIdx ?? false,
+        transport: new SharedTransport(mem, TRANSPORT_AT, config.num),
+        space,
+        doorbell: irq,
+        scheduler,
+        eventIdx: config.eventIdx ?? false,
         ...(config.bigBuffers === undefined ? {} : { offerBigBuffers: true, maxBufferSize: config.bigBuffers }),
       });
 
@@ -30,7 +49,9 @@ function services(): void {
   if (remote.endpointList.length > 0) return;
   remote.createEndpoint({
     name: "echo",
-    onMessage: (m, ep) => { if (!ep.trySendTo(m.src, m.data)) void ep.sendTo(m.src, m.data.slice()).catch(() => undefined); },
+    onMessage: (m, ep) => {
+      if (!ep.trySendTo(m.src, m.data)) void ep.sendTo(m.src, m.data.slice()).catch(() => undefined);
+    },
   });
   remote.createEndpoint({
     name: "zc-echo",
@@ -42,21 +63,35 @@ function services(): void {
         return;
       }
       const copy = m.data.slice();
-      void ep.getTxBuffer().then((t) => { t.payload.set(copy); t.send(copy.length, m.src); }).catch(() => undefined);
+      void ep
+        .getTxBuffer()
+        .then((t) => {
+          t.payload.set(copy);
+          t.send(copy.length, m.src);
+        })
+        .catch(() => undefined);
     },
   });
   remote.createEndpoint({
     name: "hold-echo",
     onMessage: (m, ep) => {
       const h = m.hold();
-      void Promise.resolve().then(() => ep.sendTo(h.src, h.data)).finally(() => { h.release(); }).catch(() => undefined);
+      void Promise.resolve()
+        .then(() => ep.sendTo(h.src, h.data))
+        .finally(() => {
+          h.release();
+        })
+        .catch(() => undefined);
     },
   });
   let sunk = 0;
   remote.createEndpoint({
     name: "sink", // counts silently; a 1-byte message asks for the count (u32) back
     onMessage: (m, ep) => {
-      if (m.data.length !== 1) { sunk++; return; }
+      if (m.data.length !== 1) {
+        sunk++;
+        return;
+      }
       const b = new Uint8Array(4);
       new DataView(b.buffer).setUint32(0, sunk, true);
       void ep.sendTo(m.src, b).catch(() => undefined);
@@ -88,8 +123,16 @@ remote.onLinkChange((up) => {
 services();
 parentPort?.postMessage({ ready: true }); // the device features are in the transport now
 const ac = new AbortController();
-parentPort?.on("message", (msg: string) => { if (msg === "stop") ac.abort(); });
+parentPort?.on("message", (msg: string) => {
+  if (msg === "stop") ac.abort();
+});
 remote.serve(kick, { signal: ac.signal, pollMs: 2 }).then(
-  () => { parentPort?.postMessage({ done: true, stats: remote.stats }); process.exit(0); },
-  (e: unknown) => { parentPort?.postMessage({ error: String(e) }); process.exit(1); },
+  () => {
+    parentPort?.postMessage({ done: true, stats: remote.stats });
+    process.exit(0);
+  },
+  (e: unknown) => {
+    parentPort?.postMessage({ error: String(e) });
+    process.exit(1);
+  },
 );

@@ -61,7 +61,16 @@ export class SharedTransport implements VirtioTransport {
     const o = this.base + Q0 + index * QW;
     const m = this.mem;
     const size = m.getU32Acquire(o) || this.num;
-    return { size, maxSize: this.num, descAddr: m.getU32(o + 4), driverAddr: m.getU32(o + 8), deviceAddr: m.getU32(o + 12), align: m.getU32(o + 16), ready: m.getU32(o + 20) !== 0, notifyId: index };
+    return {
+      size,
+      maxSize: this.num,
+      descAddr: m.getU32(o + 4),
+      driverAddr: m.getU32(o + 8),
+      deviceAddr: m.getU32(o + 12),
+      align: m.getU32(o + 16),
+      ready: m.getU32(o + 20) !== 0,
+      notifyId: index,
+    };
   }
   setQueue(index: number, c: Partial<QueueConfig>): void {
     const q = { ...this.getQueue(index), ...c };

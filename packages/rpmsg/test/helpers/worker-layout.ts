@@ -22,7 +22,9 @@ export interface WorkerConfig {
 }
 
 export function poolAt(c: WorkerConfig): number {
-  return c.mode === "static" ? staticLinkLayout({ base: RINGS_AT, numBuffers: c.num, align: c.align, bufferSize: c.bufferSize }).pool : RINGS_AT + ringsBytes(c.num, c.align);
+  return c.mode === "static"
+    ? staticLinkLayout({ base: RINGS_AT, numBuffers: c.num, align: c.align, bufferSize: c.bufferSize }).pool
+    : RINGS_AT + ringsBytes(c.num, c.align);
 }
 
 export function sabBytes(c: WorkerConfig): number {
@@ -30,5 +32,8 @@ export function sabBytes(c: WorkerConfig): number {
 }
 
 export function bells(sab: SharedArrayBuffer): { kick: AtomicsDoorbell; irq: AtomicsDoorbell } {
-  return { kick: new AtomicsDoorbell(sab, KICK_AT, { queues: 2 }), irq: new AtomicsDoorbell(sab, IRQ_AT, { queues: 2 }) };
+  return {
+    kick: new AtomicsDoorbell(sab, KICK_AT, { queues: 2 }),
+    irq: new AtomicsDoorbell(sab, IRQ_AT, { queues: 2 }),
+  };
 }

@@ -12,7 +12,16 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@amp/test-utils";
-import { freshProject, installedAmpCopies, npmInstall, packOne, repack, root, run, tscPath } from "../../../../scripts/lib/pack.mjs";
+import {
+  freshProject,
+  installedAmpCopies,
+  npmInstall,
+  packOne,
+  repack,
+  root,
+  run,
+  tscPath,
+} from "../../../../scripts/lib/pack.mjs";
 
 const CONSUMER = `
 import { AddressSpace, ArrayBufferMemory, InMemoryTransport, LocalDoorbell } from "@amp/virtio-ring";
@@ -48,13 +57,22 @@ export const s: RpmsgsAddressSpace = new AddressSpace();
 
 function tsconfig(dir: string, files: string[], emit: boolean): string {
   const file = join(dir, `tsconfig.${files.join("-").replace(/\W/g, "_")}.json`);
-  writeFileSync(file, JSON.stringify({
-    compilerOptions: {
-      strict: true, target: "es2022", lib: ["es2022"], types: [], module: "nodenext", moduleResolution: "nodenext",
-      skipLibCheck: true, ...(emit ? { outDir: "out" } : { noEmit: true }),
-    },
-    files,
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "es2022",
+        lib: ["es2022"],
+        types: [],
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        skipLibCheck: true,
+        ...(emit ? { outDir: "out" } : { noEmit: true }),
+      },
+      files,
+    }),
+  );
   return file;
 }
 
@@ -72,7 +90,9 @@ beforeAll(async () => {
   errors = await packOne(join(root, "packages", "errors"), tarballs);
   vr010 = await packOne(join(root, "packages", "virtio-ring"), tarballs);
   rpmsg = await packOne(join(root, "packages", "rpmsg"), tarballs);
-  vr011 = await repack(vr010, join(work, "next"), (pkg) => { pkg.version = "0.1.1"; });
+  vr011 = await repack(vr010, join(work, "next"), (pkg) => {
+    pkg.version = "0.1.1";
+  });
 }, 120_000);
 
 afterAll(() => {
@@ -82,7 +102,10 @@ afterAll(() => {
 
 async function consumerRuns(project: string): Promise<string> {
   writeFileSync(join(project, "consumer.mts"), CONSUMER);
-  const tsc = await run(process.execPath, [tscPath, "-p", tsconfig(project, ["consumer.mts"], true)], { cwd: project, timeoutMs: 120_000 });
+  const tsc = await run(process.execPath, [tscPath, "-p", tsconfig(project, ["consumer.mts"], true)], {
+    cwd: project,
+    timeoutMs: 120_000,
+  });
   expect(tsc.stdout + tsc.stderr).toBe("");
   expect(tsc.code).toBe(0);
   const node = await run(process.execPath, [join(project, "out", "consumer.mjs")], { cwd: project, timeoutMs: 60_000 });
@@ -95,23 +118,37 @@ describe("virtio-ring 0.1.1 beside an rpmsg built against 0.1.0", () => {
     const project = freshProject("amp-dedupe-");
     projects.push(project);
     await npmInstall(project, [errors, vr011, rpmsg]);
-    const copies = installedAmpCopies(project).map((c) => `${c.path}@${c.version}`).sort();
-    expect(copies).toEqual(["node_modules/@amp/errors@0.0.0", "node_modules/@amp/rpmsg@0.1.0", "node_modules/@amp/virtio-ring@0.1.1"]);
+    const copies = installedAmpCopies(project)
+      .map((c) => `${c.path}@${c.version}`)
+      .sort();
+    expect(copies).toEqual([
+      "node_modules/@amp/errors@0.0.0",
+      "node_modules/@amp/rpmsg@0.1.0",
+      "node_modules/@amp/virtio-ring@0.1.1",
+    ]);
     expect(await consumerRuns(project)).toBe("echo [[104,105]] dst 1024 static host true");
   });
 
   it("with two copies installed, a class is two types (TS2322), yet the consumer type-checks and runs", async () => {
     // rpmsg as `workspace:*` used to pack it: an exact pin that 0.1.1 cannot satisfy.
-    const pinned = await repack(rpmsg, join(work, "pinned"), (pkg) => { pkg.dependencies = { ...pkg.dependencies, "@amp/virtio-ring": "0.1.0" }; });
+    const pinned = await repack(rpmsg, join(work, "pinned"), (pkg) => {
+      pkg.dependencies = { ...pkg.dependencies, "@amp/virtio-ring": "0.1.0" };
+    });
     const project = freshProject("amp-two-copies-", {
-      dependencies: { "@amp/errors": `file:${errors}`, "@amp/virtio-ring": `file:${vr011}`, "@amp/rpmsg": `file:${pinned}` },
+      dependencies: {
+        "@amp/errors": `file:${errors}`,
+        "@amp/virtio-ring": `file:${vr011}`,
+        "@amp/rpmsg": `file:${pinned}`,
+      },
       // The registry is closed to @amp here, so rpmsg's own 0.1.0 comes from its tarball.
       overrides: { "@amp/rpmsg": { "@amp/virtio-ring": `file:${vr010}` } },
     });
     projects.push(project);
     mkdirSync(join(project, "out"), { recursive: true });
     await npmInstall(project, []);
-    const copies = installedAmpCopies(project).map((c) => `${c.path}@${c.version}`).sort();
+    const copies = installedAmpCopies(project)
+      .map((c) => `${c.path}@${c.version}`)
+      .sort();
     expect(copies).toEqual([
       "node_modules/@amp/errors@0.0.0",
       "node_modules/@amp/rpmsg/node_modules/@amp/virtio-ring@0.1.0",
@@ -120,7 +157,10 @@ describe("virtio-ring 0.1.1 beside an rpmsg built against 0.1.0", () => {
     ]);
 
     writeFileSync(join(project, "control.mts"), CONTROL);
-    const control = await run(process.execPath, [tscPath, "-p", tsconfig(project, ["control.mts"], false)], { cwd: project, timeoutMs: 120_000 });
+    const control = await run(process.execPath, [tscPath, "-p", tsconfig(project, ["control.mts"], false)], {
+      cwd: project,
+      timeoutMs: 120_000,
+    });
     expect(control.code).not.toBe(0);
     expect(control.stdout).toContain("error TS2322");
     expect(control.stdout).toContain("separate declarations of a private property");

@@ -12,11 +12,17 @@ describe("random corruption of shared memory", () => {
     fc.assert(
       fc.property(
         fc.boolean(),
-        fc.array(fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }), steps: fc.nat(3) }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }), steps: fc.nat(3) }), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         (eventIdx, pokes) => {
           const p = makePair({ num: 8, remote: { eventIdx } });
           p.host.start();
-          const echo = (m: { src: number; data: Uint8Array }, ep: { trySendTo(d: number, b: Uint8Array): boolean }): void => {
+          const echo = (
+            m: { src: number; data: Uint8Array },
+            ep: { trySendTo(d: number, b: Uint8Array): boolean },
+          ): void => {
             try {
               ep.trySendTo(m.src, m.data);
             } catch (e) {

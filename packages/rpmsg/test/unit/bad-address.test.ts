@@ -38,7 +38,12 @@ describe("src = RPMSG_ADDR_ANY and bad destinations", () => {
     const p = makePair();
     p.host.start();
     const seen: { src: number; data: string }[] = [];
-    const rep = p.remote.createEndpoint({ addr: 0x400, onMessage: (m) => { seen.push({ src: m.src, data: toHex(m.data) }); } });
+    const rep = p.remote.createEndpoint({
+      addr: 0x400,
+      onMessage: (m) => {
+        seen.push({ src: m.src, data: toHex(m.data) });
+      },
+    });
     p.settle();
     forgeToRemote(p);
     expect(p.remote.process()).toBeGreaterThan(0);
@@ -51,7 +56,12 @@ describe("src = RPMSG_ADDR_ANY and bad destinations", () => {
     const p = makePair();
     p.host.start();
     const errors: unknown[] = [];
-    p.remote.createEndpoint({ addr: 0x400, onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
+    p.remote.createEndpoint({
+      addr: 0x400,
+      onMessage: (m, ep) => {
+        ep.trySendTo(m.src, m.data);
+      },
+    });
     p.settle();
     forgeToRemote(p);
     // Without onError the callback's exception comes out of process() (after the buffer went back).
@@ -67,7 +77,12 @@ describe("src = RPMSG_ADDR_ANY and bad destinations", () => {
     expect((thrown as Error).message).toMatch(/0xffffffff/);
     expect(p.remote.stats.callbackErrors).toBe(1);
     // The link is still up and a well-formed message is echoed.
-    const hep = p.host.createEndpoint({ dst: 0x400, onMessage: (m) => { errors.push(toHex(m.data)); } });
+    const hep = p.host.createEndpoint({
+      dst: 0x400,
+      onMessage: (m) => {
+        errors.push(toHex(m.data));
+      },
+    });
     expect(hep.trySend(Uint8Array.of(1, 2))).toBe(true);
     p.settle();
     expect(errors).toEqual(["0102"]);
@@ -97,7 +112,11 @@ describe("src = RPMSG_ADDR_ANY and bad destinations", () => {
       await expect(p1).rejects.toMatchObject({ name: "AmpError", code: "ERR_BAD_ADDRESS" });
       await expect(p2).rejects.toMatchObject({ name: "AmpError", code: "ERR_BAD_ADDRESS" });
       const buf = hep.tryGetTxBuffer()!;
-      expect(codeOf(() => { buf.send(1, bad); })).toBe("ERR_BAD_ADDRESS");
+      expect(
+        codeOf(() => {
+          buf.send(1, bad);
+        }),
+      ).toBe("ERR_BAD_ADDRESS");
       expect(buf.done).toBe(false); // the buffer stays the caller's
       buf.release();
     }

@@ -124,7 +124,9 @@ describe("clock exchange wire format", () => {
     expect(codes(() => decodeClockResponse(new Uint8Array(31)))).toBe("ERR_MALFORMED@0");
     expect(codes(() => decodeClockResponse(fromHex("0101" + "00".repeat(30))))).toBe("ERR_MALFORMED@0"); // a request's type
     expect(codes(() => decodeClockRequest(fromHex("0102" + "00".repeat(14))))).toBe("ERR_MALFORMED@1"); // version 2
-    expect(codes(() => decodeClockResponse(fromHex("0201" + "00".repeat(22) + "0000000000002000")))).toBe("ERR_MALFORMED@24"); // t3 = 2^53
+    expect(codes(() => decodeClockResponse(fromHex("0201" + "00".repeat(22) + "0000000000002000")))).toBe(
+      "ERR_MALFORMED@24",
+    ); // t3 = 2^53
     expect(() => encodeClockRequest({ seq: 0x10000, t1: 0 }, new Uint8Array(16))).toThrow(RangeError);
     expect(() => encodeClockRequest({ seq: 0, t1: -1 }, new Uint8Array(16))).toThrow(RangeError);
   });
@@ -195,7 +197,8 @@ describe("clock estimate against a remote offset by +12.345 s, drifting +200 ppm
     const est = new ClockEstimator();
     let h = HOST_START;
     let remote = 5_000_000;
-    for (let i = 0; i < 10; i++, h += 1000, remote += 1_000_000) expect(est.add({ t1: h, t2: remote, t3: remote + 5, t4: h + 0.2 })).toBe("accepted");
+    for (let i = 0; i < 10; i++, h += 1000, remote += 1_000_000)
+      expect(est.add({ t1: h, t2: remote, t3: remote + 5, t4: h + 0.2 })).toBe("accepted");
     expect(est.add({ t1: h, t2: 120, t3: 125, t4: h + 0.2 })).toBe("reset");
     expect(est.resets).toBe(1);
     expect(est.estimate?.collected).toBe(1);
@@ -252,6 +255,8 @@ describe("ClockSync and the responder over rpmsg", () => {
     await Promise.resolve();
     await Promise.resolve();
     p.host.stop("test");
-    await expect(pending).rejects.toSatisfy((e: unknown) => isAmpError(e) && (e.code === "ERR_LINK_DOWN" || e.code === "ERR_CLOSED"));
+    await expect(pending).rejects.toSatisfy(
+      (e: unknown) => isAmpError(e) && (e.code === "ERR_LINK_DOWN" || e.code === "ERR_CLOSED"),
+    );
   });
 });

@@ -48,9 +48,15 @@ describe("name field (32 bytes, NUL-padded)", () => {
 
   it("accepts 31 bytes, rejects 32 (Linux forces byte 31 to NUL)", () => {
     encodeName("a".repeat(31), new Uint8Array(32));
-    expect(() => { encodeName("a".repeat(32), new Uint8Array(32)); }).toThrow(RangeError);
-    expect(() => { encodeName("é".repeat(16), new Uint8Array(32)); }).toThrow(RangeError); // 32 UTF-8 bytes
-    expect(() => { encodeName("a\0b", new Uint8Array(32)); }).toThrow(TypeError);
+    expect(() => {
+      encodeName("a".repeat(32), new Uint8Array(32));
+    }).toThrow(RangeError);
+    expect(() => {
+      encodeName("é".repeat(16), new Uint8Array(32));
+    }).toThrow(RangeError); // 32 UTF-8 bytes
+    expect(() => {
+      encodeName("a\0b", new Uint8Array(32));
+    }).toThrow(TypeError);
   });
 
   it("cuts an unterminated name at 31 bytes and says so", () => {
@@ -74,7 +80,12 @@ describe("name-service message (struct rpmsg_ns_msg)", () => {
     const m = encodeRpmsgNsMessage({ name: "rpmsg-openamp-demo-channel", addr: 0x400, flags: RpmsgNsFlags.CREATE });
     expect(m.length).toBe(RPMSG_NS_MSG_SIZE);
     expect(toHex(m)).toBe(toHex(utf8Encode("rpmsg-openamp-demo-channel")) + "00".repeat(6) + "00040000" + "00000000");
-    expect(decodeRpmsgNsMessage(m)).toEqual({ name: "rpmsg-openamp-demo-channel", addr: 0x400, flags: 0, unterminated: false });
+    expect(decodeRpmsgNsMessage(m)).toEqual({
+      name: "rpmsg-openamp-demo-channel",
+      addr: 0x400,
+      flags: 0,
+      unterminated: false,
+    });
   });
 
   it("DESTROY is flags = 1", () => {

@@ -2,7 +2,13 @@
 // receive path is exercised here: the victim counts and drops, or takes the link down with a
 // reason; it never throws from process(), reads out of bounds or hangs.
 import { describe, expect, it } from "vitest";
-import { SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses, splitRingLayout, DescriptorChain } from "@amp/virtio-ring";
+import {
+  SplitVirtqueueDevice,
+  SplitVirtqueueDriver,
+  legacyQueueAddresses,
+  splitRingLayout,
+  DescriptorChain,
+} from "@amp/virtio-ring";
 import { encodeRpmsgNsMessage, RPMSG_ADDR_ANY, type NsEvent } from "@amp/rpmsg";
 import { makePair, RINGS_ADDR, ringsBytes, type Pair } from "../helpers/pair.ts";
 
@@ -10,7 +16,10 @@ const NUM = 16;
 const ALIGN = 4096;
 
 /** The remote side played by hand: a raw device queue on vring 0 (host rx). */
-function hostileRemote(p: Pair): { send(fill: (mem: Pair["mem"], off: number, cap: number) => number): void; q: SplitVirtqueueDevice } {
+function hostileRemote(p: Pair): {
+  send(fill: (mem: Pair["mem"], off: number, cap: number) => number): void;
+  q: SplitVirtqueueDevice;
+} {
   const q = new SplitVirtqueueDevice({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN) });
   const chain = new DescriptorChain(NUM);
   return {
@@ -36,7 +45,12 @@ function setup(): { p: Pair; r: ReturnType<typeof hostileRemote>; got: number[];
   const p = makePair({ num: NUM, host: { maxPendingAnnouncements: 4 } });
   p.host.start();
   const got: number[] = [];
-  p.host.createEndpoint({ addr: 1024, onMessage: (m) => { got.push(m.data.length); } });
+  p.host.createEndpoint({
+    addr: 1024,
+    onMessage: (m) => {
+      got.push(m.data.length);
+    },
+  });
   const events: NsEvent[] = [];
   return { p, r: hostileRemote(p), got, events };
 }
@@ -44,7 +58,10 @@ function setup(): { p: Pair; r: ReturnType<typeof hostileRemote>; got: number[];
 describe("hostile remote against the host", () => {
   it("used length shorter than the header: dropped (short), buffer re-posted", () => {
     const { p, r, got } = setup();
-    r.send((m, o) => { hdr(m, o, 5, 1024, 0); return 15; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 0);
+      return 15;
+    });
     expect(p.host.process()).toBe(1);
     expect(p.host.stats.dropped.short).toBe(1);
     expect(got).toEqual([]);
@@ -53,9 +70,18 @@ describe("hostile remote against the host", () => {
 
   it("hdr.len larger than used length − 16 (incl. 0xFFFF): dropped (badLength)", () => {
     const { p, r, got } = setup();
-    r.send((m, o) => { hdr(m, o, 5, 1024, 100); return 16 + 99; });
-    r.send((m, o) => { hdr(m, o, 5, 1024, 0xffff); return 512; });
-    r.send((m, o) => { hdr(m, o, 5, 1024, 496); return 512; }); // exactly fits: delivered
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 100);
+      return 16 + 99;
+    });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 0xffff);
+      return 512;
+    });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 496);
+      return 512;
+    }); // exactly fits: delivered
     p.host.process();
     expect(p.host.stats.dropped.badLength).toBe(2);
     expect(got).toEqual([496]);
@@ -64,13 +90,22 @@ describe("hostile remote against the host", () => {
   it("used length larger than the buffer: dropped (oversize) and counted, buffer re-posted, link stays up", () => {
     const { p, r, got } = setup();
     const ep = p.host.createEndpoint({});
-    r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 1);
+      return 17;
+    });
     // Rewrite the used element's len behind the queue's back (a device queue refuses to).
     const l = splitRingLayout(NUM, ALIGN);
     p.mem.setU32(RINGS_ADDR + l.used + 4 + 4, 513);
-    r.send((m, o) => { hdr(m, o, 5, 1024, 3); return 19; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 3);
+      return 19;
+    });
     p.mem.setU32(RINGS_ADDR + l.used + 4 + 8 + 4, 0xffff_ffff);
-    r.send((m, o) => { hdr(m, o, 5, 1024, 2); return 18; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 2);
+      return 18;
+    });
     expect(() => p.host.process()).not.toThrow();
     expect(p.host.stats.dropped.oversize).toBe(2);
     expect(got).toEqual([2]); // the messages after it still arrive
@@ -79,14 +114,23 @@ describe("hostile remote against the host", () => {
     expect(ep.closed).toBe(false);
     // Linux leaks such a buffer; we re-post it: all NUM rx buffers are available again.
     let posted = 0;
-    while (r.q.hasAvail()) { r.send((m, o) => { hdr(m, o, 5, 1024, 0); return 16; }); posted++; }
+    while (r.q.hasAvail()) {
+      r.send((m, o) => {
+        hdr(m, o, 5, 1024, 0);
+        return 16;
+      });
+      posted++;
+    }
     expect(posted).toBe(NUM);
   });
 
   it("a used element with a bad id is still a ring violation: the link goes down with a reason", () => {
     const { p, r } = setup();
     const ep = p.host.createEndpoint({});
-    r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 1);
+      return 17;
+    });
     const l = splitRingLayout(NUM, ALIGN);
     p.mem.setU32(RINGS_ADDR + l.used + 4, NUM + 3);
     expect(() => p.host.process()).not.toThrow();
@@ -102,11 +146,17 @@ describe("hostile remote against the host", () => {
     const ep = p.host.createEndpoint({});
     for (let i = 0; i < NUM; i++) expect(ep.trySendTo(1024, Uint8Array.of(i))).toBe(true); // every tx buffer in flight
     const waiting = ep.sendTo(1024, Uint8Array.of(9));
-    r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 1);
+      return 17;
+    });
     const l = splitRingLayout(NUM, ALIGN);
     p.mem.setU32(RINGS_ADDR + l.used + 4, NUM + 3);
     p.host.process();
-    const e = await waiting.then(() => undefined, (x: unknown) => x as { code?: string; cause?: { code?: string } });
+    const e = await waiting.then(
+      () => undefined,
+      (x: unknown) => x as { code?: string; cause?: { code?: string } },
+    );
     expect(e?.code).toBe("ERR_LINK_DOWN");
     expect(e?.cause?.code).toBe("ERR_PROTOCOL");
     expect(ep.closeReason?.code).toBe("ERR_PROTOCOL");
@@ -114,7 +164,12 @@ describe("hostile remote against the host", () => {
 
   it("reserved and flags carry no meaning: a message with garbage in both is delivered", () => {
     const { p, r, got } = setup();
-    r.send((m, o) => { hdr(m, o, 5, 1024, 4); m.setU32(o + 8, 0xdead_beef); m.setU16(o + 14, 0xffff); return 20; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 1024, 4);
+      m.setU32(o + 8, 0xdead_beef);
+      m.setU16(o + 14, 0xffff);
+      return 20;
+    });
     p.host.process();
     expect(got).toEqual([4]);
   });
@@ -123,10 +178,19 @@ describe("hostile remote against the host", () => {
     const { p, r } = setup();
     const boom = Object.assign(new Error("user bug"), { name: "AmpError", code: "ERR_LIMIT" });
     const seen: string[] = [];
-    p.host.onNameService((e) => { seen.push(`a:${e.type}`); throw boom; });
-    p.host.onNameService((e) => { seen.push(`b:${e.type}`); });
+    p.host.onNameService((e) => {
+      seen.push(`a:${e.type}`);
+      throw boom;
+    });
+    p.host.onNameService((e) => {
+      seen.push(`b:${e.type}`);
+    });
     const ns = (name: string, addr: number, flags: number): void => {
-      r.send((m, o) => { hdr(m, o, addr, 53, 40); m.write(o + 16, encodeRpmsgNsMessage({ name, addr, flags })); return 56; });
+      r.send((m, o) => {
+        hdr(m, o, addr, 53, 40);
+        m.write(o + 16, encodeRpmsgNsMessage({ name, addr, flags }));
+        return 56;
+      });
     };
     ns("svc", 3000, 0);
     expect(() => p.host.process()).toThrow(boom);
@@ -136,11 +200,28 @@ describe("hostile remote against the host", () => {
     expect(p.host.stats.callbackErrors).toBe(1);
     // With onError, nothing escapes; onUnbind throwing is treated the same way.
     const errors: unknown[] = [];
-    const q = makePair({ num: NUM, host: { onError: (e) => { errors.push(e); } } });
+    const q = makePair({
+      num: NUM,
+      host: {
+        onError: (e) => {
+          errors.push(e);
+        },
+      },
+    });
     q.host.start();
-    q.host.createEndpoint({ name: "svc", onUnbind: () => { throw boom; } });
+    q.host.createEndpoint({
+      name: "svc",
+      onUnbind: () => {
+        throw boom;
+      },
+    });
     const rq = hostileRemote(q);
-    for (const flags of [0, 1]) rq.send((m, o) => { hdr(m, o, 3000, 53, 40); m.write(o + 16, encodeRpmsgNsMessage({ name: "svc", addr: 3000, flags })); return 56; });
+    for (const flags of [0, 1])
+      rq.send((m, o) => {
+        hdr(m, o, 3000, 53, 40);
+        m.write(o + 16, encodeRpmsgNsMessage({ name: "svc", addr: 3000, flags }));
+        return 56;
+      });
     expect(() => q.host.process()).not.toThrow();
     expect(errors).toEqual([boom]);
     expect(q.host.isLinkUp).toBe(true);
@@ -152,7 +233,9 @@ describe("hostile remote against the host", () => {
     const ep = p.host.createEndpoint({});
     const t = p.hostTransport;
     const orig = t.getStatus.bind(t);
-    t.getStatus = () => { throw Object.assign(new Error("vdev0 is stopped"), { name: "AmpError", code: "ERR_STATE" }); };
+    t.getStatus = () => {
+      throw Object.assign(new Error("vdev0 is stopped"), { name: "AmpError", code: "ERR_STATE" });
+    };
     expect(() => p.host.process()).not.toThrow();
     expect(p.host.isLinkUp).toBe(false);
     expect(ep.closeReason?.code).toBe("ERR_LINK_DOWN");
@@ -163,10 +246,22 @@ describe("hostile remote against the host", () => {
     const { p } = setup();
     const boom = new Error("onClose bug");
     const closed: number[] = [];
-    const a = p.host.createEndpoint({ onClose: () => { closed.push(1); throw boom; } });
-    const b = p.host.createEndpoint({ onClose: () => { closed.push(2); } });
+    const a = p.host.createEndpoint({
+      onClose: () => {
+        closed.push(1);
+        throw boom;
+      },
+    });
+    const b = p.host.createEndpoint({
+      onClose: () => {
+        closed.push(2);
+      },
+    });
     const downs: boolean[] = [];
-    p.host.onLinkChange((up) => { downs.push(up); throw new Error("listener bug"); });
+    p.host.onLinkChange((up) => {
+      downs.push(up);
+      throw new Error("listener bug");
+    });
     p.hostTransport.setStatus(0x40 | 7); // NEEDS_RESET: the next process() takes the link down
     expect(() => p.host.process()).toThrow(boom);
     expect(closed).toEqual([1, 2]);
@@ -179,14 +274,21 @@ describe("hostile remote against the host", () => {
 
   it("unknown destination: dropped (noRecipient)", () => {
     const { p, r } = setup();
-    r.send((m, o) => { hdr(m, o, 5, 999, 1); return 17; });
+    r.send((m, o) => {
+      hdr(m, o, 5, 999, 1);
+      return 17;
+    });
     p.host.process();
     expect(p.host.stats.dropped.noRecipient).toBe(1);
   });
 
   it("NS messages of 39 and 41 bytes: dropped (nsMalformed)", () => {
     const { p, r } = setup();
-    for (const n of [39, 41, 0]) r.send((m, o) => { hdr(m, o, 1024, 53, n); return 16 + n; });
+    for (const n of [39, 41, 0])
+      r.send((m, o) => {
+        hdr(m, o, 1024, 53, n);
+        return 16 + n;
+      });
     p.host.process();
     expect(p.host.stats.dropped.nsMalformed).toBe(3);
     expect(p.host.remoteServices).toEqual([]);
@@ -204,7 +306,11 @@ describe("hostile remote against the host", () => {
       return 56;
     });
     for (const addr of [RPMSG_ADDR_ANY, 53]) {
-      r.send((m, o) => { hdr(m, o, 2000, 53, 40); m.write(o + 16, encodeRpmsgNsMessage({ name: "bad", addr, flags: 0 })); return 56; });
+      r.send((m, o) => {
+        hdr(m, o, 2000, 53, 40);
+        m.write(o + 16, encodeRpmsgNsMessage({ name: "bad", addr, flags: 0 }));
+        return 56;
+      });
     }
     p.host.process();
     expect(events).toEqual([{ type: "create", name: "A".repeat(31), addr: 2000 }]);
@@ -215,7 +321,11 @@ describe("hostile remote against the host", () => {
   it("NS DESTROY for an unknown service, repeated CREATE: counted, ignored", () => {
     const { p, r } = setup();
     const ns = (name: string, addr: number, flags: number): void => {
-      r.send((m, o) => { hdr(m, o, addr, 53, 40); m.write(o + 16, encodeRpmsgNsMessage({ name, addr, flags })); return 56; });
+      r.send((m, o) => {
+        hdr(m, o, addr, 53, 40);
+        m.write(o + 16, encodeRpmsgNsMessage({ name, addr, flags }));
+        return 56;
+      });
     };
     ns("x", 3000, 1);
     ns("y", 3001, 0);
@@ -230,7 +340,11 @@ describe("hostile remote against the host", () => {
   it("an announcement flood is bounded by maxPendingAnnouncements (nsOverflow)", () => {
     const { p, r } = setup();
     for (let i = 0; i < 10; i++) {
-      r.send((m, o) => { hdr(m, o, 4000 + i, 53, 40); m.write(o + 16, encodeRpmsgNsMessage({ name: `s${i}`, addr: 4000 + i, flags: 0 })); return 56; });
+      r.send((m, o) => {
+        hdr(m, o, 4000 + i, 53, 40);
+        m.write(o + 16, encodeRpmsgNsMessage({ name: `s${i}`, addr: 4000 + i, flags: 0 }));
+        return 56;
+      });
     }
     p.host.process();
     const events: NsEvent[] = [];
@@ -245,7 +359,11 @@ describe("hostile remote against the host", () => {
     p.host.start();
     p.host.createEndpoint({ addr: 1024 });
     const r = hostileRemote(p);
-    for (let i = 0; i < NUM; i++) r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
+    for (let i = 0; i < NUM; i++)
+      r.send((m, o) => {
+        hdr(m, o, 5, 1024, 1);
+        return 17;
+      });
     expect(p.host.process()).toBe(5);
     expect(p.host.process()).toBe(5);
     expect(p.host.process()).toBe(5);
@@ -257,7 +375,11 @@ describe("hostile remote against the host", () => {
     p.host.start();
     const ep = p.host.createEndpoint({ addr: 1024, maxQueued: 3 });
     const r = hostileRemote(p);
-    for (let i = 0; i < 8; i++) r.send((m, o) => { hdr(m, o, 5, 1024, 1); return 17; });
+    for (let i = 0; i < 8; i++)
+      r.send((m, o) => {
+        hdr(m, o, 5, 1024, 1);
+        return 17;
+      });
     p.host.process();
     expect(ep.queued).toBe(3);
     expect(p.host.stats.dropped.queueOverflow).toBe(5);
@@ -266,18 +388,37 @@ describe("hostile remote against the host", () => {
 });
 
 describe("hostile host against the remote", () => {
-  function remoteSetup(): { p: Pair; tx: SplitVirtqueueDriver<number>; rx: SplitVirtqueueDriver<number>; got: number[] } {
+  function remoteSetup(): {
+    p: Pair;
+    tx: SplitVirtqueueDriver<number>;
+    rx: SplitVirtqueueDriver<number>;
+    got: number[];
+  } {
     const p = makePair({ num: NUM });
     const got: number[] = [];
-    p.remote.createEndpoint({ addr: 1024, onMessage: (m) => { got.push(m.data.length); } });
+    p.remote.createEndpoint({
+      addr: 1024,
+      onMessage: (m) => {
+        got.push(m.data.length);
+      },
+    });
     // Play the host by hand: status, features, queues, rings.
     const t = p.hostTransport;
     t.setStatus(0);
     t.setDriverFeatures(1n);
     const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1]) t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN) });
-    const tx = new SplitVirtqueueDriver<number>({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR + stride, NUM, ALIGN) });
+    for (const i of [0, 1])
+      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
+    const rx = new SplitVirtqueueDriver<number>({
+      size: NUM,
+      space: p.space,
+      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
+    });
+    const tx = new SplitVirtqueueDriver<number>({
+      size: NUM,
+      space: p.space,
+      ...legacyQueueAddresses(RINGS_ADDR + stride, NUM, ALIGN),
+    });
     for (let i = 0; i < NUM; i++) rx.addBuffer(p.poolAddr + i * 512, 512, true, i);
     t.setStatus(7);
     p.remote.process();
@@ -288,7 +429,10 @@ describe("hostile host against the remote", () => {
 
   it("descriptor length < 16, > 512, hdr.len past the descriptor: dropped and counted", () => {
     const { p, tx, got } = remoteSetup();
-    const put = (i: number, len: number, descLen: number): void => { hdr(p.mem, txAt(p, i), 5, 1024, len); tx.addBuffer(txAt(p, i), descLen, false, i); };
+    const put = (i: number, len: number, descLen: number): void => {
+      hdr(p.mem, txAt(p, i), 5, 1024, len);
+      tx.addBuffer(txAt(p, i), descLen, false, i);
+    };
     put(0, 0, 15);
     put(1, 1, 513);
     put(2, 10, 16 + 9);
@@ -309,8 +453,13 @@ describe("hostile host against the remote", () => {
     t.setStatus(0);
     t.setDriverFeatures(1n);
     const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1]) t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN) });
+    for (const i of [0, 1])
+      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
+    const rx = new SplitVirtqueueDriver<number>({
+      size: NUM,
+      space: p.space,
+      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
+    });
     rx.addBuffer(p.poolAddr, 20, true, 0); // room for the header and 4 bytes only
     p.mem.fill(p.poolAddr + 20, 64, 0xa5); // a canary right behind it
     t.setStatus(7);

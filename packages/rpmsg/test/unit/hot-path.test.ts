@@ -18,15 +18,31 @@ describe("hot paths", () => {
     const { host, remote } = staticPair(4);
     let got = 0;
     let last = -1;
-    remote.createEndpoint({ addr: 100, onMessage: (m) => { got++; last = m.data[0]!; } });
+    remote.createEndpoint({
+      addr: 100,
+      onMessage: (m) => {
+        got++;
+        last = m.data[0]!;
+      },
+    });
     host.start();
     remote.process();
     const ep = host.createEndpoint({ dst: 100 });
     // vring 0 carries the remote's replies: each one the host takes is re-posted, so an echo
     // per round moves vring 0's avail.idx past 65535 (0 again), which is no host reset.
     let replies = 0;
-    remote.createEndpoint({ addr: 101, onMessage: (m, rep) => { rep.trySendTo(m.src, m.data); } });
-    const echo = host.createEndpoint({ dst: 101, onMessage: () => { replies++; } });
+    remote.createEndpoint({
+      addr: 101,
+      onMessage: (m, rep) => {
+        rep.trySendTo(m.src, m.data);
+      },
+    });
+    const echo = host.createEndpoint({
+      dst: 101,
+      onMessage: () => {
+        replies++;
+      },
+    });
     const rounds = 70_000;
     for (let i = 0; i < rounds; i++) {
       expect(echo.trySend(Uint8Array.of(i & 255))).toBe(true);

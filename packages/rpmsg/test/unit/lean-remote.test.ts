@@ -30,7 +30,12 @@ function codeOf(f: () => unknown): string | undefined {
 }
 
 function echo(remote: LeanRemote, name = "echo"): LeanEndpoint {
-  return remote.createEndpoint({ name, onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
+  return remote.createEndpoint({
+    name,
+    onMessage: (m, ep) => {
+      ep.trySendTo(m.src, m.data);
+    },
+  });
 }
 
 describe("lean remote <-> RpmsgHost", () => {
@@ -51,7 +56,13 @@ describe("lean remote <-> RpmsgHost", () => {
     expect(ns).toEqual([{ type: "create", name: "echo", addr: 1024 }]);
     const back: string[] = [];
     const srcs = new Set<number>();
-    const hep = p.host.createEndpoint({ dst: 1024, onMessage: (m) => { back.push(hex(m.data)); srcs.add(m.src); } });
+    const hep = p.host.createEndpoint({
+      dst: 1024,
+      onMessage: (m) => {
+        back.push(hex(m.data));
+        srcs.add(m.src);
+      },
+    });
     const sent: string[] = [];
     for (let n = 0; n <= 496; n++) {
       const d = payload(n, n);
@@ -61,7 +72,14 @@ describe("lean remote <-> RpmsgHost", () => {
     }
     expect(back).toEqual(sent);
     expect([...srcs]).toEqual([1024]);
-    expect(p.remote.stats).toMatchObject({ rxMessages: 497, txMessages: 498, protocolErrors: 0, callbackErrors: 0, linkUps: 1, linkDowns: 0 });
+    expect(p.remote.stats).toMatchObject({
+      rxMessages: 497,
+      txMessages: 498,
+      protocolErrors: 0,
+      callbackErrors: 0,
+      linkUps: 1,
+      linkDowns: 0,
+    });
     expect(Object.values(p.remote.stats.dropped).every((v) => v === 0)).toBe(true);
     expect(p.host.stats.protocolErrors).toBe(0);
     expect(p.host.stats.rxMessages).toBe(498); // the echoes and the announcement
@@ -78,7 +96,10 @@ describe("lean remote <-> RpmsgHost", () => {
     ep.destroy();
     ep.destroy(); // idempotent
     p.settle();
-    expect(ns).toEqual([{ type: "create", name: "echo", addr: 1024 }, { type: "destroy", name: "echo", addr: 1024 }]);
+    expect(ns).toEqual([
+      { type: "create", name: "echo", addr: 1024 },
+      { type: "destroy", name: "echo", addr: 1024 },
+    ]);
     expect(ep.closeReason?.code).toBe("ERR_CLOSED");
     expect(codeOf(() => ep.trySendTo(5, new Uint8Array(1)))).toBe("ERR_CLOSED");
     // Before the link: created and destroyed while down, nothing reaches the host.
@@ -131,7 +152,9 @@ describe("lean remote <-> RpmsgHost", () => {
     expect(() => p.remote.createEndpoint({ name: "x".repeat(32), onMessage: () => undefined })).toThrow(RangeError);
     expect(() => p.remote.createEndpoint({ announce: true, onMessage: () => undefined })).toThrow(TypeError);
     expect(codeOf(() => p.remote.createEndpoint({ addr: 53, onMessage: () => undefined }))).toBe("ERR_ADDR_IN_USE");
-    expect(codeOf(() => p.remote.createEndpoint({ addr: ep.addr, onMessage: () => undefined }))).toBe("ERR_ADDR_IN_USE");
+    expect(codeOf(() => p.remote.createEndpoint({ addr: ep.addr, onMessage: () => undefined }))).toBe(
+      "ERR_ADDR_IN_USE",
+    );
     expect(p.remote.createEndpoint({ addr: 7, onMessage: () => undefined }).addr).toBe(7);
   });
 
@@ -162,7 +185,9 @@ describe("lean remote <-> RpmsgHost", () => {
   it("a host reset takes the link down (endpoints close, listeners hear it); DRIVER_OK brings it up, a new endpoint echoes", () => {
     const p = makeLeanPair({ num: 8 });
     const changes: string[] = [];
-    p.remote.onLinkChange((up, why) => { changes.push(up ? "up" : `down ${why?.code ?? ""}`); });
+    p.remote.onLinkChange((up, why) => {
+      changes.push(up ? "up" : `down ${why?.code ?? ""}`);
+    });
     p.host.start();
     const ep = echo(p.remote);
     p.settle();
@@ -174,10 +199,18 @@ describe("lean remote <-> RpmsgHost", () => {
     echo(p.remote);
     p.settle();
     const back: number[] = [];
-    const hep = p.host.createEndpoint({ name: "echo", onMessage: (m) => { back.push(m.data.length); } });
+    const hep = p.host.createEndpoint({
+      name: "echo",
+      onMessage: (m) => {
+        back.push(m.data.length);
+      },
+    });
     p.settle();
     expect(hep.dst).toBe(1024);
-    for (let i = 1; i <= 20; i++) { expect(hep.trySend(new Uint8Array(i))).toBe(true); p.settle(); }
+    for (let i = 1; i <= 20; i++) {
+      expect(hep.trySend(new Uint8Array(i))).toBe(true);
+      p.settle();
+    }
     expect(back).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(changes).toEqual(["up", "down ERR_LINK_DOWN", "up"]);
   });
@@ -185,13 +218,18 @@ describe("lean remote <-> RpmsgHost", () => {
   it("a host restart between two polls (status unchanged, rings re-initialised): down and up again, no protocol error", () => {
     const p = makeLeanPair({ num: 8 });
     const changes: string[] = [];
-    p.remote.onLinkChange((up, why) => { changes.push(up ? "up" : `down: ${why?.message ?? ""}`); });
+    p.remote.onLinkChange((up, why) => {
+      changes.push(up ? "up" : `down: ${why?.message ?? ""}`);
+    });
     p.host.start();
     echo(p.remote);
     p.settle();
     let hep = p.host.createEndpoint({ name: "echo", onMessage: () => undefined });
     p.settle();
-    for (let i = 1; i <= 20; i++) { expect(hep.trySend(new Uint8Array(i))).toBe(true); p.settle(); }
+    for (let i = 1; i <= 20; i++) {
+      expect(hep.trySend(new Uint8Array(i))).toBe(true);
+      p.settle();
+    }
     p.host.start();
     expect(p.hostTransport.getStatus()).toBe(0x07);
     p.remote.process();
@@ -199,9 +237,17 @@ describe("lean remote <-> RpmsgHost", () => {
     echo(p.remote);
     p.settle();
     const back: number[] = [];
-    hep = p.host.createEndpoint({ name: "echo", onMessage: (m) => { back.push(m.data.length); } });
+    hep = p.host.createEndpoint({
+      name: "echo",
+      onMessage: (m) => {
+        back.push(m.data.length);
+      },
+    });
     p.settle();
-    for (let i = 1; i <= 20; i++) { expect(hep.trySend(new Uint8Array(i))).toBe(true); p.settle(); }
+    for (let i = 1; i <= 20; i++) {
+      expect(hep.trySend(new Uint8Array(i))).toBe(true);
+      p.settle();
+    }
     expect(back).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(p.remote.stats.protocolErrors).toBe(0);
     expect(p.host.stats.protocolErrors).toBe(0);
@@ -212,7 +258,13 @@ describe("lean remote <-> RpmsgHost", () => {
     p.host.start();
     const boom = new Error("boom");
     let calls = 0;
-    p.remote.createEndpoint({ addr: 1024, onMessage: () => { calls++; throw boom; } });
+    p.remote.createEndpoint({
+      addr: 1024,
+      onMessage: () => {
+        calls++;
+        throw boom;
+      },
+    });
     p.settle();
     const hep = p.host.createEndpoint({ dst: 1024 });
     expect(hep.trySend(new Uint8Array(1))).toBe(true);
@@ -227,7 +279,12 @@ describe("lean remote <-> RpmsgHost", () => {
     const errors: unknown[] = [];
     const q = makeLeanPair({ remote: { onError: (e) => errors.push(e) } });
     q.host.start();
-    q.remote.createEndpoint({ addr: 1024, onMessage: () => { throw boom; } });
+    q.remote.createEndpoint({
+      addr: 1024,
+      onMessage: () => {
+        throw boom;
+      },
+    });
     q.settle();
     const h2 = q.host.createEndpoint({ dst: 1024 });
     h2.trySend(new Uint8Array(1));
@@ -247,18 +304,39 @@ describe("hostile host against the lean remote", () => {
     p.mem.setU16(off + 14, 0);
   }
   /** Plays the host by hand: status, features, queues, rx buffers posted; the remote comes up. */
-  function remoteSetup(o: { maxBatch?: number } = {}): { p: LeanPair; tx: SplitVirtqueueDriver<number>; rx: SplitVirtqueueDriver<number>; got: number[]; srcs: number[] } {
+  function remoteSetup(o: { maxBatch?: number } = {}): {
+    p: LeanPair;
+    tx: SplitVirtqueueDriver<number>;
+    rx: SplitVirtqueueDriver<number>;
+    got: number[];
+    srcs: number[];
+  } {
     const p = makeLeanPair({ num: NUM, remote: o });
     const got: number[] = [];
     const srcs: number[] = [];
-    p.remote.createEndpoint({ addr: 1024, onMessage: (m) => { got.push(m.data.length); srcs.push(m.src); } });
+    p.remote.createEndpoint({
+      addr: 1024,
+      onMessage: (m) => {
+        got.push(m.data.length);
+        srcs.push(m.src);
+      },
+    });
     const t = p.hostTransport;
     t.setStatus(0);
     t.setDriverFeatures(1n);
     const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1]) t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN) });
-    const tx = new SplitVirtqueueDriver<number>({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR + stride, NUM, ALIGN) });
+    for (const i of [0, 1])
+      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
+    const rx = new SplitVirtqueueDriver<number>({
+      size: NUM,
+      space: p.space,
+      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
+    });
+    const tx = new SplitVirtqueueDriver<number>({
+      size: NUM,
+      space: p.space,
+      ...legacyQueueAddresses(RINGS_ADDR + stride, NUM, ALIGN),
+    });
     for (let i = 0; i < NUM; i++) rx.addBuffer(p.poolAddr + i * 512, 512, true, i);
     t.setStatus(7);
     p.remote.process();
@@ -274,7 +352,10 @@ describe("hostile host against the lean remote", () => {
 
   it("descriptor length < 16, > 512, hdr.len past the descriptor: dropped and counted; every buffer back with its descriptor length", () => {
     const { p, tx, got } = remoteSetup();
-    const put = (i: number, len: number, descLen: number): void => { hdr(p, txAt(p, i), 5, 1024, len); tx.addBuffer(txAt(p, i), descLen, false, i); };
+    const put = (i: number, len: number, descLen: number): void => {
+      hdr(p, txAt(p, i), 5, 1024, len);
+      tx.addBuffer(txAt(p, i), descLen, false, i);
+    };
     put(0, 0, 15);
     put(1, 1, 513);
     put(2, 10, 16 + 9);
@@ -303,7 +384,12 @@ describe("hostile host against the lean remote", () => {
   it("a message from ANY is delivered, the endpoint stays unbound, a reply to it is ERR_BAD_ADDRESS", () => {
     const { p, tx, srcs } = remoteSetup();
     const errors: string[] = [];
-    const r = p.remote.createEndpoint({ addr: 1025, onMessage: (m, e) => { errors.push(String(codeOf(() => e.trySendTo(m.src, m.data)))); } });
+    const r = p.remote.createEndpoint({
+      addr: 1025,
+      onMessage: (m, e) => {
+        errors.push(String(codeOf(() => e.trySendTo(m.src, m.data))));
+      },
+    });
     hdr(p, txAt(p, 0), RPMSG_ADDR_ANY, 1024, 1);
     tx.addBuffer(txAt(p, 0), 17, false, 0);
     hdr(p, txAt(p, 1), RPMSG_ADDR_ANY, 1025, 1);
@@ -319,7 +405,12 @@ describe("hostile host against the lean remote", () => {
     const { p, tx } = remoteSetup();
     const long = p.remote.createEndpoint({ name: "n".repeat(31), announce: false, onMessage: () => undefined });
     let i = 0;
-    const ns = (bytes: Uint8Array): void => { hdr(p, txAt(p, i), 9, 53, bytes.length); p.mem.write(txAt(p, i) + 16, bytes); tx.addBuffer(txAt(p, i), 16 + bytes.length, false, i); i++; };
+    const ns = (bytes: Uint8Array): void => {
+      hdr(p, txAt(p, i), 9, 53, bytes.length);
+      p.mem.write(txAt(p, i) + 16, bytes);
+      tx.addBuffer(txAt(p, i), 16 + bytes.length, false, i);
+      i++;
+    };
     ns(new Uint8Array(39));
     ns(new Uint8Array(41));
     ns(encodeRpmsgNsMessage({ name: "n".repeat(31), addr: RPMSG_ADDR_ANY, flags: 0 }));
@@ -344,8 +435,13 @@ describe("hostile host against the lean remote", () => {
     t.setStatus(0);
     t.setDriverFeatures(1n);
     const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1]) t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({ size: NUM, space: p.space, ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN) });
+    for (const i of [0, 1])
+      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
+    const rx = new SplitVirtqueueDriver<number>({
+      size: NUM,
+      space: p.space,
+      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
+    });
     rx.addBuffer(p.poolAddr, 20, true, 0); // room for the header and 4 bytes only
     p.mem.fill(p.poolAddr + 20, 64, 0xa5);
     t.setStatus(7);
@@ -359,7 +455,9 @@ describe("hostile host against the lean remote", () => {
     expect(ep.trySend(new Uint8Array([1, 2, 3, 4]))).toBe(true);
     const u = rx.getUsed();
     expect(u?.len).toBe(20);
-    expect(hex(p.mem.read(p.poolAddr, 20))).toBe(hex(Uint8Array.of(0, 4, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4)));
+    expect(hex(p.mem.read(p.poolAddr, 20))).toBe(
+      hex(Uint8Array.of(0, 4, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4)),
+    );
   });
 
   it("a device-writable or chained buffer on either ring is handed back unused (badBuffer), the link stays up", () => {
@@ -395,12 +493,56 @@ describe("hostile host against the lean remote", () => {
     const stride = ringsBytes(NUM, ALIGN) / 2;
     const vring1 = RINGS_ADDR + stride;
     const cases: [string, (p: LeanPair, tx: SplitVirtqueueDriver<number>) => void][] = [
-      ["ERR_BAD_INDEX", (p) => { p.mem.setU16(vring1 + l.avail + 2, 1000); }],
-      ["ERR_BAD_INDEX", (p) => { p.mem.setU16(vring1 + l.avail + 4, NUM); p.mem.setU16(vring1 + l.avail + 2, 1); }],
-      ["ERR_BAD_INDEX", (p, tx) => { tx.addBuffer(txAt(p, 0), 64, false, 0); p.mem.setU16(vring1 + 12, 1); p.mem.setU16(vring1 + 14, NUM); }],
-      ["ERR_LIMIT", (p, tx) => { tx.addBuffer(txAt(p, 0), 64, false, 0); p.mem.setU16(vring1 + 12, 1); p.mem.setU16(vring1 + 14, 0); }],
-      ["ERR_BAD_CHAIN", (p, tx) => { tx.addBuffer(txAt(p, 0), 64, false, 0); p.mem.setU16(vring1 + 12, 4); }],
-      ["ERR_BAD_CHAIN", (p, tx) => { tx.addChain([], [{ addr: txAt(p, 0), len: 16 }, { addr: txAt(p, 1), len: 16 }], 0); p.mem.setU16(vring1 + 16 + 12, 0); }],
+      [
+        "ERR_BAD_INDEX",
+        (p) => {
+          p.mem.setU16(vring1 + l.avail + 2, 1000);
+        },
+      ],
+      [
+        "ERR_BAD_INDEX",
+        (p) => {
+          p.mem.setU16(vring1 + l.avail + 4, NUM);
+          p.mem.setU16(vring1 + l.avail + 2, 1);
+        },
+      ],
+      [
+        "ERR_BAD_INDEX",
+        (p, tx) => {
+          tx.addBuffer(txAt(p, 0), 64, false, 0);
+          p.mem.setU16(vring1 + 12, 1);
+          p.mem.setU16(vring1 + 14, NUM);
+        },
+      ],
+      [
+        "ERR_LIMIT",
+        (p, tx) => {
+          tx.addBuffer(txAt(p, 0), 64, false, 0);
+          p.mem.setU16(vring1 + 12, 1);
+          p.mem.setU16(vring1 + 14, 0);
+        },
+      ],
+      [
+        "ERR_BAD_CHAIN",
+        (p, tx) => {
+          tx.addBuffer(txAt(p, 0), 64, false, 0);
+          p.mem.setU16(vring1 + 12, 4);
+        },
+      ],
+      [
+        "ERR_BAD_CHAIN",
+        (p, tx) => {
+          tx.addChain(
+            [],
+            [
+              { addr: txAt(p, 0), len: 16 },
+              { addr: txAt(p, 1), len: 16 },
+            ],
+            0,
+          );
+          p.mem.setU16(vring1 + 16 + 12, 0);
+        },
+      ],
     ];
     for (const [code, corrupt] of cases) {
       const { p, tx } = remoteSetup();
@@ -439,7 +581,10 @@ describe("hostile host against the lean remote", () => {
 
   it("a message flood: process() handles at most maxBatch per call, the rest stays for the next", () => {
     const { p, tx, got } = remoteSetup({ maxBatch: 3 });
-    for (let i = 0; i < 8; i++) { hdr(p, txAt(p, i), 5, 1024, 1); tx.addBuffer(txAt(p, i), 17, false, i); }
+    for (let i = 0; i < 8; i++) {
+      hdr(p, txAt(p, i), 5, 1024, 1);
+      tx.addBuffer(txAt(p, i), 17, false, i);
+    }
     expect(p.remote.process()).toBe(3);
     expect(p.remote.process()).toBe(3);
     expect(p.remote.process()).toBe(2);

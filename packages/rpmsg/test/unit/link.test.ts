@@ -9,12 +9,22 @@ describe("host and remote in one thread", () => {
   it("remote waits for DRIVER_OK, then announces; host binds by exact name; echo works", () => {
     const p = makePair();
     const got: string[] = [];
-    p.remote.createEndpoint({ name: "echo", onMessage: (m, ep) => { ep.trySendTo(m.src, m.data); } });
+    p.remote.createEndpoint({
+      name: "echo",
+      onMessage: (m, ep) => {
+        ep.trySendTo(m.src, m.data);
+      },
+    });
     expect(p.remote.process()).toBe(0);
     expect(p.remote.isLinkUp).toBe(false); // no DRIVER_OK yet
     p.host.start();
     expect(p.hostTransport.getStatus()).toBe(0x07); // legacy final status
-    const hep = p.host.createEndpoint({ name: "echo", onMessage: (m) => { got.push(td(m.data)); } });
+    const hep = p.host.createEndpoint({
+      name: "echo",
+      onMessage: (m) => {
+        got.push(td(m.data));
+      },
+    });
     expect(hep.dst).toBe(RPMSG_ADDR_ANY);
     p.remote.process(); // link up + NS CREATE
     expect(p.remote.isLinkUp).toBe(true);
@@ -35,7 +45,10 @@ describe("host and remote in one thread", () => {
     p.settle();
     const seen: NsEvent[] = [];
     p.host.onNameService((e) => seen.push(e));
-    expect(seen).toEqual([{ type: "create", name: "a", addr: 1024 }, { type: "create", name: "b", addr: 1025 }]);
+    expect(seen).toEqual([
+      { type: "create", name: "a", addr: 1024 },
+      { type: "create", name: "b", addr: 1025 },
+    ]);
   });
 
   it("an endpoint created after the announcement binds at once; exact names only", async () => {
@@ -69,7 +82,12 @@ describe("host and remote in one thread", () => {
     const rep = p.remote.createEndpoint({ name: "x" });
     p.settle();
     let unbound = 0;
-    const hep = p.host.createEndpoint({ name: "x", onUnbind: () => { unbound++; } });
+    const hep = p.host.createEndpoint({
+      name: "x",
+      onUnbind: () => {
+        unbound++;
+      },
+    });
     const events: NsEvent[] = [];
     p.host.onNameService((e) => events.push(e));
     rep.destroy();
@@ -85,7 +103,12 @@ describe("host and remote in one thread", () => {
     const p = makePair();
     p.host.start();
     const msgs: RpmsgMessage[] = [];
-    const rep = p.remote.createEndpoint({ addr: 77, onMessage: (m) => { msgs.push({ ...m, data: m.data.slice() }); } });
+    const rep = p.remote.createEndpoint({
+      addr: 77,
+      onMessage: (m) => {
+        msgs.push({ ...m, data: m.data.slice() });
+      },
+    });
     const hep = p.host.createEndpoint({});
     p.settle();
     expect(hep.trySendOffchannel(4242, rep.addr, te("o"))).toBe(true);
@@ -101,7 +124,9 @@ describe("host and remote in one thread", () => {
     const hep = p.host.createEndpoint({});
     expect(hep.mtu).toBe(496);
     expect(() => hep.trySendTo(1024, new Uint8Array(497))).toThrow(expect.objectContaining({ code: "ERR_MSG_SIZE" }));
-    expect(() => hep.trySendTo(RPMSG_ADDR_ANY, new Uint8Array(1))).toThrow(expect.objectContaining({ name: "AmpError", code: "ERR_BAD_ADDRESS" }));
+    expect(() => hep.trySendTo(RPMSG_ADDR_ANY, new Uint8Array(1))).toThrow(
+      expect.objectContaining({ name: "AmpError", code: "ERR_BAD_ADDRESS" }),
+    );
     await expect(hep.send(new Uint8Array(1))).rejects.toMatchObject({ code: "ERR_NOT_BOUND" });
     expect(hep.trySendTo(1024, new Uint8Array(496))).toBe(true);
   });
@@ -133,7 +158,13 @@ describe("host and remote in one thread", () => {
 
   it("blocking send waits for a buffer, honours AbortSignal and a per-call timeout", async () => {
     const timers: (() => void)[] = [];
-    const scheduler = { setTimeout: (f: () => void) => { timers.push(f); return timers.length; }, clearTimeout: () => undefined };
+    const scheduler = {
+      setTimeout: (f: () => void) => {
+        timers.push(f);
+        return timers.length;
+      },
+      clearTimeout: () => undefined,
+    };
     const p = makePair({ num: 2, host: { scheduler } });
     p.host.start();
     p.remote.createEndpoint({ addr: 100 });
@@ -184,11 +215,15 @@ describe("host and remote in one thread", () => {
     expect(buf.payload.buffer).toBe(p.sab); // a view of shared memory, not a copy
     buf.payload.set([7, 8, 9]);
     buf.send(3);
-    expect(() => { buf.send(1); }).toThrow(TypeError);
+    expect(() => {
+      buf.send(1);
+    }).toThrow(TypeError);
     p.settle();
     expect(got).toEqual([[7, 8, 9]]);
     const b2 = hep.tryGetTxBuffer()!;
-    expect(() => { b2.send(497); }).toThrow(expect.objectContaining({ code: "ERR_MSG_SIZE" }));
+    expect(() => {
+      b2.send(497);
+    }).toThrow(expect.objectContaining({ code: "ERR_MSG_SIZE" }));
     b2.release();
     expect(b2.done).toBe(true);
   });
@@ -198,16 +233,24 @@ describe("host and remote in one thread", () => {
     p.host.start();
     const got: number[][] = [];
     const remoteViews = new Set<Uint8Array>();
-    p.remote.createEndpoint({ addr: 100, onMessage: (m, ep) => {
-      got.push([...m.data]);
-      const r = ep.tryGetTxBuffer()!; // the remote's zero-copy path too
-      remoteViews.add(r.payload);
-      r.payload[0] = m.data[0]! + 100;
-      r.send(1, m.src);
-    } });
+    p.remote.createEndpoint({
+      addr: 100,
+      onMessage: (m, ep) => {
+        got.push([...m.data]);
+        const r = ep.tryGetTxBuffer()!; // the remote's zero-copy path too
+        remoteViews.add(r.payload);
+        r.payload[0] = m.data[0]! + 100;
+        r.send(1, m.src);
+      },
+    });
     const replies: number[] = [];
     p.settle();
-    const hep = p.host.createEndpoint({ dst: 100, onMessage: (m) => { replies.push(m.data[0]!); } });
+    const hep = p.host.createEndpoint({
+      dst: 100,
+      onMessage: (m) => {
+        replies.push(m.data[0]!);
+      },
+    });
     const b1 = hep.tryGetTxBuffer()!;
     const view = b1.payload;
     b1.release();
@@ -216,7 +259,9 @@ describe("host and remote in one thread", () => {
     expect(b2.payload).toBe(view); // same slot, same view: no new view per message
     expect(b1.done).toBe(true);
     expect(b2.done).toBe(false);
-    expect(() => { b1.send(1); }).toThrow(TypeError); // the old handle cannot send b2's buffer
+    expect(() => {
+      b1.send(1);
+    }).toThrow(TypeError); // the old handle cannot send b2's buffer
     b1.release(); // no-op: must not give b2's buffer back
     const b3 = hep.tryGetTxBuffer()!;
     expect(b3.payload).not.toBe(view);
@@ -245,7 +290,12 @@ describe("host and remote in one thread", () => {
     const p = makePair({ num: 4 });
     p.host.start();
     const held: { data: Uint8Array; release(): void }[] = [];
-    p.host.createEndpoint({ addr: 200, onMessage: (m) => { held.push(m.hold()); } });
+    p.host.createEndpoint({
+      addr: 200,
+      onMessage: (m) => {
+        held.push(m.hold());
+      },
+    });
     const rep = p.remote.createEndpoint({ dst: 200 });
     p.settle();
     for (let i = 0; i < 4; i++) expect(rep.trySend(Uint8Array.of(i))).toBe(true);
@@ -258,7 +308,12 @@ describe("host and remote in one thread", () => {
     held[0]!.release(); // idempotent
     expect(rep.trySend(Uint8Array.of(9))).toBe(true);
     let late: unknown;
-    p.host.createEndpoint({ addr: 201, onMessage: (m) => { late = m; } });
+    p.host.createEndpoint({
+      addr: 201,
+      onMessage: (m) => {
+        late = m;
+      },
+    });
     expect(() => (late as RpmsgMessage | undefined)?.hold()).not.toThrow();
   });
 
@@ -266,7 +321,12 @@ describe("host and remote in one thread", () => {
     const p = makePair();
     p.host.start();
     let saved: RpmsgMessage | undefined;
-    p.host.createEndpoint({ addr: 200, onMessage: (m) => { saved = m; } });
+    p.host.createEndpoint({
+      addr: 200,
+      onMessage: (m) => {
+        saved = m;
+      },
+    });
     const rep = p.remote.createEndpoint({ dst: 200 });
     p.settle();
     rep.trySend(Uint8Array.of(1));
@@ -283,7 +343,9 @@ describe("host and remote in one thread", () => {
     for (const s of ["a", "b", "c"]) rep.trySend(te(s));
     p.settle();
     const out: string[] = [];
-    setTimeout(() => { hep.destroy(); }, 0);
+    setTimeout(() => {
+      hep.destroy();
+    }, 0);
     for await (const m of hep) out.push(td(m.data));
     expect(out).toEqual(["a", "b", "c"]);
   });
@@ -334,7 +396,12 @@ describe("host and remote in one thread", () => {
     const errors: unknown[] = [];
     const p = makePair({ host: { onError: (e) => errors.push(e) } });
     p.host.start();
-    p.host.createEndpoint({ addr: 400, onMessage: () => { throw new Error("boom"); } });
+    p.host.createEndpoint({
+      addr: 400,
+      onMessage: () => {
+        throw new Error("boom");
+      },
+    });
     const rep = p.remote.createEndpoint({ dst: 400 });
     p.settle();
     rep.trySend(Uint8Array.of(1));
@@ -344,7 +411,12 @@ describe("host and remote in one thread", () => {
     expect(p.host.stats.callbackErrors).toBe(2);
     const q = makePair();
     q.host.start();
-    q.remote.createEndpoint({ addr: 400, onMessage: () => { throw new Error("boom"); } });
+    q.remote.createEndpoint({
+      addr: 400,
+      onMessage: () => {
+        throw new Error("boom");
+      },
+    });
     q.settle();
     q.host.createEndpoint({ dst: 400 }).trySend(Uint8Array.of(1));
     expect(() => q.remote.process()).toThrow("boom");
@@ -357,7 +429,13 @@ describe("callbacks that change the link", () => {
     const p = makePair();
     p.host.start();
     let calls = 0;
-    p.host.createEndpoint({ addr: 500, onMessage: () => { calls++; p.host.stop("from a callback"); } });
+    p.host.createEndpoint({
+      addr: 500,
+      onMessage: () => {
+        calls++;
+        p.host.stop("from a callback");
+      },
+    });
     const rep = p.remote.createEndpoint({ dst: 500 });
     p.settle();
     rep.trySend(Uint8Array.of(1));
@@ -372,7 +450,13 @@ describe("callbacks that change the link", () => {
     const p = makePair();
     p.host.start();
     const seen: number[] = [];
-    const ep = p.host.createEndpoint({ addr: 501, onMessage: (m, e) => { seen.push(m.data[0]!); e.destroy(); } });
+    const ep = p.host.createEndpoint({
+      addr: 501,
+      onMessage: (m, e) => {
+        seen.push(m.data[0]!);
+        e.destroy();
+      },
+    });
     const rep = p.remote.createEndpoint({ dst: 501 });
     p.settle();
     rep.trySend(Uint8Array.of(1));

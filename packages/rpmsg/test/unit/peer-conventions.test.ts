@@ -2,8 +2,21 @@
 // and rpmsg-lite 5.4 by @amp/node's interop tests), checked here at the ring level:
 // used.len on host-tx buffers, and rpmsg-only mode as rpmsg-lite lays it out and drives it.
 import { describe, expect, it } from "vitest";
-import { AddressSpace, SharedMemory, splitRingLayout, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_WRITE, type Doorbell } from "@amp/virtio-ring";
-import { createStaticHost, createStaticRemote, rpmsgLiteLayout, staticLinkLayout, type ReceivedMessage } from "@amp/rpmsg";
+import {
+  AddressSpace,
+  SharedMemory,
+  splitRingLayout,
+  VRING_AVAIL_F_NO_INTERRUPT,
+  VRING_DESC_F_WRITE,
+  type Doorbell,
+} from "@amp/virtio-ring";
+import {
+  createStaticHost,
+  createStaticRemote,
+  rpmsgLiteLayout,
+  staticLinkLayout,
+  type ReceivedMessage,
+} from "@amp/rpmsg";
 import { makePair } from "../helpers/pair.ts";
 
 const te = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -14,7 +27,12 @@ describe("used.len of host-tx buffers (vring 1)", () => {
     const p = makePair({ num: NUM });
     p.host.start();
     const got: number[] = [];
-    p.remote.createEndpoint({ name: "echo", onMessage: (m: ReceivedMessage) => { got.push(m.data.length); } });
+    p.remote.createEndpoint({
+      name: "echo",
+      onMessage: (m: ReceivedMessage) => {
+        got.push(m.data.length);
+      },
+    });
     p.settle();
     const hep = p.host.createEndpoint({ name: "echo" });
     p.settle();
@@ -57,7 +75,14 @@ describe("used.len of host-tx buffers (vring 1)", () => {
 describe("rpmsgLiteLayout: the numbers rpmsg-lite computes", () => {
   it("i.MX platforms: VRING_ALIGN 0x1000, VRING_SIZE 0x8000", () => {
     const l = rpmsgLiteLayout({ base: 0x2000_0000, RL_BUFFER_COUNT: 16, VRING_ALIGN: 0x1000, VRING_SIZE: 0x8000 });
-    expect([l.vring0, l.vring1, l.pool, l.bufferSize, l.numBuffers, l.notifyIds]).toEqual([0x2000_0000, 0x2000_8000, 0x2001_0000, 512, 16, [0, 1]]);
+    expect([l.vring0, l.vring1, l.pool, l.bufferSize, l.numBuffers, l.notifyIds]).toEqual([
+      0x2000_0000,
+      0x2000_8000,
+      0x2001_0000,
+      512,
+      16,
+      [0, 1],
+    ]);
     expect(l.size).toBe(0x10000 + 2 * 16 * 512);
     // What staticLinkLayout would pick without the stride: vring 1 elsewhere (the silent failure).
     expect(staticLinkLayout({ base: 0x2000_0000, numBuffers: 16, align: 0x1000 }).vring1).toBe(0x2000_2000);
@@ -72,7 +97,9 @@ describe("rpmsgLiteLayout: the numbers rpmsg-lite computes", () => {
     expect(l16.notifyIds).toEqual([6, 7]);
   });
   it("refuses a stride that cannot hold the ring, a link id past 0x7fff, an unaligned base", () => {
-    expect(() => rpmsgLiteLayout({ base: 0, RL_BUFFER_COUNT: 256, VRING_ALIGN: 0x1000, VRING_SIZE: 0x1000 })).toThrow(RangeError);
+    expect(() => rpmsgLiteLayout({ base: 0, RL_BUFFER_COUNT: 256, VRING_ALIGN: 0x1000, VRING_SIZE: 0x1000 })).toThrow(
+      RangeError,
+    );
     expect(() => rpmsgLiteLayout({ base: 0, VRING_ALIGN: 0x10, linkId: 0x8000 })).toThrow(RangeError);
     expect(() => rpmsgLiteLayout({ base: 2, VRING_ALIGN: 0x10 })).toThrow(RangeError);
     // Below 16, rpmsg-lite's used ring (no used_event before it) is not where virtio puts it.
@@ -114,10 +141,20 @@ describe("rpmsg-only remote against an rpmsg-lite master's conventions", () => {
     const { mem, space } = shm();
     masterInit(mem);
     const rung: number[] = [];
-    const doorbell: Doorbell = { notify: (q) => { rung.push(q); } };
+    const doorbell: Doorbell = {
+      notify: (q) => {
+        rung.push(q);
+      },
+    };
     const remote = createStaticRemote({ layout, space, doorbell });
     const got: string[] = [];
-    remote.createEndpoint({ name: "rpmsg-lite-echo", addr: 30, onMessage: (m: ReceivedMessage) => { got.push(new TextDecoder().decode(m.data)); } });
+    remote.createEndpoint({
+      name: "rpmsg-lite-echo",
+      addr: 30,
+      onMessage: (m: ReceivedMessage) => {
+        got.push(new TextDecoder().decode(m.data));
+      },
+    });
     remote.process();
     expect(remote.isLinkUp).toBe(true);
     expect(mem.getU16(layout.vring0 + l.used + 2)).toBe(1); // the NS announcement
@@ -145,7 +182,9 @@ describe("rpmsg-only remote against an rpmsg-lite master's conventions", () => {
     masterInit(mem, layout.pool - 0x40); // e.g. a different VRING_SIZE on the other side
     const remote = createStaticRemote({ layout, space });
     const reasons: string[] = [];
-    remote.onLinkChange((up, why) => { if (!up) reasons.push(why?.code ?? "?"); });
+    remote.onLinkChange((up, why) => {
+      if (!up) reasons.push(why?.code ?? "?");
+    });
     remote.createEndpoint({ name: "x", addr: 30, onMessage: () => undefined });
     remote.process();
     remote.process();
@@ -161,24 +200,47 @@ describe("rpmsg-only remote against an rpmsg-lite master's conventions", () => {
     masterInit(mem, layout.pool + 512);
     const remote = createStaticRemote({ layout, space });
     const reasons: string[] = [];
-    remote.onLinkChange((up, why) => { if (!up) reasons.push(`${why?.code ?? "?"} ${why?.message ?? ""}`); });
+    remote.onLinkChange((up, why) => {
+      if (!up) reasons.push(`${why?.code ?? "?"} ${why?.message ?? ""}`);
+    });
     remote.createEndpoint({ name: "x", addr: 30, onMessage: () => undefined });
     remote.process();
     expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toContain(`ERR_LAYOUT vring 0: the host's first buffer is at 0x${(layout.pool + 512).toString(16)}, the agreed pool starts at 0x${layout.pool.toString(16)}`);
+    expect(reasons[0]).toContain(
+      `ERR_LAYOUT vring 0: the host's first buffer is at 0x${(layout.pool + 512).toString(16)}, the agreed pool starts at 0x${layout.pool.toString(16)}`,
+    );
   });
 
   it("an @amp static host and remote still agree (the host gives read-only tx buffers)", () => {
     const { space } = shm();
     const hostRung: number[] = [];
-    const host = createStaticHost({ layout, space, doorbell: { notify: (q) => { hostRung.push(q); } } });
+    const host = createStaticHost({
+      layout,
+      space,
+      doorbell: {
+        notify: (q) => {
+          hostRung.push(q);
+        },
+      },
+    });
     const remote = createStaticRemote({ layout, space });
     host.start();
     const got: number[] = [];
-    remote.createEndpoint({ name: "s", onMessage: (m: ReceivedMessage, ep) => { got.push(m.data.length); ep.trySendTo(m.src, m.data); } });
+    remote.createEndpoint({
+      name: "s",
+      onMessage: (m: ReceivedMessage, ep) => {
+        got.push(m.data.length);
+        ep.trySendTo(m.src, m.data);
+      },
+    });
     remote.process();
     const back: number[] = [];
-    const hep = host.createEndpoint({ name: "s", onMessage: (m: ReceivedMessage) => { back.push(m.data.length); } });
+    const hep = host.createEndpoint({
+      name: "s",
+      onMessage: (m: ReceivedMessage) => {
+        back.push(m.data.length);
+      },
+    });
     host.process();
     for (let i = 1; i <= 20; i++) {
       expect(hep.trySend(new Uint8Array(i))).toBe(true);

@@ -4,7 +4,13 @@
 /** Throws RangeError unless `[offset, offset + length)` lies inside `[0, size)`. */
 export function checkRange(offset: number, length: number, size: number, what: string): void {
   // Subtraction form: no overflow, and NaN / negative / fractional values fail the test.
-  if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && length <= size - offset)) {
+  if (!(
+    Number.isInteger(offset) &&
+    Number.isInteger(length) &&
+    offset >= 0 &&
+    length >= 0 &&
+    length <= size - offset
+  )) {
     throw new RangeError(`${what}: [${offset}, +${length}) is outside [0, ${size})`);
   }
 }

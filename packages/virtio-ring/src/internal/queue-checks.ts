@@ -40,7 +40,11 @@ export function queueBasics(o: VirtqueueOptions): QueueBasics {
 }
 
 /** Checks addChain's segments; returns their count and the writable bytes offered. */
-export function checkChainArgs(readable: readonly BufferSegment[], writable: readonly BufferSegment[], maxChain: number): { n: number; offeredBytes: number } {
+export function checkChainArgs(
+  readable: readonly BufferSegment[],
+  writable: readonly BufferSegment[],
+  maxChain: number,
+): { n: number; offeredBytes: number } {
   const n = readable.length + writable.length;
   if (n === 0) throw new RangeError("a chain needs at least one segment");
   if (n > maxChain) throw new RangeError(`chain of ${n} segments exceeds maxChain ${maxChain}`);
@@ -55,7 +59,8 @@ export function checkChainArgs(readable: readonly BufferSegment[], writable: rea
 
 /** Checks that `id` names a chain in flight (caller misuse otherwise: RangeError). */
 export function checkInFlight(id: number, size: number, live: Uint8Array): void {
-  if (!(Number.isInteger(id) && id >= 0 && id < size && live[id] === 1)) throw new RangeError(`${id} is not a chain in flight`);
+  if (!(Number.isInteger(id) && id >= 0 && id < size && live[id] === 1))
+    throw new RangeError(`${id} is not a chain in flight`);
 }
 
 /** Checks pushUsed's arguments against the chains in flight (`live`) and their writable bytes. */
@@ -71,11 +76,27 @@ export function checkPushUsed(id: number, len: number, size: number, live: Uint8
  * order (no readable part after a writable one) and that the buffer lies in one mapped range.
  * `d` is the descriptor's offset (its address field is at `d`), `flagsAt` its flags field's.
  */
-export function appendSegment(chain: DescriptorChain, space: AddressSpaceLike, maxChain: number, addr: number, len: number, writable: boolean, d: number, flagsAt: number, fail: Fail): void {
+export function appendSegment(
+  chain: DescriptorChain,
+  space: AddressSpaceLike,
+  maxChain: number,
+  addr: number,
+  len: number,
+  writable: boolean,
+  d: number,
+  flagsAt: number,
+  fail: Fail,
+): void {
   if (chain.count >= maxChain) throw fail("ERR_LIMIT", `chain longer than ${maxChain} descriptors`, d);
-  if (!writable && chain.count > chain.readable) throw fail("ERR_BAD_CHAIN", "device-readable descriptor after a device-writable one", flagsAt);
+  if (!writable && chain.count > chain.readable)
+    throw fail("ERR_BAD_CHAIN", "device-readable descriptor after a device-writable one", flagsAt);
   const r = addr < 0 ? undefined : space.find(addr, len);
-  if (r === undefined) throw fail("ERR_BAD_ADDRESS", `buffer 0x${addr < 0 ? "(>2^53)" : addr.toString(16)} +${len} is not inside one mapped range`, d);
+  if (r === undefined)
+    throw fail(
+      "ERR_BAD_ADDRESS",
+      `buffer 0x${addr < 0 ? "(>2^53)" : addr.toString(16)} +${len} is not inside one mapped range`,
+      d,
+    );
   chain.push(addr, len, writable, r.memory, r.offset + (addr - r.da));
 }
 
@@ -83,11 +104,25 @@ export function appendSegment(chain: DescriptorChain, space: AddressSpaceLike, m
  * Resolves the indirect table a descriptor at `d` points to: its length must be a non-zero
  * multiple of 16, at most `maxIndirect` entries, and inside one mapped range.
  */
-export function indirectTable(space: AddressSpaceLike, addr: number, len: number, maxIndirect: number, d: number, lenAt: number, fail: Fail): { memory: Memory; base: number; n: number } {
-  if (len === 0 || len % 16 !== 0) throw fail("ERR_BAD_CHAIN", `indirect table length ${len} is not a non-zero multiple of 16`, lenAt);
+export function indirectTable(
+  space: AddressSpaceLike,
+  addr: number,
+  len: number,
+  maxIndirect: number,
+  d: number,
+  lenAt: number,
+  fail: Fail,
+): { memory: Memory; base: number; n: number } {
+  if (len === 0 || len % 16 !== 0)
+    throw fail("ERR_BAD_CHAIN", `indirect table length ${len} is not a non-zero multiple of 16`, lenAt);
   const n = len / 16;
   if (n > maxIndirect) throw fail("ERR_LIMIT", `indirect table of ${n} descriptors exceeds ${maxIndirect}`, lenAt);
   const r = addr < 0 ? undefined : space.find(addr, len);
-  if (r === undefined) throw fail("ERR_BAD_ADDRESS", `indirect table at 0x${addr < 0 ? "(>2^53)" : addr.toString(16)} +${len} is not mapped`, d);
+  if (r === undefined)
+    throw fail(
+      "ERR_BAD_ADDRESS",
+      `indirect table at 0x${addr < 0 ? "(>2^53)" : addr.toString(16)} +${len} is not mapped`,
+      d,
+    );
   return { memory: r.memory, base: r.offset + (addr - r.da), n };
 }

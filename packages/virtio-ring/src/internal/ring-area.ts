@@ -12,9 +12,11 @@ export interface Area {
 /** The memory behind `[da, da + size)`, aligned to `align`. @throws AmpError ERR_BAD_ADDRESS */
 export function resolveArea(space: AddressSpaceLike, da: number, size: number, align: number, what: string): Area {
   if (!Number.isInteger(da) || da < 0) throw new RangeError(`${what} address must be a non-negative integer`);
-  if (da % align !== 0) throw new AmpError("ERR_BAD_ADDRESS", `${what} at 0x${da.toString(16)} is not ${align}-byte aligned`);
+  if (da % align !== 0)
+    throw new AmpError("ERR_BAD_ADDRESS", `${what} at 0x${da.toString(16)} is not ${align}-byte aligned`);
   const r = space.find(da, size);
-  if (r === undefined) throw new AmpError("ERR_BAD_ADDRESS", `${what} 0x${da.toString(16)} +${size} is not inside one mapped range`);
+  if (r === undefined)
+    throw new AmpError("ERR_BAD_ADDRESS", `${what} 0x${da.toString(16)} +${size} is not inside one mapped range`);
   const off = r.offset + (da - r.da);
   if (off % align !== 0) throw new AmpError("ERR_BAD_ADDRESS", `${what} is not ${align}-byte aligned in its memory`);
   return { mem: r.memory, off };
@@ -37,6 +39,8 @@ export function getAddr(mem: Memory, off: number): number {
 
 /** Throws RangeError for a segment a caller cannot offer. */
 export function checkSegment(addr: number, len: number): void {
-  if (!(Number.isSafeInteger(addr) && addr >= 0)) throw new RangeError(`buffer address ${addr} is not a safe non-negative integer`);
-  if (!(Number.isInteger(len) && len >= 0 && len <= 0xffffffff)) throw new RangeError(`buffer length ${len} is not a u32`);
+  if (!(Number.isSafeInteger(addr) && addr >= 0))
+    throw new RangeError(`buffer address ${addr} is not a safe non-negative integer`);
+  if (!(Number.isInteger(len) && len >= 0 && len <= 0xffffffff))
+    throw new RangeError(`buffer length ${len} is not a u32`);
 }

@@ -8,7 +8,12 @@
 // descriptor after a writable one, every buffer inside one mapped range. Ring areas are resolved
 // and checked by the same helpers as the full queue (internal/ring-area.ts, split-layout.ts).
 import type { AddressSpaceLike } from "../address-space.js";
-import { VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE } from "../constants.js";
+import {
+  VRING_AVAIL_F_NO_INTERRUPT,
+  VRING_DESC_F_INDIRECT,
+  VRING_DESC_F_NEXT,
+  VRING_DESC_F_WRITE,
+} from "../constants.js";
 import type { Doorbell } from "../doorbell.js";
 import { AmpError } from "../errors.js";
 import { getAddr, resolveArea } from "../internal/ring-area.js";
@@ -162,7 +167,8 @@ export class LeanSplitDevice {
   interrupt(): void {
     if (this.added === 0) return;
     this.added = 0;
-    if ((this.availMem.getU16Acquire(this.availOff + R_FLAGS) & VRING_AVAIL_F_NO_INTERRUPT) === 0) this.doorbell?.notify(this.notifyId);
+    if ((this.availMem.getU16Acquire(this.availOff + R_FLAGS) & VRING_AVAIL_F_NO_INTERRUPT) === 0)
+      this.doorbell?.notify(this.notifyId);
   }
 
   /**

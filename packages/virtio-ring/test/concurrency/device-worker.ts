@@ -7,7 +7,14 @@ import type { Variant } from "./ring-setup.ts";
 
 const { sab, variant } = workerData as { sab: SharedArrayBuffer; variant: Variant };
 const r = open(sab, variant);
-const dev = createDeviceQueue({ size: r.size, space: r.space, ...r.addrs, features: r.features, doorbell: r.irq, notifyId: 0 });
+const dev = createDeviceQueue({
+  size: r.size,
+  space: r.space,
+  ...r.addrs,
+  features: r.features,
+  doorbell: r.irq,
+  notifyId: 0,
+});
 const chain = new DescriptorChain(r.size);
 let expectSeq = 0;
 let errors = 0;

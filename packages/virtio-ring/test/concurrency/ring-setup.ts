@@ -1,6 +1,15 @@
 // Shared layout of the SharedArrayBuffer used by the two-agent tests and the benchmark: both
 // sides build their own queue objects over the same bytes.
-import { AddressSpace, AtomicsDoorbell, SharedMemory, VIRTIO_F_RING_PACKED, VIRTIO_RING_F_EVENT_IDX, featureBit, legacyQueueAddresses, packedRingLayout } from "@amp/virtio-ring";
+import {
+  AddressSpace,
+  AtomicsDoorbell,
+  SharedMemory,
+  VIRTIO_F_RING_PACKED,
+  VIRTIO_RING_F_EVENT_IDX,
+  featureBit,
+  legacyQueueAddresses,
+  packedRingLayout,
+} from "@amp/virtio-ring";
 
 export const SAB_SIZE = 1 << 17;
 export const KICK_AT = 0;
@@ -24,7 +33,11 @@ export function open(sab: SharedArrayBuffer, v: Variant) {
   const mem = new SharedMemory(sab);
   const space = new AddressSpace().map(0, mem);
   const addrs = v.packed
-    ? { descAddr: RING_AT, driverAddr: RING_AT + packedRingLayout(QUEUE_SIZE).driver, deviceAddr: RING_AT + packedRingLayout(QUEUE_SIZE).device }
+    ? {
+        descAddr: RING_AT,
+        driverAddr: RING_AT + packedRingLayout(QUEUE_SIZE).driver,
+        deviceAddr: RING_AT + packedRingLayout(QUEUE_SIZE).device,
+      }
     : legacyQueueAddresses(RING_AT, QUEUE_SIZE, 4096);
   const kick = new AtomicsDoorbell(sab, KICK_AT, { queues: 1 });
   const irq = new AtomicsDoorbell(sab, IRQ_AT, { queues: 1 });

@@ -26,12 +26,21 @@ describe("driver and device in two agents", () => {
   it.each(variants)("packed=$packed eventIdx=$eventIdx: no loss, duplication or reordering", async (variant) => {
     const sab = new SharedArrayBuffer(SAB_SIZE);
     const r = open(sab, variant);
-    const drv = createDriverQueue<number>({ size: r.size, space: r.space, ...r.addrs, features: r.features, doorbell: r.kick, notifyId: 0 });
-    const worker = new Worker(await workerFile, { workerData: { sab, variant } });
-    const result = new Promise<{ received: number; errors: number; firstError: string; waits: number }>((resolve, reject) => {
-      worker.once("message", resolve);
-      worker.once("error", reject);
+    const drv = createDriverQueue<number>({
+      size: r.size,
+      space: r.space,
+      ...r.addrs,
+      features: r.features,
+      doorbell: r.kick,
+      notifyId: 0,
     });
+    const worker = new Worker(await workerFile, { workerData: { sab, variant } });
+    const result = new Promise<{ received: number; errors: number; firstError: string; waits: number }>(
+      (resolve, reject) => {
+        worker.once("message", resolve);
+        worker.once("error", reject);
+      },
+    );
     // Buffer slots: slot i at BUF_AT + i * SLOT, tokens are slot numbers; seqs live in a table.
     const freeSlots: number[] = [];
     for (let i = 0; i < r.size; i++) freeSlots.push(i);
@@ -70,7 +79,13 @@ describe("driver and device in two agents", () => {
       while (drv.getUsed(used) !== null) {
         const slot = used.token;
         const base = BUF_AT + slot * SLOT;
-        if (used.len !== 8 || seqOf[slot] !== nextExpected || mem.getU32(base + 64) !== nextExpected || mem.getU32(base + 68) !== sumOf[slot]) errors++;
+        if (
+          used.len !== 8 ||
+          seqOf[slot] !== nextExpected ||
+          mem.getU32(base + 64) !== nextExpected ||
+          mem.getU32(base + 68) !== sumOf[slot]
+        )
+          errors++;
         nextExpected++;
         freeSlots.push(slot);
         done++;

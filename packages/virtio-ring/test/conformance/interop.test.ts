@@ -60,7 +60,14 @@ describe.skipIf(missing !== undefined)("interop with a C peer on <linux/virtio_r
   for (const packed of [false, true]) {
     for (const num of [4, 16, 256]) {
       for (const f of [0n, featureBit(VIRTIO_RING_F_EVENT_IDX), featureBit(VIRTIO_RING_F_INDIRECT_DESC)]) {
-        for (const align of packed ? [16] : [16, 4096]) cases.push({ name: `${packed ? "packed" : "split"} num=${num} align=${align} f=0x${f.toString(16)}`, packed, num, align, features: f });
+        for (const align of packed ? [16] : [16, 4096])
+          cases.push({
+            name: `${packed ? "packed" : "split"} num=${num} align=${align} f=0x${f.toString(16)}`,
+            packed,
+            num,
+            align,
+            features: f,
+          });
       }
     }
   }
@@ -85,7 +92,9 @@ describe.skipIf(missing !== undefined)("interop with a C peer on <linux/virtio_r
   it.each(cases)("our driver, C device: $name", (c) => {
     const { mem, space, addrs, file, sync, load } = setup(c);
     const opts = { size: c.num, space, ...addrs, features: c.features, indirectAddr: IND_BASE, indirectMax: 4 };
-    const drv: VirtqueueDriver<{ readable: Uint8Array; writable: BufferSegment[]; writableBytes: number }> = c.packed ? new PackedVirtqueueDriver(opts) : new SplitVirtqueueDriver(opts);
+    const drv: VirtqueueDriver<{ readable: Uint8Array; writable: BufferSegment[]; writableBytes: number }> = c.packed
+      ? new PackedVirtqueueDriver(opts)
+      : new SplitVirtqueueDriver(opts);
     let total = 0;
     for (let round = 0; round < 3; round++) {
       let next = BUF_BASE;
@@ -114,12 +123,18 @@ describe.skipIf(missing !== undefined)("interop with a C peer on <linux/virtio_r
           wb += len;
           next += len;
         }
-        if (drv.addChain(readable, writable, { readable: Uint8Array.from(bytes), writable, writableBytes: wb }) < 0) break;
+        if (drv.addChain(readable, writable, { readable: Uint8Array.from(bytes), writable, writableBytes: wb }) < 0)
+          break;
         posted++;
       }
       expect(posted).toBeGreaterThan(0);
       sync();
-      expect(run(exe, c.packed ? ["packed-device", file, String(c.num)] : ["split-device", file, String(c.num), String(c.align)]).trim()).toBe(`served ${posted}`);
+      expect(
+        run(
+          exe,
+          c.packed ? ["packed-device", file, String(c.num)] : ["split-device", file, String(c.num), String(c.align)],
+        ).trim(),
+      ).toBe(`served ${posted}`);
       load();
       let got = 0;
       for (;;) {
@@ -129,7 +144,8 @@ describe.skipIf(missing !== undefined)("interop with a C peer on <linux/virtio_r
         const want = expectedOutput(u.token.readable, u.token.writableBytes);
         expect(u.len).toBe(want.length);
         const seen: number[] = [];
-        for (const s of u.token.writable) for (let j = 0; j < s.len && seen.length < u.len; j++) seen.push(mem.getU8(s.addr + j));
+        for (const s of u.token.writable)
+          for (let j = 0; j < s.len && seen.length < u.len; j++) seen.push(mem.getU8(s.addr + j));
         expect(seen).toEqual([...want]);
       }
       expect(got).toBe(posted);
@@ -148,9 +164,20 @@ describe.skipIf(missing !== undefined)("interop with a C peer on <linux/virtio_r
     const ind = (c.features & featureBit(VIRTIO_RING_F_INDIRECT_DESC)) !== 0n ? "1" : "0";
     const s = String(1000 + c.num);
     sync();
-    const posted = Number(/posted (\d+)/.exec(run(exe, c.packed ? ["packed-post", file, String(c.num), s, ind] : ["split-post", file, String(c.num), String(c.align), s, ind]))![1]);
+    const posted = Number(
+      /posted (\d+)/.exec(
+        run(
+          exe,
+          c.packed
+            ? ["packed-post", file, String(c.num), s, ind]
+            : ["split-post", file, String(c.num), String(c.align), s, ind],
+        ),
+      )![1],
+    );
     load();
-    const dev: VirtqueueDevice = c.packed ? new PackedVirtqueueDevice({ size: c.num, space, ...addrs, features: c.features }) : new SplitVirtqueueDevice({ size: c.num, space, ...addrs, features: c.features });
+    const dev: VirtqueueDevice = c.packed
+      ? new PackedVirtqueueDevice({ size: c.num, space, ...addrs, features: c.features })
+      : new SplitVirtqueueDevice({ size: c.num, space, ...addrs, features: c.features });
     let served = 0;
     for (;;) {
       const chain = dev.getAvail();
@@ -160,6 +187,13 @@ describe.skipIf(missing !== undefined)("interop with a C peer on <linux/virtio_r
     }
     expect(served).toBe(posted);
     sync();
-    expect(run(exe, c.packed ? ["packed-check", file, String(c.num), s, ind] : ["split-check", file, String(c.num), String(c.align), s, ind]).trim()).toBe(`checked ${posted}`);
+    expect(
+      run(
+        exe,
+        c.packed
+          ? ["packed-check", file, String(c.num), s, ind]
+          : ["split-check", file, String(c.num), String(c.align), s, ind],
+      ).trim(),
+    ).toBe(`checked ${posted}`);
   });
 });

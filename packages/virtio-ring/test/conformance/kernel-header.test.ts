@@ -31,7 +31,10 @@ const missing = requireTools("gcc");
 
 describe.skipIf(missing !== undefined)("<linux/virtio_ring.h>", () => {
   const exe = compileC(readFileSync(join(import.meta.dirname, "vring-layout.c"), "utf8"), { name: "vring-layout" });
-  const lines = run(exe, []).trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
+  const lines = run(exe, [])
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, number | string>);
 
   it("vring_size and every offset for all power-of-two (num, align) pairs", () => {
     const layouts = lines.filter((l) => l["kind"] === "layout");
@@ -41,8 +44,18 @@ describe.skipIf(missing !== undefined)("<linux/virtio_ring.h>", () => {
       const num = l["num"] as number;
       const align = l["align"] as number;
       const ours = splitRingLayout(num, align);
-      const theirs = { num, align, desc: l["desc"], avail: l["avail"], usedEvent: l["usedEvent"], used: l["used"], availEvent: l["availEvent"], size: l["size"] };
-      if (JSON.stringify(ours) !== JSON.stringify(theirs) || vringSize(num, align) !== l["size"]) bad.push(`${num}/${align}`);
+      const theirs = {
+        num,
+        align,
+        desc: l["desc"],
+        avail: l["avail"],
+        usedEvent: l["usedEvent"],
+        used: l["used"],
+        availEvent: l["availEvent"],
+        size: l["size"],
+      };
+      if (JSON.stringify(ours) !== JSON.stringify(theirs) || vringSize(num, align) !== l["size"])
+        bad.push(`${num}/${align}`);
     }
     expect(bad).toEqual([]);
   });
@@ -50,7 +63,9 @@ describe.skipIf(missing !== undefined)("<linux/virtio_ring.h>", () => {
   it("vring_need_event on edge and random triples", () => {
     const events = lines.filter((l) => l["kind"] === "event");
     expect(events.length).toBeGreaterThan(20000);
-    const bad = events.filter((l) => vringNeedEvent(l["e"] as number, l["n"] as number, l["o"] as number) !== (l["r"] === 1));
+    const bad = events.filter(
+      (l) => vringNeedEvent(l["e"] as number, l["n"] as number, l["o"] as number) !== (l["r"] === 1),
+    );
     expect(bad).toEqual([]);
   });
 

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace, ArrayBufferMemory, LocalDoorbell, SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses, nextAvail, nextUsed, vringSize } from "@amp/virtio-ring";
+import {
+  AddressSpace,
+  ArrayBufferMemory,
+  LocalDoorbell,
+  SplitVirtqueueDevice,
+  SplitVirtqueueDriver,
+  legacyQueueAddresses,
+  nextAvail,
+  nextUsed,
+  vringSize,
+} from "@amp/virtio-ring";
 
 function pair() {
   const mem = new ArrayBufferMemory(new ArrayBuffer(vringSize(4, 16) + 256));

@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { ArrayBufferMemory, AtomicsDoorbell, CallbackDoorbell, LocalDoorbell, PollingDoorbell, isAmpError } from "@amp/virtio-ring";
+import {
+  ArrayBufferMemory,
+  AtomicsDoorbell,
+  CallbackDoorbell,
+  LocalDoorbell,
+  PollingDoorbell,
+  isAmpError,
+} from "@amp/virtio-ring";
 import type { Scheduler } from "@amp/virtio-ring";
 
-const scheduler: Scheduler = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+const scheduler: Scheduler = {
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 function drain(r: { poll(f: (q: number) => void): number }): number[] {
   const qs: number[] = [];

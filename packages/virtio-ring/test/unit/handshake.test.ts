@@ -19,13 +19,22 @@ import {
 } from "@amp/virtio-ring";
 import type { Scheduler } from "@amp/virtio-ring";
 
-const scheduler: Scheduler = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+const scheduler: Scheduler = {
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 const NS = 1n; // VIRTIO_RPMSG_F_NS
 
 describe("handshake", () => {
   it("legacy (Linux remoteproc): 32-bit features, no FEATURES_OK, final status 0x07", () => {
     const statuses: number[] = [];
-    const t = new InMemoryTransport({ deviceId: 7, deviceFeatures: NS | featureBit(VIRTIO_RING_F_EVENT_IDX) | featureBit(VIRTIO_F_RING_PACKED), legacy: true, queues: [256, 256], onStatus: (s) => statuses.push(s) });
+    const t = new InMemoryTransport({
+      deviceId: 7,
+      deviceFeatures: NS | featureBit(VIRTIO_RING_F_EVENT_IDX) | featureBit(VIRTIO_F_RING_PACKED),
+      legacy: true,
+      queues: [256, 256],
+      onStatus: (s) => statuses.push(s),
+    });
     const f = driverNegotiate(t, { features: NS | featureBit(VIRTIO_F_RING_PACKED) });
     expect(f).toBe(NS);
     driverReady(t);
@@ -38,7 +47,11 @@ describe("handshake", () => {
   });
 
   it("modern: VERSION_1 and FEATURES_OK, final status 0x0f", () => {
-    const t = new InMemoryTransport({ deviceId: 34, deviceFeatures: featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_RING_PACKED) | 1n, queues: [64] });
+    const t = new InMemoryTransport({
+      deviceId: 34,
+      deviceFeatures: featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_F_RING_PACKED) | 1n,
+      queues: [64],
+    });
     const f = driverNegotiate(t, { features: featureBit(VIRTIO_F_RING_PACKED) });
     expect(hasFeature(f, VIRTIO_F_VERSION_1)).toBe(true);
     expect(hasFeature(f, VIRTIO_F_RING_PACKED)).toBe(true);
@@ -72,7 +85,12 @@ describe("handshake", () => {
     expect(t.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).not.toBe(0);
     expect(isDriverOk(t.getStatus())).toBe(false);
     expect(() => driverReady(t)).toThrow(expect.objectContaining({ code: "ERR_STATUS" }));
-    await expect(deviceWaitDriverOk(new InMemoryTransport({ deviceId: 7, deviceFeatures: 0n, queues: [] }), { scheduler, timeoutMs: 3 })).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
+    await expect(
+      deviceWaitDriverOk(new InMemoryTransport({ deviceId: 7, deviceFeatures: 0n, queues: [] }), {
+        scheduler,
+        timeoutMs: 3,
+      }),
+    ).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
   });
 
   it("device side: a modern transport owns VIRTIO_F_VERSION_1, so a driver that accepts it is right", () => {
@@ -81,7 +99,9 @@ describe("handshake", () => {
     modern.setDriverFeatures(NS | featureBit(VIRTIO_F_VERSION_1));
     expect(deviceAcceptedFeatures(modern)).toBe(NS | featureBit(VIRTIO_F_VERSION_1));
     modern.setDriverFeatures(NS | featureBit(VIRTIO_RING_F_EVENT_IDX));
-    expect(() => deviceAcceptedFeatures(modern)).toThrow(expect.objectContaining({ code: "ERR_FEATURES", message: expect.stringContaining("0x20000000") }));
+    expect(() => deviceAcceptedFeatures(modern)).toThrow(
+      expect.objectContaining({ code: "ERR_FEATURES", message: expect.stringContaining("0x20000000") }),
+    );
     // A legacy transport has no bit 32 at all.
     const legacy = new InMemoryTransport({ deviceId: 7, deviceFeatures: NS, legacy: true, queues: [4] });
     legacy.setDriverFeatures(NS);
@@ -90,7 +110,13 @@ describe("handshake", () => {
 
   it("in-memory transport: config space, queues, notify, reset", () => {
     const bell = new LocalDoorbell();
-    const t = new InMemoryTransport({ deviceId: 3, deviceFeatures: 0n, config: new Uint8Array([1, 2, 3, 4]), queues: [16, 8], doorbell: bell });
+    const t = new InMemoryTransport({
+      deviceId: 3,
+      deviceFeatures: 0n,
+      config: new Uint8Array([1, 2, 3, 4]),
+      queues: [16, 8],
+      doorbell: bell,
+    });
     expect([...t.readConfig(1, 2)]).toEqual([2, 3]);
     t.writeConfig(2, new Uint8Array([9, 9]));
     expect([...t.readConfig(0, 4)]).toEqual([1, 2, 9, 9]);

@@ -31,7 +31,15 @@ function env() {
   return { ring, bufs, space };
 }
 
-function desc(ring: ArrayBufferMemory, i: number, addr: number, len: number, flags: number, next: number, base = 0): void {
+function desc(
+  ring: ArrayBufferMemory,
+  i: number,
+  addr: number,
+  len: number,
+  flags: number,
+  next: number,
+  base = 0,
+): void {
   const d = base + 16 * i;
   ring.setU64(d, BigInt(addr));
   ring.setU32(d + 8, len);
@@ -60,22 +68,110 @@ describe("split device rejects", () => {
   const cases: [string, string, (r: ArrayBufferMemory) => void, bigint?][] = [
     ["head >= size", "ERR_BAD_INDEX", (r) => offer(r, N)],
     ["avail idx jumping > size", "ERR_BAD_INDEX", (r) => r.setU16(L.avail + 2, N + 1)],
-    ["next >= size", "ERR_BAD_INDEX", (r) => { desc(r, 0, BUF, 4, VRING_DESC_F_NEXT, N); offer(r, 0); }],
-    ["a loop", "ERR_BAD_CHAIN", (r) => { desc(r, 0, BUF, 4, VRING_DESC_F_NEXT, 1); desc(r, 1, BUF, 4, VRING_DESC_F_NEXT, 0); offer(r, 0); }],
-    ["a self loop", "ERR_BAD_CHAIN", (r) => { desc(r, 3, BUF, 4, VRING_DESC_F_NEXT, 3); offer(r, 3); }],
-    ["readable after writable", "ERR_BAD_CHAIN", (r) => { desc(r, 0, BUF, 4, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1); desc(r, 1, BUF, 4, 0, 0); offer(r, 0); }],
-    ["an address past 2^53", "ERR_BAD_ADDRESS", (r) => { desc(r, 0, 0, 4, 0, 0); r.setU32(4, 0xffffffff); offer(r, 0); }],
-    ["a buffer crossing its range end", "ERR_BAD_ADDRESS", (r) => { desc(r, 0, BUF + 4090, 8, 0, 0); offer(r, 0); }],
-    ["indirect without the feature", "ERR_BAD_CHAIN", (r) => { desc(r, 0, BUF, 16, VRING_DESC_F_INDIRECT, 0); offer(r, 0); }],
-    ["INDIRECT with NEXT", "ERR_BAD_CHAIN", (r) => { desc(r, 0, BUF, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1); offer(r, 0); }, featureBit(VIRTIO_RING_F_INDIRECT_DESC)],
-    ["an indirect table of odd length", "ERR_BAD_CHAIN", (r) => { desc(r, 0, BUF, 20, VRING_DESC_F_INDIRECT, 0); offer(r, 0); }, featureBit(VIRTIO_RING_F_INDIRECT_DESC)],
-    ["an oversized indirect table", "ERR_LIMIT", (r) => { desc(r, 0, BUF, 16 * (N + 1), VRING_DESC_F_INDIRECT, 0); offer(r, 0); }, featureBit(VIRTIO_RING_F_INDIRECT_DESC)],
-    ["a head offered twice while in flight", "ERR_BAD_CHAIN", (r) => { desc(r, 0, BUF, 4, 0, 0); offer(r, 0, 0); }],
+    [
+      "next >= size",
+      "ERR_BAD_INDEX",
+      (r) => {
+        desc(r, 0, BUF, 4, VRING_DESC_F_NEXT, N);
+        offer(r, 0);
+      },
+    ],
+    [
+      "a loop",
+      "ERR_BAD_CHAIN",
+      (r) => {
+        desc(r, 0, BUF, 4, VRING_DESC_F_NEXT, 1);
+        desc(r, 1, BUF, 4, VRING_DESC_F_NEXT, 0);
+        offer(r, 0);
+      },
+    ],
+    [
+      "a self loop",
+      "ERR_BAD_CHAIN",
+      (r) => {
+        desc(r, 3, BUF, 4, VRING_DESC_F_NEXT, 3);
+        offer(r, 3);
+      },
+    ],
+    [
+      "readable after writable",
+      "ERR_BAD_CHAIN",
+      (r) => {
+        desc(r, 0, BUF, 4, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+        desc(r, 1, BUF, 4, 0, 0);
+        offer(r, 0);
+      },
+    ],
+    [
+      "an address past 2^53",
+      "ERR_BAD_ADDRESS",
+      (r) => {
+        desc(r, 0, 0, 4, 0, 0);
+        r.setU32(4, 0xffffffff);
+        offer(r, 0);
+      },
+    ],
+    [
+      "a buffer crossing its range end",
+      "ERR_BAD_ADDRESS",
+      (r) => {
+        desc(r, 0, BUF + 4090, 8, 0, 0);
+        offer(r, 0);
+      },
+    ],
+    [
+      "indirect without the feature",
+      "ERR_BAD_CHAIN",
+      (r) => {
+        desc(r, 0, BUF, 16, VRING_DESC_F_INDIRECT, 0);
+        offer(r, 0);
+      },
+    ],
+    [
+      "INDIRECT with NEXT",
+      "ERR_BAD_CHAIN",
+      (r) => {
+        desc(r, 0, BUF, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
+        offer(r, 0);
+      },
+      featureBit(VIRTIO_RING_F_INDIRECT_DESC),
+    ],
+    [
+      "an indirect table of odd length",
+      "ERR_BAD_CHAIN",
+      (r) => {
+        desc(r, 0, BUF, 20, VRING_DESC_F_INDIRECT, 0);
+        offer(r, 0);
+      },
+      featureBit(VIRTIO_RING_F_INDIRECT_DESC),
+    ],
+    [
+      "an oversized indirect table",
+      "ERR_LIMIT",
+      (r) => {
+        desc(r, 0, BUF, 16 * (N + 1), VRING_DESC_F_INDIRECT, 0);
+        offer(r, 0);
+      },
+      featureBit(VIRTIO_RING_F_INDIRECT_DESC),
+    ],
+    [
+      "a head offered twice while in flight",
+      "ERR_BAD_CHAIN",
+      (r) => {
+        desc(r, 0, BUF, 4, 0, 0);
+        offer(r, 0, 0);
+      },
+    ],
   ];
   it.each(cases)("%s", (_n, code, forge, features) => {
     const { ring, space } = env();
     forge(ring);
-    const dev = new SplitVirtqueueDevice({ size: N, space, ...legacyQueueAddresses(0, N, 16), features: features ?? 0n });
+    const dev = new SplitVirtqueueDevice({
+      size: N,
+      space,
+      ...legacyQueueAddresses(0, N, 16),
+      features: features ?? 0n,
+    });
     const first = codeOf(() => {
       for (let i = 0; i < 3; i++) dev.getAvail();
     });
@@ -84,13 +180,22 @@ describe("split device rejects", () => {
   });
 
   it("nested and looping indirect tables", () => {
-    for (const [flags, next, code] of [[VRING_DESC_F_INDIRECT, 0, "ERR_BAD_CHAIN"], [VRING_DESC_F_NEXT, 0, "ERR_BAD_CHAIN"], [VRING_DESC_F_NEXT, 5, "ERR_BAD_INDEX"]] as const) {
+    for (const [flags, next, code] of [
+      [VRING_DESC_F_INDIRECT, 0, "ERR_BAD_CHAIN"],
+      [VRING_DESC_F_NEXT, 0, "ERR_BAD_CHAIN"],
+      [VRING_DESC_F_NEXT, 5, "ERR_BAD_INDEX"],
+    ] as const) {
       const { ring, bufs, space } = env();
       desc(ring, 0, BUF + 0x100, 32, VRING_DESC_F_INDIRECT, 0);
       desc(bufs, 0, BUF, 4, flags, next, 0x100);
       desc(bufs, 1, BUF, 4, 0, 0, 0x100);
       offer(ring, 0);
-      const dev = new SplitVirtqueueDevice({ size: N, space, ...legacyQueueAddresses(0, N, 16), features: featureBit(VIRTIO_RING_F_INDIRECT_DESC) });
+      const dev = new SplitVirtqueueDevice({
+        size: N,
+        space,
+        ...legacyQueueAddresses(0, N, 16),
+        features: featureBit(VIRTIO_RING_F_INDIRECT_DESC),
+      });
       expect(codeOf(() => dev.getAvail())).toBe(code);
     }
   });
@@ -170,18 +275,52 @@ describe("packed", () => {
   it("device rejects an id >= size, a reused id, a chain tail not marked available, a chain longer than the ring", () => {
     const forge: [string, (r: ArrayBufferMemory) => void][] = [
       ["ERR_BAD_INDEX", (r) => pdesc(r, 0, BUF, 4, N, A)],
-      ["ERR_BAD_CHAIN", (r) => { pdesc(r, 0, BUF, 4, 1, A); pdesc(r, 1, BUF, 4, 1, A); }],
-      ["ERR_BAD_CHAIN", (r) => { pdesc(r, 0, BUF, 4, 1, A | VRING_DESC_F_NEXT); pdesc(r, 1, BUF, 4, 1, VRING_PACKED_DESC_F_USED); }],
-      ["ERR_BAD_CHAIN", (r) => { for (let s = 0; s < N; s++) pdesc(r, s, BUF, 4, 1, A | VRING_DESC_F_NEXT); }],
+      [
+        "ERR_BAD_CHAIN",
+        (r) => {
+          pdesc(r, 0, BUF, 4, 1, A);
+          pdesc(r, 1, BUF, 4, 1, A);
+        },
+      ],
+      [
+        "ERR_BAD_CHAIN",
+        (r) => {
+          pdesc(r, 0, BUF, 4, 1, A | VRING_DESC_F_NEXT);
+          pdesc(r, 1, BUF, 4, 1, VRING_PACKED_DESC_F_USED);
+        },
+      ],
+      [
+        "ERR_BAD_CHAIN",
+        (r) => {
+          for (let s = 0; s < N; s++) pdesc(r, s, BUF, 4, 1, A | VRING_DESC_F_NEXT);
+        },
+      ],
       ["ERR_BAD_ADDRESS", (r) => pdesc(r, 0, 0x9000, 4, 1, A)],
-      ["ERR_BAD_CHAIN", (r) => { pdesc(r, 0, BUF, 4, 1, A | VRING_DESC_F_WRITE | VRING_DESC_F_NEXT); pdesc(r, 1, BUF, 4, 1, A); }],
-      ["ERR_BAD_CHAIN", (r) => { pdesc(r, 0, BUF, 4, 1, A | VRING_DESC_F_NEXT); pdesc(r, 1, BUF, 16, 1, A | VRING_DESC_F_INDIRECT); }],
+      [
+        "ERR_BAD_CHAIN",
+        (r) => {
+          pdesc(r, 0, BUF, 4, 1, A | VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+          pdesc(r, 1, BUF, 4, 1, A);
+        },
+      ],
+      [
+        "ERR_BAD_CHAIN",
+        (r) => {
+          pdesc(r, 0, BUF, 4, 1, A | VRING_DESC_F_NEXT);
+          pdesc(r, 1, BUF, 16, 1, A | VRING_DESC_F_INDIRECT);
+        },
+      ],
     ];
     for (const [code, f] of forge) {
       const { ring, space } = env();
       f(ring);
       const dev = new PackedVirtqueueDevice({ ...opts(space), features: featureBit(VIRTIO_RING_F_INDIRECT_DESC) });
-      expect(codeOf(() => { dev.getAvail(); dev.getAvail(); })).toBe(code);
+      expect(
+        codeOf(() => {
+          dev.getAvail();
+          dev.getAvail();
+        }),
+      ).toBe(code);
     }
   });
 
@@ -196,7 +335,10 @@ describe("packed", () => {
   });
 
   it("driver rejects a used id that is not outstanding", () => {
-    for (const [id, len, code] of [[3, 0, "ERR_BAD_USED"], [N + 1, 0, "ERR_BAD_USED"]] as const) {
+    for (const [id, len, code] of [
+      [3, 0, "ERR_BAD_USED"],
+      [N + 1, 0, "ERR_BAD_USED"],
+    ] as const) {
       const { ring, space } = env();
       const drv = new PackedVirtqueueDriver<number>(opts(space));
       expect(drv.addBuffer(BUF, 16, true, 7)).toBe(0);

@@ -107,14 +107,21 @@ describe("wrapping a foreign Memory", () => {
 describe("AddressSpace", () => {
   const a = new ArrayBufferMemory(new ArrayBuffer(0x1000));
   const b = new ArrayBufferMemory(new ArrayBuffer(0x1000));
-  const space = new AddressSpace().map(0x1000, a, { name: "a" }).map(0x2000, b, { offset: 0x800, length: 0x800, name: "b" });
+  const space = new AddressSpace()
+    .map(0x1000, a, { name: "a" })
+    .map(0x2000, b, { offset: 0x800, length: 0x800, name: "b" });
 
   it("translates inside one range only", () => {
     expect(space.translate(0x1010, 16)).toEqual({ memory: a, offset: 0x10 });
     expect(space.translate(0x2000, 0x800)).toEqual({ memory: b, offset: 0x800 });
     expect(space.translate(0x1ff0n, 16)).toEqual({ memory: a, offset: 0xff0 });
     // adjacent ranges are still separate: a buffer crossing 0x2000 is rejected
-    for (const [da, len] of [[0x1ff0, 0x20], [0x2800, 1], [0, 1], [0x27ff, 2]] as const) {
+    for (const [da, len] of [
+      [0x1ff0, 0x20],
+      [0x2800, 1],
+      [0, 1],
+      [0x27ff, 2],
+    ] as const) {
       let err: unknown;
       try {
         space.translate(da, len);

@@ -25,20 +25,34 @@ function env() {
   return { mem, space: new AddressSpace().map(0, mem) };
 }
 
-describe.each([["split", 0n], ["packed", featureBit(VIRTIO_F_RING_PACKED)]] as const)("%s: a consumed read-only buffer", (_n, features) => {
+describe.each([
+  ["split", 0n],
+  ["packed", featureBit(VIRTIO_F_RING_PACKED)],
+] as const)("%s: a consumed read-only buffer", (_n, features) => {
   it("goes back with its descriptor length (what OpenAMP and rpmsg-lite drivers read as capacity); the driver clamps len to 0", () => {
     const { space } = env();
     const packed = features !== 0n;
-    const addrs = packed ? { descAddr: 0, driverAddr: packedRingLayout(N).driver, deviceAddr: packedRingLayout(N).device } : legacyQueueAddresses(0, N, 16);
+    const addrs = packed
+      ? { descAddr: 0, driverAddr: packedRingLayout(N).driver, deviceAddr: packedRingLayout(N).device }
+      : legacyQueueAddresses(0, N, 16);
     const drv = createDriverQueue<string>({ size: N, space, ...addrs, features });
     const dev = createDeviceQueue({ size: N, space, ...addrs, features });
-    drv.addChain([{ addr: BUF, len: 100 }, { addr: BUF + 100, len: 412 }], [], "tx");
+    drv.addChain(
+      [
+        { addr: BUF, len: 100 },
+        { addr: BUF + 100, len: 412 },
+      ],
+      [],
+      "tx",
+    );
     const c = dev.getAvail();
     expect(c?.readableBytes).toBe(512);
     dev.pushConsumed(c?.id ?? -1);
     expect(drv.getUsed()).toEqual({ id: 0, len: 0, declaredLen: 512, token: "tx" });
     expect(drv.usedLenOverruns).toBe(1);
-    expect(() => { dev.pushConsumed(0); }).toThrow(RangeError); // no longer in flight
+    expect(() => {
+      dev.pushConsumed(0);
+    }).toThrow(RangeError); // no longer in flight
   });
 });
 
@@ -48,7 +62,12 @@ describe("split device tolerances for an rpmsg-lite master", () => {
     const { mem, space } = env();
     mem.setU16(L.used + 2, 5); // the master pre-loaded five tx buffers into its own used ring
     const strict = new SplitVirtqueueDevice({ size: N, space, ...legacyQueueAddresses(0, N, 16) });
-    const tolerant = new SplitVirtqueueDevice({ size: N, space, ...legacyQueueAddresses(0, N, 16), usedIdxFromMemory: true });
+    const tolerant = new SplitVirtqueueDevice({
+      size: N,
+      space,
+      ...legacyQueueAddresses(0, N, 16),
+      usedIdxFromMemory: true,
+    });
     // The driver offers one buffer (descriptor 2, read-only, 512 bytes).
     mem.setU32(16 * 2, BUF);
     mem.setU32(16 * 2 + 8, 512);
@@ -70,8 +89,21 @@ describe("split device tolerances for an rpmsg-lite master", () => {
     const { mem, space } = env();
     const irqs = new LocalDoorbell({ queues: 2 });
     const drv = new SplitVirtqueueDriver<number>({ size: N, space, ...legacyQueueAddresses(0, N, 16) });
-    const polite = new SplitVirtqueueDevice({ size: N, space, ...legacyQueueAddresses(0, N, 16), doorbell: irqs, notifyId: 0 });
-    const rude = new SplitVirtqueueDevice({ size: N, space, ...legacyQueueAddresses(0, N, 16), doorbell: irqs, notifyId: 1, ignoreInterruptSuppression: true });
+    const polite = new SplitVirtqueueDevice({
+      size: N,
+      space,
+      ...legacyQueueAddresses(0, N, 16),
+      doorbell: irqs,
+      notifyId: 0,
+    });
+    const rude = new SplitVirtqueueDevice({
+      size: N,
+      space,
+      ...legacyQueueAddresses(0, N, 16),
+      doorbell: irqs,
+      notifyId: 1,
+      ignoreInterruptSuppression: true,
+    });
     drv.disableInterrupts();
     expect(mem.getU16(L.avail) & VRING_AVAIL_F_NO_INTERRUPT).toBe(VRING_AVAIL_F_NO_INTERRUPT);
     drv.addBuffer(BUF, 16, true, 1);

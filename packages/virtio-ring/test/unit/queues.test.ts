@@ -14,24 +14,40 @@ import {
   packedRingLayout,
   vringSize,
 } from "@amp/virtio-ring";
-import type { UsedBuffer, VirtqueueDevice, VirtqueueDriver ,
-  DescriptorChainLike} from "@amp/virtio-ring";
+import type { UsedBuffer, VirtqueueDevice, VirtqueueDriver, DescriptorChainLike } from "@amp/virtio-ring";
 
 const RING_DA = 0x1000_0000;
 const BUF_DA = 0x2000_0000;
 
 function setup(size: number, features: bigint) {
   const packed = (features & featureBit(VIRTIO_F_RING_PACKED)) !== 0n;
-  const ringMem = new ArrayBufferMemory(new ArrayBuffer(vringSize(Math.max(2, 1 << Math.ceil(Math.log2(size))), 4096) + 8192));
+  const ringMem = new ArrayBufferMemory(
+    new ArrayBuffer(vringSize(Math.max(2, 1 << Math.ceil(Math.log2(size))), 4096) + 8192),
+  );
   const bufMem = new ArrayBufferMemory(new ArrayBuffer(1 << 20));
   const indMem = new ArrayBufferMemory(new ArrayBuffer(size * 16 * 16));
-  const space = new AddressSpace().map(RING_DA, ringMem, { name: "ring" }).map(BUF_DA, bufMem, { name: "buffers" }).map(0x3000_0000, indMem);
+  const space = new AddressSpace()
+    .map(RING_DA, ringMem, { name: "ring" })
+    .map(BUF_DA, bufMem, { name: "buffers" })
+    .map(0x3000_0000, indMem);
   const addrs = packed
-    ? { descAddr: RING_DA, driverAddr: RING_DA + packedRingLayout(size).driver, deviceAddr: RING_DA + packedRingLayout(size).device }
+    ? {
+        descAddr: RING_DA,
+        driverAddr: RING_DA + packedRingLayout(size).driver,
+        deviceAddr: RING_DA + packedRingLayout(size).device,
+      }
     : legacyQueueAddresses(RING_DA, size, 4096);
   const kicks = new LocalDoorbell({ queues: 4 });
   const irqs = new LocalDoorbell({ queues: 4 });
-  const drv: VirtqueueDriver<number> = createDriverQueue<number>({ size, space, ...addrs, features, doorbell: kicks, notifyId: 1, indirectAddr: 0x3000_0000 });
+  const drv: VirtqueueDriver<number> = createDriverQueue<number>({
+    size,
+    space,
+    ...addrs,
+    features,
+    doorbell: kicks,
+    notifyId: 1,
+    indirectAddr: 0x3000_0000,
+  });
   const dev: VirtqueueDevice = createDeviceQueue({ size, space, ...addrs, features, doorbell: irqs, notifyId: 2 });
   return { drv, dev, bufMem, ringMem, space, kicks, irqs };
 }
@@ -52,7 +68,14 @@ describe.each(variants)("%s", (_name, features) => {
     bufMem.write(0, out);
     const used: UsedBuffer<number> = { id: 0, len: 0, declaredLen: 0, token: 0 };
     for (let round = 0; round < 50; round++) {
-      const id = drv.addChain([{ addr: BUF_DA, len: 5 }], [{ addr: BUF_DA + 0x100, len: 3 }, { addr: BUF_DA + 0x200, len: 4 }], round);
+      const id = drv.addChain(
+        [{ addr: BUF_DA, len: 5 }],
+        [
+          { addr: BUF_DA + 0x100, len: 3 },
+          { addr: BUF_DA + 0x200, len: 4 },
+        ],
+        round,
+      );
       expect(id).toBeGreaterThanOrEqual(0);
       drv.kick();
       const chain = dev.getAvail();

@@ -22,7 +22,12 @@ const N = 8;
 const BUF = 0x10000;
 const L = splitRingLayout(N, 16);
 const EVENT_IDX = featureBit(VIRTIO_RING_F_EVENT_IDX);
-const scheduler: Scheduler = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => { clearTimeout(h as ReturnType<typeof setTimeout>); } };
+const scheduler: Scheduler = {
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (h) => {
+    clearTimeout(h as ReturnType<typeof setTimeout>);
+  },
+};
 
 function env(features = 0n) {
   const ring = new ArrayBufferMemory(new ArrayBuffer(4096));
@@ -130,7 +135,9 @@ describe("hostile input never hangs or escapes as a non-AmpError", () => {
     await expect(deviceWaitDriverOk(t, { scheduler, timeoutMs: 5, intervalMs: 0 })).rejects.toThrow(RangeError);
     await expect(deviceWaitDriverOk(t, { scheduler, timeoutMs: 5, intervalMs: -1 })).rejects.toThrow(RangeError);
     await expect(deviceWaitDriverOk(t, { scheduler, timeoutMs: Number.NaN })).rejects.toThrow(RangeError);
-    await expect(deviceWaitDriverOk(t, { scheduler, timeoutMs: 2, intervalMs: 1 })).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
+    await expect(deviceWaitDriverOk(t, { scheduler, timeoutMs: 2, intervalMs: 1 })).rejects.toMatchObject({
+      code: "ERR_TIMEOUT",
+    });
   });
 
   it("readAll of a chain whose descriptors all claim a huge buffer is ERR_LIMIT, not a RangeError", () => {

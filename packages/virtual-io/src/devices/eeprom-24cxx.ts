@@ -30,8 +30,10 @@ export class I2cEeprom {
 
   constructor(options: I2cEepromOptions) {
     const { size, pageSize } = options;
-    if (!isPow2(size) || size > 1 << 17) throw new RangeError(`EEPROM size must be a power of two ≤ 128 KiB, got ${String(size)}`);
-    if (!isPow2(pageSize) || pageSize > size) throw new RangeError(`EEPROM page size must be a power of two ≤ size, got ${String(pageSize)}`);
+    if (!isPow2(size) || size > 1 << 17)
+      throw new RangeError(`EEPROM size must be a power of two ≤ 128 KiB, got ${String(size)}`);
+    if (!isPow2(pageSize) || pageSize > size)
+      throw new RangeError(`EEPROM page size must be a power of two ≤ size, got ${String(pageSize)}`);
     this.addressBytes = options.addressBytes ?? (size <= 2048 ? 1 : 2);
     const span = this.addressBytes === 1 ? 256 : 65536;
     if (size > span * 8) throw new RangeError(`EEPROM of ${size} bytes needs more than 3 block bits`);
@@ -48,7 +50,8 @@ export class I2cEeprom {
 
   /** The I2C target for block `block` (the device address's low bits). */
   target(block = 0): I2cTarget {
-    if (!Number.isInteger(block) || block < 0 || block >= this.blocks) throw new RangeError(`block must be in 0..${this.blocks - 1}`);
+    if (!Number.isInteger(block) || block < 0 || block >= this.blocks)
+      throw new RangeError(`block must be in 0..${this.blocks - 1}`);
     const span = this.addressBytes === 1 ? 256 : 65536;
     return {
       write: (data) => {
@@ -86,7 +89,8 @@ export class I2cEeprom {
   private read(blockBase: number, length: number): Uint8Array {
     const mask = this.memory.length - 1;
     // a current-address read in another block moves to that block, like the real part
-    if (this.addressBytes === 1 && (this.pointer & ~0xff) !== blockBase) this.pointer = blockBase | (this.pointer & 0xff);
+    if (this.addressBytes === 1 && (this.pointer & ~0xff) !== blockBase)
+      this.pointer = blockBase | (this.pointer & 0xff);
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i++) {
       out[i] = this.memory[this.pointer] ?? 0xff;

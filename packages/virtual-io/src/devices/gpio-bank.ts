@@ -44,7 +44,8 @@ export class GpioBank implements GpioLines {
   private readonly outputListeners = new Set<(line: number, level: boolean) => void>();
 
   constructor(options: GpioBankOptions) {
-    if (!Number.isInteger(options.ngpio) || options.ngpio < 1 || options.ngpio > 0xffff) throw new RangeError("ngpio must be in 1..65535");
+    if (!Number.isInteger(options.ngpio) || options.ngpio < 1 || options.ngpio > 0xffff)
+      throw new RangeError("ngpio must be in 1..65535");
     this.ngpio = options.ngpio;
     const names = options.names ?? [];
     if (names.length > this.ngpio) throw new RangeError("more names than lines");
@@ -60,7 +61,12 @@ export class GpioBank implements GpioLines {
 
   setDirection(line: number, direction: number): boolean {
     const i = this.check(line);
-    if (direction !== VirtioGpioDirection.NONE && direction !== VirtioGpioDirection.OUT && direction !== VirtioGpioDirection.IN) return false;
+    if (
+      direction !== VirtioGpioDirection.NONE &&
+      direction !== VirtioGpioDirection.OUT &&
+      direction !== VirtioGpioDirection.IN
+    )
+      return false;
     const before = this.getValue(i);
     this.direction[i] = direction;
     this.emitIfChanged(i, before, true);
@@ -102,12 +108,14 @@ export class GpioBank implements GpioLines {
   private emitIfChanged(line: number, before: boolean, fromDriver: boolean): void {
     const after = this.getValue(line);
     if (after === before) return;
-    if (fromDriver && this.direction[line] === VirtioGpioDirection.OUT) for (const l of [...this.outputListeners]) l(line, after);
+    if (fromDriver && this.direction[line] === VirtioGpioDirection.OUT)
+      for (const l of [...this.outputListeners]) l(line, after);
     for (const l of [...this.changeListeners]) l(line, after);
   }
 
   private check(line: number): number {
-    if (!Number.isInteger(line) || line < 0 || line >= this.ngpio) throw new RangeError(`line must be in 0..${this.ngpio - 1}, got ${String(line)}`);
+    if (!Number.isInteger(line) || line < 0 || line >= this.ngpio)
+      throw new RangeError(`line must be in 0..${this.ngpio - 1}, got ${String(line)}`);
     return line;
   }
 }

@@ -96,12 +96,14 @@ export class GpioServer implements DeviceServer {
   }
 
   private request(out: Uint8Array, inLength: number): Uint8Array {
-    const err = (): Uint8Array => Uint8Array.of(VIRTIO_GPIO_STATUS_ERR, 0).subarray(0, Math.min(inLength, VIRTIO_GPIO_RESPONSE_SIZE));
+    const err = (): Uint8Array =>
+      Uint8Array.of(VIRTIO_GPIO_STATUS_ERR, 0).subarray(0, Math.min(inLength, VIRTIO_GPIO_RESPONSE_SIZE));
     if (out.length !== VIRTIO_GPIO_REQUEST_SIZE || inLength < 1) return err();
     const req = decodeGpioRequest(viewOf(out), 0);
     if (req.type === VirtioGpioMsg.GET_NAMES) {
       // special response: status + the names block, and the driver must offer room for all of it
-      if (req.gpio !== 0 || req.value !== 0 || this.namesBlock.length === 0 || inLength < 1 + this.namesBlock.length) return err();
+      if (req.gpio !== 0 || req.value !== 0 || this.namesBlock.length === 0 || inLength < 1 + this.namesBlock.length)
+        return err();
       const r = new Uint8Array(1 + this.namesBlock.length);
       r.set(this.namesBlock, 1);
       return r;
@@ -189,7 +191,8 @@ export class GpioServer implements DeviceServer {
     const type = this.irqType[line] ?? 0;
     if (!this.pairs.has(line)) return;
     const level = this.lines.getValue(line);
-    if ((type === VirtioGpioIrqType.LEVEL_HIGH && level) || (type === VirtioGpioIrqType.LEVEL_LOW && !level)) this.complete(line, VIRTIO_GPIO_IRQ_STATUS_VALID);
+    if ((type === VirtioGpioIrqType.LEVEL_HIGH && level) || (type === VirtioGpioIrqType.LEVEL_LOW && !level))
+      this.complete(line, VIRTIO_GPIO_IRQ_STATUS_VALID);
   }
 
   private complete(line: number, status: number): void {
@@ -201,5 +204,12 @@ export class GpioServer implements DeviceServer {
 }
 
 function isIrqType(type: number): boolean {
-  return type === VirtioGpioIrqType.NONE || type === VirtioGpioIrqType.EDGE_RISING || type === VirtioGpioIrqType.EDGE_FALLING || type === VirtioGpioIrqType.EDGE_BOTH || type === VirtioGpioIrqType.LEVEL_HIGH || type === VirtioGpioIrqType.LEVEL_LOW;
+  return (
+    type === VirtioGpioIrqType.NONE ||
+    type === VirtioGpioIrqType.EDGE_RISING ||
+    type === VirtioGpioIrqType.EDGE_FALLING ||
+    type === VirtioGpioIrqType.EDGE_BOTH ||
+    type === VirtioGpioIrqType.LEVEL_HIGH ||
+    type === VirtioGpioIrqType.LEVEL_LOW
+  );
 }

@@ -128,13 +128,17 @@ export class I2cBusServer implements DeviceServer {
   private endGroup(): void {
     const t = this.lastTarget;
     this.lastTarget = undefined;
-    if (t?.stop !== undefined) safeCall(() => { t.stop?.(); });
+    if (t?.stop !== undefined)
+      safeCall(() => {
+        t.stop?.();
+      });
   }
 }
 
 function keyOf(address: number, tenBit: boolean): number {
   const max = tenBit ? 0x3ff : 0x7f;
-  if (!Number.isInteger(address) || address < 0 || address > max) throw new RangeError(`I2C address must be in 0..0x${max.toString(16)}, got ${String(address)}`);
+  if (!Number.isInteger(address) || address < 0 || address > max)
+    throw new RangeError(`I2C address must be in 0..0x${max.toString(16)}, got ${String(address)}`);
   return tenBit ? 0x400 | address : address;
 }
 

@@ -30,11 +30,13 @@ export class RegisterBank {
    * @throws RangeError for a bad width, number or reset value
    */
   constructor(valueBits: RegisterWidth, registers: Readonly<Record<number, RegisterDef>>) {
-    if (![8, 16, 32].includes(valueBits)) throw new RangeError(`register width must be 8, 16 or 32, got ${String(valueBits)}`);
+    if (![8, 16, 32].includes(valueBits))
+      throw new RangeError(`register width must be 8, 16 or 32, got ${String(valueBits)}`);
     this.valueBits = valueBits;
     for (const [k, def] of Object.entries(registers)) {
       const reg = Number(k);
-      if (!Number.isInteger(reg) || reg < 0 || reg > 0xffff) throw new RangeError(`register number ${k} out of 0..0xffff`);
+      if (!Number.isInteger(reg) || reg < 0 || reg > 0xffff)
+        throw new RangeError(`register number ${k} out of 0..0xffff`);
       this.defs.set(reg, def);
       this.values.set(reg, this.fit(def.reset ?? 0, `reset of register ${k}`));
     }
@@ -81,7 +83,8 @@ export class RegisterBank {
 
   private fit(value: number, what: string): number {
     const max = 2 ** this.valueBits - 1;
-    if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${what} must be in 0..0x${max.toString(16)}, got ${String(value)}`);
+    if (!Number.isInteger(value) || value < 0 || value > max)
+      throw new RangeError(`${what} must be in 0..0x${max.toString(16)}, got ${String(value)}`);
     return value;
   }
 }

@@ -33,7 +33,9 @@ export interface SpiNorFlashOptions {
   readonly busyPolls?: number;
 }
 
-const PAGE = 256, SECTOR = 4096, BLOCK = 65536;
+const PAGE = 256,
+  SECTOR = 4096,
+  BLOCK = 65536;
 
 /** A simulated SPI NOR flash; attach it with `spiBus.attach(cs, flash)`. */
 export class SpiNorFlash implements SpiTarget {
@@ -55,11 +57,13 @@ export class SpiNorFlash implements SpiTarget {
 
   constructor(options: SpiNorFlashOptions = {}) {
     const size = options.size ?? 1 << 20;
-    if (!Number.isInteger(size) || size < BLOCK || size > 1 << 24 || (size & (size - 1)) !== 0) throw new RangeError("flash size must be a power of two in 64 KiB..16 MiB");
+    if (!Number.isInteger(size) || size < BLOCK || size > 1 << 24 || (size & (size - 1)) !== 0)
+      throw new RangeError("flash size must be a power of two in 64 KiB..16 MiB");
     this.memory = new Uint8Array(size).fill(0xff);
     this.jedecId = options.jedecId ?? [0xef, 0x40, Math.log2(size)];
     this.busyPolls = options.busyPolls ?? 1;
-    if (!Number.isInteger(this.busyPolls) || this.busyPolls < 0) throw new RangeError("busyPolls must be a non-negative integer");
+    if (!Number.isInteger(this.busyPolls) || this.busyPolls < 0)
+      throw new RangeError("busyPolls must be a non-negative integer");
   }
 
   /** The status register (bit 0 WIP, bit 1 WEL). */
@@ -93,7 +97,8 @@ export class SpiNorFlash implements SpiTarget {
             // the page buffer was filled with the address wrapping inside the page; bytes never
             // sent stay 0xff, which leaves the array unchanged (programming only clears bits)
             const pageStart = this.addr & ~(PAGE - 1) & mask;
-            for (let i = 0; i < PAGE; i++) this.memory[pageStart + i] = (this.memory[pageStart + i] ?? 0xff) & (this.pageBuffer[i] ?? 0xff);
+            for (let i = 0; i < PAGE; i++)
+              this.memory[pageStart + i] = (this.memory[pageStart + i] ?? 0xff) & (this.pageBuffer[i] ?? 0xff);
             this.finishWrite();
           }
           break;

@@ -58,7 +58,8 @@ export class SpiBusServer implements DeviceServer {
 
   constructor(options: SpiBusServerOptions = {}) {
     this.chipSelects = options.chipSelects ?? 4;
-    if (!Number.isInteger(this.chipSelects) || this.chipSelects < 1 || this.chipSelects > 255) throw new RangeError("chipSelects must be in 1..255");
+    if (!Number.isInteger(this.chipSelects) || this.chipSelects < 1 || this.chipSelects > 255)
+      throw new RangeError("chipSelects must be in 1..255");
     this.maxTransferSize = options.maxTransferSize ?? 65536;
     this.maxFreqHz = options.maxFreqHz ?? 0;
   }
@@ -88,7 +89,8 @@ export class SpiBusServer implements DeviceServer {
 
   /** Puts `target` on chip select `cs`. @throws RangeError when `cs` is out of range or taken. */
   attach(cs: number, target: SpiTarget): void {
-    if (!Number.isInteger(cs) || cs < 0 || cs >= this.chipSelects) throw new RangeError(`chip select must be in 0..${this.chipSelects - 1}`);
+    if (!Number.isInteger(cs) || cs < 0 || cs >= this.chipSelects)
+      throw new RangeError(`chip select must be in 0..${this.chipSelects - 1}`);
     if (this.targets.has(cs)) throw new RangeError(`chip select ${cs} is already in use`);
     this.targets.set(cs, target);
   }

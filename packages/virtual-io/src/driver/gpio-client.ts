@@ -68,7 +68,11 @@ export class GpioClient {
 
   /** @throws AmpError ERR_TRUNCATED when the channel carries no 8-byte virtio_gpio_config. */
   constructor(channel: RequestChannel, options: GpioClientOptions = {}) {
-    if (channel.config.length < VIRTIO_GPIO_CONFIG_SIZE) throw vioError("ERR_TRUNCATED", `virtio-gpio config is ${channel.config.length} bytes, need ${VIRTIO_GPIO_CONFIG_SIZE}`);
+    if (channel.config.length < VIRTIO_GPIO_CONFIG_SIZE)
+      throw vioError(
+        "ERR_TRUNCATED",
+        `virtio-gpio config is ${channel.config.length} bytes, need ${VIRTIO_GPIO_CONFIG_SIZE}`,
+      );
     const cfg = decodeGpioConfig(viewOf(channel.config), 0);
     this.channel = channel;
     this.ngpio = cfg.ngpio;
@@ -80,11 +84,13 @@ export class GpioClient {
   /** Line names in order ("" = unnamed); [] when the device has none. @throws AmpError ERR_BAD_LINE, ERR_MALFORMED, ERR_LIMIT. */
   async names(): Promise<string[]> {
     if (this.namesSize === 0) return [];
-    if (this.namesSize > this.maxNamesSize) throw vioError("ERR_LIMIT", `gpio_names_size ${this.namesSize} exceeds maxNamesSize ${this.maxNamesSize}`);
+    if (this.namesSize > this.maxNamesSize)
+      throw vioError("ERR_LIMIT", `gpio_names_size ${this.namesSize} exceeds maxNamesSize ${this.maxNamesSize}`);
     const out = new Uint8Array(VIRTIO_GPIO_REQUEST_SIZE);
     encodeGpioRequest({ type: VirtioGpioMsg.GET_NAMES, gpio: 0, value: 0 }, viewOf(out), 0);
     const w = await this.channel.request(0, out, 1 + this.namesSize);
-    if (w.length < 1 || w[0] !== VIRTIO_GPIO_STATUS_OK) throw vioError("ERR_BAD_LINE", "GET_NAMES refused by the device");
+    if (w.length < 1 || w[0] !== VIRTIO_GPIO_STATUS_OK)
+      throw vioError("ERR_BAD_LINE", "GET_NAMES refused by the device");
     return decodeGpioNames(w.subarray(1), this.ngpio);
   }
 
@@ -108,7 +114,12 @@ export class GpioClient {
 
   /** Sets the direction of `line`. @throws AmpError ERR_BAD_LINE (e.g. output with an interrupt armed). */
   async setDirection(line: number, direction: GpioDirection): Promise<void> {
-    const v = direction === "out" ? VirtioGpioDirection.OUT : direction === "in" ? VirtioGpioDirection.IN : VirtioGpioDirection.NONE;
+    const v =
+      direction === "out"
+        ? VirtioGpioDirection.OUT
+        : direction === "in"
+          ? VirtioGpioDirection.IN
+          : VirtioGpioDirection.NONE;
     await this.req(VirtioGpioMsg.SET_DIRECTION, line, v);
   }
 
@@ -215,7 +226,8 @@ export class GpioClient {
   }
 
   private checkLine(line: number): void {
-    if (!Number.isInteger(line) || line < 0 || line >= this.ngpio) throw new RangeError(`line must be in 0..${this.ngpio - 1}, got ${String(line)}`);
+    if (!Number.isInteger(line) || line < 0 || line >= this.ngpio)
+      throw new RangeError(`line must be in 0..${this.ngpio - 1}, got ${String(line)}`);
   }
 
   private async req(type: number, line: number, value: number): Promise<number> {
@@ -223,8 +235,13 @@ export class GpioClient {
     const out = new Uint8Array(VIRTIO_GPIO_REQUEST_SIZE);
     encodeGpioRequest({ type, gpio: line, value }, viewOf(out), 0);
     const w = await this.channel.request(0, out, VIRTIO_GPIO_RESPONSE_SIZE);
-    if (w.length < VIRTIO_GPIO_RESPONSE_SIZE) throw vioError("ERR_MALFORMED", `virtio-gpio device wrote ${w.length} bytes, expected ${VIRTIO_GPIO_RESPONSE_SIZE}`);
-    if (w[0] !== VIRTIO_GPIO_STATUS_OK) throw vioError("ERR_BAD_LINE", `GPIO request ${type} on line ${line} refused by the device`);
+    if (w.length < VIRTIO_GPIO_RESPONSE_SIZE)
+      throw vioError(
+        "ERR_MALFORMED",
+        `virtio-gpio device wrote ${w.length} bytes, expected ${VIRTIO_GPIO_RESPONSE_SIZE}`,
+      );
+    if (w[0] !== VIRTIO_GPIO_STATUS_OK)
+      throw vioError("ERR_BAD_LINE", `GPIO request ${type} on line ${line} refused by the device`);
     return w[1] ?? 0;
   }
 }

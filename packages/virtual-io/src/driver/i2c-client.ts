@@ -59,13 +59,15 @@ export class I2cClient {
       const flagsLast = i === messages.length - 1 ? 0 : VIRTIO_I2C_FLAGS_FAIL_NEXT;
       const addr = encodeI2cAddress(m.address, m.tenBit ?? false);
       if ("write" in m) {
-        if (m.write.length > this.maxTransferSize) throw new RangeError(`I2C write of ${m.write.length} bytes exceeds maxTransferSize ${this.maxTransferSize}`);
+        if (m.write.length > this.maxTransferSize)
+          throw new RangeError(`I2C write of ${m.write.length} bytes exceeds maxTransferSize ${this.maxTransferSize}`);
         const out = new Uint8Array(VIRTIO_I2C_OUT_HDR_SIZE + m.write.length);
         encodeI2cOutHdr({ addr, flags: flagsLast }, viewOf(out), 0);
         out.set(m.write, VIRTIO_I2C_OUT_HDR_SIZE);
         return { out, readLength: 0 };
       }
-      if (!Number.isInteger(m.read) || m.read < 0 || m.read > this.maxTransferSize) throw new RangeError(`I2C read length must be in 0..${this.maxTransferSize}`);
+      if (!Number.isInteger(m.read) || m.read < 0 || m.read > this.maxTransferSize)
+        throw new RangeError(`I2C read length must be in 0..${this.maxTransferSize}`);
       const out = new Uint8Array(VIRTIO_I2C_OUT_HDR_SIZE);
       encodeI2cOutHdr({ addr, flags: flagsLast | VIRTIO_I2C_FLAGS_M_RD }, viewOf(out), 0);
       return { out, readLength: m.read };
@@ -81,11 +83,17 @@ export class I2cClient {
       if (s.status === "rejected") throw s.reason;
       const written = s.value;
       if (written.length !== r.readLength + VIRTIO_I2C_IN_HDR_SIZE) {
-        throw vioError("ERR_MALFORMED", `virtio-i2c device wrote ${written.length} bytes for message ${i}, expected ${r.readLength + VIRTIO_I2C_IN_HDR_SIZE}`);
+        throw vioError(
+          "ERR_MALFORMED",
+          `virtio-i2c device wrote ${written.length} bytes for message ${i}, expected ${r.readLength + VIRTIO_I2C_IN_HDR_SIZE}`,
+        );
       }
       if (written[r.readLength] !== VIRTIO_I2C_MSG_OK) {
         const m = messages[i];
-        throw vioError("ERR_NACK", `I2C message ${i} to 0x${(m?.address ?? 0).toString(16)} failed (NACK or bus error)`);
+        throw vioError(
+          "ERR_NACK",
+          `I2C message ${i} to 0x${(m?.address ?? 0).toString(16)} failed (NACK or bus error)`,
+        );
       }
       results.push(written.slice(0, r.readLength));
     }
@@ -105,7 +113,10 @@ export class I2cClient {
 
   /** Writes `bytes` then reads `length` bytes, with a repeated start (one group). @throws AmpError ERR_NACK. */
   async writeRead(address: number, bytes: Uint8Array, length: number): Promise<Uint8Array> {
-    const r = await this.transfer([{ address, write: bytes }, { address, read: length }]);
+    const r = await this.transfer([
+      { address, write: bytes },
+      { address, read: length },
+    ]);
     return r[1] ?? new Uint8Array(0);
   }
 

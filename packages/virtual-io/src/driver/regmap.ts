@@ -95,7 +95,8 @@ export class Regmap {
     }
     if (cached.length === count) return cached;
     const values = await this.bus.read(reg, count);
-    if (values.length !== count) throw vioError("ERR_IO", `register bus returned ${values.length} values, expected ${count}`);
+    if (values.length !== count)
+      throw vioError("ERR_IO", `register bus returned ${values.length} values, expected ${count}`);
     values.forEach((v, i) => {
       this.store(reg + i, v);
     });
@@ -122,13 +123,20 @@ export class Regmap {
   }
 
   private checkRange(reg: number, count: number): void {
-    if (!Number.isInteger(reg) || reg < 0 || !Number.isInteger(count) || count < 1 || reg + count - 1 > this.maxRegister) {
+    if (
+      !Number.isInteger(reg) ||
+      reg < 0 ||
+      !Number.isInteger(count) ||
+      count < 1 ||
+      reg + count - 1 > this.maxRegister
+    ) {
       throw new RangeError(`registers ${String(reg)}..+${String(count)} out of 0..${this.maxRegister}`);
     }
   }
 
   private checkValue(v: number, what: string): void {
-    if (!Number.isInteger(v) || v < 0 || v > 2 ** this.valueBits - 1) throw new RangeError(`${what} must fit in ${this.valueBits} bits`);
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** this.valueBits - 1)
+      throw new RangeError(`${what} must fit in ${this.valueBits} bits`);
   }
 }
 
@@ -157,9 +165,13 @@ export function createI2cRegmapBus(i2c: I2cClient, address: number, format: I2cR
   const big = (format.endian ?? "big") === "big";
   const autoInc = format.autoIncrement ?? true;
   const tenBit = format.tenBit ?? false;
-  const regBuf = (reg: number): Uint8Array => (regBytes === 1 ? Uint8Array.of(reg & 0xff) : Uint8Array.of((reg >> 8) & 0xff, reg & 0xff));
+  const regBuf = (reg: number): Uint8Array =>
+    regBytes === 1 ? Uint8Array.of(reg & 0xff) : Uint8Array.of((reg >> 8) & 0xff, reg & 0xff);
   const readRun = async (reg: number, count: number): Promise<number[]> => {
-    const [, data] = await i2c.transfer([{ address, tenBit, write: regBuf(reg) }, { address, tenBit, read: count * valBytes }]);
+    const [, data] = await i2c.transfer([
+      { address, tenBit, write: regBuf(reg) },
+      { address, tenBit, read: count * valBytes },
+    ]);
     const out: number[] = [];
     for (let i = 0; i < count; i++) out.push(getUintN(data ?? new Uint8Array(0), i * valBytes, valBytes, big));
     return out;
@@ -206,7 +218,8 @@ export function createRegisterBankBus(bank: RegisterBank): RegmapBus {
     },
     write(reg, values) {
       for (let i = 0; i < values.length; i++) {
-        if (!bank.write(reg + i, values[i] ?? 0)) return Promise.reject(vioError("ERR_IO", `register ${reg + i} refused the write`));
+        if (!bank.write(reg + i, values[i] ?? 0))
+          return Promise.reject(vioError("ERR_IO", `register ${reg + i} refused the write`));
       }
       return Promise.resolve();
     },

@@ -39,7 +39,8 @@ export class SpiClient {
 
   constructor(channel: RequestChannel) {
     this.channel = channel;
-    this.config = channel.config.length >= VIRTIO_SPI_CONFIG_SIZE ? decodeSpiConfig(viewOf(channel.config), 0) : undefined;
+    this.config =
+      channel.config.length >= VIRTIO_SPI_CONFIG_SIZE ? decodeSpiConfig(viewOf(channel.config), 0) : undefined;
   }
 
   /**
@@ -49,13 +50,19 @@ export class SpiClient {
    *   ERR_MALFORMED (short answer), ERR_TIMEOUT / ERR_CLOSED.
    * @throws RangeError for mismatched tx/rx lengths or a bad chip select.
    */
-  async transfer(chipSelect: number, transfers: readonly SpiTransfer[], settings: SpiSettings = {}): Promise<Uint8Array[]> {
-    if (!Number.isInteger(chipSelect) || chipSelect < 0 || chipSelect > 255) throw new RangeError("chipSelect must be in 0..255");
+  async transfer(
+    chipSelect: number,
+    transfers: readonly SpiTransfer[],
+    settings: SpiSettings = {},
+  ): Promise<Uint8Array[]> {
+    if (!Number.isInteger(chipSelect) || chipSelect < 0 || chipSelect > 255)
+      throw new RangeError("chipSelect must be in 0..255");
     const reqs = transfers.map((t, i) => {
       const txLen = t.tx?.length ?? 0;
       const rxLen = t.rxLength ?? 0;
       if (!Number.isInteger(rxLen) || rxLen < 0) throw new RangeError("rxLength must be a non-negative integer");
-      if (txLen > 0 && rxLen > 0 && txLen !== rxLen) throw new RangeError(`full-duplex transfer ${i} needs tx and rx of equal length`);
+      if (txLen > 0 && rxLen > 0 && txLen !== rxLen)
+        throw new RangeError(`full-duplex transfer ${i} needs tx and rx of equal length`);
       const out = new Uint8Array(VIRTIO_SPI_TRANSFER_HEAD_SIZE + txLen);
       encodeSpiTransferHead(
         {
@@ -77,7 +84,9 @@ export class SpiClient {
       if (t.tx !== undefined) out.set(t.tx, VIRTIO_SPI_TRANSFER_HEAD_SIZE);
       return { out, rxLen };
     });
-    const settled = await Promise.allSettled(reqs.map((r) => this.channel.request(0, r.out, r.rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE)));
+    const settled = await Promise.allSettled(
+      reqs.map((r) => this.channel.request(0, r.out, r.rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE)),
+    );
     const results: Uint8Array[] = [];
     for (let i = 0; i < settled.length; i++) {
       const s = settled[i];
@@ -85,10 +94,19 @@ export class SpiClient {
       if (s === undefined || r === undefined) break;
       if (s.status === "rejected") throw s.reason;
       const w = s.value;
-      if (w.length !== r.rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE) throw vioError("ERR_MALFORMED", `virtio-spi device wrote ${w.length} bytes for transfer ${i}, expected ${r.rxLen + 1}`);
+      if (w.length !== r.rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE)
+        throw vioError(
+          "ERR_MALFORMED",
+          `virtio-spi device wrote ${w.length} bytes for transfer ${i}, expected ${r.rxLen + 1}`,
+        );
       const result = w[r.rxLen];
-      if (result === VIRTIO_SPI_PARAM_ERR) throw vioError("ERR_UNSUPPORTED", `SPI transfer ${i} on chip select ${chipSelect}: the controller rejected the parameters`);
-      if (result !== VIRTIO_SPI_TRANS_OK) throw vioError("ERR_IO", `SPI transfer ${i} on chip select ${chipSelect} failed (result ${String(result)})`);
+      if (result === VIRTIO_SPI_PARAM_ERR)
+        throw vioError(
+          "ERR_UNSUPPORTED",
+          `SPI transfer ${i} on chip select ${chipSelect}: the controller rejected the parameters`,
+        );
+      if (result !== VIRTIO_SPI_TRANS_OK)
+        throw vioError("ERR_IO", `SPI transfer ${i} on chip select ${chipSelect} failed (result ${String(result)})`);
       results.push(w.slice(0, r.rxLen));
     }
     return results;
@@ -101,7 +119,12 @@ export class SpiClient {
   }
 
   /** Sends `tx`, then reads `length` bytes, chip select held between (e.g. a flash read command). */
-  async writeThenRead(chipSelect: number, tx: Uint8Array, length: number, settings: SpiSettings = {}): Promise<Uint8Array> {
+  async writeThenRead(
+    chipSelect: number,
+    tx: Uint8Array,
+    length: number,
+    settings: SpiSettings = {},
+  ): Promise<Uint8Array> {
     const r = await this.transfer(chipSelect, [{ tx }, { rxLength: length }], settings);
     return r[1] ?? new Uint8Array(0);
   }

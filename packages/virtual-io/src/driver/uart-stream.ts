@@ -124,8 +124,10 @@ export function openConsoleUart(channel: RequestChannel, options: ConsoleUartOpt
   const rxBuffers = options.rxBuffers ?? 4;
   const rxSize = options.rxBufferSize ?? 512;
   const port = options.port ?? 0;
-  if (!Number.isInteger(rxBuffers) || rxBuffers < 1 || rxBuffers > 256) throw new RangeError("rxBuffers must be in 1..256");
-  if (!Number.isInteger(rxSize) || rxSize < 1 || rxSize > 65536) throw new RangeError("rxBufferSize must be in 1..65536");
+  if (!Number.isInteger(rxBuffers) || rxBuffers < 1 || rxBuffers > 256)
+    throw new RangeError("rxBuffers must be in 1..256");
+  if (!Number.isInteger(rxSize) || rxSize < 1 || rxSize > 65536)
+    throw new RangeError("rxBufferSize must be in 1..65536");
   let receiver: ((bytes: Uint8Array) => void) | undefined;
   let closed = false;
   const empty = new Uint8Array(0);

@@ -9,7 +9,11 @@ export const LE = true;
 export function need(view: DataView, offset: number, size: number, what: string): void {
   if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${what}: offset must be a non-negative integer`);
   if (offset > view.byteLength || size > view.byteLength - offset) {
-    throw vioError("ERR_TRUNCATED", `${what}: needs ${size} bytes at offset ${offset}, have ${Math.max(0, view.byteLength - offset)}`, { offset });
+    throw vioError(
+      "ERR_TRUNCATED",
+      `${what}: needs ${size} bytes at offset ${offset}, have ${Math.max(0, view.byteLength - offset)}`,
+      { offset },
+    );
   }
 }
 

@@ -24,7 +24,11 @@ export class PendingTable<T> {
   private readonly scheduler: Scheduler | undefined;
   private readonly maxPending: number;
 
-  constructor(options: { timeoutMs?: number | undefined; scheduler?: Scheduler | undefined; maxPending?: number | undefined }) {
+  constructor(options: {
+    timeoutMs?: number | undefined;
+    scheduler?: Scheduler | undefined;
+    maxPending?: number | undefined;
+  }) {
     if (options.timeoutMs !== undefined && (!(options.timeoutMs > 0) || options.scheduler === undefined)) {
       throw new TypeError("timeoutMs needs a positive value and a scheduler ({ setTimeout, clearTimeout })");
     }
@@ -44,7 +48,8 @@ export class PendingTable<T> {
   /** Registers a new request; `start(tag)` sends it. */
   add(start: (tag: number) => void): Promise<T> {
     if (this.closed) return Promise.reject(vioError("ERR_CLOSED", "channel is closed"));
-    if (this.entries.size >= this.maxPending) return Promise.reject(vioError("ERR_LIMIT", `more than ${this.maxPending} requests pending`));
+    if (this.entries.size >= this.maxPending)
+      return Promise.reject(vioError("ERR_LIMIT", `more than ${this.maxPending} requests pending`));
     let tag = this.nextTag;
     while (this.entries.has(tag)) tag = (tag + 1) >>> 0 || 1;
     this.nextTag = (tag + 1) >>> 0 || 1;

@@ -5,7 +5,8 @@ export class BufferPool {
   private free: { addr: number; size: number }[];
 
   constructor(addr: number, size: number) {
-    if (!Number.isInteger(addr) || addr < 0 || !Number.isInteger(size) || size < 8) throw new RangeError("buffer pool needs an integer address and at least 8 bytes");
+    if (!Number.isInteger(addr) || addr < 0 || !Number.isInteger(size) || size < 8)
+      throw new RangeError("buffer pool needs an integer address and at least 8 bytes");
     const start = (addr + 7) & ~7;
     this.free = [{ addr: start, size: size - (start - addr) }];
   }

@@ -24,8 +24,10 @@ export function createDirectChannel(server: DeviceServer, options: ChannelOption
     features: server.features,
     config: server.config,
     request(queue: number, out: Uint8Array, inLength: number): Promise<Uint8Array> {
-      if (!Number.isInteger(queue) || queue < 0 || queue > 255) return Promise.reject(new RangeError("queue must be in 0..255"));
-      if (!Number.isInteger(inLength) || inLength < 0 || inLength > 0xffffffff) return Promise.reject(new RangeError("inLength must be a u32"));
+      if (!Number.isInteger(queue) || queue < 0 || queue > 255)
+        return Promise.reject(new RangeError("queue must be in 0..255"));
+      if (!Number.isInteger(inLength) || inLength < 0 || inLength > 0xffffffff)
+        return Promise.reject(new RangeError("inLength must be a u32"));
       return pending.add((tag) => {
         let replied = false;
         server.handle(queue, out.slice(), inLength, (written) => {

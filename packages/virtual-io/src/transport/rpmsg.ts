@@ -14,7 +14,13 @@ import { isAmpError, vioError } from "../errors.js";
 import { LE, concatBytes, viewOf } from "../internal/bytes.js";
 import { PendingTable } from "../internal/pending.js";
 import { RPMSG_TTY_NAME, splitTtyChunks } from "../wire/rpmsg-tty.js";
-import { VIO_FRAME_HEADER_SIZE, VIO_FRAME_QUEUE_INFO, VioFrameKind, decodeVioFrame, encodeVioFrame } from "../wire/vio-frame.js";
+import {
+  VIO_FRAME_HEADER_SIZE,
+  VIO_FRAME_QUEUE_INFO,
+  VioFrameKind,
+  decodeVioFrame,
+  encodeVioFrame,
+} from "../wire/vio-frame.js";
 import type { ChannelOptions } from "./direct.js";
 
 /** A received rpmsg message (the subset of @amp/rpmsg's RpmsgMessage used here). */
@@ -69,7 +75,11 @@ export interface RpmsgService {
  * frame with `server`. Malformed frames get a REJECT frame when their tag is readable, and are
  * dropped otherwise; they never reach the server.
  */
-export function serveOverRpmsg(rpmsg: RpmsgEndpointFactory, server: DeviceServer, options: RpmsgServeOptions): RpmsgService {
+export function serveOverRpmsg(
+  rpmsg: RpmsgEndpointFactory,
+  server: DeviceServer,
+  options: RpmsgServeOptions,
+): RpmsgService {
   let closed = false;
   const send = (dst: number, frame: Uint8Array): void => {
     if (closed) return;
@@ -154,7 +164,10 @@ export interface RpmsgChannel extends RequestChannel {
  * @throws AmpError ERR_MALFORMED when the device answers the info request with garbage,
  *   ERR_TIMEOUT / ERR_CLOSED from the channel.
  */
-export async function connectOverRpmsg(rpmsg: RpmsgEndpointFactory, options: RpmsgConnectOptions): Promise<RpmsgChannel> {
+export async function connectOverRpmsg(
+  rpmsg: RpmsgEndpointFactory,
+  options: RpmsgConnectOptions,
+): Promise<RpmsgChannel> {
   const pending = new PendingTable<Uint8Array>(options);
   const offered = new Map<number, number>();
   const onMessage = (m: RpmsgMessageLike): void => {
@@ -168,8 +181,13 @@ export async function connectOverRpmsg(rpmsg: RpmsgEndpointFactory, options: Rpm
     const want = offered.get(frame.tag);
     if (want === undefined || frame.kind === VioFrameKind.REQUEST) return;
     offered.delete(frame.tag);
-    if (frame.kind === VioFrameKind.REJECT) pending.fail(frame.tag, vioError("ERR_MALFORMED", "the device rejected the request frame"));
-    else if (frame.length > want) pending.fail(frame.tag, vioError("ERR_MALFORMED", `the device wrote ${frame.length} bytes, only ${want} were offered`));
+    if (frame.kind === VioFrameKind.REJECT)
+      pending.fail(frame.tag, vioError("ERR_MALFORMED", "the device rejected the request frame"));
+    else if (frame.length > want)
+      pending.fail(
+        frame.tag,
+        vioError("ERR_MALFORMED", `the device wrote ${frame.length} bytes, only ${want} were offered`),
+      );
     else pending.settle(frame.tag, frame.body.slice());
   };
   const ep = rpmsg.createEndpoint({
@@ -181,16 +199,23 @@ export async function connectOverRpmsg(rpmsg: RpmsgEndpointFactory, options: Rpm
     },
   });
   const request = (queue: number, out: Uint8Array, inLength: number): Promise<Uint8Array> => {
-    if (!Number.isInteger(queue) || queue < 0 || queue > 255) return Promise.reject(new RangeError("queue must be in 0..255"));
-    if (!Number.isInteger(inLength) || inLength < 0) return Promise.reject(new RangeError("inLength must be a non-negative integer"));
+    if (!Number.isInteger(queue) || queue < 0 || queue > 255)
+      return Promise.reject(new RangeError("queue must be in 0..255"));
+    if (!Number.isInteger(inLength) || inLength < 0)
+      return Promise.reject(new RangeError("inLength must be a non-negative integer"));
     const max = ep.mtu - VIO_FRAME_HEADER_SIZE;
-    if (out.length > max || inLength > max) return Promise.reject(vioError("ERR_LIMIT", `request of ${out.length}/${inLength} bytes exceeds the rpmsg payload limit of ${max}`));
+    if (out.length > max || inLength > max)
+      return Promise.reject(
+        vioError("ERR_LIMIT", `request of ${out.length}/${inLength} bytes exceeds the rpmsg payload limit of ${max}`),
+      );
     return pending.add((tag) => {
       offered.set(tag, inLength);
-      ep.sendTo(ep.dst, encodeVioFrame({ kind: VioFrameKind.REQUEST, queue, tag, length: inLength, body: out })).catch((e: unknown) => {
-        offered.delete(tag);
-        pending.fail(tag, e);
-      });
+      ep.sendTo(ep.dst, encodeVioFrame({ kind: VioFrameKind.REQUEST, queue, tag, length: inLength, body: out })).catch(
+        (e: unknown) => {
+          offered.delete(tag);
+          pending.fail(tag, e);
+        },
+      );
     });
   };
   try {
@@ -230,7 +255,11 @@ export interface RpmsgTtyServeOptions {
  * and what the UART sends goes back in messages of at most the MTU. As in Linux, the peer's
  * address is learned from its first message; output before that is kept (bounded).
  */
-export function serveRpmsgTty(rpmsg: RpmsgEndpointFactory, uart: UartDevice, options: RpmsgTtyServeOptions = {}): RpmsgService {
+export function serveRpmsgTty(
+  rpmsg: RpmsgEndpointFactory,
+  uart: UartDevice,
+  options: RpmsgTtyServeOptions = {},
+): RpmsgService {
   const maxBuffered = options.maxBuffered ?? 4096;
   let peer = RPMSG_ADDR_ANY;
   let early: Uint8Array[] = [];
@@ -295,7 +324,10 @@ export interface RpmsgTtyOpenOptions extends UartStreamOptions {
  * Borrows a UART over rpmsg-tty: waits for the "rpmsg-tty" service and returns a byte stream.
  * Writes are cut into messages of at most the MTU, never empty.
  */
-export async function openRpmsgTty(rpmsg: RpmsgEndpointFactory, options: RpmsgTtyOpenOptions = {}): Promise<UartStream> {
+export async function openRpmsgTty(
+  rpmsg: RpmsgEndpointFactory,
+  options: RpmsgTtyOpenOptions = {},
+): Promise<UartStream> {
   let receiver: ((bytes: Uint8Array) => void) | undefined;
   const holder: { stream?: UartStream } = {};
   const ep = rpmsg.createEndpoint({

@@ -2,7 +2,15 @@
 // a fixed shared layout, or an in-memory transport): the status/feature handshake, the queues
 // from the transport's queue configuration, and the config space. The driver side returns a
 // VirtqueueChannel, the device side a VirtqueueDeviceRunner; both are then driven by process().
-import { SplitVirtqueueDevice, SplitVirtqueueDriver, deviceWaitDriverOk, driverFail, driverNegotiate, driverReady, featureBit } from "@amp/virtio-ring";
+import {
+  SplitVirtqueueDevice,
+  SplitVirtqueueDriver,
+  deviceWaitDriverOk,
+  driverFail,
+  driverNegotiate,
+  driverReady,
+  featureBit,
+} from "@amp/virtio-ring";
 import type { AddressSpaceLike, Doorbell, QueueConfig, Scheduler, VirtioTransport } from "@amp/virtio-ring";
 import type { DeviceServer } from "../channel.js";
 import { vioError } from "../errors.js";
@@ -59,7 +67,10 @@ export interface VirtioDriverOptions extends ChannelOptions {
  */
 export function openVirtioDriver(transport: VirtioTransport, options: VirtioDriverOptions): VirtqueueChannel {
   const features = driverNegotiate(transport, { features: driverFeatures(transport.deviceId) });
-  if (transport.deviceId === VIRTIO_ID_I2C_ADAPTER && (features & featureBit(VIRTIO_I2C_F_ZERO_LENGTH_REQUEST)) === 0n) {
+  if (
+    transport.deviceId === VIRTIO_ID_I2C_ADAPTER &&
+    (features & featureBit(VIRTIO_I2C_F_ZERO_LENGTH_REQUEST)) === 0n
+  ) {
     driverFail(transport);
     throw vioError("ERR_UNSUPPORTED", "virtio-i2c device does not offer VIRTIO_I2C_F_ZERO_LENGTH_REQUEST");
   }
@@ -77,7 +88,16 @@ export function openVirtioDriver(transport: VirtioTransport, options: VirtioDriv
         transport.notify(i);
       },
     };
-    return new SplitVirtqueueDriver<number>({ size: q.size, space: options.space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr, features, doorbell: kick, notifyId: q.notifyId });
+    return new SplitVirtqueueDriver<number>({
+      size: q.size,
+      space: options.space,
+      descAddr: q.descAddr,
+      driverAddr: q.driverAddr,
+      deviceAddr: q.deviceAddr,
+      features,
+      doorbell: kick,
+      notifyId: q.notifyId,
+    });
   });
   const config = transport.configLength > 0 ? transport.readConfig(0, transport.configLength) : new Uint8Array(0);
   const channel = new VirtqueueChannel({ ...options, queues, features, config });
@@ -105,16 +125,36 @@ export interface VirtioDeviceOptions {
  * Call `runner.process()` when the driver kicks.
  * @throws AmpError ERR_FEATURES / ERR_STATUS / ERR_TIMEOUT from the handshake.
  */
-export async function serveVirtioDevice(transport: VirtioTransport, server: DeviceServer, options: VirtioDeviceOptions): Promise<VirtqueueDeviceRunner> {
-  if (transport.deviceId !== server.deviceId) throw new TypeError(`transport is device ${transport.deviceId}, server is ${server.deviceId}`);
+export async function serveVirtioDevice(
+  transport: VirtioTransport,
+  server: DeviceServer,
+  options: VirtioDeviceOptions,
+): Promise<VirtqueueDeviceRunner> {
+  if (transport.deviceId !== server.deviceId)
+    throw new TypeError(`transport is device ${transport.deviceId}, server is ${server.deviceId}`);
   transport.setDeviceFeatures(server.features);
   const cfg = server.config;
   if (cfg.length > 0 && transport.configLength >= cfg.length) transport.writeConfig(0, cfg);
-  const features = await deviceWaitDriverOk(transport, { scheduler: options.scheduler, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
+  const features = await deviceWaitDriverOk(transport, {
+    scheduler: options.scheduler,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
   const n = Math.min(queuesInUse(transport.deviceId, features), server.numQueues);
   const queues = Array.from({ length: n }, (_, i) => {
     const q = transport.getQueue(i);
-    return new SplitVirtqueueDevice({ size: q.size, space: options.space, descAddr: q.descAddr, driverAddr: q.driverAddr, deviceAddr: q.deviceAddr, features, doorbell: options.doorbell, notifyId: q.notifyId });
+    return new SplitVirtqueueDevice({
+      size: q.size,
+      space: options.space,
+      descAddr: q.descAddr,
+      driverAddr: q.driverAddr,
+      deviceAddr: q.deviceAddr,
+      features,
+      doorbell: options.doorbell,
+      notifyId: q.notifyId,
+    });
   });
-  return new VirtqueueDeviceRunner(server, { queues, ...(options.onError === undefined ? {} : { onError: options.onError }) });
+  return new VirtqueueDeviceRunner(server, {
+    queues,
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  });
 }

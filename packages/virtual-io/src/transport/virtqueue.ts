@@ -5,7 +5,15 @@
 // DeviceServer and returns them used with the bytes written. Both are poll-driven: call
 // process() when the doorbell rings (or in a loop).
 import { DescriptorChain } from "@amp/virtio-ring";
-import type { AddressSpaceLike, BufferSegment, DescriptorChainLike, Memory, UsedBuffer, VirtqueueDevice, VirtqueueDriver } from "@amp/virtio-ring";
+import type {
+  AddressSpaceLike,
+  BufferSegment,
+  DescriptorChainLike,
+  Memory,
+  UsedBuffer,
+  VirtqueueDevice,
+  VirtqueueDriver,
+} from "@amp/virtio-ring";
 import type { DeviceServer, RequestChannel } from "../channel.js";
 import { isAmpError, vioError } from "../errors.js";
 import { BufferPool } from "../internal/pool.js";
@@ -73,8 +81,10 @@ export class VirtqueueChannel implements RequestChannel {
   }
 
   request(queue: number, out: Uint8Array, inLength: number): Promise<Uint8Array> {
-    if (!Number.isInteger(queue) || queue < 0 || queue >= this.queues.length) return Promise.reject(new RangeError(`queue ${String(queue)} out of 0..${this.queues.length - 1}`));
-    if (!Number.isInteger(inLength) || inLength < 0 || inLength > 0xffffffff) return Promise.reject(new RangeError("inLength must be a u32"));
+    if (!Number.isInteger(queue) || queue < 0 || queue >= this.queues.length)
+      return Promise.reject(new RangeError(`queue ${String(queue)} out of 0..${this.queues.length - 1}`));
+    if (!Number.isInteger(inLength) || inLength < 0 || inLength > 0xffffffff)
+      return Promise.reject(new RangeError("inLength must be a u32"));
     if (out.length + inLength === 0) return Promise.reject(new RangeError("a request needs at least one byte"));
     return this.pending.add((tag) => {
       this.backlog.push({ tag, queue, out: out.slice(), inLength });

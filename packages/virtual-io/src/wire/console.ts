@@ -39,7 +39,10 @@ export const VIRTIO_CONSOLE_CONTROL_TX_QUEUE = 3;
 
 /** sizeof(struct virtio_console_config) (packed). */
 export const VIRTIO_CONSOLE_CONFIG_SIZE = 12;
-const OFF_COLS = 0, OFF_ROWS = 2, OFF_MAX_NR_PORTS = 4, OFF_EMERG_WR = 8;
+const OFF_COLS = 0,
+  OFF_ROWS = 2,
+  OFF_MAX_NR_PORTS = 4,
+  OFF_EMERG_WR = 8;
 
 /** struct virtio_console_config. */
 export interface ConsoleConfig {
@@ -75,7 +78,9 @@ export function encodeConsoleConfig(value: ConsoleConfig, view: DataView, offset
 
 /** sizeof(struct virtio_console_control). */
 export const VIRTIO_CONSOLE_CONTROL_SIZE = 8;
-const OFF_ID = 0, OFF_EVENT = 4, OFF_VALUE = 6;
+const OFF_ID = 0,
+  OFF_EVENT = 4,
+  OFF_VALUE = 6;
 
 /** struct virtio_console_control. */
 export interface ConsoleControl {
@@ -90,7 +95,11 @@ export interface ConsoleControl {
 /** Decodes struct virtio_console_control. @throws AmpError ERR_TRUNCATED. */
 export function decodeConsoleControl(view: DataView, offset: number): ConsoleControl {
   need(view, offset, VIRTIO_CONSOLE_CONTROL_SIZE, "virtio_console_control");
-  return { id: view.getUint32(offset + OFF_ID, LE), event: view.getUint16(offset + OFF_EVENT, LE), value: view.getUint16(offset + OFF_VALUE, LE) };
+  return {
+    id: view.getUint32(offset + OFF_ID, LE),
+    event: view.getUint16(offset + OFF_EVENT, LE),
+    value: view.getUint16(offset + OFF_VALUE, LE),
+  };
 }
 
 /** Encodes struct virtio_console_control. */

@@ -23,7 +23,14 @@ export const VIRTIO_GPIO_STATUS_ERR = 1;
 /** Line directions (VIRTIO_GPIO_DIRECTION_*). */
 export const VirtioGpioDirection = { NONE: 0, OUT: 1, IN: 2 } as const;
 /** Interrupt trigger types (VIRTIO_GPIO_IRQ_TYPE_*). */
-export const VirtioGpioIrqType = { NONE: 0x00, EDGE_RISING: 0x01, EDGE_FALLING: 0x02, EDGE_BOTH: 0x03, LEVEL_HIGH: 0x04, LEVEL_LOW: 0x08 } as const;
+export const VirtioGpioIrqType = {
+  NONE: 0x00,
+  EDGE_RISING: 0x01,
+  EDGE_FALLING: 0x02,
+  EDGE_BOTH: 0x03,
+  LEVEL_HIGH: 0x04,
+  LEVEL_LOW: 0x08,
+} as const;
 /** virtio_gpio_irq_response.status: the pair was returned without an interrupt. */
 export const VIRTIO_GPIO_IRQ_STATUS_INVALID = 0;
 /** virtio_gpio_irq_response.status: the interrupt fired. */
@@ -45,7 +52,10 @@ export interface GpioConfig {
 /** Decodes struct virtio_gpio_config. @throws AmpError ERR_TRUNCATED. */
 export function decodeGpioConfig(view: DataView, offset: number): GpioConfig {
   need(view, offset, VIRTIO_GPIO_CONFIG_SIZE, "virtio_gpio_config");
-  return { ngpio: view.getUint16(offset + OFF_CFG_NGPIO, LE), gpioNamesSize: view.getUint32(offset + OFF_CFG_NAMES_SIZE, LE) };
+  return {
+    ngpio: view.getUint16(offset + OFF_CFG_NGPIO, LE),
+    gpioNamesSize: view.getUint32(offset + OFF_CFG_NAMES_SIZE, LE),
+  };
 }
 
 /** Encodes struct virtio_gpio_config (padding 0). */
@@ -75,7 +85,11 @@ export interface GpioRequest {
 /** Decodes struct virtio_gpio_request (no semantic checks: the server answers ERR). @throws AmpError ERR_TRUNCATED. */
 export function decodeGpioRequest(view: DataView, offset: number): GpioRequest {
   need(view, offset, VIRTIO_GPIO_REQUEST_SIZE, "virtio_gpio_request");
-  return { type: view.getUint16(offset + OFF_REQ_TYPE, LE), gpio: view.getUint16(offset + OFF_REQ_GPIO, LE), value: view.getUint32(offset + OFF_REQ_VALUE, LE) };
+  return {
+    type: view.getUint16(offset + OFF_REQ_TYPE, LE),
+    gpio: view.getUint16(offset + OFF_REQ_GPIO, LE),
+    value: view.getUint32(offset + OFF_REQ_VALUE, LE),
+  };
 }
 
 /** Encodes struct virtio_gpio_request. */
@@ -141,7 +155,8 @@ export function encodeGpioNames(names: readonly (string | undefined)[]): Uint8Ar
     const s = n ?? "";
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c === 0 || c > 0x7f) throw new RangeError(`GPIO line name ${JSON.stringify(s)} must be 7-bit ASCII without NUL`);
+      if (c === 0 || c > 0x7f)
+        throw new RangeError(`GPIO line name ${JSON.stringify(s)} must be 7-bit ASCII without NUL`);
       out[o++] = c;
     }
     out[o++] = 0;
@@ -159,7 +174,8 @@ export function decodeGpioNames(block: Uint8Array, ngpio: number): string[] {
   let start = 0;
   for (let i = 0; i < block.length && names.length < ngpio; i++) {
     const c = block[i] ?? 0;
-    if (c > 0x7f) throw vioError("ERR_MALFORMED", `GPIO names block: byte 0x${c.toString(16)} is not 7-bit ASCII`, { offset: i });
+    if (c > 0x7f)
+      throw vioError("ERR_MALFORMED", `GPIO names block: byte 0x${c.toString(16)} is not 7-bit ASCII`, { offset: i });
     if (c === 0) {
       let s = "";
       for (let j = start; j < i; j++) s += String.fromCharCode(block[j] ?? 0);
@@ -167,6 +183,9 @@ export function decodeGpioNames(block: Uint8Array, ngpio: number): string[] {
       start = i + 1;
     }
   }
-  if (names.length < ngpio) throw vioError("ERR_TRUNCATED", `GPIO names block holds ${names.length} names, expected ${ngpio}`, { offset: block.length });
+  if (names.length < ngpio)
+    throw vioError("ERR_TRUNCATED", `GPIO names block holds ${names.length} names, expected ${ngpio}`, {
+      offset: block.length,
+    });
   return names;
 }

@@ -41,9 +41,15 @@ export interface I2cOutHdr {
 export function decodeI2cOutHdr(view: DataView, offset: number): I2cOutHdr {
   need(view, offset, VIRTIO_I2C_OUT_HDR_SIZE, "virtio_i2c_out_hdr");
   const padding = view.getUint16(offset + OFF_PADDING, LE);
-  if (padding !== 0) throw vioError("ERR_MALFORMED", `virtio_i2c_out_hdr.padding is ${padding}, must be 0`, { offset: offset + OFF_PADDING });
+  if (padding !== 0)
+    throw vioError("ERR_MALFORMED", `virtio_i2c_out_hdr.padding is ${padding}, must be 0`, {
+      offset: offset + OFF_PADDING,
+    });
   const flags = view.getUint32(offset + OFF_FLAGS, LE);
-  if ((flags & ~KNOWN_FLAGS) !== 0) throw vioError("ERR_MALFORMED", `virtio_i2c_out_hdr.flags 0x${flags.toString(16)} has unknown bits`, { offset: offset + OFF_FLAGS });
+  if ((flags & ~KNOWN_FLAGS) !== 0)
+    throw vioError("ERR_MALFORMED", `virtio_i2c_out_hdr.flags 0x${flags.toString(16)} has unknown bits`, {
+      offset: offset + OFF_FLAGS,
+    });
   return { addr: view.getUint16(offset + OFF_ADDR, LE), flags };
 }
 
@@ -63,9 +69,11 @@ export function encodeI2cOutHdr(value: I2cOutHdr, view: DataView, offset: number
  */
 export function encodeI2cAddress(address: number, tenBit = false): number {
   const max = tenBit ? 0x3ff : 0x7f;
-  if (!Number.isInteger(address) || address < 0 || address > max) throw new RangeError(`I2C address must be in 0..0x${max.toString(16)}, got ${String(address)}`);
+  if (!Number.isInteger(address) || address < 0 || address > max)
+    throw new RangeError(`I2C address must be in 0..0x${max.toString(16)}, got ${String(address)}`);
   // 7-bit 0x78..0x7b (11110xx) is the 10-bit prefix on the bus; reject it so decoding is unambiguous
-  if (!tenBit && (address & 0x7c) === 0x78) throw new RangeError(`7-bit I2C address 0x${address.toString(16)} is reserved for 10-bit addressing`);
+  if (!tenBit && (address & 0x7c) === 0x78)
+    throw new RangeError(`7-bit I2C address 0x${address.toString(16)} is reserved for 10-bit addressing`);
   if (!tenBit) return address << 1;
   return ((address & 0xff) << 8) | 0xf0 | ((address >> 8) << 1);
 }
@@ -84,6 +92,7 @@ export interface I2cAddress {
 export function decodeI2cAddress(addr: number): I2cAddress {
   if ((addr & 1) !== 0) throw vioError("ERR_MALFORMED", `I2C addr 0x${addr.toString(16)} has bit 0 set`);
   if ((addr & 0xf8) === 0xf0) return { address: ((addr >> 8) & 0xff) | (((addr >> 1) & 3) << 8), tenBit: true };
-  if (addr > 0xff) throw vioError("ERR_MALFORMED", `I2C addr 0x${addr.toString(16)} is neither a 7-bit nor a 10-bit encoding`);
+  if (addr > 0xff)
+    throw vioError("ERR_MALFORMED", `I2C addr 0x${addr.toString(16)} is neither a 7-bit nor a 10-bit encoding`);
   return { address: addr >> 1, tenBit: false };
 }

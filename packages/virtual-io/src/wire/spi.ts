@@ -16,9 +16,17 @@ export const VirtioSpiMode = { CPHA: 1, CPOL: 2, CS_HIGH: 4, LSB_FIRST: 8, LOOP:
 
 /** sizeof(struct virtio_spi_config). */
 export const VIRTIO_SPI_CONFIG_SIZE = 32;
-const OFF_CS_MAX = 0, OFF_CS_CHANGE_SUPPORTED = 1, OFF_TX_NBITS_SUP = 2, OFF_RX_NBITS_SUP = 3;
-const OFF_BPW_MASK = 4, OFF_MODE_FUNC = 8, OFF_MAX_FREQ = 12, OFF_MAX_WORD_DELAY = 16;
-const OFF_MAX_CS_SETUP = 20, OFF_MAX_CS_HOLD = 24, OFF_MAX_CS_INACTIVE = 28;
+const OFF_CS_MAX = 0,
+  OFF_CS_CHANGE_SUPPORTED = 1,
+  OFF_TX_NBITS_SUP = 2,
+  OFF_RX_NBITS_SUP = 3;
+const OFF_BPW_MASK = 4,
+  OFF_MODE_FUNC = 8,
+  OFF_MAX_FREQ = 12,
+  OFF_MAX_WORD_DELAY = 16;
+const OFF_MAX_CS_SETUP = 20,
+  OFF_MAX_CS_HOLD = 24,
+  OFF_MAX_CS_INACTIVE = 28;
 
 /** struct virtio_spi_config (read-only config space). */
 export interface SpiConfig {
@@ -82,9 +90,18 @@ export function encodeSpiConfig(value: SpiConfig, view: DataView, offset: number
 
 /** sizeof(struct spi_transfer_head). */
 export const VIRTIO_SPI_TRANSFER_HEAD_SIZE = 32;
-const OFF_CHIP_SELECT_ID = 0, OFF_BITS_PER_WORD = 1, OFF_CS_CHANGE = 2, OFF_TX_NBITS = 3, OFF_RX_NBITS = 4;
+const OFF_CHIP_SELECT_ID = 0,
+  OFF_BITS_PER_WORD = 1,
+  OFF_CS_CHANGE = 2,
+  OFF_TX_NBITS = 3,
+  OFF_RX_NBITS = 4;
 const OFF_RESERVED = 5; // u8 reserved[3]
-const OFF_MODE = 8, OFF_FREQ = 12, OFF_WORD_DELAY = 16, OFF_CS_SETUP = 20, OFF_CS_HOLD = 24, OFF_CS_INACTIVE = 28;
+const OFF_MODE = 8,
+  OFF_FREQ = 12,
+  OFF_WORD_DELAY = 16,
+  OFF_CS_SETUP = 20,
+  OFF_CS_HOLD = 24,
+  OFF_CS_INACTIVE = 28;
 
 /** struct spi_transfer_head (device-readable, first part of every request). */
 export interface SpiTransferHead {

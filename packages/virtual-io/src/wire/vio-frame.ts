@@ -28,7 +28,12 @@ export const VioFrameKind = { REQUEST: 1, RESPONSE: 2, REJECT: 3 } as const;
 /** The pseudo-queue that asks for le64 features + config space. */
 export const VIO_FRAME_QUEUE_INFO = 255;
 
-const OFF_VERSION = 0, OFF_KIND = 1, OFF_QUEUE = 2, OFF_RESERVED = 3, OFF_TAG = 4, OFF_LENGTH = 8;
+const OFF_VERSION = 0,
+  OFF_KIND = 1,
+  OFF_QUEUE = 2,
+  OFF_RESERVED = 3,
+  OFF_TAG = 4,
+  OFF_LENGTH = 8;
 
 /** A decoded frame. */
 export interface VioFrame {
@@ -53,17 +58,29 @@ export function decodeVioFrame(payload: Uint8Array): VioFrame {
   const v = viewOf(payload);
   need(v, 0, VIO_FRAME_HEADER_SIZE, "vio frame header");
   const version = v.getUint8(OFF_VERSION);
-  if (version !== VIO_FRAME_VERSION) throw vioError("ERR_MALFORMED", `vio frame version ${version}, expected ${VIO_FRAME_VERSION}`, { offset: OFF_VERSION });
+  if (version !== VIO_FRAME_VERSION)
+    throw vioError("ERR_MALFORMED", `vio frame version ${version}, expected ${VIO_FRAME_VERSION}`, {
+      offset: OFF_VERSION,
+    });
   const kind = v.getUint8(OFF_KIND);
-  if (kind < VioFrameKind.REQUEST || kind > VioFrameKind.REJECT) throw vioError("ERR_MALFORMED", `vio frame kind ${kind} unknown`, { offset: OFF_KIND });
-  if (v.getUint8(OFF_RESERVED) !== 0) throw vioError("ERR_MALFORMED", "vio frame reserved byte is not 0", { offset: OFF_RESERVED });
+  if (kind < VioFrameKind.REQUEST || kind > VioFrameKind.REJECT)
+    throw vioError("ERR_MALFORMED", `vio frame kind ${kind} unknown`, { offset: OFF_KIND });
+  if (v.getUint8(OFF_RESERVED) !== 0)
+    throw vioError("ERR_MALFORMED", "vio frame reserved byte is not 0", { offset: OFF_RESERVED });
   const length = v.getUint32(OFF_LENGTH, LE);
   const body = payload.subarray(VIO_FRAME_HEADER_SIZE);
   if (kind === VioFrameKind.RESPONSE) {
-    if (body.length < length) throw vioError("ERR_TRUNCATED", `vio response declares ${length} bytes, carries ${body.length}`, { offset: VIO_FRAME_HEADER_SIZE + body.length });
-    if (body.length > length) throw vioError("ERR_MALFORMED", `vio response carries ${body.length - length} bytes past its length`, { offset: VIO_FRAME_HEADER_SIZE + length });
+    if (body.length < length)
+      throw vioError("ERR_TRUNCATED", `vio response declares ${length} bytes, carries ${body.length}`, {
+        offset: VIO_FRAME_HEADER_SIZE + body.length,
+      });
+    if (body.length > length)
+      throw vioError("ERR_MALFORMED", `vio response carries ${body.length - length} bytes past its length`, {
+        offset: VIO_FRAME_HEADER_SIZE + length,
+      });
   }
-  if (kind === VioFrameKind.REJECT && (length !== 0 || body.length !== 0)) throw vioError("ERR_MALFORMED", "vio reject frame must be empty", { offset: OFF_LENGTH });
+  if (kind === VioFrameKind.REJECT && (length !== 0 || body.length !== 0))
+    throw vioError("ERR_MALFORMED", "vio reject frame must be empty", { offset: OFF_LENGTH });
   return { kind, queue: v.getUint8(OFF_QUEUE), tag: v.getUint32(OFF_TAG, LE), length, body };
 }
 
@@ -75,9 +92,12 @@ export function encodeVioFrame(frame: VioFrame): Uint8Array {
   const out = new Uint8Array(VIO_FRAME_HEADER_SIZE + frame.body.length);
   const v = viewOf(out);
   room(v, 0, VIO_FRAME_HEADER_SIZE, "vio frame");
-  if (!Number.isInteger(frame.queue) || frame.queue < 0 || frame.queue > 255) throw new RangeError("queue must be in 0..255");
-  if (!Number.isInteger(frame.tag) || frame.tag < 0 || frame.tag > 0xffffffff) throw new RangeError("tag must be a u32");
-  if (!Number.isInteger(frame.length) || frame.length < 0 || frame.length > 0xffffffff) throw new RangeError("length must be a u32");
+  if (!Number.isInteger(frame.queue) || frame.queue < 0 || frame.queue > 255)
+    throw new RangeError("queue must be in 0..255");
+  if (!Number.isInteger(frame.tag) || frame.tag < 0 || frame.tag > 0xffffffff)
+    throw new RangeError("tag must be a u32");
+  if (!Number.isInteger(frame.length) || frame.length < 0 || frame.length > 0xffffffff)
+    throw new RangeError("length must be a u32");
   v.setUint8(OFF_VERSION, VIO_FRAME_VERSION);
   v.setUint8(OFF_KIND, frame.kind);
   v.setUint8(OFF_QUEUE, frame.queue);

@@ -60,10 +60,15 @@ int main(void) {
 
 function facts(): Map<string, number> {
   const out = run(compileC(C_SOURCE, { name: "virtio-io-layout" }), []);
-  return new Map(out.trim().split("\n").map((l) => {
-    const i = l.lastIndexOf(" ");
-    return [l.slice(0, i), Number(l.slice(i + 1))];
-  }));
+  return new Map(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const i = l.lastIndexOf(" ");
+        return [l.slice(0, i), Number(l.slice(i + 1))];
+      }),
+  );
 }
 
 /** Encodes `value` with `encode`, then returns the byte offset where each field's marker byte landed. */
@@ -122,8 +127,15 @@ describe.skipIf(missing)("layouts agree with the kernel uapi headers (gcc)", () 
       SET_VALUE: c("VIRTIO_GPIO_MSG_SET_VALUE"),
       IRQ_TYPE: c("VIRTIO_GPIO_MSG_IRQ_TYPE"),
     });
-    expect([vio.VIRTIO_GPIO_STATUS_OK, vio.VIRTIO_GPIO_STATUS_ERR]).toEqual([c("VIRTIO_GPIO_STATUS_OK"), c("VIRTIO_GPIO_STATUS_ERR")]);
-    expect(vio.VirtioGpioDirection).toEqual({ NONE: c("VIRTIO_GPIO_DIRECTION_NONE"), OUT: c("VIRTIO_GPIO_DIRECTION_OUT"), IN: c("VIRTIO_GPIO_DIRECTION_IN") });
+    expect([vio.VIRTIO_GPIO_STATUS_OK, vio.VIRTIO_GPIO_STATUS_ERR]).toEqual([
+      c("VIRTIO_GPIO_STATUS_OK"),
+      c("VIRTIO_GPIO_STATUS_ERR"),
+    ]);
+    expect(vio.VirtioGpioDirection).toEqual({
+      NONE: c("VIRTIO_GPIO_DIRECTION_NONE"),
+      OUT: c("VIRTIO_GPIO_DIRECTION_OUT"),
+      IN: c("VIRTIO_GPIO_DIRECTION_IN"),
+    });
     expect(vio.VirtioGpioIrqType).toEqual({
       NONE: c("VIRTIO_GPIO_IRQ_TYPE_NONE"),
       EDGE_RISING: c("VIRTIO_GPIO_IRQ_TYPE_EDGE_RISING"),
@@ -132,14 +144,19 @@ describe.skipIf(missing)("layouts agree with the kernel uapi headers (gcc)", () 
       LEVEL_HIGH: c("VIRTIO_GPIO_IRQ_TYPE_LEVEL_HIGH"),
       LEVEL_LOW: c("VIRTIO_GPIO_IRQ_TYPE_LEVEL_LOW"),
     });
-    expect([vio.VIRTIO_GPIO_IRQ_STATUS_INVALID, vio.VIRTIO_GPIO_IRQ_STATUS_VALID]).toEqual([c("VIRTIO_GPIO_IRQ_STATUS_INVALID"), c("VIRTIO_GPIO_IRQ_STATUS_VALID")]);
+    expect([vio.VIRTIO_GPIO_IRQ_STATUS_INVALID, vio.VIRTIO_GPIO_IRQ_STATUS_VALID]).toEqual([
+      c("VIRTIO_GPIO_IRQ_STATUS_INVALID"),
+      c("VIRTIO_GPIO_IRQ_STATUS_VALID"),
+    ]);
     expect(vio.VIRTIO_ID_GPIO).toBe(c("VIRTIO_ID_GPIO"));
   });
 
   it("virtio-console", () => {
     expect(vio.VIRTIO_CONSOLE_CONFIG_SIZE).toBe(c("sizeof virtio_console_config"));
     expect(vio.VIRTIO_CONSOLE_CONTROL_SIZE).toBe(c("sizeof virtio_console_control"));
-    const cfg = offsetsOf(12, (v) => vio.encodeConsoleConfig({ cols: 0x51, rows: 0x52, maxNrPorts: 0x53, emergWr: 0x54 }, v, 0));
+    const cfg = offsetsOf(12, (v) =>
+      vio.encodeConsoleConfig({ cols: 0x51, rows: 0x52, maxNrPorts: 0x53, emergWr: 0x54 }, v, 0),
+    );
     expect(cfg[c("offsetof virtio_console_config.cols")]).toBe(0x51);
     expect(cfg[c("offsetof virtio_console_config.rows")]).toBe(0x52);
     expect(cfg[c("offsetof virtio_console_config.max_nr_ports")]).toBe(0x53);
@@ -148,7 +165,11 @@ describe.skipIf(missing)("layouts agree with the kernel uapi headers (gcc)", () 
     expect(ctl[c("offsetof virtio_console_control.id")]).toBe(0x61);
     expect(ctl[c("offsetof virtio_console_control.event")]).toBe(0x62);
     expect(ctl[c("offsetof virtio_console_control.value")]).toBe(0x63);
-    expect([vio.VIRTIO_CONSOLE_F_SIZE, vio.VIRTIO_CONSOLE_F_MULTIPORT, vio.VIRTIO_CONSOLE_F_EMERG_WRITE]).toEqual([c("VIRTIO_CONSOLE_F_SIZE"), c("VIRTIO_CONSOLE_F_MULTIPORT"), c("VIRTIO_CONSOLE_F_EMERG_WRITE")]);
+    expect([vio.VIRTIO_CONSOLE_F_SIZE, vio.VIRTIO_CONSOLE_F_MULTIPORT, vio.VIRTIO_CONSOLE_F_EMERG_WRITE]).toEqual([
+      c("VIRTIO_CONSOLE_F_SIZE"),
+      c("VIRTIO_CONSOLE_F_MULTIPORT"),
+      c("VIRTIO_CONSOLE_F_EMERG_WRITE"),
+    ]);
     expect(vio.VIRTIO_CONSOLE_BAD_ID).toBe(c("VIRTIO_CONSOLE_BAD_ID"));
     expect(vio.VirtioConsoleEvent).toEqual({
       DEVICE_READY: c("VIRTIO_CONSOLE_DEVICE_READY"),
@@ -168,14 +189,70 @@ describe.skipIf(missing)("layouts agree with the kernel uapi headers (gcc)", () 
     expect(vio.VIRTIO_SPI_TRANSFER_HEAD_SIZE).toBe(c("sizeof spi_transfer_head"));
     expect(vio.VIRTIO_SPI_CONFIG_SIZE).toBe(c("sizeof virtio_spi_config"));
     const head = offsetsOf(32, (v) =>
-      vio.encodeSpiTransferHead({ chipSelectId: 0x71, bitsPerWord: 0x72, csChange: 0x73, txNbits: 0x74, rxNbits: 0x75, mode: 0x76, freq: 0x77, wordDelayNs: 0x78, csSetupNs: 0x79, csDelayHoldNs: 0x7a, csChangeDelayInactiveNs: 0x7b }, v, 0),
+      vio.encodeSpiTransferHead(
+        {
+          chipSelectId: 0x71,
+          bitsPerWord: 0x72,
+          csChange: 0x73,
+          txNbits: 0x74,
+          rxNbits: 0x75,
+          mode: 0x76,
+          freq: 0x77,
+          wordDelayNs: 0x78,
+          csSetupNs: 0x79,
+          csDelayHoldNs: 0x7a,
+          csChangeDelayInactiveNs: 0x7b,
+        },
+        v,
+        0,
+      ),
     );
-    const fields: [string, number][] = [["chip_select_id", 0x71], ["bits_per_word", 0x72], ["cs_change", 0x73], ["tx_nbits", 0x74], ["rx_nbits", 0x75], ["mode", 0x76], ["freq", 0x77], ["word_delay_ns", 0x78], ["cs_setup_ns", 0x79], ["cs_delay_hold_ns", 0x7a], ["cs_change_delay_inactive_ns", 0x7b]];
+    const fields: [string, number][] = [
+      ["chip_select_id", 0x71],
+      ["bits_per_word", 0x72],
+      ["cs_change", 0x73],
+      ["tx_nbits", 0x74],
+      ["rx_nbits", 0x75],
+      ["mode", 0x76],
+      ["freq", 0x77],
+      ["word_delay_ns", 0x78],
+      ["cs_setup_ns", 0x79],
+      ["cs_delay_hold_ns", 0x7a],
+      ["cs_change_delay_inactive_ns", 0x7b],
+    ];
     for (const [name, marker] of fields) expect(head[c(`offsetof spi_transfer_head.${name}`)], name).toBe(marker);
     const cfg = offsetsOf(32, (v) =>
-      vio.encodeSpiConfig({ csMaxNumber: 0x81, csChangeSupported: 0x82, txNbitsSupported: 0x83, rxNbitsSupported: 0x84, bitsPerWordMask: 0x85, modeFuncSupported: 0x86, maxFreqHz: 0x87, maxWordDelayNs: 0x88, maxCsSetupNs: 0x89, maxCsHoldNs: 0x8a, maxCsInactiveNs: 0x8b }, v, 0),
+      vio.encodeSpiConfig(
+        {
+          csMaxNumber: 0x81,
+          csChangeSupported: 0x82,
+          txNbitsSupported: 0x83,
+          rxNbitsSupported: 0x84,
+          bitsPerWordMask: 0x85,
+          modeFuncSupported: 0x86,
+          maxFreqHz: 0x87,
+          maxWordDelayNs: 0x88,
+          maxCsSetupNs: 0x89,
+          maxCsHoldNs: 0x8a,
+          maxCsInactiveNs: 0x8b,
+        },
+        v,
+        0,
+      ),
     );
-    const cfields: [string, number][] = [["cs_max_number", 0x81], ["cs_change_supported", 0x82], ["tx_nbits_supported", 0x83], ["rx_nbits_supported", 0x84], ["bits_per_word_mask", 0x85], ["mode_func_supported", 0x86], ["max_freq_hz", 0x87], ["max_word_delay_ns", 0x88], ["max_cs_setup_ns", 0x89], ["max_cs_hold_ns", 0x8a], ["max_cs_inactive_ns", 0x8b]];
+    const cfields: [string, number][] = [
+      ["cs_max_number", 0x81],
+      ["cs_change_supported", 0x82],
+      ["tx_nbits_supported", 0x83],
+      ["rx_nbits_supported", 0x84],
+      ["bits_per_word_mask", 0x85],
+      ["mode_func_supported", 0x86],
+      ["max_freq_hz", 0x87],
+      ["max_word_delay_ns", 0x88],
+      ["max_cs_setup_ns", 0x89],
+      ["max_cs_hold_ns", 0x8a],
+      ["max_cs_inactive_ns", 0x8b],
+    ];
     for (const [name, marker] of cfields) expect(cfg[c(`offsetof virtio_spi_config.${name}`)], name).toBe(marker);
   });
 });

@@ -18,7 +18,11 @@ import type { DeviceServer } from "@amp/virtual-io";
 import { atomicsBells, deviceSide, publishDevice } from "../helpers/vq-link.ts";
 import { makeRemote, rpmsgBells } from "../helpers/rpmsg-link.ts";
 
-const { sab, transport, device } = workerData as { sab: SharedArrayBuffer; transport: "virtqueue" | "rpmsg"; device: "i2c" | "spi" | "gpio" | "uart" };
+const { sab, transport, device } = workerData as {
+  sab: SharedArrayBuffer;
+  transport: "virtqueue" | "rpmsg";
+  device: "i2c" | "spi" | "gpio" | "uart";
+};
 const port = parentPort!;
 let bank: GpioBank | undefined;
 

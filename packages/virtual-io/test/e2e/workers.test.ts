@@ -37,7 +37,10 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => w.terminate()));
 });
 
-const scheduler = { setTimeout: (f: () => void, ms: number) => setTimeout(f, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+const scheduler = {
+  setTimeout: (f: () => void, ms: number) => setTimeout(f, ms),
+  clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+};
 
 async function startWorker(transport: Transport, device: Device, sab: SharedArrayBuffer): Promise<Worker> {
   const w = new Worker(workerFile, { workerData: { sab, transport, device } });
@@ -53,7 +56,10 @@ async function startWorker(transport: Transport, device: Device, sab: SharedArra
 }
 
 /** The borrower: a RequestChannel (or a UART stream) for `device` over `transport`. */
-async function borrow(transport: Transport, device: Device): Promise<{ channel?: RequestChannel; uart?: UartStream; worker: Worker }> {
+async function borrow(
+  transport: Transport,
+  device: Device,
+): Promise<{ channel?: RequestChannel; uart?: UartStream; worker: Worker }> {
   let stopped = false;
   stops.push(() => (stopped = true));
   if (transport === "virtqueue") {
@@ -94,7 +100,10 @@ for (const transport of ["virtqueue", "rpmsg"] as const) {
       await i2c.write(0x50, Uint8Array.of(0x0e, 0xa, 0xb, 0xc)); // crosses the 16-byte page: wraps
       expect(toHex(await i2c.writeRead(0x50, Uint8Array.of(0x00), 1))).toBe("0c");
       expect(toHex(await i2c.writeRead(0x50, Uint8Array.of(0x0e), 2))).toBe("0a0b");
-      const rm = new Regmap(createI2cRegmapBus(i2c, 0x48, { valueBits: 16, autoIncrement: false }), { valueBits: 16, volatile: [{ from: 0, to: 0 }] });
+      const rm = new Regmap(createI2cRegmapBus(i2c, 0x48, { valueBits: 16, autoIncrement: false }), {
+        valueBits: 16,
+        volatile: [{ from: 0, to: 0 }],
+      });
       expect(decodeTemperature(await rm.read(0))).toBe(36.5);
       expect(await rm.updateBits(1, 0x1, 0x1)).toBe(true);
       await expect(i2c.read(0x22, 1)).rejects.toMatchObject({ code: "ERR_NACK" });

@@ -1,6 +1,12 @@
 // Runs inside QuickJS: both sides of an I2C bus (EEPROM + sensor), a GPIO bank with an interrupt
 // and an SPI flash, over real split virtqueues in an ArrayBuffer; results go to globalThis.out.
-import { AddressSpace, ArrayBufferMemory, SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses } from "@amp/virtio-ring";
+import {
+  AddressSpace,
+  ArrayBufferMemory,
+  SplitVirtqueueDevice,
+  SplitVirtqueueDriver,
+  legacyQueueAddresses,
+} from "@amp/virtio-ring";
 import {
   GpioBank,
   GpioClient,
@@ -26,9 +32,34 @@ function link(server: DeviceServer): VirtqueueChannel {
   const space = new AddressSpace().map(0, new ArrayBufferMemory(new ArrayBuffer(0x10000)));
   const h: { ch?: VirtqueueChannel; runner?: VirtqueueDeviceRunner } = {};
   const at = (i: number) => legacyQueueAddresses(0x1000 + i * 0x1000, 16, 16);
-  const drv = [0, 1].slice(0, server.numQueues).map((i) => new SplitVirtqueueDriver<number>({ size: 16, space, ...at(i), doorbell: { notify: () => later(() => h.runner?.process()) }, notifyId: i }));
-  const dev = [0, 1].slice(0, server.numQueues).map((i) => new SplitVirtqueueDevice({ size: 16, space, ...at(i), doorbell: { notify: () => later(() => h.ch?.process()) }, notifyId: i }));
-  h.ch = new VirtqueueChannel({ queues: drv, space, bufferAddr: 0x8000, bufferSize: 0x8000, features: server.features, config: server.config });
+  const drv = [0, 1].slice(0, server.numQueues).map(
+    (i) =>
+      new SplitVirtqueueDriver<number>({
+        size: 16,
+        space,
+        ...at(i),
+        doorbell: { notify: () => later(() => h.runner?.process()) },
+        notifyId: i,
+      }),
+  );
+  const dev = [0, 1].slice(0, server.numQueues).map(
+    (i) =>
+      new SplitVirtqueueDevice({
+        size: 16,
+        space,
+        ...at(i),
+        doorbell: { notify: () => later(() => h.ch?.process()) },
+        notifyId: i,
+      }),
+  );
+  h.ch = new VirtqueueChannel({
+    queues: drv,
+    space,
+    bufferAddr: 0x8000,
+    bufferSize: 0x8000,
+    features: server.features,
+    config: server.config,
+  });
   h.runner = new VirtqueueDeviceRunner(server, { queues: dev });
   return h.ch;
 }
@@ -47,14 +78,23 @@ async function run(): Promise<string> {
   const bank = new GpioBank({ ngpio: 4, names: ["led"] });
   const gpio = new GpioClient(link(new GpioServer(bank)));
   await gpio.setDirection(2, "in");
-  const edge = new Promise<number>((resolve) => void gpio.onEdge(2, "rising", (e) => resolve(e.line)).then(() => bank.drive(2, true)));
+  const edge = new Promise<number>(
+    (resolve) => void gpio.onEdge(2, "rising", (e) => resolve(e.line)).then(() => bank.drive(2, true)),
+  );
 
   const spiBus = new SpiBusServer();
   spiBus.attach(0, new SpiNorFlash({ size: 1 << 16 }));
   const spi = new SpiClient(link(spiBus));
   const id = await spi.exchange(0, Uint8Array.of(SpiNorCmd.READ_JEDEC_ID, 0, 0, 0));
 
-  return [Array.from(ee).join(","), decodeTemperature((t[0]! << 8) | t[1]!), nack, await edge, (await gpio.names())[0], Array.from(id).join(",")].join(" ");
+  return [
+    Array.from(ee).join(","),
+    decodeTemperature((t[0]! << 8) | t[1]!),
+    nack,
+    await edge,
+    (await gpio.names())[0],
+    Array.from(id).join(","),
+  ].join(" ");
 }
 
 (globalThis as { out?: string }).out = "pending";

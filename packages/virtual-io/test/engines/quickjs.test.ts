@@ -7,7 +7,11 @@ import { expect, it } from "vitest";
 import { bundleToString } from "@amp/test-utils";
 
 it("runs in QuickJS", async () => {
-  const code = await bundleToString(fileURLToPath(new URL("./quickjs-entry.ts", import.meta.url)), { format: "iife", globalName: "V", platform: "neutral" });
+  const code = await bundleToString(fileURLToPath(new URL("./quickjs-entry.ts", import.meta.url)), {
+    format: "iife",
+    globalName: "V",
+    platform: "neutral",
+  });
   const vm = (await getQuickJS()).newContext();
   try {
     const r = vm.evalCode(code, "entry.js", { type: "global" });

@@ -23,7 +23,10 @@ export function makeRemote(sab: SharedArrayBuffer, doorbell: Doorbell): RpmsgRem
 }
 
 export function rpmsgBells(sab: SharedArrayBuffer): { toRemote: AtomicsDoorbell; toHost: AtomicsDoorbell } {
-  return { toRemote: new AtomicsDoorbell(sab, BELL_TO_REMOTE, { queues: 2 }), toHost: new AtomicsDoorbell(sab, BELL_TO_HOST, { queues: 2 }) };
+  return {
+    toRemote: new AtomicsDoorbell(sab, BELL_TO_REMOTE, { queues: 2 }),
+    toHost: new AtomicsDoorbell(sab, BELL_TO_HOST, { queues: 2 }),
+  };
 }
 
 /** Host and remote in one thread; each side's kicks run the other's process() on a microtask. */

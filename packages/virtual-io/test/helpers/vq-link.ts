@@ -4,7 +4,14 @@
 //   256  doorbell: driver → device (kicks)
 //   512  doorbell: device → driver (interrupts)
 //   4096 rings, one 4 KiB slot per queue; then the driver's request buffer region
-import { AddressSpace, AtomicsDoorbell, SharedMemory, SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses } from "@amp/virtio-ring";
+import {
+  AddressSpace,
+  AtomicsDoorbell,
+  SharedMemory,
+  SplitVirtqueueDevice,
+  SplitVirtqueueDriver,
+  legacyQueueAddresses,
+} from "@amp/virtio-ring";
 import type { Doorbell } from "@amp/virtio-ring";
 import { VirtqueueChannel, VirtqueueDeviceRunner } from "@amp/virtual-io";
 import type { DeviceServer } from "@amp/virtual-io";
@@ -36,11 +43,22 @@ function queueAddrs(i: number) {
   return legacyQueueAddresses(RINGS + i * SLOT, QSIZE, ALIGN);
 }
 
-export function driverSide(sab: SharedArrayBuffer, kick: Doorbell, options: { timeoutMs?: number; scheduler?: { setTimeout(f: () => void, ms: number): unknown; clearTimeout(h: unknown): void } } = {}): VirtqueueChannel {
+export function driverSide(
+  sab: SharedArrayBuffer,
+  kick: Doorbell,
+  options: {
+    timeoutMs?: number;
+    scheduler?: { setTimeout(f: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
+  } = {},
+): VirtqueueChannel {
   const v = new DataView(sab);
   const numQueues = v.getUint32(8, true);
   const sp = space(sab);
-  const queues = Array.from({ length: numQueues }, (_, i) => new SplitVirtqueueDriver<number>({ size: QSIZE, space: sp, ...queueAddrs(i), doorbell: kick, notifyId: i }));
+  const queues = Array.from(
+    { length: numQueues },
+    (_, i) =>
+      new SplitVirtqueueDriver<number>({ size: QSIZE, space: sp, ...queueAddrs(i), doorbell: kick, notifyId: i }),
+  );
   return new VirtqueueChannel({
     queues,
     space: sp,
@@ -52,14 +70,25 @@ export function driverSide(sab: SharedArrayBuffer, kick: Doorbell, options: { ti
   });
 }
 
-export function deviceSide(sab: SharedArrayBuffer, server: DeviceServer, irq: Doorbell, onError?: (e: unknown) => void): VirtqueueDeviceRunner {
+export function deviceSide(
+  sab: SharedArrayBuffer,
+  server: DeviceServer,
+  irq: Doorbell,
+  onError?: (e: unknown) => void,
+): VirtqueueDeviceRunner {
   const sp = space(sab);
-  const queues = Array.from({ length: server.numQueues }, (_, i) => new SplitVirtqueueDevice({ size: QSIZE, space: sp, ...queueAddrs(i), doorbell: irq, notifyId: i }));
+  const queues = Array.from(
+    { length: server.numQueues },
+    (_, i) => new SplitVirtqueueDevice({ size: QSIZE, space: sp, ...queueAddrs(i), doorbell: irq, notifyId: i }),
+  );
   return new VirtqueueDeviceRunner(server, { queues, ...(onError === undefined ? {} : { onError }) });
 }
 
 export function atomicsBells(sab: SharedArrayBuffer): { kick: AtomicsDoorbell; irq: AtomicsDoorbell } {
-  return { kick: new AtomicsDoorbell(sab, KICK_BELL, { queues: 8 }), irq: new AtomicsDoorbell(sab, IRQ_BELL, { queues: 8 }) };
+  return {
+    kick: new AtomicsDoorbell(sab, KICK_BELL, { queues: 8 }),
+    irq: new AtomicsDoorbell(sab, IRQ_BELL, { queues: 8 }),
+  };
 }
 
 /** Both sides in one thread: kicks and interrupts run the other side on a microtask. */

@@ -9,7 +9,16 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { makeTempDir } from "@amp/test-utils";
-import { freshProject, installedAmpCopies, npmInstall, packOne, repack, root, run, tscPath } from "../../../../scripts/lib/pack.mjs";
+import {
+  freshProject,
+  installedAmpCopies,
+  npmInstall,
+  packOne,
+  repack,
+  root,
+  run,
+  tscPath,
+} from "../../../../scripts/lib/pack.mjs";
 
 const CONSUMER = `
 import { AddressSpace, ArrayBufferMemory, SplitVirtqueueDevice, SplitVirtqueueDriver, legacyQueueAddresses } from "@amp/virtio-ring";
@@ -40,10 +49,22 @@ export const q: Nested = new SplitVirtqueueDevice({ size: 16, space: new Address
 
 function tsconfig(dir: string, file: string, emit: boolean): string {
   const path = join(dir, `tsconfig.${file}.json`);
-  writeFileSync(path, JSON.stringify({
-    compilerOptions: { strict: true, target: "es2022", lib: ["es2022"], types: [], module: "nodenext", moduleResolution: "nodenext", skipLibCheck: true, ...(emit ? { outDir: "out" } : { noEmit: true }) },
-    files: [file],
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "es2022",
+        lib: ["es2022"],
+        types: [],
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        skipLibCheck: true,
+        ...(emit ? { outDir: "out" } : { noEmit: true }),
+      },
+      files: [file],
+    }),
+  );
   return path;
 }
 
@@ -57,11 +78,20 @@ beforeAll(async () => {
   const vr010 = await packOne(join(root, "packages", "virtio-ring"), t);
   const rpmsg = await packOne(join(root, "packages", "rpmsg"), t);
   const vio = await packOne(join(root, "packages", "virtual-io"), t);
-  const vr011 = await repack(vr010, join(work, "next"), (pkg) => { pkg.version = "0.1.1"; });
+  const vr011 = await repack(vr010, join(work, "next"), (pkg) => {
+    pkg.version = "0.1.1";
+  });
   // virtual-io with an exact pin that 0.1.1 cannot satisfy (what `workspace:*` used to pack).
-  const pinned = await repack(vio, join(work, "pinned"), (pkg) => { pkg.dependencies = { ...pkg.dependencies, "@amp/virtio-ring": "0.1.0" }; });
+  const pinned = await repack(vio, join(work, "pinned"), (pkg) => {
+    pkg.dependencies = { ...pkg.dependencies, "@amp/virtio-ring": "0.1.0" };
+  });
   project = freshProject("amp-vio-two-copies-", {
-    dependencies: { "@amp/errors": `file:${errors}`, "@amp/virtio-ring": `file:${vr011}`, "@amp/rpmsg": `file:${rpmsg}`, "@amp/virtual-io": `file:${pinned}` },
+    dependencies: {
+      "@amp/errors": `file:${errors}`,
+      "@amp/virtio-ring": `file:${vr011}`,
+      "@amp/rpmsg": `file:${rpmsg}`,
+      "@amp/virtual-io": `file:${pinned}`,
+    },
     overrides: { "@amp/virtual-io": { "@amp/virtio-ring": `file:${vr010}` } },
   });
   await npmInstall(project, []);
@@ -76,7 +106,11 @@ it("virtio-ring 0.1.1 beside a virtual-io with its own 0.1.0: classes differ (TS
   const dir = project ?? "";
   // npm applies the override to virtual-io's whole subtree, so rpmsg (reached through
   // virtual-io) gets a nested 0.1.0 too: three copies of virtio-ring.
-  expect(installedAmpCopies(dir).map((c) => `${c.path}@${c.version}`).sort()).toEqual([
+  expect(
+    installedAmpCopies(dir)
+      .map((c) => `${c.path}@${c.version}`)
+      .sort(),
+  ).toEqual([
     "node_modules/@amp/errors@0.0.0",
     "node_modules/@amp/rpmsg/node_modules/@amp/virtio-ring@0.1.0",
     "node_modules/@amp/rpmsg@0.1.0",
@@ -86,13 +120,19 @@ it("virtio-ring 0.1.1 beside a virtual-io with its own 0.1.0: classes differ (TS
   ]);
 
   writeFileSync(join(dir, "control.mts"), CONTROL);
-  const control = await run(process.execPath, [tscPath, "-p", tsconfig(dir, "control.mts", false)], { cwd: dir, timeoutMs: 120_000 });
+  const control = await run(process.execPath, [tscPath, "-p", tsconfig(dir, "control.mts", false)], {
+    cwd: dir,
+    timeoutMs: 120_000,
+  });
   expect(control.code).not.toBe(0);
   expect(control.stdout).toContain("error TS2322");
   expect(control.stdout).toContain("separate declarations of a private property");
 
   writeFileSync(join(dir, "consumer.mts"), CONSUMER);
-  const tsc = await run(process.execPath, [tscPath, "-p", tsconfig(dir, "consumer.mts", true)], { cwd: dir, timeoutMs: 120_000 });
+  const tsc = await run(process.execPath, [tscPath, "-p", tsconfig(dir, "consumer.mts", true)], {
+    cwd: dir,
+    timeoutMs: 120_000,
+  });
   expect(tsc.stdout + tsc.stderr).toBe("");
   const node = await run(process.execPath, [join(dir, "out", "consumer.mjs")], { cwd: dir, timeoutMs: 60_000 });
   expect(node.stderr).toBe("");

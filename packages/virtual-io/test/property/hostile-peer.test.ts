@@ -22,7 +22,13 @@ import type { DeviceServer, RpmsgEndpointFactory, RpmsgMessageLike } from "@amp/
 
 function liar(deviceId: number, features: bigint, config: Uint8Array, answers: Uint8Array[]): DeviceServer {
   let i = 0;
-  return { deviceId, numQueues: 2, features, config, handle: (_q, _o, _n, reply) => reply(answers[i++ % answers.length] ?? new Uint8Array(0)) };
+  return {
+    deviceId,
+    numQueues: 2,
+    features,
+    config,
+    handle: (_q, _o, _n, reply) => reply(answers[i++ % answers.length] ?? new Uint8Array(0)),
+  };
 }
 
 async function settlesWithAmpErrorOrValue(p: Promise<unknown>): Promise<boolean> {
@@ -40,20 +46,32 @@ describe("clients against a lying device", () => {
     await fc.assert(
       fc.asyncProperty(answers, async (a) => {
         const i2c = new I2cClient(createDirectChannel(liar(34, 1n, new Uint8Array(0), a)));
-        return (await settlesWithAmpErrorOrValue(i2c.writeRead(0x50, Uint8Array.of(1), 3))) && (await settlesWithAmpErrorOrValue(i2c.read(0x50, 0)));
+        return (
+          (await settlesWithAmpErrorOrValue(i2c.writeRead(0x50, Uint8Array.of(1), 3))) &&
+          (await settlesWithAmpErrorOrValue(i2c.read(0x50, 0)))
+        );
       }),
       fcParams(100),
     );
   });
   it("GpioClient", async () => {
     await fc.assert(
-      fc.asyncProperty(answers, fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.constantFrom(0, 0xff), async (a, cfg, top) => {
-        cfg[0] = 4; // ngpio 4
-        cfg[1] = 0;
-        cfg[7] = top; // sometimes a names size near 4 GiB
-        const gpio = new GpioClient(createDirectChannel(liar(41, 1n, cfg, a)));
-        return (await settlesWithAmpErrorOrValue(gpio.direction(1))) && (await settlesWithAmpErrorOrValue(gpio.names())) && (await settlesWithAmpErrorOrValue(gpio.get(0)));
-      }),
+      fc.asyncProperty(
+        answers,
+        fc.uint8Array({ minLength: 8, maxLength: 8 }),
+        fc.constantFrom(0, 0xff),
+        async (a, cfg, top) => {
+          cfg[0] = 4; // ngpio 4
+          cfg[1] = 0;
+          cfg[7] = top; // sometimes a names size near 4 GiB
+          const gpio = new GpioClient(createDirectChannel(liar(41, 1n, cfg, a)));
+          return (
+            (await settlesWithAmpErrorOrValue(gpio.direction(1))) &&
+            (await settlesWithAmpErrorOrValue(gpio.names())) &&
+            (await settlesWithAmpErrorOrValue(gpio.get(0)))
+          );
+        },
+      ),
       fcParams(100),
     );
   });
@@ -70,34 +88,52 @@ describe("clients against a lying device", () => {
 
 describe("served device against arbitrary rpmsg payloads", () => {
   for (const [name, make] of [
-    ["i2c", () => {
-      const bus = new I2cBusServer();
-      bus.attach(0x48, new I2cTemperatureSensor().target);
-      return bus;
-    }],
+    [
+      "i2c",
+      () => {
+        const bus = new I2cBusServer();
+        bus.attach(0x48, new I2cTemperatureSensor().target);
+        return bus;
+      },
+    ],
     ["gpio", () => new GpioServer(new GpioBank({ ngpio: 4 }))],
   ] as const) {
     it(`${name}: answers are well-formed frames, never larger than the MTU`, () => {
       fc.assert(
-        fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 12, maxLength: 40 }).map((b) => ((b[0] = 1), (b[1] = 1), (b[3] = 0), b))), { maxLength: 12 }), (payloads) => {
-          const sent: Uint8Array[] = [];
-          let deliver: ((m: RpmsgMessageLike) => void) | undefined;
-          const factory: RpmsgEndpointFactory = {
-            createEndpoint: (o) => {
-              deliver = o.onMessage;
-              return { dst: 1024, mtu: 496, sendTo: (_d, data) => (sent.push(data.slice()), Promise.resolve()), waitBound: () => Promise.resolve(1024), destroy: () => undefined };
-            },
-          };
-          const svc = serveOverRpmsg(factory, make(), { name: "x" });
-          for (const p of payloads) deliver?.({ src: 1024, data: p });
-          svc.close();
-          for (const s of sent) {
-            expect(s.length).toBeLessThanOrEqual(496);
-            const f = decodeVioFrame(s);
-            expect([VioFrameKind.RESPONSE, VioFrameKind.REJECT]).toContain(f.kind);
-          }
-          return true;
-        }),
+        fc.property(
+          fc.array(
+            fc.oneof(
+              fc.uint8Array({ maxLength: 40 }),
+              fc.uint8Array({ minLength: 12, maxLength: 40 }).map((b) => ((b[0] = 1), (b[1] = 1), (b[3] = 0), b)),
+            ),
+            { maxLength: 12 },
+          ),
+          (payloads) => {
+            const sent: Uint8Array[] = [];
+            let deliver: ((m: RpmsgMessageLike) => void) | undefined;
+            const factory: RpmsgEndpointFactory = {
+              createEndpoint: (o) => {
+                deliver = o.onMessage;
+                return {
+                  dst: 1024,
+                  mtu: 496,
+                  sendTo: (_d, data) => (sent.push(data.slice()), Promise.resolve()),
+                  waitBound: () => Promise.resolve(1024),
+                  destroy: () => undefined,
+                };
+              },
+            };
+            const svc = serveOverRpmsg(factory, make(), { name: "x" });
+            for (const p of payloads) deliver?.({ src: 1024, data: p });
+            svc.close();
+            for (const s of sent) {
+              expect(s.length).toBeLessThanOrEqual(496);
+              const f = decodeVioFrame(s);
+              expect([VioFrameKind.RESPONSE, VioFrameKind.REJECT]).toContain(f.kind);
+            }
+            return true;
+          },
+        ),
         fcParams(150),
       );
     });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "@amp/test-utils";
-import { GpioClient, I2cBusServer, I2cClient, VioFrameKind, createDirectChannel, decodeVioFrame, encodeVioFrame } from "@amp/virtual-io";
+import {
+  GpioClient,
+  I2cBusServer,
+  I2cClient,
+  VioFrameKind,
+  createDirectChannel,
+  decodeVioFrame,
+  encodeVioFrame,
+} from "@amp/virtual-io";
 import type { DeviceServer } from "@amp/virtual-io";
 
 function fakeScheduler() {
@@ -21,7 +29,13 @@ function fakeScheduler() {
   };
 }
 
-const silent: DeviceServer = { deviceId: 34, numQueues: 1, features: 1n, config: new Uint8Array(0), handle: () => undefined };
+const silent: DeviceServer = {
+  deviceId: 34,
+  numQueues: 1,
+  features: 1n,
+  config: new Uint8Array(0),
+  handle: () => undefined,
+};
 
 describe("request channels", () => {
   it("times out through the injected scheduler with ERR_TIMEOUT", async () => {
@@ -55,13 +69,21 @@ describe("request channels", () => {
     expect((await createDirectChannel(liar).request(0, new Uint8Array(1), 3)).length).toBe(3);
   });
   it("GpioClient refuses a channel without a gpio config", () => {
-    expect(() => new GpioClient(createDirectChannel(silent))).toThrow(expect.objectContaining({ code: "ERR_TRUNCATED" }));
+    expect(() => new GpioClient(createDirectChannel(silent))).toThrow(
+      expect.objectContaining({ code: "ERR_TRUNCATED" }),
+    );
   });
 });
 
 describe("vio frame (rpmsg framing)", () => {
   it("has the documented 12-byte header", () => {
-    const f = encodeVioFrame({ kind: VioFrameKind.REQUEST, queue: 1, tag: 0x01020304, length: 2, body: Uint8Array.of(0xaa) });
+    const f = encodeVioFrame({
+      kind: VioFrameKind.REQUEST,
+      queue: 1,
+      tag: 0x01020304,
+      length: 2,
+      body: Uint8Array.of(0xaa),
+    });
     expect(toHex(f)).toBe("0101010004030201" + "02000000" + "aa");
     expect(decodeVioFrame(f)).toMatchObject({ kind: 1, queue: 1, tag: 0x01020304, length: 2 });
   });

@@ -1,7 +1,17 @@
 // The lend/borrow snippet handed to the CLI's `amp demo` (remote lends a GPIO bank and an I2C
 // temperature sensor over rpmsg; the host reads the sensor and toggles a line), kept running here.
 import { expect, it } from "vitest";
-import { GpioBank, GpioClient, GpioServer, I2cBusServer, I2cClient, I2cTemperatureSensor, connectOverRpmsg, decodeTemperature, serveOverRpmsg } from "@amp/virtual-io";
+import {
+  GpioBank,
+  GpioClient,
+  GpioServer,
+  I2cBusServer,
+  I2cClient,
+  I2cTemperatureSensor,
+  connectOverRpmsg,
+  decodeTemperature,
+  serveOverRpmsg,
+} from "@amp/virtual-io";
 import { inThreadRpmsg } from "../helpers/rpmsg-link.ts";
 
 it("the amp demo snippet works", async () => {

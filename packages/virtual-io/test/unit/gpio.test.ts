@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "@amp/test-utils";
-import { GpioBank, GpioClient, GpioServer, createDirectChannel, decodeGpioNames, encodeGpioNames } from "@amp/virtual-io";
+import {
+  GpioBank,
+  GpioClient,
+  GpioServer,
+  createDirectChannel,
+  decodeGpioNames,
+  encodeGpioNames,
+} from "@amp/virtual-io";
 import type { GpioEvent } from "@amp/virtual-io";
 
 function setup(irq = true) {
@@ -15,7 +22,9 @@ describe("virtio-gpio codec", () => {
   it("encodes the names block as NUL-terminated strings, a lone NUL for unnamed lines", () => {
     expect(toHex(encodeGpioNames(["a", undefined, "bc"]))).toBe("610000626300");
     expect(decodeGpioNames(Uint8Array.of(0x61, 0, 0, 0x62, 0x63, 0), 3)).toEqual(["a", "", "bc"]);
-    expect(() => decodeGpioNames(Uint8Array.of(0x61, 0), 2)).toThrow(expect.objectContaining({ code: "ERR_TRUNCATED" }));
+    expect(() => decodeGpioNames(Uint8Array.of(0x61, 0), 2)).toThrow(
+      expect.objectContaining({ code: "ERR_TRUNCATED" }),
+    );
   });
 });
 
@@ -49,7 +58,10 @@ describe("GPIO bank over virtio-gpio", () => {
     bank.drive(2, false);
     bank.drive(2, true);
     await tick();
-    expect(events).toEqual([{ line: 2, trigger: "rising" }, { line: 2, trigger: "rising" }]);
+    expect(events).toEqual([
+      { line: 2, trigger: "rising" },
+      { line: 2, trigger: "rising" },
+    ]);
     await off();
     bank.drive(2, false);
     bank.drive(2, true);

@@ -25,15 +25,23 @@ function setup() {
 describe("virtio-i2c codec", () => {
   it("encodes out_hdr as le16 addr, le16 padding, le32 flags", () => {
     const b = new Uint8Array(8);
-    encodeI2cOutHdr({ addr: encodeI2cAddress(0x50), flags: VIRTIO_I2C_FLAGS_M_RD | VIRTIO_I2C_FLAGS_FAIL_NEXT }, new DataView(b.buffer), 0);
+    encodeI2cOutHdr(
+      { addr: encodeI2cAddress(0x50), flags: VIRTIO_I2C_FLAGS_M_RD | VIRTIO_I2C_FLAGS_FAIL_NEXT },
+      new DataView(b.buffer),
+      0,
+    );
     expect(toHex(b)).toBe("a000000003000000");
     expect(decodeI2cOutHdr(new DataView(b.buffer), 0)).toEqual({ addr: 0xa0, flags: 3 });
   });
   it("rejects nonzero padding and unknown flag bits", () => {
     const b = Uint8Array.from([0xa0, 0, 1, 0, 0, 0, 0, 0]);
-    expect(() => decodeI2cOutHdr(new DataView(b.buffer), 0)).toThrow(expect.objectContaining({ code: "ERR_MALFORMED", offset: 2 }));
+    expect(() => decodeI2cOutHdr(new DataView(b.buffer), 0)).toThrow(
+      expect.objectContaining({ code: "ERR_MALFORMED", offset: 2 }),
+    );
     const c = Uint8Array.from([0xa0, 0, 0, 0, 4, 0, 0, 0]);
-    expect(() => decodeI2cOutHdr(new DataView(c.buffer), 0)).toThrow(expect.objectContaining({ code: "ERR_MALFORMED", offset: 4 }));
+    expect(() => decodeI2cOutHdr(new DataView(c.buffer), 0)).toThrow(
+      expect.objectContaining({ code: "ERR_MALFORMED", offset: 4 }),
+    );
   });
   it("encodes 10-bit addresses as the spec lays them out", () => {
     // A7..A0 in bits 15..8, 11110b in bits 7..3, A9..A8 in bits 2..1
@@ -92,14 +100,26 @@ describe("I2C bus errors", () => {
     const reads: number[] = [];
     bus.attach(0x10, { write: () => false, read: (n) => new Uint8Array(n) });
     bus.attach(0x11, { write: () => true, read: (n) => (reads.push(n), new Uint8Array(n)) });
-    const err = await i2c.transfer([{ address: 0x10, write: Uint8Array.of(1) }, { address: 0x11, read: 1 }]).catch((e: unknown) => e);
+    const err = await i2c
+      .transfer([
+        { address: 0x10, write: Uint8Array.of(1) },
+        { address: 0x11, read: 1 },
+      ])
+      .catch((e: unknown) => e);
     expect(isAmpError(err) && err.code).toBe("ERR_NACK");
     expect(reads).toEqual([]); // the second message never reached the target
     expect([...(await i2c.read(0x11, 1))]).toEqual([0]); // the next group is independent
   });
   it("turns a throwing target into a NACK, not a crash", async () => {
     const { bus, i2c } = setup();
-    bus.attach(0x20, { write: () => { throw new Error("boom"); }, read: () => { throw new Error("boom"); } });
+    bus.attach(0x20, {
+      write: () => {
+        throw new Error("boom");
+      },
+      read: () => {
+        throw new Error("boom");
+      },
+    });
     await expect(i2c.write(0x20, Uint8Array.of(1))).rejects.toMatchObject({ code: "ERR_NACK" });
   });
   it("refuses a device without VIRTIO_I2C_F_ZERO_LENGTH_REQUEST", () => {

@@ -30,7 +30,11 @@ describe("Regmap over I2C", () => {
     busServer.attach(0x48, sensor.target);
     const i2c = new I2cClient(createDirectChannel(busServer));
     const { b, ops } = counting(createI2cRegmapBus(i2c, 0x48, { valueBits: 16, autoIncrement: false }));
-    const rm = new Regmap(b, { valueBits: 16, maxRegister: 3, volatile: [{ from: TempSensorReg.TEMPERATURE, to: TempSensorReg.TEMPERATURE }] });
+    const rm = new Regmap(b, {
+      valueBits: 16,
+      maxRegister: 3,
+      volatile: [{ from: TempSensorReg.TEMPERATURE, to: TempSensorReg.TEMPERATURE }],
+    });
     expect(decodeTemperature(await rm.read(TempSensorReg.TEMPERATURE))).toBe(30);
     sensor.celsius = 31.5;
     expect(decodeTemperature(await rm.read(TempSensorReg.TEMPERATURE))).toBe(31.5); // volatile: not cached

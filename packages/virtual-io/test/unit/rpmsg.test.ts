@@ -95,7 +95,9 @@ describe("over rpmsg", () => {
     const f = encodeVioFrame({ kind: VioFrameKind.REQUEST, queue: 0, tag: 7, length: 1, body: new Uint8Array(3) });
     f[0] = 9; // bad version
     await raw.send(f);
-    await raw.send(encodeVioFrame({ kind: VioFrameKind.REQUEST, queue: 3, tag: 8, length: 1, body: new Uint8Array(8) })); // no queue 3
+    await raw.send(
+      encodeVioFrame({ kind: VioFrameKind.REQUEST, queue: 3, tag: 8, length: 1, body: new Uint8Array(8) }),
+    ); // no queue 3
     await raw.send(Uint8Array.of(1, 2)); // too short to carry a tag: dropped
     for (let i = 0; i < 5; i++) await tick();
     expect(replies).toEqual([VioFrameKind.REJECT, VioFrameKind.REJECT]);

@@ -28,9 +28,23 @@ async function waitReady(spi: SpiClient): Promise<number> {
 describe("virtio-spi codec", () => {
   it("lays out spi_transfer_head per the spec (32 bytes, reserved zero)", () => {
     const b = new Uint8Array(32).fill(0xee);
-    const head = { chipSelectId: 1, bitsPerWord: 8, csChange: 1, txNbits: 1, rxNbits: 2, mode: 3, freq: 1_000_000, wordDelayNs: 5, csSetupNs: 6, csDelayHoldNs: 7, csChangeDelayInactiveNs: 8 };
+    const head = {
+      chipSelectId: 1,
+      bitsPerWord: 8,
+      csChange: 1,
+      txNbits: 1,
+      rxNbits: 2,
+      mode: 3,
+      freq: 1_000_000,
+      wordDelayNs: 5,
+      csSetupNs: 6,
+      csDelayHoldNs: 7,
+      csChangeDelayInactiveNs: 8,
+    };
     encodeSpiTransferHead(head, new DataView(b.buffer), 0);
-    expect(toHex(b)).toBe("0108010102000000" + "03000000" + "40420f00" + "05000000" + "06000000" + "07000000" + "08000000");
+    expect(toHex(b)).toBe(
+      "0108010102000000" + "03000000" + "40420f00" + "05000000" + "06000000" + "07000000" + "08000000",
+    );
     expect(decodeSpiTransferHead(new DataView(b.buffer), 0)).toEqual(head);
   });
 });
@@ -48,7 +62,10 @@ describe("SPI NOR flash", () => {
     expect(flash.memory[0x100]).toBe(0xff); // no WREN: ignored
     await spi.transfer(0, [{ tx: Uint8Array.of(SpiNorCmd.WRITE_ENABLE) }]);
     expect(flash.status & SpiNorStatus.WEL).toBe(SpiNorStatus.WEL);
-    await spi.transfer(0, [{ tx: Uint8Array.of(SpiNorCmd.PAGE_PROGRAM, 0, 0x01, 0xfe) }, { tx: Uint8Array.of(1, 2, 3, 4) }]);
+    await spi.transfer(0, [
+      { tx: Uint8Array.of(SpiNorCmd.PAGE_PROGRAM, 0, 0x01, 0xfe) },
+      { tx: Uint8Array.of(1, 2, 3, 4) },
+    ]);
     expect(await waitReady(spi)).toBe(3);
     expect(flash.status).toBe(0);
     // the page address wrapped: fe, ff, then 00, 01 of the same page
@@ -59,7 +76,9 @@ describe("SPI NOR flash", () => {
     const { spi, flash } = setup({ busyPolls: 0 });
     const program = async (addr: number, data: number[]) => {
       await spi.transfer(0, [{ tx: Uint8Array.of(SpiNorCmd.WRITE_ENABLE) }]);
-      await spi.transfer(0, [{ tx: Uint8Array.of(SpiNorCmd.PAGE_PROGRAM, addr >> 16, (addr >> 8) & 0xff, addr & 0xff, ...data) }]);
+      await spi.transfer(0, [
+        { tx: Uint8Array.of(SpiNorCmd.PAGE_PROGRAM, addr >> 16, (addr >> 8) & 0xff, addr & 0xff, ...data) },
+      ]);
     };
     await program(0x1000, [0xf0]);
     await program(0x1000, [0x0f]);
@@ -82,8 +101,12 @@ describe("SPI NOR flash", () => {
 describe("SPI controller errors", () => {
   it("answers PARAM_ERR (ERR_UNSUPPORTED) for bad parameters and TRANS_ERR (ERR_IO) for an empty chip select", async () => {
     const { spi } = setup();
-    await expect(spi.exchange(0, Uint8Array.of(1), { bitsPerWord: 16 })).rejects.toMatchObject({ code: "ERR_UNSUPPORTED" });
-    await expect(spi.exchange(0, Uint8Array.of(1), { mode: VirtioSpiMode.LSB_FIRST })).rejects.toMatchObject({ code: "ERR_UNSUPPORTED" });
+    await expect(spi.exchange(0, Uint8Array.of(1), { bitsPerWord: 16 })).rejects.toMatchObject({
+      code: "ERR_UNSUPPORTED",
+    });
+    await expect(spi.exchange(0, Uint8Array.of(1), { mode: VirtioSpiMode.LSB_FIRST })).rejects.toMatchObject({
+      code: "ERR_UNSUPPORTED",
+    });
     await expect(spi.exchange(5, Uint8Array.of(1))).rejects.toMatchObject({ code: "ERR_UNSUPPORTED" });
     await expect(spi.exchange(1, Uint8Array.of(1))).rejects.toMatchObject({ code: "ERR_IO" });
     await expect(spi.transfer(0, [{ tx: Uint8Array.of(1, 2), rxLength: 3 }])).rejects.toThrow(RangeError);

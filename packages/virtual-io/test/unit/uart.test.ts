@@ -1,13 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "@amp/test-utils";
-import { ConsoleServer, createDirectChannel, createLoopbackUart, openConsoleUart, splitTtyChunks, RPMSG_TTY_MTU, isAmpError } from "@amp/virtual-io";
+import {
+  ConsoleServer,
+  createDirectChannel,
+  createLoopbackUart,
+  openConsoleUart,
+  splitTtyChunks,
+  RPMSG_TTY_MTU,
+  isAmpError,
+} from "@amp/virtual-io";
 import type { UartDevice } from "@amp/virtual-io";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("UART over virtio-console", () => {
   it("echoes through a loopback UART, as callback and as async iterator", async () => {
-    const uart = openConsoleUart(createDirectChannel(new ConsoleServer(createLoopbackUart())), { rxBuffers: 2, rxBufferSize: 4 });
+    const uart = openConsoleUart(createDirectChannel(new ConsoleServer(createLoopbackUart())), {
+      rxBuffers: 2,
+      rxBufferSize: 4,
+    });
     const seen: string[] = [];
     uart.onData((b) => seen.push(toHex(b)));
     const iter = uart[Symbol.asyncIterator]();

@@ -3,19 +3,46 @@
 import { describe, expect, it } from "vitest";
 import { AddressSpace, ArrayBufferMemory, InMemoryTransport, legacyQueueAddresses } from "@amp/virtio-ring";
 import type { Doorbell } from "@amp/virtio-ring";
-import { GpioBank, GpioClient, GpioServer, I2cBusServer, I2cClient, I2cTemperatureSensor, openVirtioDriver, serveVirtioDevice } from "@amp/virtual-io";
+import {
+  GpioBank,
+  GpioClient,
+  GpioServer,
+  I2cBusServer,
+  I2cClient,
+  I2cTemperatureSensor,
+  openVirtioDriver,
+  serveVirtioDevice,
+} from "@amp/virtual-io";
 import type { DeviceServer, VirtqueueChannel, VirtqueueDeviceRunner } from "@amp/virtual-io";
 
-const scheduler = { setTimeout: (f: () => void, ms: number) => setTimeout(f, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+const scheduler = {
+  setTimeout: (f: () => void, ms: number) => setTimeout(f, ms),
+  clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+};
 
-async function bringUp(server: DeviceServer, configLength: number, offered = server.features): Promise<VirtqueueChannel> {
+async function bringUp(
+  server: DeviceServer,
+  configLength: number,
+  offered = server.features,
+): Promise<VirtqueueChannel> {
   const space = new AddressSpace().map(0, new ArrayBufferMemory(new ArrayBuffer(0x10000)));
   const side: { runner?: VirtqueueDeviceRunner; channel?: VirtqueueChannel } = {};
   const kicks: Doorbell = { notify: () => queueMicrotask(() => side.runner?.process()) };
   const irqs: Doorbell = { notify: () => queueMicrotask(() => side.channel?.process()) };
-  const transport = new InMemoryTransport({ deviceId: server.deviceId, deviceFeatures: offered, config: new Uint8Array(configLength), queues: [16, 16], doorbell: kicks });
+  const transport = new InMemoryTransport({
+    deviceId: server.deviceId,
+    deviceFeatures: offered,
+    config: new Uint8Array(configLength),
+    queues: [16, 16],
+    doorbell: kicks,
+  });
   const device = serveVirtioDevice(transport, server, { space, doorbell: irqs, scheduler, timeoutMs: 5000 });
-  side.channel = openVirtioDriver(transport, { space, bufferAddr: 0x8000, bufferSize: 0x8000, queues: [legacyQueueAddresses(0x1000, 16, 16), legacyQueueAddresses(0x3000, 16, 16)] });
+  side.channel = openVirtioDriver(transport, {
+    space,
+    bufferAddr: 0x8000,
+    bufferSize: 0x8000,
+    queues: [legacyQueueAddresses(0x1000, 16, 16), legacyQueueAddresses(0x3000, 16, 16)],
+  });
   side.runner = await device;
   return side.channel;
 }
@@ -42,7 +69,14 @@ describe("over a VirtioTransport", () => {
   it("refuses a virtio-i2c device without ZERO_LENGTH_REQUEST", () => {
     const space = new AddressSpace().map(0, new ArrayBufferMemory(new ArrayBuffer(0x10000)));
     const transport = new InMemoryTransport({ deviceId: 34, deviceFeatures: 0n, queues: [16] });
-    expect(() => openVirtioDriver(transport, { space, bufferAddr: 0x8000, bufferSize: 0x8000, queues: [legacyQueueAddresses(0x1000, 16, 16)] })).toThrow(expect.objectContaining({ code: "ERR_UNSUPPORTED" }));
+    expect(() =>
+      openVirtioDriver(transport, {
+        space,
+        bufferAddr: 0x8000,
+        bufferSize: 0x8000,
+        queues: [legacyQueueAddresses(0x1000, 16, 16)],
+      }),
+    ).toThrow(expect.objectContaining({ code: "ERR_UNSUPPORTED" }));
     expect(transport.getStatus() & 0x80).toBe(0x80); // FAILED
   });
 });

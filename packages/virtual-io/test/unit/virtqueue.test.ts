@@ -32,7 +32,10 @@ describe("over split virtqueues", () => {
     const i2c = new I2cClient(inThreadLink(bus));
     await i2c.write(0x50, Uint8Array.of(0x20, 9, 8, 7));
     expect(toHex(await i2c.writeRead(0x50, Uint8Array.of(0x20), 3))).toBe("090807");
-    const rm = new Regmap(createI2cRegmapBus(i2c, 0x48, { valueBits: 16, autoIncrement: false }), { valueBits: 16, volatile: [{ from: 0, to: 0 }] });
+    const rm = new Regmap(createI2cRegmapBus(i2c, 0x48, { valueBits: 16, autoIncrement: false }), {
+      valueBits: 16,
+      volatile: [{ from: 0, to: 0 }],
+    });
     expect(decodeTemperature(await rm.read(0))).toBe(42.5);
     await expect(i2c.read(0x33, 1)).rejects.toMatchObject({ code: "ERR_NACK" });
   });

@@ -161,6 +161,8 @@ export class RpmsgHost extends RpmsgDevice {
         doorbell,
         notifyId: i,
         maxChain: 1,
+        // Every add is followed by a kick (flush) at the end of its send or process() batch.
+        batchAvailIdx: true,
       });
       vq.reset(); // the driver owns the rings: zero them, as Linux's allocation does
       return vq;

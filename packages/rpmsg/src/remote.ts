@@ -188,6 +188,10 @@ export class RpmsgRemote extends RpmsgDevice {
           notifyId: q.notifyId,
           maxChain: Math.min(MAX_CHAIN, q.size),
           usedIdxFromMemory: lite,
+          // used.idx once per batch: every push is followed by a flush (interrupt) at the end of
+          // its send or process() batch; chains next() hands back unused wait at most for the next
+          // process(), whose pump() flushes tx. The host never waits on an unpublished index.
+          batchUsedIdx: true,
           ignoreInterruptSuppression: lite,
           ...(this.opts.doorbell === undefined ? {} : { doorbell: this.opts.doorbell }),
         });
@@ -267,8 +271,7 @@ function checkInPool(c: DescriptorChain, pool: BufferPool | undefined, vring: nu
   if (da >= pool.da && da + c.len(0) <= pool.da + pool.size) return;
   throw rpmsgError(
     "ERR_LAYOUT",
-    `vring ${vring}: the host posted buffer 0x${da.toString(16)} +${c.len(0)}, outside the agreed pool 0x${pool.da.toString(16)} +${pool.size}: ` +
-      "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)",
+    `vring ${vring}: the host posted buffer 0x${da.toString(16)} +${c.len(0)}, outside the agreed pool 0x${pool.da.toString(16)} +${pool.size}: ${DISAGREE}`,
   );
 }
 

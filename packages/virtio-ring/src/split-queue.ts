@@ -100,10 +100,21 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   private readonly offered: Float64Array;
   private readonly live: Uint8Array;
   private readonly tokens: (T | undefined)[];
+  /**
+   * What this driver last wrote to each one-segment descriptor (address; length * 4 + flags), -1
+   * when unknown: re-posting the same buffer (rpmsg rx, usually tx too) skips four stores to the
+   * table and the cache-line transfer they cost the device. Only the device could have changed
+   * the entry since, and it may not (a device that does only alters what it is offered itself).
+   */
+  private readonly descAddrCache: Float64Array;
+  private readonly descLenCache: Float64Array;
   private freeHead = 0;
   private free: number;
   private outstandingCount = 0;
+  private readonly batchAvail: boolean;
   private availIdx = 0;
+  /** avail.idx as last stored to ring memory (lags `availIdx` inside a batch with `batchAvailIdx`). */
+  private publishedAvail = 0;
   private lastUsed = 0;
   private added = 0;
   private interruptsOn = true;
@@ -138,6 +149,9 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.offered = new Float64Array(this.size);
     this.live = new Uint8Array(this.size);
     this.tokens = new Array<T | undefined>(this.size).fill(undefined);
+    this.descAddrCache = new Float64Array(this.size);
+    this.descLenCache = new Float64Array(this.size);
+    this.batchAvail = options.batchAvailIdx ?? false;
     this.free = this.size;
     this.initState();
   }
@@ -162,11 +176,17 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     const head = this.freeHead;
     this.freeHead = this.link[head] ?? 0;
     this.free--;
-    const d = this.descOff + head * VRING_DESC_SIZE;
-    setAddr(this.descMem, d + D_ADDR, addr);
-    this.descMem.setU32(d + D_LEN, len);
-    this.descMem.setU16(d + D_FLAGS, writable ? VRING_DESC_F_WRITE : 0);
-    this.descMem.setU16(d + D_NEXT, 0);
+    const flags = writable ? VRING_DESC_F_WRITE : 0;
+    const lenFlags = len * 4 + flags;
+    if (this.descAddrCache[head] !== addr || this.descLenCache[head] !== lenFlags) {
+      const d = this.descOff + head * VRING_DESC_SIZE;
+      setAddr(this.descMem, d + D_ADDR, addr);
+      this.descMem.setU32(d + D_LEN, len);
+      this.descMem.setU16(d + D_FLAGS, flags);
+      this.descMem.setU16(d + D_NEXT, 0);
+      this.descAddrCache[head] = addr;
+      this.descLenCache[head] = lenFlags;
+    }
     this.chainLen[head] = 1;
     this.publish(head, writable ? len : 0, token);
     return head;
@@ -193,6 +213,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
       }
       const d = this.descOff + head * VRING_DESC_SIZE;
       const tableDa = this.indirectDa + head * this.indirectMax * VRING_DESC_SIZE;
+      this.descAddrCache[head] = -1;
       setAddr(this.descMem, d + D_ADDR, tableDa);
       this.descMem.setU32(d + D_LEN, n * VRING_DESC_SIZE);
       this.descMem.setU16(d + D_FLAGS, VRING_DESC_F_INDIRECT);
@@ -209,6 +230,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
       const s = (w ? writable[i - readable.length] : readable[i]) as BufferSegment;
       const next = this.link[idx] ?? 0;
       const d = this.descOff + idx * VRING_DESC_SIZE;
+      this.descAddrCache[idx] = -1;
       setAddr(this.descMem, d + D_ADDR, s.addr);
       this.descMem.setU32(d + D_LEN, s.len);
       this.descMem.setU16(d + D_FLAGS, (w ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
@@ -222,7 +244,14 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     return head;
   }
 
+  /** Stores avail.idx if buffers were added since it was last stored (see `batchAvailIdx`). */
+  publishAvail(): void {
+    if (this.publishedAvail !== this.availIdx)
+      this.availMem.setU16Release(this.availOff + R_IDX, (this.publishedAvail = this.availIdx));
+  }
+
   kickPrepare(): boolean {
+    this.publishAvail();
     if (this.added === 0) return false;
     const added = this.added;
     this.added = 0;
@@ -311,11 +340,13 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   }
 
   private initState(): void {
+    this.descAddrCache.fill(-1); // the table was zeroed (reset) or never written by us
     for (let i = 0; i < this.size; i++) this.link[i] = i + 1 < this.size ? i + 1 : 0;
     this.freeHead = 0;
     this.free = this.size;
     this.outstandingCount = 0;
     this.availIdx = 0;
+    this.publishedAvail = 0;
     this.lastUsed = 0;
     this.added = 0;
     this.interruptsOn = true;
@@ -330,7 +361,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.outstandingCount++;
     this.availMem.setU16(this.availOff + R_RING + 2 * (this.availIdx & this.c.mask), head);
     this.availIdx = (this.availIdx + 1) & 0xffff;
-    this.availMem.setU16Release(this.availOff + R_IDX, this.availIdx);
+    if (!this.batchAvail) this.publishAvail();
     this.added++;
   }
 
@@ -376,6 +407,13 @@ export interface DeviceQueueOptions extends VirtqueueOptions {
    * it, and still waits for interrupts. Default false.
    */
   ignoreInterruptSuppression?: boolean;
+  /**
+   * Publish used.idx once per batch instead of after every used entry: `pushUsed` and
+   * `pushConsumed` only write the entries, and `interruptPrepare` / `interrupt` store the index
+   * once. The driver may see a batch's entries only then, so the caller must end every batch with
+   * one of them. Ignored with `usedIdxFromMemory`. Default false.
+   */
+  batchUsedIdx?: boolean;
 }
 
 /**
@@ -407,6 +445,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   private readonly total: Float64Array;
   private readonly usedIdxFromMemory: boolean;
   private readonly alwaysInterrupt: boolean;
+  private readonly batch: boolean;
   private lastAvail = 0;
   private usedIdx = 0;
   private added = 0;
@@ -434,6 +473,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.total = new Float64Array(this.size);
     this.usedIdxFromMemory = options.usedIdxFromMemory ?? false;
     this.alwaysInterrupt = options.ignoreInterruptSuppression ?? false;
+    this.batch = options.batchUsedIdx === true && !this.usedIdxFromMemory;
   }
 
   get error(): Error | undefined {
@@ -453,7 +493,11 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
    * happened between two looks at the status byte). Always true with `usedIdxFromMemory`.
    */
   usedIdxIntact(): boolean {
-    return this.usedIdxFromMemory || this.usedMem.getU16Acquire(this.usedOff + R_IDX) === this.usedIdx;
+    // With batchUsedIdx the entries added since the last interruptPrepare are not published yet.
+    return (
+      this.usedIdxFromMemory ||
+      this.usedMem.getU16Acquire(this.usedOff + R_IDX) === ((this.usedIdx - (this.batch ? this.added : 0)) & 0xffff)
+    );
   }
 
   getAvail(out?: DescriptorChain): DescriptorChain | null {
@@ -506,7 +550,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.usedMem.setU32(e, id);
     this.usedMem.setU32(e + 4, len);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    this.usedMem.setU16Release(this.usedOff + R_IDX, this.usedIdx);
+    if (!this.batch) this.usedMem.setU16Release(this.usedOff + R_IDX, this.usedIdx);
     this.live[id] = 0;
     this.inFlightCount--;
     this.added++;
@@ -516,6 +560,8 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     if (this.added === 0) return false;
     const added = this.added;
     this.added = 0;
+    // The batch's index before the suppression read: the full barrier of wire-formats.md §4.5.
+    if (this.batch) this.usedMem.setU16Release(this.usedOff + R_IDX, this.usedIdx);
     if (added >= 0xffff || this.alwaysInterrupt) return true;
     if (this.c.eventIdx) {
       const event = this.availMem.getU16Acquire(this.availOff + R_RING + 2 * this.size);
@@ -562,7 +608,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
       if (seen++ >= this.size)
         throw this.fail("ERR_BAD_CHAIN", `descriptor chain at head ${head} loops`, this.descOff + i * VRING_DESC_SIZE);
       const d = this.descOff + i * VRING_DESC_SIZE;
-      const addr = getAddr(this.descMem, d + D_ADDR);
+      const addr = getAddr(this.descMem, d); // addr is the first field (D_ADDR 0)
       const len = this.descMem.getU32(d + D_LEN);
       const flags = this.descMem.getU16(d + D_FLAGS);
       const next = this.descMem.getU16(d + D_NEXT);
@@ -603,7 +649,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     for (;;) {
       if (seen++ >= n) throw this.fail("ERR_BAD_CHAIN", "indirect chain loops", d + D_ADDR);
       const e = base + j * VRING_DESC_SIZE;
-      const a = getAddr(mem, e + D_ADDR);
+      const a = getAddr(mem, e); // D_ADDR 0, as above
       const l = mem.getU32(e + D_LEN);
       const f = mem.getU16(e + D_FLAGS);
       const nx = mem.getU16(e + D_NEXT);

@@ -66,6 +66,13 @@ export interface DriverQueueOptions extends VirtqueueOptions {
   indirectAddr?: number;
   /** Descriptors per indirect table (default min(16, size)). */
   indirectMax?: number;
+  /**
+   * Publish avail.idx once per batch instead of after every buffer (split rings): adds only
+   * write the ring entries, and `kickPrepare` / `kick` (or `publishAvail`) store the index once.
+   * The device may see a batch's buffers only then, so the caller must end every batch with one
+   * of them. Default false.
+   */
+  batchAvailIdx?: boolean;
 }
 
 /** Virtqueue, driver role: offers buffers, takes them back used. */

@@ -28,7 +28,7 @@ export interface RemoteprocOptions {
   /** Firmware name (default `rproc-<name>-fw`, as Linux). */
   readonly firmware?: string;
   readonly firmwareSource?: FirmwareSource;
-  /** Default: {@link createElfLoader}(). */
+  /** Default: `createElfLoader()` (this package's ELF loader). */
   readonly loader?: FirmwareLoader;
   /** Memory the platform gives the remote. */
   readonly regions?: readonly MemoryRegion[];

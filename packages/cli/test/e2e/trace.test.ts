@@ -1,6 +1,6 @@
 // `amp trace`: live from a firmware (worker thread), from a core file, from a JSON-lines log.
 import { beforeAll, describe, expect, it } from "vitest";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
@@ -49,27 +49,41 @@ describe("amp trace", () => {
     const core = join(dir, "demo.core");
     const d = await runAmp(["demo", "--firmware", elf, "--messages", "10", "--coredump", core]);
     expect(d.code, d.stderr).toBe(0);
-    const r = await runAmp(["trace", core, "--json"]);
-    expect(r.code, r.stderr).toBe(0);
-    const recs = r.stdout
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(recs[0]).toMatchObject({
-      kind: "trace",
-      trace: 0,
-      source: "segment",
-      seq: 0,
-      text: "echo: firmware started",
-      lostBefore: 0,
-    });
-    expect(recs[recs.length - 1]).toMatchObject({ text: "echo: crash requested, faulting now", level: "E" });
-    const seqs = recs.map((x) => x["seq"] as number);
-    expect(seqs).toEqual(seqs.map((_, i) => i));
-    const text = await runAmp(["trace", core, "--since", "0s"]);
-    expect(text.stdout).toMatch(
-      /^.*demo\.core: trace buffer\(s\) in the dumped memory; remote clock only\ntrace0 \[remote \d+\.\d{6}s\] E echo: crash requested, faulting now\n$/,
-    );
+    // The same core twice: as written (the trace note), and with the note's type wiped, so the
+    // records come from the trace buffer found through the resource table in the dumped memory.
+    const bytes = readFileSync(core);
+    const noteAt = bytes.indexOf(Buffer.from([0x45, 0x43, 0x52, 0x54, 0x41, 0x4d, 0x50, 0x00])); // NT "TRCE" (LE), "AMP\0"
+    expect(noteAt).toBeGreaterThan(0);
+    const noNote = join(dir, "demo-no-note.core");
+    writeFileSync(noNote, Buffer.concat([bytes.subarray(0, noteAt), Buffer.alloc(4), bytes.subarray(noteAt + 4)]));
+    for (const [file, source, header] of [
+      [core, "note", "the trace note \\(the last records before the dump\\)"],
+      [noNote, "segment", "trace buffer\\(s\\) in the dumped memory"],
+    ] as const) {
+      const r = await runAmp(["trace", file, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const recs = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(recs[0]).toMatchObject({
+        kind: "trace",
+        trace: 0,
+        source,
+        seq: 0,
+        text: "echo: firmware started",
+        lostBefore: 0,
+      });
+      expect(recs[recs.length - 1]).toMatchObject({ text: "echo: crash requested, faulting now", level: "E" });
+      const seqs = recs.map((x) => x["seq"] as number);
+      expect(seqs).toEqual(seqs.map((_, i) => i));
+      const text = await runAmp(["trace", file, "--since", "0s"]);
+      expect(text.stdout).toMatch(
+        new RegExp(
+          `^.*demo(-no-note)?\\.core: ${header}; remote clock only\\ntrace0 \\[remote \\d+\\.\\d{6}s\\] E echo: crash requested, faulting now\\n$`,
+        ),
+      );
+    }
     const bad = await runAmp(["trace", core, "--since", "yesterday-ish"]);
     expect(bad.code).toBe(2);
   }, 120_000);

@@ -359,11 +359,16 @@ export class SharedFileDriver implements RemoteprocDriver {
       }),
       bell.onClose((error) => {
         if (this.bell === bell) this.bell = undefined;
-        if (this.running)
-          this.crash({
-            type: "fatal error",
-            message: `the remote closed its doorbell ${d.path}${error === undefined ? "" : ` (${error.message})`}`,
-          });
+        if (!this.running) return;
+        // A remote that queues a last message (OpenAMP's samples withdraw their endpoint on the way
+        // out) and exits at once can close the socket before its kick is read, or make our own
+        // next kick fail first: look at every ring once more, so what it left is delivered before
+        // the crash takes the rings down.
+        this.onInterrupt(RSC_NOTIFY_ID_ANY);
+        this.crash({
+          type: "fatal error",
+          message: `the remote closed its doorbell ${d.path}${error === undefined ? "" : ` (${error.message})`}`,
+        });
       }),
     ];
   }

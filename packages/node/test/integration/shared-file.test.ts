@@ -225,6 +225,83 @@ describe("SharedFileDriver", () => {
     expect(remote.rproc.state).toBe("detached");
   });
 
+  it("a remote that leaves a last message and closes its doorbell without a kick: the message is delivered before the crash", async () => {
+    const dir = makeTempDir("amp-shf-");
+    const path = join(dir, "remote.mem");
+    const sock = join(dir, "bell.sock");
+    const remoteMem = FileMemory.open(path, { size: 0x40000 });
+    cleanups.push(() => {
+      remoteMem.close();
+    });
+    const table = serializeResourceTable({
+      entries: [
+        {
+          kind: "vdev",
+          id: 7,
+          dfeatures: 1,
+          notifyId: 0,
+          vrings: [
+            { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
+            { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
+          ],
+        },
+      ],
+    });
+    remoteMem.write(0x100, table);
+    // The remote end of the doorbell is ours: it rings after each poll, and at the end it closes
+    // right after withdrawing its endpoint, with no ring for that last message.
+    const bellP = UnixSocketDoorbell.listen(sock, { timeoutMs: 5000 });
+    const remote = createSharedFileRemoteproc({
+      memoryPath: path,
+      doorbell: { kind: "unix-socket", path: sock, role: "client", queueIds: "any" },
+      resourceTable: { da: 0x100 },
+      regions: [
+        { name: "table-vrings", da: 0, size: 0x8000 },
+        { name: "vdev0buffer", da: 0x8000, size: 0x8000 },
+        { name: "pool", da: 0x10000, size: 0x30000, pool: true },
+      ],
+    });
+    cleanups.push(() => remote.close());
+    const events: string[] = [];
+    remote.onRpmsg((h) => {
+      h.onNameService((ns) => events.push(`${ns.type} ${ns.name}`));
+    });
+    remote.onCrash((report: SharedFileCrashReport) => events.push(`crash: ${report.message}`));
+    const booting = remote.rproc.boot();
+    const bell = await bellP;
+    cleanups.push(() => {
+      bell.close();
+    });
+    const vdev = parseResourceTable(table).entries[0] as VdevResource;
+    const rp = new RpmsgRemote({
+      transport: RemoteVdevTransport.forEntry(remoteMem, 0x100, vdev),
+      space: new AddressSpace().map(0, remoteMem),
+      setDeviceFeatures: false,
+    });
+    const ep = rp.createEndpoint({ name: "rpmsg-amp-last-words" });
+    const loop = setInterval(() => {
+      rp.process();
+      bell.notify(0);
+    }, 1);
+    cleanups.push(() => {
+      clearInterval(loop);
+    });
+    await booting;
+    await waitUntil("the announcement", () => events.includes("create rpmsg-amp-last-words"));
+    clearInterval(loop);
+    // Let the host read every ring already sent, so none is left to carry the last message.
+    await new Promise((r) => setTimeout(r, 100));
+    ep.destroy(); // the name-service DESTROY goes into vring 0
+    rp.process();
+    bell.close();
+    await waitUntil("the crash report", () => events.some((e) => e.startsWith("crash: ")));
+    expect(events).toEqual([
+      "create rpmsg-amp-last-words",
+      "destroy rpmsg-amp-last-words",
+      expect.stringMatching(/^crash: the remote closed its doorbell/),
+    ]);
+  });
+
   it("says ERR_TIMEOUT when no table appears", async () => {
     const path = join(makeTempDir("amp-shf-"), "empty.mem");
     FileMemory.open(path, { size: 0x10000 }).close(); // the remote made the file, never a table

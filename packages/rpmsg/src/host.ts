@@ -29,6 +29,7 @@ import {
   VIRTIO_RPMSG_F_AMP_BUFSZ,
   VIRTIO_RPMSG_F_NS,
 } from "./constants.js";
+import { alignUp } from "@amp/errors";
 import { RpmsgDevice, type RpmsgDeviceOptions } from "./device.js";
 import { rpmsgError } from "./errors.js";
 import type { RxPort, Slot, TxPort } from "./internal/ports.js";
@@ -219,10 +220,6 @@ export class RpmsgHost extends RpmsgDevice {
   protected override onProtocolError(): void {
     this.started = false; // the link goes down; the next start() resets the device
   }
-}
-
-function alignUp(x: number, a: number): number {
-  return Math.ceil(x / a) * a;
 }
 
 function makeSlots(space: AddressSpaceLike, base: number, n: number, size: number): Slot[] {

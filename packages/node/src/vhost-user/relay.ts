@@ -142,7 +142,9 @@ export class Relay {
       child.on("error", (e) => {
         relay.finish(vhostError("ERR_RELAY", `amp-vhost-relay could not be started: ${e.message}`, { cause: e }));
       });
-      child.on("exit", (code, signal) => {
+      // "close", not "exit": "exit" can come before the last of stderr has been read, and the
+      // reason (e.g. a socket path too long) would be lost to a bare "exit 2".
+      child.on("close", (code, signal) => {
         if (relay.stopping) relay.finish(undefined);
         else {
           const why = relay.stderr.trim() || `exit ${code ?? signal ?? "?"}`;
@@ -235,7 +237,7 @@ export class Relay {
     if (this.exited) return Promise.resolve();
     this.stopping = true;
     return new Promise<void>((resolve) => {
-      this.child.once("exit", () => {
+      this.child.once("close", () => {
         resolve();
       });
       this.child.stdin.end(); // the relay exits on EOF and unlinks its socket

@@ -100,14 +100,6 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   private readonly offered: Float64Array;
   private readonly live: Uint8Array;
   private readonly tokens: (T | undefined)[];
-  /**
-   * What this driver last wrote to each one-segment descriptor (address; length * 4 + flags), -1
-   * when unknown: re-posting the same buffer (rpmsg rx, usually tx too) skips four stores to the
-   * table and the cache-line transfer they cost the device. Only the device could have changed
-   * the entry since, and it may not (a device that does only alters what it is offered itself).
-   */
-  private readonly descAddrCache: Float64Array;
-  private readonly descLenCache: Float64Array;
   private freeHead = 0;
   private free: number;
   private outstandingCount = 0;
@@ -149,8 +141,6 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.offered = new Float64Array(this.size);
     this.live = new Uint8Array(this.size);
     this.tokens = new Array<T | undefined>(this.size).fill(undefined);
-    this.descAddrCache = new Float64Array(this.size);
-    this.descLenCache = new Float64Array(this.size);
     this.batchAvail = options.batchAvailIdx ?? false;
     this.free = this.size;
     this.initState();
@@ -177,16 +167,14 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.freeHead = this.link[head] ?? 0;
     this.free--;
     const flags = writable ? VRING_DESC_F_WRITE : 0;
-    const lenFlags = len * 4 + flags;
-    if (this.descAddrCache[head] !== addr || this.descLenCache[head] !== lenFlags) {
-      const d = this.descOff + head * VRING_DESC_SIZE;
-      setAddr(this.descMem, d + D_ADDR, addr);
-      this.descMem.setU32(d + D_LEN, len);
-      this.descMem.setU16(d + D_FLAGS, flags);
-      this.descMem.setU16(d + D_NEXT, 0);
-      this.descAddrCache[head] = addr;
-      this.descLenCache[head] = lenFlags;
-    }
+    // Written whole on every offer, even when the same buffer comes back: devices write into
+    // descriptors they were offered (rpmsg-lite's remote stores the message length in desc.len),
+    // and a stale entry would shrink the buffer the device sees next time.
+    const d = this.descOff + head * VRING_DESC_SIZE;
+    setAddr(this.descMem, d + D_ADDR, addr);
+    this.descMem.setU32(d + D_LEN, len);
+    this.descMem.setU16(d + D_FLAGS, flags);
+    this.descMem.setU16(d + D_NEXT, 0);
     this.chainLen[head] = 1;
     this.publish(head, writable ? len : 0, token);
     return head;
@@ -213,7 +201,6 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
       }
       const d = this.descOff + head * VRING_DESC_SIZE;
       const tableDa = this.indirectDa + head * this.indirectMax * VRING_DESC_SIZE;
-      this.descAddrCache[head] = -1;
       setAddr(this.descMem, d + D_ADDR, tableDa);
       this.descMem.setU32(d + D_LEN, n * VRING_DESC_SIZE);
       this.descMem.setU16(d + D_FLAGS, VRING_DESC_F_INDIRECT);
@@ -230,7 +217,6 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
       const s = (w ? writable[i - readable.length] : readable[i]) as BufferSegment;
       const next = this.link[idx] ?? 0;
       const d = this.descOff + idx * VRING_DESC_SIZE;
-      this.descAddrCache[idx] = -1;
       setAddr(this.descMem, d + D_ADDR, s.addr);
       this.descMem.setU32(d + D_LEN, s.len);
       this.descMem.setU16(d + D_FLAGS, (w ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
@@ -340,7 +326,6 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   }
 
   private initState(): void {
-    this.descAddrCache.fill(-1); // the table was zeroed (reset) or never written by us
     for (let i = 0; i < this.size; i++) this.link[i] = i + 1 < this.size ? i + 1 : 0;
     this.freeHead = 0;
     this.free = this.size;

@@ -222,6 +222,9 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
     );
     peer.doorbell.end(); // rl-remote exits after it sees the doorbell close
     const exit = await peer.done;
+    // Its exit can be seen before the last rings it wrote are read: count them all (the socket
+    // closes after its last byte).
+    await until("the peer's doorbell to close", () => peer.doorbell.closed, 5000);
     ac.abort();
     await serving;
     return {
@@ -309,6 +312,9 @@ export async function liteMasterVsRemote(r: LiteRun): Promise<LiteOutcome> {
     }
     ep.destroy(); // NS DESTROY: rl-master waits for it, then prints its RESULT and exits
     const exit = await peer.done;
+    // Its exit can be seen before the last rings it wrote are read: count them all (the socket
+    // closes after its last byte).
+    await until("the peer's doorbell to close", () => peer.doorbell.closed, 5000);
     ac.abort();
     await serving;
     return {

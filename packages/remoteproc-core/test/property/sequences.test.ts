@@ -76,6 +76,10 @@ describe("random operation sequences with injected failures", () => {
             return undefined;
           },
         });
+        // A failed detach restarts the subdevices it stopped, best effort (Linux __rproc_detach
+        // ignores rproc_start_subdevices' result too): with start failing as well, the remote
+        // keeps running with its subdevices left prepared until it next leaves running.
+        let subdevsLeftPrepared = false;
         for (const o of ops) {
           const before = { state: p.rproc.state, power: p.rproc.power };
           let error: unknown;
@@ -127,6 +131,8 @@ describe("random operation sequences with injected failures", () => {
             expect(allowed(before.state, before.power, o.op)).toBe(true);
           }
           const s = p.rproc.state;
+          if (s !== "running" && s !== "attached") subdevsLeftPrepared = false;
+          else if (error !== undefined && sub.fail.has("start") && sub.state === "prepared") subdevsLeftPrepared = true;
           if (s === "offline" || s === "detached" || s === "deleted") {
             expect(p.rproc.power).toBe(0);
             expect(p.rproc.allocatedBytes).toBe(0);
@@ -142,8 +148,9 @@ describe("random operation sequences with injected failures", () => {
               s === "attached" ? 0 : s === "running" ? 1 : p.loader.loads - p.loader.releases,
             );
             if (s === "running" || s === "attached") {
-              expect(sub.state).toBe("started");
-              expect(p.rproc.vdevs).toHaveLength(1);
+              expect(sub.state).toBe(subdevsLeftPrepared ? "prepared" : "started");
+              // The restart stops at the first failure, so the vdev after it is not back either.
+              expect(p.rproc.vdevs).toHaveLength(subdevsLeftPrepared ? 0 : 1);
             }
           }
         }

@@ -32,7 +32,7 @@ export default defineConfig(
     },
   },
   {
-    files: ["packages/{errors,resource-table,elf-loader,virtio-ring,rpmsg,remoteproc-core,virtual-io}/src/**/*.ts"],
+    files: ["packages/{resource-table,elf-loader,virtio-ring,rpmsg,remoteproc-core,virtual-io}/src/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

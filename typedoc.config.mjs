@@ -7,7 +7,6 @@ import { OptionDefaults } from "typedoc";
 export default {
   name: "@amp API reference",
   entryPoints: [
-    "packages/errors/src/index.ts",
     "packages/resource-table/src/index.ts",
     "packages/elf-loader/src/index.ts",
     "packages/virtio-ring/src/index.ts",

@@ -1,7 +1,21 @@
 // Smoke test of the installed @amp/remoteproc-core: boot a raw image, crash, recover, shut down.
 import assert from "node:assert/strict";
-import { ArrayBufferMemory } from "@amp/virtio-ring";
-import { createMemoryFirmwareSource, createRemoteproc } from "@amp/remoteproc-core";
+import { AmpError as RingAmpError, ArrayBufferMemory, toSafeNumber } from "@amp/virtio-ring";
+import { AmpError as TableAmpError, parseResourceTable } from "@amp/resource-table";
+import { AmpError, StepError, createMemoryFirmwareSource, createRemoteproc } from "@amp/remoteproc-core";
+
+// One AmpError identity across the installed packages: resource-table's copy of the class and
+// virtio-ring's (which remoteproc-core re-exports) answer instanceof for each other's errors.
+assert.equal(AmpError, RingAmpError);
+assert.throws(
+  () => parseResourceTable(new Uint8Array(4)),
+  (e) => e instanceof AmpError && e instanceof TableAmpError && e.code === "ERR_TRUNCATED",
+);
+assert.throws(
+  () => toSafeNumber(1n << 60n, "da"),
+  (e) => e instanceof TableAmpError && e.code === "ERR_RANGE",
+);
+assert.ok(new StepError("boot", "start", new Error("no")) instanceof TableAmpError);
 
 const memory = new ArrayBufferMemory(new ArrayBuffer(0x10000));
 const log = [];
@@ -43,4 +57,4 @@ assert.equal(rproc.crashCount, 1);
 await rproc.shutdown();
 assert.equal(rproc.state, "offline");
 assert.deepEqual(log, ["start", "stop", "start", "stop"]);
-console.log("@amp/remoteproc-core: boot, crash, recovery, shutdown");
+console.log("@amp/remoteproc-core: one AmpError identity; boot, crash, recovery, shutdown");

@@ -3,7 +3,7 @@
 // Extras that Linux does not write but debuggers read: a PT_NOTE (e.g. registers) placed
 // before the loads, and optionally section headers that name the regions.
 // Written incrementally: only the headers and one chunk of region data are in memory at a time.
-import { alignUp } from "@amp/errors";
+import { alignUp } from "./amp-error.js";
 import { ElfType, ProgramFlag, ProgramType, SectionFlag, SectionType } from "./constants.js";
 import { FieldWriter, U32_LIMIT, U64_LIMIT } from "./internal/reader.js";
 import { encodeUtf8 } from "./internal/text.js";

@@ -1,5 +1,5 @@
-// Errors of @amp/elf-loader: its stable codes, and the one AmpError class of @amp (from @amp/errors).
-import { AmpError as BaseAmpError } from "@amp/errors";
+// Errors of @amp/elf-loader: its stable codes, and the AmpError class of @amp (src/amp-error.ts).
+import { AmpError as BaseAmpError } from "./amp-error.js";
 
 /**
  * Stable error codes of @amp/elf-loader. Misuse by the caller (a bad argument) throws a standard
@@ -17,13 +17,12 @@ export type ElfErrorCode =
   | "ERR_STATE"; // a streaming loader used after it finished or failed
 
 /**
- * The one error class of @amp (from @amp/errors: the same class in every package, so
- * `instanceof` holds whichever package threw). As a type, `AmpError` alone means an error with
- * one of @amp/elf-loader's codes; `AmpError<C>` names other codes.
+ * The AmpError class of @amp (`instanceof` holds whichever package threw: see src/amp-error.ts).
+ * As a type, `AmpError` alone means an error with one of @amp/elf-loader's codes; `AmpError<C>` names other codes.
  */
 export const AmpError: typeof BaseAmpError = BaseAmpError;
 /** An AmpError whose `code` is one of `C` (by default @amp/elf-loader's codes). */
 export type AmpError<C extends string = ElfErrorCode> = BaseAmpError<C>;
 
-/** True for an AmpError from any @amp package or any copy of one (see @amp/errors). */
-export { isAmpError } from "@amp/errors";
+/** True for an AmpError from any @amp package or any copy of one. */
+export { isAmpError } from "./amp-error.js";

@@ -4,7 +4,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import { mdtSegmentFileName, parseMdt } from "@amp/elf-loader";
 import type { AbortSignalLike, FirmwareSource, RemoteprocErrorCode } from "@amp/remoteproc-core";
 

@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import {
   CrashType,
   type CrashTypeName,

@@ -1,9 +1,9 @@
-// Errors of @amp/remoteproc-core: the one AmpError class of @amp (from @amp/errors,
-// re-exported), this package's stable codes, and StepError for a failed life-cycle step.
-import { AmpError, isAmpError } from "@amp/errors";
+// Errors of @amp/remoteproc-core: the AmpError class of @amp (virtio-ring's, re-exported), this
+// package's stable codes, and StepError for a failed life-cycle step.
+import { AmpError, isAmpError } from "@amp/virtio-ring";
 
-// The one error class of @amp, re-exported: the same class in every package, so `instanceof`
-// holds whichever package threw. This package's codes are `AmpError<RemoteprocErrorCode>`.
+// The AmpError class of @amp, re-exported: `instanceof` holds whichever package threw (one class
+// per layer-0 package, same text, same identity). This package's codes are `AmpError<RemoteprocErrorCode>`.
 export { AmpError, isAmpError };
 
 /**

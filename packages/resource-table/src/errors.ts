@@ -1,5 +1,5 @@
-// Errors of @amp/resource-table: its stable codes, and the one AmpError class of @amp (from @amp/errors).
-import { AmpError as BaseAmpError } from "@amp/errors";
+// Errors of @amp/resource-table: its stable codes, and the AmpError class of @amp (src/amp-error.ts).
+import { AmpError as BaseAmpError } from "./amp-error.js";
 
 /**
  * Stable error codes of @amp/resource-table. Misuse by the caller (a bad argument) throws a
@@ -13,13 +13,12 @@ export type AmpErrorCode =
   | "ERR_RANGE"; // a value does not fit (e.g. a 64-bit address past 2^53)
 
 /**
- * The one error class of @amp (from @amp/errors: the same class in every package, so
- * `instanceof` holds whichever package threw). As a type, `AmpError` alone means an error with
- * one of @amp/resource-table's codes; `AmpError<C>` names other codes.
+ * The AmpError class of @amp (`instanceof` holds whichever package threw: see src/amp-error.ts).
+ * As a type, `AmpError` alone means an error with one of @amp/resource-table's codes; `AmpError<C>` names other codes.
  */
 export const AmpError: typeof BaseAmpError = BaseAmpError;
 /** An AmpError whose `code` is one of `C` (by default @amp/resource-table's codes). */
 export type AmpError<C extends string = AmpErrorCode> = BaseAmpError<C>;
 
-/** True for an AmpError from any @amp package or any copy of one (see @amp/errors). */
-export { isAmpError } from "@amp/errors";
+/** True for an AmpError from any @amp package or any copy of one. */
+export { isAmpError } from "./amp-error.js";

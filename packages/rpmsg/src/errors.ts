@@ -1,9 +1,9 @@
-// Errors of @amp/rpmsg: the one AmpError class of @amp (from @amp/errors, re-exported), with
-// rpmsg's own stable codes. Caller misuse throws TypeError/RangeError instead.
-import { AmpError, isAmpError } from "@amp/errors";
+// Errors of @amp/rpmsg: the AmpError class of @amp (virtio-ring's, re-exported), with rpmsg's
+// own stable codes. Caller misuse throws TypeError/RangeError instead.
+import { AmpError, isAmpError } from "@amp/virtio-ring";
 
-// The one error class of @amp, re-exported: the same class in every package, so `instanceof`
-// holds whichever package threw. This package's codes are `AmpError<RpmsgErrorCode>`.
+// The AmpError class of @amp, re-exported: `instanceof` holds whichever package threw (one class
+// per layer-0 package, same text, same identity). This package's codes are `AmpError<RpmsgErrorCode>`.
 export { AmpError, isAmpError };
 
 /** Stable error codes of @amp/rpmsg (switch on `error.code`). */

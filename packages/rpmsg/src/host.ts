@@ -29,7 +29,7 @@ import {
   VIRTIO_RPMSG_F_AMP_BUFSZ,
   VIRTIO_RPMSG_F_NS,
 } from "./constants.js";
-import { alignUp } from "@amp/errors";
+import { alignUp } from "@amp/virtio-ring";
 import { RpmsgDevice, type RpmsgDeviceOptions } from "./device.js";
 import { rpmsgError } from "./errors.js";
 import type { RxPort, Slot, TxPort } from "./internal/ports.js";

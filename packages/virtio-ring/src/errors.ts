@@ -1,5 +1,4 @@
-// Errors of @amp/virtio-ring: its stable codes, and the one AmpError class of @amp (from @amp/errors).
-import { AmpError as BaseAmpError } from "@amp/errors";
+// Errors of @amp/virtio-ring: its stable codes, and the AmpError class of @amp (src/amp-error.ts).
 
 /**
  * Stable error codes of @amp/virtio-ring. Misuse by the caller (a bad argument, calling a method
@@ -22,14 +21,7 @@ export type VirtioErrorCode =
   | "ERR_ABORTED" // an AbortSignal fired while waiting
   | "ERR_TIMEOUT"; // a wait ran past its deadline
 
-/**
- * The one error class of @amp (from @amp/errors: the same class in every package, so
- * `instanceof` holds whichever package threw). As a type, `AmpError` alone means an error with
- * one of @amp/virtio-ring's codes; `AmpError<C>` names other codes.
- */
-export const AmpError: typeof BaseAmpError = BaseAmpError;
-/** An AmpError whose `code` is one of `C` (by default @amp/virtio-ring's codes). */
-export type AmpError<C extends string = VirtioErrorCode> = BaseAmpError<C>;
-
-/** True for an AmpError from any @amp package or any copy of one (see @amp/errors). */
-export { isAmpError } from "@amp/errors";
+// The AmpError class of @amp, exported as the class itself (the packages above re-export it,
+// and a subclass such as remoteproc-core's StepError extends it). Its code type is any string by
+// default; this package's codes are `AmpError<VirtioErrorCode>`.
+export { AmpError, isAmpError } from "./amp-error.js";

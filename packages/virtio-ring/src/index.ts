@@ -5,6 +5,9 @@
 export { AmpError, isAmpError } from "./errors.js";
 /** Codes this package throws. */
 export type { VirtioErrorCode } from "./errors.js";
+export type { AmpErrorOptions } from "./amp-error.js";
+/** Helpers the layers above share for messages and layouts (one definition, here). */
+export { hex, alignUp, concatBytes } from "./amp-error.js";
 
 // Memory and device addresses
 /** Bytes at device addresses: interface, ArrayBuffer and SharedArrayBuffer implementations, sub-views. */

@@ -1,9 +1,9 @@
-// Errors of @amp/virtual-io. The class itself is the one AmpError of @amp (from @amp/errors,
+// Errors of @amp/virtual-io. The class itself is the AmpError of @amp (virtio-ring's,
 // re-exported); this package only adds its own stable codes.
-import { AmpError, isAmpError } from "@amp/errors";
+import { AmpError, isAmpError } from "@amp/virtio-ring";
 
-// The one error class of @amp, re-exported: the same class in every package, so `instanceof`
-// holds whichever package threw. This package's codes are `AmpError<VirtualIoErrorCode>`.
+// The AmpError class of @amp, re-exported: `instanceof` holds whichever package threw (one class
+// per layer-0 package, same text, same identity). This package's codes are `AmpError<VirtualIoErrorCode>`.
 export { AmpError, isAmpError };
 
 /**

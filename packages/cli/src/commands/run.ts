@@ -1,7 +1,7 @@
 // amp run <firmware>: boot a firmware on the simulated processor (a worker thread) and show
 // what happens until Ctrl-C.
 import { basename, dirname } from "node:path";
-import { isAmpError } from "@amp/errors";
+import { isAmpError } from "@amp/virtio-ring";
 import { createDirectoryFirmwareSource, createFileCoredumpSink, createQemuRemoteproc } from "@amp/node";
 import { createSignedImageLoader } from "@amp/remoteproc-core";
 import { flag, numberOption, stringOption, type Command } from "../internal/command.js";

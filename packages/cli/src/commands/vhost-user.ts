@@ -2,7 +2,7 @@
 // virtio_uml, or a VMM) from the command line, the way rust-vmm's vhost-device backends are
 // used: one UNIX socket per device, until Ctrl-C, which closes the sockets and the relays.
 import { serveVhostUserDevice, serveVhostUserRpmsg, type VhostUserService } from "@amp/node";
-import { isAmpError } from "@amp/errors";
+import { isAmpError } from "@amp/virtio-ring";
 import type { RpmsgEndpoint, RpmsgMessage } from "@amp/rpmsg";
 import {
   ConsoleServer,

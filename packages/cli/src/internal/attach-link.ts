@@ -3,7 +3,7 @@
 // remoteproc of @amp/node attach (doorbell, DRIVER_OK) with the rpmsg host bound. Every way
 // this can fail becomes one AttachError with a stable code.
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
-import { hex, isAmpError } from "@amp/errors";
+import { hex, isAmpError } from "@amp/virtio-ring";
 import { createSharedFileRemoteproc, type SharedFileRegionSpec, type SharedFileRemoteproc } from "@amp/node";
 import {
   parseResourceTable,

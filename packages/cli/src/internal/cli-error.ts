@@ -1,6 +1,6 @@
 // Every failure reaches the user as ONE line: what went wrong and what to do next. Never a
 // stack trace (AMP_DEBUG=1 adds one for developers).
-import { isAmpError } from "@amp/errors";
+import { isAmpError } from "@amp/virtio-ring";
 
 /** A failure the CLI explains itself: a message and the next step for the user. */
 export class CliError extends Error {

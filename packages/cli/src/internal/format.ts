@@ -1,9 +1,9 @@
 // Number formatting shared by the commands: every address, offset and size in JSON is a
 // "0x..." string so 64-bit values survive JSON.parse.
 
-import { hex } from "@amp/errors";
+import { hex } from "@amp/virtio-ring";
 
-/** "0x" + lower-case hex of a number or bigint (one definition for all of @amp, in @amp/errors). */
+/** "0x" + lower-case hex of a number or bigint (one definition, in @amp/virtio-ring). */
 export { hex };
 
 /** Hex padded to `digits`, for aligned tables. */

@@ -87,5 +87,5 @@ export const MAX_SAFE: bigint = BigInt(Number.MAX_SAFE_INTEGER);
 export const U32_LIMIT: bigint = 1n << 32n;
 export const U64_LIMIT: bigint = 1n << 64n;
 
-/** Hex with 0x prefix, for messages (one definition for all of @amp, in @amp/errors). */
-export { hex } from "@amp/errors";
+/** Hex with 0x prefix, for messages (src/amp-error.ts). */
+export { hex } from "../amp-error.js";

@@ -2,7 +2,7 @@
 // CPU runs it, and helpers to reach its resource table, trace buffer, watchdog and doorbells.
 // Runtime-agnostic (ECMAScript + SharedArrayBuffer/Atomics): it is bundled into the firmware
 // and never imports node: modules. Everything is found in memory, as on a real CPU.
-import { isAmpError } from "@amp/errors";
+import { isAmpError } from "@amp/virtio-ring";
 import { parseResourceTable, type ResourceTable } from "@amp/resource-table";
 import { RpmsgRemote, VIRTIO_ID_RPMSG, type ClockResponder, type RpmsgRemoteOptions } from "@amp/rpmsg";
 import { AddressSpace, SharedMemory, type Scheduler } from "@amp/virtio-ring";

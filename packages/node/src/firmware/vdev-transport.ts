@@ -2,7 +2,7 @@
 // transport that an rpmsg remote (device role) drives. The host writes status, gfeatures,
 // vring da and notifyid into this entry (wire-formats.md §1.7, §1.9); the remote reads them.
 // Runtime-agnostic.
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import {
   FW_RSC_ADDR_ANY,
   FW_RSC_VDEV_VRING_SIZE,

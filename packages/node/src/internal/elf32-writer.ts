@@ -3,7 +3,7 @@
 // which readelf, gdb and every @amp loader read like any other firmware.
 // Layouts: wire-formats.md §3.1 (glibc <elf.h>).
 
-import { alignUp } from "@amp/errors";
+import { alignUp } from "@amp/virtio-ring";
 import { ElfType, ProgramType, SectionType } from "@amp/elf-loader";
 
 const LE = true;

@@ -1,6 +1,6 @@
 // The JS-firmware builder: bundled program text + resource table -> a firmware ELF for the
 // worker-thread processor (format: ./format.ts, address map: ../firmware/memory-map.ts).
-import { alignUp } from "@amp/errors";
+import { alignUp } from "@amp/virtio-ring";
 import {
   serializeResourceTable,
   FW_RSC_ADDR_ANY,

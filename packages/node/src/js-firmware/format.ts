@@ -17,7 +17,7 @@
 //   off 24 u32   resource table size in bytes
 //   off 28 u32   reserved (0)
 //   off 32       code (UTF-8 text of an ES module whose default export is `main(cpu)`)
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 
 const LE = true;
 

@@ -121,8 +121,8 @@ export function readFaultRecord(
  * or "watchdog timeout at pc ... (lr ..., sp ...)".
  */
 export function describeFault(f: FaultRecord): string {
-  const hex = (v: number): string => `0x${v.toString(16).padStart(8, "0")}`;
-  const where = `pc ${hex(f.pc)} (lr ${hex(f.lr)}, sp ${hex(f.sp)})`;
+  const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, "0")}`;
+  const where = `pc ${hex32(f.pc)} (lr ${hex32(f.lr)}, sp ${hex32(f.sp)})`;
   if (f.kind === "watchdog") return `watchdog timeout at ${where}`;
   return `HardFault at ${where}: ${f.faults.join(" ") || "no fault bits"}`;
 }

@@ -3,7 +3,7 @@
 // vector table at 0x21000000 when QEMU resets it, so the image must start with one: checked here
 // because a bad reset vector makes QEMU 7.2 abort with a lockup instead of reporting anything.
 
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import { ElfMachine, findResourceTable, loadElf, parseElf } from "@amp/elf-loader";
 import type { ElfFile, LoadSink } from "@amp/elf-loader";
 import type { Memory } from "@amp/virtio-ring";

@@ -4,7 +4,7 @@
 // PC from the vector table in that file, `-S` so nothing runs before the host loaded the image,
 // then `system_reset` (vectors are fetched at reset) and `cont`. The host listens on every socket
 // (QMP, console UART0, doorbell UART1, optional gdbstub) and QEMU connects to them.
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

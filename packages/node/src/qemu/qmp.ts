@@ -3,7 +3,7 @@
 // {"return": ...} or {"error": ...}; asynchronous {"event": ...} objects can arrive at any time.
 // Replies come in command order (we never send an "id"-less command out of order), so a FIFO of
 // pending commands is enough.
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import type { Socket } from "node:net";
 
 import type { QemuErrorCode } from "./errors.js";

@@ -8,7 +8,7 @@
 //   FPSCR: 00000000
 // QMP `human-monitor-command` returns that text in 1 ms (qemu-remote.md §4); no gdb needed.
 
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import type { QemuErrorCode } from "./errors.js";
 
 /** Registers of a Cortex-M CPU. */

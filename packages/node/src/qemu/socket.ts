@@ -1,7 +1,7 @@
 // Unix-socket plumbing. The host listens and QEMU connects as a client: no start-up race (the
 // socket exists before QEMU starts; if QEMU cannot connect it exits at once), see qemu-remote.md
 // §4 "Start-up race". For late attach the roles flip: QEMU listens, the host connects.
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { rmSync } from "node:fs";

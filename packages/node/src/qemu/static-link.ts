@@ -5,7 +5,7 @@
 // the rpmsg side is a static host (@amp/rpmsg createStaticHost) over the RAM file, started as a
 // subdevice after each boot, rung and ringing through the QEMU doorbell with the layout's
 // notify ids.
-import { hex } from "@amp/errors";
+import { hex } from "@amp/virtio-ring";
 import { createStaticHost } from "@amp/rpmsg";
 import type { RpmsgHost, StaticLinkLayout, StaticLinkOptions } from "@amp/rpmsg";
 import type { Remoteproc } from "@amp/remoteproc-core";

@@ -13,7 +13,7 @@
 // - stop: the launched process group gets SIGTERM, then SIGKILL; detach only closes the doorbell;
 // - crash: the doorbell socket closing, or the launched process ending, while the remote runs.
 import { spawn, type ChildProcess } from "node:child_process";
-import { AmpError, isAmpError } from "@amp/errors";
+import { AmpError, isAmpError } from "@amp/virtio-ring";
 import type { MemoryRegion, RemoteprocDriver, TableLocation } from "@amp/remoteproc-core";
 import { resourceTableSize, RSC_NOTIFY_ID_ANY } from "@amp/resource-table";
 import { FileMemory } from "../file-memory.js";

@@ -5,7 +5,7 @@
 // "look at every ring". Either side of a link can use this class, host or remote.
 import { rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 import { RSC_NOTIFY_ID_ANY } from "@amp/resource-table";
 import type { Doorbell, DoorbellReceiver, WaitOptions } from "@amp/virtio-ring";
 import type { SharedFileErrorCode } from "./errors.js";

@@ -9,7 +9,7 @@
 // space, replies with flags exactly 0x5, VIRTIO_F_VERSION_1 offered by the transport, no device
 // status messages (readiness is synthesised, transport.ts), rings disabled at power-off (a reset).
 import { rmSync } from "node:fs";
-import type { AmpError } from "@amp/errors";
+import type { AmpError } from "@amp/virtio-ring";
 import {
   AddressSpace,
   LocalDoorbell,

@@ -1,6 +1,6 @@
 // Error codes of the vhost-user backend. AmpError is the stack's one error shape; these codes
 // are for what comes from outside: the frontend's messages, its memory, the native relay.
-import { AmpError } from "@amp/errors";
+import { AmpError } from "@amp/virtio-ring";
 
 /**
  * Stable codes of `AmpError<VhostUserErrorCode>` thrown or reported by the vhost-user backend.

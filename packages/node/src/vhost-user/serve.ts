@@ -3,7 +3,7 @@
 // remote role (RpmsgRemote from @amp/rpmsg). Each device instance (from "ready" to "reset")
 // gets its own queues; a reset drops them and the server's deferred requests, so a frontend
 // that comes back finds a fresh device in front of the same models.
-import type { AmpError } from "@amp/errors";
+import type { AmpError } from "@amp/virtio-ring";
 import { RpmsgRemote, VIRTIO_ID_RPMSG, type RpmsgRemoteOptions } from "@amp/rpmsg";
 import { SplitVirtqueueDevice, deviceAcceptedFeatures } from "@amp/virtio-ring";
 import { VirtqueueDeviceRunner, type DeviceServer } from "@amp/virtual-io";

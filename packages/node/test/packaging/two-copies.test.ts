@@ -63,7 +63,6 @@ beforeAll(async () => {
   project = freshProject("amp-node-two-copies-");
   const mods = join(project, "node_modules", "@amp");
   for (const name of [
-    "@amp/errors",
     "@amp/resource-table",
     "@amp/elf-loader",
     "@amp/virtio-ring",

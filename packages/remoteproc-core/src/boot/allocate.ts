@@ -5,7 +5,7 @@
 import { vringSize } from "@amp/virtio-ring";
 import { TraceBuffer } from "../trace.js";
 import type { CoreContext } from "../internal/context.js";
-import { alignUp } from "@amp/errors";
+import { alignUp } from "@amp/virtio-ring";
 import { TABLE_ADDRESS_LIMIT } from "../internal/allocator.js";
 import { writeCarveout, writeTraceDa, writeVringDa, writeVringNotifyId, type TableWindow } from "../internal/table.js";
 import type { Session } from "../session/session.js";

@@ -6,7 +6,7 @@ import type { ResourceTable } from "@amp/resource-table";
 import { StepError, type LifecycleStep } from "../errors.js";
 import type { CoreContext } from "../internal/context.js";
 import { rprocError } from "../internal/error.js";
-import { hex } from "@amp/errors";
+import { hex } from "@amp/virtio-ring";
 import { TableWindow } from "../internal/table.js";
 import { unwind } from "../release/teardown.js";
 import type { ResourceRequest } from "../resources.js";

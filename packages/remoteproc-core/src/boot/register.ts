@@ -7,7 +7,7 @@ import type { ResourceInit, ResourceTable } from "@amp/resource-table";
 import type { ResourceRequest } from "../resources.js";
 import type { CoreContext } from "../internal/context.js";
 import { rprocError } from "../internal/error.js";
-import { hex } from "@amp/errors";
+import { hex } from "@amp/virtio-ring";
 import { toInit } from "../internal/requests.js";
 import { TableWindow, writeVringNotifyId } from "../internal/table.js";
 import type { Session } from "../session/session.js";

@@ -5,7 +5,7 @@ import type { CoredumpInfo, CoredumpSegmentSpec, CoredumpSink } from "../coredum
 import type { SnapshotWindow } from "../options.js";
 import type { CarveoutInfo } from "../resources.js";
 import type { Allocation } from "../internal/allocator.js";
-import { concatBytes } from "@amp/errors";
+import { concatBytes } from "@amp/virtio-ring";
 import type { CoreContext } from "../internal/context.js";
 import { rprocError } from "../internal/error.js";
 import type { Session } from "../session/session.js";

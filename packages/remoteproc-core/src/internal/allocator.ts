@@ -1,4 +1,4 @@
-import { alignUp, hex } from "@amp/errors";
+import { alignUp, hex } from "@amp/virtio-ring";
 import { rprocError } from "./error.js";
 import type { MemoryRegion, MemoryWindow } from "../memory.js";
 

@@ -1,5 +1,5 @@
 // The one place that builds this package's AmpErrors, so every throw site reads as its code and
-// message (and the error class can move, as it does to @amp/errors, with one edit here).
+// message (and the class it builds is decided here, once).
 import { AmpError, type RemoteprocErrorCode } from "../errors.js";
 
 /** Where an error points, and what caused it. */

@@ -4,7 +4,7 @@
 // the one the host writes; each transition between them is a named method.
 import type { TableLocation } from "../driver.js";
 import { rprocError } from "../internal/error.js";
-import { hex } from "@amp/errors";
+import { hex } from "@amp/virtio-ring";
 import { TableWindow } from "../internal/table.js";
 import type { MemoryWindow } from "../memory.js";
 

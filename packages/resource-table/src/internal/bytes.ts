@@ -41,8 +41,8 @@ export function checkU8(v: unknown, what: string): number {
   return v;
 }
 
-/** `0x`-prefixed hex, for messages (one definition for all of @amp, in @amp/errors). */
-export { hex } from "@amp/errors";
+/** `0x`-prefixed hex, for messages (src/amp-error.ts). */
+export { hex } from "../amp-error.js";
 
 /** True for a non-zero power of two (u32). */
 export function isPowerOf2(v: number): boolean {

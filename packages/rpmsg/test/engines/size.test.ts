@@ -10,8 +10,10 @@ import { bundleToString } from "@amp/test-utils";
  * Budget in bytes, minified + gzip (level 9). Measured 11.8 kB when set; raised to 13.6 kB when
  * the remote learned the conventions of real peers (descriptor-length used.len, the rpmsg-lite
  * master's tolerances, the layout check of rpmsg-only mode, typed bad-address errors): 13.4 kB measured then.
+ * Raised to 13.7 kB for one AmpError identity across the layer-0 copies of the class (its
+ * `Symbol.hasInstance`, +55 B): 13,654 B measured then.
  */
-const REMOTE_BUDGET = 13_600;
+const REMOTE_BUDGET = 13_700;
 
 describe("remote-side bundle size", () => {
   it(`stays under ${REMOTE_BUDGET} bytes minified + gzipped`, async () => {

@@ -80,14 +80,11 @@ let work: string;
 let vr010: string;
 let vr011: string;
 let rpmsg: string;
-let errors: string;
 const projects: string[] = [];
 
 beforeAll(async () => {
   work = makeTempDir("amp-two-copies-");
   const tarballs = join(work, "tarballs");
-  // @amp/errors (AmpError) sits below both; one copy of it in every layout.
-  errors = await packOne(join(root, "packages", "errors"), tarballs);
   vr010 = await packOne(join(root, "packages", "virtio-ring"), tarballs);
   rpmsg = await packOne(join(root, "packages", "rpmsg"), tarballs);
   vr011 = await repack(vr010, join(work, "next"), (pkg) => {
@@ -117,15 +114,11 @@ describe("virtio-ring 0.1.1 beside an rpmsg built against 0.1.0", () => {
   it("rpmsg's ^0.1.0 range dedupes: npm installs one virtio-ring, and the consumer type-checks and runs", async () => {
     const project = freshProject("amp-dedupe-");
     projects.push(project);
-    await npmInstall(project, [errors, vr011, rpmsg]);
+    await npmInstall(project, [vr011, rpmsg]);
     const copies = installedAmpCopies(project)
       .map((c) => `${c.path}@${c.version}`)
       .sort();
-    expect(copies).toEqual([
-      "node_modules/@amp/errors@0.0.0",
-      "node_modules/@amp/rpmsg@0.1.0",
-      "node_modules/@amp/virtio-ring@0.1.1",
-    ]);
+    expect(copies).toEqual(["node_modules/@amp/rpmsg@0.1.0", "node_modules/@amp/virtio-ring@0.1.1"]);
     expect(await consumerRuns(project)).toBe("echo [[104,105]] dst 1024 static host true");
   });
 
@@ -136,7 +129,6 @@ describe("virtio-ring 0.1.1 beside an rpmsg built against 0.1.0", () => {
     });
     const project = freshProject("amp-two-copies-", {
       dependencies: {
-        "@amp/errors": `file:${errors}`,
         "@amp/virtio-ring": `file:${vr011}`,
         "@amp/rpmsg": `file:${pinned}`,
       },
@@ -150,7 +142,6 @@ describe("virtio-ring 0.1.1 beside an rpmsg built against 0.1.0", () => {
       .map((c) => `${c.path}@${c.version}`)
       .sort();
     expect(copies).toEqual([
-      "node_modules/@amp/errors@0.0.0",
       "node_modules/@amp/rpmsg/node_modules/@amp/virtio-ring@0.1.0",
       "node_modules/@amp/rpmsg@0.1.0",
       "node_modules/@amp/virtio-ring@0.1.1",

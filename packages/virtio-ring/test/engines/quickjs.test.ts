@@ -44,3 +44,35 @@ it("runs split and packed rings, both roles, inside QuickJS", async () => {
   const out = QuickJS.evalCode(`${lib}\n${script}`) as string;
   expect(JSON.parse(out)).toEqual({ split: { total: 9900, err: "ERR_BAD_INDEX" }, packed: { total: 9900, err: "" } });
 });
+
+it("throws, checks and formats inside QuickJS; instanceof holds across two copies of the class", async () => {
+  const entry = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+  const lib = await bundleToString(entry, { format: "iife", globalName: "VR" });
+  // Two bundles stand for two packages that each keep src/amp-error.ts (or two installed copies).
+  const other = (await bundleToString(entry, { format: "iife", globalName: "VR2" })).replace(/\bVR\b/g, "VR2");
+  const script = `
+    let out;
+    try { throw new VR.AmpError("ERR_TRUNCATED", "short at " + VR.hex(0x20), { offset: 32 }); }
+    catch (e) {
+      out = { is: VR.isAmpError(e) && e.code === "ERR_TRUNCATED", inst: e instanceof VR.AmpError,
+        other: VR2.AmpError !== VR.AmpError && e instanceof VR2.AmpError, plain: new Error("x") instanceof VR.AmpError,
+        name: e.name, offset: e.offset, msg: e.message };
+    }
+    out.align = VR.alignUp(0x1234, 0x1000);
+    out.bytes = Array.from(VR.concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]));
+    JSON.stringify(out);
+  `;
+  const QuickJS = await getQuickJS();
+  const result = QuickJS.evalCode(`${lib}\n${other}\n${script}`) as string;
+  expect(JSON.parse(result)).toEqual({
+    is: true,
+    inst: true,
+    other: true,
+    plain: false,
+    name: "AmpError",
+    offset: 32,
+    msg: "short at 0x20",
+    align: 0x2000,
+    bytes: [1, 2, 3],
+  });
+});

@@ -29,8 +29,8 @@ export function viewOf(u8: Uint8Array): DataView {
   return new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
 }
 
-/** Concatenates byte arrays into a fresh one (one definition for all of @amp, in @amp/errors). */
-export { concatBytes } from "@amp/errors";
+/** Concatenates byte arrays into a fresh one (one definition, in @amp/virtio-ring). */
+export { concatBytes } from "@amp/virtio-ring";
 
 /** Reads an n-byte (1..4) unsigned value at `o`, big- or little-endian. */
 export function getUintN(data: Uint8Array, o: number, n: number, big: boolean): number {

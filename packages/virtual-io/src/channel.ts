@@ -14,6 +14,15 @@ export interface RequestChannel {
    * Rejects with AmpError ERR_CLOSED when the channel closes first, ERR_TIMEOUT on timeout.
    */
   request(queue: number, out: Uint8Array, inLength: number): Promise<Uint8Array>;
+  /**
+   * Optional: submits `outs.length` requests on `queue` back to back (request i reads `outs[i]`
+   * and may write `inLengths[i]` bytes) and settles once, when all are answered: with the
+   * answers in order, or with the first failure in order. What the clients' multi-request
+   * operations (an I2C group, an SPI command) use when the transport offers it: one promise
+   * per operation instead of one per request. Without it they call {@link request} per part.
+   * @example const [w, r] = await channel.requestGroup?.(0, [hdrWrite, hdrRead], [1, 3]) ?? [];
+   */
+  requestGroup?(queue: number, outs: readonly Uint8Array[], inLengths: readonly number[]): Promise<Uint8Array[]>;
   /** Device feature bits (bit n = feature n) as the transport learned them. */
   readonly features: bigint;
   /** Device config space bytes (empty when the device has none). */

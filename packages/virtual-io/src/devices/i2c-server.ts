@@ -2,8 +2,6 @@
 // validates them, and runs them against the I2C targets attached at each address: simulated
 // models or hooks into a real bus. wire-formats §11.1.
 import type { DeviceServer, ReplyFn } from "../channel.js";
-import { isAmpError } from "../errors.js";
-import { viewOf } from "../internal/bytes.js";
 import {
   VIRTIO_I2C_F_ZERO_LENGTH_REQUEST,
   VIRTIO_I2C_FLAGS_FAIL_NEXT,
@@ -13,8 +11,8 @@ import {
   VIRTIO_I2C_MSG_OK,
   VIRTIO_I2C_OUT_HDR_SIZE,
   VIRTIO_ID_I2C_ADAPTER,
-  decodeI2cAddress,
-  decodeI2cOutHdr,
+  i2cOutHdrFlags,
+  i2cTargetKey,
 } from "../wire/i2c.js";
 
 /**
@@ -88,20 +86,17 @@ export class I2cBusServer implements DeviceServer {
 
   // Runs one request; true = OK. `answer` holds the read buffer (all but its last byte).
   private run(out: Uint8Array, answer: Uint8Array): boolean {
-    let hdr;
-    let target: I2cTarget | undefined;
-    try {
-      hdr = decodeI2cOutHdr(viewOf(out), 0);
-      const a = decodeI2cAddress(hdr.addr);
-      target = this.targets.get(keyOf(a.address, a.tenBit));
-    } catch (e) {
-      if (!isAmpError(e)) throw e;
+    // the header rules of decodeI2cOutHdr / decodeI2cAddress, read straight from the bytes
+    const flags = i2cOutHdrFlags(out);
+    const key = flags < 0 ? -1 : i2cTargetKey(out);
+    if (key < 0) {
       this.failingGroup = false;
       this.endGroup();
       return false;
     }
-    const failNext = (hdr.flags & VIRTIO_I2C_FLAGS_FAIL_NEXT) !== 0;
-    const ok = !this.failingGroup && this.transfer(hdr.flags, target, out, answer);
+    const target = this.targets.get(key);
+    const failNext = (flags & VIRTIO_I2C_FLAGS_FAIL_NEXT) !== 0;
+    const ok = !this.failingGroup && this.transfer(flags, target, out, answer);
     // FAIL_NEXT links this request with the next one: after a failure, the rest of the group fails
     this.failingGroup = !ok && failNext;
     if (!failNext) this.endGroup();
@@ -113,16 +108,29 @@ export class I2cBusServer implements DeviceServer {
     if (target === undefined) return false;
     if (target !== this.lastTarget) this.endGroup();
     this.lastTarget = target;
+    // A target model or hardware hook that throws is a failed transfer (MSG_ERR), never a crash
+    // of the server loop.
     if ((flags & VIRTIO_I2C_FLAGS_M_RD) !== 0) {
       // a read carries no write buffer: anything after out_hdr is malformed
       if (out.length !== VIRTIO_I2C_OUT_HDR_SIZE || readLength > this.maxTransferSize) return false;
-      const data = safeCall(() => target.read(readLength));
+      let data: Uint8Array | undefined;
+      try {
+        data = target.read(readLength);
+      } catch {
+        return false;
+      }
       if (data?.length !== readLength) return false;
       answer.set(data, 0);
       return true;
     }
     if (readLength !== 0 || out.length - VIRTIO_I2C_OUT_HDR_SIZE > this.maxTransferSize) return false;
-    return safeCall(() => target.write(out.subarray(VIRTIO_I2C_OUT_HDR_SIZE))) === true;
+    try {
+      // only a real `true` acknowledges (a JavaScript hook may return anything)
+      const acked: unknown = target.write(out.subarray(VIRTIO_I2C_OUT_HDR_SIZE));
+      return acked === true;
+    } catch {
+      return false;
+    }
   }
 
   private endGroup(): void {

@@ -3,7 +3,7 @@
 // back to back so no other caller's request can come between them. wire-formats §11.1.
 import type { RequestChannel } from "../channel.js";
 import { vioError } from "../errors.js";
-import { viewOf } from "../internal/bytes.js";
+import { requestAll } from "../internal/group.js";
 import {
   VIRTIO_I2C_F_ZERO_LENGTH_REQUEST,
   VIRTIO_I2C_FLAGS_FAIL_NEXT,
@@ -12,7 +12,7 @@ import {
   VIRTIO_I2C_MSG_OK,
   VIRTIO_I2C_OUT_HDR_SIZE,
   encodeI2cAddress,
-  encodeI2cOutHdr,
+  putI2cOutHdr,
 } from "../wire/i2c.js";
 
 /** One message of an I2C transfer: a write of bytes, or a read of a number of bytes. */
@@ -54,48 +54,52 @@ export class I2cClient {
    * @throws RangeError for a bad address or length (caller misuse).
    */
   async transfer(messages: readonly I2cMessage[]): Promise<Uint8Array[]> {
-    if (messages.length === 0) return [];
-    const requests = messages.map((m, i) => {
-      const flagsLast = i === messages.length - 1 ? 0 : VIRTIO_I2C_FLAGS_FAIL_NEXT;
+    const n = messages.length;
+    if (n === 0) return [];
+    // Encode and submit every request before awaiting any: the group reaches the device back
+    // to back. A bad message throws before anything is submitted.
+    const outs: Uint8Array[] = new Array<Uint8Array>(n);
+    const inLengths: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const m = messages[i] as I2cMessage;
+      const flags = i === n - 1 ? 0 : VIRTIO_I2C_FLAGS_FAIL_NEXT;
       const addr = encodeI2cAddress(m.address, m.tenBit ?? false);
       if ("write" in m) {
         if (m.write.length > this.maxTransferSize)
           throw new RangeError(`I2C write of ${m.write.length} bytes exceeds maxTransferSize ${this.maxTransferSize}`);
         const out = new Uint8Array(VIRTIO_I2C_OUT_HDR_SIZE + m.write.length);
-        encodeI2cOutHdr({ addr, flags: flagsLast }, viewOf(out), 0);
+        putI2cOutHdr(out, addr, flags);
         out.set(m.write, VIRTIO_I2C_OUT_HDR_SIZE);
-        return { out, readLength: 0 };
+        outs[i] = out;
+        inLengths[i] = VIRTIO_I2C_IN_HDR_SIZE;
+      } else {
+        if (!Number.isInteger(m.read) || m.read < 0 || m.read > this.maxTransferSize)
+          throw new RangeError(`I2C read length must be in 0..${this.maxTransferSize}`);
+        const out = new Uint8Array(VIRTIO_I2C_OUT_HDR_SIZE);
+        putI2cOutHdr(out, addr, flags | VIRTIO_I2C_FLAGS_M_RD);
+        outs[i] = out;
+        inLengths[i] = m.read + VIRTIO_I2C_IN_HDR_SIZE;
       }
-      if (!Number.isInteger(m.read) || m.read < 0 || m.read > this.maxTransferSize)
-        throw new RangeError(`I2C read length must be in 0..${this.maxTransferSize}`);
-      const out = new Uint8Array(VIRTIO_I2C_OUT_HDR_SIZE);
-      encodeI2cOutHdr({ addr, flags: flagsLast | VIRTIO_I2C_FLAGS_M_RD }, viewOf(out), 0);
-      return { out, readLength: m.read };
-    });
-    // submit every request before awaiting any: the group reaches the device back to back
-    const answers = requests.map((r) => this.channel.request(0, r.out, r.readLength + VIRTIO_I2C_IN_HDR_SIZE));
-    const settled = await Promise.allSettled(answers);
-    const results: Uint8Array[] = [];
-    for (let i = 0; i < settled.length; i++) {
-      const s = settled[i];
-      const r = requests[i];
-      if (s === undefined || r === undefined) break;
-      if (s.status === "rejected") throw s.reason;
-      const written = s.value;
-      if (written.length !== r.readLength + VIRTIO_I2C_IN_HDR_SIZE) {
+    }
+    // one array of answers (ours: the channel made it), replaced in place by the bytes read
+    const results = await requestAll(this.channel, 0, outs, inLengths);
+    for (let i = 0; i < n; i++) {
+      const written = results[i] as Uint8Array;
+      const readLength = (inLengths[i] as number) - VIRTIO_I2C_IN_HDR_SIZE;
+      if (written.length !== readLength + VIRTIO_I2C_IN_HDR_SIZE) {
         throw vioError(
           "ERR_MALFORMED",
-          `virtio-i2c device wrote ${written.length} bytes for message ${i}, expected ${r.readLength + VIRTIO_I2C_IN_HDR_SIZE}`,
+          `virtio-i2c device wrote ${written.length} bytes for message ${i}, expected ${readLength + VIRTIO_I2C_IN_HDR_SIZE}`,
         );
       }
-      if (written[r.readLength] !== VIRTIO_I2C_MSG_OK) {
+      if (written[readLength] !== VIRTIO_I2C_MSG_OK) {
         const m = messages[i];
         throw vioError(
           "ERR_NACK",
           `I2C message ${i} to 0x${(m?.address ?? 0).toString(16)} failed (NACK or bus error)`,
         );
       }
-      results.push(written.slice(0, r.readLength));
+      results[i] = written.slice(0, readLength);
     }
     return results;
   }

@@ -3,6 +3,7 @@
 // (cs_change = 0), the last releases it (cs_change = 1). wire-formats §11.3.
 import type { RequestChannel } from "../channel.js";
 import { vioError } from "../errors.js";
+import { requestAll } from "../internal/group.js";
 import { viewOf } from "../internal/bytes.js";
 import type { SpiConfig } from "../wire/spi.js";
 import {
@@ -12,7 +13,7 @@ import {
   VIRTIO_SPI_TRANSFER_RESULT_SIZE,
   VIRTIO_SPI_TRANS_OK,
   decodeSpiConfig,
-  encodeSpiTransferHead,
+  putSpiTransferHead,
 } from "../wire/spi.js";
 
 /** One part of an SPI command: bytes to send, bytes to receive, or both (full duplex, equal lengths). */
@@ -57,49 +58,37 @@ export class SpiClient {
   ): Promise<Uint8Array[]> {
     if (!Number.isInteger(chipSelect) || chipSelect < 0 || chipSelect > 255)
       throw new RangeError("chipSelect must be in 0..255");
-    const reqs = transfers.map((t, i) => {
+    const n = transfers.length;
+    const bitsPerWord = settings.bitsPerWord ?? 8;
+    const mode = settings.mode ?? 0;
+    const freq = settings.freqHz ?? 0;
+    const outs: Uint8Array[] = new Array<Uint8Array>(n);
+    const inLengths: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const t = transfers[i] as SpiTransfer;
       const txLen = t.tx?.length ?? 0;
       const rxLen = t.rxLength ?? 0;
       if (!Number.isInteger(rxLen) || rxLen < 0) throw new RangeError("rxLength must be a non-negative integer");
       if (txLen > 0 && rxLen > 0 && txLen !== rxLen)
         throw new RangeError(`full-duplex transfer ${i} needs tx and rx of equal length`);
       const out = new Uint8Array(VIRTIO_SPI_TRANSFER_HEAD_SIZE + txLen);
-      encodeSpiTransferHead(
-        {
-          chipSelectId: chipSelect,
-          bitsPerWord: settings.bitsPerWord ?? 8,
-          csChange: i === transfers.length - 1 ? 1 : 0,
-          txNbits: 1,
-          rxNbits: 1,
-          mode: settings.mode ?? 0,
-          freq: settings.freqHz ?? 0,
-          wordDelayNs: 0,
-          csSetupNs: 0,
-          csDelayHoldNs: 0,
-          csChangeDelayInactiveNs: 0,
-        },
-        viewOf(out),
-        0,
-      );
+      // single-wire, no delays; every part but the last keeps chip select asserted
+      putSpiTransferHead(out, chipSelect, bitsPerWord, i === n - 1 ? 1 : 0, mode, freq);
       if (t.tx !== undefined) out.set(t.tx, VIRTIO_SPI_TRANSFER_HEAD_SIZE);
-      return { out, rxLen };
-    });
-    const settled = await Promise.allSettled(
-      reqs.map((r) => this.channel.request(0, r.out, r.rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE)),
-    );
-    const results: Uint8Array[] = [];
-    for (let i = 0; i < settled.length; i++) {
-      const s = settled[i];
-      const r = reqs[i];
-      if (s === undefined || r === undefined) break;
-      if (s.status === "rejected") throw s.reason;
-      const w = s.value;
-      if (w.length !== r.rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE)
+      outs[i] = out;
+      inLengths[i] = rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE;
+    }
+    // one array of answers (ours: the channel made it), replaced in place by the bytes received
+    const results = n === 0 ? [] : await requestAll(this.channel, 0, outs, inLengths);
+    for (let i = 0; i < n; i++) {
+      const w = results[i] as Uint8Array;
+      const rxLen = (inLengths[i] as number) - VIRTIO_SPI_TRANSFER_RESULT_SIZE;
+      if (w.length !== rxLen + VIRTIO_SPI_TRANSFER_RESULT_SIZE)
         throw vioError(
           "ERR_MALFORMED",
-          `virtio-spi device wrote ${w.length} bytes for transfer ${i}, expected ${r.rxLen + 1}`,
+          `virtio-spi device wrote ${w.length} bytes for transfer ${i}, expected ${rxLen + 1}`,
         );
-      const result = w[r.rxLen];
+      const result = w[rxLen];
       if (result === VIRTIO_SPI_PARAM_ERR)
         throw vioError(
           "ERR_UNSUPPORTED",
@@ -107,7 +96,7 @@ export class SpiClient {
         );
       if (result !== VIRTIO_SPI_TRANS_OK)
         throw vioError("ERR_IO", `SPI transfer ${i} on chip select ${chipSelect} failed (result ${String(result)})`);
-      results.push(w.slice(0, r.rxLen));
+      results[i] = w.slice(0, rxLen);
     }
     return results;
   }

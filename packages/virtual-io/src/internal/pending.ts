@@ -1,5 +1,9 @@
 // Pending requests keyed by tag, with optional timeouts through an injected scheduler, and a
 // close() that rejects everything. Shared by the channel implementations.
+//
+// The hot path allocates only the promise handed to the caller: entries are recycled, and the
+// promise executor is one bound function that fills the entry being opened (the constructor
+// runs it synchronously), not a new closure per request.
 import type { VirtualIoErrorCode } from "../errors.js";
 import { vioError } from "../errors.js";
 import type { AmpError } from "../errors.js";
@@ -10,19 +14,36 @@ import type { Scheduler } from "@amp/virtio-ring";
 
 export type { Scheduler };
 
-interface Entry<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-  timer: unknown;
+const noop = (): void => undefined;
+
+// T types the resolve function the entry holds for its table's promises.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+class Entry<T> {
+  resolve: (value: T) => void = noop;
+  reject: (error: unknown) => void = noop;
+  timer: unknown = undefined;
 }
+
+/** Entries kept for reuse at most (the rest are left to the collector). */
+const MAX_SPARE = 64;
 
 export class PendingTable<T> {
   private readonly entries = new Map<number, Entry<T>>();
+  private readonly spare: Entry<T>[] = [];
   private nextTag = 1;
   private closed = false;
   private readonly timeoutMs: number | undefined;
   private readonly scheduler: Scheduler | undefined;
   private readonly maxPending: number;
+  /** The entry {@link PendingTable.open} is filling (read by `executor`). */
+  private opening: Entry<T> | undefined;
+  private readonly executor = (resolve: (value: T) => void, reject: (error: unknown) => void): void => {
+    const e = this.opening as Entry<T>;
+    e.resolve = resolve;
+    e.reject = reject;
+  };
+  /** Tag of the request the last {@link PendingTable.open} registered; 0 when it refused. */
+  lastTag = 0;
 
   constructor(options: {
     timeoutMs?: number | undefined;
@@ -45,37 +66,55 @@ export class PendingTable<T> {
     return this.closed;
   }
 
-  /** Registers a new request; `start(tag)` sends it. */
-  add(start: (tag: number) => void): Promise<T> {
+  /**
+   * Registers a new request and returns its promise; its tag is then in {@link lastTag} (0 when
+   * the table refused: closed or full, and the promise rejects). The caller sends it and calls
+   * {@link fail} with the tag if sending throws.
+   */
+  open(): Promise<T> {
+    this.lastTag = 0;
     if (this.closed) return Promise.reject(vioError("ERR_CLOSED", "channel is closed"));
     if (this.entries.size >= this.maxPending)
       return Promise.reject(vioError("ERR_LIMIT", `more than ${this.maxPending} requests pending`));
     let tag = this.nextTag;
     while (this.entries.has(tag)) tag = (tag + 1) >>> 0 || 1;
     this.nextTag = (tag + 1) >>> 0 || 1;
-    return new Promise<T>((resolve, reject) => {
-      const entry: Entry<T> = { resolve, reject, timer: undefined };
-      this.entries.set(tag, entry);
-      const sched = this.scheduler;
-      if (this.timeoutMs !== undefined && sched !== undefined) {
-        const ms = this.timeoutMs;
-        entry.timer = sched.setTimeout(() => {
-          this.fail(tag, vioError("ERR_TIMEOUT", `no answer within ${ms} ms`));
-        }, ms);
-      }
-      try {
-        start(tag);
-      } catch (e) {
-        this.fail(tag, e);
-      }
-    });
+    const entry = this.spare.pop() ?? new Entry<T>();
+    this.opening = entry;
+    const p = new Promise<T>(this.executor);
+    this.opening = undefined;
+    this.entries.set(tag, entry);
+    const sched = this.scheduler;
+    if (this.timeoutMs !== undefined && sched !== undefined) {
+      const ms = this.timeoutMs;
+      entry.timer = sched.setTimeout(() => {
+        this.fail(tag, vioError("ERR_TIMEOUT", `no answer within ${ms} ms`));
+      }, ms);
+    }
+    this.lastTag = tag;
+    return p;
+  }
+
+  /** Registers a new request; `start(tag)` sends it (a throw from it rejects the request). */
+  add(start: (tag: number) => void): Promise<T> {
+    const p = this.open();
+    const tag = this.lastTag;
+    if (tag === 0) return p;
+    try {
+      start(tag);
+    } catch (e) {
+      this.fail(tag, e);
+    }
+    return p;
   }
 
   /** Resolves the request `tag`; false when it is unknown (late, duplicate or forged). */
   settle(tag: number, value: T): boolean {
     const e = this.take(tag);
     if (e === undefined) return false;
-    e.resolve(value);
+    const resolve = e.resolve;
+    this.recycle(e);
+    resolve(value);
     return true;
   }
 
@@ -83,7 +122,9 @@ export class PendingTable<T> {
   fail(tag: number, error: unknown): boolean {
     const e = this.take(tag);
     if (e === undefined) return false;
-    e.reject(error);
+    const reject = e.reject;
+    this.recycle(e);
+    reject(error);
     return true;
   }
 
@@ -100,5 +141,12 @@ export class PendingTable<T> {
     this.entries.delete(tag);
     if (e.timer !== undefined) this.scheduler?.clearTimeout(e.timer);
     return e;
+  }
+
+  private recycle(e: Entry<T>): void {
+    e.resolve = noop;
+    e.reject = noop;
+    e.timer = undefined;
+    if (this.spare.length < MAX_SPARE) this.spare.push(e);
   }
 }

@@ -62,6 +62,22 @@ export function encodeI2cOutHdr(value: I2cOutHdr, view: DataView, offset: number
 }
 
 /**
+ * Writes struct virtio_i2c_out_hdr at the start of `out` (at least 8 bytes), byte by byte: the
+ * hot path's form of {@link encodeI2cOutHdr}, without a DataView per request.
+ */
+export function putI2cOutHdr(out: Uint8Array, addr: number, flags: number): void {
+  if (out.length < VIRTIO_I2C_OUT_HDR_SIZE) throw new RangeError("virtio_i2c_out_hdr needs 8 bytes");
+  out[OFF_ADDR] = addr & 0xff;
+  out[OFF_ADDR + 1] = (addr >>> 8) & 0xff;
+  out[OFF_PADDING] = 0;
+  out[OFF_PADDING + 1] = 0;
+  out[OFF_FLAGS] = flags & 0xff;
+  out[OFF_FLAGS + 1] = (flags >>> 8) & 0xff;
+  out[OFF_FLAGS + 2] = (flags >>> 16) & 0xff;
+  out[OFF_FLAGS + 3] = (flags >>> 24) & 0xff;
+}
+
+/**
  * Encodes a target address into out_hdr.addr: a 7-bit address A6..A0 goes to bits 7..1; a
  * 10-bit address puts A7..A0 in bits 15..8, 11110b in bits 7..3 and A9..A8 in bits 2..1.
  * @throws RangeError for an address out of range.
@@ -76,6 +92,36 @@ export function encodeI2cAddress(address: number, tenBit = false): number {
     throw new RangeError(`7-bit I2C address 0x${address.toString(16)} is reserved for 10-bit addressing`);
   if (!tenBit) return address << 1;
   return ((address & 0xff) << 8) | 0xf0 | ((address >> 8) << 1);
+}
+
+/**
+ * The flags of the struct virtio_i2c_out_hdr at the start of `out`, or -1 when it is short,
+ * its padding is not 0 or it has unknown flag bits: the rules of {@link decodeI2cOutHdr}, for a
+ * device's hot path (no DataView, no object, no throw).
+ */
+export function i2cOutHdrFlags(out: Uint8Array): number {
+  if (out.length < VIRTIO_I2C_OUT_HDR_SIZE) return -1;
+  if ((out[OFF_PADDING] as number) !== 0 || (out[OFF_PADDING + 1] as number) !== 0) return -1;
+  const flags =
+    ((out[OFF_FLAGS] as number) |
+      ((out[OFF_FLAGS + 1] as number) << 8) |
+      ((out[OFF_FLAGS + 2] as number) << 16) |
+      ((out[OFF_FLAGS + 3] as number) << 24)) >>>
+    0;
+  return (flags & ~KNOWN_FLAGS) !== 0 ? -1 : flags;
+}
+
+/**
+ * The out_hdr.addr at the start of `out` as a target key (a 7-bit address as is, a 10-bit one
+ * with 0x400 added), or -1 for an encoding {@link decodeI2cAddress} refuses. `out` must hold at
+ * least 2 bytes (check with {@link i2cOutHdrFlags} first).
+ */
+export function i2cTargetKey(out: Uint8Array): number {
+  const addr = (out[OFF_ADDR] as number) | ((out[OFF_ADDR + 1] as number) << 8);
+  if ((addr & 1) !== 0) return -1;
+  if ((addr & 0xf8) === 0xf0) return 0x400 | ((addr >> 8) & 0xff) | (((addr >> 1) & 3) << 8);
+  if (addr > 0xff) return -1;
+  return addr >> 1;
 }
 
 /** An I2C target address as decoded from out_hdr.addr. */

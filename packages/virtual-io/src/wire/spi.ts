@@ -164,5 +164,35 @@ export function encodeSpiTransferHead(value: SpiTransferHead, view: DataView, of
   view.setUint32(offset + OFF_CS_INACTIVE, value.csChangeDelayInactiveNs >>> 0, LE);
 }
 
+/**
+ * Writes struct spi_transfer_head at the start of `out` (at least 32 bytes, all zero on entry)
+ * for a single-wire transfer with no delays: the hot path's form of {@link encodeSpiTransferHead},
+ * without a DataView or a head object per request.
+ */
+export function putSpiTransferHead(
+  out: Uint8Array,
+  chipSelectId: number,
+  bitsPerWord: number,
+  csChange: number,
+  mode: number,
+  freq: number,
+): void {
+  if (out.length < VIRTIO_SPI_TRANSFER_HEAD_SIZE) throw new RangeError("spi_transfer_head needs 32 bytes");
+  out[OFF_CHIP_SELECT_ID] = chipSelectId;
+  out[OFF_BITS_PER_WORD] = bitsPerWord;
+  out[OFF_CS_CHANGE] = csChange;
+  out[OFF_TX_NBITS] = 1;
+  out[OFF_RX_NBITS] = 1;
+  putU32(out, OFF_MODE, mode);
+  putU32(out, OFF_FREQ, freq);
+}
+
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = (v >>> 24) & 0xff;
+}
+
 /** sizeof(struct spi_transfer_result): `u8 result`. */
 export const VIRTIO_SPI_TRANSFER_RESULT_SIZE = 1;

@@ -3,9 +3,15 @@
 // the echo JS firmware on the worker-thread processor, remoteproc-core in between), beside the
 // physical ceiling measured in the same run: a raw SharedArrayBuffer ping-pong between this
 // thread and a worker with the same wake-up mechanism (Atomics.waitAsync here, Atomics.wait
-// there). Run: npx tsc -p tsconfig.build.json && node bench/run.mjs
+// there). The ceiling and the payload sizes run interleaved, REPEATS times (a change in the
+// machine's load hits them alike); each figure is the median of the repeats' medians. Then the
+// bytes the host thread allocates per echo (V8's sampling heap profiler; the worker's own
+// allocation is not in it). Prints the load average before and after.
+// Run: npx tsc -p tsconfig.build.json && node bench/run.mjs   (AMP_BENCH_ROUNDS, AMP_BENCH_REPEATS)
 import { build } from "esbuild";
 import console from "node:console";
+import { readFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import process from "node:process";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
@@ -13,7 +19,10 @@ import { createMemoryFirmwareSource } from "@amp/remoteproc-core";
 import { buildJsFirmware, createWorkerRemote } from "@amp/node";
 
 const ROUNDS = Number(process.env.AMP_BENCH_ROUNDS ?? 3000);
+const REPEATS = Number(process.env.AMP_BENCH_REPEATS ?? 3);
 const SIZES = [16, 64, 256, 496];
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const middle = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function stats(samples) {
   const s = [...samples].sort((a, b) => a - b);
@@ -98,16 +107,62 @@ const host = remote.rpmsg;
 const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
 const ep = host.createEndpoint({ dst: svc.addr });
 
+console.log(`load average ${load()}; ${ROUNDS} round trips per figure, ${REPEATS} interleaved repeats`);
 await ceiling(300); // warm-up
-const ceil = await ceiling(ROUNDS);
+await stack(64, 2500, remote, ep); // warm-up: V8 compiles the path over the first few thousand round trips
+const ceil = { median: [], p99: [] };
+const rows = new Map(SIZES.map((size) => [size, { median: [], p99: [] }]));
+for (let rep = 0; rep < REPEATS; rep++) {
+  const c = await ceiling(ROUNDS);
+  ceil.median.push(c.median);
+  ceil.p99.push(c.p99);
+  for (const size of SIZES) {
+    const r = await stack(size, ROUNDS, remote, ep);
+    rows.get(size).median.push(r.median);
+    rows.get(size).p99.push(r.p99);
+  }
+}
+const ceilMedian = middle(ceil.median);
 console.log(
-  `ceiling  raw SAB ping-pong main<->worker (Atomics.waitAsync/Atomics.wait): median ${us(ceil.median)}, p99 ${us(ceil.p99)}`,
+  `ceiling  raw SAB ping-pong main<->worker (Atomics.waitAsync/Atomics.wait): median ${us(ceilMedian)}, p99 ${us(middle(ceil.p99))}`,
 );
 console.log("| payload | echo RTT median | p99 | median / ceiling |");
 console.log("|---|---|---|---|");
-await stack(64, 2500, remote, ep); // warm-up: V8 compiles the path over the first few thousand round trips
 for (const size of SIZES) {
-  const r = await stack(size, ROUNDS, remote, ep);
-  console.log(`| ${size} B | ${us(r.median)} | ${us(r.p99)} | ${(r.median / ceil.median).toFixed(1)}x |`);
+  const r = rows.get(size);
+  const m = middle(r.median);
+  console.log(`| ${size} B | ${us(m)} | ${us(middle(r.p99))} | ${(m / ceilMedian).toFixed(2)}x |`);
 }
+
+// Bytes allocated on the host thread per echo: every sampled allocation, collected ones included.
+const ECHOES = 2000;
+const session = new Session();
+session.connect();
+await session.post("HeapProfiler.enable");
+await session.post("HeapProfiler.startSampling", {
+  samplingInterval: 256,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+});
+await stack(64, ECHOES, remote, ep);
+const { profile } = await session.post("HeapProfiler.stopSampling");
+session.disconnect();
+const self = new Map();
+let total = 0;
+const walk = (node) => {
+  if (node.selfSize > 0) {
+    const f = node.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + node.selfSize);
+    total += node.selfSize;
+  }
+  for (const c of node.children) walk(c);
+};
+walk(profile.head);
+console.log(
+  `\nhost thread allocates ${(total / ECHOES).toFixed(0)} B per 64-byte echo (sampling heap profiler); most:`,
+);
+for (const [where, bytes] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 5))
+  console.log(`  ${(bytes / ECHOES).toFixed(0).padStart(6)} B  ${where}`);
+console.log(`load average after: ${load()}`);
 await remote.close();

@@ -102,9 +102,11 @@ export class WorkerProcessor implements RemoteprocDriver {
   private stopping = false;
   private crashed = false;
   private watchdogTimer: ReturnType<typeof setInterval> | undefined;
-  private irqAbort: AbortController | undefined;
+  /** Ends the running interrupt loop (set by startInterrupts). */
+  private irqStop: (() => void) | undefined;
   private readonly crashListeners: ((c: ProcessorCrash) => void)[] = [];
-  private readonly irqListeners: ((notifyId: number) => void)[] = [];
+  /** Replaced, never changed in place: a delivery walks the array it started with. */
+  private irqListeners: readonly ((notifyId: number) => void)[] = [];
 
   constructor(options: WorkerProcessorOptions = {}) {
     const sram = checkSize(options.sramSize ?? DEFAULT_SRAM_SIZE, "sramSize");
@@ -137,10 +139,10 @@ export class WorkerProcessor implements RemoteprocDriver {
 
   /** Calls `listener` for every remote -> host doorbell (vring interrupt). Returns an unsubscribe function. */
   onInterrupt(listener: (notifyId: number) => void): () => void {
-    this.irqListeners.push(listener);
+    this.irqListeners = [...this.irqListeners, listener];
     return () => {
       const i = this.irqListeners.indexOf(listener);
-      if (i >= 0) this.irqListeners.splice(i, 1);
+      if (i >= 0) this.irqListeners = this.irqListeners.filter((_, j) => j !== i);
     };
   }
 
@@ -217,8 +219,8 @@ export class WorkerProcessor implements RemoteprocDriver {
   async stop(): Promise<void> {
     this.stopping = true;
     this.stopWatchdog();
-    this.irqAbort?.abort();
-    this.irqAbort = undefined;
+    this.irqStop?.();
+    this.irqStop = undefined;
     const w = this.worker;
     this.worker = undefined;
     if (w !== undefined) await w.terminate();
@@ -227,11 +229,11 @@ export class WorkerProcessor implements RemoteprocDriver {
   }
 
   /**
-   * An Atomics.waitAsync cannot be cancelled: the aborted interrupt loop's wait stays registered
-   * in the engine, holding its closures, its AbortSignal and the abort error, until the host's
-   * doorbell rings again, which a CPU that crashes before it rings never does; every such
-   * crash/recovery cycle kept about 3 KiB. One ring (queue 0, drained at once: the CPU is stopped)
-   * releases it; the loop is gone, so nobody acts on it.
+   * An Atomics.waitAsync cannot be cancelled: the stopped interrupt loop's wait stays registered
+   * in the engine, holding its closures, until the host's doorbell rings again, which a CPU that
+   * crashes before it rings never does (every such crash/recovery cycle kept about 3 KiB when the
+   * loop was aborted through a signal). One ring (queue 0, drained at once: the CPU is stopped)
+   * releases it and ends the loop, which sees it was stopped and delivers nothing.
    */
   private releaseInterruptWait(): void {
     this.bus.toHost.notify(0);
@@ -256,19 +258,27 @@ export class WorkerProcessor implements RemoteprocDriver {
     for (const l of [...this.crashListeners]) l({ type, detail });
   }
 
+  /**
+   * The host's interrupt loop: wait for the remote's doorbell, deliver each rung queue, again.
+   * Per interrupt it allocates only the wait itself: no AbortSignal listener (stop() ends the
+   * loop with a flag and one ring, releaseInterruptWait) and no copy of the listener list.
+   */
   private startInterrupts(): void {
-    const ac = new AbortController();
-    this.irqAbort = ac;
+    const bell = this.bus.toHost;
+    const run = { live: true };
+    this.irqStop = () => {
+      run.live = false;
+    };
+    const deliver = (q: number): void => {
+      for (const l of this.irqListeners) l(q);
+    };
     const loop = async (): Promise<void> => {
-      while (!ac.signal.aborted) {
-        try {
-          await this.bus.toHost.wait({ signal: ac.signal });
-        } catch {
-          return; // aborted by stop()
-        }
-        this.bus.toHost.poll((q) => {
-          for (const l of [...this.irqListeners]) l(q);
-        });
+      while (run.live) {
+        await bell.wait();
+        // stop() may have cleared it during the wait (the stopping ring: the CPU is gone)
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+        if (!run.live) return;
+        bell.poll(deliver);
       }
     };
     void loop();

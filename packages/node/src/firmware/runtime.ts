@@ -2,7 +2,6 @@
 // CPU runs it, and helpers to reach its resource table, trace buffer, watchdog and doorbells.
 // Runtime-agnostic (ECMAScript + SharedArrayBuffer/Atomics): it is bundled into the firmware
 // and never imports node: modules. Everything is found in memory, as on a real CPU.
-import { isAmpError } from "@amp/virtio-ring";
 import { parseResourceTable, type ResourceTable } from "@amp/resource-table";
 import { RpmsgRemote, VIRTIO_ID_RPMSG, type ClockResponder, type RpmsgRemoteOptions } from "@amp/rpmsg";
 import { AddressSpace, SharedMemory, type Scheduler } from "@amp/virtio-ring";
@@ -46,6 +45,9 @@ export interface FirmwareRunOptions {
 }
 
 /** The host's timers, resolved when first needed (never at module load: STYLE.md point 6). */
+/** Doorbell queues are drained without looking: process() serves every vring anyway. */
+const ignoreQueue = (): void => undefined;
+
 function hostScheduler(): Scheduler {
   const g = globalThis as unknown as {
     setTimeout?: (cb: () => void, ms: number) => unknown;
@@ -223,16 +225,26 @@ export class Firmware {
   async run(remote: RpmsgRemote | undefined, options: FirmwareRunOptions = {}): Promise<never> {
     const scheduler = hostScheduler();
     const tickMs = options.tickMs ?? 20;
-    for (;;) {
-      this.bus.toRemote.poll(() => undefined);
-      remote?.process();
-      options.onTick?.();
-      this.bus.kickWatchdog();
-      try {
-        await this.bus.toRemote.wait({ timeoutMs: tickMs, scheduler });
-      } catch (e) {
-        if (!isAmpError(e) || e.code !== "ERR_TIMEOUT") throw e;
+    const bell = this.bus.toRemote;
+    // One timer per tick, not one per wait: the tick rings the CPU's own doorbell, which wakes
+    // the wait below like a host ring would (a spurious ring; poll and process() tolerate
+    // those). A message then costs no timer set and cleared on the echo's critical path.
+    let timer: unknown;
+    const tick = (): void => {
+      bell.notify(0);
+      timer = scheduler.setTimeout(tick, tickMs);
+    };
+    timer = scheduler.setTimeout(tick, tickMs);
+    try {
+      for (;;) {
+        bell.poll(ignoreQueue);
+        remote?.process();
+        options.onTick?.();
+        this.bus.kickWatchdog();
+        await bell.wait();
       }
+    } finally {
+      scheduler.clearTimeout(timer);
     }
   }
 

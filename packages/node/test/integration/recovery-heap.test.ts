@@ -2,8 +2,9 @@
 // used to keep ~1 KiB: the interrupt loop of the stopped CPU was waiting in Atomics.waitAsync,
 // which cannot be cancelled, so the wait (with its closures, AbortSignal and abort error) stayed
 // registered in the engine until the host's doorbell rang again, and a remote that crashes before
-// it rings never rings it. Not timing-based: it counts which of the cycles' AbortSignals survive
-// a full GC (bench/recovery-heap.mjs measures the bytes).
+// it rings never rings it. Not timing-based: it counts which of the cycles' waits (the promise
+// each returned: a wait the engine still holds keeps it) survive a full GC
+// (bench/recovery-heap.mjs measures the bytes).
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -47,13 +48,15 @@ describe("crash/recovery cycles of a worker remote", () => {
       processor: { workerEntry: entry, sramSize: 0x100000, ddrSize: 0x100000 },
     });
     remotes.push(remote);
-    // Every start of the CPU opens one interrupt wait with its own AbortSignal: watch them weakly.
-    const signals: WeakRef<object>[] = [];
+    // Every start of the CPU opens one interrupt wait (this firmware never rings, so one per
+    // CPU): watch the waits weakly.
+    const waits: WeakRef<object>[] = [];
     const bell = remote.processor.bus.toHost;
     const wait = bell.wait.bind(bell);
     bell.wait = (options) => {
-      if (options?.signal !== undefined) signals.push(new WeakRef(options.signal));
-      return wait(options);
+      const p = wait(options);
+      waits.push(new WeakRef(p));
+      return p;
     };
     await remote.rproc.boot();
     for (let i = 0; i < CYCLES; i++) {
@@ -62,10 +65,9 @@ describe("crash/recovery cycles of a worker remote", () => {
     }
     expect(remote.rproc.crashCount).toBe(CYCLES);
     await collect();
-    const alive = signals.filter((s) => s.deref() !== undefined).length;
-    expect(signals.length).toBeGreaterThanOrEqual(CYCLES + 1);
-    // Only the running CPU's wait may be alive (its AbortSignal is in use); before the fix every
-    // cycle's stayed.
+    const alive = waits.filter((w) => w.deref() !== undefined).length;
+    expect(waits.length).toBeGreaterThanOrEqual(CYCLES + 1);
+    // Only the running CPU's wait may be alive; before the fix every cycle's stayed.
     expect(alive).toBeLessThanOrEqual(1);
   });
 });

@@ -6,7 +6,9 @@
 // doorbells: the CPU cost alone, no wake-ups; its last run also reports the bytes one operation
 // allocates (both roles, V8's sampling heap profiler). The cases run interleaved (round r runs
 // every case once), so a change in the machine's load hits all of them alike; prints medians
-// of RUNS rounds, the ratios to the ceiling, and the load average before and after.
+// of RUNS rounds, the ratios to the ceiling, and the load average before and after. Then paired
+// runs over virtqueues, the steadiest ratio under a changing load: in one pair of workers,
+// batches of operations alternate with batches of bare ping-pongs (BENCH_PAIRED=0 skips them).
 // Build first: npx tsc -p tsconfig.build.json   Run: node bench/run.mjs [ops] [runs]
 import console from "node:console";
 import { readFileSync } from "node:fs";
@@ -69,6 +71,20 @@ for (let r = 0; r < RUNS; r++) {
     if (m.alloc) allocs.set(name, m.alloc);
   }
 }
+// Paired runs (virtqueue): operations and bare ping-pongs alternate in batches between the same
+// two workers; the ratio of each batch to the ping-pong batch next to it, median over batches.
+const PAIRED = process.env["BENCH_PAIRED"] !== "0";
+const paired = [];
+if (PAIRED) {
+  for (const op of ["i2c", "spi"]) {
+    const name = `VirtualIo/virtqueue/${op === "i2c" ? "i2c-register-read" : "spi-256B-read"}`;
+    if (filter && !filter.test(name)) continue;
+    const m = await runPair("driver-vq", "device-vq", { op, paired: { batch: 200, batches: Math.max(10, RUNS * 5) } });
+    const { ops, pings } = m.paired;
+    const ratios = ops.map((t, i) => t / pings[i]);
+    paired.push([name, median(ops), median(pings), median(ratios), Math.min(...ratios), Math.max(...ratios)]);
+  }
+}
 const results = new Map();
 for (const [name] of chosen) {
   const ms = median(times.get(name));
@@ -85,6 +101,13 @@ if (ceiling) {
   );
   for (const [name, rate] of results)
     if (name.startsWith("VirtualIo")) console.log(`${name.padEnd(48)} ${(ceiling / rate).toFixed(2)}x`);
+}
+if (paired.length > 0) {
+  console.log("\npaired batches (200 operations, then 200 ping-pongs, alternating; median of per-batch ratios):");
+  for (const [name, op, ping, ratio, lo, hi] of paired)
+    console.log(
+      `${name.padEnd(48)} ${(op * 1000).toFixed(1).padStart(6)} µs/op  ping-pong ${(ping * 1000).toFixed(1)} µs  ratio ${ratio.toFixed(2)}x (batches ${lo.toFixed(2)}..${hi.toFixed(2)})`,
+    );
 }
 if (allocs.size > 0) {
   console.log("\nallocated per operation, driver and device together (in-thread run, sampling heap profiler):");

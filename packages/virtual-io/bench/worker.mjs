@@ -30,7 +30,9 @@ import {
 } from "@amp/virtual-io";
 
 const { role, sab, n, op } = workerData;
-const i32 = new Int32Array(sab, 0, 4); // [0] ping-pong word, [1] stop flag
+const i32 = new Int32Array(sab, 0, 4); // [0] ping-pong word, [1] stop flag, [2] phase (paired runs)
+const PHASE_OPS = 0,
+  PHASE_PING = 1;
 const QSIZE = 64,
   RINGS = 8192,
   SLOT = 8192,
@@ -84,6 +86,53 @@ async function drive(p, pump) {
   return p;
 }
 
+// Paired runs: batches of operations alternate with batches of bare ping-pong round trips over
+// the same SharedArrayBuffer between the same two workers, so each ratio compares neighbours in
+// time (the machine's load changes over hundreds of milliseconds; a batch takes a few).
+async function pairedBatches(run, pump) {
+  const { batch, batches } = workerData.paired;
+  for (let i = 0; i < 1000; i++) await drive(run(), pump); // warm-up (JIT)
+  pingBatch(batch);
+  const ops = [];
+  const pings = [];
+  for (let b = 0; b < batches; b++) {
+    let t0 = performance.now();
+    for (let i = 0; i < batch; i++) await drive(run(), pump);
+    ops.push((performance.now() - t0) / batch);
+    t0 = performance.now();
+    pingBatch(batch);
+    pings.push((performance.now() - t0) / batch);
+  }
+  return { ops, pings };
+}
+
+// One batch of ping-pongs from the driver: switch the device to its pong loop (the phase word,
+// then a ring so that it leaves its doorbell wait), `n` round trips, then 3 = "back to work".
+function pingBatch(n) {
+  Atomics.store(i32, 2, PHASE_PING);
+  kick.notify(0);
+  for (let i = 0; i < n; i++) {
+    Atomics.store(i32, 0, 1);
+    Atomics.notify(i32, 0);
+    while (Atomics.load(i32, 0) === 1) Atomics.wait(i32, 0, 1, 100);
+  }
+  Atomics.store(i32, 2, PHASE_OPS);
+  Atomics.store(i32, 0, 3);
+  Atomics.notify(i32, 0);
+  while (Atomics.load(i32, 0) === 3) Atomics.wait(i32, 0, 3, 100);
+}
+
+// The device's side of pingBatch: answer each ping until told to go back to work.
+function pongPhase() {
+  for (;;) {
+    while (Atomics.load(i32, 0) === 0) Atomics.wait(i32, 0, 0, 100);
+    const v = Atomics.load(i32, 0);
+    Atomics.store(i32, 0, 0);
+    Atomics.notify(i32, 0);
+    if (v === 3) return;
+  }
+}
+
 async function main() {
   switch (role) {
     case "ping": {
@@ -122,6 +171,7 @@ async function main() {
       const runner = new VirtqueueDeviceRunner(server, { queues });
       parentPort.postMessage({ ready: true });
       while (!stopped()) {
+        if (Atomics.load(i32, 2) === PHASE_PING) pongPhase();
         kick.waitSync(50);
         kick.poll(() => undefined);
         runner.process();
@@ -154,7 +204,8 @@ async function main() {
           irq.poll(() => undefined);
         },
       };
-      parentPort.postMessage({ ms: await timeOps(operation(ch), pump) });
+      if (workerData.paired) parentPort.postMessage({ ms: 0, paired: await pairedBatches(operation(ch), pump) });
+      else parentPort.postMessage({ ms: await timeOps(operation(ch), pump) });
       Atomics.store(i32, 1, 1);
       return;
     }

@@ -19,9 +19,12 @@ import {
   VIO_FRAME_QUEUE_INFO,
   VioFrameKind,
   decodeVioFrame,
-  encodeVioFrame,
+  encodeVioFrameParts,
 } from "../wire/vio-frame.js";
 import type { ChannelOptions } from "./direct.js";
+
+const ignore = (): void => undefined;
+const EMPTY = new Uint8Array(0);
 
 /** A received rpmsg message (the subset of @amp/rpmsg's RpmsgMessage used here). */
 export interface RpmsgMessageLike {
@@ -38,6 +41,12 @@ export interface RpmsgEndpointLike {
   /** Largest payload. */
   readonly mtu: number;
   sendTo(dst: number, data: Uint8Array): Promise<void>;
+  /**
+   * Optional: sends now when a tx buffer is free (true), else returns false; throws what
+   * `sendTo` would reject with. Used first when present: a send that needs no wait then costs
+   * no promise.
+   */
+  trySendTo?(dst: number, data: Uint8Array): boolean;
   /** Resolves with the peer address once bound (by name service or a first message). */
   waitBound(): Promise<number>;
   destroy(): void;
@@ -84,13 +93,18 @@ export function serveOverRpmsg(
   const send = (dst: number, frame: Uint8Array): void => {
     if (closed) return;
     // a send that fails (link down, peer gone) loses the answer; the driver times out or closes
-    ep.sendTo(dst, frame).catch(() => undefined);
+    try {
+      if (ep.trySendTo?.(dst, frame) === true) return;
+    } catch {
+      return;
+    }
+    ep.sendTo(dst, frame).catch(ignore);
   };
   const respond = (dst: number, queue: number, tag: number, written: Uint8Array): void => {
-    send(dst, encodeVioFrame({ kind: VioFrameKind.RESPONSE, queue, tag, length: written.length, body: written }));
+    send(dst, encodeVioFrameParts(VioFrameKind.RESPONSE, queue, tag, written.length, written));
   };
   const reject = (dst: number, queue: number, tag: number): void => {
-    send(dst, encodeVioFrame({ kind: VioFrameKind.REJECT, queue, tag, length: 0, body: new Uint8Array(0) }));
+    send(dst, encodeVioFrameParts(VioFrameKind.REJECT, queue, tag, 0, EMPTY));
   };
   const onMessage = (m: RpmsgMessageLike): void => {
     if (closed) return;
@@ -208,15 +222,25 @@ export async function connectOverRpmsg(
       return Promise.reject(
         vioError("ERR_LIMIT", `request of ${out.length}/${inLength} bytes exceeds the rpmsg payload limit of ${max}`),
       );
-    return pending.add((tag) => {
-      offered.set(tag, inLength);
-      ep.sendTo(ep.dst, encodeVioFrame({ kind: VioFrameKind.REQUEST, queue, tag, length: inLength, body: out })).catch(
-        (e: unknown) => {
-          offered.delete(tag);
-          pending.fail(tag, e);
-        },
-      );
+    const p = pending.open();
+    const tag = pending.lastTag;
+    if (tag === 0) return p;
+    offered.set(tag, inLength);
+    let frame: Uint8Array;
+    try {
+      frame = encodeVioFrameParts(VioFrameKind.REQUEST, queue, tag, inLength, out);
+      // a free tx buffer: sent now, no promise; else the waiting send
+      if (ep.trySendTo?.(ep.dst, frame) === true) return p;
+    } catch (e) {
+      offered.delete(tag);
+      pending.fail(tag, e);
+      return p;
+    }
+    ep.sendTo(ep.dst, frame).catch((e: unknown) => {
+      offered.delete(tag);
+      pending.fail(tag, e);
     });
+    return p;
   };
   try {
     await ep.waitBound();

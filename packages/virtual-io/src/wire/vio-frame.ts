@@ -17,7 +17,7 @@
 // (payload ≤ 496 bytes with Linux's 512-byte buffers). The INFO response body is le64 features
 // followed by the config space bytes.
 import { vioError } from "../errors.js";
-import { LE, need, room, viewOf } from "../internal/bytes.js";
+import { need, viewOf } from "../internal/bytes.js";
 
 /** Version byte of the frame. */
 export const VIO_FRAME_VERSION = 1;
@@ -55,19 +55,19 @@ export interface VioFrame {
  *   reserved, or a RESPONSE body longer than its length field).
  */
 export function decodeVioFrame(payload: Uint8Array): VioFrame {
-  const v = viewOf(payload);
-  need(v, 0, VIO_FRAME_HEADER_SIZE, "vio frame header");
-  const version = v.getUint8(OFF_VERSION);
+  // read byte by byte (no DataView per frame); `need` on a view only to report a short header
+  if (payload.length < VIO_FRAME_HEADER_SIZE) need(viewOf(payload), 0, VIO_FRAME_HEADER_SIZE, "vio frame header");
+  const version = payload[OFF_VERSION] as number;
   if (version !== VIO_FRAME_VERSION)
     throw vioError("ERR_MALFORMED", `vio frame version ${version}, expected ${VIO_FRAME_VERSION}`, {
       offset: OFF_VERSION,
     });
-  const kind = v.getUint8(OFF_KIND);
+  const kind = payload[OFF_KIND] as number;
   if (kind < VioFrameKind.REQUEST || kind > VioFrameKind.REJECT)
     throw vioError("ERR_MALFORMED", `vio frame kind ${kind} unknown`, { offset: OFF_KIND });
-  if (v.getUint8(OFF_RESERVED) !== 0)
+  if (payload[OFF_RESERVED] !== 0)
     throw vioError("ERR_MALFORMED", "vio frame reserved byte is not 0", { offset: OFF_RESERVED });
-  const length = v.getUint32(OFF_LENGTH, LE);
+  const length = getU32(payload, OFF_LENGTH);
   const body = payload.subarray(VIO_FRAME_HEADER_SIZE);
   if (kind === VioFrameKind.RESPONSE) {
     if (body.length < length)
@@ -81,7 +81,7 @@ export function decodeVioFrame(payload: Uint8Array): VioFrame {
   }
   if (kind === VioFrameKind.REJECT && (length !== 0 || body.length !== 0))
     throw vioError("ERR_MALFORMED", "vio reject frame must be empty", { offset: OFF_LENGTH });
-  return { kind, queue: v.getUint8(OFF_QUEUE), tag: v.getUint32(OFF_TAG, LE), length, body };
+  return { kind, queue: payload[OFF_QUEUE] as number, tag: getU32(payload, OFF_TAG), length, body };
 }
 
 /**
@@ -89,21 +89,47 @@ export function decodeVioFrame(payload: Uint8Array): VioFrame {
  * @throws RangeError for fields out of range (caller misuse).
  */
 export function encodeVioFrame(frame: VioFrame): Uint8Array {
-  const out = new Uint8Array(VIO_FRAME_HEADER_SIZE + frame.body.length);
-  const v = viewOf(out);
-  room(v, 0, VIO_FRAME_HEADER_SIZE, "vio frame");
-  if (!Number.isInteger(frame.queue) || frame.queue < 0 || frame.queue > 255)
-    throw new RangeError("queue must be in 0..255");
-  if (!Number.isInteger(frame.tag) || frame.tag < 0 || frame.tag > 0xffffffff)
-    throw new RangeError("tag must be a u32");
-  if (!Number.isInteger(frame.length) || frame.length < 0 || frame.length > 0xffffffff)
-    throw new RangeError("length must be a u32");
-  v.setUint8(OFF_VERSION, VIO_FRAME_VERSION);
-  v.setUint8(OFF_KIND, frame.kind);
-  v.setUint8(OFF_QUEUE, frame.queue);
-  v.setUint8(OFF_RESERVED, 0);
-  v.setUint32(OFF_TAG, frame.tag, LE);
-  v.setUint32(OFF_LENGTH, frame.length, LE);
-  out.set(frame.body, VIO_FRAME_HEADER_SIZE);
+  return encodeVioFrameParts(frame.kind, frame.queue, frame.tag, frame.length, frame.body);
+}
+
+/**
+ * {@link encodeVioFrame} from its fields, without a frame object (the transports' hot path).
+ * @throws RangeError for fields out of range (caller misuse).
+ */
+export function encodeVioFrameParts(
+  kind: number,
+  queue: number,
+  tag: number,
+  length: number,
+  body: Uint8Array,
+): Uint8Array {
+  if (!Number.isInteger(queue) || queue < 0 || queue > 255) throw new RangeError("queue must be in 0..255");
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffffff) throw new RangeError("tag must be a u32");
+  if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) throw new RangeError("length must be a u32");
+  const out = new Uint8Array(VIO_FRAME_HEADER_SIZE + body.length);
+  out[OFF_VERSION] = VIO_FRAME_VERSION;
+  out[OFF_KIND] = kind;
+  out[OFF_QUEUE] = queue;
+  out[OFF_RESERVED] = 0;
+  putU32(out, OFF_TAG, tag);
+  putU32(out, OFF_LENGTH, length);
+  out.set(body, VIO_FRAME_HEADER_SIZE);
   return out;
+}
+
+function getU32(b: Uint8Array, at: number): number {
+  return (
+    ((b[at] as number) |
+      ((b[at + 1] as number) << 8) |
+      ((b[at + 2] as number) << 16) |
+      ((b[at + 3] as number) << 24)) >>>
+    0
+  );
+}
+
+function putU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
 }

@@ -162,9 +162,11 @@ export class RpmsgHost extends RpmsgDevice {
         doorbell,
         notifyId: i,
         maxChain: 1,
-        // avail.idx is stored with every add: batching it (publish at the kick) lost an echo now
-        // and then against rpmsg-lite on QEMU under load, so it stays off here until understood.
-        batchAvailIdx: false,
+        // avail.idx is stored once per batch, at the kick that ends every send, process() and
+        // release (a remote that polls avail.idx, as rpmsg-lite's does, sees every buffer by the
+        // time a host call returns). The echo once lost against rpmsg-lite under load was a send
+        // overtaking a waiting one (tx-path.ts acquireSlot), not this.
+        batchAvailIdx: true,
       });
       vq.reset(); // the driver owns the rings: zero them, as Linux's allocation does
       return vq;

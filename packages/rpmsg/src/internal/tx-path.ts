@@ -43,8 +43,10 @@ export class TxPath implements EndpointTx, TxBufferDeps {
   private readonly outbox: OutNs[] = [];
   private readonly txWaiters: Waiter<Slot>[] = [];
   /**
-   * Waiters `pump()` gave a slot whose code has not run yet (it resumes after a microtask). A
-   * new `send()` must not overtake them: messages keep the order of the calls.
+   * Slots handed to a caller of `acquireSlot` whose code has not run yet (it resumes after a
+   * microtask): a waiter `pump()` served, or a sender that found a buffer on its second look. A
+   * new `send()` must not overtake them: messages keep the order of the calls. The caller takes
+   * its hand-off back in the same synchronous step that uses the slot.
    */
   private handoffs = 0;
 
@@ -201,6 +203,7 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     wait: WaitOptions | undefined,
   ): Promise<void> {
     const slot = await this.acquireSlot(wait);
+    this.handoffs--;
     const link = this.deps.current();
     if (link?.generation !== slot.gen) throw this.downError();
     if (ep.closeReason !== undefined) {
@@ -237,13 +240,22 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     return rpmsgError("ERR_LINK_DOWN", "the rpmsg link is down");
   }
 
-  /** A tx slot now, or after waiting in FIFO order. */
+  /**
+   * A tx slot now, or after waiting in FIFO order. Either way it counts as a hand-off until the
+   * caller resumes (which then decrements `handoffs` before anything else): a buffer the peer
+   * returned between `trySendRaw`'s look and this one is the caller's, and the sends made while
+   * it resumes must queue behind it (an rpmsg-lite remote returns buffers at any moment, without
+   * a notification: unguarded, later sends overtook the first waiting one).
+   */
   private async acquireSlot(wait: WaitOptions | undefined): Promise<{ slot: Slot; gen: number }> {
     const link = this.deps.current();
     if (link === undefined) throw this.downError();
     if (!this.queued()) {
       const slot = this.tryAcquire(link);
-      if (slot !== undefined) return { slot, gen: link.generation };
+      if (slot !== undefined) {
+        this.handoffs++;
+        return { slot, gen: link.generation };
+      }
     }
     const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.deps.scheduler, (x) => {
       remove(this.txWaiters, x);
@@ -252,8 +264,7 @@ export class TxPath implements EndpointTx, TxBufferDeps {
       this.txWaiters.push(w);
       this.safePump(); // turns completions on, and re-checks (a buffer may have come back meanwhile)
     }
-    const slot = await w.promise;
-    this.handoffs--; // only pump() resolves a waiter, with a slot: its hand-off is complete now
+    const slot = await w.promise; // only pump() resolves a waiter, with a slot, counting its hand-off
     return { slot, gen: link.generation };
   }
 
@@ -270,6 +281,7 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     this.checkWait(wait);
     if (ep.closed) throw ep.closedError();
     const s = await this.acquireSlot(wait);
+    this.handoffs--;
     if (ep.closeReason !== undefined) {
       const link = this.deps.current();
       if (link?.generation === s.gen) {

@@ -43,9 +43,8 @@ export class TxPath implements EndpointTx, TxBufferDeps {
   private readonly outbox: OutNs[] = [];
   private readonly txWaiters: Waiter<Slot>[] = [];
   /**
-   * Slots handed to a caller of `acquireSlot` whose code has not run yet (it resumes after a
-   * microtask): a waiter `pump()` served, or a sender that found a buffer on its second look. A
-   * new `send()` must not overtake them: messages keep the order of the calls. The caller takes
+   * Waiters `pump()` gave a slot whose code has not run yet (it resumes after a microtask). A
+   * new `send()` must not overtake them: messages keep the order of the calls. The waiter takes
    * its hand-off back in the same synchronous step that uses the slot.
    */
   private handoffs = 0;
@@ -241,28 +240,22 @@ export class TxPath implements EndpointTx, TxBufferDeps {
   }
 
   /**
-   * A tx slot now, or after waiting in FIFO order. Either way it counts as a hand-off until the
-   * caller resumes (which then decrements `handoffs` before anything else): a buffer the peer
-   * returned between `trySendRaw`'s look and this one is the caller's, and the sends made while
-   * it resumes must queue behind it (an rpmsg-lite remote returns buffers at any moment, without
-   * a notification: unguarded, later sends overtook the first waiting one).
+   * A tx slot after waiting in FIFO order (the caller already looked for a free one). It always
+   * queues, even when a buffer came back since that look: `pump()` then serves it at once and
+   * counts the hand-off, which the caller takes back (decrements `handoffs`) in the step that
+   * uses the slot, so that sends made while it resumes queue behind it. An rpmsg-lite remote
+   * returns buffers at any moment, without a notification: a second look here that took such a
+   * buffer without counting it let later sends overtake this one.
    */
   private async acquireSlot(wait: WaitOptions | undefined): Promise<{ slot: Slot; gen: number }> {
     const link = this.deps.current();
     if (link === undefined) throw this.downError();
-    if (!this.queued()) {
-      const slot = this.tryAcquire(link);
-      if (slot !== undefined) {
-        this.handoffs++;
-        return { slot, gen: link.generation };
-      }
-    }
     const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.deps.scheduler, (x) => {
       remove(this.txWaiters, x);
     });
     if (!w.settled) {
       this.txWaiters.push(w);
-      this.safePump(); // turns completions on, and re-checks (a buffer may have come back meanwhile)
+      this.safePump(); // serves it if a buffer is free now, else turns completions on
     }
     const slot = await w.promise; // only pump() resolves a waiter, with a slot, counting its hand-off
     return { slot, gen: link.generation };
@@ -279,7 +272,8 @@ export class TxPath implements EndpointTx, TxBufferDeps {
 
   async txBuffer(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<TxBuffer> {
     this.checkWait(wait);
-    if (ep.closed) throw ep.closedError();
+    const now = this.tryTxBuffer(ep);
+    if (now !== undefined) return now;
     const s = await this.acquireSlot(wait);
     this.handoffs--;
     if (ep.closeReason !== undefined) {

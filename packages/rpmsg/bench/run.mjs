@@ -45,6 +45,8 @@ const TPUT_N = Number(process.env.AMP_BENCH_TPUT ?? 40000);
 // Every worker is fresh: untimed rounds first, so both send paths are JIT-compiled before timing
 // (the zero-copy path goes through a few more small functions than trySend and tiers up later).
 const WARMUP = Number(process.env.AMP_BENCH_WARMUP ?? 3000);
+// AMP_BENCH_CORK=0: one-way bursts without host.cork() (one avail.idx store and kick check per send).
+const CORK = process.env.AMP_BENCH_CORK !== "0";
 // AMP_BENCH_ONLY: a regex over the case tags ("busy/copy/16", "bell/zero-copy/496") to run a subset.
 const ONLY = process.env.AMP_BENCH_ONLY === undefined ? undefined : new RegExp(process.env.AMP_BENCH_ONLY);
 const STOP = 0,
@@ -149,8 +151,22 @@ async function throughput(size, wait, zeroCopy) {
   const data = new Uint8Array(size).fill(1);
   const ac = new globalThis.AbortController();
   const serving = wait === "busy" ? undefined : l.host.serve(l.irq, { signal: ac.signal });
-  /** Sends n messages, then waits until the sink has counted `until`. */
+  /**
+   * Sends n messages, then waits until the sink has counted `until`. The burst is corked
+   * (AMP_BENCH_CORK=0 turns it off): avail.idx is stored and the remote kicked when a send finds
+   * no free buffer, at each process() and at the end, not once per message.
+   */
   const burst = async (n, until) => {
+    if (CORK) l.host.cork();
+    try {
+      await sendAll(n);
+    } finally {
+      if (CORK) l.host.uncork();
+    }
+    if (wait === "busy") while (Atomics.load(l.words, COUNT) < until) l.host.process();
+    else while (Atomics.load(l.words, COUNT) < until) await new Promise((r) => setTimeout(r, 0));
+  };
+  const sendAll = async (n) => {
     if (wait === "busy") {
       for (let i = 0; i < n; i++) {
         for (;;) {
@@ -165,7 +181,6 @@ async function throughput(size, wait, zeroCopy) {
           l.host.process();
         }
       }
-      while (Atomics.load(l.words, COUNT) < until) l.host.process();
     } else {
       for (let i = 0; i < n; i++) {
         if (zeroCopy) {
@@ -174,7 +189,6 @@ async function throughput(size, wait, zeroCopy) {
           b.send(size);
         } else await ep.send(data);
       }
-      while (Atomics.load(l.words, COUNT) < until) await new Promise((r) => setTimeout(r, 0));
     }
   };
   await burst(WARMUP, WARMUP);
@@ -318,6 +332,7 @@ async function allocCase(kind, size, zeroCopy, n) {
 const results = {
   node: process.version,
   date: new Date().toISOString(),
+  corkedOneWay: CORK,
   rtt: [],
   throughput: [],
   alloc: [],
@@ -379,7 +394,7 @@ writeFileSync(join(here, "..", "bench-results", "rpmsg.json"), JSON.stringify(re
 const f = (x, d = 1) => x.toFixed(d);
 const c = results.ceilings;
 console.log(
-  `\n@amp/rpmsg benchmark (${results.node}); host = main thread, remote = worker; RTT n=${RTT_N}, one-way n=${TPUT_N}`,
+  `\n@amp/rpmsg benchmark (${results.node}); host = main thread, remote = worker; RTT n=${RTT_N}, one-way n=${TPUT_N}${CORK ? " (corked bursts)" : ""}`,
 );
 console.log(`memcpy bandwidth (64 KiB Uint8Array.set): ${f(c.memcpy.MBps / 1000, 2)} GB/s\n`);
 console.log(

@@ -1,7 +1,8 @@
 // Per-message CPU cost of each role in one thread (no cross-core effects): the host's sends, the
 // remote's process() and the host's process(), best of many timed units, so a loaded machine
 // disturbs it less than the two-thread bench. For finding where time goes (`node --cpu-prof`).
-//   MODE=oneway|echo  ZC=0|1 (zero-copy sends)  SIZE=16  N=1000000  node bench/single-thread.mjs
+//   MODE=oneway|echo  ZC=0|1 (zero-copy sends)  CORK=0|1 (host.cork() around each burst)  SIZE=16
+//   N=1000000  node bench/single-thread.mjs
 import { createStaticHost, createStaticRemote, staticLinkLayout } from "@amp/rpmsg";
 import { AddressSpace, AtomicsDoorbell, SharedMemory } from "@amp/virtio-ring";
 import console from "node:console";
@@ -11,6 +12,7 @@ import { setTimeout } from "node:timers";
 const N = Number(process.env.N ?? 1000000);
 const size = Number(process.env.SIZE ?? 16);
 const zc = process.env.ZC === "1";
+const cork = process.env.CORK === "1";
 const layout = staticLinkLayout({ base: 0, numBuffers: 256, align: 16, bufferSize: 512 });
 const sab = new SharedArrayBuffer(layout.size);
 const ctrl = new SharedArrayBuffer(256);
@@ -64,7 +66,9 @@ function unit(timed) {
   const t = [0, 0, 0];
   for (let u = 0; u < U; u++) {
     const t0 = now();
+    if (cork) host.cork();
     for (let i = 0; i < B; i++) send(i);
+    if (cork) host.uncork();
     const t1 = now();
     kick.poll(noop);
     remote.process();
@@ -94,5 +98,5 @@ const c = process.cpuUsage(c0);
 await new Promise((r) => setTimeout(r, 10));
 obs.disconnect();
 console.log(
-  `${mode} ${zc ? "zc" : "copy"} ${size}B: best send ${best[0].toFixed(0)} remote ${best[1].toFixed(0)} host ${best[2].toFixed(0)} ns/msg; total cpu ${(((c.user + c.system) * 1000) / N).toFixed(0)} ns/msg, wall ${((wall * 1e6) / N).toFixed(0)}; gc ${gcs} per ${N} msgs (incl. timing harness)`,
+  `${mode} ${zc ? "zc" : "copy"}${cork ? " corked" : ""} ${size}B: best send ${best[0].toFixed(0)} remote ${best[1].toFixed(0)} host ${best[2].toFixed(0)} ns/msg; total cpu ${(((c.user + c.system) * 1000) / N).toFixed(0)} ns/msg, wall ${((wall * 1e6) / N).toFixed(0)}; gc ${gcs} per ${N} msgs (incl. timing harness)`,
 );

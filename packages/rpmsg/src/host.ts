@@ -89,6 +89,9 @@ export class RpmsgHost extends RpmsgDevice {
   private readonly opts: RpmsgHostOptions;
   private geo: RpmsgHostGeometry | undefined;
   private started = false;
+  /** cork() depth, shared with every link's tx port (a restart keeps it). */
+  private readonly corks: Cork = { depth: 0 };
+  private hostTx: HostTx | undefined;
 
   /** @throws RangeError/TypeError for bad options. Nothing touches the device before `start()`. */
   constructor(options: RpmsgHostOptions) {
@@ -102,6 +105,45 @@ export class RpmsgHost extends RpmsgDevice {
     if (!Number.isSafeInteger(options.poolAddr) || options.poolAddr < 0)
       throw new RangeError("poolAddr must be a device address");
     this.opts = options;
+  }
+
+  /**
+   * Holds back the publication of the sends that follow, until the matching {@link uncork}: each
+   * send still writes its message, descriptor and avail ring entry at once (and keeps its order
+   * and every check), but avail.idx is stored and the remote kicked once for the whole burst
+   * instead of once per message. What is held goes out early whenever it must: when a send finds
+   * no free tx buffer (the remote can only return what it has seen) and at the end of every
+   * `process()`. Calls nest; zero-copy sends are corked too.
+   *
+   * A remote sees a corked message only after that point: cork a burst, not a request whose
+   * reply you wait for without calling `process()`.
+   *
+   * @example
+   * host.cork();
+   * try {
+   *   for (const m of batch) while (!ep.trySend(m)) host.process();
+   * } finally {
+   *   host.uncork(); // one avail.idx store and at most one kick for the batch
+   * }
+   */
+  cork(): void {
+    this.corks.depth++;
+  }
+
+  /**
+   * Ends one {@link cork}; the outermost publishes what the burst held back (one avail.idx store,
+   * one kick unless the remote suppressed it). Extra calls do nothing.
+   */
+  uncork(): void {
+    if (this.corks.depth === 0) return;
+    if (--this.corks.depth === 0) this.publishTx();
+  }
+
+  /** Drains as {@link RpmsgDevice.process} does, then publishes sends held back by {@link cork}. */
+  override process(): number {
+    const n = super.process();
+    if (this.corks.depth > 0) this.publishTx();
+    return n;
   }
 
   /** Pool geometry of the current link (undefined before `start()`). */
@@ -162,9 +204,11 @@ export class RpmsgHost extends RpmsgDevice {
         doorbell,
         notifyId: i,
         maxChain: 1,
-        // avail.idx is stored with every add: batching it (publish at the kick) lost an echo now
-        // and then against rpmsg-lite on QEMU under load, so it stays off here until understood.
-        batchAvailIdx: false,
+        // avail.idx is stored once per batch, at the kick that ends every send, process() and
+        // release (a remote that polls avail.idx, as rpmsg-lite's does, sees every buffer by the
+        // time a host call returns). The echo once lost against rpmsg-lite under load was a send
+        // overtaking a waiting one (tx-path.ts acquireSlot), not this.
+        batchAvailIdx: true,
       });
       vq.reset(); // the driver owns the rings: zero them, as Linux's allocation does
       return vq;
@@ -181,7 +225,8 @@ export class RpmsgHost extends RpmsgDevice {
     this.geo = { bufferSize, numRxBuffers: numRx, numTxBuffers: numTx, rxAddr: pool, txAddr, features };
     const rx = new HostRx(rxq, rxSlots, bufferSize);
     for (const s of rxSlots) rx.post(s);
-    const tx = new HostTx(txq, txSlots, this.stats);
+    const tx = new HostTx(txq, txSlots, this.stats, this.corks);
+    this.hostTx = tx;
     txq.disableInterrupts(); // Linux: tx-complete callbacks only while a sender waits
     const kick = rxq.kickPrepare();
     driverReady(t);
@@ -200,6 +245,10 @@ export class RpmsgHost extends RpmsgDevice {
     this.started = false;
     if (options.reset ?? true) this.opts.transport.setStatus(0);
     this.linkDown(rpmsgError("ERR_LINK_DOWN", `rpmsg link down: ${reason}`));
+  }
+
+  private publishTx(): void {
+    if (this.started) this.hostTx?.publish();
   }
 
   protected poll(): void {
@@ -281,19 +330,29 @@ class HostRx implements RxPort {
   }
 }
 
-/** Host tx: vring 1; fresh buffers first (Linux last_sbuf), then ones the remote returned. */
+/** The host's cork() depth. */
+interface Cork {
+  depth: number;
+}
+
+/**
+ * Host tx: vring 1; fresh buffers first (Linux last_sbuf), then ones the remote returned. While
+ * the host is corked, `flush()` (the end of each send) leaves avail.idx and the kick for later.
+ */
 class HostTx implements TxPort {
   private readonly used: UsedBuffer<number> = { id: 0, len: 0, declaredLen: 0, token: 0 };
   private readonly q: SplitVirtqueueDriver<number>;
   private readonly slots: Slot[];
   private readonly stats: RpmsgStats;
+  private readonly cork: Cork;
   private readonly free: number[] = [];
   private fresh = 0;
   private interrupts = false;
-  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], stats: RpmsgStats) {
+  constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], stats: RpmsgStats, cork: Cork) {
     this.q = q;
     this.slots = slots;
     this.stats = stats;
+    this.cork = cork;
   }
   acquire(): Slot | undefined {
     let i = this.free.pop();
@@ -306,7 +365,10 @@ class HostTx implements TxPort {
         i = u.token;
       }
     }
-    return i === undefined ? undefined : this.slots[i];
+    if (i !== undefined) return this.slots[i];
+    // Out of buffers: the remote returns only what it has seen, so nothing may stay held back.
+    if (this.cork.depth > 0) this.q.kick();
+    return undefined;
   }
   submit(s: Slot, length: number): void {
     this.q.addBuffer(s.da, length, false, s.head);
@@ -322,6 +384,10 @@ class HostTx implements TxPort {
     return false;
   }
   flush(): void {
+    if (this.cork.depth === 0) this.q.kick();
+  }
+  /** Publishes and kicks whatever is held back, corked or not. */
+  publish(): void {
     this.q.kick();
   }
 }

@@ -108,6 +108,12 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   /** avail.idx as last stored to ring memory (lags `availIdx` inside a batch with `batchAvailIdx`). */
   private publishedAvail = 0;
   private lastUsed = 0;
+  /**
+   * used.idx as last loaded, already checked against the buffers outstanding: entries up to it
+   * are consumed without loading the index again (a line the device keeps writing, a cache miss
+   * per load on another core). Loaded again only once `lastUsed` has caught up with it.
+   */
+  private seenUsed = 0;
   private added = 0;
   private interruptsOn = true;
   private overruns = 0;
@@ -258,19 +264,22 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   }
 
   hasUsed(): boolean {
-    return this.usedMem.getU16Acquire(this.usedOff + R_IDX) !== this.lastUsed;
+    return this.seenUsed !== this.lastUsed || this.usedMem.getU16Acquire(this.usedOff + R_IDX) !== this.lastUsed;
   }
 
   getUsed(out?: UsedBuffer<T>): UsedBuffer<T> | null {
     this.checkUsable();
-    const usedIdx = this.usedMem.getU16Acquire(this.usedOff + R_IDX);
-    if (usedIdx === this.lastUsed) return null;
-    if (((usedIdx - this.lastUsed) & 0xffff) > this.outstandingCount) {
-      throw this.fail(
-        "ERR_BAD_INDEX",
-        `used.idx ${usedIdx} runs ${(usedIdx - this.lastUsed) & 0xffff} ahead with ${this.outstandingCount} buffers outstanding`,
-        this.usedOff + R_IDX,
-      );
+    if (this.seenUsed === this.lastUsed) {
+      const usedIdx = this.usedMem.getU16Acquire(this.usedOff + R_IDX);
+      if (usedIdx === this.lastUsed) return null;
+      if (((usedIdx - this.lastUsed) & 0xffff) > this.outstandingCount) {
+        throw this.fail(
+          "ERR_BAD_INDEX",
+          `used.idx ${usedIdx} runs ${(usedIdx - this.lastUsed) & 0xffff} ahead with ${this.outstandingCount} buffers outstanding`,
+          this.usedOff + R_IDX,
+        );
+      }
+      this.seenUsed = usedIdx;
     }
     const e = this.usedOff + R_RING + 8 * (this.lastUsed & this.c.mask);
     const id = this.usedMem.getU32(e);
@@ -333,6 +342,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.availIdx = 0;
     this.publishedAvail = 0;
     this.lastUsed = 0;
+    this.seenUsed = 0;
     this.added = 0;
     this.interruptsOn = true;
     this.fault = undefined;

@@ -77,11 +77,15 @@ static void dispatch(void) {
 }
 
 void platform_doorbell_isr(void) {
+  /* Clear the interrupt before draining, never after: a byte that lands after the last RXFULL
+   * check would have its interrupt cleared and sit in the data register, and the UART takes no
+   * further byte while it is full, so every later kick of the host would be lost. Cleared
+   * first, such a byte raises the interrupt again and this handler runs once more. */
+  REG32(UART1 + UART_INT) = UART_INT_RX;
   while ((REG32(UART1 + UART_STATE) & UART_STATE_RXFULL) != 0u) {
     uint32_t v = REG32(UART1 + UART_DATA) & 0xffu;
     if (v < RL_PLATFORM_MAX_ISR_COUNT) vectors_pending |= 1u << v;
   }
-  REG32(UART1 + UART_INT) = UART_INT_RX;
   CTRL(AMPQ_CTRL_IRQS) = CTRL(AMPQ_CTRL_IRQS) + 1u;
   dispatch();
 }

@@ -44,7 +44,8 @@ export class TxPath implements EndpointTx, TxBufferDeps {
   private readonly txWaiters: Waiter<Slot>[] = [];
   /**
    * Waiters `pump()` gave a slot whose code has not run yet (it resumes after a microtask). A
-   * new `send()` must not overtake them: messages keep the order of the calls.
+   * new `send()` must not overtake them: messages keep the order of the calls. The waiter takes
+   * its hand-off back in the same synchronous step that uses the slot.
    */
   private handoffs = 0;
 
@@ -201,6 +202,7 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     wait: WaitOptions | undefined,
   ): Promise<void> {
     const slot = await this.acquireSlot(wait);
+    this.handoffs--;
     const link = this.deps.current();
     if (link?.generation !== slot.gen) throw this.downError();
     if (ep.closeReason !== undefined) {
@@ -237,23 +239,25 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     return rpmsgError("ERR_LINK_DOWN", "the rpmsg link is down");
   }
 
-  /** A tx slot now, or after waiting in FIFO order. */
+  /**
+   * A tx slot after waiting in FIFO order (the caller already looked for a free one). It always
+   * queues, even when a buffer came back since that look: `pump()` then serves it at once and
+   * counts the hand-off, which the caller takes back (decrements `handoffs`) in the step that
+   * uses the slot, so that sends made while it resumes queue behind it. An rpmsg-lite remote
+   * returns buffers at any moment, without a notification: a second look here that took such a
+   * buffer without counting it let later sends overtake this one.
+   */
   private async acquireSlot(wait: WaitOptions | undefined): Promise<{ slot: Slot; gen: number }> {
     const link = this.deps.current();
     if (link === undefined) throw this.downError();
-    if (!this.queued()) {
-      const slot = this.tryAcquire(link);
-      if (slot !== undefined) return { slot, gen: link.generation };
-    }
     const w = createWaiter<Slot>("send: waiting for a tx buffer", wait, this.deps.scheduler, (x) => {
       remove(this.txWaiters, x);
     });
     if (!w.settled) {
       this.txWaiters.push(w);
-      this.safePump(); // turns completions on, and re-checks (a buffer may have come back meanwhile)
+      this.safePump(); // serves it if a buffer is free now, else turns completions on
     }
-    const slot = await w.promise;
-    this.handoffs--; // only pump() resolves a waiter, with a slot: its hand-off is complete now
+    const slot = await w.promise; // only pump() resolves a waiter, with a slot, counting its hand-off
     return { slot, gen: link.generation };
   }
 
@@ -268,8 +272,10 @@ export class TxPath implements EndpointTx, TxBufferDeps {
 
   async txBuffer(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<TxBuffer> {
     this.checkWait(wait);
-    if (ep.closed) throw ep.closedError();
+    const now = this.tryTxBuffer(ep);
+    if (now !== undefined) return now;
     const s = await this.acquireSlot(wait);
+    this.handoffs--;
     if (ep.closeReason !== undefined) {
       const link = this.deps.current();
       if (link?.generation === s.gen) {

@@ -155,9 +155,12 @@ int doorbell_take(void)
  * (RSC_NOTIFY_ID_ANY), so the bytes are only drained. */
 void uart1_rx_irq(void)
 {
+	/* Clear before draining: a kick byte that lands after the last RXFULL check then raises
+	 * the interrupt again; cleared after, it would sit unseen and the full UART would take no
+	 * later kick. */
+	REG32(UART1 + UART_INT) = UART_INT_RX;
 	while (REG32(UART1 + UART_STATE) & UART_STATE_RXFULL)
 		(void)REG32(UART1 + UART_DATA);
-	REG32(UART1 + UART_INT) = UART_INT_RX;
 	doorbell_flag = 1;
 	CTRL_INC(AMPQ_CTRL_IRQS);
 }

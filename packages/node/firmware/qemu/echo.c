@@ -559,8 +559,11 @@ static void vdev_start(void) {
 static volatile uint32_t doorbell_flag;
 
 void uart1_rx_irq(void) {
-  while (REG32(UART1 + UART_STATE) & UART_STATE_RXFULL) (void)REG32(UART1 + UART_DATA);
+  /* Clear before draining: a kick byte that lands after the last RXFULL check then raises the
+   * interrupt again. Cleared after, it would sit in the data register with no interrupt, and the
+   * UART takes nothing more while full: every later kick of the host would be lost. */
   REG32(UART1 + UART_INT) = UART_INT_RX;
+  while (REG32(UART1 + UART_STATE) & UART_STATE_RXFULL) (void)REG32(UART1 + UART_DATA);
   doorbell_flag = 1;
   CTRL(AMPQ_CTRL_IRQS) = CTRL(AMPQ_CTRL_IRQS) + 1u;
 }

@@ -43,6 +43,8 @@ export abstract class RpmsgDevice implements EndpointCore {
   /** Counters (live object). */
   readonly stats: RpmsgStats = newStats();
   private readonly endpoints = new Map<number, RpmsgEndpoint>();
+  /** The endpoint the last message went to: always one in `endpoints` (cleared on removal). */
+  private lastEp: RpmsgEndpoint | undefined;
 
   private readonly addrs = new AddressAllocator();
   private link: Link | undefined;
@@ -86,7 +88,8 @@ export abstract class RpmsgDevice implements EndpointCore {
       current,
       bind,
       callbackFailed: (e) => this.callbackFailed(e),
-      endpoint: (addr) => this.endpoints.get(addr),
+      // Most traffic goes to one endpoint: a field compare instead of a Map lookup per message.
+      endpoint: (addr) => (this.lastEp?.addr === addr ? this.lastEp : (this.lastEp = this.endpoints.get(addr))),
       receiveNs: (payload) => this.ns.receive(payload),
       hold: (slot, gen) => {
         const h: HeldRx = { slot, gen, released: false };
@@ -176,6 +179,7 @@ export abstract class RpmsgDevice implements EndpointCore {
     this.ns.clear(reason);
     const eps = [...this.endpoints.values()];
     this.endpoints.clear();
+    this.lastEp = undefined;
     this.addrs.clear();
     // User code (onClose, listeners) runs last, each one even when an earlier one throws; the
     // first exception is rethrown once the device is consistent (or goes to onError).
@@ -222,7 +226,7 @@ export abstract class RpmsgDevice implements EndpointCore {
     let failure: CallbackFailure | undefined;
     try {
       for (; n < this.maxBatch; n++) {
-        const slot = link.rx.next();
+        const slot = link.rx.next(n > 0);
         if (slot === undefined) break;
         const thrown = receiveMessage(this.rxDeps, link, slot);
         if (thrown !== undefined) {
@@ -239,6 +243,7 @@ export abstract class RpmsgDevice implements EndpointCore {
       if (this.link === link) {
         link.rx.flush();
         this.tx.pump();
+        link.tx.prepare?.();
       }
     } catch (e) {
       this.ringFailure(e);
@@ -398,6 +403,7 @@ export abstract class RpmsgDevice implements EndpointCore {
   destroyEndpoint(ep: RpmsgEndpoint): void {
     if (ep.closed || this.endpoints.get(ep.addr) !== ep) return;
     this.endpoints.delete(ep.addr);
+    this.lastEp = undefined;
     this.addrs.release(ep.addr);
     if (ep.announce && this.link?.ns === true) {
       // Cancel its CREATE if still queued (the peer never heard of it); otherwise tell the peer.

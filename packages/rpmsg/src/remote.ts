@@ -318,9 +318,9 @@ class RemotePort implements TxPort, RxPort {
   acquire(): Slot | undefined {
     return this.spare.pop() ?? this.next();
   }
-  next(): Slot | undefined {
+  next(again = false): Slot | undefined {
     for (let i = 0; i < this.q.size; i++) {
-      const c = this.q.getAvail(this.chain);
+      const c = this.q.getAvail(this.chain, !again);
       if (c === null) return undefined;
       if (c.count === 1 && (c.isWritable(0) ? this.tx || this.anyDirection : !this.tx)) {
         checkInPool(c, this.pool, this.vring, this.first);
@@ -341,6 +341,14 @@ class RemotePort implements TxPort, RxPort {
   }
   giveBack(s: Slot): void {
     this.spare.push(s);
+  }
+  prepare(): void {
+    // One tx buffer taken ahead (its descriptor read now, not when a reply is due); a host
+    // with none posted is asked again only after the next batch.
+    if (this.tx && this.spare.length === 0) {
+      const s = this.next();
+      if (s !== undefined) this.spare.push(s);
+    }
   }
   wantCompletions(): boolean {
     // The host re-posts rx buffers and kicks vring 0 after each batch (Linux does).

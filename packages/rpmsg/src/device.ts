@@ -43,8 +43,6 @@ export abstract class RpmsgDevice implements EndpointCore {
   /** Counters (live object). */
   readonly stats: RpmsgStats = newStats();
   private readonly endpoints = new Map<number, RpmsgEndpoint>();
-  /** The endpoint the last message went to: always one in `endpoints` (cleared on removal). */
-  private lastEp: RpmsgEndpoint | undefined;
 
   private readonly addrs = new AddressAllocator();
   private link: Link | undefined;
@@ -79,7 +77,7 @@ export abstract class RpmsgDevice implements EndpointCore {
       stats: this.stats,
       scheduler: this.scheduler,
       maxPending: this.maxPending,
-      endpoints: () => [...this.endpoints.values()],
+      endpoints: () => this.endpointList,
       bind,
       callUser,
     });
@@ -88,8 +86,7 @@ export abstract class RpmsgDevice implements EndpointCore {
       current,
       bind,
       callbackFailed: (e) => this.callbackFailed(e),
-      // Most traffic goes to one endpoint: a field compare instead of a Map lookup per message.
-      endpoint: (addr) => (this.lastEp?.addr === addr ? this.lastEp : (this.lastEp = this.endpoints.get(addr))),
+      endpoint: (addr) => this.endpoints.get(addr),
       receiveNs: (payload) => this.ns.receive(payload),
       hold: (slot, gen) => {
         const h: HeldRx = { slot, gen, released: false };
@@ -179,7 +176,6 @@ export abstract class RpmsgDevice implements EndpointCore {
     this.ns.clear(reason);
     const eps = [...this.endpoints.values()];
     this.endpoints.clear();
-    this.lastEp = undefined;
     this.addrs.clear();
     // User code (onClose, listeners) runs last, each one even when an earlier one throws; the
     // first exception is rethrown once the device is consistent (or goes to onError).
@@ -403,7 +399,6 @@ export abstract class RpmsgDevice implements EndpointCore {
   destroyEndpoint(ep: RpmsgEndpoint): void {
     if (ep.closed || this.endpoints.get(ep.addr) !== ep) return;
     this.endpoints.delete(ep.addr);
-    this.lastEp = undefined;
     this.addrs.release(ep.addr);
     if (ep.announce && this.link?.ns === true) {
       // Cancel its CREATE if still queued (the peer never heard of it); otherwise tell the peer.
@@ -454,16 +449,20 @@ export abstract class RpmsgDevice implements EndpointCore {
    */
   async serve(receiver: DoorbellReceiver, options: { signal?: AbortSignalLike; pollMs?: number } = {}): Promise<void> {
     const { signal, pollMs } = options;
-    if (pollMs !== undefined && this.scheduler === undefined)
+    const sch = this.scheduler;
+    if (pollMs !== undefined && sch === undefined)
       throw new TypeError("pollMs needs a `scheduler` option on the device");
     const noop = (): void => undefined;
+    // The same wait options every round (nothing allocated per wait).
+    const waitOptions = {
+      ...(signal === undefined ? {} : { signal }),
+      ...(pollMs === undefined || sch === undefined ? {} : { timeoutMs: pollMs, scheduler: sch }),
+    };
     for (;;) {
       if (signal?.aborted === true) return;
       receiver.poll(noop);
-      const n = this.process();
-      if (n >= this.maxBatch) {
+      if (this.process() >= this.maxBatch) {
         // More may be waiting without a new ring: go again, but let other tasks run first.
-        const sch = this.scheduler;
         await (sch === undefined
           ? Promise.resolve()
           : new Promise<void>((r) => {
@@ -472,12 +471,7 @@ export abstract class RpmsgDevice implements EndpointCore {
         continue;
       }
       try {
-        await receiver.wait({
-          ...(signal === undefined ? {} : { signal }),
-          ...(pollMs === undefined || this.scheduler === undefined
-            ? {}
-            : { timeoutMs: pollMs, scheduler: this.scheduler }),
-        });
+        await receiver.wait(waitOptions);
       } catch (e) {
         if (!isAmpError(e) || (e.code !== "ERR_TIMEOUT" && e.code !== "ERR_ABORTED")) throw e;
       }

@@ -488,10 +488,10 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   }
 
   /**
-   * `reread` false: only chains offered by the avail.idx this queue last read (no look at ring
+   * `seenOnly`: only chains offered by the avail.idx this queue last read (no look at ring
    * memory; null once they are taken), for the later calls of one batch.
    */
-  getAvail(out?: DescriptorChain, reread = true): DescriptorChain | null {
+  getAvail(out?: DescriptorChain, seenOnly = false): DescriptorChain | null {
     if (this.fault !== undefined)
       throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
     if (out !== undefined && out.capacity < this.c.maxChain)
@@ -499,7 +499,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     // One acquire load per run of offered chains (Linux's shadow avail index): the index read
     // last time already ordered every descriptor it covers, and was checked then.
     if (this.seenAvail === this.lastAvail) {
-      if (!reread) return null;
+      if (seenOnly) return null;
       const availIdx = this.availMem.getU16Acquire(this.availOff + R_IDX);
       if (availIdx === this.lastAvail) return null;
       if (((availIdx - this.lastAvail) & 0xffff) > this.size) {
@@ -599,25 +599,46 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.fault = undefined;
   }
 
-  /** Walks the chain at `head` into `chain`, checking everything; throws (and breaks) on a violation. */
+  /**
+   * Walks the chain at `head` into `chain`, checking everything; throws (and breaks) on a
+   * violation. One loop serves the ring's table and an indirect table (`ind`: offset of the
+   * INDIRECT descriptor that points to it, -1 in the ring's table); errors inside an indirect
+   * table are reported at that descriptor.
+   */
   private walk(head: number, chain: DescriptorChain): void {
+    let mem = this.descMem;
+    let base = this.descOff;
+    let n = this.size;
+    let ind = -1;
     let i = head;
     let seen = 0;
     for (;;) {
-      if (seen++ >= this.size)
-        throw this.fail("ERR_BAD_CHAIN", `descriptor chain at head ${head} loops`, this.descOff + i * VRING_DESC_SIZE);
-      const d = this.descOff + i * VRING_DESC_SIZE;
-      const addr = getAddr(this.descMem, d); // addr is the first field (D_ADDR 0)
-      const len = this.descMem.getU32(d + D_LEN);
-      const flags = this.descMem.getU16(d + D_FLAGS);
-      const next = this.descMem.getU16(d + D_NEXT);
+      const d = base + i * VRING_DESC_SIZE;
+      const at = ind < 0 ? d : ind; // where this descriptor's errors are reported
+      if (seen++ >= n)
+        throw this.fail(
+          "ERR_BAD_CHAIN",
+          ind < 0 ? `descriptor chain at head ${head} loops` : "indirect chain loops",
+          at + D_ADDR,
+        );
+      const addr = getAddr(mem, d); // addr is the first field (D_ADDR 0)
+      const len = mem.getU32(d + D_LEN);
+      const flags = mem.getU16(d + D_FLAGS);
+      const next = mem.getU16(d + D_NEXT);
       if ((flags & VRING_DESC_F_INDIRECT) !== 0) {
+        if (ind >= 0) throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", ind + D_ADDR);
         if (!this.c.indirect)
           throw this.fail("ERR_BAD_CHAIN", "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", d + D_FLAGS);
         if ((flags & VRING_DESC_F_NEXT) !== 0)
           throw this.fail("ERR_BAD_CHAIN", "descriptor sets both INDIRECT and NEXT", d + D_FLAGS);
-        this.walkIndirect(addr, len, d, chain);
-        return;
+        const t = indirectTable(this.space, addr, len, this.maxIndirect, d + D_ADDR, d + D_LEN, this.failFn);
+        mem = t.memory;
+        base = t.base;
+        n = t.n;
+        ind = d;
+        i = 0;
+        seen = 0;
+        continue;
       }
       appendSegment(
         chain,
@@ -626,48 +647,18 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
         addr,
         len,
         (flags & VRING_DESC_F_WRITE) !== 0,
-        d,
-        d + D_FLAGS,
+        at,
+        at + D_FLAGS,
         this.failFn,
       );
       if ((flags & VRING_DESC_F_NEXT) === 0) return;
-      if (next >= this.size)
-        throw this.fail("ERR_BAD_INDEX", `descriptor next ${next} >= queue size ${this.size}`, d + D_NEXT);
+      if (next >= n)
+        throw this.fail(
+          "ERR_BAD_INDEX",
+          ind < 0 ? `descriptor next ${next} >= queue size ${n}` : `indirect next ${next} >= table size ${n}`,
+          ind < 0 ? d + D_NEXT : ind + D_ADDR,
+        );
       i = next;
-    }
-  }
-
-  private walkIndirect(addr: number, len: number, d: number, chain: DescriptorChain): void {
-    const {
-      memory: mem,
-      base,
-      n,
-    } = indirectTable(this.space, addr, len, this.maxIndirect, d + D_ADDR, d + D_LEN, this.failFn);
-    let j = 0;
-    let seen = 0;
-    for (;;) {
-      if (seen++ >= n) throw this.fail("ERR_BAD_CHAIN", "indirect chain loops", d + D_ADDR);
-      const e = base + j * VRING_DESC_SIZE;
-      const a = getAddr(mem, e); // D_ADDR 0, as above
-      const l = mem.getU32(e + D_LEN);
-      const f = mem.getU16(e + D_FLAGS);
-      const nx = mem.getU16(e + D_NEXT);
-      if ((f & VRING_DESC_F_INDIRECT) !== 0)
-        throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + D_ADDR);
-      appendSegment(
-        chain,
-        this.space,
-        this.c.maxChain,
-        a,
-        l,
-        (f & VRING_DESC_F_WRITE) !== 0,
-        d,
-        d + D_FLAGS,
-        this.failFn,
-      );
-      if ((f & VRING_DESC_F_NEXT) === 0) return;
-      if (nx >= n) throw this.fail("ERR_BAD_INDEX", `indirect next ${nx} >= table size ${n}`, d + D_ADDR);
-      j = nx;
     }
   }
 

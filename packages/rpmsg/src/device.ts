@@ -211,7 +211,9 @@ export abstract class RpmsgDevice implements EndpointCore {
   /**
    * Handles what arrived: link changes, received messages (at most `maxBatch`), returned tx
    * buffers, queued name-service messages and waiting senders. Returns the number of rx
-   * messages handled. Call it from a doorbell handler, an interrupt or a loop.
+   * messages handled. Call it from a doorbell handler, an interrupt or a loop. A remote looks at
+   * the host's ring index once per call: messages posted after that look are handled by the next
+   * call (the host kicks for them, so a doorbell-driven loop comes back).
    * @throws whatever an `onMessage` callback threw, when no `onError` option is set.
    */
   process(): number {

@@ -77,7 +77,7 @@ export abstract class RpmsgDevice implements EndpointCore {
       stats: this.stats,
       scheduler: this.scheduler,
       maxPending: this.maxPending,
-      endpoints: () => [...this.endpoints.values()],
+      endpoints: () => this.endpointList,
       bind,
       callUser,
     });
@@ -211,7 +211,9 @@ export abstract class RpmsgDevice implements EndpointCore {
   /**
    * Handles what arrived: link changes, received messages (at most `maxBatch`), returned tx
    * buffers, queued name-service messages and waiting senders. Returns the number of rx
-   * messages handled. Call it from a doorbell handler, an interrupt or a loop.
+   * messages handled. Call it from a doorbell handler, an interrupt or a loop. A remote looks at
+   * the host's ring index once per call: messages posted after that look are handled by the next
+   * call (the host kicks for them, so a doorbell-driven loop comes back).
    * @throws whatever an `onMessage` callback threw, when no `onError` option is set.
    */
   process(): number {
@@ -222,7 +224,7 @@ export abstract class RpmsgDevice implements EndpointCore {
     let failure: CallbackFailure | undefined;
     try {
       for (; n < this.maxBatch; n++) {
-        const slot = link.rx.next();
+        const slot = link.rx.next(n > 0);
         if (slot === undefined) break;
         const thrown = receiveMessage(this.rxDeps, link, slot);
         if (thrown !== undefined) {
@@ -239,6 +241,7 @@ export abstract class RpmsgDevice implements EndpointCore {
       if (this.link === link) {
         link.rx.flush();
         this.tx.pump();
+        link.tx.prepare?.();
       }
     } catch (e) {
       this.ringFailure(e);
@@ -448,16 +451,20 @@ export abstract class RpmsgDevice implements EndpointCore {
    */
   async serve(receiver: DoorbellReceiver, options: { signal?: AbortSignalLike; pollMs?: number } = {}): Promise<void> {
     const { signal, pollMs } = options;
-    if (pollMs !== undefined && this.scheduler === undefined)
+    const sch = this.scheduler;
+    if (pollMs !== undefined && sch === undefined)
       throw new TypeError("pollMs needs a `scheduler` option on the device");
     const noop = (): void => undefined;
+    // The same wait options every round (nothing allocated per wait).
+    const waitOptions = {
+      ...(signal === undefined ? {} : { signal }),
+      ...(pollMs === undefined || sch === undefined ? {} : { timeoutMs: pollMs, scheduler: sch }),
+    };
     for (;;) {
       if (signal?.aborted === true) return;
       receiver.poll(noop);
-      const n = this.process();
-      if (n >= this.maxBatch) {
+      if (this.process() >= this.maxBatch) {
         // More may be waiting without a new ring: go again, but let other tasks run first.
-        const sch = this.scheduler;
         await (sch === undefined
           ? Promise.resolve()
           : new Promise<void>((r) => {
@@ -466,12 +473,7 @@ export abstract class RpmsgDevice implements EndpointCore {
         continue;
       }
       try {
-        await receiver.wait({
-          ...(signal === undefined ? {} : { signal }),
-          ...(pollMs === undefined || this.scheduler === undefined
-            ? {}
-            : { timeoutMs: pollMs, scheduler: this.scheduler }),
-        });
+        await receiver.wait(waitOptions);
       } catch (e) {
         if (!isAmpError(e) || (e.code !== "ERR_TIMEOUT" && e.code !== "ERR_ABORTED")) throw e;
       }

@@ -14,6 +14,7 @@ import {
   VIRTIO_RING_F_EVENT_IDX,
   type AddressSpaceLike,
   type Doorbell,
+  type Memory,
   type VirtioTransport,
 } from "@amp/virtio-ring";
 import {
@@ -29,6 +30,7 @@ import {
 import { RpmsgDevice, type RpmsgDeviceOptions } from "./device.js";
 import { rpmsgError } from "./errors.js";
 import type { RxPort, Slot, TxPort } from "./internal/ports.js";
+import type { RpmsgStats } from "./stats.js";
 
 /** Options of {@link RpmsgRemote}. */
 export interface RpmsgRemoteOptions extends RpmsgDeviceOptions {
@@ -171,7 +173,6 @@ export class RpmsgRemote extends RpmsgDevice {
     if (!isDriverOk(s)) return;
     let tx: RemotePort;
     let rx: RemotePort;
-    let mtu: number;
     try {
       this.accepted = deviceAcceptedFeatures(t);
       const lite = this.opts.rpmsgLiteMaster ?? false;
@@ -200,17 +201,11 @@ export class RpmsgRemote extends RpmsgDevice {
       const rxq = mk(RPMSG_VRING_HOST_TX);
       // Buffers are as large as the host's descriptors say, capped at maxBufferSize (512 by
       // default: Linux's size; larger only with big buffers or an out-of-band agreement).
-      const cap = this.maxBuf;
-      const stats = this.stats;
-      const onBad = (): void => {
-        stats.dropped.badBuffer++;
-      };
       const pool = this.opts.bufferPool;
-      tx = new RemotePort(txq, RPMSG_VRING_HOST_RX, cap, onBad, pool, false);
-      rx = new RemotePort(rxq, RPMSG_VRING_HOST_TX, Infinity, onBad, pool, lite);
+      tx = new RemotePort(txq, RPMSG_VRING_HOST_RX, this.maxBuf, this.stats, pool, false);
+      rx = new RemotePort(rxq, RPMSG_VRING_HOST_TX, Infinity, this.stats, pool, lite);
       this.txq = txq;
       this.rxq = rxq;
-      mtu = cap - RPMSG_HDR_SIZE;
     } catch (e) {
       // Bad features or unmapped rings from the host: report NEEDS_RESET and wait for a reset.
       if (!isAmpError(e)) throw e;
@@ -219,7 +214,7 @@ export class RpmsgRemote extends RpmsgDevice {
       return;
     }
     this.up = true;
-    this.linkUp(tx, rx, this.maxBuf, mtu, hasFeature(this.accepted, VIRTIO_RPMSG_F_NS));
+    this.linkUp(tx, rx, this.maxBuf, this.maxBuf - RPMSG_HDR_SIZE, hasFeature(this.accepted, VIRTIO_RPMSG_F_NS));
   }
 
   protected override onProtocolError(): void {
@@ -229,26 +224,24 @@ export class RpmsgRemote extends RpmsgDevice {
 }
 
 /**
- * Turns a one-segment chain into a slot (device-readable unless `anyDirection`), or undefined for
- * anything else. The slot the same head had last time is reused when the host posted exactly the
+ * The slot for the one-segment chain at `head` (its buffer already checked and resolved to
+ * `memory` at `offset`). The slot the same head had last time is reused when the host posted exactly the
  * same buffer again, which it normally does (no allocation per message, and the rx view and
  * message cached on the slot are reused too); a pooled slot is never changed, so a duplicate head
  * from a hostile host cannot alter a slot someone still holds.
  */
-function pooledSlot(c: DescriptorChain, pool: (Slot | undefined)[], length: number): Slot {
-  const prev = pool[c.id];
-  if (prev?.da === c.addr(0) && prev.memory === c.memory(0) && prev.offset === c.offset(0) && prev.length === length)
-    return prev;
-  const slot: Slot = {
-    head: c.id,
-    da: c.addr(0),
-    memory: c.memory(0),
-    offset: c.offset(0),
-    length,
-    txView: undefined,
-    rxMessage: undefined,
-  };
-  pool[c.id] = slot;
+function pooledSlot(
+  pool: (Slot | undefined)[],
+  head: number,
+  da: number,
+  memory: Memory,
+  offset: number,
+  length: number,
+): Slot {
+  const prev = pool[head];
+  if (prev?.da === da && prev.memory === memory && prev.offset === offset && prev.length === length) return prev;
+  const slot: Slot = { head, da, memory, offset, length, txView: undefined, rxMessage: undefined };
+  pool[head] = slot;
   return slot;
 }
 
@@ -256,22 +249,21 @@ const DISAGREE =
   "the two sides disagree on the shared-memory layout (compare base, VRING_ALIGN, VRING_SIZE and RL_BUFFER_COUNT)";
 
 /**
- * Throws ERR_LAYOUT when a one-segment chain lies outside the agreed pool (see `bufferPool`), or
+ * Throws ERR_LAYOUT when a one-segment buffer (`da` +`len`) lies outside the agreed pool (see `bufferPool`), or
  * when it is the first buffer of a link and the pool must start with it.
  */
-function checkInPool(c: DescriptorChain, pool: BufferPool | undefined, vring: number, first: boolean): void {
+function checkInPool(da: number, len: number, pool: BufferPool | undefined, vring: number, first: boolean): void {
   if (pool === undefined) return;
-  const da = c.addr(0);
   if (first && pool.startsAtFirstBuffer === true && da !== pool.da) {
     throw rpmsgError(
       "ERR_LAYOUT",
       `vring ${vring}: the host's first buffer is at 0x${da.toString(16)}, the agreed pool starts at 0x${pool.da.toString(16)}: ${DISAGREE}`,
     );
   }
-  if (da >= pool.da && da + c.len(0) <= pool.da + pool.size) return;
+  if (da >= pool.da && da + len <= pool.da + pool.size) return;
   throw rpmsgError(
     "ERR_LAYOUT",
-    `vring ${vring}: the host posted buffer 0x${da.toString(16)} +${c.len(0)}, outside the agreed pool 0x${pool.da.toString(16)} +${pool.size}: ${DISAGREE}`,
+    `vring ${vring}: the host posted buffer 0x${da.toString(16)} +${len}, outside the agreed pool 0x${pool.da.toString(16)} +${pool.size}: ${DISAGREE}`,
   );
 }
 
@@ -289,7 +281,8 @@ class RemotePort implements TxPort, RxPort {
   private readonly vring: number;
   private readonly tx: boolean;
   private readonly cap: number;
-  private readonly onBad: () => void;
+  /** Counts chains that are not rpmsg buffers (`dropped.badBuffer`). */
+  private readonly stats: RpmsgStats;
   private readonly pool: BufferPool | undefined;
   private readonly anyDirection: boolean;
   private readonly chain = new DescriptorChain(MAX_CHAIN);
@@ -302,7 +295,7 @@ class RemotePort implements TxPort, RxPort {
     q: SplitVirtqueueDevice,
     vring: number,
     cap: number,
-    onBad: () => void,
+    stats: RpmsgStats,
     pool: BufferPool | undefined,
     anyDirection: boolean,
   ) {
@@ -310,7 +303,7 @@ class RemotePort implements TxPort, RxPort {
     this.vring = vring;
     this.tx = vring === RPMSG_VRING_HOST_RX; // the host's rx is our tx
     this.cap = cap;
-    this.onBad = onBad;
+    this.stats = stats;
     this.pool = pool;
     this.anyDirection = anyDirection;
     this.first = this.tx;
@@ -318,17 +311,19 @@ class RemotePort implements TxPort, RxPort {
   acquire(): Slot | undefined {
     return this.spare.pop() ?? this.next();
   }
-  next(): Slot | undefined {
+  next(again = false): Slot | undefined {
     for (let i = 0; i < this.q.size; i++) {
-      const c = this.q.getAvail(this.chain);
+      const c = this.q.getAvail(this.chain, again);
       if (c === null) return undefined;
-      if (c.count === 1 && (c.isWritable(0) ? this.tx || this.anyDirection : !this.tx)) {
-        checkInPool(c, this.pool, this.vring, this.first);
+      if (c.count === 1 && (c.readable === 0 ? this.tx || this.anyDirection : !this.tx)) {
+        const da = c.addr(0);
+        const len = c.len(0);
+        checkInPool(da, len, this.pool, this.vring, this.first);
         this.first = false;
-        const slot = pooledSlot(c, this.slots, Math.min(c.len(0), this.cap));
+        const slot = pooledSlot(this.slots, c.id, da, c.memory(0), c.offset(0), Math.min(len, this.cap));
         if (!this.tx || slot.length >= RPMSG_HDR_SIZE) return slot;
       }
-      this.onBad();
+      this.stats.dropped.badBuffer++;
       this.q.pushUsed(c.id, 0);
     }
     return undefined;
@@ -341,6 +336,12 @@ class RemotePort implements TxPort, RxPort {
   }
   giveBack(s: Slot): void {
     this.spare.push(s);
+  }
+  prepare(): void {
+    // One tx buffer taken ahead (its descriptor read now, not when a reply is due); a host
+    // with none posted is asked again only after the next batch.
+    const s = this.acquire();
+    if (s !== undefined) this.giveBack(s);
   }
   wantCompletions(): boolean {
     // The host re-posts rx buffers and kicks vring 0 after each batch (Linux does).

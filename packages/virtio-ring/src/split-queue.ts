@@ -442,6 +442,8 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   private readonly alwaysInterrupt: boolean;
   private readonly batch: boolean;
   private lastAvail = 0;
+  /** avail.idx as last read: the chains up to it are taken without reading it again. */
+  private seenAvail = 0;
   private usedIdx = 0;
   private added = 0;
   private inFlightCount = 0;
@@ -495,19 +497,29 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     );
   }
 
-  getAvail(out?: DescriptorChain): DescriptorChain | null {
+  /**
+   * `seenOnly`: only chains offered by the avail.idx this queue last read (no look at ring
+   * memory; null once they are taken), for the later calls of one batch.
+   */
+  getAvail(out?: DescriptorChain, seenOnly = false): DescriptorChain | null {
     if (this.fault !== undefined)
       throw new AmpError("ERR_NEEDS_RESET", `queue is broken: ${this.fault.message}`, { cause: this.fault });
     if (out !== undefined && out.capacity < this.c.maxChain)
       throw new RangeError(`chain capacity ${out.capacity} < maxChain ${this.c.maxChain}`);
-    const availIdx = this.availMem.getU16Acquire(this.availOff + R_IDX);
-    if (availIdx === this.lastAvail) return null;
-    if (((availIdx - this.lastAvail) & 0xffff) > this.size) {
-      throw this.fail(
-        "ERR_BAD_INDEX",
-        `avail.idx ${availIdx} runs more than ${this.size} ahead of ${this.lastAvail}`,
-        this.availOff + R_IDX,
-      );
+    // One acquire load per run of offered chains (Linux's shadow avail index): the index read
+    // last time already ordered every descriptor it covers, and was checked then.
+    if (this.seenAvail === this.lastAvail) {
+      if (seenOnly) return null;
+      const availIdx = this.availMem.getU16Acquire(this.availOff + R_IDX);
+      if (availIdx === this.lastAvail) return null;
+      if (((availIdx - this.lastAvail) & 0xffff) > this.size) {
+        throw this.fail(
+          "ERR_BAD_INDEX",
+          `avail.idx ${availIdx} runs more than ${this.size} ahead of ${this.lastAvail}`,
+          this.availOff + R_IDX,
+        );
+      }
+      this.seenAvail = availIdx;
     }
     const slotOff = this.availOff + R_RING + 2 * (this.lastAvail & this.c.mask);
     const head = this.availMem.getU16(slotOff);
@@ -540,7 +552,8 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   }
 
   private writeUsed(id: number, len: number): void {
-    if (this.usedIdxFromMemory) this.usedIdx = this.usedMem.getU16Acquire(this.usedOff + R_IDX);
+    // The device's own index, rewritten by the driver only at its init: a plain load orders nothing.
+    if (this.usedIdxFromMemory) this.usedIdx = this.usedMem.getU16(this.usedOff + R_IDX);
     const e = this.usedOff + R_RING + 8 * (this.usedIdx & this.c.mask);
     this.usedMem.setU32(e, id);
     this.usedMem.setU32(e + 4, len);
@@ -588,6 +601,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   reset(): void {
     this.live.fill(0);
     this.lastAvail = 0;
+    this.seenAvail = 0;
     this.usedIdx = 0;
     this.added = 0;
     this.inFlightCount = 0;
@@ -595,25 +609,46 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.fault = undefined;
   }
 
-  /** Walks the chain at `head` into `chain`, checking everything; throws (and breaks) on a violation. */
+  /**
+   * Walks the chain at `head` into `chain`, checking everything; throws (and breaks) on a
+   * violation. One loop serves the ring's table and an indirect table (`ind`: offset of the
+   * INDIRECT descriptor that points to it, -1 in the ring's table); errors inside an indirect
+   * table are reported at that descriptor.
+   */
   private walk(head: number, chain: DescriptorChain): void {
+    let mem = this.descMem;
+    let base = this.descOff;
+    let n = this.size;
+    let ind = -1;
     let i = head;
     let seen = 0;
     for (;;) {
-      if (seen++ >= this.size)
-        throw this.fail("ERR_BAD_CHAIN", `descriptor chain at head ${head} loops`, this.descOff + i * VRING_DESC_SIZE);
-      const d = this.descOff + i * VRING_DESC_SIZE;
-      const addr = getAddr(this.descMem, d); // addr is the first field (D_ADDR 0)
-      const len = this.descMem.getU32(d + D_LEN);
-      const flags = this.descMem.getU16(d + D_FLAGS);
-      const next = this.descMem.getU16(d + D_NEXT);
+      const d = base + i * VRING_DESC_SIZE;
+      const at = ind < 0 ? d : ind; // where this descriptor's errors are reported
+      if (seen++ >= n)
+        throw this.fail(
+          "ERR_BAD_CHAIN",
+          ind < 0 ? `descriptor chain at head ${head} loops` : "indirect chain loops",
+          at + D_ADDR,
+        );
+      const addr = getAddr(mem, d); // addr is the first field (D_ADDR 0)
+      const len = mem.getU32(d + D_LEN);
+      const flags = mem.getU16(d + D_FLAGS);
+      const next = mem.getU16(d + D_NEXT);
       if ((flags & VRING_DESC_F_INDIRECT) !== 0) {
+        if (ind >= 0) throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", ind + D_ADDR);
         if (!this.c.indirect)
           throw this.fail("ERR_BAD_CHAIN", "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC", d + D_FLAGS);
         if ((flags & VRING_DESC_F_NEXT) !== 0)
           throw this.fail("ERR_BAD_CHAIN", "descriptor sets both INDIRECT and NEXT", d + D_FLAGS);
-        this.walkIndirect(addr, len, d, chain);
-        return;
+        const t = indirectTable(this.space, addr, len, this.maxIndirect, d + D_ADDR, d + D_LEN, this.failFn);
+        mem = t.memory;
+        base = t.base;
+        n = t.n;
+        ind = d;
+        i = 0;
+        seen = 0;
+        continue;
       }
       appendSegment(
         chain,
@@ -622,48 +657,18 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
         addr,
         len,
         (flags & VRING_DESC_F_WRITE) !== 0,
-        d,
-        d + D_FLAGS,
+        at,
+        at + D_FLAGS,
         this.failFn,
       );
       if ((flags & VRING_DESC_F_NEXT) === 0) return;
-      if (next >= this.size)
-        throw this.fail("ERR_BAD_INDEX", `descriptor next ${next} >= queue size ${this.size}`, d + D_NEXT);
+      if (next >= n)
+        throw this.fail(
+          "ERR_BAD_INDEX",
+          ind < 0 ? `descriptor next ${next} >= queue size ${n}` : `indirect next ${next} >= table size ${n}`,
+          ind < 0 ? d + D_NEXT : ind + D_ADDR,
+        );
       i = next;
-    }
-  }
-
-  private walkIndirect(addr: number, len: number, d: number, chain: DescriptorChain): void {
-    const {
-      memory: mem,
-      base,
-      n,
-    } = indirectTable(this.space, addr, len, this.maxIndirect, d + D_ADDR, d + D_LEN, this.failFn);
-    let j = 0;
-    let seen = 0;
-    for (;;) {
-      if (seen++ >= n) throw this.fail("ERR_BAD_CHAIN", "indirect chain loops", d + D_ADDR);
-      const e = base + j * VRING_DESC_SIZE;
-      const a = getAddr(mem, e); // D_ADDR 0, as above
-      const l = mem.getU32(e + D_LEN);
-      const f = mem.getU16(e + D_FLAGS);
-      const nx = mem.getU16(e + D_NEXT);
-      if ((f & VRING_DESC_F_INDIRECT) !== 0)
-        throw this.fail("ERR_BAD_CHAIN", "INDIRECT inside an indirect table", d + D_ADDR);
-      appendSegment(
-        chain,
-        this.space,
-        this.c.maxChain,
-        a,
-        l,
-        (f & VRING_DESC_F_WRITE) !== 0,
-        d,
-        d + D_FLAGS,
-        this.failFn,
-      );
-      if ((f & VRING_DESC_F_NEXT) === 0) return;
-      if (nx >= n) throw this.fail("ERR_BAD_INDEX", `indirect next ${nx} >= table size ${n}`, d + D_ADDR);
-      j = nx;
     }
   }
 

@@ -39,12 +39,20 @@ export interface TxPort {
   wantCompletions(on: boolean): boolean;
   /** Sends the notification that `submit` calls made necessary. */
   flush(): void;
+  /**
+   * Called after each `process()` batch: a port may take its next buffer now, so that the next
+   * send finds it ready instead of reading the peer's ring on its own critical path.
+   */
+  prepare?(): void;
 }
 
 /** Receiving side of the link. */
 export interface RxPort {
-  /** The next buffer the peer filled, or undefined. */
-  next(): Slot | undefined;
+  /**
+   * The next buffer the peer filled, or undefined. `again`: a later call of the same batch, which
+   * may answer from what the first call read of the ring (the peer notifies for anything newer).
+   */
+  next(again?: boolean): Slot | undefined;
   /** Returns a consumed buffer to the peer. Notification is deferred to `flush`. */
   recycle(slot: Slot): void;
   flush(): void;

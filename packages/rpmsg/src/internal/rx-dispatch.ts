@@ -73,16 +73,6 @@ function slotMessage(deps: RxDeps, slot: Slot, data: Uint8Array): SlotMessage {
   return m;
 }
 
-/** Points a slot's message at a new delivery (not held, inside its callback from now). */
-function refill(m: SlotMessage, src: number, dst: number, data: Uint8Array, gen: number): void {
-  m.src = src;
-  m.dst = dst;
-  m.data = data;
-  m.gen = gen;
-  m.held = undefined;
-  m.live = true;
-}
-
 /** Handles one rx buffer; returns a callback's exception (wrapped) to rethrow, else undefined. */
 export function receiveMessage(deps: RxDeps, link: Link, slot: Slot): CallbackFailure | undefined {
   const { stats } = deps;
@@ -145,7 +135,14 @@ export function receiveMessage(deps: RxDeps, link: Link, slot: Slot): CallbackFa
   if (!mem.zeroCopy || data?.length !== len)
     data = mem.zeroCopy ? mem.view(base + RPMSG_HDR_SIZE, len) : mem.read(base + RPMSG_HDR_SIZE, len);
   msg ??= slot.rxMessage = slotMessage(deps, slot, data);
-  refill(msg, src, dst, data, link.generation);
+  // Points the slot's message at this delivery: not held, inside its callback from now (the
+  // callback may hold it: the type is widened so that the check below is not narrowed away).
+  msg.src = src;
+  msg.dst = dst;
+  msg.data = data;
+  msg.gen = link.generation;
+  msg.held = undefined as HeldRx | undefined;
+  msg.live = true;
   let thrown: CallbackFailure | undefined;
   try {
     onMessage(msg, ep);

@@ -110,7 +110,7 @@ export interface ResourceTableViewOptions {
  * const vdev = view.vdev(view.findEntry(RSC_VDEV));
  * vdev.vring(0).da = 0x8800_0000;
  * vdev.status = 0x07; // ACKNOWLEDGE | DRIVER | DRIVER_OK
- * @see wire-formats.md §1.9 (who writes what, when)
+ * @see docs/wire-formats.md, "Who writes what, and when"
  */
 export class ResourceTableView {
   /** The accessor the table lives in. */

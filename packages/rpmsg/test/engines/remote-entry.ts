@@ -1,6 +1,6 @@
 // The remote side as one script for a small engine (QuickJS): an RpmsgRemote over plain
 // ArrayBuffer memory with the same transport block layout as the Node host's. The host in Node
-// and this remote exchange the whole memory image between steps (see quickjs.test.ts).
+// and this remote exchange the whole memory image between steps (see ../helpers/quickjs-remote.ts).
 import { AddressSpace, ArrayBufferMemory } from "@amp/virtio-ring";
 import { RpmsgRemote } from "@amp/rpmsg";
 import { SharedTransport } from "../helpers/shared-transport.ts";

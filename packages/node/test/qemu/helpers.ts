@@ -4,6 +4,9 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+// The polling wait every test of the package uses, re-exported for the QEMU tests.
+export { waitFor } from "../helpers.ts";
+
 export const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIRMWARE_DIR = join(PKG_DIR, "firmware", "qemu");
 export const BUILD_DIR = join(PKG_DIR, "fixtures-build", "qemu");
@@ -21,22 +24,6 @@ export function buildFirmware(): { path: string; bytes: Uint8Array } {
     execFileSync("sh", [join(FIRMWARE_DIR, "build.sh"), BUILD_DIR], { stdio: ["ignore", "pipe", "pipe"] });
   }
   return { path: out, bytes: new Uint8Array(readFileSync(out)) };
-}
-
-/** Polls `cond` every `everyMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  cond: () => T | undefined | false,
-  timeoutMs = 10_000,
-  everyMs = 2,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** A directory for RAM files: /dev/shm when it exists (tmpfs, as qemu-remote.md measured), else the temp dir. */

@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import type { RpmsgHost } from "@amp/rpmsg";
+
 // The polling wait every test of the package uses, re-exported for the QEMU tests.
 export { waitFor } from "../helpers.ts";
 
@@ -29,4 +31,21 @@ export function buildFirmware(): { path: string; bytes: Uint8Array } {
 /** A directory for RAM files: /dev/shm when it exists (tmpfs, as qemu-remote.md measured), else the temp dir. */
 export function ramDir(): string {
   return existsSync("/dev/shm") ? "/dev/shm" : (process.env["TMPDIR"] ?? "/tmp");
+}
+
+/** One echo from our firmware's "rpmsg-echo" service (at 1024), over a fresh endpoint; 5 s hang guards. */
+export async function echoOnce(host: RpmsgHost, text: string): Promise<string> {
+  await host.waitForService("rpmsg-echo", { timeoutMs: 5000 });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no echo")), 5000);
+    const ep = host.createEndpoint({
+      dst: 1024,
+      onMessage: (m) => {
+        clearTimeout(t);
+        resolve(new TextDecoder().decode(m.data));
+        ep.destroy();
+      },
+    });
+    ep.send(new TextEncoder().encode(text)).catch(reject);
+  });
 }

@@ -4,13 +4,15 @@
 // every link in the markdown users read (README.md, docs/**, every README under packages/) and
 // in the generated HTML: a relative link must name a file of the repository (or of docs/api/),
 // and a #fragment must name a heading (markdown) or an id (HTML) of that file. User docs must
-// not cite notes that are not in the repository (../shared, developer-machine paths).
+// not cite notes that are not in the repository (../shared, developer-machine paths), and no
+// source comment may cite the numbered sections of a wire-formats note that does not ship.
 //
 //   node scripts/check-docs.mjs              build the reference, check everything
 //   node scripts/check-docs.mjs --no-build   check the markdown and an existing docs/api/
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const apiDir = join(root, "docs", "api");
@@ -129,6 +131,30 @@ for (const file of markdown) {
   }
 }
 
+// Source comments and test names (every package, the scripts, the peer tools): they cite the
+// shipped docs/wire-formats.md by section name, e.g. `docs/wire-formats.md, "Split virtqueue"`,
+// never the section numbers of a reference note that does not ship ("wire-formats.md §4.2").
+const SOURCE = /\.(?:[cm]?[jt]s|tsx?|[ch]|S|sh|ld|md)$|(?:^|\/)Makefile$/;
+const NUMBERED_CITATION = /wire-formats(?:\.md)?`?\s*§/;
+const sources = [
+  ...walk(join(root, "packages"), (p) => SOURCE.test(p)),
+  ...walk(join(root, "scripts"), (p) => SOURCE.test(p)),
+  ...walk(join(root, "tools"), (p) => SOURCE.test(p)),
+  ...walk(join(root, "docs"), (p) => SOURCE.test(p) && !p.startsWith(apiDir)),
+];
+for (const file of sources) {
+  if (file === fileURLToPath(import.meta.url)) continue; // this file names the pattern it rejects
+  readFileSync(file, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      if (NUMBERED_CITATION.test(line))
+        problems.push(
+          `${relative(root, file)}:${i + 1}: cites a numbered section of wire-formats.md, which does not ship: ` +
+            `name the section of docs/wire-formats.md instead (docs/wire-formats.md, "<heading>")`,
+        );
+    });
+}
+
 // The generated reference.
 let htmlLinks = 0;
 const htmlFiles = walk(apiDir, (p) => p.endsWith(".html"));
@@ -148,5 +174,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `docs: ok: ${markdown.length} markdown files (${links} links), API reference ${htmlFiles.length} pages (${htmlLinks} links), no broken link (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  `docs: ok: ${markdown.length} markdown files (${links} links), ${sources.length} source files, API reference ${htmlFiles.length} pages (${htmlLinks} links), no broken link (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
 );

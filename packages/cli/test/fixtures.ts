@@ -6,7 +6,7 @@ import { buildJsFirmware } from "@amp/node";
 import { FW_RSC_ADDR_ANY, serializeResourceTable } from "@amp/resource-table";
 import { compileC } from "@amp/test-utils";
 
-/** C source with the struct layout firmware developers write (wire-formats.md §1.13 shape). */
+/** C source with the struct layout firmware developers write (the shape of docs/wire-formats.md, "A typical table"). */
 export const C_FIRMWARE = `
 #include <stdint.h>
 #include <stddef.h>

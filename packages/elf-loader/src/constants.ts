@@ -103,10 +103,10 @@ export const SectionIndex = {
 /** Note types used in coredumps (n_type of an ELF note owned by "CORE"). */
 export const NoteType = { NT_PRSTATUS: 1, NT_PRFPREG: 2, NT_PRPSINFO: 3, NT_AUXV: 6, NT_FILE: 0x46494c45 } as const;
 
-/** The section that holds a remoteproc resource table (wire-formats §2). */
+/** The section that holds a remoteproc resource table (docs/wire-formats.md, "Firmware ELF and coredumps"). */
 export const RESOURCE_TABLE_SECTION = ".resource_table";
 
-/** Qualcomm .mdt p_flags fields (drivers/soc/qcom/mdt_loader.c, wire-formats §10). */
+/** Qualcomm .mdt p_flags fields (drivers/soc/qcom/mdt_loader.c, docs/wire-formats.md, "Firmware ELF and coredumps"). */
 export const QCOM_MDT_TYPE_MASK = 0x07000000;
 /** p_flags type value of the hash segment in a Qualcomm .mdt. */
 export const QCOM_MDT_TYPE_HASH = 0x02000000;

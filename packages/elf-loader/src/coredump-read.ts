@@ -1,6 +1,7 @@
-// Reading coredumps back: what regions and notes a core file holds (for `amp coredump <core>`),
-// and the bytes at a device address. Accepts both Linux layouts (wire-formats §3.3): PT_LOAD
-// segments (format 1) and SHT_PROGBITS sections with no program headers (format 2).
+// Reading coredumps back: what regions and notes a core file holds (for `amp coredump <core>`), and
+// the bytes at a device address. Accepts both Linux layouts (docs/wire-formats.md,
+// "Firmware ELF and coredumps"): PT_LOAD segments (format 1) and SHT_PROGBITS sections with no
+// program headers (format 2).
 import { AmpError } from "./errors.js";
 import { diag } from "./diagnostics.js";
 import { ElfType, ProgramType, SectionType } from "./constants.js";

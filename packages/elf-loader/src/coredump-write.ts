@@ -1,8 +1,9 @@
 // Coredump writer: an ELF ET_CORE file in Linux remoteproc's layout (remoteproc_coredump.c,
-// wire-formats §3.3, "format 1"): header, program headers, then the dumped bytes back to back.
-// Extras that Linux does not write but debuggers read: a PT_NOTE (e.g. registers) placed
-// before the loads, and optionally section headers that name the regions.
-// Written incrementally: only the headers and one chunk of region data are in memory at a time.
+// docs/wire-formats.md, "Firmware ELF and coredumps", the first layout): header, program headers,
+// then the dumped bytes back to back. Extras that Linux does not write but debuggers read: a
+// PT_NOTE (e.g. registers) placed before the loads, and optionally section headers that name the
+// regions. Written incrementally: only the headers and one chunk of region data are in memory at a
+// time.
 import { alignUp } from "./amp-error.js";
 import { ElfType, ProgramFlag, ProgramType, SectionFlag, SectionType } from "./constants.js";
 import { FieldWriter, U32_LIMIT, U64_LIMIT } from "./internal/reader.js";
@@ -243,7 +244,7 @@ function chunkSizeOf(options: CoredumpWriteOptions): number {
  *
  * @throws {RangeError} for a class other than 32/64, regions that do not fit the class,
  *   65535 or more program headers; {TypeError} for non-bigint addresses or bad notes.
- * @see wire-formats.md §3.3
+ * @see docs/wire-formats.md, "Firmware ELF and coredumps"
  */
 export function* coredumpChunks(
   layout: CoredumpLayout,

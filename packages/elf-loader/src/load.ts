@@ -1,5 +1,5 @@
-// Loading PT_LOAD segments into a caller-supplied sink, the way Linux's
-// rproc_elf_load_segments does (wire-formats §3.2): p_paddr as the address, p_filesz bytes
+// Loading PT_LOAD segments into a caller-supplied sink, the way Linux's rproc_elf_load_segments
+// does (docs/wire-formats.md, "Firmware ELF and coredumps"): p_paddr as the address, p_filesz bytes
 // copied, the rest up to p_memsz zero-filled, e_entry as the boot address.
 import { AmpError } from "./errors.js";
 import { errorFor } from "./diagnostics.js";
@@ -92,7 +92,7 @@ export function zeroFill(sink: LoadSink, p: ElfProgramHeader, pa: bigint): void 
  *   write: (pa, b) => mem.set(b, Number(pa)),
  *   fill: (pa, n, v) => mem.fill(v, Number(pa), Number(pa + n)),
  * });
- * @see wire-formats.md §3.2 (rproc_elf_load_segments)
+ * @see docs/wire-formats.md, "Firmware ELF and coredumps" (rproc_elf_load_segments)
  */
 export function loadElf(image: Uint8Array | ElfFile, sink: LoadSink, options: ValidateElfOptions = {}): LoadResult {
   checkSink(sink);

@@ -1,5 +1,5 @@
 // Qualcomm split firmware: a `.mdt` file holding the ELF header and program headers, and one
-// `.bNN` file per segment, NN being the program header index (wire-formats §10,
+// `.bNN` file per segment, NN being the program header index (docs/wire-formats.md, "Firmware ELF and coredumps",
 // drivers/soc/qcom/mdt_loader.c). Companion files come from a caller-supplied reader.
 import { AmpError } from "./errors.js";
 import { ProgramType, QCOM_MDT_RELOCATABLE, QCOM_MDT_TYPE_HASH, QCOM_MDT_TYPE_MASK } from "./constants.js";
@@ -31,7 +31,7 @@ function isHash(p: ElfProgramHeader): boolean {
  * Linux's qcom_mdt_get_size reserves (min p_paddr to max p_paddr + p_memsz, 4 KiB-aligned).
  * Section headers are not read (an .mdt usually has none inside it).
  * @throws {AmpError} as parseElf.
- * @see wire-formats.md §10
+ * @see docs/wire-formats.md, "Firmware ELF and coredumps"
  */
 export function parseMdt(mdt: Uint8Array, options: ParseElfOptions = {}): MdtInfo {
   const elf = parseElfInternal(mdt, { ...options, sections: false, symbols: false });
@@ -112,7 +112,7 @@ async function segmentData(
  * `sink.accepts` run for all segments before any companion file is read.
  * @throws {AmpError} ERR_MALFORMED / ERR_TRUNCATED for bad headers or companion files, ERR_RANGE
  *   for a segment outside `region`, ERR_SINK for a missing companion file or a refusing sink.
- * @see wire-formats.md §10
+ * @see docs/wire-formats.md, "Firmware ELF and coredumps"
  */
 export async function loadMdt(
   mdt: Uint8Array,

@@ -1,4 +1,4 @@
-// ELF file header, program header and section header parsing (wire-formats §3.1).
+// ELF file header, program header and section header parsing (docs/wire-formats.md, "Firmware ELF and coredumps").
 // Every table is bounds-checked against the file with bigint arithmetic before anything is
 // read, so header counts times entry sizes cannot wrap (OpenAMP CVE-2026-37540, behaviour §6).
 import { diag, fail } from "./diagnostics.js";
@@ -450,7 +450,7 @@ function nameSections(
  * const elf = parseElf(bytes);
  * elf.header.entry; // 0x10000n
  * elf.programHeaders.filter((p) => p.type === ProgramType.PT_LOAD);
- * @see wire-formats.md §3.1; the System V gABI "Object Files" chapter.
+ * @see docs/wire-formats.md, "Firmware ELF and coredumps"; the System V gABI "Object Files" chapter.
  */
 export function parseElf(bytes: Uint8Array, options: ParseElfOptions = {}): ElfFile {
   return parseElfInternal(bytes, options);

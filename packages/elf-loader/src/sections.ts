@@ -1,4 +1,4 @@
-// Section and segment bytes, and the lookup of `.resource_table` (wire-formats §2).
+// Section and segment bytes, and the lookup of `.resource_table` (docs/wire-formats.md, "Firmware ELF and coredumps").
 import { AmpError } from "./errors.js";
 import { ProgramType, RESOURCE_TABLE_SECTION, SectionType } from "./constants.js";
 import { hex } from "./internal/reader.js";
@@ -72,7 +72,7 @@ export function findSection(elf: ElfFile, name: string): ElfSectionData | undefi
  * resources. `segment` is undefined when no PT_LOAD holds the table, in which case the loaded
  * copy will never be found (Linux silently skips it).
  * @throws {AmpError} ERR_MALFORMED for a SHT_NOBITS table, ERR_TRUNCATED for one past the end.
- * @see wire-formats.md §2
+ * @see docs/wire-formats.md, "Firmware ELF and coredumps"
  */
 export function findResourceTable(elf: ElfFile): ElfSectionData | undefined {
   if (elf.sections.length === 0) return undefined;

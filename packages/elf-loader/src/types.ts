@@ -228,7 +228,7 @@ export interface StreamLoadOptions extends ValidateElfOptions {
 /** Reads a companion file of split firmware by name; undefined when it does not exist. */
 export type FirmwareReader = (name: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
 
-/** A parsed Qualcomm .mdt header (wire-formats §10). */
+/** A parsed Qualcomm .mdt header (docs/wire-formats.md, "Firmware ELF and coredumps"). */
 export interface MdtInfo {
   readonly elf: ElfFile;
   /** Some segment lies past the end of the .mdt: segments come from .bNN files. */
@@ -277,7 +277,7 @@ export interface CoredumpRegion {
   readonly flags?: number;
 }
 
-/** What goes into a coredump (Linux layout, wire-formats §3.3). */
+/** What goes into a coredump (Linux layout, docs/wire-formats.md, "Firmware ELF and coredumps"). */
 export interface CoredumpLayout {
   /** The firmware's class. */
   readonly elfClass: 32 | 64;

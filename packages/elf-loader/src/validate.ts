@@ -1,5 +1,6 @@
-// The loader's checks as diagnostics: Linux's rproc_elf_sanity_check and
-// rproc_elf_load_segments (wire-formats §3.2) plus the hardening cases of behaviour §1.12/§6.
+// The loader's checks as diagnostics: Linux's rproc_elf_sanity_check and rproc_elf_load_segments
+// (docs/wire-formats.md, "Firmware ELF and coredumps") plus the hardening cases of behaviour
+// §1.12/§6.
 import { diag, diagnosticOf } from "./diagnostics.js";
 import { isAmpError } from "./errors.js";
 import { ElfType, ProgramType, RESOURCE_TABLE_SECTION, SectionType } from "./constants.js";
@@ -250,7 +251,7 @@ function checkSections(elf: ElfFile, out: ElfDiagnostic[]): void {
  *
  * @example
  * validateElf(bytes).filter((d) => d.severity === "error"); // [] for a good image
- * @see wire-formats.md §3.2, behaviour-and-features.md §1.12 and §6
+ * @see docs/wire-formats.md, "Firmware ELF and coredumps", behaviour-and-features.md §1.12 and §6
  */
 export function validateElf(input: Uint8Array | ElfFile, options: ValidateElfOptions = {}): ElfDiagnostic[] {
   let elf: ElfFile;

@@ -1,6 +1,6 @@
 // The glue between remoteproc-core and @amp/rpmsg that every platform needs: an rpmsg host
 // (Linux's virtio_rpmsg_bus role) on a started rpmsg vdev. Linux does the same in
-// rpmsg_probe once remoteproc registered the virtio device (wire-formats.md §7.3, §7.5).
+// rpmsg_probe once remoteproc registered the virtio device (docs/wire-formats.md, "rpmsg").
 import type { RprocVdevLike, VirtioDriver } from "@amp/remoteproc-core";
 import { RPMSG_BUF_SIZE, RpmsgHost, VIRTIO_ID_RPMSG, type RpmsgHostOptions } from "@amp/rpmsg";
 

@@ -47,3 +47,19 @@ export async function until(predicate: () => boolean, ms = 10_000, what = "condi
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Polls `cond` every `everyMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  cond: () => T | undefined | false,
+  timeoutMs = 10_000,
+  everyMs = 2,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

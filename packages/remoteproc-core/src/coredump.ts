@@ -3,10 +3,11 @@ import type { CrashTypeName, CoredumpMode } from "./state.js";
 /**
  * Where a coredump goes: an ELF `ET_CORE` file (one `PT_LOAD` per allocated region: carveouts,
  * vrings, vdev buffers and allocations, trace buffers; and one per custom segment; each byte once,
- * in address order; Linux layout, wire-formats.md §3.3) delivered in order, in chunks. In `inline` mode (and for
- * {@link Remoteproc.coredump}) each chunk is read from device memory just before `write`, and the
- * core awaits every promise, so recovery waits until the sink is done. In `default` mode the
- * whole file is copied first, handed over in one `write`, and recovery does not wait for it.
+ * in address order; Linux layout, docs/wire-formats.md, "Firmware ELF and coredumps") delivered in
+ * order, in chunks. In `inline` mode (and for {@link Remoteproc.coredump}) each chunk is read from
+ * device memory just before `write`, and the core awaits every promise, so recovery waits until the
+ * sink is done. In `default` mode the whole file is copied first, handed over in one `write`, and
+ * recovery does not wait for it.
  */
 export interface CoredumpSink {
   write(chunk: Uint8Array): void | Promise<void>;

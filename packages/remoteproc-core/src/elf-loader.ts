@@ -18,11 +18,11 @@ export type ElfLoaderOptions = ParseElfOptions;
 /**
  * The default loader: an ELF32/ELF64 little-endian image whose `PT_LOAD` segments go to their
  * `p_paddr` and whose `.resource_table` section (optional) is the resource table, cached from the
- * file and installed at its `sh_addr` (Linux `remoteproc_elf_loader.c`, wire-formats.md §2, §3.2).
- * Addresses may lie above 4 GiB (ELF64). A big-endian image is refused with `ERR_UNSUPPORTED`,
- * as Linux refuses firmware whose byte order differs from the host's. Split firmware (a `*.mdt`
- * whose segments are in `.bNN` files) is assembled from its companions, read through
- * `LoaderContext.readCompanion`; a missing one is `ERR_NO_FIRMWARE`.
+ * file and installed at its `sh_addr` (Linux `remoteproc_elf_loader.c`, docs/wire-formats.md,
+ * "Firmware ELF and coredumps"). Addresses may lie above 4 GiB (ELF64). A big-endian image is
+ * refused with `ERR_UNSUPPORTED`, as Linux refuses firmware whose byte order differs from the
+ * host's. Split firmware (a `*.mdt` whose segments are in `.bNN` files) is assembled from its
+ * companions, read through `LoaderContext.readCompanion`; a missing one is `ERR_NO_FIRMWARE`.
  * @example
  * const rproc = createRemoteproc({ name: "m4", driver, loader: createElfLoader({ maxProgramHeaders: 64 }) });
  */

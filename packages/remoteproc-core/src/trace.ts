@@ -2,7 +2,7 @@ import type { MemoryWindow } from "./memory.js";
 
 /**
  * A trace buffer (`RSC_TRACE`): `length` bytes at `da` that the remote writes as a NUL-terminated
- * log (wire-formats.md §8). Reads translate the address at read time, like Linux debugfs
+ * log (docs/wire-formats.md, "Trace buffers"). Reads translate the address at read time, like Linux debugfs
  * `trace<N>`, so the log is live while the remote runs, readable after a crash (memory is kept
  * while crashed) and after shutdown from the snapshot taken just before memory was released.
  */

@@ -33,7 +33,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
  *   `structName` that is not a C identifier, or a section name with quotes or backslashes.
  * @example
  * const c = generateResourceTableC({ entries: [{ kind: "trace", da: 0x2000_0000, len: 4096, name: "trace" }] });
- * @see wire-formats.md §1.13
+ * @see docs/wire-formats.md, "A typical table"
  */
 export function generateResourceTableC(init: ResourceTableInit, options: CSourceOptions = {}): string {
   const symbol = options.symbol ?? "resource_table";

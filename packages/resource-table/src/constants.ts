@@ -1,6 +1,6 @@
 // Type numbers, sentinels and struct sizes of the remoteproc resource table, with the names
 // Linux uses in include/linux/remoteproc.h (OpenAMP lib/include/openamp/remoteproc.h agrees).
-// All structures are packed: there is no padding anywhere (wire-formats.md §1).
+// All structures are packed: there is no padding anywhere (docs/wire-formats.md, "Resource table").
 
 /** The only resource table version Linux and OpenAMP accept (`ver` in struct resource_table). */
 export const RSC_TABLE_VERSION = 1;

@@ -110,7 +110,7 @@ export interface ResourceTableViewOptions {
  * const vdev = view.vdev(view.findEntry(RSC_VDEV));
  * vdev.vring(0).da = 0x8800_0000;
  * vdev.status = 0x07; // ACKNOWLEDGE | DRIVER | DRIVER_OK
- * @see wire-formats.md §1.9 (who writes what, when)
+ * @see docs/wire-formats.md, "Who writes what, and when"
  */
 export class ResourceTableView {
   /** The accessor the table lives in. */
@@ -293,105 +293,131 @@ function vringOffset(t: ResourceTableView, index: number, k: number): number {
   return vo;
 }
 
-class LiveCarveout implements CarveoutView {
-  private readonly t: ResourceTableView;
-  readonly index: number;
-  constructor(t: ResourceTableView, index: number) {
+/**
+ * What every live view shares: the table, and checked reads and writes of fields counted from
+ * where `at` says the entry (or vring) is now. `at` locates it again on every access.
+ */
+abstract class LiveFields {
+  protected readonly t: ResourceTableView;
+  constructor(t: ResourceTableView) {
     this.t = t;
-    this.index = index;
   }
-  private at(field: number): number {
-    return locate(this.t, this.index, RSC_CARVEOUT, FW_RSC_CARVEOUT_SIZE) + field;
+  /** Table offset of `field`, counted from the entry (or vring) after re-checking it. */
+  protected abstract at(field: number): number;
+  protected u32(field: number): number {
+    return u32(this.t, this.at(field));
+  }
+  protected setU32(field: number, v: number, what: string): void {
+    setU32(this.t, this.at(field), checkU32(v, what));
+  }
+  protected u8(field: number): number {
+    return u8(this.t, this.at(field));
+  }
+  protected setU8(field: number, v: number, what: string): void {
+    setU8(this.t, this.at(field), checkU8(v, what));
+  }
+  protected text(field: number): string {
+    return readName(this.t, this.at(field));
+  }
+}
+
+/** A view of the entry at `index`, which must still have `type` and room for `bodyLen` bytes. */
+abstract class LiveEntry extends LiveFields {
+  readonly index: number;
+  private readonly type: number;
+  private readonly bodyLen: number;
+  constructor(t: ResourceTableView, index: number, type: number, bodyLen: number) {
+    super(t);
+    this.index = index;
+    this.type = type;
+    this.bodyLen = bodyLen;
+  }
+  protected at(field: number): number {
+    return locate(this.t, this.index, this.type, this.bodyLen) + field;
+  }
+}
+
+class LiveCarveout extends LiveEntry implements CarveoutView {
+  constructor(t: ResourceTableView, index: number) {
+    super(t, index, RSC_CARVEOUT, FW_RSC_CARVEOUT_SIZE);
   }
   get da(): number {
-    return u32(this.t, this.at(F.CARVEOUT_DA));
+    return this.u32(F.CARVEOUT_DA);
   }
   set da(v: number) {
-    setU32(this.t, this.at(F.CARVEOUT_DA), checkU32(v, "da"));
+    this.setU32(F.CARVEOUT_DA, v, "da");
   }
   get pa(): number {
-    return u32(this.t, this.at(F.CARVEOUT_PA));
+    return this.u32(F.CARVEOUT_PA);
   }
   set pa(v: number) {
-    setU32(this.t, this.at(F.CARVEOUT_PA), checkU32(v, "pa"));
+    this.setU32(F.CARVEOUT_PA, v, "pa");
   }
   get len(): number {
-    return u32(this.t, this.at(F.CARVEOUT_LEN));
+    return this.u32(F.CARVEOUT_LEN);
   }
   set len(v: number) {
-    setU32(this.t, this.at(F.CARVEOUT_LEN), checkU32(v, "len"));
+    this.setU32(F.CARVEOUT_LEN, v, "len");
   }
   get flags(): number {
-    return u32(this.t, this.at(F.CARVEOUT_FLAGS));
+    return this.u32(F.CARVEOUT_FLAGS);
   }
   get name(): string {
-    return readName(this.t, this.at(F.CARVEOUT_NAME));
+    return this.text(F.CARVEOUT_NAME);
   }
 }
 
-class LiveTrace implements TraceView {
-  private readonly t: ResourceTableView;
-  readonly index: number;
+class LiveTrace extends LiveEntry implements TraceView {
   constructor(t: ResourceTableView, index: number) {
-    this.t = t;
-    this.index = index;
-  }
-  private at(field: number): number {
-    return locate(this.t, this.index, RSC_TRACE, FW_RSC_TRACE_SIZE) + field;
+    super(t, index, RSC_TRACE, FW_RSC_TRACE_SIZE);
   }
   get da(): number {
-    return u32(this.t, this.at(F.TRACE_DA));
+    return this.u32(F.TRACE_DA);
   }
   set da(v: number) {
-    setU32(this.t, this.at(F.TRACE_DA), checkU32(v, "da"));
+    this.setU32(F.TRACE_DA, v, "da");
   }
   get len(): number {
-    return u32(this.t, this.at(F.TRACE_LEN));
+    return this.u32(F.TRACE_LEN);
   }
   get name(): string {
-    return readName(this.t, this.at(F.TRACE_NAME));
+    return this.text(F.TRACE_NAME);
   }
 }
 
-class LiveVdev implements VdevView {
-  private readonly t: ResourceTableView;
-  readonly index: number;
+class LiveVdev extends LiveEntry implements VdevView {
   constructor(t: ResourceTableView, index: number) {
-    this.t = t;
-    this.index = index;
-  }
-  private at(field: number): number {
-    return locate(this.t, this.index, RSC_VDEV, FW_RSC_VDEV_SIZE) + field;
+    super(t, index, RSC_VDEV, FW_RSC_VDEV_SIZE);
   }
   get id(): number {
-    return u32(this.t, this.at(F.VDEV_ID));
+    return this.u32(F.VDEV_ID);
   }
   get notifyId(): number {
-    return u32(this.t, this.at(F.VDEV_NOTIFYID));
+    return this.u32(F.VDEV_NOTIFYID);
   }
   set notifyId(v: number) {
-    setU32(this.t, this.at(F.VDEV_NOTIFYID), checkU32(v, "notifyId"));
+    this.setU32(F.VDEV_NOTIFYID, v, "notifyId");
   }
   get dfeatures(): number {
-    return u32(this.t, this.at(F.VDEV_DFEATURES));
+    return this.u32(F.VDEV_DFEATURES);
   }
   get gfeatures(): number {
-    return u32(this.t, this.at(F.VDEV_GFEATURES));
+    return this.u32(F.VDEV_GFEATURES);
   }
   set gfeatures(v: number) {
-    setU32(this.t, this.at(F.VDEV_GFEATURES), checkU32(v, "gfeatures"));
+    this.setU32(F.VDEV_GFEATURES, v, "gfeatures");
   }
   get configLen(): number {
-    return u32(this.t, this.at(F.VDEV_CONFIG_LEN));
+    return this.u32(F.VDEV_CONFIG_LEN);
   }
   get status(): number {
-    return u8(this.t, this.at(F.VDEV_STATUS));
+    return this.u8(F.VDEV_STATUS);
   }
   set status(v: number) {
-    setU8(this.t, this.at(F.VDEV_STATUS), checkU8(v, "status"));
+    this.setU8(F.VDEV_STATUS, v, "status");
   }
   get numOfVrings(): number {
-    return u8(this.t, this.at(F.VDEV_NUM_OF_VRINGS));
+    return this.u8(F.VDEV_NUM_OF_VRINGS);
   }
 
   vring(k: number): VringView {
@@ -435,38 +461,37 @@ class LiveVdev implements VdevView {
   }
 }
 
-class LiveVring implements VringView {
-  private readonly t: ResourceTableView;
+class LiveVring extends LiveFields implements VringView {
   private readonly index: number;
   private readonly k: number;
   constructor(t: ResourceTableView, index: number, k: number) {
-    this.t = t;
+    super(t);
     this.index = index;
     this.k = k;
   }
-  private at(field: number): number {
+  protected at(field: number): number {
     return vringOffset(this.t, this.index, this.k) + field;
   }
   get da(): number {
-    return u32(this.t, this.at(F.VRING_DA));
+    return this.u32(F.VRING_DA);
   }
   set da(v: number) {
-    setU32(this.t, this.at(F.VRING_DA), checkU32(v, "da"));
+    this.setU32(F.VRING_DA, v, "da");
   }
   get align(): number {
-    return u32(this.t, this.at(F.VRING_ALIGN));
+    return this.u32(F.VRING_ALIGN);
   }
   get num(): number {
-    return u32(this.t, this.at(F.VRING_NUM));
+    return this.u32(F.VRING_NUM);
   }
   get notifyId(): number {
-    return u32(this.t, this.at(F.VRING_NOTIFYID));
+    return this.u32(F.VRING_NOTIFYID);
   }
   set notifyId(v: number) {
-    setU32(this.t, this.at(F.VRING_NOTIFYID), checkU32(v, "notifyId"));
+    this.setU32(F.VRING_NOTIFYID, v, "notifyId");
   }
   get pa(): number {
-    return u32(this.t, this.at(F.VRING_PA));
+    return this.u32(F.VRING_PA);
   }
 }
 

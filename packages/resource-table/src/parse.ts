@@ -19,7 +19,7 @@ import type { Diagnostic, ParseOptions, ResourceTable, ValidateOptions } from ".
  * @example
  * const table = parseResourceTable(bytes);
  * for (const e of table.entries) if (e.kind === "vdev") console.log(e.id, e.vrings.length);
- * @see wire-formats.md §1 (include/linux/remoteproc.h, remoteproc_core.c rproc_handle_resources)
+ * @see docs/wire-formats.md, "Resource table" (include/linux/remoteproc.h, remoteproc_core.c rproc_handle_resources)
  */
 export function parseResourceTable(bytes: Uint8Array, options: ParseOptions = {}): ResourceTable {
   const { table } = scanTable(bytes, options, "parse");
@@ -37,7 +37,7 @@ export function parseResourceTable(bytes: Uint8Array, options: ParseOptions = {}
  * @throws TypeError / RangeError for a bad argument only; never AmpError.
  * @example
  * const errors = validateResourceTable(bytes).filter((d) => d.severity === "error");
- * @see wire-formats.md §1.10, behaviour-and-features.md §6 rows 2 and 9
+ * @see docs/wire-formats.md, "Resource table", behaviour-and-features.md §6 rows 2 and 9
  */
 export function validateResourceTable(bytes: Uint8Array, options: ValidateOptions = {}): Diagnostic[] {
   return scanTable(bytes, options, "validate").diagnostics;

@@ -47,7 +47,7 @@ import type {
  *   { kind: "carveout", da: 0x1000_0000, len: 0x10_0000, name: "fw" },
  *   { kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 4096, num: 256 }, { align: 4096, num: 256 }] },
  * ] });
- * @see wire-formats.md §1.1-1.8
+ * @see docs/wire-formats.md, "Resource table"
  */
 export function buildResourceTable(init: ResourceTableInit, options: BuildOptions = {}): ResourceTable {
   if (typeof init !== "object" || !isList(init.entries)) throw new TypeError("a table needs an `entries` array");
@@ -109,7 +109,7 @@ export function buildResourceTable(init: ResourceTableInit, options: BuildOption
  * @throws TypeError / RangeError as {@link buildResourceTable}.
  * @example
  * const bytes = serializeResourceTable({ entries: [{ kind: "trace", da: 0x2000_0000, len: 1024, name: "trace" }] });
- * @see wire-formats.md §1.13 (worked example)
+ * @see docs/wire-formats.md, "A typical table"
  */
 export function serializeResourceTable(init: ResourceTableInit, options: BuildOptions = {}): Uint8Array {
   const table = buildResourceTable(init, options);

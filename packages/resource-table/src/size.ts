@@ -1,7 +1,7 @@
 // How many bytes a resource table occupies, read from the table itself. A host that attaches to
 // a running remote (Linux rproc_attach, `amp attach`) knows where the table is but not its size:
 // the ELF section that would tell is not at hand. The table describes its own extent through
-// its header, its offset array and each entry's type (wire-formats.md §1.1-§1.7).
+// its header, its offset array and each entry's type (docs/wire-formats.md, "Resource table").
 import {
   FW_RSC_CARVEOUT_SIZE,
   FW_RSC_DEVMEM_SIZE,
@@ -49,7 +49,7 @@ const { VDEV_CONFIG_LEN, VDEV_NUM_OF_VRINGS } = ENTRY_FIELDS;
  * @example
  * const head = memory.read(tableDa, Math.min(65536, memory.byteLength - tableDa));
  * const table = parseResourceTable(head.subarray(0, resourceTableSize(head)));
- * @see wire-formats.md §1 (include/linux/remoteproc.h: struct resource_table, fw_rsc_*)
+ * @see docs/wire-formats.md, "Resource table" (include/linux/remoteproc.h: struct resource_table, fw_rsc_*)
  */
 export function resourceTableSize(bytes: Uint8Array, options: ResourceTableSizeOptions = {}): number {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");

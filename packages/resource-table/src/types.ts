@@ -1,6 +1,6 @@
 // The typed model of a resource table. Field names are the C names of include/linux/remoteproc.h
 // in camelCase; every u32 field is a `number` in 0..0xFFFFFFFF (no 64-bit resource types exist:
-// wire-formats.md §1.12), every u8 field a `number` in 0..255.
+// docs/wire-formats.md, "Resource table"), every u8 field a `number` in 0..255.
 
 /** A carveout: memory the host allocates for the remote (`struct fw_rsc_carveout`, type 0). */
 export interface CarveoutResource {

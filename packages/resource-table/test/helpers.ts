@@ -16,7 +16,7 @@ export function rawTable(size: number, offsets: number[], ver = 1): Uint8Array {
   return b;
 }
 
-/** The worked example of wire-formats.md §1.13: a vdev (id 7, 2 vrings) then a trace entry. */
+/** docs/wire-formats.md, "A typical table": a vdev (id 7, 2 vrings) then a trace entry. */
 export function workedExample(): Uint8Array {
   const b = rawTable(140, [24, 92]);
   u32le(b, 24, 3); // vdev.type

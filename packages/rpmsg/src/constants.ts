@@ -1,5 +1,5 @@
 // rpmsg constants, named after Linux (drivers/rpmsg/virtio_rpmsg_bus.c, include/linux/rpmsg/ns.h,
-// <linux/rpmsg.h>) and OpenAMP. Values: wire-formats.md §6.2, §7.1, §7.2, §7.4.
+// <linux/rpmsg.h>) and OpenAMP. Values: docs/wire-formats.md, "Status and features", "rpmsg".
 
 /** `RPMSG_ADDR_ANY`: "no address yet"; never valid as a source or destination on the wire. */
 export const RPMSG_ADDR_ANY = 0xffffffff;

@@ -1,5 +1,5 @@
 // struct rpmsg_hdr (drivers/rpmsg/virtio_rpmsg_bus.c): 16 bytes, little-endian on every
-// practical host (remoteproc vdevs are legacy virtio: host-native order; wire-formats.md §7.1).
+// practical host (remoteproc vdevs are legacy virtio: host-native order; docs/wire-formats.md, "Conventions").
 import { RPMSG_HDR_SIZE } from "./constants.js";
 
 const LE = true;

@@ -1,6 +1,6 @@
 // The host role: the virtio driver, as Linux's virtio_rpmsg_bus is. It owns the buffer pool
 // (one region: rx buffers first, tx buffers after), posts every rx buffer on vring 0 before
-// DRIVER_OK, and sends on vring 1. wire-formats.md §7.2, §7.3, §7.5; behaviour §1.17.
+// DRIVER_OK, and sends on vring 1. docs/wire-formats.md, "rpmsg"; behaviour §1.17.
 import {
   driverNegotiate,
   driverReady,

@@ -1,4 +1,4 @@
-// The name service, receiving side (wire-formats.md §7.4): peer announcements come in at
+// The name service, receiving side (docs/wire-formats.md, "rpmsg"): peer announcements come in at
 // address 53, services are kept until withdrawn, an unbound endpoint with exactly the announced
 // name binds, and announcements nobody took wait (bounded) for a late handler.
 import { RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RPMSG_NS_MSG_SIZE } from "./constants.js";

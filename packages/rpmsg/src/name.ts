@@ -84,7 +84,7 @@ export function utf8Decode(bytes: Uint8Array): string {
  * @throws RangeError if the UTF-8 form is longer than 31 bytes (Linux forces byte 31 to NUL,
  *   so a 32nd byte would be lost on the other side), or if `out` is shorter than 32 bytes.
  * @example encodeName("rpmsg-tty", new Uint8Array(32))
- * @see wire-formats.md §7.4
+ * @see docs/wire-formats.md, "rpmsg"
  */
 export function encodeName(name: string, out: Uint8Array): void {
   if (out.length < RPMSG_NAME_SIZE)

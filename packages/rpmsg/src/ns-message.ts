@@ -1,5 +1,5 @@
 // struct rpmsg_ns_msg (include/linux/rpmsg/ns.h): { char name[32]; u32 addr; u32 flags; },
-// exactly 40 bytes, sent from the announcing endpoint to address 53 (wire-formats.md §7.4).
+// exactly 40 bytes, sent from the announcing endpoint to address 53 (docs/wire-formats.md, "rpmsg").
 import { RPMSG_NAME_SIZE, RPMSG_NS_MSG_SIZE, RpmsgNsFlags } from "./constants.js";
 import { rpmsgError } from "./errors.js";
 import { decodeName, encodeName } from "./name.js";

@@ -1,6 +1,6 @@
 // The remote role: the virtio device, as OpenAMP and rpmsg-lite remotes are. It waits for
 // DRIVER_OK before touching the rings, never re-initialises them, sends by filling buffers the
-// host posted on vring 0 and receives on vring 1. wire-formats.md §7.3, §7.5, §12 facts 2 and 7.
+// host posted on vring 0 and receives on vring 1. docs/wire-formats.md, "Who writes what, and when", "rpmsg".
 import {
   deviceAcceptedFeatures,
   deviceNeedsReset,

@@ -1,9 +1,9 @@
 // rpmsg-only mode: a host and a remote that agree on a fixed layout in shared memory, with no
-// life-cycle manager and no resource table (the rpmsg-lite way; wire-formats.md §7.3): vring 0
-// at the base, vring 1 at the next `align` boundary after it, then the buffer pool (the host's
-// rx half first, then its tx half). The host is up as soon as it has posted its rx buffers;
-// the remote comes up when it sees them (vring 0's avail.idx moves), as rpmsg-lite's remote
-// comes up on the first kick.
+// life-cycle manager and no resource table (the rpmsg-lite way; docs/wire-formats.md,
+// "rpmsg-only mode: static layouts"): vring 0 at the base, vring 1 at the next `align` boundary
+// after it, then the buffer pool (the host's rx half first, then its tx half). The host is up as
+// soon as it has posted its rx buffers; the remote comes up when it sees them (vring 0's avail.idx
+// moves), as rpmsg-lite's remote comes up on the first kick.
 import {
   featureBit,
   legacyQueueAddresses,

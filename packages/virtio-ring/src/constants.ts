@@ -1,6 +1,6 @@
 // Numbers from <linux/virtio_ring.h>, <linux/virtio_config.h> and the virtio spec, under the
 // Linux names. Feature constants are BIT NUMBERS as in Linux (OpenAMP defines masks instead:
-// wire-formats.md §6.2); use featureBit() to get the mask.
+// docs/wire-formats.md, "Status and features"); use featureBit() to get the mask.
 
 /** struct vring_desc.flags: the chain continues at `next`. */
 export const VRING_DESC_F_NEXT = 1;

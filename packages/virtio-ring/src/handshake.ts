@@ -1,6 +1,6 @@
 // The device status handshake and feature negotiation (virtio "Device Initialization"), for the
 // driver and the device role, legacy (Linux remoteproc: no FEATURES_OK, final status 0x07) and
-// modern. wire-formats.md §6.1, §6.2, §12 fact 1.
+// modern. docs/wire-formats.md, "Status and features".
 import { AmpError } from "./errors.js";
 import type { VirtioTransport } from "./transport.js";
 import type { WaitOptions } from "./doorbell.js";
@@ -103,7 +103,7 @@ export function deviceNeedsReset(t: VirtioTransport): void {
 
 /**
  * Device role: poll the status until the driver sets DRIVER_OK (the remote must not touch the
- * rings before: wire-formats.md §12 fact 2), then return the accepted features.
+ * rings before: docs/wire-formats.md, "Who writes what, and when"), then return the accepted features.
  * @throws AmpError ERR_STATUS when the driver sets FAILED; ERR_FEATURES as
  *   {@link deviceAcceptedFeatures}; ERR_ABORTED / ERR_TIMEOUT from the options.
  * @throws RangeError for an `intervalMs` that is not positive or a `timeoutMs` that is negative / NaN.

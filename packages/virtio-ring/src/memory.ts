@@ -1,6 +1,6 @@
 // Bytes at device addresses: one small interface, two implementations here (ArrayBuffer and
 // SharedArrayBuffer), others in platform packages (a file read with pread/pwrite, a mapping).
-// Everything is little-endian (wire-formats.md §4.6: remoteproc vrings are host-native = LE on
+// Everything is little-endian (docs/wire-formats.md, "Conventions": remoteproc vrings are host-native = LE on
 // every practical host, virtio 1.x rings are LE by spec).
 import { checkRange } from "./internal/check.js";
 
@@ -14,7 +14,7 @@ import { checkRange } from "./internal/check.js";
  * are `Atomics` operations (sequentially consistent, so a release store followed by an acquire
  * load of another word is also a full barrier); over private memory they are plain accesses.
  *
- * @see wire-formats.md §4.5 (barrier points)
+ * @see docs/wire-formats.md, "Memory ordering"
  */
 export interface Memory {
   /** Size in bytes; valid offsets are `0 .. byteLength - 1`. */

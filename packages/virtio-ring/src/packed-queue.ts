@@ -1,4 +1,4 @@
-// Packed virtqueue (VIRTIO_F_RING_PACKED), both roles. wire-formats.md §5: one descriptor ring
+// Packed virtqueue (VIRTIO_F_RING_PACKED), both roles. docs/wire-formats.md, "Packed virtqueue": one descriptor ring
 // that both sides write, AVAIL/USED flag bits against per-side wrap counters, buffer IDs, and
 // two 4-byte event suppression structures. Not for Linux remoteproc (its feature words are
 // 32-bit): use it between two @amp sides or a modern virtio transport.
@@ -115,7 +115,7 @@ function needEvent(ev: number, next: number, wrap: number, added: number, size: 
  * @example
  * const l = packedRingLayout(64);
  * const q = new PackedVirtqueueDriver<number>({ size: 64, space, descAddr: da, driverAddr: da + l.driver, deviceAddr: da + l.device });
- * @see wire-formats.md §5
+ * @see docs/wire-formats.md, "Packed virtqueue"
  */
 export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
   readonly size: number;
@@ -378,7 +378,7 @@ export class PackedVirtqueueDriver<T> implements VirtqueueDriver<T> {
 /**
  * Packed virtqueue, device role; the driver is hostile (see {@link SplitVirtqueueDevice}).
  * Buffer IDs must be below the queue size (as Linux and this package's driver use them).
- * @see wire-formats.md §5
+ * @see docs/wire-formats.md, "Packed virtqueue"
  */
 export class PackedVirtqueueDevice implements VirtqueueDevice {
   readonly size: number;

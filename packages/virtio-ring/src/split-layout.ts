@@ -1,6 +1,6 @@
 // The split virtqueue's memory layout, equal to <linux/virtio_ring.h> vring_init()/vring_size()
 // (the legacy contiguous layout that Linux remoteproc, OpenAMP and rpmsg-lite use), and the
-// event-index rule. wire-formats.md §4.1, §4.2, §4.4.
+// event-index rule. docs/wire-formats.md, "Split virtqueue".
 import { VIRTQUEUE_MAX_SIZE } from "./constants.js";
 import { checkInt, isPowerOfTwo } from "./internal/check.js";
 

@@ -1,4 +1,4 @@
-// Split virtqueue, both roles. Offsets and rules: wire-formats.md §4 (struct vring_desc,
+// Split virtqueue, both roles. Offsets and rules: docs/wire-formats.md, "Split virtqueue" (struct vring_desc,
 // vring_avail, vring_used; the event-index rule; barrier points). Everything the peer wrote is
 // read once into a local, checked, then used: no index or length from shared memory is trusted.
 import { AmpError } from "./errors.js";
@@ -80,7 +80,7 @@ function common(o: VirtqueueOptions): Common {
  * @example
  * const q = new SplitVirtqueueDriver<number>({ size: 256, space, ...legacyQueueAddresses(da, 256, 4096) });
  * q.addBuffer(bufDa, 512, true, 0); q.kick();
- * @see wire-formats.md §4
+ * @see docs/wire-formats.md, "Split virtqueue"
  */
 export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
   readonly size: number;
@@ -249,7 +249,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.added = 0;
     if (added >= 0xffff) return true; // the u16 window cannot tell; kick to be safe
     // The release store of avail.idx and this load are both sequentially consistent on shared
-    // memory: the full barrier of wire-formats.md §4.5 step 5.
+    // memory: the full barrier of docs/wire-formats.md, "Memory ordering".
     if (this.c.eventIdx) {
       const event = this.usedMem.getU16Acquire(this.usedOff + R_RING + 8 * this.size);
       return vringNeedEvent(event, this.availIdx, (this.availIdx - added) & 0xffff);
@@ -420,7 +420,7 @@ export interface DeviceQueueOptions extends VirtqueueOptions {
  * const q = new SplitVirtqueueDevice({ size: 256, space, ...legacyQueueAddresses(da, 256, 4096) });
  * const chain = q.getAvail();
  * if (chain) { const n = chain.scatter(reply); q.pushUsed(chain.id, n); q.interrupt(); }
- * @see wire-formats.md §4
+ * @see docs/wire-formats.md, "Split virtqueue"
  */
 export class SplitVirtqueueDevice implements VirtqueueDevice {
   readonly size: number;
@@ -568,7 +568,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     if (this.added === 0) return false;
     const added = this.added;
     this.added = 0;
-    // The batch's index before the suppression read: the full barrier of wire-formats.md §4.5.
+    // The batch's index before the suppression read: the full barrier of docs/wire-formats.md, "Memory ordering".
     if (this.batch) this.usedMem.setU16Release(this.usedOff + R_IDX, this.usedIdx);
     if (added >= 0xffff || this.alwaysInterrupt) return true;
     if (this.c.eventIdx) {

@@ -1,7 +1,7 @@
 // The virtio transport: where the status byte, the feature words, the config space and the
 // queue addresses live. In a remoteproc resource-table vdev entry (remoteproc-core implements
 // that: legacy, 32-bit features), in a fixed shared layout, or in memory (here, for tests and
-// same-process pairs). wire-formats.md §1.7, §6; behaviour-and-features.md §1.15.
+// same-process pairs). docs/wire-formats.md, "Resource table", "Status and features"; behaviour-and-features.md §1.15.
 import type { Doorbell } from "./doorbell.js";
 import { featureBit } from "./constants.js";
 import { VIRTIO_CONFIG_S_FEATURES_OK } from "./constants.js";

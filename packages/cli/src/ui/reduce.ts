@@ -14,9 +14,19 @@ export const UI_LIMITS = {
   echo: 50,
 } as const;
 
-function push<T>(list: T[], item: T, max: number): void {
+/** Appends `item` to the history `list`, dropping the oldest entries beyond `max`; returns `s`. */
+function append<T>(s: UiSnapshot, list: T[], item: T, max: number): UiSnapshot {
   list.push(item);
   if (list.length > max) list.splice(0, list.length - max);
+  return s;
+}
+
+/** Replaces the row of `list` that `same` picks, or adds `row` at the end; returns `s`. */
+function upsert<T>(s: UiSnapshot, list: T[], row: T, same: (r: T) => boolean): UiSnapshot {
+  const i = list.findIndex(same);
+  if (i >= 0) list[i] = row;
+  else list.push(row);
+  return s;
 }
 
 /** An empty snapshot. */
@@ -50,38 +60,24 @@ export function applyMessage(s: UiSnapshot, msg: UiMessage): UiSnapshot {
   switch (msg.kind) {
     case "snapshot":
       return msg.snapshot;
-    case "state": {
+    case "state":
       s.state = msg.transition.to;
       s.crashCount = msg.crashCount;
-      push(s.transitions, msg.transition, UI_LIMITS.transitions);
-      return s;
-    }
+      return append(s, s.transitions, msg.transition, UI_LIMITS.transitions);
     case "layout":
       s.table = msg.table;
       s.memory = msg.memory;
       return s;
-    case "channel": {
-      // One row per name: the latest announcement (or withdrawal) wins.
-      const i = s.channels.findIndex((c) => c.name === msg.channel.name);
-      if (i >= 0) s.channels[i] = msg.channel;
-      else s.channels.push(msg.channel);
-      return s;
-    }
-    case "endpoint": {
-      const i = s.endpoints.findIndex((e) => e.service === msg.endpoint.service);
-      if (i >= 0) s.endpoints[i] = msg.endpoint;
-      else s.endpoints.push(msg.endpoint);
-      return s;
-    }
+    case "channel": // one row per name: the latest announcement (or withdrawal) wins
+      return upsert(s, s.channels, msg.channel, (c) => c.name === msg.channel.name);
+    case "endpoint":
+      return upsert(s, s.endpoints, msg.endpoint, (e) => e.service === msg.endpoint.service);
     case "trace":
-      push(s.trace, msg.line, UI_LIMITS.trace);
-      return s;
+      return append(s, s.trace, msg.line, UI_LIMITS.trace);
     case "event":
-      push(s.timeline, msg.event, UI_LIMITS.timeline);
-      return s;
+      return append(s, s.timeline, msg.event, UI_LIMITS.timeline);
     case "crash":
-      push(s.crashes, msg.crash, UI_LIMITS.crashes);
-      return s;
+      return append(s, s.crashes, msg.crash, UI_LIMITS.crashes);
     case "recovered": {
       // Recovery answers the latest crash still open (crashes come one at a time).
       for (let i = s.crashes.length - 1; i >= 0; i--) {
@@ -94,14 +90,11 @@ export function applyMessage(s: UiSnapshot, msg: UiMessage): UiSnapshot {
       return s;
     }
     case "coredump":
-      push(s.coredumps, msg.coredump, UI_LIMITS.coredumps);
-      return s;
+      return append(s, s.coredumps, msg.coredump, UI_LIMITS.coredumps);
     case "sample":
-      push(s.samples, msg.sample, UI_LIMITS.samples);
-      return s;
+      return append(s, s.samples, msg.sample, UI_LIMITS.samples);
     case "echo":
-      push(s.echo, msg.run, UI_LIMITS.echo);
-      return s;
+      return append(s, s.echo, msg.run, UI_LIMITS.echo);
     case "bye":
       return s;
   }

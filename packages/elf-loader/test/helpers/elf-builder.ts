@@ -1,6 +1,7 @@
 // A tiny ELF writer for tests: builds ELF32/ELF64, LE/BE images with chosen program headers,
 // sections and symbols, so unit tests can produce exactly the file they need. Written from the
-// layouts in wire-formats §3.1; the conformance tests check the parser against real toolchains.
+// layouts of docs/wire-formats.md, "Firmware ELF and coredumps"; the conformance tests check the
+// parser against real toolchains.
 
 export interface BuildSegment {
   type?: number;

@@ -1,5 +1,6 @@
-// Focused tests for wire-formats.md §12 fact 4 and the behaviour-and-features.md §6 ELF inputs
-// (CVE-2026-37540 shape, Linux find_table observations) not already pinned elsewhere.
+// Focused tests for the loading facts of docs/wire-formats.md, "Firmware ELF and coredumps" and the
+// behaviour-and-features.md §6 ELF inputs (CVE-2026-37540 shape, Linux find_table observations) not
+// already pinned elsewhere.
 import { describe, expect, it } from "vitest";
 import { findResourceTable, isAmpError, loadElf, parseElf, parseNotes, validateElf } from "@amp/elf-loader";
 import { buildElf, bytesOf, memorySink } from "../helpers/elf-builder.ts";
@@ -15,7 +16,7 @@ function codeOf(f: () => unknown): string {
 
 const TABLE = bytesOf(1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
-describe("§12 fact 4: segments load by p_paddr, the loaded table is at the section's sh_addr", () => {
+describe("segments load by p_paddr, the loaded table is at the section's sh_addr", () => {
   // The usual `> RAM AT> FLASH` link: the segment's LMA (p_paddr) is in flash, the table's VMA
   // (sh_addr, and p_vaddr) in RAM.
   const image = (elfClass: 32 | 64): Uint8Array =>

@@ -1,7 +1,7 @@
 /*
  * amp-echo: a bare-metal rpmsg remote for QEMU mps2-an386 (Cortex-M4), loaded by the @amp host.
  *
- * What it does, in the order a remoteproc host expects (wire-formats.md §1.9, §7.5):
+ * What it does, in the order a remoteproc host expects (docs/wire-formats.md, "Who writes what, and when", "rpmsg"):
  *   1. boots from the vector table at 0x21000000 (the host wrote the image into the file-backed RAM),
  *   2. waits until the host sets DRIVER_OK in the vdev status of its resource table,
  *   3. maps the two legacy split vrings at the addresses the host wrote into the table,
@@ -67,7 +67,7 @@ typedef volatile uint8_t vu8;
 #define SYST_CVR 0xe000e018u
 #define SYSCLK_HZ 25000000u /* mps2 SYSCLK */
 
-/* ---- virtio / rpmsg constants (wire-formats.md §4, §6.1, §7) ---- */
+/* ---- virtio / rpmsg constants (docs/wire-formats.md, "Status and features", "rpmsg") ---- */
 #define VIRTIO_ID_RPMSG 7u
 #define VIRTIO_RPMSG_F_NS 0u
 #define VIRTIO_STATUS_DRIVER_OK 4u
@@ -84,7 +84,7 @@ typedef volatile uint8_t vu8;
 #define RSC_VDEV 3u
 #define FW_RSC_ADDR_ANY 0xffffffffu
 
-/* ---- resource table (wire-formats.md §1): packed, little-endian, in .resource_table ---- */
+/* ---- resource table (docs/wire-formats.md, "Resource table"): packed, little-endian, in .resource_table ---- */
 struct fw_rsc_carveout {
   uint32_t type, da, pa, len, flags, reserved;
   char name[32];
@@ -300,7 +300,7 @@ static void trace_kv_level(char level, const char *s, uint32_t v, unsigned int b
 
 static void trace_kv(const char *s, uint32_t v, unsigned int base) { trace_kv_level('I', s, v, base); }
 
-/* ---- legacy split vring (wire-formats.md §4.1, §4.2) ---- */
+/* ---- legacy split vring (docs/wire-formats.md, "Split virtqueue") ---- */
 struct vring_desc {
   uint64_t addr;
   uint32_t len;

@@ -1,6 +1,6 @@
 // The remote's view of a resource-table vdev entry in its own memory: the legacy virtio
 // transport that an rpmsg remote (device role) drives. The host writes status, gfeatures,
-// vring da and notifyid into this entry (wire-formats.md §1.7, §1.9); the remote reads them.
+// vring da and notifyid into this entry (docs/wire-formats.md, "Who writes what, and when"); the remote reads them.
 // Runtime-agnostic.
 import { AmpError } from "@amp/virtio-ring";
 import {
@@ -37,7 +37,7 @@ export interface RemoteVdevTransportOptions {
  * The remote side (virtio device role) of a resource-table vdev, over plain memory: the legacy
  * virtio transport an `RpmsgRemote` (or any device model) drives when its resource table sits
  * in memory it shares with the host. The host writes status, gfeatures, vring da and notifyid
- * into the entry (wire-formats.md §1.7, §1.9); this side reads them, and writes dfeatures and
+ * into the entry (docs/wire-formats.md, "Who writes what, and when"); this side reads them, and writes dfeatures and
  * config space. Queues are the host's business: `setQueue` and `notify` throw.
  *
  * Runtime-agnostic (no Node built-ins): JS firmware, a Node process playing the remote over a

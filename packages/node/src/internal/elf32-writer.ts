@@ -1,7 +1,7 @@
 // A minimal ELF32 little-endian executable writer: program headers for loadable segments,
 // section headers with names, and an optional symbol table. Enough for JS firmware images,
 // which readelf, gdb and every @amp loader read like any other firmware.
-// Layouts: wire-formats.md §3.1 (glibc <elf.h>).
+// Layouts: glibc <elf.h> (docs/wire-formats.md, "Firmware ELF and coredumps").
 
 import { alignUp } from "@amp/virtio-ring";
 import { ElfType, ProgramType, SectionType } from "@amp/elf-loader";

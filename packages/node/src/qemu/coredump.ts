@@ -1,7 +1,8 @@
 // Coredump of a QEMU remote: an ELF ET_CORE with one PT_LOAD per memory region (Linux layout,
-// wire-formats.md §3.3) plus a "CORE"/NT_PRSTATUS note holding the CPU registers in the 32-bit
-// ARM Linux `struct elf_prstatus` layout, which is what gdb reads registers from
-// (`gdb-multiarch firmware.elf core` then `bt`, `info registers`, `x/4wx 0x21fff000`).
+// docs/wire-formats.md, "Firmware ELF and coredumps") plus a "CORE"/NT_PRSTATUS note holding the
+// CPU registers in the 32-bit ARM Linux `struct elf_prstatus` layout, which is what gdb reads
+// registers from (`gdb-multiarch firmware.elf core` then `bt`, `info registers`,
+// `x/4wx 0x21fff000`).
 import { ElfMachine, NoteType, writeCoredump } from "@amp/elf-loader";
 import type { CoredumpRegion, ElfNote } from "@amp/elf-loader";
 import type { Memory } from "@amp/virtio-ring";

@@ -21,23 +21,15 @@ import {
   parseResourceTable,
   RSC_NOTIFY_ID_ANY,
   serializeResourceTable,
+  type ResourceInit,
   type VdevResource,
 } from "@amp/resource-table";
 import { RpmsgRemote, type RpmsgHost } from "@amp/rpmsg";
 import { AddressSpace } from "@amp/virtio-ring";
+import { waitFor as waitUntil } from "../helpers.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-async function waitUntil<T>(what: string, cond: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 async function echo(host: RpmsgHost, texts: readonly string[]): Promise<string[]> {
   const svc = await host.waitForService("rpmsg-amp-echo", { timeoutMs: 10_000 });
@@ -61,6 +53,85 @@ afterEach(async () => {
       .then(c)
       .catch(() => undefined);
 });
+
+/** A table with `before` and then the remotes' rpmsg vdev: name service, two 32-entry vrings at 0x1000 and 0x3000. */
+function rpmsgTable(before: ResourceInit[] = []): Uint8Array {
+  return serializeResourceTable({
+    entries: [
+      ...before,
+      {
+        kind: "vdev",
+        id: 7,
+        dfeatures: 1,
+        notifyId: 0,
+        vrings: [
+          { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
+          { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
+        ],
+      },
+    ],
+  });
+}
+
+/** Where the attach tests put things: the table and vrings, the rpmsg buffers, the rest a pool. */
+const ATTACH_REGIONS = [
+  { name: "table-vrings", da: 0, size: 0x8000 },
+  { name: "vdev0buffer", da: 0x8000, size: 0x8000 }, // 2 x 32 x 512
+  { name: "pool", da: 0x10000, size: 0x30000, pool: true },
+];
+
+/** The remote's memory file, closed after the test. */
+function remoteMemory(path: string, size: number): FileMemory {
+  const mem = FileMemory.open(path, { size });
+  cleanups.push(() => {
+    mem.close();
+  });
+  return mem;
+}
+
+/**
+ * The remote these tests play in this process: an RpmsgRemote on the table at `tableDa` of its
+ * memory, stepped every millisecond (plus `tick`) until `stop` or the end of the test.
+ */
+function pollingRemote(
+  mem: FileMemory,
+  tableDa: number,
+  vdev: VdevResource,
+  tick?: () => void,
+): { rp: RpmsgRemote; stop: () => void } {
+  const rp = new RpmsgRemote({
+    transport: RemoteVdevTransport.forEntry(mem, tableDa, vdev),
+    space: new AddressSpace().map(0, mem),
+    setDeviceFeatures: false,
+  });
+  const loop = setInterval(() => {
+    rp.process();
+    tick?.();
+  }, 1);
+  const stop = (): void => {
+    clearInterval(loop);
+  };
+  cleanups.push(stop);
+  return { rp, stop };
+}
+
+/** The remote's echo service: every message goes back to its sender. */
+function serveEcho(rp: RpmsgRemote): void {
+  rp.createEndpoint({
+    name: "rpmsg-amp-echo",
+    onMessage: (m, ep) => {
+      ep.trySendTo(m.src, m.data);
+    },
+  });
+}
+
+/** The codes of `e` and of every cause under it. */
+function causeCodes(e: unknown): unknown[] {
+  const codes: unknown[] = [];
+  for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause)
+    codes.push((c as { code?: unknown }).code);
+  return codes;
+}
 
 describe("UnixSocketDoorbell", () => {
   it("one byte per notification; 'any' bytes name no queue, 'byte' bytes are notify ids", async () => {
@@ -164,57 +235,20 @@ describe("SharedFileDriver", () => {
   it("attaches to a remote that polls (no doorbell): the table appears late, its size is read from it, rpmsg echoes", async () => {
     const path = join(makeTempDir("amp-shf-"), "remote.mem");
     // The remote: its table at 0x100 (written after the host started waiting), its own vrings.
-    const remoteMem = FileMemory.open(path, { size: 0x40000 });
-    cleanups.push(() => {
-      remoteMem.close();
-    });
-    const table = serializeResourceTable({
-      entries: [
-        {
-          kind: "vdev",
-          id: 7,
-          dfeatures: 1,
-          notifyId: 0,
-          vrings: [
-            { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
-            { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
-          ],
-        },
-      ],
-    });
+    const remoteMem = remoteMemory(path, 0x40000);
+    const table = rpmsgTable();
     const remote = createSharedFileRemoteproc({
       memoryPath: path,
       doorbell: { kind: "poll", intervalMs: 1 },
       resourceTable: { da: 0x100 },
-      regions: [
-        { name: "table-vrings", da: 0, size: 0x8000 },
-        { name: "vdev0buffer", da: 0x8000, size: 0x8000 }, // 2 x 32 x 512
-        { name: "pool", da: 0x10000, size: 0x30000, pool: true },
-      ],
+      regions: ATTACH_REGIONS,
     });
     cleanups.push(() => remote.close());
     const hostP = new Promise<RpmsgHost>((r) => remote.onRpmsg(r));
     const booting = remote.rproc.boot();
     await new Promise((r) => setTimeout(r, 30));
     remoteMem.write(0x100, table);
-    const vdev = parseResourceTable(table).entries[0] as VdevResource;
-    const rp = new RpmsgRemote({
-      transport: RemoteVdevTransport.forEntry(remoteMem, 0x100, vdev),
-      space: new AddressSpace().map(0, remoteMem),
-      setDeviceFeatures: false,
-    });
-    rp.createEndpoint({
-      name: "rpmsg-amp-echo",
-      onMessage: (m, ep) => {
-        ep.trySendTo(m.src, m.data);
-      },
-    });
-    const loop = setInterval(() => {
-      rp.process();
-    }, 1);
-    cleanups.push(() => {
-      clearInterval(loop);
-    });
+    serveEcho(pollingRemote(remoteMem, 0x100, parseResourceTable(table).entries[0] as VdevResource).rp);
     await booting;
     expect(remote.rproc.state).toBe("attached");
     expect(remote.rproc.resourceTableLocation).toEqual({ da: 0x100, size: table.length });
@@ -229,24 +263,8 @@ describe("SharedFileDriver", () => {
     const dir = makeTempDir("amp-shf-");
     const path = join(dir, "remote.mem");
     const sock = join(dir, "bell.sock");
-    const remoteMem = FileMemory.open(path, { size: 0x40000 });
-    cleanups.push(() => {
-      remoteMem.close();
-    });
-    const table = serializeResourceTable({
-      entries: [
-        {
-          kind: "vdev",
-          id: 7,
-          dfeatures: 1,
-          notifyId: 0,
-          vrings: [
-            { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
-            { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
-          ],
-        },
-      ],
-    });
+    const remoteMem = remoteMemory(path, 0x40000);
+    const table = rpmsgTable();
     remoteMem.write(0x100, table);
     // The remote end of the doorbell is ours: it rings after each poll, and at the end it closes
     // right after withdrawing its endpoint, with no ring for that last message.
@@ -255,11 +273,7 @@ describe("SharedFileDriver", () => {
       memoryPath: path,
       doorbell: { kind: "unix-socket", path: sock, role: "client", queueIds: "any" },
       resourceTable: { da: 0x100 },
-      regions: [
-        { name: "table-vrings", da: 0, size: 0x8000 },
-        { name: "vdev0buffer", da: 0x8000, size: 0x8000 },
-        { name: "pool", da: 0x10000, size: 0x30000, pool: true },
-      ],
+      regions: ATTACH_REGIONS,
     });
     cleanups.push(() => remote.close());
     const events: string[] = [];
@@ -272,23 +286,13 @@ describe("SharedFileDriver", () => {
     cleanups.push(() => {
       bell.close();
     });
-    const vdev = parseResourceTable(table).entries[0] as VdevResource;
-    const rp = new RpmsgRemote({
-      transport: RemoteVdevTransport.forEntry(remoteMem, 0x100, vdev),
-      space: new AddressSpace().map(0, remoteMem),
-      setDeviceFeatures: false,
+    const { rp, stop } = pollingRemote(remoteMem, 0x100, parseResourceTable(table).entries[0] as VdevResource, () => {
+      bell.notify(0);
     });
     const ep = rp.createEndpoint({ name: "rpmsg-amp-last-words" });
-    const loop = setInterval(() => {
-      rp.process();
-      bell.notify(0);
-    }, 1);
-    cleanups.push(() => {
-      clearInterval(loop);
-    });
     await booting;
     await waitUntil("the announcement", () => events.includes("create rpmsg-amp-last-words"));
-    clearInterval(loop);
+    stop();
     // Let the host read every ring already sent, so none is left to carry the last message.
     await new Promise((r) => setTimeout(r, 100));
     ep.destroy(); // the name-service DESTROY goes into vring 0
@@ -354,35 +358,14 @@ describe("SharedFileDriver", () => {
     setTimeout(() => {
       ac.abort();
     }, 20);
-    const e = await booting;
-    const codes: unknown[] = [];
-    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause)
-      codes.push((c as { code?: unknown }).code);
-    expect(codes).toContain("ERR_ABORTED");
+    expect(causeCodes(await booting)).toContain("ERR_ABORTED");
     expect(remote.rproc.state).toBe("detached");
   });
 
   it("without regions, derives them from the table: the table, vrings and carveouts stay out of the pool", async () => {
     const path = join(makeTempDir("amp-shf-"), "remote.mem");
-    const remoteMem = FileMemory.open(path, { size: 0x20000 });
-    cleanups.push(() => {
-      remoteMem.close();
-    });
-    const table = serializeResourceTable({
-      entries: [
-        { kind: "carveout", da: 0x6000, pa: 0x6000, len: 0x2000, flags: 0, name: "fw-data" },
-        {
-          kind: "vdev",
-          id: 7,
-          dfeatures: 1,
-          notifyId: 0,
-          vrings: [
-            { da: 0x1000, align: 0x1000, num: 32, notifyId: 0 },
-            { da: 0x3000, align: 0x1000, num: 32, notifyId: 1 },
-          ],
-        },
-      ],
-    });
+    const remoteMem = remoteMemory(path, 0x20000);
+    const table = rpmsgTable([{ kind: "carveout", da: 0x6000, pa: 0x6000, len: 0x2000, flags: 0, name: "fw-data" }]);
     remoteMem.write(0, table);
     const remote = createSharedFileRemoteproc({ memoryPath: path, doorbell: { kind: "poll", intervalMs: 1 } });
     cleanups.push(() => remote.close());
@@ -396,24 +379,7 @@ describe("SharedFileDriver", () => {
       ["fw-data", 0x6000, 0x2000, false],
       ["pool-2", 0x8000, 0x18000, true],
     ]);
-    const vdev = parseResourceTable(table).entries[1] as VdevResource;
-    const rp = new RpmsgRemote({
-      transport: RemoteVdevTransport.forEntry(remoteMem, 0, vdev),
-      space: new AddressSpace().map(0, remoteMem),
-      setDeviceFeatures: false,
-    });
-    rp.createEndpoint({
-      name: "rpmsg-amp-echo",
-      onMessage: (m, ep) => {
-        ep.trySendTo(m.src, m.data);
-      },
-    });
-    const loop = setInterval(() => {
-      rp.process();
-    }, 1);
-    cleanups.push(() => {
-      clearInterval(loop);
-    });
+    serveEcho(pollingRemote(remoteMem, 0, parseResourceTable(table).entries[1] as VdevResource).rp);
     const hostP = new Promise<RpmsgHost>((r) => remote.onRpmsg(r));
     await remote.rproc.boot();
     const host = await hostP;
@@ -424,19 +390,13 @@ describe("SharedFileDriver", () => {
 
   it("without regions and with no table yet, the attach is refused with ERR_NO_REGIONS", async () => {
     const path = join(makeTempDir("amp-shf-"), "remote.mem");
-    const remoteMem = FileMemory.open(path, { size: 0x10000 });
-    cleanups.push(() => {
-      remoteMem.close();
-    });
+    const remoteMem = remoteMemory(path, 0x10000);
     const remote = createSharedFileRemoteproc({ memoryPath: path, doorbell: { kind: "poll" } });
     cleanups.push(() => remote.close());
     expect(remote.driver.regions.some((r) => r.pool === true)).toBe(false);
     remoteMem.write(0, serializeResourceTable({ entries: [] })); // too late for the regions
     const e = await remote.rproc.boot().catch((x: unknown) => x);
-    const codes: unknown[] = [];
-    for (let c: unknown = e; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause)
-      codes.push((c as { code?: unknown }).code);
-    expect(codes).toContain("ERR_NO_REGIONS");
+    expect(causeCodes(e)).toContain("ERR_NO_REGIONS");
     expect(() =>
       createSharedFileRemoteproc({ memoryPath: path, firmware: new Uint8Array(16), doorbell: { kind: "poll" } }),
     ).toThrow(/needs `regions`/);

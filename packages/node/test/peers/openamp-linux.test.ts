@@ -7,13 +7,12 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bundleToString, toHex } from "@amp/test-utils";
 import {
   FileMemory,
   OPENAMP_LINUX_MACHINE,
   RemoteVdevTransport,
-  UnixSocketDoorbell,
   createSharedFileRemoteproc,
   type SharedFileCrashReport,
 } from "@amp/node";
@@ -23,20 +22,25 @@ import { AddressSpace } from "@amp/virtio-ring";
 import {
   SAMPLE_SHM,
   SAMPLE_SOCKET,
-  buildOpenAmpNative,
   openampSampleTable,
   sampleRing as ring,
-  lockSamplePaths,
   missingOpenAmpDeps,
   removeSampleFiles,
   startPeer,
-  type OpenAmpNative,
   type Peer,
 } from "./openamp.ts";
+import {
+  SAMPLE_SERVICE as SERVICE,
+  echoToSender,
+  expectOpenAmpHostRings,
+  expectPingEchoedAll,
+  startPingHost,
+  useOpenAmpSamples,
+  waitUntil,
+} from "./support/openamp-samples.ts";
 
 const missing = missingOpenAmpDeps();
 const PKG_DIR = fileURLToPath(new URL("../..", import.meta.url));
-const SERVICE = "rpmsg-openamp-demo-channel"; // RPMSG_SERVICE_NAME of the sample (rpmsg-echo.h)
 const SHUTDOWN_MSG = 0xef56a55a; // rpmsg-echo.c: a message starting with this u32 ends the app
 const MAX_PAYLOAD = 496;
 
@@ -55,49 +59,15 @@ function noDrops(stats: RpmsgStats): void {
   expect(stats.callbackErrors).toBe(0);
 }
 
-async function waitUntil<T>(what: string, cond: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 // Never concurrent: the samples share two fixed paths.
 describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { concurrent: false }, () => {
-  let native: OpenAmpNative;
-  let lock: { release(): void } | undefined;
-  const peers: Peer[] = [];
-  const cleanups: (() => unknown)[] = [];
-
-  beforeAll(async () => {
-    native = await buildOpenAmpNative();
-    console.log(`OpenAMP native build: ${native.prefix} (${native.seconds.toFixed(1)} s)`);
-    lock = await lockSamplePaths();
-    removeSampleFiles();
-  }, 20 * 60_000);
-
-  afterEach(async () => {
-    for (const p of peers.splice(0)) p.kill();
-    for (const c of cleanups.splice(0).reverse())
-      await Promise.resolve()
-        .then(c)
-        .catch(() => undefined);
-    removeSampleFiles();
-  });
-
-  afterAll(() => {
-    for (const p of peers.splice(0)) p.kill();
-    removeSampleFiles();
-    lock?.release();
-  });
+  const suite = useOpenAmpSamples({ logBuild: true });
+  const { peers, cleanups } = suite;
 
   /** Starts rpmsg-echo (socket server, writes the table) and waits until it listens. */
   async function startEcho(): Promise<Peer> {
     removeSampleFiles();
-    const echo = startPeer(native.echo, [], { timeoutMs: 150_000 });
+    const echo = startPeer(suite.native.echo, [], { timeoutMs: 150_000 });
     peers.push(echo);
     await waitUntil(
       "rpmsg-echo to listen on its doorbell",
@@ -240,25 +210,8 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
   });
 
   it("OpenAMP rpmsg-ping host <-> @amp remote: all 480 payloads (17..496 bytes) echoed, the ping app's own checks pass", async () => {
-    removeSampleFiles();
-    // The remote's side, as OpenAMP's Linux-machine remote does it: the table at offset 0 of
-    // the shared file, then serve the doorbell socket the host connects to.
-    const file = FileMemory.open(SAMPLE_SHM, { size: 0x80000 });
-    cleanups.push(() => {
-      file.close();
-    });
-    const tableBytes = openampSampleTable();
-    file.write(0, tableBytes);
-    const vdev = parseResourceTable(tableBytes).entries[0] as VdevResource;
-    const bellP = UnixSocketDoorbell.listen(SAMPLE_SOCKET, { timeoutMs: 60_000 });
-    await waitUntil("our doorbell socket", () => existsSync(SAMPLE_SOCKET));
-    const ping = startPeer(native.ping, ["1"], { timeoutMs: 150_000 }); // proc index 1: the socket client
-    peers.push(ping);
-    const bell = await bellP;
-    cleanups.push(() => {
-      bell.close();
-    });
-
+    const run = await startPingHost(suite);
+    const { file, vdev, ping, bell } = run;
     const remote = new RpmsgRemote({
       transport: RemoteVdevTransport.forEntry(file, 0, vdev),
       space: new AddressSpace().map(0, file, { name: "openamp.shm" }),
@@ -273,64 +226,21 @@ describe.skipIf(missing)("OpenAMP 1.10 Linux-machine sample apps <-> @amp", { co
     });
     const hostNs: NsEvent[] = [];
     remote.onNameService((e) => hostNs.push(e));
-    let rx = 0;
-    let rxBytes = 0;
-    let tx = 0;
-    let notEchoed = 0;
-    const links = new Set<string>();
-    remote.createEndpoint({
-      name: SERVICE, // announced at link up: OpenAMP's host binds its endpoint of that name to us
-      onMessage: (m, e) => {
-        links.add(`${m.src}->${m.dst}, bound to ${e.dst}`);
-        rx++;
-        rxBytes += m.data.length;
-        if (e.trySendTo(m.src, m.data)) tx++;
-        else notEchoed++;
-      },
-    });
+    const echoed = echoToSender();
+    // Announced at link up: OpenAMP's host binds its endpoint of that name to us.
+    remote.createEndpoint({ name: SERVICE, onMessage: echoed.onMessage });
     const stop = new AbortController();
     const serving = remote.serve(bell, { pollMs: 1, signal: stop.signal }).catch((e: unknown) => e);
     const exit = await ping.exited;
     stop.abort();
     const served = await serving;
 
-    const out = ping.stdout();
-    const received = [...out.matchAll(/received payload number (\d+) of size (\d+)/g)].map((m) => [
-      Number(m[1]),
-      Number(m[2]),
-    ]);
-    console.log(
-      `OpenAMP rpmsg-ping -> @amp remote: ping exit ${JSON.stringify(exit)}, @amp received ${rx} (${rxBytes} bytes), echoed ${tx}, not echoed ${notEchoed}; ping verified ${received.length} echoes; remote stats ${JSON.stringify(remote.stats)}`,
-    );
-    expect(ping.timedOut()).toBe(false);
-    expect(exit, ping.output()).toEqual({ code: 0, signal: null });
-    expect(out).not.toContain("ERROR");
-    expect(out).toContain("Test Results: Error count = 0");
-    expect(out).toContain("Quitting application .. Echo test end");
-    // Payload i carries 16 bytes of header (num, size) and i + 1 bytes of 0xA5: 17..496 bytes.
-    expect(received).toEqual(Array.from({ length: 480 }, (_, i) => [i, 17 + i]));
-    expect(rx).toBe(480);
-    expect(tx).toBe(480);
-    expect(notEchoed).toBe(0);
-    expect(rxBytes).toBe(Array.from({ length: 480 }, (_, i) => 17 + i).reduce((a, b) => a + b, 0));
-    // OpenAMP's host announces its endpoint too (an NS CREATE that binds our endpoint of that
-    // name to it, so no event), and withdraws it at the end (the DESTROY event).
-    expect([...links]).toEqual([`1024->1024, bound to 1024`]);
+    expectPingEchoedAll("@amp remote", run, exit, echoed.counts, remote.stats);
+    // OpenAMP's host's NS CREATE bound our endpoint (so no event); it withdraws its endpoint at
+    // the end (the DESTROY event).
     expect(hostNs).toEqual([{ type: "destroy", name: SERVICE, addr: 1024 }]);
     noDrops(remote.stats);
-    // On the wire. OpenAMP's host posts whole 512-byte buffers on both rings (tx descriptors too:
-    // receivers must go by hdr.len); our remote writes the descriptor length back as vring 1's
-    // used.len, which OpenAMP's host takes as the recycled buffer's capacity.
-    const vring0 = ring(file, 0x4000);
-    const vring1 = ring(file, 0x8000);
-    const lastRx = vring0.used(vring0.usedIdx - 1);
-    const lastTx = vring1.used(vring1.usedIdx - 1);
-    console.log(
-      `wire: vring0 used.idx ${vring0.usedIdx}, last used {len ${lastRx.len}} for a descriptor of len ${vring0.descLen(lastRx.id)}; vring1 used.idx ${vring1.usedIdx}, last used {len ${lastTx.len}} for a descriptor of len ${vring1.descLen(lastTx.id)}`,
-    );
-    expect(vring0.descLen(lastRx.id)).toBe(512);
-    expect(vring1.descLen(lastTx.id)).toBe(512);
-    expect(lastTx.len).toBe(512);
+    expectOpenAmpHostRings(file);
     // serve ends with the abort, or with the doorbell closing when the ping app exited first.
     if (served !== undefined)
       expect(served instanceof Error ? served.message : "not an Error").toMatch(/doorbell|abort/i);

@@ -8,6 +8,8 @@ import {
   createStaticHost,
   createStaticRemote,
   type NsEvent,
+  type RpmsgDevice,
+  type RpmsgEndpoint,
   type RpmsgStats,
   type RxHold,
   type StaticLinkLayout,
@@ -145,33 +147,59 @@ interface Rx {
   readonly hold: RxHold | undefined;
 }
 
+/** The @amp side of a run, as the half that drives the traffic sees it. */
+interface AmpSide {
+  /** The @amp endpoint of the service. */
+  readonly ep: RpmsgEndpoint;
+  /** What the endpoint received, in order (held when the run is zero-copy). */
+  readonly inbox: Inbox<Rx>;
+  /** NS events no endpoint claimed. */
+  readonly ns: NsEvent[];
+  /** Why the run cannot go on: the link went down or the peer went away. */
+  readonly failed: () => Error | undefined;
+  /** Why the link went down, if it did. */
+  readonly linkDown: () => Error | undefined;
+}
+
+/** What the driving half counted. */
+interface Driven {
+  readonly sent: number;
+  readonly matched: number;
+  readonly mismatches: string[];
+  readonly boundTo: number | undefined;
+  /** Ends the peer's part (it exits afterwards). */
+  readonly finish: () => void;
+}
+
 /**
- * @amp host (createStaticHost) sends `count` messages to rl-remote, which checks them against the
- * pattern and echoes them (unless `sink`); the host checks every echo. rl-remote withdraws its
- * service (NS DESTROY) once it has received `count`.
+ * One run: the shared file, rpmsg-lite's `app` with its arguments, the @amp side that `create`
+ * makes over the same memory, served until `drive` is done and the peer has exited; then every
+ * ring the peer wrote is counted and the outcome returned. Whatever happens, the peer is killed
+ * and the file closed; an error carries how the peer ended.
  */
-export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
+async function runAgainstLite(
+  r: LiteRun,
+  app: "rl-remote" | "rl-master",
+  args: readonly string[],
+  create: (space: AddressSpace, peer: Peer) => { device: RpmsgDevice; start?: () => void },
+  drive: (side: AmpSide, peer: Peer, timeoutMs: number) => Promise<Driven>,
+): Promise<LiteOutcome> {
   const timeoutMs = r.timeoutMs ?? 60_000;
   const size = fileSize(r);
   const mem = FileMemory.open(r.file, { size });
-  const peer = spawnPeer(
-    join(r.bin, r.variant, "rl-remote"),
-    [...liteArgs(r, size), "--ns-destroy", "--check", ...(r.sink === true ? ["--sink"] : [])],
-    timeoutMs,
-  );
+  const peer = spawnPeer(join(r.bin, r.variant, app), [...liteArgs(r, size), ...args], timeoutMs);
   const ac = new AbortController();
   let serving: Promise<void> | undefined;
   try {
-    const space = new AddressSpace().map(r.daBase, mem, { name: "shared file" });
-    const host = createStaticHost({ layout: r.layout, space, doorbell: peer.doorbell, scheduler });
+    const { device, start } = create(new AddressSpace().map(r.daBase, mem, { name: "shared file" }), peer);
     let linkDown: Error | undefined;
-    host.onLinkChange((up, reason) => {
+    device.onLinkChange((up, reason) => {
       if (!up) linkDown = reason ?? new Error("link down");
     });
     const ns: NsEvent[] = [];
-    host.onNameService((e) => ns.push(e));
+    device.onNameService((e) => ns.push(e));
     const inbox = new Inbox<Rx>();
-    const ep = host.createEndpoint({
+    const ep = device.createEndpoint({
       name: SERVICE,
       onMessage: (m) => {
         if (r.ampZeroCopy) {
@@ -182,45 +210,17 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
         }
       },
     });
-    host.start();
-    serving = host.serve(peer.doorbell, { signal: ac.signal, pollMs: 1 });
-    const failed = (): Error | undefined =>
-      linkDown ?? (peer.doorbell.closed ? new Error(`rl-remote went away`) : undefined);
-    const peerAddr = await ep.waitBound({ timeoutMs: 15_000 });
-
-    let sent = 0;
-    let matched = 0;
-    const mismatches: string[] = [];
-    let received = 0;
-    const check = async (): Promise<void> => {
-      const m = await inbox.take(`echo ${received}`, timeoutMs, failed);
-      const d = diffMessage(m.data, received);
-      if (d === -1 && m.src === peerAddr) matched++;
-      else if (mismatches.length < 5)
-        mismatches.push(`echo ${received}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
-      m.hold?.release();
-      received++;
+    start?.();
+    serving = device.serve(peer.doorbell, { signal: ac.signal, pollMs: 1 });
+    const side: AmpSide = {
+      ep,
+      inbox,
+      ns,
+      failed: () => linkDown ?? (peer.doorbell.closed ? new Error(`${app} went away`) : undefined),
+      linkDown: () => linkDown,
     };
-    const echoes = r.sink !== true;
-    for (let i = 0; i < r.count; i++) {
-      while (echoes && sent - received >= r.window) await check();
-      if (r.ampZeroCopy) {
-        const tb = await ep.getTxBuffer({ timeoutMs: 15_000 });
-        const n = messageSize(i);
-        fillMessage(tb.payload.subarray(0, n), i);
-        tb.send(n);
-      } else {
-        await ep.send(makeMessage(i), { timeoutMs: 15_000 });
-      }
-      sent++;
-    }
-    while (echoes && received < r.count) await check();
-    await until(
-      "NS DESTROY from rl-remote",
-      () => ns.some((e) => e.type === "destroy") || linkDown !== undefined,
-      15_000,
-    );
-    peer.doorbell.end(); // rl-remote exits after it sees the doorbell close
+    const driven = await drive(side, peer, timeoutMs);
+    driven.finish();
     const exit = await peer.done;
     // Its exit can be seen before the last rings it wrote are read: count them all (the socket
     // closes after its last byte).
@@ -228,12 +228,12 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
     ac.abort();
     await serving;
     return {
-      ampSent: sent,
-      ampMatched: matched,
-      ampMismatches: mismatches,
-      ampStats: host.stats,
+      ampSent: driven.sent,
+      ampMatched: driven.matched,
+      ampMismatches: driven.mismatches,
+      ampStats: device.stats,
       ampNs: ns,
-      ampBoundTo: peerAddr,
+      ampBoundTo: driven.boundTo,
       linkDown,
       peer: exit,
       ringsToPeer: peer.doorbell.sent,
@@ -250,91 +250,94 @@ export async function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
 }
 
 /**
+ * @amp host (createStaticHost) sends `count` messages to rl-remote, which checks them against the
+ * pattern and echoes them (unless `sink`); the host checks every echo. rl-remote withdraws its
+ * service (NS DESTROY) once it has received `count`.
+ */
+export function hostVsLiteRemote(r: LiteRun): Promise<LiteOutcome> {
+  return runAgainstLite(
+    r,
+    "rl-remote",
+    ["--ns-destroy", "--check", ...(r.sink === true ? ["--sink"] : [])],
+    (space, peer) => {
+      const host = createStaticHost({ layout: r.layout, space, doorbell: peer.doorbell, scheduler });
+      return { device: host, start: () => host.start() };
+    },
+    async ({ ep, inbox, ns, failed, linkDown }, peer, timeoutMs) => {
+      const peerAddr = await ep.waitBound({ timeoutMs: 15_000 });
+      let sent = 0;
+      let matched = 0;
+      const mismatches: string[] = [];
+      let received = 0;
+      const check = async (): Promise<void> => {
+        const m = await inbox.take(`echo ${received}`, timeoutMs, failed);
+        const d = diffMessage(m.data, received);
+        if (d === -1 && m.src === peerAddr) matched++;
+        else if (mismatches.length < 5)
+          mismatches.push(`echo ${received}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
+        m.hold?.release();
+        received++;
+      };
+      const echoes = r.sink !== true;
+      for (let i = 0; i < r.count; i++) {
+        while (echoes && sent - received >= r.window) await check();
+        if (r.ampZeroCopy) {
+          const tb = await ep.getTxBuffer({ timeoutMs: 15_000 });
+          const n = messageSize(i);
+          fillMessage(tb.payload.subarray(0, n), i);
+          tb.send(n);
+        } else {
+          await ep.send(makeMessage(i), { timeoutMs: 15_000 });
+        }
+        sent++;
+      }
+      while (echoes && received < r.count) await check();
+      await until(
+        "NS DESTROY from rl-remote",
+        () => ns.some((e) => e.type === "destroy") || linkDown() !== undefined,
+        15_000,
+      );
+      // rl-remote exits after it sees the doorbell close.
+      return { sent, matched, mismatches, boundTo: peerAddr, finish: () => peer.doorbell.end() };
+    },
+  );
+}
+/**
  * rl-master sends `count` messages to an @amp static remote (createStaticRemote), which echoes
  * them; rl-master checks the echoes, @amp checks what it received. At the end the @amp endpoint
  * is destroyed (NS DESTROY, which rl-master waits for); rl-master announces its own endpoint as
  * "rl-master" at the start and withdraws it at the end.
  */
-export async function liteMasterVsRemote(r: LiteRun): Promise<LiteOutcome> {
-  const timeoutMs = r.timeoutMs ?? 60_000;
-  const size = fileSize(r);
-  const mem = FileMemory.open(r.file, { size });
-  const peer = spawnPeer(
-    join(r.bin, r.variant, "rl-master"),
-    [...liteArgs(r, size), "--window", String(r.window), "--expect-ns-destroy", "--announce", "rl-master"],
-    timeoutMs,
-  );
-  const ac = new AbortController();
-  let serving: Promise<void> | undefined;
-  try {
-    const space = new AddressSpace().map(r.daBase, mem, { name: "shared file" });
-    const remote = createStaticRemote({ layout: r.layout, space, doorbell: peer.doorbell, scheduler });
-    let linkDown: Error | undefined;
-    remote.onLinkChange((up, reason) => {
-      if (!up) linkDown = reason ?? new Error("link down");
-    });
-    const ns: NsEvent[] = [];
-    remote.onNameService((e) => ns.push(e));
-    const inbox = new Inbox<Rx>();
-    const ep = remote.createEndpoint({
-      name: SERVICE,
-      onMessage: (m) => {
+export function liteMasterVsRemote(r: LiteRun): Promise<LiteOutcome> {
+  return runAgainstLite(
+    r,
+    "rl-master",
+    ["--window", String(r.window), "--expect-ns-destroy", "--announce", "rl-master"],
+    (space, peer) => ({
+      device: createStaticRemote({ layout: r.layout, space, doorbell: peer.doorbell, scheduler }),
+    }),
+    async ({ ep, inbox, failed }, _peer, timeoutMs) => {
+      let echoed = 0;
+      let matched = 0;
+      const mismatches: string[] = [];
+      for (let i = 0; i < r.count; i++) {
+        const m = await inbox.take(`message ${i} from rl-master`, timeoutMs, failed);
+        const d = diffMessage(m.data, i);
+        if (d === -1) matched++;
+        else if (mismatches.length < 5)
+          mismatches.push(`message ${i}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
         if (r.ampZeroCopy) {
-          const h = m.hold();
-          inbox.push({ src: m.src, data: h.data, hold: h });
+          const tb = await ep.getTxBuffer({ timeoutMs: 15_000 });
+          tb.payload.set(m.data);
+          tb.send(m.data.length, m.src);
         } else {
-          inbox.push({ src: m.src, data: m.data.slice(), hold: undefined });
+          await ep.sendTo(m.src, m.data, { timeoutMs: 15_000 });
         }
-      },
-    });
-    serving = remote.serve(peer.doorbell, { signal: ac.signal, pollMs: 1 });
-    const failed = (): Error | undefined =>
-      linkDown ?? (peer.doorbell.closed ? new Error(`rl-master went away`) : undefined);
-
-    let echoed = 0;
-    let matched = 0;
-    const mismatches: string[] = [];
-    for (let i = 0; i < r.count; i++) {
-      const m = await inbox.take(`message ${i} from rl-master`, timeoutMs, failed);
-      const d = diffMessage(m.data, i);
-      if (d === -1) matched++;
-      else if (mismatches.length < 5)
-        mismatches.push(`message ${i}: ${m.data.length} bytes from ${m.src}, first difference ${d}`);
-      if (r.ampZeroCopy) {
-        const tb = await ep.getTxBuffer({ timeoutMs: 15_000 });
-        tb.payload.set(m.data);
-        tb.send(m.data.length, m.src);
-      } else {
-        await ep.sendTo(m.src, m.data, { timeoutMs: 15_000 });
+        m.hold?.release();
+        echoed++;
       }
-      m.hold?.release();
-      echoed++;
-    }
-    ep.destroy(); // NS DESTROY: rl-master waits for it, then prints its RESULT and exits
-    const exit = await peer.done;
-    // Its exit can be seen before the last rings it wrote are read: count them all (the socket
-    // closes after its last byte).
-    await until("the peer's doorbell to close", () => peer.doorbell.closed, 5000);
-    ac.abort();
-    await serving;
-    return {
-      ampSent: echoed,
-      ampMatched: matched,
-      ampMismatches: mismatches,
-      ampStats: remote.stats,
-      ampNs: ns,
-      ampBoundTo: undefined,
-      linkDown,
-      peer: exit,
-      ringsToPeer: peer.doorbell.sent,
-      ringsFromPeer: peer.doorbell.received,
-    };
-  } catch (e) {
-    throw await withPeerExit(e, peer);
-  } finally {
-    ac.abort();
-    await serving?.catch(() => undefined);
-    peer.kill();
-    mem.close();
-  }
+      // NS DESTROY: rl-master waits for it, then prints its RESULT and exits.
+      return { sent: echoed, matched, mismatches, boundTo: undefined, finish: () => ep.destroy() };
+    },
+  );
 }

@@ -4,6 +4,11 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import type { RpmsgHost } from "@amp/rpmsg";
+
+// The polling wait every test of the package uses, re-exported for the QEMU tests.
+export { waitFor } from "../helpers.ts";
+
 export const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FIRMWARE_DIR = join(PKG_DIR, "firmware", "qemu");
 export const BUILD_DIR = join(PKG_DIR, "fixtures-build", "qemu");
@@ -23,23 +28,24 @@ export function buildFirmware(): { path: string; bytes: Uint8Array } {
   return { path: out, bytes: new Uint8Array(readFileSync(out)) };
 }
 
-/** Polls `cond` every `everyMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  cond: () => T | undefined | false,
-  timeoutMs = 10_000,
-  everyMs = 2,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** A directory for RAM files: /dev/shm when it exists (tmpfs, as qemu-remote.md measured), else the temp dir. */
 export function ramDir(): string {
   return existsSync("/dev/shm") ? "/dev/shm" : (process.env["TMPDIR"] ?? "/tmp");
+}
+
+/** One echo from our firmware's "rpmsg-echo" service (at 1024), over a fresh endpoint; 5 s hang guards. */
+export async function echoOnce(host: RpmsgHost, text: string): Promise<string> {
+  await host.waitForService("rpmsg-echo", { timeoutMs: 5000 });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no echo")), 5000);
+    const ep = host.createEndpoint({
+      dst: 1024,
+      onMessage: (m) => {
+        clearTimeout(t);
+        resolve(new TextDecoder().decode(m.data));
+        ep.destroy();
+      },
+    });
+    ep.send(new TextEncoder().encode(text)).catch(reject);
+  });
 }

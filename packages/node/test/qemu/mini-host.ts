@@ -1,7 +1,7 @@
-// A minimal, test-side rpmsg host (virtio driver role, Linux order: wire-formats.md §1.9, §7.3,
-// §7.5) written straight against the byte layouts, independent of @amp/rpmsg and
+// A minimal, test-side rpmsg host (virtio driver role, Linux order: docs/wire-formats.md, "Who writes what, and when",
+// "rpmsg") written straight against the byte layouts, independent of @amp/rpmsg and
 // @amp/remoteproc-core. It checks the firmware on its own, and serves as the low-level path of the
-// benchmark. Layout: the legacy vring formula of §4.2; buffers from the "vdev0buffer" carveout,
+// benchmark. Layout: the legacy vring formula of "Split virtqueue"; buffers from the "vdev0buffer" carveout,
 // first half posted as rx on vring 0, second half used for tx on vring 1.
 import type { Memory } from "@amp/virtio-ring";
 

@@ -3,30 +3,19 @@
 // firmware (firmware/openamp) and run on QEMU mps2-an386, booted, driven and recovered by the
 // same @amp QEMU host as our own C firmware. Byte-exact echoes past the first recycled host-tx
 // buffer, several in flight; name service; crash and watchdog recovery; stop.
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, requireTools, run } from "@amp/test-utils";
 import { findResourceTable, parseElf } from "@amp/elf-loader";
 import { parseResourceTable, validateResourceTable } from "@amp/resource-table";
 import type { CarveoutResource, TraceResource, VdevResource } from "@amp/resource-table";
-import {
-  AMPQ_CTRL_DA,
-  AmpqCtrl,
-  AmpqMode,
-  AmpqState,
-  FileMemory,
-  MPS2_RAM_BASE,
-  MPS2_RAM_SIZE,
-  checkImage,
-  createQemuRemoteproc,
-  loadImage,
-  qemuArgs,
-} from "@amp/node";
+import { AMPQ_CTRL_DA, AmpqCtrl, MPS2_RAM_BASE, checkImage, createQemuRemoteproc } from "@amp/node";
 import type { QemuCrashReport, QemuRemoteproc } from "@amp/node";
 import type { RpmsgHost } from "@amp/rpmsg";
-import { PKG_DIR, ramDir, waitFor } from "./helpers.ts";
+import { PKG_DIR, waitFor } from "./helpers.ts";
+import { attachTo, launchRunning, useLateAttach } from "./late-attach.ts";
 
 const missing = requireTools(
   "qemu-system-arm",
@@ -384,38 +373,13 @@ describe.skipIf(missing)("OpenAMP remote with the polling doorbell; crash source
 describe.skipIf(missing)(
   "OpenAMP remote, late attach: detach sends the firmware back to waiting, a second attach re-creates its rpmsg device",
   () => {
-    const dir = makeTempDir("amp-openamp-attach-");
-    const memoryPath = join(ramDir(), `amp-openamp-attach-${process.pid}.mem`);
-    const sockets = { qmp: join(dir, "qmp.sock"), console: join(dir, "con.sock"), doorbell: join(dir, "db.sock") };
-    let child: ReturnType<typeof spawn> | undefined;
-    afterAll(() => {
-      child?.kill("SIGKILL");
-      rmSync(memoryPath, { force: true });
-    });
+    const setup = useLateAttach("openamp-attach");
 
     it("attaches, echoes, detaches, attaches again and echoes; QEMU never restarted", async () => {
       const fw = buildOpenampFirmware();
       // The launcher: image into the RAM file, QEMU running with its sockets in server mode.
-      const mem = FileMemory.open(memoryPath, { size: MPS2_RAM_SIZE });
-      mem.fill(0, MPS2_RAM_SIZE, 0);
-      loadImage(mem, fw.bytes);
-      mem.setU32(CTRL + AmpqCtrl.MODE, AmpqMode.IRQ);
-      child = spawn("qemu-system-arm", qemuArgs({ memoryPath, sockets, role: "server", halted: false }), {
-        stdio: "ignore",
-      });
-      await waitFor(
-        "firmware waiting for DRIVER_OK",
-        () => mem.getU32(CTRL + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK && existsSync(sockets.doorbell),
-      );
-      const boots = mem.getU32(CTRL + AmpqCtrl.BOOTS);
-
-      const q = createQemuRemoteproc({
-        firmware: fw.bytes,
-        memoryPath,
-        attach: { sockets, resourceTable: checkImage(fw.bytes).resourceTable! },
-      });
-      const hosts: RpmsgHost[] = [];
-      q.onRpmsg((h) => hosts.push(h));
+      const { mem, child, boots, bootCount, waitingAgain } = await launchRunning(setup, fw.bytes);
+      const { q, hosts } = attachTo(setup, fw.bytes);
       try {
         await q.rproc.boot();
         expect(q.rproc.state).toBe("attached");
@@ -423,7 +387,7 @@ describe.skipIf(missing)(
         expect(await echoMany(first, (await first.waitForService(ECHO, { timeoutMs: 10_000 })).addr, 150, 8)).toBe(150);
 
         await q.rproc.detach();
-        await waitFor("firmware back to waiting", () => mem.getU32(CTRL + AmpqCtrl.STATE) === AmpqState.WAIT_DRIVER_OK);
+        await waitingAgain("firmware back to waiting");
         expect(child.exitCode).toBeNull();
 
         await q.rproc.boot();
@@ -431,7 +395,7 @@ describe.skipIf(missing)(
         expect(await echoMany(second, (await second.waitForService(ECHO, { timeoutMs: 10_000 })).addr, 150, 8)).toBe(
           150,
         );
-        expect(mem.getU32(CTRL + AmpqCtrl.BOOTS)).toBe(boots);
+        expect(bootCount()).toBe(boots);
         expect(q.rproc.traces[0]!.readText()).toContain("vdev: status reset by host, waiting for DRIVER_OK\n");
       } finally {
         await q.close();

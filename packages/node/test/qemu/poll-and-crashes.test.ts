@@ -14,11 +14,10 @@ import {
   type QemuRemoteproc,
 } from "@amp/node";
 import type { RpmsgHost } from "@amp/rpmsg";
-import { buildFirmware, waitFor } from "./helpers.ts";
+import { buildFirmware, echoOnce, waitFor } from "./helpers.ts";
 
 const missing = requireTools("qemu-system-arm", "arm-none-eabi-gcc");
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 describe.skipIf(missing)("QEMU remote: polling doorbell, other crash sources", () => {
   let q: QemuRemoteproc;
@@ -36,21 +35,9 @@ describe.skipIf(missing)("QEMU remote: polling doorbell, other crash sources", (
     await q.close();
   });
 
-  async function echo(text: string): Promise<string> {
-    const host = hosts[hosts.length - 1]!;
-    await host.waitForService("rpmsg-echo", { timeoutMs: 5000 });
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("no echo")), 5000);
-      const ep = host.createEndpoint({
-        dst: 1024,
-        onMessage: (m) => {
-          clearTimeout(t);
-          resolve(dec.decode(m.data));
-          ep.destroy();
-        },
-      });
-      ep.send(enc.encode(text)).catch(reject);
-    });
+  /** An echo through the latest host. */
+  function echo(text: string): Promise<string> {
+    return echoOnce(hosts[hosts.length - 1]!, text);
   }
 
   async function command(text: string): Promise<void> {

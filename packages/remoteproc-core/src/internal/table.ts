@@ -1,6 +1,7 @@
 // Where the host reads and writes a resource table, and which fields it writes. The offsets are
-// @amp/resource-table's (RSC_ENTRY_FIELDS, counted from an entry's type word): this package
-// defines none of its own, it only names the places the host writes (wire-formats.md §1.9).
+// @amp/resource-table's (RSC_ENTRY_FIELDS, counted from an entry's type word): this package defines
+// none of its own, it only names the places the host writes (docs/wire-formats.md,
+// "Who writes what, and when").
 import { FW_RSC_VDEV_VRING_SIZE, RSC_ENTRY_FIELDS as F } from "@amp/resource-table";
 import { ArrayBufferMemory, type Memory } from "@amp/virtio-ring";
 import type { MemoryWindow } from "../memory.js";

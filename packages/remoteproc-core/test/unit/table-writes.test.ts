@@ -1,5 +1,5 @@
-// What the host writes into the loaded resource table, and when (wire-formats.md §1.9, §12
-// facts 2-3; behaviour §1.4-1.6): notify ids and carveout addresses before the remote starts,
+// What the host writes into the loaded resource table, and when (docs/wire-formats.md, "Who writes what, and when";
+// behaviour §1.4-1.6): notify ids and carveout addresses before the remote starts,
 // vring da / features / status only once a virtio driver drives the vdev after start.
 import { describe, expect, it } from "vitest";
 import { parseResourceTable, serializeResourceTable } from "@amp/resource-table";

@@ -1,5 +1,5 @@
 // The one reader behind parseResourceTable and validateResourceTable. It walks the table the
-// way Linux's find_table + rproc_handle_resources do (wire-formats.md §1.10) and adds the
+// way Linux's find_table + rproc_handle_resources do (docs/wire-formats.md, "Resource table") and adds the
 // hardening checks of OpenAMP PR #696 (behaviour-and-features.md §6 rows 2 and 9).
 //
 // Every read is bounds-checked by subtraction before it happens, `num` is capped by
@@ -92,7 +92,7 @@ function checkOptions(
  */
 export function scanTable(bytes: Uint8Array, opts: ValidateOptions, mode: "parse" | "validate"): ScanResult {
   const { size, maxEntries, littleEndian } = checkOptions(bytes, opts);
-  // Every field is a plain integer of the remote's CPU (no le32 on the wire, wire-formats §1):
+  // Every field is a plain integer of the remote's CPU (no le32 on the wire, docs/wire-formats.md, "Conventions"):
   // a big-endian remote's table is big-endian.
   const u32 = littleEndian ? (o: number): number => readU32(bytes, o) : (o: number): number => readU32BE(bytes, o);
   const validate = mode === "validate";

@@ -20,7 +20,7 @@ function code(f: () => unknown): string {
   return "no error";
 }
 
-describe("parseResourceTable: the worked example of wire-formats.md §1.13", () => {
+describe('parseResourceTable: the typical table (docs/wire-formats.md, "A typical table")', () => {
   const bytes = workedExample();
   const t = parseResourceTable(bytes);
 

@@ -29,7 +29,7 @@ describe("buildResourceTable", () => {
     });
     expect(t.entries.map((e) => e.offset)).toEqual([24, 92]);
     expect(t.size).toBe(140);
-    // The same bytes as the worked example of wire-formats.md §1.13.
+    // The same bytes as the typical table (docs/wire-formats.md, "A typical table").
     expect(toHex(serializeResourceTable(t))).toBe(toHex(workedExample()));
   });
 

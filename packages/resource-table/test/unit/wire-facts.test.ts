@@ -1,5 +1,7 @@
-// Focused tests for the wire-formats.md §12 facts and §1.10 checks and the behaviour-and-features.md
-// §6 row 2 inputs ("for each resource type") that are not pinned one by one elsewhere.
+// Focused tests for the facts of docs/wire-formats.md,
+// "Where Linux, OpenAMP and rpmsg-lite differ, and what @amp does", the checks of "Resource table"
+// and the behaviour-and-features.md §6 row 2 inputs ("for each resource type") that are not pinned
+// one by one elsewhere.
 import { describe, expect, it } from "vitest";
 import {
   RSC_VDEV,
@@ -23,7 +25,7 @@ function failure(f: () => unknown): string {
 }
 const codes = (b: Uint8Array): string[] => validateResourceTable(b).map((d) => `${d.code}@${d.offset}`);
 
-describe("§12 fact 10: reserved fields must be 0 in every entry that has them", () => {
+describe("reserved fields must be 0 in every entry that has them", () => {
   // Entry at 20; the reserved word of carveout/devmem is at +20, of trace at +12.
   it.each<[string, ResourceInit, number]>([
     ["carveout", { kind: "carveout", da: 0x1000, len: 16 }, 40],
@@ -70,7 +72,7 @@ describe("§12 fact 10: reserved fields must be 0 in every entry that has them",
   });
 });
 
-describe("§1.10 / behaviour §6 row 2: for each resource type, an entry that runs past the table", () => {
+describe("behaviour §6 row 2: for each resource type, an entry that runs past the table", () => {
   // The entry's type word fits exactly at the end of the table; its body does not.
   it.each([
     { type: 0, kind: "carveout" },
@@ -126,7 +128,7 @@ describe("§1.10 / behaviour §6 row 2: for each resource type, an entry that ru
   });
 });
 
-describe("§12 fact 1: the vdev is legacy: 32-bit feature words, written in place by the host", () => {
+describe("the vdev is legacy: 32-bit feature words, written in place by the host", () => {
   it("gfeatures and the status byte are plain u32 / u8 fields the live view writes in place", () => {
     const bytes = serializeResourceTable({
       entries: [{ kind: "vdev", id: 7, dfeatures: 1, vrings: [{ align: 16, num: 8 }] }],

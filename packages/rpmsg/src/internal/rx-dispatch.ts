@@ -1,5 +1,5 @@
 // The receive path: one rx buffer from the peer, every length and address from shared memory
-// checked before use (wire-formats.md §7.3 "used-ring len"; §12 facts 7-8), then handed to the
+// checked before use (docs/wire-formats.md, "rpmsg", "Used lengths: what real peers write"), then handed to the
 // name service, an endpoint's callback or its iterator queue. Drops are counted, never thrown.
 //
 // Hot path: nothing is allocated per message in callback mode on zero-copy memory. The message

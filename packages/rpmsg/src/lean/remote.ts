@@ -1,6 +1,6 @@
 // The lean remote (@amp/rpmsg/remote): the virtio rpmsg device role, as RpmsgRemote plays it,
 // in a fraction of the code, for small engines and tight flash. Same wire behaviour and the same
-// checks on what the host wrote (wire-formats.md §7.3, §7.5, §12): wait for DRIVER_OK, never
+// checks on what the host wrote (docs/wire-formats.md, "Who writes what, and when", "rpmsg"): wait for DRIVER_OK, never
 // re-initialise the rings, send in buffers the host posted on vring 0, receive on vring 1 and
 // return each buffer with its descriptor length as used.len, a host reset takes the link down.
 // Why a second implementation of the remote: RpmsgRemote shares a core with the host role and

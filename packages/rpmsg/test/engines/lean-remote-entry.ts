@@ -1,19 +1,19 @@
 // The lean remote as one script for QuickJS: a LeanRemote over plain ArrayBuffer memory with
-// the transport block layout of the Node host (see lean-quickjs.test.ts and remote-entry.ts).
+// the transport block layout of the Node host (see ../helpers/quickjs-remote.ts and remote-entry.ts).
 import { AddressSpace, ArrayBufferMemory } from "@amp/virtio-ring";
 import { LeanRemote } from "@amp/rpmsg/remote";
 import { SharedTransport } from "../helpers/shared-transport.ts";
+import { MemoryImage, upperCased } from "./engine-support.ts";
 
 let remote: LeanRemote;
-let bytes: Uint8Array<ArrayBuffer>;
+let memory: MemoryImage;
 const irqs: number[] = [];
 const log: string[] = [];
 
 /** Builds the remote: an "upper" service that answers with the payload upper-cased (ASCII). */
 export function setup(size: number, num: number): void {
-  const ab = new ArrayBuffer(size);
-  bytes = new Uint8Array(ab);
-  const mem = new ArrayBufferMemory(ab);
+  memory = new MemoryImage(size);
+  const mem = new ArrayBufferMemory(memory.buffer);
   remote = new LeanRemote({
     transport: new SharedTransport(mem, 0, num),
     space: new AddressSpace().map(0, mem),
@@ -27,13 +27,8 @@ export function setup(size: number, num: number): void {
     remote.createEndpoint({
       name: "upper",
       onMessage: (m, ep) => {
-        const out = m.data.slice();
-        for (let i = 0; i < out.length; i++) {
-          const c = out[i] ?? 0;
-          if (c >= 97 && c <= 122) out[i] = c - 32;
-        }
         log.push(`rx ${m.data.length} from ${m.src}`);
-        ep.trySendTo(m.src, out);
+        ep.trySendTo(m.src, upperCased(m.data));
       },
     });
   };
@@ -47,13 +42,13 @@ export function setup(size: number, num: number): void {
 
 /** Copies the host's image in, runs process(), returns how many messages were handled. */
 export function step(image: ArrayBuffer): number {
-  bytes.set(new Uint8Array(image));
+  memory.load(image);
   return remote.process();
 }
 
 /** The memory image after the step, for the host. */
 export function image(): ArrayBuffer {
-  return bytes.buffer.slice(0);
+  return memory.copy();
 }
 
 export function report(): string {

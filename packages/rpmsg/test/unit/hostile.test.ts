@@ -2,15 +2,11 @@
 // receive path is exercised here: the victim counts and drops, or takes the link down with a
 // reason; it never throws from process(), reads out of bounds or hangs.
 import { describe, expect, it } from "vitest";
-import {
-  SplitVirtqueueDevice,
-  SplitVirtqueueDriver,
-  legacyQueueAddresses,
-  splitRingLayout,
-  DescriptorChain,
-} from "@amp/virtio-ring";
+import type { SplitVirtqueueDriver } from "@amp/virtio-ring";
+import { SplitVirtqueueDevice, legacyQueueAddresses, splitRingLayout, DescriptorChain } from "@amp/virtio-ring";
 import { encodeRpmsgNsMessage, RPMSG_ADDR_ANY, type NsEvent } from "@amp/rpmsg";
 import { makePair, RINGS_ADDR, ringsBytes, type Pair } from "../helpers/pair.ts";
+import { handHost } from "../helpers/hand-host.ts";
 
 const NUM = 16;
 const ALIGN = 4096;
@@ -404,21 +400,7 @@ describe("hostile host against the remote", () => {
     });
     // Play the host by hand: status, features, queues, rings.
     const t = p.hostTransport;
-    t.setStatus(0);
-    t.setDriverFeatures(1n);
-    const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1])
-      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({
-      size: NUM,
-      space: p.space,
-      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
-    });
-    const tx = new SplitVirtqueueDriver<number>({
-      size: NUM,
-      space: p.space,
-      ...legacyQueueAddresses(RINGS_ADDR + stride, NUM, ALIGN),
-    });
+    const { rx, tx } = handHost(p, NUM, ALIGN);
     for (let i = 0; i < NUM; i++) rx.addBuffer(p.poolAddr + i * 512, 512, true, i);
     t.setStatus(7);
     p.remote.process();
@@ -450,16 +432,7 @@ describe("hostile host against the remote", () => {
   it("an rx buffer too small for an NS message: the announcement is dropped and counted, nothing written past it", () => {
     const p = makePair({ num: NUM });
     const t = p.hostTransport;
-    t.setStatus(0);
-    t.setDriverFeatures(1n);
-    const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1])
-      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({
-      size: NUM,
-      space: p.space,
-      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
-    });
+    const { rx } = handHost(p, NUM, ALIGN);
     rx.addBuffer(p.poolAddr, 20, true, 0); // room for the header and 4 bytes only
     p.mem.fill(p.poolAddr + 20, 64, 0xa5); // a canary right behind it
     t.setStatus(7);

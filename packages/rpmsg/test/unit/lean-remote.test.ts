@@ -2,10 +2,12 @@
 // hand with raw driver queues: the interop cases of link.test.ts and the "hostile host against
 // the remote" cases of hostile.test.ts / host-restart.test.ts, ported to LeanRemote.
 import { describe, expect, it } from "vitest";
-import { SplitVirtqueueDriver, legacyQueueAddresses, splitRingLayout } from "@amp/virtio-ring";
+import type { SplitVirtqueueDriver } from "@amp/virtio-ring";
+import { splitRingLayout } from "@amp/virtio-ring";
 import { RPMSG_ADDR_ANY, encodeRpmsgNsMessage, type NsEvent } from "@amp/rpmsg";
 import { isAmpError, type LeanEndpoint, type LeanRemote } from "@amp/rpmsg/remote";
 import { makeLeanPair, type LeanPair } from "../helpers/lean-pair.ts";
+import { handHost } from "../helpers/hand-host.ts";
 import { RINGS_ADDR } from "../helpers/pair.ts";
 import { ringsBytes } from "../helpers/ring-bytes.ts";
 
@@ -322,21 +324,7 @@ describe("hostile host against the lean remote", () => {
       },
     });
     const t = p.hostTransport;
-    t.setStatus(0);
-    t.setDriverFeatures(1n);
-    const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1])
-      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({
-      size: NUM,
-      space: p.space,
-      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
-    });
-    const tx = new SplitVirtqueueDriver<number>({
-      size: NUM,
-      space: p.space,
-      ...legacyQueueAddresses(RINGS_ADDR + stride, NUM, ALIGN),
-    });
+    const { rx, tx } = handHost(p, NUM, ALIGN);
     for (let i = 0; i < NUM; i++) rx.addBuffer(p.poolAddr + i * 512, 512, true, i);
     t.setStatus(7);
     p.remote.process();
@@ -432,16 +420,7 @@ describe("hostile host against the lean remote", () => {
   it("an rx buffer too small for an NS message: the announcement is dropped and counted, nothing written past it; it still serves small sends", () => {
     const p = makeLeanPair({ num: NUM });
     const t = p.hostTransport;
-    t.setStatus(0);
-    t.setDriverFeatures(1n);
-    const stride = ringsBytes(NUM, ALIGN) / 2;
-    for (const i of [0, 1])
-      t.setQueue(i, { ...legacyQueueAddresses(RINGS_ADDR + i * stride, NUM, ALIGN), align: ALIGN, ready: true });
-    const rx = new SplitVirtqueueDriver<number>({
-      size: NUM,
-      space: p.space,
-      ...legacyQueueAddresses(RINGS_ADDR, NUM, ALIGN),
-    });
+    const { rx } = handHost(p, NUM, ALIGN);
     rx.addBuffer(p.poolAddr, 20, true, 0); // room for the header and 4 bytes only
     p.mem.fill(p.poolAddr + 20, 64, 0xa5);
     t.setStatus(7);

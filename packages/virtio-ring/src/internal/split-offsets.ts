@@ -1,4 +1,4 @@
-// Field offsets of the split ring's structures (<linux/virtio_ring.h>, wire-formats.md §4.1),
+// Field offsets of the split ring's structures (<linux/virtio_ring.h>, docs/wire-formats.md, "Split virtqueue"),
 // one home for both device-role implementations and the driver (split-queue.ts, lean/).
 
 // struct vring_desc: le64 addr, le32 len, le16 flags, le16 next

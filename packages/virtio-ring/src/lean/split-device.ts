@@ -3,7 +3,7 @@
 // (indirect tables, event index, chains of any length, copies of chains, both fill modes) and
 // bundles to ~9 kB minified with its helpers; an rpmsg remote only ever takes one-descriptor
 // buffers and negotiates neither INDIRECT_DESC nor EVENT_IDX. The checks on what the driver
-// wrote are the same ones (wire-formats.md §4, §12): avail.idx run-ahead, head and next indices
+// wrote are the same ones (docs/wire-formats.md, "Split virtqueue"): avail.idx run-ahead, head and next indices
 // in range, a head not offered twice, chains bounded (so loops end), no INDIRECT, no readable
 // descriptor after a writable one, every buffer inside one mapped range. Ring areas are resolved
 // and checked by the same helpers as the full queue (internal/ring-area.ts, split-layout.ts).
@@ -65,7 +65,7 @@ function fail(code: "ERR_BAD_INDEX" | "ERR_BAD_CHAIN" | "ERR_LIMIT" | "ERR_BAD_A
  * @example
  * const q = new LeanSplitDevice({ size: 16, notifyId: 0, ...legacyQueueAddresses(da, 16, 4096) }, space, doorbell);
  * const c = q.next(chain); if (c !== null) { q.push(c.id, 0); q.interrupt(); }
- * @see wire-formats.md §4
+ * @see docs/wire-formats.md, "Split virtqueue"
  */
 export class LeanSplitDevice {
   readonly size: number;
@@ -157,7 +157,7 @@ export class LeanSplitDevice {
     this.usedMem.setU32(e, id);
     this.usedMem.setU32(e + 4, len);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    // Release: the element is visible before the index that publishes it (wire-formats.md §4.5).
+    // Release: the element is visible before the index that publishes it (docs/wire-formats.md, "Memory ordering").
     this.usedMem.setU16Release(this.usedOff + R_IDX, this.usedIdx);
     this.live[id] = 0;
     this.added++;

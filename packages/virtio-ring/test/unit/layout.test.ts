@@ -9,7 +9,7 @@ import {
 } from "@amp/virtio-ring";
 
 describe("split layout", () => {
-  it("matches the values in wire-formats.md §4.2", () => {
+  it('matches the examples of docs/wire-formats.md, "Split virtqueue"', () => {
     const table: [number, number, number, number][] = [
       [16, 16, 438, 304],
       [256, 16, 6678, 4624],
@@ -59,7 +59,7 @@ describe("split layout", () => {
 });
 
 describe("vring_need_event", () => {
-  it("follows the examples of wire-formats.md §4.4", () => {
+  it('follows the event-index example of docs/wire-formats.md, "Split virtqueue"', () => {
     // used_event = 0: notify after the 1st buffer, then again only after wrapping
     expect(vringNeedEvent(0, 1, 0)).toBe(true);
     expect(vringNeedEvent(0, 2, 1)).toBe(false);

@@ -1,5 +1,6 @@
-// Focused tests for the wire-formats.md §12 facts and behaviour-and-features.md §6 inputs that
-// concern the rings, one per fact, written against the raw ring bytes.
+// Focused tests for the facts of docs/wire-formats.md,
+// "Where Linux, OpenAMP and rpmsg-lite differ, and what @amp does" and behaviour-and-features.md §6
+// inputs that concern the rings, one per fact, written against the raw ring bytes.
 import { describe, expect, it } from "vitest";
 import {
   AddressSpace,
@@ -47,7 +48,7 @@ function codeOf(f: () => unknown): string | undefined {
   return undefined;
 }
 
-describe("§12 fact 2: the remote must not reinitialise rings the host already filled", () => {
+describe("the remote must not reinitialise rings the host already filled", () => {
   it("building the device queue over posted buffers writes nothing and finds them", () => {
     const { ring, opts } = env();
     const drv = new SplitVirtqueueDriver<number>(opts);
@@ -61,7 +62,7 @@ describe("§12 fact 2: the remote must not reinitialise rings the host already f
   });
 });
 
-describe("§12 fact 6 / §4.4: with EVENT_IDX the flags words are ignored; each side reads the other's event index", () => {
+describe("with EVENT_IDX the flags words are ignored; each side reads the other's event index", () => {
   it("the driver kicks by avail_event (after used.ring[num]) even when used.flags says NO_NOTIFY", () => {
     const { ring, opts } = env(EVENT_IDX);
     const drv = new SplitVirtqueueDriver<number>(opts);

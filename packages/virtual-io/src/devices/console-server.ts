@@ -1,6 +1,6 @@
 // Device side of virtio-console for one UART, port 0 only (no MULTIPORT, so no control queues):
 // queue 0 holds the driver's empty writable buffers (device → driver), queue 1 carries the
-// driver's bytes (driver → device). wire-formats §11.4.
+// driver's bytes (driver → device). docs/wire-formats.md, "Virtio devices".
 import type { DeviceServer, ReplyFn } from "../channel.js";
 import { viewOf } from "../internal/bytes.js";
 import { VIRTIO_CONSOLE_CONFIG_SIZE, VIRTIO_ID_CONSOLE, encodeConsoleConfig } from "../wire/console.js";

@@ -1,6 +1,6 @@
 // Device side of virtio-gpio: requestq (queue 0) answers GET_NAMES, GET/SET_DIRECTION,
 // GET/SET_VALUE and IRQ_TYPE; eventq (queue 1) holds one "unmask" pair per line and returns it
-// with status VALID when the line's interrupt fires. wire-formats §11.2.
+// with status VALID when the line's interrupt fires. docs/wire-formats.md, "Virtio devices".
 //
 // Interrupt rules implemented here (the spec's): lines start with interrupts disabled; a
 // non-NONE IRQ_TYPE enables, NONE disables and returns any pending pair with INVALID; changing

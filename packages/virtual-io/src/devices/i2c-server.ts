@@ -1,6 +1,6 @@
 // Device side of virtio-i2c: takes requests (out_hdr [+ write buffer] | [read buffer +] in_hdr),
 // validates them, and runs them against the I2C targets attached at each address: simulated
-// models or hooks into a real bus. wire-formats §11.1.
+// models or hooks into a real bus. docs/wire-formats.md, "Virtio devices".
 import type { DeviceServer, ReplyFn } from "../channel.js";
 import {
   VIRTIO_I2C_F_ZERO_LENGTH_REQUEST,

@@ -1,6 +1,6 @@
 // Device side of virtio-spi: a controller with targets on chip selects. Each request is one
 // transfer: spi_transfer_head, then the tx bytes (readable) and rx bytes (writable), then the
-// result byte. wire-formats §11.3.
+// result byte. docs/wire-formats.md, "Virtio devices".
 //
 // Chip select: the head's cs_change says whether to deselect the device before the next transfer
 // (the spec's wording). So cs_change = 1 ends the command after this transfer, and cs_change = 0

@@ -1,5 +1,5 @@
 // Driver side of virtio-gpio: line get/set/direction over requestq, and interrupts over eventq
-// as callbacks or async iterators. wire-formats §11.2.
+// as callbacks or async iterators. docs/wire-formats.md, "Virtio devices".
 import type { RequestChannel } from "../channel.js";
 import { vioError } from "../errors.js";
 import { viewOf } from "../internal/bytes.js";

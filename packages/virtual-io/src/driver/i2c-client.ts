@@ -1,6 +1,6 @@
 // Driver side of virtio-i2c: typed transfers over any RequestChannel. One transfer() is one
 // group of requests linked with FAIL_NEXT (a combined transaction with repeated starts), queued
-// back to back so no other caller's request can come between them. wire-formats §11.1.
+// back to back so no other caller's request can come between them. docs/wire-formats.md, "Virtio devices".
 import type { RequestChannel } from "../channel.js";
 import { vioError } from "../errors.js";
 import { requestAll } from "../internal/group.js";

@@ -1,6 +1,6 @@
 // Driver side of virtio-spi: transfers on a chip select of a controller owned by the other side.
 // A transfer() call is one command: every part but the last keeps chip select asserted
-// (cs_change = 0), the last releases it (cs_change = 1). wire-formats §11.3.
+// (cs_change = 0), the last releases it (cs_change = 1). docs/wire-formats.md, "Virtio devices".
 import type { RequestChannel } from "../channel.js";
 import { vioError } from "../errors.js";
 import { requestAll } from "../internal/group.js";

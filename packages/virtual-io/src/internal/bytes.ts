@@ -2,7 +2,7 @@
 // one DataView per input, and a concatenation that needs no host API.
 import { vioError } from "../errors.js";
 
-/** Little-endian, as every virtio-i2c/gpio/spi/console field (wire-formats §11). */
+/** Little-endian, as every virtio-i2c/gpio/spi/console field (docs/wire-formats.md, "Virtio devices"). */
 export const LE = true;
 
 /** Throws ERR_TRUNCATED unless `size` bytes are readable at `offset` of `view`. */

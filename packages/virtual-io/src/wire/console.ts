@@ -1,5 +1,5 @@
 // virtio-console (device ID 3; rproc-serial is ID 11): struct virtio_console_config and
-// struct virtio_console_control from <linux/virtio_console.h>; wire-formats §11.4.
+// struct virtio_console_control from <linux/virtio_console.h>; docs/wire-formats.md, "Virtio devices".
 import { LE, need, room } from "../internal/bytes.js";
 
 /** VIRTIO_ID_CONSOLE. */

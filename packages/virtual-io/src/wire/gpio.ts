@@ -1,5 +1,5 @@
 // virtio-gpio (device ID 41): config space, request/response, IRQ request/response and the
-// line-names block. Structs from <linux/virtio_gpio.h>; wire-formats §11.2.
+// line-names block. Structs from <linux/virtio_gpio.h>; docs/wire-formats.md, "Virtio devices".
 import { vioError } from "../errors.js";
 import { LE, need, room } from "../internal/bytes.js";
 

@@ -1,5 +1,5 @@
 // virtio-i2c (device ID 34) request layout: struct virtio_i2c_out_hdr and
-// struct virtio_i2c_in_hdr in <linux/virtio_i2c.h>; wire-formats §11.1.
+// struct virtio_i2c_in_hdr in <linux/virtio_i2c.h>; docs/wire-formats.md, "Virtio devices".
 import { vioError } from "../errors.js";
 import { LE, need, room } from "../internal/bytes.js";
 

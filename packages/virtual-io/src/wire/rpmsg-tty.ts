@@ -1,6 +1,7 @@
-// Linux rpmsg_tty conventions (drivers/tty/rpmsg_tty.c), wire-formats §11.5: the channel is named
-// exactly "rpmsg-tty", payloads are raw bytes (no header, no framing, no flow control), a
-// zero-length message is rejected, and writes are cut into messages of at most the MTU (496).
+// Linux rpmsg_tty conventions (drivers/tty/rpmsg_tty.c; docs/wire-formats.md, "Virtio devices"):
+// the channel is named exactly "rpmsg-tty", payloads are raw bytes (no header, no framing, no flow
+// control), a zero-length message is rejected, and writes are cut into messages of at most the MTU
+// (496).
 
 /** The rpmsg channel name that Linux's rpmsg_tty driver binds (exact 32-byte match). */
 export const RPMSG_TTY_NAME = "rpmsg-tty";

@@ -1,6 +1,6 @@
 // virtio-spi (device ID 45): struct virtio_spi_config, struct spi_transfer_head and the result
-// byte; wire-formats §11.3 (the virtio spec's device-types/spi). Debian's linux-libc-dev does not
-// ship <linux/virtio_spi.h> yet, so the conformance test checks these against §11.3 by hand.
+// byte; docs/wire-formats.md, "Virtio devices" (the virtio spec's device-types/spi). Debian's linux-libc-dev does not
+// ship <linux/virtio_spi.h> yet, so the conformance test checks these against that section by hand.
 import { LE, need, room } from "../internal/bytes.js";
 
 /** VIRTIO_ID_SPI. */

@@ -2,8 +2,9 @@
 // <linux/virtio_console.h>, from Debian's linux-libc-dev): a C program prints sizeof/offsetof of
 // every struct and the value of every constant; our codecs must agree. Offsets are checked by
 // encoding a value with a distinct byte per field and finding each field where C says it is.
-// virtio-spi: Debian does not ship <linux/virtio_spi.h> yet, so spi is checked against §11.3 in
-// test/unit/spi.test.ts and the gcc-compiled struct layout below (declared from the spec text).
+// virtio-spi: Debian does not ship <linux/virtio_spi.h> yet, so spi is checked against
+// docs/wire-formats.md, "Virtio devices" in test/unit/spi.test.ts and the gcc-compiled struct
+// layout below (declared from the spec text).
 import { describe, expect, it } from "vitest";
 import { compileC, requireTools, run } from "@amp/test-utils";
 import * as vio from "@amp/virtual-io";
@@ -22,7 +23,7 @@ const C_SOURCE = String.raw`
 #define S(t) P("sizeof " #t, sizeof(struct t))
 #define O(t, f) P("offsetof " #t "." #f, offsetof(struct t, f))
 #define C(c) P(#c, c)
-/* spi_transfer_head and virtio_spi_config, declared from the virtio spec (wire-formats §11.3) */
+/* spi_transfer_head and virtio_spi_config, declared from the virtio spec (docs/wire-formats.md, "Virtio devices") */
 struct spi_transfer_head { uint8_t chip_select_id, bits_per_word, cs_change, tx_nbits, rx_nbits, reserved[3];
   uint32_t mode, freq, word_delay_ns, cs_setup_ns, cs_delay_hold_ns, cs_change_delay_inactive_ns; };
 struct virtio_spi_config { uint8_t cs_max_number, cs_change_supported, tx_nbits_supported, rx_nbits_supported;

@@ -369,6 +369,7 @@ export interface ElfExecutableSegment {
 
 /** A global symbol of an executable (st_info binding STB_GLOBAL). */
 export interface ElfExecutableSymbol {
+  /** The symbol's name (st_name, in .strtab). */
   readonly name: string;
   /** st_value: the address. */
   readonly value: bigint;

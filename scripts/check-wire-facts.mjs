@@ -2,15 +2,23 @@
 // "Give every wire fact one home" (issue #16): no wire constant or layout offset is defined twice
 // in the packages' src/. A fact defined twice drifts: one copy gets fixed, the other does not,
 // and two packages disagree about the same bytes. The rules, over every `const NAME = <number>`
-// (ALL_CAPS name, a numeric or bigint literal, or an expression of literals only):
+// (ALL_CAPS name, a numeric or bigint literal, or an expression of literals only), every member
+// of a `const Name = { MEMBER: <number>, ... } as const` table, and, for rules 1 and 3, every
+// other definition of such a name (a tuple `[52, 64] as const`, any expression) except an alias
+// (`const X = Other.X`, which imports the fact rather than stating it):
 //   1. a wire constant (a name with a Linux/OpenAMP/ELF prefix: RSC_, FW_RSC_, VRING_, VIRTIO_,
 //      RPMSG_, VHOST_USER_, EI_, PT_, PN_, ...) or a constant a package exports from its public
-//      entry is defined at most once in all of packages/*/src; every other user imports it;
+//      entry is defined at most once in all of packages/*/src, as a constant or as a member of
+//      any table; every other user imports it;
 //   2. a known layout offset is defined once: two files whose private offsets (OFF_*) agree on
 //      two or more name/value pairs describe the same struct twice;
 //   3. a struct size (NAME_SIZE / NAME_LEN) is defined in one package only;
 //   4. a public fact is not spelled again under a shorter name (ANY for FW_RSC_ADDR_ANY,
-//      OFF_STATUS for RSC_ENTRY_FIELDS.VDEV_STATUS, ET_CORE for ElfType.ET_CORE).
+//      OFF_STATUS for RSC_ENTRY_FIELDS.VDEV_STATUS, ET_CORE for ElfType.ET_CORE);
+//   5. a public table is not copied under shorter keys: a private table of two or more members, each
+//      equal in value to a member of one public table in another file whose name ends with
+//      the key (PF = { X: 1, W: 2, R: 4 } for ProgramFlag's PF_X, PF_W, PF_R; bigint and number
+//      values compare by value).
 // Each duplicate is printed with the file:line of every definition.
 // A duplicate that its owner is removing is listed in PENDING below: reported, not failed, and
 // the check fails once it is gone from the tree, so the list only shrinks.
@@ -92,6 +100,31 @@ function literalValue(node) {
   return undefined;
 }
 
+/** `Other.X`, `X`, `T[0]`: a name for a fact defined elsewhere, not a definition. */
+function isAlias(node) {
+  return ts.isIdentifier(node) || ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node);
+}
+
+/** How a non-literal definition prints: a tuple of literals as `[52, 64]`, else its source text. */
+function definitionText(node, sf) {
+  if (ts.isArrayLiteralExpression(node)) {
+    const items = node.elements.map((e) => literalValue(e));
+    if (items.every((v) => v !== undefined))
+      return `[${items.map((v) => (typeof v === "bigint" ? `${v}n` : String(v))).join(", ")}]`;
+  }
+  return node.getText(sf).replace(/\s+/g, " ");
+}
+
+/** Equal integers, bigint or number (SectionFlag.SHF_WRITE = 0x1n is the fact WRITE = 1). */
+const sameNumber = (a, b) =>
+  typeof a === typeof b
+    ? a === b
+    : (typeof a === "bigint" || typeof a === "number") &&
+      (typeof b === "bigint" || typeof b === "number") &&
+      Number.isInteger(Number(a)) &&
+      Number.isInteger(Number(b)) &&
+      BigInt(a) === BigInt(b);
+
 /**
  * Every `const NAME = <literal>` of a file: { name, value, file, line, exported }, and every
  * member of a `const NAME = { MEMBER: <literal>, ... } as const` table as { table, name, ... }.
@@ -120,7 +153,12 @@ function constantsOf(file, tables = []) {
           }
           continue;
         }
-        const value = /^[A-Z][A-Z0-9_]*$/.test(d.name.text) ? literalValue(init) : undefined;
+        if (!/^[A-Z][A-Z0-9_]*$/.test(d.name.text)) continue;
+        let value = literalValue(init);
+        // A tuple or any other expression still defines a wire fact or a struct size (rules 1
+        // and 3); an alias of another binding does not (it imports the fact).
+        if (value === undefined && (WIRE_NAME.test(d.name.text) || SIZE_NAME.test(d.name.text)) && !isAlias(init))
+          value = definitionText(init, sf);
         if (value === undefined) continue;
         const line = sf.getLineAndCharacterOfPosition(d.getStart(sf)).line + 1;
         out.push({ name: d.name.text, value, file: relative(root, file), line, exported });
@@ -157,7 +195,7 @@ function publicNames(pkgDir) {
 }
 
 const show = (c) =>
-  `${c.file}:${c.line} (${c.name} = ${typeof c.value === "bigint" ? `${c.value}n` : c.value}${c.exported ? ", exported" : ""})`;
+  `${c.file}:${c.line} (${c.name} = ${typeof c.value === "bigint" ? `${c.value}n` : String(c.value)}${c.exported ? ", exported" : ""})`;
 const pkgOf = (c) => c.file.split("/")[1];
 
 /** Every duplicate as `{ key, message, sites }`; `key` is "NAME path" of each copy but the first. */
@@ -185,13 +223,29 @@ export function wireFactDuplicates() {
   for (const t of tables)
     if (t.exported && publicTableNames.has(`${pkgOf(t)} ${t.table}`) && WIRE_NAME.test(t.name))
       tableHome.set(t.name, t);
+  const member = (t) => ({ ...t, name: `${t.table}.${t.name}` });
   for (const c of all) {
+    // A wire name a public table holds is defined there: a constant of that name anywhere else
+    // is a second definition, whatever its value (a different value is a contradiction).
     const t = tableHome.get(c.name);
-    if (t !== undefined && t.value === c.value && t.file !== c.file)
+    if (t !== undefined && t.file !== c.file)
       found.push({
         keys: [`${c.name} ${c.file}`],
-        message: `${c.name} repeats ${t.table}.${t.name}: ${show({ ...t, name: `${t.table}.${t.name}` })}; ${show(c)}`,
+        message: `${c.name} repeats ${t.table}.${t.name}: ${show(member(t))}; ${show(c)}`,
       });
+  }
+  // A wire-named member in two tables (ProgramFlag.PF_X and Flags.PF_X).
+  const membersByName = new Map();
+  for (const t of tables)
+    if (WIRE_NAME.test(t.name)) membersByName.set(t.name, [...(membersByName.get(t.name) ?? []), t]);
+  for (const [name, sites] of membersByName) {
+    if (sites.length < 2) continue;
+    const home = sites.find((t) => tableHome.get(name) === t) ?? sites[0];
+    const copies = sites.filter((t) => t !== home);
+    found.push({
+      keys: copies.map((t) => `${t.table}.${name} ${t.file}`),
+      message: `${name} is a member of ${sites.length} tables: ${[home, ...copies].map((t) => show(member(t))).join("; ")}`,
+    });
   }
   for (const [name, sites] of byName) {
     if (sites.length < 2 || tableHome.has(name)) continue;
@@ -274,6 +328,31 @@ export function wireFactDuplicates() {
         keys: [`${c.name} ${c.file}`],
         message: `${c.name} repeats ${home.name}: ${show(home)}; ${show(c)}`,
       });
+  }
+  // Rule 5: a public table copied under shorter keys (PF = { X, W, R } for ProgramFlag).
+  const tablesByName = new Map(); // "file table" -> members
+  for (const t of tables) {
+    const k = `${t.file} ${t.table}`;
+    tablesByName.set(k, [...(tablesByName.get(k) ?? []), t]);
+  }
+  const publicTablesWhole = [...tablesByName.values()].filter(
+    (m) => m[0].exported && publicTableNames.has(`${pkgOf(m[0])} ${m[0].table}`),
+  );
+  for (const members of tablesByName.values()) {
+    // A public table is the home of its own protocol's facts, even where small values coincide
+    // (rpmsg's AmpClockType and virtual-io's VioFrameKind both have REQUEST 1, RESPONSE 2).
+    if (members.length < 2 || publicTablesWhole.some((p) => p[0] === members[0])) continue;
+    for (const home of publicTablesWhole) {
+      if (home[0].file === members[0].file) continue;
+      const pairs = members.map((m) => [m, home.find((h) => sameNumber(h.value, m.value) && isTail(h.name, m.name))]);
+      if (!pairs.every(([, h]) => h !== undefined)) continue;
+      const t = members[0];
+      found.push({
+        keys: [`${t.table} ${t.file}`],
+        message: `${t.table} (${t.file}:${t.line}) copies ${home[0].table} (${home[0].file}): ${pairs.map(([m, h]) => `${m.name} = ${h.name}`).join(", ")}`,
+      });
+      break;
+    }
   }
   return found;
 }

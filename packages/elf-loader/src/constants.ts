@@ -7,6 +7,9 @@ export const ElfClass = { ELFCLASSNONE: 0, ELFCLASS32: 1, ELFCLASS64: 2 } as con
 /** EI_DATA values (e_ident[5]). */
 export const ElfData = { ELFDATANONE: 0, ELFDATA2LSB: 1, ELFDATA2MSB: 2 } as const;
 
+/** EI_VERSION (e_ident[6]) and e_version values. */
+export const ElfVersion = { EV_NONE: 0, EV_CURRENT: 1 } as const;
+
 /** e_type values. */
 export const ElfType = { ET_NONE: 0, ET_REL: 1, ET_EXEC: 2, ET_DYN: 3, ET_CORE: 4 } as const;
 
@@ -98,6 +101,20 @@ export const SectionIndex = {
   SHN_ABS: 0xfff1,
   SHN_COMMON: 0xfff2,
   SHN_XINDEX: 0xffff,
+} as const;
+
+/** Symbol bindings: the high nibble of st_info (ELF32_ST_BIND). */
+export const SymbolBinding = { STB_LOCAL: 0, STB_GLOBAL: 1, STB_WEAK: 2 } as const;
+
+/** Symbol types: the low nibble of st_info (ELF32_ST_TYPE). */
+export const SymbolType = {
+  STT_NOTYPE: 0,
+  STT_OBJECT: 1,
+  STT_FUNC: 2,
+  STT_SECTION: 3,
+  STT_FILE: 4,
+  STT_COMMON: 5,
+  STT_TLS: 6,
 } as const;
 
 /** Note types used in coredumps (n_type of an ELF note owned by "CORE"). */

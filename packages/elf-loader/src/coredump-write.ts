@@ -8,7 +8,8 @@ import { alignUp } from "./amp-error.js";
 import { ElfType, ProgramFlag, ProgramType, SectionFlag, SectionType } from "./constants.js";
 import { FieldWriter, U32_LIMIT, U64_LIMIT } from "./internal/reader.js";
 import { encodeUtf8 } from "./internal/text.js";
-import { EHDR_SIZE, PHDR_SIZE, SHDR_SIZE } from "./parse.js";
+import { writeEhdr, writePhdr, writeShdr } from "./internal/header-write.js";
+import { EHDR_SIZE, PHDR_SIZE, SHDR_SIZE } from "./internal/layout.js";
 import type { CoredumpLayout, CoredumpMemoryReader, CoredumpRegion, CoredumpWriteOptions, ElfNote } from "./types.js";
 
 const DEFAULT_CHUNK = 65536;
@@ -121,22 +122,7 @@ function plan(layout: CoredumpLayout): Plan {
       size: bigint,
       addralign: bigint,
     ): void => {
-      const o = strSize + pad + i * SHDR_SIZE[c];
-      w.u32(o, name);
-      w.u32(o + 4, type);
-      if (is64) {
-        w.word(o + 8, flags);
-        w.word(o + 16, addr);
-        w.word(o + 24, offset);
-        w.word(o + 32, size);
-        w.word(o + 48, addralign);
-      } else {
-        w.word(o + 8, flags);
-        w.word(o + 12, addr);
-        w.word(o + 16, offset);
-        w.word(o + 20, size);
-        w.word(o + 32, addralign);
-      }
+      writeShdr(w, strSize + pad + i * SHDR_SIZE[c], { name, type, flags, addr, offset, size, addralign });
     };
     layout.regions.forEach((r, i) => {
       const name = names[i] ?? new Uint8Array(0);
@@ -161,20 +147,17 @@ function plan(layout: CoredumpLayout): Plan {
 
   const head = new Uint8Array(dataStart);
   const w = new FieldWriter(head, le, is64);
-  head.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1, 0]);
-  w.u16(16, ElfType.ET_CORE);
-  w.u16(18, layout.machine);
-  w.u32(20, 1);
-  w.word(24, layout.entry ?? 0n);
-  w.word(is64 ? 32 : 28, phnum > 0 ? BigInt(phoff) : 0n);
-  w.word(is64 ? 40 : 32, shoff);
-  w.u32(is64 ? 48 : 36, 0);
-  w.u16(is64 ? 52 : 40, EHDR_SIZE[c]);
-  w.u16(is64 ? 54 : 42, PHDR_SIZE[c]);
-  w.u16(is64 ? 56 : 44, phnum);
-  w.u16(is64 ? 58 : 46, shnum > 0 ? SHDR_SIZE[c] : 0);
-  w.u16(is64 ? 60 : 48, shnum);
-  w.u16(is64 ? 62 : 50, shnum > 0 ? shnum - 1 : 0);
+  writeEhdr(w, {
+    type: ElfType.ET_CORE,
+    machine: layout.machine,
+    entry: layout.entry ?? 0n,
+    phoff: BigInt(phoff),
+    shoff,
+    flags: 0,
+    phnum,
+    shnum,
+    shstrndx: shnum - 1,
+  });
   let ph = phoff;
   const phdr = (
     type: number,
@@ -183,26 +166,9 @@ function plan(layout: CoredumpLayout): Plan {
     addr: bigint,
     filesz: bigint,
     memsz: bigint,
-    alignment: bigint,
+    align: bigint,
   ): void => {
-    w.u32(ph, type);
-    if (is64) {
-      w.u32(ph + 4, flags);
-      w.word(ph + 8, offset);
-      w.word(ph + 16, addr);
-      w.word(ph + 24, addr);
-      w.word(ph + 32, filesz);
-      w.word(ph + 40, memsz);
-      w.word(ph + 48, alignment);
-    } else {
-      w.word(ph + 4, offset);
-      w.word(ph + 8, addr);
-      w.word(ph + 12, addr);
-      w.word(ph + 16, filesz);
-      w.word(ph + 20, memsz);
-      w.u32(ph + 24, flags);
-      w.word(ph + 28, alignment);
-    }
+    writePhdr(w, ph, { type, flags, offset, addr, filesz, memsz, align });
     ph += PHDR_SIZE[c];
   };
   if (notes.length > 0) {

@@ -33,12 +33,16 @@ export type {
   CoredumpWriteOptions,
   CoredumpSegment,
   CoredumpSummary,
+  ElfExecutableLayout,
+  ElfExecutableSegment,
+  ElfExecutableSymbol,
 } from "./types.js";
 
 // Constants
 export {
   ElfClass,
   ElfData,
+  ElfVersion,
   ElfType,
   ElfMachine,
   ProgramType,
@@ -46,6 +50,8 @@ export {
   SectionType,
   SectionFlag,
   SectionIndex,
+  SymbolBinding,
+  SymbolType,
   NoteType,
   RESOURCE_TABLE_SECTION,
   QCOM_MDT_TYPE_MASK,
@@ -69,6 +75,9 @@ export { ElfStreamLoader, loadElfFromChunks } from "./stream-load.js";
 
 // Qualcomm split firmware (.mdt + .bNN)
 export { parseMdt, mdtSegmentFileName, loadMdt, assembleMdt, mdtMetadata } from "./mdt.js";
+
+// Writing executables
+export { writeElfExecutable } from "./executable-write.js";
 
 // Coredumps
 export { coredumpSize, coredumpChunks, writeCoredump } from "./coredump-write.js";

@@ -6,6 +6,48 @@ import { SectionIndex, SectionType } from "./constants.js";
 import { FieldReader, hex } from "./internal/reader.js";
 import { NameReader } from "./internal/text.js";
 import { readSymbols } from "./internal/symtab.js";
+import {
+  E_EHSIZE,
+  E_ENTRY,
+  E_FLAGS,
+  E_MACHINE,
+  E_PHENTSIZE,
+  E_PHNUM,
+  E_PHOFF,
+  E_SHENTSIZE,
+  E_SHNUM,
+  E_SHOFF,
+  E_SHSTRNDX,
+  E_TYPE,
+  E_VERSION,
+  EHDR_SIZE,
+  EI_ABIVERSION,
+  EI_CLASS,
+  EI_DATA,
+  EI_OSABI,
+  EI_VERSION,
+  ELF_MAGIC,
+  P_ALIGN,
+  P_FILESZ,
+  P_FLAGS,
+  P_MEMSZ,
+  P_OFFSET,
+  P_PADDR,
+  P_TYPE,
+  P_VADDR,
+  PHDR_SIZE,
+  SH_ADDR,
+  SH_ADDRALIGN,
+  SH_ENTSIZE,
+  SH_FLAGS,
+  SH_INFO,
+  SH_LINK,
+  SH_NAME,
+  SH_OFFSET,
+  SH_SIZE,
+  SH_TYPE,
+  SHDR_SIZE,
+} from "./internal/layout.js";
 import type { ElfDiagnostic, ElfFile, ElfHeader, ElfProgramHeader, ElfSection, ParseElfOptions } from "./types.js";
 
 /** Defaults of the ParseElfOptions limits. */
@@ -18,34 +60,6 @@ export const DEFAULT_PARSE_LIMITS: {
   maxSections: 65536,
   maxSymbols: 1_000_000,
 };
-
-// e_ident and Elf32_Ehdr / Elf64_Ehdr field offsets (<elf.h>).
-const EI_CLASS = 4;
-const EI_DATA = 5;
-const EI_VERSION = 6;
-const EI_OSABI = 7;
-const EI_ABIVERSION = 8;
-const E_TYPE = 16;
-const E_MACHINE = 18;
-const E_VERSION = 20;
-const E_ENTRY = 24;
-/** Offsets that differ between the classes: [ELF32, ELF64]. */
-const E_PHOFF = [28, 32] as const;
-const E_SHOFF = [32, 40] as const;
-const E_FLAGS = [36, 48] as const;
-const E_EHSIZE = [40, 52] as const;
-const E_PHENTSIZE = [42, 54] as const;
-const E_PHNUM = [44, 56] as const;
-const E_SHENTSIZE = [46, 58] as const;
-const E_SHNUM = [48, 60] as const;
-const E_SHSTRNDX = [50, 62] as const;
-
-/** sizeof(Elf32_Ehdr), sizeof(Elf64_Ehdr). */
-export const EHDR_SIZE = [52, 64] as const;
-/** sizeof(Elf32_Phdr), sizeof(Elf64_Phdr). */
-export const PHDR_SIZE = [32, 56] as const;
-/** sizeof(Elf32_Shdr), sizeof(Elf64_Shdr). */
-export const SHDR_SIZE = [40, 64] as const;
 
 /** e_phnum value meaning "the count is in section 0's sh_info". */
 export const PN_XNUM = 0xffff;
@@ -67,7 +81,7 @@ export function classIndex(h: { elfClass: 32 | 64 }): 0 | 1 {
  * that makes the header unreadable; `diagnostics` receives the non-fatal findings.
  */
 export function readHeader(bytes: Uint8Array, diagnostics: ElfDiagnostic[]): ElfHeader {
-  if (bytes.length >= 4 && (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46)) {
+  if (bytes.length >= 4 && ELF_MAGIC.some((b, i) => bytes[i] !== b)) {
     fail("BAD_MAGIC", 0, "not an ELF file: e_ident does not start with 7f 45 4c 46");
   }
   if (bytes.length < EHDR_SIZE[0])
@@ -137,31 +151,18 @@ function tableOffset(
 
 /** Decodes one program header at `o`. */
 export function readProgramHeader(r: FieldReader, o: number, index: number): ElfProgramHeader {
-  if (r.is64) {
-    return {
-      index,
-      headerOffset: o,
-      type: r.u32(o),
-      flags: r.u32(o + 4),
-      offset: r.u64(o + 8),
-      vaddr: r.u64(o + 16),
-      paddr: r.u64(o + 24),
-      filesz: r.u64(o + 32),
-      memsz: r.u64(o + 40),
-      align: r.u64(o + 48),
-    };
-  }
+  const c = r.is64 ? 1 : 0;
   return {
     index,
     headerOffset: o,
-    type: r.u32(o),
-    offset: BigInt(r.u32(o + 4)),
-    vaddr: BigInt(r.u32(o + 8)),
-    paddr: BigInt(r.u32(o + 12)),
-    filesz: BigInt(r.u32(o + 16)),
-    memsz: BigInt(r.u32(o + 20)),
-    flags: r.u32(o + 24),
-    align: BigInt(r.u32(o + 28)),
+    type: r.u32(o + P_TYPE),
+    offset: r.word(o + P_OFFSET[c]),
+    vaddr: r.word(o + P_VADDR[c]),
+    paddr: r.word(o + P_PADDR[c]),
+    filesz: r.word(o + P_FILESZ[c]),
+    memsz: r.word(o + P_MEMSZ[c]),
+    flags: r.u32(o + P_FLAGS[c]),
+    align: r.word(o + P_ALIGN[c]),
   };
 }
 
@@ -211,33 +212,19 @@ interface RawSection {
 }
 
 function readSectionHeader(r: FieldReader, o: number): RawSection {
-  if (r.is64) {
-    return {
-      headerOffset: o,
-      nameOffset: r.u32(o),
-      type: r.u32(o + 4),
-      flags: r.u64(o + 8),
-      addr: r.u64(o + 16),
-      offset: r.u64(o + 24),
-      size: r.u64(o + 32),
-      link: r.u32(o + 40),
-      info: r.u32(o + 44),
-      addralign: r.u64(o + 48),
-      entsize: r.u64(o + 56),
-    };
-  }
+  const c = r.is64 ? 1 : 0;
   return {
     headerOffset: o,
-    nameOffset: r.u32(o),
-    type: r.u32(o + 4),
-    flags: BigInt(r.u32(o + 8)),
-    addr: BigInt(r.u32(o + 12)),
-    offset: BigInt(r.u32(o + 16)),
-    size: BigInt(r.u32(o + 20)),
-    link: r.u32(o + 24),
-    info: r.u32(o + 28),
-    addralign: BigInt(r.u32(o + 32)),
-    entsize: BigInt(r.u32(o + 36)),
+    nameOffset: r.u32(o + SH_NAME),
+    type: r.u32(o + SH_TYPE),
+    flags: r.word(o + SH_FLAGS),
+    addr: r.word(o + SH_ADDR[c]),
+    offset: r.word(o + SH_OFFSET[c]),
+    size: r.word(o + SH_SIZE[c]),
+    link: r.u32(o + SH_LINK[c]),
+    info: r.u32(o + SH_INFO[c]),
+    addralign: r.word(o + SH_ADDRALIGN[c]),
+    entsize: r.word(o + SH_ENTSIZE[c]),
   };
 }
 

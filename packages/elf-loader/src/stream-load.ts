@@ -5,15 +5,8 @@ import { AmpError } from "./errors.js";
 import { fail } from "./diagnostics.js";
 import { ProgramType } from "./constants.js";
 import { MAX_SAFE, hex } from "./internal/reader.js";
-import {
-  EHDR_SIZE,
-  PHDR_SIZE,
-  PN_XNUM,
-  SHDR_SIZE,
-  DEFAULT_PARSE_LIMITS,
-  parseElfInternal,
-  readHeader,
-} from "./parse.js";
+import { EHDR_SIZE, ELF_MAGIC, PHDR_SIZE, SHDR_SIZE } from "./internal/layout.js";
+import { PN_XNUM, DEFAULT_PARSE_LIMITS, parseElfInternal, readHeader } from "./parse.js";
 import { loadChecks } from "./validate.js";
 import { askSink, callSink, checkSink, requireNoErrors, zeroFill } from "./load.js";
 import type {
@@ -299,7 +292,7 @@ export class ElfStreamLoader {
 
 /** Fails early on a wrong magic, before a whole header has arrived. */
 function readHeaderMagicOnly(bytes: Uint8Array): void {
-  if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
+  if (ELF_MAGIC.some((b, i) => bytes[i] !== b)) {
     fail("BAD_MAGIC", 0, "not an ELF file: e_ident does not start with 7f 45 4c 46");
   }
 }

@@ -1,9 +1,6 @@
 // Symbol lookups: what tools and coredump readers want from a firmware image.
+import { SectionIndex, SymbolBinding, SymbolType } from "./constants.js";
 import type { ElfFile, ElfSymbol } from "./types.js";
-
-/** STT_SECTION and STT_FILE symbols name sections and source files, not addresses. */
-const STT_SECTION = 3;
-const STT_FILE = 4;
 
 /**
  * The first symbol named `name`, .symtab before .dynsym, global before local and defined
@@ -14,8 +11,9 @@ export function findSymbol(elf: ElfFile, name: string): ElfSymbol | undefined {
   let best: ElfSymbol | undefined;
   let bestRank = -1;
   for (const s of elf.symbols) {
-    if (s.name !== name || s.type === STT_SECTION || s.type === STT_FILE) continue;
-    const rank = (s.shndx !== 0 ? 2 : 0) + (s.bind !== 0 ? 1 : 0);
+    // STT_SECTION and STT_FILE symbols name sections and source files, not addresses.
+    if (s.name !== name || s.type === SymbolType.STT_SECTION || s.type === SymbolType.STT_FILE) continue;
+    const rank = (s.shndx !== SectionIndex.SHN_UNDEF ? 2 : 0) + (s.bind !== SymbolBinding.STB_LOCAL ? 1 : 0);
     if (rank > bestRank) {
       best = s;
       bestRank = rank;
@@ -31,5 +29,5 @@ export function findSymbol(elf: ElfFile, name: string): ElfSymbol | undefined {
  */
 export function symbolAddress(elf: ElfFile, name: string): bigint | undefined {
   const s = findSymbol(elf, name);
-  return s === undefined || s.shndx === 0 ? undefined : s.value;
+  return s === undefined || s.shndx === SectionIndex.SHN_UNDEF ? undefined : s.value;
 }

@@ -350,3 +350,51 @@ export interface CoredumpSummary {
   readonly notes: readonly ElfNote[];
   readonly diagnostics: readonly ElfDiagnostic[];
 }
+
+/** One loadable piece of an executable: a PT_LOAD segment holding exactly one section. */
+export interface ElfExecutableSegment {
+  /** The section's name, e.g. ".text". */
+  readonly name: string;
+  /** Load address: p_vaddr = p_paddr = sh_addr. */
+  readonly addr: bigint;
+  /** The bytes stored in the file; omitted for a zero-filled (SHT_NOBITS) piece such as .bss. */
+  readonly data?: Uint8Array;
+  /** Size in memory, p_memsz (at least the data length; default the data length). */
+  readonly memsz?: bigint;
+  /** p_flags (ProgramFlag bits, e.g. PF_R | PF_X). */
+  readonly flags: number;
+  /** sh_flags (SectionFlag bits, e.g. SHF_ALLOC | SHF_EXECINSTR). */
+  readonly sectionFlags: bigint;
+}
+
+/** A global symbol of an executable (st_info binding STB_GLOBAL). */
+export interface ElfExecutableSymbol {
+  /** The symbol's name (st_name, in .strtab). */
+  readonly name: string;
+  /** st_value: the address. */
+  readonly value: bigint;
+  /** st_size. */
+  readonly size: bigint;
+  /** st_info type (a SymbolType value, e.g. STT_FUNC or STT_OBJECT). */
+  readonly type: number;
+  /** The name of the segment (section) it lives in: st_shndx. */
+  readonly section: string;
+}
+
+/** What writeElfExecutable writes: an ET_EXEC file with loadable segments and named sections. */
+export interface ElfExecutableLayout {
+  /** The class (default 32). */
+  readonly elfClass?: 32 | 64;
+  /** EI_DATA (default true: little-endian). */
+  readonly littleEndian?: boolean;
+  /** e_machine. */
+  readonly machine: number;
+  /** e_flags (default 0). */
+  readonly flags?: number;
+  /** e_entry: the boot address. */
+  readonly entry: bigint;
+  /** One PT_LOAD and one section per entry, in this order. */
+  readonly segments: readonly ElfExecutableSegment[];
+  /** Global symbols, written as .symtab + .strtab when there is at least one. */
+  readonly symbols?: readonly ElfExecutableSymbol[];
+}

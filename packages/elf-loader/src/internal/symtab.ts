@@ -3,11 +3,9 @@
 import { diag, fail } from "../diagnostics.js";
 import { SectionType } from "../constants.js";
 import { FieldReader } from "./reader.js";
+import { ST_INFO, ST_NAME, ST_OTHER, ST_SHNDX, ST_SIZE, ST_VALUE, SYM_SIZE } from "./layout.js";
 import type { NameReader } from "./text.js";
 import type { ElfDiagnostic, ElfHeader, ElfSection, ElfSymbol } from "../types.js";
-
-/** sizeof(Elf32_Sym), sizeof(Elf64_Sym). */
-const SYM_SIZE = [16, 24] as const;
 
 function inFile(s: ElfSection, size: number): boolean {
   return s.type !== SectionType.SHT_NOBITS && s.offset + s.size <= BigInt(size);
@@ -22,7 +20,8 @@ export function readSymbols(
   diagnostics: ElfDiagnostic[],
 ): ElfSymbol[] {
   const is64 = h.elfClass === 64;
-  const entsize = SYM_SIZE[is64 ? 1 : 0];
+  const c = is64 ? 1 : 0;
+  const entsize = SYM_SIZE[c];
   const r = new FieldReader(bytes, h.littleEndian, is64);
   const out: ElfSymbol[] = [];
   // .symtab first (full names), then .dynsym.
@@ -68,21 +67,12 @@ export function readSymbols(
     // Index 0 is the reserved null symbol.
     for (let i = 1; i < whole; i++) {
       const o = base + i * entsize;
-      const nameOff = r.u32(o);
-      let value: bigint, size: bigint, info: number, other: number, shndx: number;
-      if (is64) {
-        info = r.u8(o + 4);
-        other = r.u8(o + 5);
-        shndx = r.u16(o + 6);
-        value = r.u64(o + 8);
-        size = r.u64(o + 16);
-      } else {
-        value = BigInt(r.u32(o + 4));
-        size = BigInt(r.u32(o + 8));
-        info = r.u8(o + 12);
-        other = r.u8(o + 13);
-        shndx = r.u16(o + 14);
-      }
+      const nameOff = r.u32(o + ST_NAME);
+      const value = r.word(o + ST_VALUE[c]);
+      const size = r.word(o + ST_SIZE[c]);
+      const info = r.u8(o + ST_INFO[c]);
+      const other = r.u8(o + ST_OTHER[c]);
+      const shndx = r.u16(o + ST_SHNDX[c]);
       let name = "";
       if (nameOff < strEnd - strStart) {
         const str = names.read(bytes, strStart + nameOff, strEnd);

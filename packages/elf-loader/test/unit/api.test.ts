@@ -11,6 +11,7 @@ it("exports exactly the public API", async () => {
       "ElfMachine",
       "ElfStreamLoader",
       "ElfType",
+      "ElfVersion",
       "NoteType",
       "ProgramFlag",
       "ProgramType",
@@ -21,6 +22,8 @@ it("exports exactly the public API", async () => {
       "SectionFlag",
       "SectionIndex",
       "SectionType",
+      "SymbolBinding",
+      "SymbolType",
       "assembleMdt",
       "coredumpChunks",
       "coredumpSize",
@@ -46,6 +49,7 @@ it("exports exactly the public API", async () => {
       "symbolAddress",
       "validateElf",
       "writeCoredump",
+      "writeElfExecutable",
     ]
   `);
 });

@@ -7,7 +7,14 @@ import {
   type ResourceInit,
   type ResourceTableInit,
 } from "@amp/resource-table";
-import { PF, SHF, writeElf32, type ElfPiece, type ElfSymbol } from "../internal/elf32-writer.js";
+import {
+  ProgramFlag,
+  SectionFlag,
+  SymbolType,
+  writeElfExecutable,
+  type ElfExecutableSegment,
+  type ElfExecutableSymbol,
+} from "@amp/elf-loader";
 import { DEFAULT_SRAM_SIZE, JS_FIRMWARE_LOAD_ADDRESS } from "../firmware/memory-map.js";
 import { encodeProgramImage, JS_FIRMWARE_FLAGS, JS_FIRMWARE_MACHINE } from "./format.js";
 
@@ -54,7 +61,9 @@ export function buildJsFirmware(input: JsFirmwareInput): Uint8Array {
 
   // Place trace buffers with da ANY in .noinit.
   let noinitSize = 0;
-  const symbols: ElfSymbol[] = [{ name: "_start", value: textAddr, size: imageSize, kind: "func", section: ".text" }];
+  const symbols: ElfExecutableSymbol[] = [
+    { name: "_start", value: BigInt(textAddr), size: BigInt(imageSize), type: SymbolType.STT_FUNC, section: ".text" },
+  ];
   let finalInit: ResourceTableInit | undefined;
   if (init !== undefined) {
     let traceIndex = 0;
@@ -64,9 +73,9 @@ export function buildJsFirmware(input: JsFirmwareInput): Uint8Array {
       noinitSize = alignUp(noinitSize, ALIGN) + e.len;
       symbols.push({
         name: `trace_buf${traceIndex === 0 ? "" : String(traceIndex)}`,
-        value: da,
-        size: e.len,
-        kind: "object",
+        value: BigInt(da),
+        size: BigInt(e.len),
+        type: SymbolType.STT_OBJECT,
         section: ".noinit",
       });
       traceIndex++;
@@ -75,9 +84,9 @@ export function buildJsFirmware(input: JsFirmwareInput): Uint8Array {
     finalInit = { ...init, entries };
     symbols.push({
       name: "resource_table",
-      value: tableAddr,
-      size: tableSize,
-      kind: "object",
+      value: BigInt(tableAddr),
+      size: BigInt(tableSize),
+      type: SymbolType.STT_OBJECT,
       section: ".resource_table",
     });
   }
@@ -91,34 +100,43 @@ export function buildJsFirmware(input: JsFirmwareInput): Uint8Array {
       `the firmware needs ${end} bytes of memory but the processor's firmware area has ${sramSize}: shrink the program or raise sramSize`,
     );
   }
-  const pieces: ElfPiece[] = [
+  const RX = ProgramFlag.PF_R | ProgramFlag.PF_X;
+  const RW = ProgramFlag.PF_R | ProgramFlag.PF_W;
+  const AX = SectionFlag.SHF_ALLOC | SectionFlag.SHF_EXECINSTR;
+  const AW = SectionFlag.SHF_ALLOC | SectionFlag.SHF_WRITE;
+  const segments: ElfExecutableSegment[] = [
     {
       name: ".text",
-      addr: textAddr,
+      addr: BigInt(textAddr),
       data: encodeProgramImage(code, table === undefined ? undefined : tableAddr, tableSize),
-      memsz: imageSize,
-      flags: PF.R | PF.X,
-      sectionFlags: SHF.ALLOC | SHF.EXECINSTR,
+      memsz: BigInt(imageSize),
+      flags: RX,
+      sectionFlags: AX,
     },
   ];
   if (table !== undefined) {
-    pieces.push({
+    segments.push({
       name: ".resource_table",
-      addr: tableAddr,
+      addr: BigInt(tableAddr),
       data: table,
-      memsz: table.length,
-      flags: PF.R | PF.W,
-      sectionFlags: SHF.ALLOC | SHF.WRITE,
+      flags: RW,
+      sectionFlags: AW,
     });
   }
   if (noinitSize > 0) {
-    pieces.push({
+    segments.push({
       name: ".noinit",
-      addr: noinitAddr,
-      memsz: noinitSize,
-      flags: PF.R | PF.W,
-      sectionFlags: SHF.ALLOC | SHF.WRITE,
+      addr: BigInt(noinitAddr),
+      memsz: BigInt(noinitSize),
+      flags: RW,
+      sectionFlags: AW,
     });
   }
-  return writeElf32({ machine: JS_FIRMWARE_MACHINE, flags: JS_FIRMWARE_FLAGS, entry: textAddr, pieces, symbols });
+  return writeElfExecutable({
+    machine: JS_FIRMWARE_MACHINE,
+    flags: JS_FIRMWARE_FLAGS,
+    entry: BigInt(textAddr),
+    segments,
+    symbols,
+  });
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { findResourceTable, findSymbol, parseElf, validateElf } from "@amp/elf-loader";
 import { FW_RSC_ADDR_ANY, isAmpError, parseResourceTable } from "@amp/resource-table";
@@ -26,6 +27,30 @@ const TABLE = {
 };
 
 describe("buildJsFirmware", () => {
+  // Expected digests computed from buildJsFirmware at commit a8f5614, when it still wrote the ELF
+  // with its own writer (src/internal/elf32-writer.ts, now @amp/elf-loader's writeElfExecutable):
+  // the same input must keep giving the same image, byte for byte.
+  it.each([
+    [
+      "a trace buffer placed in .noinit",
+      {
+        program: "export default async () => {};\n",
+        resourceTable: { entries: [{ kind: "trace" as const, da: FW_RSC_ADDR_ANY, len: 512, name: "trace" }] },
+      },
+      740,
+      "a23043f788474a530fdcda9425695d756dc7ec392be637ef0e2f507a4f40f5ff",
+    ],
+    [
+      "no resource table",
+      { program: PROGRAM },
+      460,
+      "584a7b9d2fe9a3e7916f46ca485fa5255ade912edfe5292cce49e30d17006dfb",
+    ],
+  ])("writes the same bytes as before the writer moved (%s)", (_what, input, length, digest) => {
+    const bytes = buildJsFirmware(input);
+    expect([bytes.length, createHash("sha256").update(bytes).digest("hex")]).toEqual([length, digest]);
+  });
+
   it("writes an ELF32 LE executable with the documented machine, flags and entry", () => {
     const elf = parseElf(buildJsFirmware({ program: PROGRAM, resourceTable: TABLE }));
     expect(elf.header.elfClass).toBe(32);

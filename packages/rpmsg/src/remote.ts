@@ -291,6 +291,8 @@ class RemotePort implements TxPort, RxPort {
   private readonly slots: (Slot | undefined)[] = [];
   /** Tx: the next buffer is the link's first (see `BufferPool.startsAtFirstBuffer`). */
   private first: boolean;
+  /** Tx: whether the host is asked to kick vring 0 (the ring starts with kicks on). */
+  private kicks = true;
   constructor(
     q: SplitVirtqueueDevice,
     vring: number,
@@ -343,8 +345,15 @@ class RemotePort implements TxPort, RxPort {
     const s = this.acquire();
     if (s !== undefined) this.giveBack(s);
   }
-  wantCompletions(): boolean {
-    // The host re-posts rx buffers and kicks vring 0 after each batch (Linux does).
+  wantCompletions(on: boolean): boolean {
+    // Vring 0's kick only says "rx buffers re-posted", which matters only while a send waits for
+    // one: asked for then, as the host asks for tx completions (Linux, OpenAMP and rpmsg-lite
+    // hosts honour VRING_USED_F_NO_NOTIFY). A sleeping remote is not woken for nothing, and the
+    // host's rx path makes no doorbell call. Turning it on re-checks the ring (enable_cb rule).
+    if (on === this.kicks) return false;
+    this.kicks = on;
+    if (on) return this.q.enableNotifications();
+    this.q.disableNotifications();
     return false;
   }
   flush(): void {

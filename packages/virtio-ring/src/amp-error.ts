@@ -91,7 +91,7 @@ export function alignUp(x: number, align: number): number {
 }
 
 /**
- * The chunks joined into one fresh Uint8Array (what `Buffer.concat` does, with no host API).
+ * The chunks joined into one fresh Uint8Array, in order (no host API needed).
  *
  * @example
  * ```ts

@@ -4,16 +4,18 @@
 //   1. builds OpenAMP 1.10 natively from the pinned sources and our C benchmark program
 //      (scripts/peers/build-openamp-bench.sh; tools/peers/openamp-bench/openamp-bench.c) and
 //      @amp/rpmsg (turbo build);
-//   2. runs the two interleaved, C, @amp, C, @amp, C, @amp (AMP_BENCH_ROUNDS, default 3), each a
-//      child of this process: the C program (host and remote on two pinned threads) and @amp's
-//      own packages/rpmsg/bench/run.mjs (host on the main thread, remote in a worker, with the
-//      raw SharedArrayBuffer ceilings measured around every case), the latter under --trace-gc;
-//   3. prints, per case, the median over the rounds of both figures, their ratio, the p99s and
-//      the ceilings, and writes bench-results/openamp-vs-amp.json (every round's raw figures too).
+//   2. runs the two case by case, C and @amp back to back for each case (which goes first
+//      alternates by round; AMP_BENCH_ROUNDS rounds, default 3), each a child of this process: the
+//      C program (host and remote on two pinned threads, `--case`) and @amp's own
+//      packages/rpmsg/bench/run.mjs (host on the main thread, remote in a worker, with the raw
+//      SharedArrayBuffer ceilings measured before the case; AMP_BENCH_ONLY), under --trace-gc;
+//   3. prints, per case, the median over the rounds of both figures, the median of the rounds'
+//      ratios, the p99s and the ceilings, and writes bench-results/openamp-vs-amp.json (every
+//      round's raw figures too).
 //
 // A C side that cannot be built (or a run that fails) ends this script with a non-zero status and
-// the failing step: there is no silent skip. Message counts follow AMP_BENCH_RTT, AMP_BENCH_TPUT
-// and AMP_BENCH_WARMUP (the @amp bench reads the same variables). Not a test: timings only here.
+// the failing step: there is no silent skip. Message counts follow AMP_BENCH_RTT, AMP_BENCH_TPUT,
+// AMP_BENCH_WARMUP and AMP_BENCH_TPUT_WARMUP, passed to both sides. Not a test: timings only here.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,8 +26,11 @@ import { ensurePnpmOnPath, root } from "./pnpm-path.mjs";
 
 const ROUNDS = Number(process.env.AMP_BENCH_ROUNDS ?? 3);
 const RTT = process.env.AMP_BENCH_RTT ?? "3000";
-const TPUT = process.env.AMP_BENCH_TPUT ?? "40000";
-const WARMUP = process.env.AMP_BENCH_WARMUP ?? "3000";
+const TPUT = process.env.AMP_BENCH_TPUT ?? "400000";
+// Untimed echo round trips and one-way messages before each case, on both sides (the @amp side
+// needs them to be JIT-compiled: packages/rpmsg/bench/run.mjs says how much).
+const WARMUP = process.env.AMP_BENCH_WARMUP ?? "20000";
+const TPUT_WARMUP = process.env.AMP_BENCH_TPUT_WARMUP ?? "200000";
 const SIZES = [16, 64, 256, 496];
 // AMP_BENCH_BEFORE: the packages/rpmsg directory of an earlier @amp build (its own bench and dist,
 // e.g. unpacked from `git archive`), run in every round too, for a before/after column.
@@ -88,34 +93,105 @@ if (process.env.AMP_BENCH_NO_BUILD !== "1")
 // Spinning benchmarks on a shared machine measure the other work too: the load around the run is
 // recorded and a busy machine is called out next to the figures.
 const loadBefore = loadavg()[0];
-const ampResults = join(root, "packages/rpmsg/bench-results/rpmsg.json");
+// The machine's cross-core latency is not constant (a shared VM's two vCPUs land on cores that
+// share a cache, or not, and that changes within minutes: the raw ping-pong moves between 0.2
+// and 0.55 µs): the two sides of every figure are therefore measured case by case, C and @amp
+// back to back (which goes first alternates by round), and each ratio is the median of the
+// rounds' own ratios.
+const caseList = [];
+for (const [cWait, ampWait] of WAITS)
+  for (const size of SIZES) for (const zeroCopy of [false, true]) caseList.push({ cWait, ampWait, size, zeroCopy });
+const ampTag = (k) => `^${k.ampWait}/${k.zeroCopy ? "zero-copy" : "copy"}/${k.size}$`;
+/** One case (or the allocation runs, with only = "^alloc$") of an @amp bench build. */
+function runAmp(step, dir, only, extraEnv = {}) {
+  const out = run(step, process.execPath, ["--trace-gc", join(dir, "bench/run.mjs")], {
+    env: {
+      ...process.env,
+      AMP_BENCH_RTT: RTT,
+      AMP_BENCH_TPUT: TPUT,
+      AMP_BENCH_WARMUP: WARMUP,
+      AMP_BENCH_TPUT_WARMUP: TPUT_WARMUP,
+      AMP_BENCH_ONLY: only,
+      AMP_BENCH_ALLOC: "0",
+      ...extraEnv,
+    },
+  });
+  return { r: JSON.parse(readFileSync(join(dir, "bench-results/rpmsg.json"), "utf8")), out };
+}
 const rounds = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: OpenAMP C\n`);
-  t0 = Date.now();
-  const cOut = run(`round ${round}: run ${cBench}`, cBench, ["--rtt", RTT, "--tput", TPUT, "--warmup", WARMUP]);
-  const c = JSON.parse(cOut);
-  const cSecs = (Date.now() - t0) / 1000;
-  process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: @amp (packages/rpmsg/bench/run.mjs --trace-gc)\n`);
-  t0 = Date.now();
+  process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}, case by case (OpenAMP C and @amp back to back)\n`);
+  const r = { c: undefined, cSecs: 0, amp: undefined, ampSecs: 0, gc: { kinds: {}, total: 0, isolates: 0 } };
+  if (BEFORE !== undefined) r.before = { rtt: [], throughput: [] };
+  for (const k of caseList) {
+    const cFirst = round % 2 === 1;
+    const steps = [
+      () => {
+        const t = Date.now();
+        const args = [
+          "--rtt",
+          RTT,
+          "--tput",
+          TPUT,
+          "--warmup",
+          WARMUP,
+          "--tput-warmup",
+          TPUT_WARMUP,
+          "--case",
+          `${k.cWait},${k.size},${k.zeroCopy ? 1 : 0}`,
+        ];
+        const c = JSON.parse(run(`round ${round}: run ${cBench} ${args.join(" ")}`, cBench, args));
+        r.cSecs += (Date.now() - t) / 1000;
+        if (c.cases.length !== 1) fail(`round ${round}: ${cBench}`, `--case gave ${c.cases.length} cases`);
+        if (r.c === undefined) r.c = { ...c, cases: [] };
+        r.c.cases.push(c.cases[0]);
+      },
+      () => {
+        const t = Date.now();
+        const { r: a, out } = runAmp(
+          `round ${round}: packages/rpmsg/bench/run.mjs ${ampTag(k)}`,
+          join(root, "packages/rpmsg"),
+          ampTag(k),
+        );
+        r.ampSecs += (Date.now() - t) / 1000;
+        if (r.amp === undefined) r.amp = { ...a, rtt: [], throughput: [], alloc: [] };
+        r.amp.rtt.push(...a.rtt);
+        r.amp.throughput.push(...a.throughput);
+        addGc(r.gc, gcCounts(out));
+      },
+    ];
+    if (!cFirst) steps.reverse();
+    process.stderr.write(
+      `  ${k.cWait}/${k.zeroCopy ? "zero-copy" : "copy"}/${k.size} (${cFirst ? "C first" : "@amp first"})\n`,
+    );
+    for (const step of steps) step();
+    if (BEFORE !== undefined) {
+      const { r: b } = runAmp(`round ${round}: ${BEFORE}/bench/run.mjs ${ampTag(k)}`, BEFORE, ampTag(k));
+      r.before.rtt.push(...b.rtt);
+      r.before.throughput.push(...b.throughput);
+    }
+  }
   // The allocation runs (10^6 messages per case) are counted per role in the first round only.
-  const allocEnv = { ...process.env, AMP_BENCH_ALLOC: round === 1 ? (process.env.AMP_BENCH_ALLOC ?? "1000000") : "0" };
-  const ampOut = run(
-    `round ${round}: run packages/rpmsg/bench/run.mjs`,
-    process.execPath,
-    ["--trace-gc", join(root, "packages/rpmsg/bench/run.mjs")],
-    { env: allocEnv },
-  );
-  const amp = JSON.parse(readFileSync(ampResults, "utf8"));
-  const r = { c, cSecs, amp, ampSecs: (Date.now() - t0) / 1000, gc: gcCounts(ampOut) };
-  if (BEFORE !== undefined) {
-    process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}: @amp before (${BEFORE}/bench/run.mjs)\n`);
-    run(`round ${round}: run ${BEFORE}/bench/run.mjs`, process.execPath, [join(BEFORE, "bench/run.mjs")], {
-      env: { ...process.env, AMP_BENCH_ALLOC: "0" },
-    });
-    r.before = JSON.parse(readFileSync(join(BEFORE, "bench-results/rpmsg.json"), "utf8"));
+  if (round === 1 && process.env.AMP_BENCH_ALLOC !== "0") {
+    process.stderr.write("  @amp allocation runs\n");
+    const { r: a } = runAmp(
+      "round 1: allocation runs (packages/rpmsg/bench/run.mjs)",
+      join(root, "packages/rpmsg"),
+      "^alloc$",
+      {
+        AMP_BENCH_ALLOC: process.env.AMP_BENCH_ALLOC ?? "1000000",
+      },
+    );
+    r.amp.alloc = a.alloc;
   }
   rounds.push(r);
+}
+
+/** Adds one process's GC counts to a round's. */
+function addGc(into, g) {
+  for (const [kind, n] of Object.entries(g.kinds)) into.kinds[kind] = (into.kinds[kind] ?? 0) + n;
+  into.total += g.total;
+  into.isolates += g.isolates;
 }
 
 /** Counts --trace-gc lines per kind and per isolate (the main thread and each worker). */
@@ -179,15 +255,22 @@ for (const [cWait, ampWait] of WAITS) {
     }
   }
 }
+// Each ratio is the median of the rounds' own ratios (both figures of a round measured together).
+const WAIT_OF = Object.fromEntries(WAITS);
 for (const k of cases) {
-  k.oneWay.ratio = k.oneWay.ampMsgsPerSec / k.oneWay.openampMsgsPerSec;
-  k.echo.ratio = k.echo.ampMedianUs / k.echo.openampMedianUs; // > 1: @amp slower
+  const aw = WAIT_OF[k.wait];
+  k.oneWay.ratio = median(
+    rounds.map((r) => ampTput(r, aw, k.size, k.zeroCopy).msgsPerSec / cCase(r, k.wait, k.size, k.zeroCopy).msgsPerSec),
+  );
+  k.echo.ratio = median(
+    rounds.map((r) => ampRtt(r, aw, k.size, k.zeroCopy).medianUs / cCase(r, k.wait, k.size, k.zeroCopy).rttMedianUs),
+  ); // > 1: @amp slower
 }
 const loadAfter = loadavg()[0];
 const memcpyMBps = median(rounds.map((r) => r.amp.ceilings.memcpy.MBps));
 const ampMessages =
   rounds[0].amp.rtt.length * 2 * (Number(RTT) + Number(WARMUP)) +
-  rounds[0].amp.throughput.length * (Number(TPUT) + Number(WARMUP));
+  rounds[0].amp.throughput.length * (Number(TPUT) + Number(TPUT_WARMUP));
 const gc = {
   perRound: rounds.map((r) => r.gc),
   messagesPerRound: ampMessages,
@@ -198,7 +281,7 @@ const result = {
   node: process.version,
   openamp: rounds[0].c.openamp,
   rounds: ROUNDS,
-  counts: { rtt: Number(RTT), oneWay: Number(TPUT), warmup: Number(WARMUP) },
+  counts: { rtt: Number(RTT), oneWay: Number(TPUT), warmup: Number(WARMUP), oneWayWarmup: Number(TPUT_WARMUP) },
   cBuildSecs,
   machine: { cpus: cpus().length, loadavg1Before: loadBefore, loadavg1After: loadAfter },
   ceilings: { memcpyMBps },
@@ -215,10 +298,10 @@ const M = (x) => `${f(x / 1e6)} M`;
 const times = (r) => (r >= 1 ? `${f(r)}× slower` : `${f(1 / r)}× faster`);
 const label = (k) => `${k.wait}, ${k.zeroCopy ? "zero-copy" : "copy"}, ${k.size} B`;
 console.log(
-  `\nOpenAMP ${result.openamp} (C, two pinned threads) vs @amp (main thread + worker), ${process.version}; medians of ${ROUNDS} interleaved rounds`,
+  `\nOpenAMP ${result.openamp} (C, two pinned threads) vs @amp (main thread + worker), ${process.version}; medians of ${ROUNDS} rounds, C and @amp back to back per case`,
 );
 console.log(
-  `counts: echo ${RTT} round trips, one-way ${TPUT} messages, ${WARMUP} warm-up of each; 256-entry vrings, 512-byte buffers`,
+  `counts: echo ${RTT} round trips after ${WARMUP} untimed, one-way ${TPUT} messages after ${TPUT_WARMUP} untimed; 256-entry vrings, 512-byte buffers`,
 );
 console.log(
   `machine: ${cpus().length} cpus, 1-min load average ${f(loadBefore)} before the rounds, ${f(loadAfter)} after (the bench itself adds about 2)`,

@@ -110,10 +110,11 @@ export class RpmsgHost extends RpmsgDevice {
   /**
    * Holds back the publication of the sends that follow, until the matching {@link uncork}: each
    * send still writes its message, descriptor and avail ring entry at once (and keeps its order
-   * and every check), but avail.idx is stored and the remote kicked once for the whole burst
-   * instead of once per message. What is held goes out early whenever it must: when a send finds
-   * no free tx buffer (the remote can only return what it has seen) and at the end of every
-   * `process()`. Calls nest; zero-copy sends are corked too.
+   * and every check), but avail.idx is stored and the remote kicked once per part of the burst
+   * instead of once per message: every eighth of the tx buffers (32 of 256), so that the remote
+   * drains one part while the host fills the next. What is held goes out early whenever it
+   * must: when a send finds no free tx buffer (the remote can only return what it has seen) and
+   * at the end of every `process()`. Calls nest; zero-copy sends are corked too.
    *
    * A remote sees a corked message only after that point: cork a burst, not a request whose
    * reply you wait for without calling `process()`.
@@ -315,8 +316,10 @@ class HostRx implements RxPort {
     s.length = this.size;
     this.q.addBuffer(s.da, this.size, true, s.head);
   }
-  next(): Slot | undefined {
-    const u = this.q.getUsed(this.used);
+  next(again = false): Slot | undefined {
+    // Later calls of a batch take only what the first one's used.idx load covered (the remote
+    // interrupts, or the next process() looks, for anything newer): one atomic load per batch.
+    const u = this.q.getUsed(this.used, again);
     if (u === null) return undefined;
     const s = this.slots[u.token] as Slot;
     s.length = u.declaredLen; // > size: dropped as oversize by the core, never read past size
@@ -329,6 +332,13 @@ class HostRx implements RxPort {
     this.q.kick();
   }
 }
+
+/**
+ * A corked burst is published every tx-buffers >> CORK_SHIFT sends (32 of 256): the remote
+ * drains the first part while the host fills the rest, instead of the two taking turns over the
+ * whole ring (each side's cache misses on the buffers then overlap the other's work).
+ */
+const CORK_SHIFT = 3;
 
 /** The host's cork() depth. */
 interface Cork {
@@ -348,11 +358,15 @@ class HostTx implements TxPort {
   private readonly free: number[] = [];
   private fresh = 0;
   private interrupts = false;
+  /** Sends held back by cork() since avail.idx was last stored, and how many it may hold. */
+  private held = 0;
+  private readonly maxHeld: number;
   constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], stats: RpmsgStats, cork: Cork) {
     this.q = q;
     this.slots = slots;
     this.stats = stats;
     this.cork = cork;
+    this.maxHeld = Math.max(1, slots.length >>> CORK_SHIFT);
   }
   acquire(): Slot | undefined {
     let i = this.free.pop();
@@ -367,11 +381,12 @@ class HostTx implements TxPort {
     }
     if (i !== undefined) return this.slots[i];
     // Out of buffers: the remote returns only what it has seen, so nothing may stay held back.
-    if (this.cork.depth > 0) this.q.kick();
+    if (this.cork.depth > 0) this.publish();
     return undefined;
   }
   submit(s: Slot, length: number): void {
     this.q.addBuffer(s.da, length, false, s.head);
+    this.held++;
   }
   giveBack(s: Slot): void {
     this.free.push(s.head);
@@ -384,10 +399,11 @@ class HostTx implements TxPort {
     return false;
   }
   flush(): void {
-    if (this.cork.depth === 0) this.q.kick();
+    if (this.cork.depth === 0 || this.held >= this.maxHeld) this.publish();
   }
   /** Publishes and kicks whatever is held back, corked or not. */
   publish(): void {
+    this.held = 0;
     this.q.kick();
   }
 }

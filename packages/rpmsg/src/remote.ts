@@ -12,6 +12,7 @@ import {
   SplitVirtqueueDevice,
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_RING_F_EVENT_IDX,
+  VRING_AVAIL_F_NO_INTERRUPT,
   type AddressSpaceLike,
   type Doorbell,
   type Memory,
@@ -72,8 +73,9 @@ export interface RpmsgRemoteOptions extends RpmsgDeviceOptions {
    * Accept what the rpmsg-lite master does on the wire (rpmsg-only mode sets it): tx
    * descriptors flagged device-writable on vring 1, vring 1's used ring pre-loaded by the master
    * (used.idx continues from memory), and VRING_AVAIL_F_NO_INTERRUPT set although it waits for
-   * interrupts. None of these reach memory outside the buffers offered. Default false: a Linux or
-   * OpenAMP host gets the strict checks.
+   * interrupts (recognised per link: vring 0's flag is set as the link comes up; a host that
+   * leaves it clear has its suppression honoured). None of these reach memory outside the
+   * buffers offered. Default false: a Linux or OpenAMP host gets the strict checks.
    */
   readonly rpmsgLiteMaster?: boolean;
 }
@@ -176,6 +178,7 @@ export class RpmsgRemote extends RpmsgDevice {
     try {
       this.accepted = deviceAcceptedFeatures(t);
       const lite = this.opts.rpmsgLiteMaster ?? false;
+      const alwaysInterrupt = lite && hostRxInterruptsOff(t, this.opts.space);
       const mk = (i: number): SplitVirtqueueDevice => {
         const q = t.getQueue(i);
         // The host zeroed the rings and posted rx buffers; the device only maps them.
@@ -193,7 +196,7 @@ export class RpmsgRemote extends RpmsgDevice {
           // its send or process() batch; chains next() hands back unused wait at most for the next
           // process(), whose pump() flushes tx. The host never waits on an unpublished index.
           batchUsedIdx: true,
-          ignoreInterruptSuppression: lite,
+          ignoreInterruptSuppression: alwaysInterrupt,
           ...(this.opts.doorbell === undefined ? {} : { doorbell: this.opts.doorbell }),
         });
       };
@@ -221,6 +224,21 @@ export class RpmsgRemote extends RpmsgDevice {
     this.up = false;
     deviceNeedsReset(this.opts.transport);
   }
+}
+
+/**
+ * Whether the host asks for no interrupts on vring 0 (its rx ring) as the link comes up. The
+ * rpmsg-lite master sets VRING_AVAIL_F_NO_INTERRUPT on both rings at its init, before it posts
+ * its rx buffers, never clears it, and still waits for interrupts: such a master is interrupted
+ * after every batch whatever the flags say. A host that wants interrupts for what it receives
+ * (`createStaticHost`, Linux) leaves vring 0's flag clear, and then both rings' suppression is
+ * honoured (no interrupt for tx completions it turned off). Read once per link; an unmapped ring
+ * counts as "off" (the queue then fails on its own).
+ */
+function hostRxInterruptsOff(t: VirtioTransport, space: AddressSpaceLike): boolean {
+  const da = t.getQueue(RPMSG_VRING_HOST_RX).driverAddr; // avail.flags is the ring's first u16
+  const r = space.find(da, 2);
+  return r === undefined || (r.memory.getU16Acquire(r.offset + (da - r.da)) & VRING_AVAIL_F_NO_INTERRUPT) !== 0;
 }
 
 /**

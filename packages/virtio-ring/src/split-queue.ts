@@ -172,15 +172,7 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     const head = this.freeHead;
     this.freeHead = this.link[head] ?? 0;
     this.free--;
-    const flags = writable ? VRING_DESC_F_WRITE : 0;
-    // Written whole on every offer, even when the same buffer comes back: devices write into
-    // descriptors they were offered (rpmsg-lite's remote stores the message length in desc.len),
-    // and a stale entry would shrink the buffer the device sees next time.
-    const d = this.descOff + head * VRING_DESC_SIZE;
-    setAddr(this.descMem, d + D_ADDR, addr);
-    this.descMem.setU32(d + D_LEN, len);
-    this.descMem.setU16(d + D_FLAGS, flags);
-    this.descMem.setU16(d + D_NEXT, 0);
+    this.writeDesc(this.descOff + head * VRING_DESC_SIZE, addr, len, writable ? VRING_DESC_F_WRITE : 0, 0);
     this.chainLen[head] = 1;
     this.publish(head, writable ? len : 0, token);
     return head;
@@ -205,12 +197,8 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
         ind.mem.setU16(d + D_FLAGS, (w ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
         ind.mem.setU16(d + D_NEXT, i + 1 < n ? i + 1 : 0);
       }
-      const d = this.descOff + head * VRING_DESC_SIZE;
       const tableDa = this.indirectDa + head * this.indirectMax * VRING_DESC_SIZE;
-      setAddr(this.descMem, d + D_ADDR, tableDa);
-      this.descMem.setU32(d + D_LEN, n * VRING_DESC_SIZE);
-      this.descMem.setU16(d + D_FLAGS, VRING_DESC_F_INDIRECT);
-      this.descMem.setU16(d + D_NEXT, 0);
+      this.writeDesc(this.descOff + head * VRING_DESC_SIZE, tableDa, n * VRING_DESC_SIZE, VRING_DESC_F_INDIRECT, 0);
       this.chainLen[head] = 1;
       this.publish(head, offeredBytes, token);
       return head;
@@ -222,11 +210,13 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
       const w = i >= readable.length;
       const s = (w ? writable[i - readable.length] : readable[i]) as BufferSegment;
       const next = this.link[idx] ?? 0;
-      const d = this.descOff + idx * VRING_DESC_SIZE;
-      setAddr(this.descMem, d + D_ADDR, s.addr);
-      this.descMem.setU32(d + D_LEN, s.len);
-      this.descMem.setU16(d + D_FLAGS, (w ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-      this.descMem.setU16(d + D_NEXT, i + 1 < n ? next : 0);
+      this.writeDesc(
+        this.descOff + idx * VRING_DESC_SIZE,
+        s.addr,
+        s.len,
+        (w ? VRING_DESC_F_WRITE : 0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0),
+        i + 1 < n ? next : 0,
+      );
       if (i + 1 < n) idx = next;
       else this.freeHead = next;
     }
@@ -267,9 +257,18 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     return this.seenUsed !== this.lastUsed || this.usedMem.getU16Acquire(this.usedOff + R_IDX) !== this.lastUsed;
   }
 
-  getUsed(out?: UsedBuffer<T>): UsedBuffer<T> | null {
+  /**
+   * `seenOnly`: only buffers covered by the used.idx this queue last loaded (no look at ring
+   * memory; null once they are taken), for the later calls of one batch. Without EVENT_IDX only:
+   * with it the index is always read (see below).
+   */
+  getUsed(out?: UsedBuffer<T>, seenOnly = false): UsedBuffer<T> | null {
     this.checkUsable();
     if (this.seenUsed === this.lastUsed) {
+      // With EVENT_IDX the device decides to interrupt from used_event, which the entries just
+      // taken moved: a device that published meanwhile may have read it before it moved and not
+      // interrupt, so the index is looked at again (virtio's enable_cb rule).
+      if (seenOnly && !this.c.eventIdx) return null;
       const usedIdx = this.usedMem.getU16Acquire(this.usedOff + R_IDX);
       if (usedIdx === this.lastUsed) return null;
       if (((usedIdx - this.lastUsed) & 0xffff) > this.outstandingCount) {
@@ -348,13 +347,35 @@ export class SplitVirtqueueDriver<T> implements VirtqueueDriver<T> {
     this.fault = undefined;
   }
 
+  /**
+   * Makes the descriptor at `d` say addr, len, flags, next. Checked whole on every offer, even
+   * when the same buffer comes back: devices write into descriptors they were offered
+   * (rpmsg-lite's remote stores the message length in desc.len), and a stale entry would shrink
+   * the buffer the device sees next time. Only the fields that differ are stored: a field
+   * rewritten with its own value still takes the line away from the device's cache, so an
+   * unchanged descriptor (a buffer re-posted as it was) costs the device no miss when it reads
+   * it. Skipping a store is no trust in the device: memory already holds what the store would
+   * write, and was published by an earlier avail.idx release.
+   */
+  private writeDesc(d: number, addr: number, len: number, flags: number, next: number): void {
+    const m = this.descMem;
+    if (getAddr(m, d + D_ADDR) !== addr) setAddr(m, d + D_ADDR, addr);
+    if (m.getU32(d + D_LEN) !== len) m.setU32(d + D_LEN, len);
+    // flags (le16 at 12) and next (le16 at 14) as one little-endian u32
+    const fn = (flags | (next << 16)) >>> 0;
+    if (m.getU32(d + D_FLAGS) !== fn) m.setU32(d + D_FLAGS, fn);
+  }
+
   /** avail.ring[idx] = head, then publish idx (descriptors before index: release). */
   private publish(head: number, offeredBytes: number, token: T): void {
     this.live[head] = 1;
     this.offered[head] = offeredBytes;
     this.tokens[head] = token;
     this.outstandingCount++;
-    this.availMem.setU16(this.availOff + R_RING + 2 * (this.availIdx & this.c.mask), head);
+    // The same head in the same slot (a ring turned over with buffers re-posted in order) is not
+    // stored again, for the reason given at writeDesc.
+    const slot = this.availOff + R_RING + 2 * (this.availIdx & this.c.mask);
+    if (this.availMem.getU16(slot) !== head) this.availMem.setU16(slot, head);
     this.availIdx = (this.availIdx + 1) & 0xffff;
     if (!this.batchAvail) this.publishAvail();
     this.added++;
@@ -406,7 +427,8 @@ export interface DeviceQueueOptions extends VirtqueueOptions {
    * Publish used.idx once per batch instead of after every used entry: `pushUsed` and
    * `pushConsumed` only write the entries, and `interruptPrepare` / `interrupt` store the index
    * once. The driver may see a batch's entries only then, so the caller must end every batch with
-   * one of them. Ignored with `usedIdxFromMemory`. Default false.
+   * one of them. With `usedIdxFromMemory` the index is read from memory at the start of each
+   * batch. Default false.
    */
   batchUsedIdx?: boolean;
 }
@@ -470,7 +492,7 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     this.total = new Float64Array(this.size);
     this.usedIdxFromMemory = options.usedIdxFromMemory ?? false;
     this.alwaysInterrupt = options.ignoreInterruptSuppression ?? false;
-    this.batch = options.batchUsedIdx === true && !this.usedIdxFromMemory;
+    this.batch = options.batchUsedIdx === true;
   }
 
   get error(): Error | undefined {
@@ -499,7 +521,8 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
 
   /**
    * `seenOnly`: only chains offered by the avail.idx this queue last read (no look at ring
-   * memory; null once they are taken), for the later calls of one batch.
+   * memory; null once they are taken), for the later calls of one batch. Without EVENT_IDX only:
+   * with it avail.idx is always read (see below).
    */
   getAvail(out?: DescriptorChain, seenOnly = false): DescriptorChain | null {
     if (this.fault !== undefined)
@@ -509,7 +532,9 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
     // One acquire load per run of offered chains (Linux's shadow avail index): the index read
     // last time already ordered every descriptor it covers, and was checked then.
     if (this.seenAvail === this.lastAvail) {
-      if (seenOnly) return null;
+      // With EVENT_IDX the driver decides to kick from avail_event, which the chains just taken
+      // moved: one it read before it moved saw no reason to kick, so avail.idx is read again.
+      if (seenOnly && !this.c.eventIdx) return null;
       const availIdx = this.availMem.getU16Acquire(this.availOff + R_IDX);
       if (availIdx === this.lastAvail) return null;
       if (((availIdx - this.lastAvail) & 0xffff) > this.size) {
@@ -552,11 +577,16 @@ export class SplitVirtqueueDevice implements VirtqueueDevice {
   }
 
   private writeUsed(id: number, len: number): void {
-    // The device's own index, rewritten by the driver only at its init: a plain load orders nothing.
-    if (this.usedIdxFromMemory) this.usedIdx = this.usedMem.getU16(this.usedOff + R_IDX);
+    // The device's own index, rewritten by the driver only at its init: a plain load orders
+    // nothing. Batched, it is read at the start of each batch (the driver cannot have written it
+    // since: its init comes before it posts the buffers we push back).
+    if (this.usedIdxFromMemory && (!this.batch || this.added === 0))
+      this.usedIdx = this.usedMem.getU16(this.usedOff + R_IDX);
     const e = this.usedOff + R_RING + 8 * (this.usedIdx & this.c.mask);
-    this.usedMem.setU32(e, id);
-    this.usedMem.setU32(e + 4, len);
+    // An entry that already holds these values is not stored again: the store alone would take
+    // the line from the driver's cache (see SplitVirtqueueDriver's writeDesc).
+    if (this.usedMem.getU32(e) !== id) this.usedMem.setU32(e, id);
+    if (this.usedMem.getU32(e + 4) !== len) this.usedMem.setU32(e + 4, len);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
     if (!this.batch) this.usedMem.setU16Release(this.usedOff + R_IDX, this.usedIdx);
     this.live[id] = 0;

@@ -4,7 +4,13 @@
  * Written by the @amp project against OpenAMP's public headers; built by
  * scripts/peers/build-openamp-bench.sh.
  *
- *   openamp-bench [--rtt N] [--tput N] [--warmup N] [--cpus A,B]
+ *   openamp-bench [--rtt N] [--tput N] [--warmup N] [--tput-warmup N] [--cpus A,B] [--case WAIT,SIZE,ZC]
+ *
+ * --warmup: untimed echo round trips before each echo case; --tput-warmup (default: --warmup)
+ * untimed messages before each one-way case.
+ *
+ * --case runs one case only (e.g. poll,16,0 or bell,496,1): the driver interleaves the C and
+ * @amp figures case by case, so that both of a pair are measured minutes apart at most.
  *
  * Two threads pinned to two cores: the host (virtio driver) and the remote (virtio device),
  * each with its own struct remoteproc over one shared region laid out like OpenAMP's
@@ -322,7 +328,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int n_rtt = 3000, n_tput = 40000, n_warmup = 3000;
+static int n_rtt = 3000, n_tput = 40000, n_warmup = 3000, n_tput_warmup = -1;
 
 /* One message from the host: 1 sent, 0 no tx buffer free. */
 static int host_send(struct rpmsg_endpoint *ept, const uint8_t *data, uint32_t size, int zero_copy, int seq)
@@ -389,9 +395,9 @@ static double tput_case(uint32_t size, int zero_copy)
 	unsigned long base = atomic_load(&sink_count);
 	double t0, secs;
 
-	burst(size, zero_copy, n_warmup, base + (unsigned long)n_warmup);
+	burst(size, zero_copy, n_tput_warmup, base + (unsigned long)n_tput_warmup);
 	t0 = now_us();
-	burst(size, zero_copy, n_tput, base + (unsigned long)n_warmup + (unsigned long)n_tput);
+	burst(size, zero_copy, n_tput, base + (unsigned long)n_tput_warmup + (unsigned long)n_tput);
 	secs = (now_us() - t0) / 1e6;
 	return n_tput / secs;
 }
@@ -402,14 +408,28 @@ int main(int argc, char **argv)
 	struct metal_init_params mp = METAL_INIT_DEFAULTS;
 	pthread_t remote;
 	int first = 1;
+	char only_wait[8] = "";
+	int only_size = -1, only_zc = -1;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--rtt")) n_rtt = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--tput")) n_tput = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--warmup")) n_warmup = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--tput-warmup")) n_tput_warmup = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cpus")) sscanf(argv[i + 1], "%d,%d", &cpus[0], &cpus[1]);
-		else { fprintf(stderr, "usage: openamp-bench [--rtt N] [--tput N] [--warmup N] [--cpus A,B]\n"); return 2; }
+		else if (!strcmp(argv[i], "--case")) {
+			if (sscanf(argv[i + 1], "%7[a-z],%d,%d", only_wait, &only_size, &only_zc) != 3 ||
+			    (strcmp(only_wait, "poll") && strcmp(only_wait, "bell"))) {
+				fprintf(stderr, "openamp-bench: --case WAIT,SIZE,ZC (WAIT poll or bell, ZC 0 or 1)\n");
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "usage: openamp-bench [--rtt N] [--tput N] [--warmup N] [--tput-warmup N] [--cpus A,B] [--case W,S,Z]\n");
+			return 2;
+		}
 	}
+	if (n_tput_warmup < 0)
+		n_tput_warmup = n_warmup;
 	if (n_rtt < 100 || n_tput < 1 || n_warmup < 0) {
 		fprintf(stderr, "openamp-bench: --rtt >= 100, --tput >= 1, --warmup >= 0\n");
 		return 2;
@@ -434,9 +454,9 @@ int main(int argc, char **argv)
 	while (!atomic_load(&remote_ready))
 		sched_yield();
 
-	printf("{\"openamp\":\"%d.%d.%d\",\"vringNum\":%u,\"bufferSize\":%u,\"rttN\":%d,\"tputN\":%d,\"warmup\":%d,\"cpus\":[%d,%d],\"cases\":[",
+	printf("{\"openamp\":\"%d.%d.%d\",\"vringNum\":%u,\"bufferSize\":%u,\"rttN\":%d,\"tputN\":%d,\"warmup\":%d,\"tputWarmup\":%d,\"cpus\":[%d,%d],\"cases\":[",
 	       OPENAMP_VERSION_MAJOR, OPENAMP_VERSION_MINOR, OPENAMP_VERSION_PATCH, VRING_NUM, BUF_SIZE,
-	       n_rtt, n_tput, n_warmup, cpus[0], cpus[1]);
+	       n_rtt, n_tput, n_warmup, n_tput_warmup, cpus[0], cpus[1]);
 	for (int w = 0; w < 2; w++) {
 		atomic_store(&mode_bell, w);
 		bell_ring(&bells[TO_REMOTE]); /* a remote asleep in the old mode looks again */
@@ -444,6 +464,10 @@ int main(int argc, char **argv)
 			for (int zc = 0; zc < 2; zc++) {
 				double med, p99, mps;
 				unsigned long full0, rings0;
+
+				if (only_size >= 0 && (strcmp(only_wait, w ? "bell" : "poll") || only_size != (int)sizes[k] ||
+						       only_zc != zc))
+					continue;
 
 				echo_case(sizes[k], zc, &med, &p99);
 				full0 = tx_full;

@@ -11,9 +11,11 @@ import { bundleToString } from "@amp/test-utils";
  * the remote learned the conventions of real peers (descriptor-length used.len, the rpmsg-lite
  * master's tolerances, the layout check of rpmsg-only mode, typed bad-address errors): 13.4 kB measured then.
  * Raised to 13.7 kB for one AmpError identity across the layer-0 copies of the class (its
- * `Symbol.hasInstance`, +55 B): 13,654 B measured then.
+ * `Symbol.hasInstance`, +55 B): 13,654 B measured then. Raised to 13.8 kB for the hot path's
+ * cache-line care (used entries stored only when they change, batched used.idx with the
+ * rpmsg-lite master, its interrupt quirk recognised per link instead of assumed): 13,731 B then.
  */
-const REMOTE_BUDGET = 13_700;
+const REMOTE_BUDGET = 13_800;
 
 describe("remote-side bundle size", () => {
   it(`stays under ${REMOTE_BUDGET} bytes minified + gzipped`, async () => {

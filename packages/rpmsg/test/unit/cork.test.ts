@@ -38,7 +38,7 @@ function link(num: number) {
 
 describe("RpmsgHost.cork", () => {
   it("holds avail.idx and the kick of a burst until uncork, then publishes it once, in order", () => {
-    const { host, remote, ep, got, txKicks, availIdx } = link(8);
+    const { host, remote, ep, got, txKicks, availIdx } = link(64); // holds up to 64 / 8 sends
     const kicks0 = txKicks();
     host.cork();
     for (let i = 1; i <= 5; i++) expect(ep.trySend(Uint8Array.of(i))).toBe(true);
@@ -54,8 +54,25 @@ describe("RpmsgHost.cork", () => {
     expect(host.stats.txMessages).toBe(5);
   });
 
+  it("publishes a long burst every eighth of the tx buffers, so the remote drains while the host fills", () => {
+    const { host, remote, ep, got, txKicks, availIdx } = link(64);
+    const kicks0 = txKicks();
+    host.cork();
+    for (let i = 1; i <= 20; i++) {
+      expect(ep.trySend(Uint8Array.of(i))).toBe(true);
+      expect(availIdx()).toBe(i - (i % 8));
+    }
+    expect(txKicks()).toBe(kicks0 + 2);
+    remote.process();
+    expect(got.length).toBe(16);
+    host.uncork();
+    expect(availIdx()).toBe(20);
+    remote.process();
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
   it("nests: only the outermost uncork publishes; extra uncorks do nothing", () => {
-    const { host, ep, availIdx } = link(8);
+    const { host, ep, availIdx } = link(64);
     host.cork();
     host.cork();
     ep.trySend(Uint8Array.of(1));
@@ -86,7 +103,7 @@ describe("RpmsgHost.cork", () => {
   });
 
   it("process() publishes held sends; zero-copy sends are corked too", () => {
-    const { host, remote, ep, got, availIdx } = link(8);
+    const { host, remote, ep, got, availIdx } = link(64);
     host.cork();
     const b = ep.tryGetTxBuffer()!;
     b.payload[0] = 7;

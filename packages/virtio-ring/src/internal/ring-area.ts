@@ -26,8 +26,10 @@ const TWO32 = 0x100000000;
 
 /** Writes a u64 device address (a safe integer) as two u32 halves. */
 export function setAddr(mem: Memory, off: number, addr: number): void {
-  mem.setU32(off, addr % TWO32);
-  mem.setU32(off + 4, Math.floor(addr / TWO32));
+  // Below 4 GiB (every 32-bit part) the halves need no floating-point division.
+  const hi = addr < TWO32 ? 0 : Math.floor(addr / TWO32);
+  mem.setU32(off, addr - hi * TWO32);
+  mem.setU32(off + 4, hi);
 }
 
 /** Reads a u64 address; -1 when it does not fit in 2^53 (treated as unmapped). */

@@ -131,18 +131,32 @@ describe("descriptor rewrites", () => {
 });
 
 describe("batchUsedIdx with usedIdxFromMemory", () => {
-  it("is ignored: every entry is published, continuing the index in memory", () => {
+  it("publishes once per batch, continuing from the index in memory at the batch's start", () => {
     const { drv, ringMem, usedIdx, l } = setup();
     const addrs = legacyQueueAddresses(RING_DA, SIZE, 16);
     const space = new AddressSpace()
       .map(RING_DA, ringMem)
       .map(BUF_DA, new ArrayBufferMemory(new ArrayBuffer(SIZE * 512)));
     const dev = new SplitVirtqueueDevice({ size: SIZE, space, ...addrs, usedIdxFromMemory: true, batchUsedIdx: true });
-    drv.addBuffer(BUF_DA, 512, true, 0);
+    for (let i = 0; i < 3; i++) drv.addBuffer(BUF_DA + 512 * i, 512, true, i);
     drv.kick();
+    // An rpmsg-lite master pre-loads used.idx at its init, before the device pushes anything.
+    ringMem.setU16(l.used + 2, 5);
+    const a = dev.getAvail();
+    dev.pushUsed(a?.id ?? -1, 4);
+    const b = dev.getAvail();
+    dev.pushUsed(b?.id ?? -1, 6);
+    expect(usedIdx()).toBe(5); // entries written, index not yet published
+    expect(ringMem.getU32(l.used + 4 + 8 * 5 + 4)).toBe(4);
+    expect(ringMem.getU32(l.used + 4 + 8 * 6 + 4)).toBe(6);
+    dev.interrupt();
+    expect(usedIdx()).toBe(7);
+    // The next batch starts from memory again.
+    ringMem.setU16(l.used + 2, 1);
     const c = dev.getAvail();
-    dev.pushUsed(c?.id ?? -1, 4);
-    expect(usedIdx()).toBe(1);
-    expect(ringMem.getU32(l.used + 8)).toBe(4);
+    dev.pushUsed(c?.id ?? -1, 8);
+    dev.interrupt();
+    expect(usedIdx()).toBe(2);
+    expect(ringMem.getU32(l.used + 4 + 8 * 1 + 4)).toBe(8);
   });
 });

@@ -31,14 +31,21 @@ function stats(samples) {
 }
 const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
 
-async function ceiling(rounds) {
+// The worker's side of the ceiling: a blocking Atomics.wait, or (`async`) an Atomics.waitAsync
+// on its event loop, which is how the firmware runtime waits (its event loop must keep running:
+// timers, the firmware's own promises), and so the ceiling of this stack.
+const SYNC_PONG = `const { workerData } = require("node:worker_threads"); const w = new Int32Array(workerData);
+  for (let seq = 1;; seq += 2) { Atomics.wait(w, 0, seq - 1); if (Atomics.load(w, 1) === 1) break; Atomics.store(w, 0, seq + 1); Atomics.notify(w, 0); }`;
+const ASYNC_PONG = `const { workerData } = require("node:worker_threads"); const w = new Int32Array(workerData);
+  const alive = setInterval(() => {}, 1 << 30); // a pending waitAsync alone does not keep a worker alive
+  (async () => { for (let seq = 1;; seq += 2) {
+    for (;;) { const r = Atomics.waitAsync(w, 0, seq - 1); if (!r.async) break; await r.value; if (Atomics.load(w, 0) !== seq - 1) break; }
+    if (Atomics.load(w, 1) === 1) break; Atomics.store(w, 0, seq + 1); Atomics.notify(w, 0); } clearInterval(alive); })();`;
+
+async function ceiling(rounds, workerWaitsAsync = false) {
   const sab = new SharedArrayBuffer(8);
   const w = new Int32Array(sab);
-  const worker = new Worker(
-    `const { workerData } = require("node:worker_threads"); const w = new Int32Array(workerData);
-     for (let seq = 1;; seq += 2) { Atomics.wait(w, 0, seq - 1); if (Atomics.load(w, 1) === 1) break; Atomics.store(w, 0, seq + 1); Atomics.notify(w, 0); }`,
-    { eval: true, workerData: sab },
-  );
+  const worker = new Worker(workerWaitsAsync ? ASYNC_PONG : SYNC_PONG, { eval: true, workerData: sab });
   const samples = [];
   for (let i = 0, seq = 0; i < rounds; i++, seq += 2) {
     const t = performance.now();
@@ -109,13 +116,18 @@ const ep = host.createEndpoint({ dst: svc.addr });
 
 console.log(`load average ${load()}; ${ROUNDS} round trips per figure, ${REPEATS} interleaved repeats`);
 await ceiling(300); // warm-up
+await ceiling(300, true);
 await stack(64, 2500, remote, ep); // warm-up: V8 compiles the path over the first few thousand round trips
 const ceil = { median: [], p99: [] };
+const ceilAsync = { median: [], p99: [] };
 const rows = new Map(SIZES.map((size) => [size, { median: [], p99: [] }]));
 for (let rep = 0; rep < REPEATS; rep++) {
   const c = await ceiling(ROUNDS);
   ceil.median.push(c.median);
   ceil.p99.push(c.p99);
+  const ca = await ceiling(ROUNDS, true);
+  ceilAsync.median.push(ca.median);
+  ceilAsync.p99.push(ca.p99);
   for (const size of SIZES) {
     const r = await stack(size, ROUNDS, remote, ep);
     rows.get(size).median.push(r.median);
@@ -123,15 +135,21 @@ for (let rep = 0; rep < REPEATS; rep++) {
   }
 }
 const ceilMedian = middle(ceil.median);
+const ceilAsyncMedian = middle(ceilAsync.median);
 console.log(
   `ceiling  raw SAB ping-pong main<->worker (Atomics.waitAsync/Atomics.wait): median ${us(ceilMedian)}, p99 ${us(middle(ceil.p99))}`,
 );
-console.log("| payload | echo RTT median | p99 | median / ceiling |");
-console.log("|---|---|---|---|");
+console.log(
+  `ceiling  the same with the worker on its event loop (Atomics.waitAsync on both sides, as the firmware runtime): median ${us(ceilAsyncMedian)}, p99 ${us(middle(ceilAsync.p99))}`,
+);
+console.log("| payload | echo RTT median | p99 | median / ceiling | median / event-loop ceiling |");
+console.log("|---|---|---|---|---|");
 for (const size of SIZES) {
   const r = rows.get(size);
   const m = middle(r.median);
-  console.log(`| ${size} B | ${us(m)} | ${us(middle(r.p99))} | ${(m / ceilMedian).toFixed(2)}x |`);
+  console.log(
+    `| ${size} B | ${us(m)} | ${us(middle(r.p99))} | ${(m / ceilMedian).toFixed(2)}x | ${(m / ceilAsyncMedian).toFixed(2)}x |`,
+  );
 }
 
 // Bytes allocated on the host thread per echo: every sampled allocation, collected ones included.

@@ -50,6 +50,13 @@ export interface DoorbellReceiver {
 /** Default highest queue number + 1 that a doorbell tracks. */
 export const DEFAULT_DOORBELL_QUEUES = 64;
 
+let done: Promise<void> | undefined;
+const toVoid = (): void => undefined;
+/** One settled promise, shared by every wait that needs none (created on first use). */
+function settled(): Promise<void> {
+  return (done ??= Promise.resolve());
+}
+
 function abortError(signal: AbortSignalLike): AmpError {
   return new AmpError("ERR_ABORTED", "wait aborted", { cause: signal.reason });
 }
@@ -277,12 +284,19 @@ export class AtomicsDoorbell implements Doorbell, DoorbellReceiver {
   }
   wait(options: WaitOptions = {}): Promise<void> {
     const seq = this.announceSleep();
+    const waitAsync = atomicsWaitAsync();
+    // Without a signal or a timeout there is nothing to race: the engine's own promise is the
+    // wait (an interrupt loop waits like this once per interrupt; no closure, no extra promise).
+    if (options.signal === undefined && options.timeoutMs === undefined && waitAsync !== undefined) {
+      if (this.pending()) return settled();
+      const r = waitAsync(this.i32, 0, seq);
+      return r.async ? (r.value as Promise<string>).then(toVoid) : settled();
+    }
     if (this.pending())
       return waitFor(options, (wake) => {
         wake();
         return () => undefined;
       });
-    const waitAsync = atomicsWaitAsync();
     if (waitAsync !== undefined) {
       return waitFor(options, (wake) => {
         let live = true;

@@ -115,6 +115,27 @@ describe("AtomicsDoorbell", () => {
     expect(drain(waiter)).toEqual([1]);
   });
 
+  it("a wait without signal or timeout is the engine's own wait, resolving with undefined", async () => {
+    const sab = new SharedArrayBuffer(AtomicsDoorbell.byteLength(2));
+    const rx = new AtomicsDoorbell(sab, 0, { queues: 2, wakeOnlySleepers: true });
+    const tx = new AtomicsDoorbell(sab, 0, { queues: 2, wakeOnlySleepers: true });
+    for (let i = 0; i < 3; i++) {
+      let woke = false;
+      const w = rx.wait().then((v) => {
+        woke = true;
+        return v;
+      });
+      await Promise.resolve();
+      expect(woke).toBe(false); // nothing rang: still asleep
+      tx.notify(1);
+      expect(await w).toBeUndefined();
+      expect(drain(rx)).toEqual([1]);
+    }
+    tx.notify(0); // already pending: settled at once
+    expect(await rx.wait()).toBeUndefined();
+    expect(drain(rx)).toEqual([0]);
+  });
+
   it("aborts a pending async wait", async () => {
     const bell = new AtomicsDoorbell(new SharedArrayBuffer(AtomicsDoorbell.byteLength(1)), 0, { queues: 1 });
     const ac = new AbortController();

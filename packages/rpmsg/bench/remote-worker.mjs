@@ -79,16 +79,26 @@ if (scenario === "raw-pingpong") {
 } else {
   const remote = createStaticRemote({ layout, space, doorbell: irq, scheduler, maxBatch: 256 });
   if (scenario === "echo") {
+    // zeroCopy true: trySendWith with a fill made once (nothing allocated per reply);
+    // "handle": a TxBuffer per reply.
+    let reply = new Uint8Array(0);
+    const fillReply = (payload) => {
+      payload.set(reply);
+      return reply.length;
+    };
     remote.createEndpoint({
       name: "echo",
       onMessage: (m, ep) => {
-        if (zeroCopy) {
+        if (zeroCopy === "handle") {
           const b = ep.tryGetTxBuffer();
           if (b !== undefined) {
             b.payload.set(m.data);
             b.send(m.data.length, m.src);
             return;
           }
+        } else if (zeroCopy) {
+          reply = m.data;
+          if (ep.trySendWith(fillReply, m.src)) return;
         }
         if (!ep.trySendTo(m.src, m.data)) void ep.sendTo(m.src, m.data.slice());
       },

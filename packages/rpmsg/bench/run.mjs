@@ -1,7 +1,8 @@
 // Benchmark of @amp/rpmsg (run `npx tsc -p tsconfig.build.json` first; `pnpm bench`).
 // Host in the main thread, remote in a worker, over SharedArrayBuffer:
 //   - echo round trip (median, p99) for 16/64/256/496-byte payloads, busy-poll and doorbell
-//     (Atomics.wait) modes, copy and zero-copy sends;
+//     (Atomics.wait) modes, copy and zero-copy sends (zero-copy: `trySendWith` on both sides,
+//     except the doorbell one-way host, which waits for a `getTxBuffer` handle);
 //   - one-way throughput (messages/s, MB/s), busy-poll (trySend spin) and doorbell (async send +
 //     host.serve on an Atomics doorbell), copy and zero-copy;
 //   - ceilings measured in the same run between the same two threads: a raw SharedArrayBuffer
@@ -9,6 +10,7 @@
 //     memory-copy bandwidth.
 // Copy and zero-copy of one size and mode run back to back after untimed warm-up rounds; a last
 // table gives their ratio (zero-copy does strictly less work, so it should be >= copy).
+// Allocation runs count scavenges per role for copy, zero-copy and zero-copy through handles.
 // Writes bench-results/rpmsg.json and prints markdown tables. Not a test.
 import { Worker } from "node:worker_threads";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -113,6 +115,30 @@ async function rpmsgLink(scenario, opts) {
   return { ...r, host, name };
 }
 
+/**
+ * A synchronous send of `size` bytes in the given mode: copy (`trySend`), zero-copy through
+ * `trySendWith` (zeroCopy true: no handle, nothing allocated) or through a TxBuffer handle
+ * (zeroCopy "handle": one small object per send). False when no tx buffer is free.
+ */
+function sender(ep, size, zeroCopy) {
+  const data = new Uint8Array(size).fill(1);
+  let seq = 0;
+  const fill = (payload) => {
+    payload[0] = seq & 255;
+    return size;
+  };
+  if (zeroCopy === "handle")
+    return () => {
+      const b = ep.tryGetTxBuffer();
+      if (b === undefined) return false;
+      b.payload[0] = seq++ & 255;
+      b.send(size);
+      return true;
+    };
+  if (zeroCopy) return () => (seq++, ep.trySendWith(fill));
+  return () => ep.trySend(data);
+}
+
 async function echo(size, wait, zeroCopy) {
   const l = await rpmsgLink("echo", { wait, zeroCopy });
   let got = 0;
@@ -122,16 +148,12 @@ async function echo(size, wait, zeroCopy) {
       got++;
     },
   });
-  const data = new Uint8Array(size).fill(7);
+  const send = sender(ep, size, zeroCopy);
   const samples = [];
   for (let i = -WARMUP; i < RTT_N; i++) {
     const want = got + 1;
     const t0 = now();
-    if (zeroCopy) {
-      const b = ep.tryGetTxBuffer();
-      b.payload[0] = i & 255;
-      b.send(size);
-    } else if (!ep.trySend(data)) throw new Error("no tx buffer in a ping-pong");
+    if (!send()) throw new Error("no tx buffer in a ping-pong");
     // Poll mode spins on the rings alone (as the C side: it reads its doorbell only in bell mode).
     if (wait === "bell") {
       while (got < want) {
@@ -156,8 +178,8 @@ async function throughput(size, wait, zeroCopy) {
   const serving = wait === "busy" ? undefined : l.host.serve(l.irq, { signal: ac.signal });
   /**
    * Sends n messages, then waits until the sink has counted `until`. The burst is corked
-   * (AMP_BENCH_CORK=0 turns it off): avail.idx is stored and the remote kicked when a send finds
-   * no free buffer, at each process() and at the end, not once per message.
+   * (AMP_BENCH_CORK=0 turns it off): avail.idx is stored and the remote kicked every 32 sends,
+   * when a send finds no free buffer, at each process() and at the end, not once per message.
    */
   const burst = async (n, until) => {
     if (CORK) l.host.cork();
@@ -169,22 +191,12 @@ async function throughput(size, wait, zeroCopy) {
     if (wait === "busy") while (Atomics.load(l.words, COUNT) < until) l.host.process();
     else while (Atomics.load(l.words, COUNT) < until) await new Promise((r) => setTimeout(r, 0));
   };
+  const send = sender(ep, size, zeroCopy);
   const sendAll = async (n) => {
     if (wait === "busy") {
-      for (let i = 0; i < n; i++) {
-        for (;;) {
-          if (zeroCopy) {
-            const b = ep.tryGetTxBuffer();
-            if (b !== undefined) {
-              b.payload[0] = i & 255;
-              b.send(size);
-              break;
-            }
-          } else if (ep.trySend(data)) break;
-          l.host.process();
-        }
-      }
+      for (let i = 0; i < n; i++) while (!send()) l.host.process();
     } else {
+      // Waiting sends: the zero-copy one waits for a TxBuffer handle (trySendWith cannot wait).
       for (let i = 0; i < n; i++) {
         if (zeroCopy) {
           const b = await ep.getTxBuffer();
@@ -281,21 +293,11 @@ async function allocCase(kind, size, zeroCopy, n) {
       got++;
     },
   });
-  const data = new Uint8Array(size).fill(1);
-  const send = (i) => {
-    if (zeroCopy) {
-      const b = ep.tryGetTxBuffer();
-      if (b === undefined) return false;
-      b.payload[0] = i & 255;
-      b.send(size);
-      return true;
-    }
-    return ep.trySend(data);
-  };
+  const send = sender(ep, size, zeroCopy);
   const run = (count) => {
     for (let i = 0; i < count; i++) {
       const want = got + 1;
-      while (!send(i)) l.host.process();
+      while (!send()) l.host.process();
       if (kind === "echo") while (got < want) l.host.process();
     }
     if (kind !== "echo") while (Atomics.load(l.words, COUNT) < count + base) l.host.process();
@@ -322,7 +324,7 @@ async function allocCase(kind, size, zeroCopy, n) {
   const msgs = kind === "echo" ? 2 * n : n;
   const per = (x) => (x * 1e6) / msgs;
   return {
-    name: `Rpmsg/alloc/${kind}/${zeroCopy ? "zero-copy" : "copy"}/${size}`,
+    name: `Rpmsg/alloc/${kind}/${modeName(zeroCopy)}/${size}`,
     kind,
     size,
     zeroCopy,
@@ -330,6 +332,11 @@ async function allocCase(kind, size, zeroCopy, n) {
     host: { ...host, scavengesPer1e6: per(host.minor), heapGrowthBytes: heapGrowth },
     remote: { ...remote, scavengesPer1e6: per(remote.minor) },
   };
+}
+
+/** copy, zero-copy (trySendWith), zero-copy handle (tryGetTxBuffer). */
+function modeName(zeroCopy) {
+  return zeroCopy === "handle" ? "zero-copy handle" : zeroCopy ? "zero-copy" : "copy";
 }
 
 const results = {
@@ -383,10 +390,12 @@ if (ALLOC_N > 0 && (ONLY === undefined || ONLY.test("alloc"))) {
   for (const [kind, zeroCopy] of [
     ["one-way", false],
     ["one-way", true],
+    ["one-way", "handle"],
     ["echo", false],
     ["echo", true],
+    ["echo", "handle"],
   ]) {
-    process.stderr.write(`alloc/${kind}/${zeroCopy ? "zero-copy" : "copy"}/16\n`);
+    process.stderr.write(`alloc/${kind}/${modeName(zeroCopy)}/16\n`);
     results.alloc.push(await allocCase(kind, 16, zeroCopy, kind === "echo" ? ALLOC_N / 2 : ALLOC_N));
   }
 }
@@ -418,7 +427,7 @@ if (results.alloc.length > 0) {
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const a of results.alloc) {
     console.log(
-      `| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6)} | ${f(a.host.heapGrowthBytes / 1024)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6)} |`,
+      `| ${a.kind} ${modeName(a.zeroCopy)} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6)} | ${f(a.host.heapGrowthBytes / 1024)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6)} |`,
     );
   }
 }

@@ -43,6 +43,7 @@ export interface EndpointTx {
   sendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array, wait: WaitOptions | undefined): Promise<void>;
   trySendRaw(ep: RpmsgEndpoint, src: number, dst: number, data: Uint8Array): boolean;
   tryTxBuffer(ep: RpmsgEndpoint): TxBuffer | undefined;
+  trySendWith(ep: RpmsgEndpoint, fill: (payload: Uint8Array) => number, dst: number | undefined): boolean;
   txBuffer(ep: RpmsgEndpoint, wait: WaitOptions | undefined): Promise<TxBuffer>;
 }
 
@@ -164,6 +165,25 @@ export class RpmsgEndpoint implements AsyncIterable<ReceivedMessage> {
   /** Takes a tx buffer for zero-copy sending, or undefined when none is free. @throws ERR_CLOSED, ERR_LINK_DOWN */
   tryGetTxBuffer(): TxBuffer | undefined {
     return this.tx.tryTxBuffer(this);
+  }
+
+  /**
+   * Zero-copy send without a handle: when a tx buffer is free, calls `fill(payload)` with the
+   * buffer's payload area (valid only during the call, as a received message's data is), which
+   * writes the message in place and returns its length; the message is sent to `dst` (default:
+   * the bound peer) before this returns true. False, without calling `fill`, when no buffer is
+   * free. Nothing is allocated per send when `fill` is a function made once. If `fill` throws,
+   * the buffer is given back and the exception passes through.
+   * @example
+   * let reply: Uint8Array = new Uint8Array(0);
+   * const fillReply = (p: Uint8Array): number => (p.set(reply), reply.length); // made once
+   * reply = m.data;
+   * ep.trySendWith(fillReply, m.src);
+   * @throws AmpError ERR_MSG_SIZE when `fill` returns a length outside [0, payload.length];
+   *   ERR_BAD_ADDRESS for a `dst` of ANY or not a u32; ERR_NOT_BOUND, ERR_CLOSED, ERR_LINK_DOWN.
+   */
+  trySendWith(fill: (payload: Uint8Array) => number, dst?: number): boolean {
+    return this.tx.trySendWith(this, fill, dst);
   }
 
   /** Takes a tx buffer for zero-copy sending, waiting for one. @throws ERR_CLOSED, ERR_LINK_DOWN, ERR_TIMEOUT, ERR_ABORTED */

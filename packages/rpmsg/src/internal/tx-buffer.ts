@@ -45,13 +45,48 @@ export function writeHeader(mem: Memory, o: number, src: number, dst: number, le
  * copies in; made once per slot and kept on it.
  */
 export function makeTxBuffer(tx: TxBufferDeps, ep: RpmsgEndpoint, slot: Slot, gen: number): TxBuffer {
-  const cap = Math.min(slot.length - RPMSG_HDR_SIZE, tx.deps.current()?.mtu ?? 0);
+  return new SlotTxBuffer(tx, ep, slot, gen, txPayload(slot, tx.deps.current()?.mtu ?? 0));
+}
+
+/** The payload area of tx `slot` (at most `mtu`), made once per slot and kept on it. */
+export function txPayload(slot: Slot, mtu: number): Uint8Array {
+  const cap = Math.min(slot.length - RPMSG_HDR_SIZE, mtu);
   let view = slot.txView;
   if (view?.length !== cap) {
     const mem = slot.memory;
     view = slot.txView = mem.zeroCopy ? mem.view(slot.offset + RPMSG_HDR_SIZE, cap) : new Uint8Array(cap);
   }
-  return new SlotTxBuffer(tx, ep, slot, gen, view);
+  return view;
+}
+
+/**
+ * Submits tx `slot`, its payload filled in place (`payload`: the slot's txPayload), as a message
+ * of `length` bytes from `src` to `dst`, then notifies. A ring violation takes the link down
+ * (the caller sees ERR_LINK_DOWN).
+ */
+export function submitFilled(
+  tx: TxBufferDeps,
+  l: Link,
+  slot: Slot,
+  payload: Uint8Array,
+  src: number,
+  dst: number,
+  length: number,
+): void {
+  const deps = tx.deps;
+  const mem = slot.memory;
+  const o = slot.offset;
+  if (!mem.zeroCopy) mem.write(o + RPMSG_HDR_SIZE, payload.subarray(0, length));
+  writeHeader(mem, o, src, dst, length);
+  try {
+    l.tx.submit(slot, RPMSG_HDR_SIZE + length);
+    deps.stats.txMessages++;
+    deps.stats.txBytes += length;
+    l.tx.flush();
+  } catch (e) {
+    deps.ringFailure(e);
+    throw tx.downError();
+  }
 }
 
 class SlotTxBuffer implements TxBuffer {
@@ -78,9 +113,8 @@ class SlotTxBuffer implements TxBuffer {
     if (this.finished) throw new TypeError("tx buffer already sent or released");
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be an integer >= 0, got ${length}`);
     const { tx, ep, slot, payload } = this;
-    const deps = tx.deps;
     const to = dst ?? ep.dst;
-    if (dst !== undefined) deps.checkDst(dst);
+    if (dst !== undefined) tx.deps.checkDst(dst);
     if (length > payload.length)
       throw rpmsgError("ERR_MSG_SIZE", `payload of ${length} bytes exceeds this buffer's ${payload.length}`);
     if (ep.closed) throw ep.closedError();
@@ -90,20 +124,8 @@ class SlotTxBuffer implements TxBuffer {
       throw tx.downError();
     }
     if (to === RPMSG_ADDR_ANY) throw rpmsgError("ERR_NOT_BOUND", `endpoint ${ep.addr} has no destination yet`);
-    const mem = slot.memory;
-    const o = slot.offset;
-    if (!mem.zeroCopy) mem.write(o + RPMSG_HDR_SIZE, payload.subarray(0, length));
-    writeHeader(mem, o, ep.addr, to, length);
     this.finished = true;
-    try {
-      l.tx.submit(slot, RPMSG_HDR_SIZE + length);
-      deps.stats.txMessages++;
-      deps.stats.txBytes += length;
-      l.tx.flush();
-    } catch (e) {
-      deps.ringFailure(e);
-      throw tx.downError();
-    }
+    submitFilled(tx, l, slot, payload, ep.addr, to, length);
   }
 
   release(): void {

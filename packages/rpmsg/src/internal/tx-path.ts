@@ -9,7 +9,7 @@ import { encodeRpmsgNsMessage } from "../ns-message.js";
 import type { RpmsgStats } from "../stats.js";
 import type { Link } from "./link.js";
 import type { Slot } from "./ports.js";
-import { makeTxBuffer, writeHeader, type TxBufferDeps } from "./tx-buffer.js";
+import { makeTxBuffer, submitFilled, txPayload, writeHeader, type TxBufferDeps } from "./tx-buffer.js";
 import { remove } from "./util.js";
 import { createWaiter, type Scheduler, type WaitOptions, type Waiter } from "./wait.js";
 
@@ -259,6 +259,44 @@ export class TxPath implements EndpointTx, TxBufferDeps {
     }
     const slot = await w.promise; // only pump() resolves a waiter, with a slot, counting its hand-off
     return { slot, gen: link.generation };
+  }
+
+  /**
+   * Zero-copy without a handle: `fill` writes the payload in place and returns its length; the
+   * message goes out before this returns (nothing allocated per send). False when no buffer is
+   * free. A `fill` that throws gets its buffer given back and its exception passed on.
+   */
+  trySendWith(ep: RpmsgEndpoint, fill: (payload: Uint8Array) => number, dst: number | undefined): boolean {
+    if (dst !== undefined) this.deps.checkDst(dst);
+    const to = dst ?? ep.dst;
+    const link = this.precheck(ep, to, 0);
+    if (this.queued()) return false;
+    const slot = this.tryAcquire(link);
+    if (slot === undefined) return false;
+    const payload = txPayload(slot, link.mtu);
+    let length: number;
+    try {
+      length = fill(payload);
+    } catch (e) {
+      if (this.deps.current() === link) {
+        link.tx.giveBack(slot);
+        this.safePump();
+      }
+      throw e;
+    }
+    // `fill` is user code: it may have taken the link down (the buffer went with it) or closed `ep`.
+    if (this.deps.current() !== link) throw this.downError();
+    if (ep.closed || !(Number.isInteger(length) && length >= 0 && length <= payload.length)) {
+      link.tx.giveBack(slot);
+      this.safePump();
+      if (ep.closed) throw ep.closedError();
+      throw rpmsgError(
+        "ERR_MSG_SIZE",
+        `fill returned ${String(length)}: the length must be an integer in [0, ${payload.length}]`,
+      );
+    }
+    submitFilled(this, link, slot, payload, ep.addr, to, length);
+    return true;
   }
 
   tryTxBuffer(ep: RpmsgEndpoint): TxBuffer | undefined {

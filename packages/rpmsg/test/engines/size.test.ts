@@ -14,8 +14,9 @@ import { bundleToString } from "@amp/test-utils";
  * `Symbol.hasInstance`, +55 B): 13,654 B measured then. Raised to 13.8 kB for the hot path's
  * cache-line care (used entries stored only when they change, batched used.idx with the
  * rpmsg-lite master, its interrupt quirk recognised per link instead of assumed): 13,731 B then.
+ * Raised to 13.95 kB for zero-copy sends that allocate nothing (`trySendWith`): 13,918 B then.
  */
-const REMOTE_BUDGET = 13_800;
+const REMOTE_BUDGET = 13_950;
 
 describe("remote-side bundle size", () => {
   it(`stays under ${REMOTE_BUDGET} bytes minified + gzipped`, async () => {

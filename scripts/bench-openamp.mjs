@@ -343,7 +343,7 @@ if (alloc.length > 0) {
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const a of alloc)
     console.log(
-      `| ${a.kind} ${a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6, 1)} | ${f(a.host.heapGrowthBytes / 1024, 1)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6, 1)} |`,
+      `| ${a.kind} ${a.zeroCopy === "handle" ? "zero-copy handle" : a.zeroCopy ? "zero-copy" : "copy"} | ${a.messages} | ${a.host.minor} | ${f(a.host.scavengesPer1e6, 1)} | ${f(a.host.heapGrowthBytes / 1024, 1)} KiB | ${a.remote.minor} | ${f(a.remote.scavengesPer1e6, 1)} |`,
     );
 }
 console.log(

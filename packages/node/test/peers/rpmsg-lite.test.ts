@@ -119,11 +119,13 @@ describe.skipIf(missing !== undefined)("rpmsg-lite 5.4 (its own C code) as a pee
       // rl-master kicks vector 0 once at init, and after a freed rx buffer only with the option and
       // only when vring 0's used.flags lets it: @amp's remote sets VRING_USED_F_NO_NOTIFY there while
       // no send waits for a buffer, and rl-master honours it (so with the option: 1 + the waits).
-      if (notify) expect(out.ringsFromPeer.get(v0) ?? 0).toBeGreaterThanOrEqual(1);
-      else expect(out.ringsFromPeer.get(v0) ?? 0).toBe(1);
+      // The init kick itself is skipped when the @amp remote came up while rl-master was still
+      // posting its rx buffers (it comes up at the first one) and had already said NO_NOTIFY:
+      // seen under CI load. Without the option, then, at most that one.
+      if (!notify) expect(out.ringsFromPeer.get(v0) ?? 0).toBeLessThanOrEqual(1);
       // Every message kicked (vring 1's used.flags never said NO_NOTIFY): the peer's own count of
-      // its notify calls, the one ring of vector 0 at init included (see above for why not ours).
-      expect(Number(r["rings_sent"])).toBeGreaterThanOrEqual(N + 1);
+      // its notify calls (see above for why not the socket's).
+      expect(Number(r["rings_sent"])).toBeGreaterThanOrEqual(N);
     }
     const fromPeer = [...out.ringsFromPeer.values()].reduce((a, b) => a + b, 0);
     expect(fromPeer).toBeLessThanOrEqual(Number(r["rings_sent"])); // no ring we did not get from it

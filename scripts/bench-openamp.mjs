@@ -123,8 +123,8 @@ for (let round = 1; round <= ROUNDS; round++) {
   process.stderr.write(`bench:openamp: round ${round}/${ROUNDS}, case by case (OpenAMP C and @amp back to back)\n`);
   const r = { c: undefined, cSecs: 0, amp: undefined, ampSecs: 0, gc: { kinds: {}, total: 0, isolates: 0 } };
   if (BEFORE !== undefined) r.before = { rtt: [], throughput: [] };
+  const cFirst = round % 2 === 1;
   for (const k of caseList) {
-    const cFirst = round % 2 === 1;
     const steps = [
       () => {
         const t = Date.now();

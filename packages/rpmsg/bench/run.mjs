@@ -124,7 +124,7 @@ function sender(ep, size, zeroCopy) {
   const data = new Uint8Array(size).fill(1);
   let seq = 0;
   const fill = (payload) => {
-    payload[0] = seq & 255;
+    payload[0] = seq++ & 255;
     return size;
   };
   if (zeroCopy === "handle")
@@ -135,7 +135,7 @@ function sender(ep, size, zeroCopy) {
       b.send(size);
       return true;
     };
-  if (zeroCopy) return () => (seq++, ep.trySendWith(fill));
+  if (zeroCopy) return () => ep.trySendWith(fill);
   return () => ep.trySend(data);
 }
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { RPMSG_ADDR_ANY, isAmpError } from "@amp/rpmsg";
 import { makePair, type Pair } from "../helpers/pair.ts";
+import { codeOf } from "../helpers/code-of.ts";
 
 const toHex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 /** The forged buffer of the issue: header (src ANY, dst 0x400, len 4) | four zero bytes. */
@@ -21,16 +22,6 @@ function forgeToRemote(p: Pair): void {
   buf.send(4);
   new DataView(header.buffer, header.byteOffset, 4).setUint32(0, RPMSG_ADDR_ANY, true);
   expect(toHex(header)).toBe(FORGED);
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (!isAmpError(e)) throw e;
-    return e.code;
-  }
-  return undefined;
 }
 
 describe("src = RPMSG_ADDR_ANY and bad destinations", () => {

@@ -10,6 +10,7 @@ import { makeLeanPair, type LeanPair } from "../helpers/lean-pair.ts";
 import { handHost } from "../helpers/hand-host.ts";
 import { RINGS_ADDR } from "../helpers/pair.ts";
 import { ringsBytes } from "../helpers/ring-bytes.ts";
+import { codeOf } from "../helpers/code-of.ts";
 
 const NUM = 16;
 const ALIGN = 4096;
@@ -21,15 +22,6 @@ function payload(n: number, seed: number): Uint8Array {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isAmpError(e) ? e.code : `not an AmpError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 function echo(remote: LeanRemote, name = "echo"): LeanEndpoint {
   return remote.createEndpoint({

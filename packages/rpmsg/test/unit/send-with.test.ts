@@ -1,8 +1,9 @@
 // RpmsgEndpoint.trySendWith: zero-copy without a handle. What it sends, what it refuses, and
 // that its buffer is never lost (given back when the fill fails, gone with a link that went down).
 import { describe, expect, it } from "vitest";
-import { isAmpError, type RpmsgMessage } from "@amp/rpmsg";
+import type { RpmsgMessage } from "@amp/rpmsg";
 import { makePair } from "../helpers/pair.ts";
+import { codeOf } from "../helpers/code-of.ts";
 
 function linked(num = 4) {
   const p = makePair({ num });
@@ -18,15 +19,6 @@ function linked(num = 4) {
   const ep = p.host.createEndpoint({ name: "svc" });
   return { p, ep, rep, got };
 }
-
-const codeOf = (f: () => unknown): string | undefined => {
-  try {
-    f();
-  } catch (e) {
-    return isAmpError(e) ? e.code : `not an AmpError: ${String(e)}`;
-  }
-  return undefined;
-};
 
 describe("trySendWith", () => {
   it("fills the buffer in place and sends what fill says, to the bound peer or to dst", () => {

@@ -6,9 +6,11 @@
 //      @amp/rpmsg (turbo build);
 //   2. runs the two case by case, C and @amp back to back for each case (which goes first
 //      alternates by round; AMP_BENCH_ROUNDS rounds, default 3), each a child of this process: the
-//      C program (host and remote on two pinned threads, `--case`) and @amp's own
-//      packages/rpmsg/bench/run.mjs (host on the main thread, remote in a worker, with the raw
-//      SharedArrayBuffer ceilings measured before the case; AMP_BENCH_ONLY), under --trace-gc;
+//      C program (host and remote on two pinned threads, `--case`, after its bare-word ceilings,
+//      `--raw`) and @amp's own packages/rpmsg/bench/run.mjs (host on the main thread, remote in a
+//      worker, pinned to the same two cpus, with the raw SharedArrayBuffer ceilings measured
+//      before the case; AMP_BENCH_ONLY), under --trace-gc; three wait modes: poll, bell (sleep on
+//      the doorbell) and spin (look for a ring for AMP_BENCH_SPIN_US, then sleep);
 //   3. prints, per case, the median over the rounds of both figures, the median of the rounds'
 //      ratios, the p99s and the ceilings, and writes bench-results/openamp-vs-amp.json (every
 //      round's raw figures too).
@@ -35,9 +37,21 @@ const SIZES = [16, 64, 256, 496];
 // AMP_BENCH_BEFORE: the packages/rpmsg directory of an earlier @amp build (its own bench and dist,
 // e.g. unpacked from `git archive`), run in every round too, for a before/after column.
 const BEFORE = process.env.AMP_BENCH_BEFORE;
+// AMP_BENCH_SPIN_US: the "spin" mode's budget, the same on both sides: a waiter looks for a ring
+// this long before it sleeps on its doorbell (C: --spin-us; @amp: AtomicsDoorbell's `spin`).
+const SPIN_US = process.env.AMP_BENCH_SPIN_US ?? "20";
+// AMP_BENCH_CPUS "A,B" (default 0,1): both sides run their host thread on cpu A and their remote
+// thread on cpu B; "none" leaves all four to the scheduler (the doorbell modes then depend on
+// whether the two threads share a cpu: a wake-up on the same cpu costs a fifth of one on the other).
+const CPUS = process.env.AMP_BENCH_CPUS ?? "0,1";
+if (CPUS !== "none" && !/^\d+,\d+$/.test(CPUS)) fail("read AMP_BENCH_CPUS", `"${CPUS}" is neither A,B nor none`);
+const C_CPUS = CPUS === "none" ? "-1,-1" : CPUS;
+// Round trips of the C side's bare-word ceilings (--raw), measured right before each C case.
+const RAW_N = "20000";
 const WAITS = [
   ["poll", "busy"],
   ["bell", "bell"],
+  ["spin", "spin"],
 ]; // [C name, @amp name] of the same wait mode
 const CHILD_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -113,6 +127,8 @@ function runAmp(step, dir, only, extraEnv = {}) {
       AMP_BENCH_TPUT_WARMUP: TPUT_WARMUP,
       AMP_BENCH_ONLY: only,
       AMP_BENCH_ALLOC: "0",
+      AMP_BENCH_SPIN_US: SPIN_US,
+      AMP_BENCH_CPUS: CPUS,
       ...extraEnv,
     },
   });
@@ -139,12 +155,17 @@ for (let round = 1; round <= ROUNDS; round++) {
           TPUT_WARMUP,
           "--case",
           `${k.cWait},${k.size},${k.zeroCopy ? 1 : 0}`,
+          "--spin-us",
+          SPIN_US,
         ];
+        args.push("--cpus", C_CPUS);
+        const rawArgs = ["--raw", RAW_N, "--cpus", C_CPUS];
+        const raw = JSON.parse(run(`round ${round}: run ${cBench} ${rawArgs.join(" ")}`, cBench, rawArgs));
         const c = JSON.parse(run(`round ${round}: run ${cBench} ${args.join(" ")}`, cBench, args));
         r.cSecs += (Date.now() - t) / 1000;
         if (c.cases.length !== 1) fail(`round ${round}: ${cBench}`, `--case gave ${c.cases.length} cases`);
         if (r.c === undefined) r.c = { ...c, cases: [] };
-        r.c.cases.push(c.cases[0]);
+        r.c.cases.push({ ...c.cases[0], raw });
       },
       () => {
         const t = Date.now();
@@ -250,6 +271,14 @@ for (const [cWait, ampWait] of WAITS) {
           ampMedianUs: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "medianUs"),
           ampP99Us: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "p99Us"),
           rawPingPongMedianUs: pick((r) => ampRtt(r, ampWait, size, zeroCopy), "rawPingPongMedianUs"),
+          // The C side's bare word between its two threads: through the futex doorbell for the
+          // bell mode, spinning otherwise (a 20 µs spin never sleeps on a bare bounce).
+          openampRawPingPongMedianUs: median(
+            rounds.map((r) => {
+              const raw = cCase(r, cWait, size, zeroCopy).raw;
+              return cWait === "bell" ? raw.futexPingPongMedianUs : raw.spinPingPongMedianUs;
+            }),
+          ),
         },
       });
     }
@@ -266,6 +295,17 @@ for (const k of cases) {
     rounds.map((r) => ampRtt(r, aw, k.size, k.zeroCopy).medianUs / cCase(r, k.wait, k.size, k.zeroCopy).rttMedianUs),
   ); // > 1: @amp slower
 }
+// The wake-up and hand-off ceilings of the two languages, between the same two threads: every
+// round's per-case measurements, pooled.
+const cRaws = rounds.flatMap((r) => r.c.cases.map((x) => x.raw));
+const ampRaws = (wait) =>
+  rounds.flatMap((r) => r.amp.rtt.filter((x) => x.wait === wait).map((x) => x.rawPingPongMedianUs));
+const wakeCeilings = {
+  openampFutexPingPongMedianUs: median(cRaws.map((x) => x.futexPingPongMedianUs)),
+  ampAtomicsWaitPingPongMedianUs: median(ampRaws("bell")),
+  openampSpinPingPongMedianUs: median(cRaws.map((x) => x.spinPingPongMedianUs)),
+  ampSpinPingPongMedianUs: median(ampRaws("busy")),
+};
 const loadAfter = loadavg()[0];
 const memcpyMBps = median(rounds.map((r) => r.amp.ceilings.memcpy.MBps));
 const ampMessages =
@@ -284,7 +324,9 @@ const result = {
   counts: { rtt: Number(RTT), oneWay: Number(TPUT), warmup: Number(WARMUP), oneWayWarmup: Number(TPUT_WARMUP) },
   cBuildSecs,
   machine: { cpus: cpus().length, loadavg1Before: loadBefore, loadavg1After: loadAfter },
-  ceilings: { memcpyMBps },
+  spinUs: Number(SPIN_US),
+  cpus: CPUS,
+  ceilings: { memcpyMBps, ...wakeCeilings },
   cases,
   gc,
   raw: rounds,
@@ -310,7 +352,14 @@ if (loadBefore > 0.5)
   console.log(
     "WARNING: the machine was busy before the run started; spinning figures and their ratios are unreliable (rerun on an idle machine)",
   );
-console.log(`memcpy ceiling (64 KiB Uint8Array.set): ${f(memcpyMBps / 1000)} GB/s\n`);
+console.log(`memcpy ceiling (64 KiB Uint8Array.set): ${f(memcpyMBps / 1000)} GB/s`);
+const w = wakeCeilings;
+console.log(
+  `bare-word round trip between the two threads (medians of every case's): spinning C ${f(w.openampSpinPingPongMedianUs)} µs, JS ${f(w.ampSpinPingPongMedianUs)} µs; sleeping C futex ${f(w.openampFutexPingPongMedianUs)} µs, JS Atomics.wait/notify ${f(w.ampAtomicsWaitPingPongMedianUs)} µs (${f(w.ampAtomicsWaitPingPongMedianUs / w.openampFutexPingPongMedianUs)}×)`,
+);
+console.log(
+  `threads: ${CPUS === "none" ? "unpinned on both sides" : `host on cpu ${CPUS.split(",")[0]}, remote on cpu ${CPUS.split(",")[1]}, on both sides`}; spin mode: a waiter looks for a ring for ${SPIN_US} µs before it sleeps, on both sides\n`,
+);
 const bh = BEFORE === undefined ? ["", ""] : [" @amp before msg/s | before / C |", "---:|---:|"];
 console.log(`| one-way | OpenAMP C msg/s |${bh[0]} @amp msg/s | ratio (≥ 1: @amp ahead) | raw SAB ring msg/s |`);
 console.log(`|---|---:|${bh[1]}---:|---:|---:|`);
@@ -324,16 +373,16 @@ for (const k of cases)
   );
 const be = BEFORE === undefined ? ["", ""] : [" @amp before p50 µs | before vs C |", "---:|---:|"];
 console.log(
-  `\n| echo round trip | OpenAMP C p50 µs |${be[0]} @amp p50 µs | @amp vs C (p50) | OpenAMP C p99 µs | @amp p99 µs | raw SAB ping-pong p50 µs |`,
+  `\n| echo round trip | OpenAMP C p50 µs |${be[0]} @amp p50 µs | @amp vs C (p50) | OpenAMP C p99 µs | @amp p99 µs | C bare word p50 µs | JS bare word p50 µs |`,
 );
-console.log(`|---|---:|${be[1]}---:|---:|---:|---:|---:|`);
+console.log(`|---|---:|${be[1]}---:|---:|---:|---:|---:|---:|`);
 const bEcho = (k) =>
   BEFORE === undefined
     ? ""
     : ` ${f(k.echo.beforeMedianUs)} | ${times(k.echo.beforeMedianUs / k.echo.openampMedianUs)} |`;
 for (const k of cases)
   console.log(
-    `| ${label(k)} | ${f(k.echo.openampMedianUs)} |${bEcho(k)} ${f(k.echo.ampMedianUs)} | ${times(k.echo.ratio)} | ${f(k.echo.openampP99Us)} | ${f(k.echo.ampP99Us)} | ${f(k.echo.rawPingPongMedianUs)} |`,
+    `| ${label(k)} | ${f(k.echo.openampMedianUs)} |${bEcho(k)} ${f(k.echo.ampMedianUs)} | ${times(k.echo.ratio)} | ${f(k.echo.openampP99Us)} | ${f(k.echo.ampP99Us)} | ${f(k.echo.openampRawPingPongMedianUs)} | ${f(k.echo.rawPingPongMedianUs)} |`,
   );
 const alloc = rounds[0].amp.alloc ?? [];
 if (alloc.length > 0) {

@@ -1,31 +1,20 @@
 // The remote side of the benchmark, in a worker. Scenarios (workerData.scenario):
-//   echo / sink      rpmsg remote; "busy" spins on process(), "bell" sleeps on the kick doorbell
+//   echo / sink      rpmsg remote; "busy" spins on process(), "bell" sleeps on the kick doorbell,
+//                    "spin" looks for a ring for SPIN_US first (the doorbell's `spin` option)
 //   raw-pingpong     ceiling: bounce a word through the SharedArrayBuffer (spin or Atomics.wait)
 //   raw-ring         ceiling: consume a single-producer ring of 512-byte slots (copying each)
 import { parentPort, workerData } from "node:worker_threads";
 import { createStaticRemote } from "@amp/rpmsg";
 import { setTimeout, clearTimeout } from "node:timers";
-import { AddressSpace, AtomicsDoorbell, SharedMemory } from "@amp/virtio-ring";
-import { IRQ_AT, KICK_AT, layout, RAW_RING_AT, WORDS_AT } from "./common.mjs";
+import { attach, CPUS, layout, pinThisThread, RAW_RING_AT, spinLooks } from "./common.mjs";
 
 const scheduler = { setTimeout, clearTimeout };
 
-/** The link memory, both doorbells and the control words over the two SharedArrayBuffers. */
-function attach(sab, ctrl) {
-  const mem = new SharedMemory(sab);
-  return {
-    mem,
-    space: new AddressSpace().map(0, mem),
-    // Both sides run this version: a ring makes the futex call only when the receiver sleeps,
-    // as the C side's doorbell does (one atomic add and one load otherwise).
-    kick: new AtomicsDoorbell(ctrl, KICK_AT, { queues: 2, wakeOnlySleepers: true }),
-    irq: new AtomicsDoorbell(ctrl, IRQ_AT, { queues: 2, wakeOnlySleepers: true }),
-    words: new Int32Array(ctrl, WORDS_AT, 16),
-  };
-}
-
 const { sab, ctrl, scenario, wait, zeroCopy } = workerData;
-const { space, kick, irq, words } = attach(sab, ctrl);
+if (CPUS !== undefined) pinThisThread(CPUS[1]);
+// "spin" is "bell" with doorbells that look for a ring for SPIN_US before they sleep.
+const looks = wait === "spin" ? spinLooks() : 0;
+const { space, kick, irq, words } = attach(sab, ctrl, looks);
 const STOP = 0,
   COUNT = 1,
   BYTES = 2,
@@ -50,12 +39,15 @@ if (scenario === "raw-pingpong") {
   parentPort.postMessage("ready");
   let last = 0;
   while (Atomics.load(words, STOP) === 0) {
-    if (wait === "bell") Atomics.wait(words, PING, last, 100);
+    if (wait !== "busy") {
+      for (let k = looks; k > 0 && Atomics.load(words, PING) === last; k--);
+      if (Atomics.load(words, PING) === last) Atomics.wait(words, PING, last, 100);
+    }
     const v = Atomics.load(words, PING);
     if (v !== last) {
       last = v;
       Atomics.store(words, PONG, v);
-      if (wait === "bell") Atomics.notify(words, PONG);
+      if (wait !== "busy") Atomics.notify(words, PONG);
     }
   }
 } else if (scenario === "raw-ring") {
@@ -150,7 +142,7 @@ if (scenario === "raw-pingpong") {
   } else
     // Poll mode spins on the rings alone, bell mode sleeps on the doorbell first: as the C side
     // (it reads its doorbell word only in bell mode).
-    if (wait === "bell") {
+    if (wait !== "busy") {
       while (Atomics.load(words, STOP) === 0) {
         if (!kick.pending()) kick.waitSync(50);
         kick.poll(noop);

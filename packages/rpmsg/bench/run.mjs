@@ -1,8 +1,10 @@
 // Benchmark of @amp/rpmsg (run `npx tsc -p tsconfig.build.json` first; `pnpm bench`).
 // Host in the main thread, remote in a worker, over SharedArrayBuffer:
-//   - echo round trip (median, p99) for 16/64/256/496-byte payloads, busy-poll and doorbell
-//     (Atomics.wait) modes, copy and zero-copy sends (zero-copy: `trySendWith` on both sides,
-//     except the doorbell one-way host, which waits for a `getTxBuffer` handle);
+//   - echo round trip (median, p99) for 16/64/256/496-byte payloads, in three wait modes: busy
+//     poll, doorbell (Atomics.wait) and spin (the doorbell's `spin` option: look for a ring for
+//     AMP_BENCH_SPIN_US, default 20, before sleeping); copy and zero-copy sends (zero-copy:
+//     `trySendWith` on both sides, except the doorbell one-way host, which waits for a
+//     `getTxBuffer` handle);
 //   - one-way throughput (messages/s, MB/s), busy-poll (trySend spin) and doorbell (async send +
 //     host.serve on an Atomics doorbell), copy and zero-copy;
 //   - ceilings measured in the same run between the same two threads: a raw SharedArrayBuffer
@@ -21,24 +23,9 @@ import console from "node:console";
 import process from "node:process";
 import { performance, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout, clearTimeout } from "node:timers";
-import { AddressSpace, AtomicsDoorbell, SharedMemory } from "@amp/virtio-ring";
-import { CTRL_BYTES, IRQ_AT, KICK_AT, layout, RAW_RING_AT, WORDS_AT } from "./common.mjs";
+import { attach, CPUS, CTRL_BYTES, layout, pinThisThread, RAW_RING_AT, SPIN_US, spinLooks } from "./common.mjs";
 
 const scheduler = { setTimeout, clearTimeout };
-
-/** The link memory, both doorbells and the control words over the two SharedArrayBuffers. */
-function attach(sab, ctrl) {
-  const mem = new SharedMemory(sab);
-  return {
-    mem,
-    space: new AddressSpace().map(0, mem),
-    // Both sides run this version: a ring makes the futex call only when the receiver sleeps,
-    // as the C side's doorbell does (one atomic add and one load otherwise).
-    kick: new AtomicsDoorbell(ctrl, KICK_AT, { queues: 2, wakeOnlySleepers: true }),
-    irq: new AtomicsDoorbell(ctrl, IRQ_AT, { queues: 2, wakeOnlySleepers: true }),
-    words: new Int32Array(ctrl, WORDS_AT, 16),
-  };
-}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SIZES = [16, 64, 256, 496];
@@ -64,6 +51,9 @@ const STOP = 0,
 // Allocation runs: messages per role and case (one-way sends; echo round trips count twice).
 const ALLOC_N = Number(process.env.AMP_BENCH_ALLOC ?? 1_000_000);
 const now = () => performance.now();
+if (CPUS !== undefined) pinThisThread(CPUS[0]); // before any worker starts (each pins itself)
+// The "spin" mode's doorbell option on this thread (the worker times its own).
+const SPIN_LOOKS = spinLooks();
 const noop = () => undefined;
 
 function stats(samples) {
@@ -79,7 +69,7 @@ async function start(scenario, opts = {}) {
     w.once("message", r);
     w.once("error", j);
   });
-  const a = attach(sab, ctrl);
+  const a = attach(sab, ctrl, opts.wait === "spin" ? SPIN_LOOKS : 0);
   const stop = async () => {
     Atomics.store(a.words, STOP, 1);
     a.kick.notify(0);
@@ -108,7 +98,7 @@ async function rpmsgLink(scenario, opts) {
   const deadline = now() + 5000;
   const name = scenario;
   while (host.remoteServices.length === 0 && now() < deadline) {
-    if (opts.wait === "bell") r.irq.waitSync(10);
+    if (opts.wait !== "busy") r.irq.waitSync(10);
     r.irq.poll(noop);
     host.process();
   }
@@ -155,7 +145,7 @@ async function echo(size, wait, zeroCopy) {
     const t0 = now();
     if (!send()) throw new Error("no tx buffer in a ping-pong");
     // Poll mode spins on the rings alone (as the C side: it reads its doorbell only in bell mode).
-    if (wait === "bell") {
+    if (wait !== "busy") {
       while (got < want) {
         if (!l.irq.pending()) l.irq.waitSync(1000);
         l.irq.poll(noop);
@@ -226,8 +216,12 @@ async function rawPingPong(wait) {
   for (let i = 1; i <= RTT_N + 200; i++) {
     const t0 = now();
     Atomics.store(r.words, PING, i);
-    if (wait === "bell") Atomics.notify(r.words, PING);
-    while (Atomics.load(r.words, PONG) !== i) if (wait === "bell") Atomics.wait(r.words, PONG, i - 1, 1000);
+    if (wait !== "busy") Atomics.notify(r.words, PING);
+    while (Atomics.load(r.words, PONG) !== i) {
+      if (wait === "busy") continue;
+      for (let k = wait === "spin" ? SPIN_LOOKS : 0; k > 0 && Atomics.load(r.words, PONG) !== i; k--);
+      if (Atomics.load(r.words, PONG) !== i) Atomics.wait(r.words, PONG, i - 1, 1000);
+    }
     if (i > 200) samples.push((now() - t0) * 1000);
   }
   await r.stop();
@@ -343,6 +337,8 @@ const results = {
   node: process.version,
   date: new Date().toISOString(),
   corkedOneWay: CORK,
+  cpus: CPUS ?? null,
+  spin: { us: SPIN_US, hostLooks: SPIN_LOOKS },
   rtt: [],
   throughput: [],
   alloc: [],
@@ -353,7 +349,7 @@ results.ceilings.memcpy = memcpyBandwidth();
 // measured right before it, between the same two threads, so the ratios compare like with like.
 // Copy and zero-copy of one payload size and mode run back to back (which goes first alternates),
 // so that drift does not land on one of them only: their ratio is the figure to compare.
-for (const wait of ["busy", "bell"]) {
+for (const wait of ["busy", "bell", "spin"]) {
   for (const [k, size] of SIZES.entries()) {
     for (const zeroCopy of k % 2 === 0 ? [false, true] : [true, false]) {
       const tag = `${wait}/${zeroCopy ? "zero-copy" : "copy"}/${size}`;
@@ -406,7 +402,7 @@ writeFileSync(join(here, "..", "bench-results", "rpmsg.json"), JSON.stringify(re
 const f = (x, d = 1) => x.toFixed(d);
 const c = results.ceilings;
 console.log(
-  `\n@amp/rpmsg benchmark (${results.node}); host = main thread, remote = worker; RTT n=${RTT_N}, one-way n=${TPUT_N}${CORK ? " (corked bursts)" : ""}`,
+  `\n@amp/rpmsg benchmark (${results.node}); host = main thread, remote = worker; RTT n=${RTT_N}, one-way n=${TPUT_N}${CORK ? " (corked bursts)" : ""}; ${CPUS === undefined ? "threads unpinned" : `host on cpu ${CPUS[0]}, remote on cpu ${CPUS[1]}`}; spin mode ${SPIN_US} µs`,
 );
 console.log(`memcpy bandwidth (64 KiB Uint8Array.set): ${f(c.memcpy.MBps / 1000, 2)} GB/s\n`);
 console.log(
@@ -435,7 +431,7 @@ console.log(
   "\n| mode | payload B | zero-copy / copy RTT median (lower is better) | zero-copy / copy one-way msg/s (higher is better) |",
 );
 console.log("|---|---|---|---|");
-for (const wait of ["busy", "bell"]) {
+for (const wait of ["busy", "bell", "spin"]) {
   for (const size of SIZES) {
     const pick = (list, zc) => list.find((x) => x.wait === wait && x.size === size && x.zeroCopy === zc);
     if (pick(results.rtt, true) === undefined || pick(results.rtt, false) === undefined) continue;

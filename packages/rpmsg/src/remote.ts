@@ -172,7 +172,16 @@ export class RpmsgRemote extends RpmsgDevice {
         rpmsgError("ERR_LINK_DOWN", "rpmsg link down: the host re-initialised the rings (a reset between two polls)"),
       );
     }
-    if (!isDriverOk(s)) return;
+    if (isDriverOk(s)) this.comeUp(t);
+  }
+
+  /**
+   * The host set DRIVER_OK: map its rings and bring the link up. A method of its own, so that the
+   * queue factory's closure below captures nothing of `poll`: a captured local would make V8
+   * allocate a context for every `poll()`, that is, on every `process()` (measured: 30-110
+   * scavenges per 10^6 echoed messages in the remote's worker, none once split).
+   */
+  private comeUp(t: VirtioTransport): void {
     let tx: RemotePort;
     let rx: RemotePort;
     try {

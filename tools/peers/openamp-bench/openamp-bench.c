@@ -20,12 +20,18 @@
  *   echo       host sends, the remote echoes (copy: rpmsg_trysendto; zero-copy:
  *              rpmsg_get_tx_payload_buffer + rpmsg_sendto_nocopy), round trip median and p99;
  *   one-way    host sends N messages to a sink endpoint that counts them, messages/s;
- * for payloads 16, 64, 256, 496 B, in two wait modes:
+ * for payloads 16, 64, 256, 496 B, in three wait modes:
  *   poll       both threads spin on remoteproc_get_notification (the notify op only counts);
  *   bell       each thread sleeps on a futex doorbell the other side's notify op rings (a wake
- *              syscall only when the peer sleeps, as V8's Atomics.notify).
- * Prints one JSON object on stdout. Every wait has a hang guard (alarm) so a stuck ring ends
- * the process instead of the run.
+ *              syscall only when the peer sleeps, as V8's Atomics.notify);
+ *   spin       as bell, but a thread first watches its doorbell word for --spin-us (default 20)
+ *              before it sleeps (@amp's AtomicsDoorbell `spin` option, with the same budget).
+ * The sleeps have no timeout (a timed FUTEX_WAIT costs ~5 µs more per wake-up here), except when
+ * a one-way sender finds no free buffer: it sleeps at most 1 ms, as OpenAMP's own blocking send
+ * sleeps a tick. `--raw N` measures the ceilings instead: N round trips of a bare word between
+ * the same two pinned threads, spinning and through the futex doorbell.
+ * Prints one JSON object on stdout. A whole-run alarm is the hang guard: a stuck ring ends the
+ * process instead of the run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -89,9 +95,20 @@ struct bell {
 };
 
 enum { TO_HOST, TO_REMOTE };
+enum { MODE_POLL, MODE_BELL, MODE_SPIN };
+static const char *const mode_names[] = { "poll", "bell", "spin" };
 static struct bell bells[2];
-static _Atomic int mode_bell; /* 0 poll, 1 bell: set by the host between cases */
+static _Atomic int wait_mode; /* set by the host between cases */
 static _Atomic int stop_remote;
+static double spin_ns = 20000;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
 
 static void bell_ring(struct bell *b)
 {
@@ -103,14 +120,28 @@ static void bell_ring(struct bell *b)
 	}
 }
 
-/* Sleeps until the word moves past `seen` (or 1 ms passes: a guard, not a timer). */
-static void bell_wait(struct bell *b, uint32_t seen)
+/* Watches the word for the spin budget (the clock read every 64 looks); 1 when it moved. */
+static int bell_spin(struct bell *b, uint32_t seen)
 {
-	struct timespec ts = { 0, 1000000 };
+	double end = now_ns() + spin_ns;
 
+	for (;;) {
+		for (int i = 0; i < 64; i++)
+			if (atomic_load(&b->seq) != seen)
+				return 1;
+		if (now_ns() >= end)
+			return 0;
+	}
+}
+
+/* Sleeps until the word moves past `seen`; `guard` (or NULL) bounds the sleep. */
+static void bell_wait(struct bell *b, uint32_t seen, const struct timespec *guard)
+{
+	if (atomic_load(&wait_mode) == MODE_SPIN && bell_spin(b, seen))
+		return;
 	atomic_store(&b->sleeping, 1);
 	if (atomic_load(&b->seq) == seen)
-		syscall(SYS_futex, &b->seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+		syscall(SYS_futex, &b->seq, FUTEX_WAIT_PRIVATE, seen, guard, NULL, 0);
 	atomic_store(&b->sleeping, 0);
 }
 
@@ -166,17 +197,22 @@ static const struct remoteproc_ops side_ops = {
 	.init = side_init, .remove = side_remove, .mmap = side_mmap, .notify = side_notify,
 };
 
-/* One turn of a side: sleep on the doorbell in bell mode, then look at every ring. */
-static void side_pump(struct side *s)
+/* One turn of a side: sleep on the doorbell (bell and spin modes), then look at every ring. */
+static void side_pump_for(struct side *s, const struct timespec *guard)
 {
-	if (atomic_load(&mode_bell)) {
+	if (atomic_load(&wait_mode) != MODE_POLL) {
 		uint32_t seq = atomic_load(&s->mine->seq);
 
 		if (seq == s->seen)
-			bell_wait(s->mine, seq);
+			bell_wait(s->mine, seq, guard);
 		s->seen = atomic_load(&s->mine->seq);
 	}
 	remoteproc_get_notification(&s->rproc, RSC_NOTIFY_ID_ANY);
+}
+
+static void side_pump(struct side *s)
+{
+	side_pump_for(s, NULL);
 }
 
 static void die(const char *what, int code)
@@ -271,10 +307,13 @@ static int on_sink(struct rpmsg_endpoint *ept, void *data, size_t len, uint32_t 
 
 static _Atomic int remote_ready;
 
+/* A negative cpu (--cpus -1,-1) leaves the thread to the scheduler. */
 static void pin(int cpu)
 {
 	cpu_set_t set;
 
+	if (cpu < 0)
+		return;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
@@ -315,10 +354,7 @@ static int on_host_rx(struct rpmsg_endpoint *ept, void *data, size_t len, uint32
 
 static double now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+	return now_ns() / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -381,13 +417,19 @@ static void burst(uint32_t size, int zero_copy, int n, unsigned long until)
 	for (int i = 0; i < n; i++) {
 		while (!host_send(&h_sink, data, size, zero_copy, i)) {
 			/* Bell mode: sleep until the remote rings or 1 ms passes, as OpenAMP's own
-			 * blocking send sleeps a tick when no buffer is free. */
+			 * blocking send sleeps a tick when no buffer is free (the remote need not ring
+			 * for the buffers it returns). */
+			static const struct timespec tick = { 0, 1000000 };
+
 			tx_full++;
-			side_pump(&host_side);
+			side_pump_for(&host_side, &tick);
 		}
 	}
-	while (atomic_load_explicit(&sink_count, memory_order_acquire) < until)
-		side_pump(&host_side);
+	while (atomic_load_explicit(&sink_count, memory_order_acquire) < until) {
+		static const struct timespec tick = { 0, 1000000 };
+
+		side_pump_for(&host_side, &tick);
+	}
 }
 
 static double tput_case(uint32_t size, int zero_copy)
@@ -400,6 +442,88 @@ static double tput_case(uint32_t size, int zero_copy)
 	burst(size, zero_copy, n_tput, base + (unsigned long)n_tput_warmup + (unsigned long)n_tput);
 	secs = (now_us() - t0) / 1e6;
 	return n_tput / secs;
+}
+
+/* ---- the ceilings: a bare word between the same two pinned threads ----------------------- */
+
+static _Atomic uint32_t raw_ping, raw_pong;
+static _Atomic int raw_bell_mode;
+static int n_raw;
+
+static void *raw_remote(void *arg)
+{
+	uint32_t seen = 0;
+
+	(void)arg;
+	pin(cpus[1]);
+	for (;;) {
+		while (atomic_load(&raw_ping) == seen) {
+			if (atomic_load(&raw_bell_mode)) {
+				uint32_t seq = atomic_load(&bells[TO_REMOTE].seq);
+
+				if (atomic_load(&raw_ping) == seen)
+					bell_wait(&bells[TO_REMOTE], seq, NULL);
+			}
+		}
+		seen = atomic_load(&raw_ping);
+		if (seen == UINT32_MAX)
+			return NULL;
+		atomic_store(&raw_pong, seen);
+		if (atomic_load(&raw_bell_mode))
+			bell_ring(&bells[TO_HOST]);
+	}
+}
+
+/* Round-trip median of `n` bounces (after n/10 untimed ones), spinning or through the bells. */
+static double raw_round_trips(int n, int bell, uint32_t *v)
+{
+	double *samples = calloc((size_t)n, sizeof(double));
+	double med;
+
+	atomic_store(&raw_bell_mode, bell);
+	for (int i = -n / 10; i < n; i++) {
+		double t0 = now_us();
+
+		++*v;
+		atomic_store(&raw_ping, *v);
+		if (bell)
+			bell_ring(&bells[TO_REMOTE]);
+		while (atomic_load(&raw_pong) != *v) {
+			if (bell) {
+				uint32_t seq = atomic_load(&bells[TO_HOST].seq);
+
+				if (atomic_load(&raw_pong) != *v)
+					bell_wait(&bells[TO_HOST], seq, NULL);
+			}
+		}
+		if (i >= 0)
+			samples[i] = now_us() - t0;
+	}
+	qsort(samples, (size_t)n, sizeof(double), cmp_double);
+	med = samples[n / 2];
+	free(samples);
+	return med;
+}
+
+static int raw_ceilings(int n)
+{
+	pthread_t remote;
+	uint32_t v = 0;
+	double spin, bell;
+
+	alarm(300);
+	pin(cpus[0]);
+	atomic_store(&wait_mode, MODE_BELL); /* the bells sleep at once */
+	if (pthread_create(&remote, NULL, raw_remote, NULL))
+		die("pthread_create", errno);
+	spin = raw_round_trips(n, 0, &v);
+	bell = raw_round_trips(n, 1, &v);
+	atomic_store(&raw_ping, UINT32_MAX);
+	bell_ring(&bells[TO_REMOTE]);
+	pthread_join(remote, NULL);
+	printf("{\"rawN\":%d,\"cpus\":[%d,%d],\"spinPingPongMedianUs\":%.3f,\"futexPingPongMedianUs\":%.3f}\n", n,
+	       cpus[0], cpus[1], spin, bell);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -417,17 +541,25 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--warmup")) n_warmup = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--tput-warmup")) n_tput_warmup = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cpus")) sscanf(argv[i + 1], "%d,%d", &cpus[0], &cpus[1]);
+		else if (!strcmp(argv[i], "--spin-us")) spin_ns = atof(argv[i + 1]) * 1e3;
+		else if (!strcmp(argv[i], "--raw")) n_raw = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--case")) {
 			if (sscanf(argv[i + 1], "%7[a-z],%d,%d", only_wait, &only_size, &only_zc) != 3 ||
-			    (strcmp(only_wait, "poll") && strcmp(only_wait, "bell"))) {
-				fprintf(stderr, "openamp-bench: --case WAIT,SIZE,ZC (WAIT poll or bell, ZC 0 or 1)\n");
+			    (strcmp(only_wait, "poll") && strcmp(only_wait, "bell") && strcmp(only_wait, "spin"))) {
+				fprintf(stderr, "openamp-bench: --case WAIT,SIZE,ZC (WAIT poll, bell or spin, ZC 0 or 1)\n");
 				return 2;
 			}
 		} else {
-			fprintf(stderr, "usage: openamp-bench [--rtt N] [--tput N] [--warmup N] [--tput-warmup N] [--cpus A,B] [--case W,S,Z]\n");
+			fprintf(stderr, "usage: openamp-bench [--rtt N] [--tput N] [--warmup N] [--tput-warmup N] [--cpus A,B] [--case W,S,Z] [--spin-us US] [--raw N]\n");
 			return 2;
 		}
 	}
+	if (!(spin_ns >= 0 && spin_ns <= 1e9)) {
+		fprintf(stderr, "openamp-bench: --spin-us in [0, 1000000]\n");
+		return 2;
+	}
+	if (n_raw > 0)
+		return raw_ceilings(n_raw);
 	if (n_tput_warmup < 0)
 		n_tput_warmup = n_warmup;
 	if (n_rtt < 100 || n_tput < 1 || n_warmup < 0) {
@@ -454,18 +586,18 @@ int main(int argc, char **argv)
 	while (!atomic_load(&remote_ready))
 		sched_yield();
 
-	printf("{\"openamp\":\"%d.%d.%d\",\"vringNum\":%u,\"bufferSize\":%u,\"rttN\":%d,\"tputN\":%d,\"warmup\":%d,\"tputWarmup\":%d,\"cpus\":[%d,%d],\"cases\":[",
-	       OPENAMP_VERSION_MAJOR, OPENAMP_VERSION_MINOR, OPENAMP_VERSION_PATCH, VRING_NUM, BUF_SIZE,
+	printf("{\"openamp\":\"%d.%d.%d\",\"spinUs\":%.1f,\"vringNum\":%u,\"bufferSize\":%u,\"rttN\":%d,\"tputN\":%d,\"warmup\":%d,\"tputWarmup\":%d,\"cpus\":[%d,%d],\"cases\":[",
+	       OPENAMP_VERSION_MAJOR, OPENAMP_VERSION_MINOR, OPENAMP_VERSION_PATCH, spin_ns / 1e3, VRING_NUM, BUF_SIZE,
 	       n_rtt, n_tput, n_warmup, n_tput_warmup, cpus[0], cpus[1]);
-	for (int w = 0; w < 2; w++) {
-		atomic_store(&mode_bell, w);
+	for (int w = MODE_POLL; w <= MODE_SPIN; w++) {
+		atomic_store(&wait_mode, w);
 		bell_ring(&bells[TO_REMOTE]); /* a remote asleep in the old mode looks again */
 		for (unsigned int k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			for (int zc = 0; zc < 2; zc++) {
 				double med, p99, mps;
 				unsigned long full0, rings0;
 
-				if (only_size >= 0 && (strcmp(only_wait, w ? "bell" : "poll") || only_size != (int)sizes[k] ||
+				if (only_size >= 0 && (strcmp(only_wait, mode_names[w]) || only_size != (int)sizes[k] ||
 						       only_zc != zc))
 					continue;
 
@@ -474,7 +606,7 @@ int main(int argc, char **argv)
 				rings0 = bells[TO_HOST].rings;
 				mps = tput_case(sizes[k], zc);
 				printf("%s{\"wait\":\"%s\",\"size\":%u,\"zeroCopy\":%s,\"rttMedianUs\":%.3f,\"rttP99Us\":%.3f,\"msgsPerSec\":%.0f,\"oneWayTxFull\":%lu,\"oneWayRingsToHost\":%lu}",
-				       first ? "" : ",", w ? "bell" : "poll", sizes[k], zc ? "true" : "false", med, p99, mps,
+				       first ? "" : ",", mode_names[w], sizes[k], zc ? "true" : "false", med, p99, mps,
 				       tx_full - full0, bells[TO_HOST].rings - rings0);
 				first = 0;
 				fflush(stdout);

@@ -136,6 +136,41 @@ describe("AtomicsDoorbell", () => {
     expect(drain(rx)).toEqual([0]);
   });
 
+  it("with `spin`, a ring that lands while it looks ends the wait without sleeping", async () => {
+    const sab = new SharedArrayBuffer(AtomicsDoorbell.byteLength(2));
+    const tx = new AtomicsDoorbell(sab, 0, { queues: 2, wakeOnlySleepers: true });
+    // The peer rings on the waiter's 50th look: the wait ends there, never announcing a sleep
+    // (the counter word keeps its SLEEPER bit clear, and a notify then costs no wake).
+    class RingOnLook extends AtomicsDoorbell {
+      looks = 0;
+      override pending(): boolean {
+        if (++this.looks === 50) tx.notify(1);
+        return super.pending();
+      }
+    }
+    const rx = new RingOnLook(sab, 0, { queues: 2, wakeOnlySleepers: true, spin: 1000 });
+    const counter = new Int32Array(sab, 0, 1);
+    expect(rx.waitSync(0)).toBe(true);
+    expect(rx.looks).toBe(50);
+    expect(Atomics.load(counter, 0) & 1).toBe(0);
+    expect(drain(rx)).toEqual([1]);
+    rx.looks = 0;
+    await rx.wait();
+    expect(rx.looks).toBe(50);
+    expect(drain(rx)).toEqual([1]);
+    // No ring within the spin: it looks `spin` times, then sleeps (here: times out at once).
+    rx.looks = -1e9;
+    expect(rx.waitSync(0)).toBe(false);
+    expect(rx.looks).toBe(-1e9 + 1002); // 1,000 looks, one after announcing the sleep, one after it
+    expect(Atomics.load(counter, 0) & 1).toBe(1);
+    // An aborted signal still rejects rather than spinning.
+    const ac = new AbortController();
+    ac.abort();
+    await expect(rx.wait({ signal: ac.signal })).rejects.toMatchObject({ code: "ERR_ABORTED" });
+    expect(() => new AtomicsDoorbell(sab, 0, { queues: 2, spin: -1 })).toThrow(RangeError);
+    expect(() => new AtomicsDoorbell(sab, 0, { queues: 2, spin: 0.5 })).toThrow(RangeError);
+  });
+
   it("aborts a pending async wait", async () => {
     const bell = new AtomicsDoorbell(new SharedArrayBuffer(AtomicsDoorbell.byteLength(1)), 0, { queues: 1 });
     const ac = new AbortController();

@@ -206,9 +206,10 @@ export class RpmsgHost extends RpmsgDevice {
         notifyId: i,
         maxChain: 1,
         // avail.idx is stored once per batch, at the kick that ends every send, process() and
-        // release (a remote that polls avail.idx, as rpmsg-lite's does, sees every buffer by the
-        // time a host call returns). The echo once lost against rpmsg-lite under load was a send
-        // overtaking a waiting one (tx-path.ts acquireSlot), not this.
+        // release (a remote that polls avail.idx, as rpmsg-lite's does, sees every message by the
+        // time a host call returns; re-posted rx buffers may wait, see HostRx). The echo once
+        // lost against rpmsg-lite under load was a send overtaking a waiting one (tx-path.ts
+        // acquireSlot), not this.
         batchAvailIdx: true,
       });
       vq.reset(); // the driver owns the rings: zero them, as Linux's allocation does
@@ -296,6 +297,15 @@ function makeSlots(space: AddressSpaceLike, base: number, n: number, size: numbe
 /**
  * Host rx: vring 0, every buffer posted device-writable with len = bufferSize.
  *
+ * Re-posted buffers are published (avail.idx stored, remote kicked if it asked) once an eighth of
+ * the ring has come back, or at once when the remote holds fewer than half of them (it may be
+ * running short: buffers held by the application, a burst not yet collected). Not after every
+ * message, as Linux does: each store takes the avail line from the remote's cache and its next
+ * interrupt decision (avail.flags, same line) misses on it, two transfers per round trip between
+ * cores (measured: echo p50 2.21 -> 1.88 µs, 14% less). A remote can never starve: while fewer
+ * than an eighth are held back it has at least half, and every message it sends makes the host
+ * collect one more, so either bound is reached.
+ *
  * A used length larger than the buffer is a message to drop, not a reason to take the link down
  * (Linux drops it as "inbound msg too big"; it also leaks the buffer, which we do not). The
  * queue clamps it to what was offered and keeps the declared value: the slot carries the
@@ -307,10 +317,16 @@ class HostRx implements RxPort {
   private readonly q: SplitVirtqueueDriver<number>;
   private readonly slots: Slot[];
   private readonly size: number;
+  /** Buffers re-posted since avail.idx was last stored, how many may wait, and half the ring. */
+  private reposted = 0;
+  private readonly holdBack: number;
+  private readonly half: number;
   constructor(q: SplitVirtqueueDriver<number>, slots: Slot[], size: number) {
     this.q = q;
     this.slots = slots;
     this.size = size;
+    this.holdBack = slots.length >>> 3;
+    this.half = slots.length >>> 1;
   }
   post(s: Slot): void {
     s.length = this.size;
@@ -327,8 +343,12 @@ class HostRx implements RxPort {
   }
   recycle(s: Slot): void {
     this.post(s);
+    this.reposted++;
   }
   flush(): void {
+    // outstanding counts the held-back buffers too: the remote can use the rest.
+    if (this.reposted < this.holdBack && this.q.outstanding - this.reposted >= this.half) return;
+    this.reposted = 0;
     this.q.kick();
   }
 }

@@ -300,11 +300,12 @@ function makeSlots(space: AddressSpaceLike, base: number, n: number, size: numbe
  * Re-posted buffers are published (avail.idx stored, remote kicked if it asked) once an eighth of
  * the ring has come back, or at once when the remote holds fewer than half of them (it may be
  * running short: buffers held by the application, a burst not yet collected). Not after every
- * message, as Linux does: each store takes the avail line from the remote's cache and its next
- * interrupt decision (avail.flags, same line) misses on it, two transfers per round trip between
- * cores (measured: polled echo p50 2.2 -> 1.9 µs, 15% less). A remote can never starve: buffers
- * wait only while it has at least half of the ring (unused, or filled and not yet collected), and
- * each one the host collects brings one of the two bounds closer.
+ * buffer, as Linux, OpenAMP and rpmsg-lite store it: each store takes the avail line from the
+ * remote's cache and its next interrupt decision (avail.flags, same line) misses on it, two
+ * transfers per round trip between cores (measured: polled echo p50 2.2 -> 1.9 µs, 15% less). A
+ * remote can never starve: buffers wait only while it has at least half of the ring (unused, or
+ * filled and not yet collected), and each one the host collects brings one of the two bounds
+ * closer.
  *
  * A used length larger than the buffer is a message to drop, not a reason to take the link down
  * (Linux drops it as "inbound msg too big"; it also leaks the buffer, which we do not). The

@@ -52,8 +52,12 @@ const STOP = 0,
 const ALLOC_N = Number(process.env.AMP_BENCH_ALLOC ?? 1_000_000);
 const now = () => performance.now();
 if (CPUS !== undefined) pinThisThread(CPUS[0]); // before any worker starts (each pins itself)
-// The "spin" mode's doorbell option on this thread (the worker times its own).
-const SPIN_LOOKS = spinLooks();
+// The "spin" mode's doorbell option on this thread (the worker times its own); calibrated only
+// when a spin case runs (it takes about 12 ms of looking).
+const spinSelected = SIZES.some((size) =>
+  ["copy", "zero-copy"].some((m) => ONLY === undefined || ONLY.test(`spin/${m}/${size}`)),
+);
+const SPIN_LOOKS = spinSelected ? spinLooks() : 0;
 const noop = () => undefined;
 
 function stats(samples) {
